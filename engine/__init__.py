@@ -1,0 +1,1 @@
+"""Portico's domain core. Imports neither Flask nor Dramatiq."""

@@ -1,0 +1,208 @@
+"""Permissions, role presets, the acting identity and object-level guards.
+
+This module is the one place where permission codes are declared. A staff
+member's effective permissions are role presets ∪ the organization's default
+set ∪ explicit grants. Portal accounts have no codes; they reach client
+profiles (their own, and linked ones through contact links with per-link
+permissions).
+
+Guards load an object *and* check the caller may see it; an object the caller
+may not see raises NotFound, never Forbidden, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from engine.errors import Forbidden, NotAuthenticated, NotFound
+
+# code -> what it allows. Add new codes here and nowhere else.
+PERMISSIONS: dict[str, str] = {
+    "client_documents.upload": "Upload client General Documents",
+    "portal.invite": "Invite clients to the portal and manage their intake forms",
+    "dynamic_forms.manage": "Add, edit, archive dynamic forms (not intake forms)",
+    "intake_forms.manage": "Create and edit intake forms and the default packet",
+    "portal.settings": "All client portal settings",
+    "staff.manage": "Staff, roles, default permissions",
+    "workflows.manage": "Edit, deploy, migrate BPMN processes",
+    "clients.view_all": "See every client, not only those assigned to you",
+    "clients.manage": "Create clients and edit their records and contact networks",
+    "billing.manage": "Create invoices, record payments, review insurance",
+    "calendar.manage": "Manage every staff member's calendar and availability",
+    "audit.view": "Read the audit trail",
+}
+
+ROLE_PRESETS: dict[str, dict] = {
+    "org_admin": {"label": "Organization admin", "permissions": frozenset(PERMISSIONS)},
+    "therapist": {"label": "Therapist", "permissions": frozenset({
+        "dynamic_forms.manage", "client_documents.upload",
+    })},
+    "front_desk": {"label": "Front desk", "permissions": frozenset({
+        "clients.view_all", "clients.manage", "billing.manage", "calendar.manage",
+    })},
+}
+
+
+def effective_permissions(roles: list[str], grants: list[str], default_set: list[str]) -> frozenset[str]:
+    """Role presets ∪ organization default set ∪ explicit grants (unknown codes ignored)."""
+    perms: set[str] = set()
+    for role in roles:
+        perms |= ROLE_PRESETS.get(role, {}).get("permissions", frozenset())
+    perms |= set(default_set) | set(grants)
+    return frozenset(p for p in perms if p in PERMISSIONS)
+
+
+def check_codes(codes: list[str], *, field_name: str = "permissions") -> list[str]:
+    """Validate a list of permission codes; raises ValidationFailed naming the unknown ones."""
+    from engine.errors import ValidationFailed
+
+    unknown = sorted(set(codes) - set(PERMISSIONS))
+    if unknown:
+        raise ValidationFailed("unknown permission codes", details={field_name: [f"unknown: {c}" for c in unknown]})
+    return sorted(set(codes))
+
+
+def check_roles(roles: list[str]) -> list[str]:
+    from engine.errors import ValidationFailed
+
+    unknown = sorted(set(roles) - set(ROLE_PRESETS))
+    if unknown:
+        raise ValidationFailed("unknown roles", details={"roles": [f"unknown: {r}" for r in unknown]})
+    return sorted(set(roles))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a staff member, a portal account (on one client profile), the system, or nobody."""
+
+    kind: str  # staff | portal | system | anonymous
+    account: object | None = None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    ip: str = ""
+    user_agent: str = ""
+
+    @property
+    def id(self) -> str:
+        return str(self.account.id) if self.account is not None else ""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+    @property
+    def is_portal(self) -> bool:
+        return self.kind == "portal"
+
+    def has(self, permission: str) -> bool:
+        if permission not in PERMISSIONS:
+            raise KeyError(f"undeclared permission {permission!r}")
+        return self.kind == "system" or permission in self.permissions
+
+    def require(self, permission: str) -> None:
+        """Raises NotAuthenticated or Forbidden."""
+        if self.kind == "anonymous":
+            raise NotAuthenticated()
+        if not self.has(permission):
+            raise Forbidden(f"needs permission {permission}", details={"permission": permission})
+
+
+SYSTEM = Actor(kind="system")
+ANONYMOUS = Actor(kind="anonymous")
+
+
+def staff_actor(member, *, ip: str = "", user_agent: str = "") -> Actor:
+    from engine.models.organization import Organization
+
+    org = Organization.get()
+    perms = effective_permissions(member.roles, member.permissions, org.default_permissions)
+    return Actor(kind="staff", account=member, permissions=perms, ip=ip, user_agent=user_agent)
+
+
+def portal_actor(account, *, ip: str = "", user_agent: str = "") -> Actor:
+    return Actor(kind="portal", account=account, ip=ip, user_agent=user_agent)
+
+
+def parse_id(raw) -> ObjectId:
+    """An ObjectId from a path or body value; a malformed one is simply not found."""
+    try:
+        return raw if isinstance(raw, ObjectId) else ObjectId(str(raw))
+    except (InvalidId, TypeError):
+        raise NotFound() from None
+
+
+# --- client visibility -----------------------------------------------------
+
+def portal_profiles(account) -> list[dict]:
+    """Every client profile a portal account reaches, with what it may do there.
+
+    Its own profile (full rights) first, then each linked client through a
+    contact link (the link's permissions), when the contact network is on.
+    """
+    from engine.models.clients import LINK_PERMISSIONS, Client, Contact, ContactLink
+    from engine.models.organization import Organization
+
+    profiles: list[dict] = []
+    if account.client is not None:
+        own = account.client
+        if own.status == "active":
+            profiles.append({"client": own, "relationship": "self", "is_guardian": False,
+                             "permissions": dict.fromkeys(LINK_PERMISSIONS, True)})
+    if not Organization.get().portal.contact_network_enabled:
+        return profiles
+    contact_query = {"portal_account": account.id}
+    contacts = list(Contact.objects(**contact_query).only("id"))
+    if account.client is not None:
+        contacts += list(Contact.objects(client=account.client.id).only("id"))
+    if not contacts:
+        return profiles
+    seen = {p["client"].id for p in profiles}
+    for link in ContactLink.objects(contact__in=[c.id for c in contacts]):
+        client = link.client
+        if client is None or client.id in seen or client.status != "active":
+            continue
+        seen.add(client.id)
+        profiles.append({"client": client, "relationship": link.relationship,
+                         "is_guardian": link.is_guardian, "permissions": link.permissions.as_dict()})
+    return profiles
+
+
+def staff_can_see_client(actor: Actor, client) -> bool:
+    if actor.kind == "system":
+        return True
+    if not actor.is_staff:
+        return False
+    return "clients.view_all" in actor.permissions or actor.account.id in (client.assigned_staff or [])
+
+
+def get_client_for(actor: Actor, client_id, *, need: str | None = None):
+    """Load a client the actor may see.
+
+    For staff, `need` is a permission code; for portal accounts it is a link
+    permission (forms, appointments, payments, messages) or None for "any link".
+    Raises NotAuthenticated, NotFound (also when the actor may not see the client)
+    or Forbidden (staff who see the client but lack the permission).
+    """
+    from engine.models.clients import Client
+
+    if actor.kind == "anonymous":
+        raise NotAuthenticated()
+    client = Client.objects(id=parse_id(client_id)).first()
+    if client is None:
+        raise NotFound("no such client")
+    if actor.kind == "system":
+        return client
+    if actor.is_staff:
+        if not staff_can_see_client(actor, client):
+            raise NotFound("no such client")
+        if need:
+            actor.require(need)
+        return client
+    for profile in portal_profiles(actor.account):
+        if profile["client"].id == client.id:
+            if need and not profile["permissions"].get(need):
+                raise NotFound("no such client")
+            return client
+    raise NotFound("no such client")

@@ -1,0 +1,1 @@
+"""Flask adapter: parses requests, calls engine services, renders."""

@@ -1,0 +1,69 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify
+from flask_smorest import Api
+
+from engine import config as config_mod
+from engine import db
+from engine.config import Settings
+from web import errors, security
+
+
+def create_app(settings: Settings | None = None, *, connect: bool = True) -> Flask:
+    settings = config_mod.install(settings or config_mod.load())
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        PORTICO=settings,
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_NAME="portico_session",
+        WTF_CSRF_TIME_LIMIT=None,
+        API_TITLE="Portico API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    logging.basicConfig(level=settings.log_level)
+    if connect:
+        if not settings.mongodb_uri:
+            raise config_mod.ConfigError("PORTICO_MONGODB_URI is not set (use `portico up` for the embedded database)")
+        db.connect(settings.mongodb_uri)
+        db.ensure_indexes()
+
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    app.extensions["portico_api"] = api
+    from web.api import register_api
+
+    register_api(api)
+    from web.pages import register_pages
+
+    register_pages(app)
+    errors.register(app)
+
+    from web.sessions import init_sessions
+
+    init_sessions(app)
+
+    @app.before_request
+    def _gate():
+        security.enforce(g.actor)
+
+    @app.get("/healthz")
+    @security.public
+    def healthz():
+        from web.health import check
+
+        ok, details = check(settings)
+        return jsonify({"status": "ok" if ok else "unavailable", **({} if ok else {"details": details})}), (200 if ok else 503)
+
+    return app

@@ -1,0 +1,75 @@
+"""One place that turns domain errors and HTTP errors into responses.
+
+API routes answer `{"error": {"code", "message", "details"}}`; pages render an
+error template. Bad input never becomes a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import PorticoError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+               422: "validation_failed", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz" or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def error_response(status: int, code: str, message: str, details=None):
+    if wants_json():
+        resp = jsonify({"error": {"code": code, "message": message, "details": details}})
+        resp.status_code = status
+        return resp
+    return render_template("error.html", status=status, code=code, message=message, details=details), status
+
+
+def _webargs_details(exc: HTTPException):
+    """flask-smorest/webargs put field messages in exc.data['messages'] by location."""
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    if not isinstance(messages, dict):
+        return None
+    flat: dict = {}
+    for _location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+    return flat or messages
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(PorticoError)
+    def _domain(exc: PorticoError):
+        if exc.status >= 500:
+            log.error("domain error %s: %s", exc.code, exc.message)
+        resp = error_response(exc.status, exc.code, exc.message, exc.details)
+        if exc.status == 401 and wants_json():
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="portico"'
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, "error")
+        details = _webargs_details(exc) if status == 422 else None
+        message = exc.description or exc.name
+        if status == 422 and details:
+            message = "some fields are invalid"
+        resp = error_response(status, code, message, details)
+        if status == 429 and getattr(exc, "retry_after", None):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "something went wrong; it has been logged")
