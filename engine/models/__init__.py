@@ -17,10 +17,14 @@ def utcnow() -> datetime:
 
 def all_documents() -> list[type[me.Document]]:
     """Every concrete Document class that has been imported (import the models package first)."""
-    import engine.models.accounts  # noqa: F401
-    import engine.models.audit  # noqa: F401
-    import engine.models.clients  # noqa: F401
-    import engine.models.organization  # noqa: F401
+    import importlib
+    import pkgutil
+
+    import engine.models as pkg
+
+    # Every module of this package is imported, so a new aggregate needs no registration.
+    for info in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"engine.models.{info.name}")
 
     seen: list[type[me.Document]] = []
     stack = list(me.Document.__subclasses__())

@@ -1,16 +1,20 @@
-"""Server-rendered pages (Jinja). One module per area, each exposing `bp`."""
+"""Server-rendered pages (Jinja). One module per area, each exposing `bp`; every module here (not starting with "_") is registered."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from flask import Flask
 
-AREAS: list[str] = [
-]
 
 
 def register_pages(app: Flask) -> None:
-    for area in AREAS:
+    import web.pages as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        area = info.name
         module = importlib.import_module(f"web.pages.{area}")
         app.register_blueprint(module.bp)
