@@ -1,0 +1,115 @@
+"""Test helpers in the CTFd style: make records, log in.
+
+    staff = make_staff(roles=("org_admin",))
+    headers = api_login(client, staff.email, PASSWORD)          # Bearer token
+    client.get("/api/v1/me", headers=headers)
+
+    csrf = login_as(client, staff.email, PASSWORD)              # cookie session
+    client.post("/api/v1/clients", json={...}, headers=csrf)    # {"X-CSRFToken": ...}
+    client.post("/some/form", data={..., "csrf_token": csrf["X-CSRFToken"]})
+
+Signatures here are stable: other test modules import them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from engine.services import passwords
+
+PASSWORD = "correct horse battery"
+
+_counter = itertools.count(1)
+_hash_cache: dict[str, str] = {}
+_META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def _hash(password: str) -> str:
+    # argon2id costs ~0.15 s here; one hash per distinct password keeps fixtures fast.
+    if password not in _hash_cache:
+        _hash_cache[password] = passwords.hash_password(password)
+    return _hash_cache[password]
+
+
+def _unique_email(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}@example.org"
+
+
+def make_staff(roles=("therapist",), email=None, password=PASSWORD, **fields):
+    """A saved StaffMember with `roles`; any other model field may be given."""
+    from engine.models.accounts import StaffMember
+
+    n = next(_counter)
+    values = {"first_name": "Staff", "last_name": f"Member{n}"}
+    values.update(fields)
+    member = StaffMember(email=email or _unique_email("staff"), roles=list(roles),
+                         password_hash=_hash(password) if password else "", **values)
+    member.save()
+    return member
+
+
+def make_client(**fields):
+    """A saved, active Client; any model field may be given."""
+    from engine.models.clients import Client
+
+    n = next(_counter)
+    values = {"first_name": "Client", "last_name": f"Person{n}"}
+    values.update(fields)
+    client = Client(**values)
+    client.save()
+    return client
+
+
+def make_portal_account(client=None, contact=None, email=None, password=PASSWORD, **fields):
+    """A saved, activated PortalAccount for `client` and/or `contact` (their back-references are set)."""
+    from engine.models import utcnow
+    from engine.models.accounts import PortalAccount
+
+    account = PortalAccount(email=email or (getattr(client, "email", None) or getattr(contact, "email", None))
+                            or _unique_email("portal"),
+                            password_hash=_hash(password) if password else "",
+                            client=client, contact=contact, activated_at=utcnow(), **fields)
+    account.save()
+    if client is not None:
+        client.portal_account = account
+        client.save()
+    if contact is not None:
+        contact.portal_account = account
+        contact.save()
+    return account
+
+
+def api_login(client, email, password=PASSWORD, totp=None) -> dict:
+    """Log in through POST /api/v1/auth/token; returns {"Authorization": "Bearer …"}."""
+    body = {"email": email, "password": password}
+    if totp is not None:
+        body["totp"] = totp
+    resp = client.post("/api/v1/auth/token", json=body)
+    assert resp.status_code == 200, resp.get_json()
+    return {"Authorization": f"Bearer {resp.get_json()['token']}"}
+
+
+def csrf_token(client, path="/login") -> str:
+    """The CSRF token of the current cookie session, read from a page's <meta name="csrf-token">."""
+    resp = client.get(path)
+    match = _META_CSRF.search(resp.get_data(as_text=True))
+    assert match, f"no csrf meta tag on {path} ({resp.status_code})"
+    return match.group(1)
+
+
+def login_as(client, email, password=PASSWORD, totp=None) -> dict:
+    """Log in through the login form (cookie session); returns {"X-CSRFToken": …} for later calls.
+
+    The header works for JSON API calls and for form posts alike (Flask-WTF reads both).
+    With `totp`, the MFA step is completed too.
+    """
+    token = csrf_token(client, "/login")
+    resp = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
+    if totp is not None:
+        token = csrf_token(client, "/mfa/verify")
+        resp = client.post("/mfa/verify", data={"code": totp, "csrf_token": token})
+        assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
+    # The CSRF token is rotated at login: read the new one from a page of the session.
+    return {"X-CSRFToken": csrf_token(client, "/account/password")}
