@@ -1,0 +1,47 @@
+// The reference verdict: survey-core itself, headless in Node.
+// Reads JSON lines on stdin: {"definition": {...}} sets the form for the lines that follow;
+// {"data": {...}} answers with {"errors": {questionName: [messages]}} for that data.
+// One process serves a whole batch so the differential test stays fast.
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const root = process.env.PORTICO_NODE_MODULES || path.join(here, "..", "..", "web", "node_modules");
+const Survey = require(path.join(root, "survey-core", "survey.core.js"));
+
+let definition = null;
+
+function verdict(data) {
+  const model = new Survey.Model(definition);
+  model.data = data;
+  const errors = {};
+  for (const q of model.getAllQuestions(false)) {
+    // Same rule as completing the survey: only questions the respondent can see are checked.
+    if (!q.isVisible || !q.isParentVisible || (q.page && !q.page.isVisible)) continue;
+    if (q.hasErrors(false)) {
+      errors[q.name] = q.errors.map((e) => e.text || e.getText() || e.getErrorType());
+    }
+  }
+  return errors;
+}
+
+const rl = createInterface({ input: process.stdin });
+rl.on("line", (line) => {
+  if (!line.trim()) return;
+  const msg = JSON.parse(line);
+  if (msg.definition) {
+    definition = msg.definition;
+    process.stdout.write(JSON.stringify({ ok: true }) + "\n");
+    return;
+  }
+  let out;
+  try {
+    out = { errors: verdict(msg.data) };
+  } catch (e) {
+    out = { crash: String(e && e.stack || e) };
+  }
+  process.stdout.write(JSON.stringify(out) + "\n");
+});
