@@ -36,6 +36,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "PORTICO_SESSION_MAX_HOURS": ("12", "a session older than this is ended whatever its use"),
     "PORTICO_TOKEN_HOURS": ("12", "lifetime of API bearer tokens"),
     "PORTICO_LOGIN_LIMIT": ("5 per minute", "login attempts allowed per account (Flask-Limiter syntax)"),
+    "PORTICO_LOGIN_IP_LIMIT": ("30 per minute", "failed logins allowed per client IP, all accounts together"),
     "PORTICO_MAX_UPLOAD_MB": ("20", "largest accepted upload"),
     "PORTICO_WEB_WORKERS": ("2", "gunicorn worker processes for `portico web`"),
     "PORTICO_LOG_LEVEL": ("INFO", "log level"),
@@ -65,6 +66,7 @@ class Settings:
     session_max_hours: int = 12
     token_hours: int = 12
     login_limit: str = "5 per minute"
+    login_ip_limit: str = "30 per minute"
     max_upload_mb: int = 20
     web_workers: int = 2
     log_level: str = "INFO"
@@ -154,6 +156,7 @@ def load(environ: dict | None = None) -> Settings:
         session_max_hours=_int(env_map, "PORTICO_SESSION_MAX_HOURS"),
         token_hours=_int(env_map, "PORTICO_TOKEN_HOURS"),
         login_limit=env_map.get("PORTICO_LOGIN_LIMIT", _default("PORTICO_LOGIN_LIMIT")),
+        login_ip_limit=env_map.get("PORTICO_LOGIN_IP_LIMIT", _default("PORTICO_LOGIN_IP_LIMIT")),
         max_upload_mb=_int(env_map, "PORTICO_MAX_UPLOAD_MB"),
         web_workers=_int(env_map, "PORTICO_WEB_WORKERS"),
         log_level=env_map.get("PORTICO_LOG_LEVEL", _default("PORTICO_LOG_LEVEL")),
