@@ -1,0 +1,223 @@
+"""Organization settings: the default permission set and the client portal settings.
+
+Both live on the one Organization document, which is written with a version
+check so that two admins saving at once cannot silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import mongoengine as me
+
+from engine import authz
+from engine.authz import Actor
+from engine.errors import Conflict, StaleVersion
+from engine.models.organization import Location, Organization, PortalSettings, ServiceType
+from engine.services import audit
+from engine.services._fields import Problems, boolean
+
+# Strict ISO-8601 duration: PnYnMnDTnHnMnS or PnW. No fractions, no signs, at
+# least one component, and "T" only when a time component follows. Weeks may
+# not mix with other components (SpiffWorkflow's timer parser refuses that too).
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+_WEEKS = re.compile(r"^P(?P<weeks>\d+)W$")
+# Calendar units are approximated only to compare a duration with a bound;
+# the workflow engine computes real due dates itself.
+_UNIT = {"years": timedelta(days=365), "months": timedelta(days=30), "weeks": timedelta(weeks=1),
+         "days": timedelta(days=1), "hours": timedelta(hours=1), "minutes": timedelta(minutes=1),
+         "seconds": timedelta(seconds=1)}
+
+PORTAL_FIELDS = ("enabled", "contact_network_enabled", "require_mfa_for_portal", "intake_packet",
+                 "reminder_cadence", "reminder_max", "age_of_majority", "guardian_approval_rule",
+                 "guardian_approval_timeout", "cancellation_window_hours", "late_cancellation",
+                 "reconsent_on_new_version")
+_BOOL_FIELDS = ("enabled", "contact_network_enabled", "require_mfa_for_portal", "reconsent_on_new_version")
+_INT_BOUNDS = {"reminder_max": (0, 20), "age_of_majority": (14, 21), "cancellation_window_hours": (0, 168)}
+_CHOICES = {"guardian_approval_rule": ("any", "every"), "late_cancellation": ("flag", "refuse")}
+
+
+def parse_duration(value: str) -> timedelta:
+    """An ISO-8601 duration such as P3D, PT12H, P1W as an approximate timedelta.
+
+    Raises ValueError for anything that is not a strict, non-zero ISO-8601 duration.
+    """
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 duration such as P3D or PT12H")
+    match = _DURATION.match(value) or _WEEKS.match(value)
+    if match is None:
+        raise ValueError("must be an ISO-8601 duration such as P3D or PT12H")
+    total = sum((_UNIT[name] * int(num) for name, num in match.groupdict().items() if num), timedelta())
+    if total <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return total
+
+
+# --- default permissions ----------------------------------------------------
+
+def default_permissions(actor: Actor) -> dict:
+    """The organization's default permission set and every code an admin may add. Needs staff.manage."""
+    actor.require("staff.manage")
+    org = Organization.get()
+    return {"permissions": sorted(org.default_permissions),
+            "available": [{"code": code, "description": text} for code, text in authz.PERMISSIONS.items()]}
+
+
+def set_default_permissions(actor: Actor, codes: list[str]) -> dict:
+    """Replace the default set every staff member gets. Needs staff.manage.
+
+    Raises Forbidden, ValidationFailed (unknown codes), StaleVersion.
+    """
+    actor.require("staff.manage")
+    codes = authz.check_codes(list(codes or []))
+    org = Organization.get()
+    before = sorted(org.default_permissions)
+    _save_org(org, set__default_permissions=codes)
+    audit.record(actor, "default_permissions_changed", object_type="organization", object_id=org.id,
+                 details={"added": sorted(set(codes) - set(before)), "removed": sorted(set(before) - set(codes))})
+    return default_permissions(actor)
+
+
+def _save_org(org: Organization, **update) -> None:
+    """Compare-and-set on the organization's version."""
+    changed = Organization.objects(id=org.id, version=org.version).update_one(inc__version=1, **update)
+    if not changed:
+        raise StaleVersion("the organization settings were changed by someone else; reload and retry")
+
+
+# --- portal settings --------------------------------------------------------
+
+def describe_portal(portal: PortalSettings) -> dict:
+    return {name: (list(getattr(portal, name)) if name == "intake_packet" else getattr(portal, name))
+            for name in PORTAL_FIELDS}
+
+
+def portal_settings(actor: Actor) -> dict:
+    """The client portal settings. Needs portal.settings."""
+    actor.require("portal.settings")
+    return describe_portal(Organization.get().portal)
+
+
+def update_portal_settings(actor: Actor, changes: dict) -> dict:
+    """Change some or all portal settings; fields left out keep their value. Needs portal.settings.
+
+    Raises Forbidden, ValidationFailed (every wrong field at once), StaleVersion.
+    """
+    actor.require("portal.settings")
+    org = Organization.get()
+    current = describe_portal(org.portal)
+    problems = Problems()
+    unknown = sorted(set(changes) - set(PORTAL_FIELDS))
+    for name in unknown:
+        problems.add(name, "unknown setting")
+    new = dict(current)
+    for name, value in changes.items():
+        if name in PORTAL_FIELDS:
+            new[name] = _check_portal_value(name, value, problems)
+    problems.raise_if_any()
+    _save_org(org, set__portal=PortalSettings(**new))
+    changed = sorted(k for k in PORTAL_FIELDS if new[k] != current[k])
+    audit.record(actor, "portal_settings_changed", object_type="organization", object_id=org.id,
+                 details={"changed": changed})
+    return new
+
+
+def _check_portal_value(name: str, value, problems: Problems):
+    if name in _BOOL_FIELDS:
+        return boolean(value, name, problems)
+    if name in _INT_BOUNDS:
+        low, high = _INT_BOUNDS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.add(name, f"must be a whole number from {low} to {high}")
+        return value
+    if name in _CHOICES:
+        if value not in _CHOICES[name]:
+            problems.add(name, f"must be one of: {', '.join(_CHOICES[name])}")
+        return value
+    if name in ("reminder_cadence", "guardian_approval_timeout"):
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            problems.add(name, str(exc))
+        return value
+    return check_intake_packet(value, problems)
+
+
+def check_intake_packet(keys, problems: Problems) -> list[str]:
+    """An ordered list of distinct, published, unarchived intake form keys."""
+    from engine.models.forms import FormDefinition
+
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        problems.add("intake_packet", "must be a list of form keys")
+        return []
+    if len(set(keys)) != len(keys):
+        problems.add("intake_packet", "lists a form twice")
+    found = {f.key: f for f in FormDefinition.objects(key__in=keys).only("key", "kind", "archived", "latest_version")}
+    for key in keys:
+        form = found.get(key)
+        if form is None:
+            problems.add("intake_packet", f"no form with key {key!r}")
+        elif form.kind != "intake" or form.archived or not form.latest_version:
+            problems.add("intake_packet", f"{key!r} is not a published intake form")
+    return keys
+
+
+# --- the practice itself ----------------------------------------------------
+
+def describe_organization(org: Organization | None = None) -> dict:
+    org = org or Organization.get()
+    return {"id": str(org.id), "name": org.name, "timezone": org.timezone,
+            "locations": [{"key": loc.key, "name": loc.name, "address": loc.address, "telehealth": loc.telehealth}
+                          for loc in org.locations],
+            "service_types": [{"key": s.key, "name": s.name, "duration_minutes": s.duration_minutes,
+                               "price_cents": s.price_cents} for s in org.service_types]}
+
+
+def configure_organization(actor: Actor, *, name: str, locations: list[dict], service_types: list[dict],
+                           timezone_name: str | None = None) -> dict:
+    """Set the practice's name, locations and service types. Needs staff.manage.
+
+    Raises Forbidden, ValidationFailed, StaleVersion.
+    """
+    actor.require("staff.manage")
+    org = Organization.get()
+    problems = Problems()
+    locs = _embedded_list(Location, locations, "locations", problems)
+    services = _embedded_list(ServiceType, service_types, "service_types", problems)
+    if not (name or "").strip():
+        problems.add("name", "is required")
+    problems.raise_if_any()
+    update = {"set__name": name.strip(), "set__locations": locs, "set__service_types": services}
+    if timezone_name:
+        update["set__timezone"] = timezone_name
+    _save_org(org, **update)
+    audit.record(actor, "organization_configured", object_type="organization", object_id=org.id)
+    return describe_organization()
+
+
+def _embedded_list(cls, rows: list[dict], field_name: str, problems: Problems) -> list:
+    docs, keys = [], set()
+    for i, row in enumerate(rows or []):
+        try:
+            doc = cls(**row)
+            doc.validate()
+        except (me.ValidationError, me.FieldDoesNotExist, TypeError) as exc:
+            problems.add(f"{field_name}.{i}", str(exc))
+            continue
+        if doc.key in keys:
+            problems.add(f"{field_name}.{i}", f"duplicate key {doc.key!r}")
+        keys.add(doc.key)
+        docs.append(doc)
+    return docs
+
+
+def require_contact_network() -> None:
+    """Raises Conflict (code contact_network_disabled) when the organization has it turned off."""
+    if not Organization.get().portal.contact_network_enabled:
+        raise Conflict("the contact network is turned off in the portal settings",
+                       code="contact_network_disabled")
+
