@@ -1,0 +1,45 @@
+"""Notification mails for the portal services: practice name, first name, a link — no health information.
+
+A message body, an appointment's service type, an invoice's line items never
+go into a mail: mail leaves our control. The reader signs in to see them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from engine import config
+from engine.models.organization import Organization
+
+log = logging.getLogger(__name__)
+
+
+def recipient_of(account) -> tuple[str, str] | None:
+    """(email, first name) of a staff member or portal account that may be mailed, else None."""
+    if account is None or getattr(account, "disabled", False) or not getattr(account, "email", ""):
+        return None
+    return account.email, (getattr(account, "first_name", "") or "")
+
+
+def notify(account, *, headline: str, path: str, key: str) -> None:
+    """Mail `account` that something is waiting at `path`; sent at most once per `key`.
+
+    Best effort: a mail failure is logged (the mail service keeps the message
+    as failed for a retry) and never undoes the action that caused it.
+    """
+    recipient = recipient_of(account)
+    if recipient is None:
+        return
+    to, first_name = recipient
+    org_name = Organization.get().name
+    link = f"{config.current().base_url}{path}"
+    greeting = f"Hello {first_name}," if first_name else "Hello,"
+    text = (f"{greeting}\n\n{headline} from {org_name}.\nSign in to see it:\n{link}\n\n"
+            f"{org_name}\n")
+    try:
+        from engine.services.mail import send_mail
+
+        send_mail(to, f"{headline} — {org_name}", text, idempotency_key=key)
+    except Exception:  # noqa: BLE001 - a notice must not fail the action it reports
+        log.warning("notification %s to account %s not sent", key, getattr(account, "id", "?"),
+                    exc_info=True)
