@@ -12,7 +12,7 @@ from engine.authz import Actor, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models.accounts import ApiToken, AuthSession, StaffMember, StaffPreferences
 from engine.models.organization import Organization
-from engine.services import audit, passwords
+from engine.services import accounts, audit, passwords, tokens
 from engine.services._fields import Problems, boolean, email, save_checked, text
 
 DIGESTS = ("none", "daily", "weekly")
@@ -126,9 +126,7 @@ def create_staff(actor: Actor, data: dict) -> dict:
         except ValidationFailed as exc:
             problems.merge(exc)
     problems.raise_if_any()
-    if StaffMember.objects(email=values["email"]).first() is not None:
-        raise Conflict("a staff member with this e-mail already exists", code="email_taken",
-                       details={"email": ["already used"]})
+    _email_free(values["email"])
     member = StaffMember(**values, password_hash=passwords.hash_password(password) if password else "")
     save_checked(member, force_insert=True)
     audit.record(actor, "staff_member_created", object_type="staff_member", object_id=member.id,
@@ -164,9 +162,7 @@ def update_staff(actor: Actor, staff_id, changes: dict) -> dict:
     problems.raise_if_any()
     if member.disabled and not was_disabled and str(member.id) == actor.id:
         raise Conflict("you cannot disable your own account", code="cannot_disable_self")
-    if StaffMember.objects(email=member.email, id__ne=member.id).first() is not None:
-        raise Conflict("a staff member with this e-mail already exists", code="email_taken",
-                       details={"email": ["already used"]})
+    _email_free(member.email, member)
     _keep_a_manager(member, org)
     save_checked(member)
     if member.disabled and not was_disabled:
@@ -188,10 +184,18 @@ def disable_staff(actor: Actor, staff_id) -> dict:
 
 
 def revoke_logins(member: StaffMember) -> int:
-    """Delete every browser session and API token of a staff member; returns how many."""
-    sessions = AuthSession.objects(account_kind="staff", account_id=member.id).delete()
-    tokens = ApiToken.objects(account_kind="staff", account_id=member.id).delete()
-    return int(sessions or 0) + int(tokens or 0)
+    """End every browser session and API token of a staff member; returns how many were live."""
+    live = (AuthSession.objects(account_kind="staff", account_id=member.id).count()
+            + ApiToken.objects(account_kind="staff", account_id=member.id, revoked_at=None).count())
+    tokens.revoke_all(member)
+    return live
+
+
+def _email_free(address: str, member: StaffMember | None = None) -> None:
+    """Logins share one e-mail namespace (staff and portal). Raises Conflict."""
+    if accounts.email_in_use(address, exclude=member):
+        raise Conflict("this e-mail already belongs to a login", code="email_taken",
+                       details={"email": ["already used"]})
 
 
 def _keep_a_manager(member: StaffMember, org: Organization) -> None:

@@ -92,8 +92,9 @@ def test_disabling_revokes_sessions_and_tokens(admin):
     result = staff_service.disable_staff(admin, member.id)
     assert result["disabled"] is True
     assert AuthSession.objects(account_id=member.id).count() == 0
-    assert ApiToken.objects(account_id=member.id).count() == 0
+    assert ApiToken.objects(account_id=member.id, revoked_at=None).count() == 0
     assert AuthSession.objects(account_id=other.id).count() == 1
+    assert ApiToken.objects(account_id=other.id, revoked_at=None).count() == 1
     assert AuditEvent.objects(action="staff_member_disabled").count() == 1
     assert staff_service.update_staff(admin, member.id, {"disabled": False})["disabled"] is False
 
