@@ -1,13 +1,168 @@
-"""Resolve the acting identity of a request (scaffold: replaced by the accounts work)."""
+"""Who is calling: bearer token or server-side session → g.actor; CSRF; login throttling.
+
+Per request, in this order:
+  1. `Authorization: Bearer <token>` → that token's account. Such requests carry
+     no ambient authority (a browser never adds the header by itself), so they
+     skip CSRF and ignore any cookie.
+  2. Otherwise the signed Flask session cookie's random `sid` → AuthSession
+     (looked up by SHA-256). A session still waiting for its MFA step
+     authenticates nothing; it only lets /mfa/* finish the login.
+  3. CSRF (Flask-WTF): every state change on a page, and every state change on
+     /api/ made with a session cookie, needs the token (form field or X-CSRFToken).
+
+g.actor (engine Actor), g.auth_session (AuthSession or None), g.active_client_id
+(portal profile switcher), g.pending_account (password ok, MFA not yet).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, g
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, g, redirect, request, session
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine.authz import ANONYMOUS
+from engine.errors import NotAuthenticated
+from engine.services import accounts, tokens
+from web import errors
+
+SESSION_KEY = "sid"
+
+csrf = CSRFProtect()
+# Storage comes from each app's config (RATELIMIT_STORAGE_URI = settings.redis_url).
+limiter = Limiter(key_func=get_remote_address)
 
 
 def init_sessions(app: Flask) -> None:
-    @app.before_request
-    def _resolve():
-        g.actor = ANONYMOUS
+    settings = app.config["PORTICO"]
+    app.config.update(
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in _resolve, once we know how the caller authenticated
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_STRATEGY="moving-window",  # a fixed window would let 2×limit through across its edge
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="portico",
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.before_request(_resolve)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(NotAuthenticated, _not_authenticated)
+    app.context_processor(lambda: {"actor": g.get("actor", ANONYMOUS)})
+
+
+def _client_info() -> tuple[str, str]:
+    return request.remote_addr or "", request.headers.get("User-Agent", "")[:300]
+
+
+def bearer_token() -> str | None:
+    """The raw token of an `Authorization: Bearer` header, or None when there is none."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _resolve() -> None:
+    g.actor = ANONYMOUS
+    g.auth_session = None
+    g.active_client_id = None
+    g.pending_account = None
+    if request.endpoint == "static":
+        return
+    ip, user_agent = _client_info()
+    raw = bearer_token()
+    if raw is not None:
+        found = tokens.resolve_token(raw)
+        if found is not None:
+            g.actor = accounts.actor_for(found[1], ip=ip, user_agent=user_agent)
+        return
+    sid = session.get(SESSION_KEY)
+    if sid:
+        found = tokens.resolve_session(sid)
+        if found is None:
+            session.pop(SESSION_KEY, None)
+        else:
+            row, account = found
+            g.auth_session = row
+            if row.mfa_passed:
+                g.actor = accounts.actor_for(account, ip=ip, user_agent=user_agent)
+                g.active_client_id = row.active_client_id
+            else:
+                g.pending_account = account
+    if not request.path.startswith("/api/") or g.auth_session is not None:
+        csrf.protect(apply_exemptions=True)
+
+
+# --- used by the login views -----------------------------------------------------
+
+def begin_browser_session(raw_sid: str) -> None:
+    """Put a fresh session id in the cookie; drop everything the old cookie held (fixation, CSRF token)."""
+    session.clear()
+    session.permanent = True
+    session[SESSION_KEY] = raw_sid
+
+
+def end_browser_session() -> str | None:
+    """Clear the cookie session; returns the session id it held."""
+    sid = session.get(SESSION_KEY)
+    session.clear()
+    return sid
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A local path to go to after login; anything else (other hosts, //evil) becomes `default`."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+# --- login throttling ------------------------------------------------------------
+
+def _login_email_key() -> str:
+    data = request.get_json(silent=True) if request.is_json else request.form
+    email = accounts.normalize_email(data.get("email") if hasattr(data, "get") else "")
+    return "login-email:" + (email or "-")
+
+
+def _attempt_failed(_response) -> bool:
+    # Only refused logins count: a practice behind one NAT logging in at 9am is not an attack.
+    return bool(g.get("login_failed"))
+
+
+def note_login_failed() -> None:
+    """Views call this when a login attempt is refused, so the throttles count it."""
+    g.login_failed = True
+
+
+_MESSAGE = "too many login attempts; wait a minute and try again"
+
+
+def login_throttled(view):
+    """Decorator for login views: PORTICO_LOGIN_LIMIT per e-mail, the looser PORTICO_LOGIN_IP_LIMIT per IP."""
+    per_email = limiter.shared_limit(lambda: current_app.config["PORTICO"].login_limit, scope="login-email",
+                                     key_func=_login_email_key, deduct_when=_attempt_failed,
+                                     error_message=_MESSAGE)
+    per_ip = limiter.shared_limit(lambda: current_app.config["PORTICO"].login_ip_limit, scope="login-ip",
+                                  key_func=get_remote_address, deduct_when=_attempt_failed,
+                                  error_message=_MESSAGE)
+    return per_ip(per_email(view))
+
+
+# --- error responses owned by this module ----------------------------------------
+
+def _csrf_error(exc: CSRFError):
+    return errors.error_response(400, "csrf_failed", f"{exc.description} Reload the page and try again.")
+
+
+def _not_authenticated(exc: NotAuthenticated):
+    """API: the JSON error. Pages: to the login (or the pending MFA step), coming back afterwards."""
+    if errors.wants_json():
+        resp = errors.error_response(exc.status, exc.code, exc.message, exc.details)
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="portico"'
+        return resp
+    if g.get("pending_account") is not None:
+        return redirect("/mfa/verify" if g.pending_account.mfa_enabled else "/mfa/setup")
+    return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))

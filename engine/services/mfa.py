@@ -1,0 +1,126 @@
+"""TOTP second factor (RFC 6238 via pyotp): setup, confirmation, and one-time use of each code.
+
+The shared secret is encrypted with a key derived from PORTICO_SECRET_KEY, so
+a copy of the database alone cannot mint codes. A code is accepted once: the
+account keeps the last accepted time step and a compare-and-set refuses that
+step and every older one, also when two requests race with the same code.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import os
+import time
+
+import pyotp
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from engine import config
+from engine.errors import ValidationFailed
+
+ISSUER = "Portico"
+STEP_SECONDS = 30
+DRIFT_STEPS = 1  # accept the previous and next step too: phones drift
+_ENC_PREFIX = "v1:"
+
+
+def _cipher() -> AESGCM:
+    return AESGCM(config.current().derived_key("totp-secret"))
+
+
+def seal(secret: str) -> str:
+    nonce = os.urandom(12)
+    return _ENC_PREFIX + base64.b64encode(nonce + _cipher().encrypt(nonce, secret.encode(), b"totp")).decode()
+
+
+def unseal(stored: str) -> str:
+    """The plain base32 secret, or "" when missing or not decryptable (wrong key or tampered)."""
+    if not stored.startswith(_ENC_PREFIX):
+        return ""
+    blob = base64.b64decode(stored[len(_ENC_PREFIX):])
+    try:
+        return _cipher().decrypt(blob[:12], blob[12:], b"totp").decode()
+    except (InvalidTag, ValueError):
+        return ""
+
+
+def is_required(account) -> bool:
+    """Must this account pass a second factor? Staff in production; portal accounts when the org says so."""
+    if account.mfa_enabled:
+        return True
+    if account.kind == "staff":
+        return config.current().production
+    from engine.models.organization import Organization
+
+    return bool(Organization.get().portal.require_mfa_for_portal)
+
+
+def begin_setup(account) -> dict:
+    """Start (or restart) MFA setup: a new pending secret; returns {"secret", "uri"} to show once."""
+    secret = pyotp.random_base32()
+    account.totp_pending_secret = seal(secret)
+    account.save()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=ISSUER)
+    return {"secret": secret, "uri": uri}
+
+
+def pending_setup(account) -> dict | None:
+    """The pending secret and URI again (page reload during setup), or None."""
+    secret = unseal(account.totp_pending_secret or "")
+    if not secret:
+        return None
+    return {"secret": secret, "uri": pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=ISSUER)}
+
+
+def _matching_step(secret: str, code: str, now: float | None = None) -> int | None:
+    code = (code or "").strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int((now if now is not None else time.time()) // STEP_SECONDS)
+    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
+        if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
+            return step
+    return None
+
+
+def _consume_step(account, step: int) -> bool:
+    """Atomically record `step` as used; False when it (or a later one) was used already."""
+    updated = type(account).objects(id=account.id, totp_last_step__lt=step).update_one(set__totp_last_step=step)
+    if updated:
+        account.totp_last_step = step
+    return bool(updated)
+
+
+def confirm_setup(account, code: str) -> None:
+    """Turn MFA on with the pending secret once `code` proves the authenticator has it.
+
+    Raises ValidationFailed {"code": [...]} when there is no pending setup or the code is wrong.
+    """
+    secret = unseal(account.totp_pending_secret or "")
+    if not secret:
+        raise ValidationFailed("start MFA setup first", details={"code": ["no MFA setup in progress"]})
+    step = _matching_step(secret, code)
+    if step is None or not _consume_step(account, step):
+        raise ValidationFailed("that code is not valid", details={"code": ["code is wrong or already used"]})
+    type(account).objects(id=account.id).update_one(
+        set__totp_secret=account.totp_pending_secret, set__totp_pending_secret="", set__mfa_enabled=True)
+    account.reload()
+
+
+def verify(account, code: str) -> bool:
+    """Is `code` a valid, never used code for the account's confirmed secret? Uses it up when it is."""
+    secret = unseal(account.totp_secret or "") if account.mfa_enabled else ""
+    if not secret:
+        return False
+    step = _matching_step(secret, code)
+    return step is not None and _consume_step(account, step)
+
+
+def disable(account) -> None:
+    """Turn MFA off (admin reset or the user's own choice where not required)."""
+    type(account).objects(id=account.id).update_one(
+        set__totp_secret="", set__totp_pending_secret="", set__mfa_enabled=False)
+    account.reload()

@@ -1,0 +1,129 @@
+"""Server-side sessions and API bearer tokens: random secrets handed out once, stored only as SHA-256.
+
+A browser holds a session id in its (signed) cookie; an API client holds a
+bearer token. Either is looked up by its hash, so a database dump gives no
+usable credential, and deleting/revoking the row ends it even though the
+cookie's signature is still valid. No domain errors: lookups answer None.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from engine import config
+from engine.models import utcnow
+from engine.models.accounts import ApiToken, AuthSession, PortalAccount, StaffMember
+
+# last_seen_at is refreshed at most this often, so a busy session is not one DB write per request.
+TOUCH_INTERVAL = timedelta(seconds=60)
+TOKEN_PREFIX = "pt_"  # makes a leaked token recognizable to secret scanners
+_KINDS = {"staff": StaffMember, "portal": PortalAccount}
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def load_account(kind: str, account_id):
+    """The enabled StaffMember/PortalAccount behind a session or token, or None."""
+    model = _KINDS.get(kind)
+    account = model.objects(id=account_id).first() if model else None
+    return None if account is None or account.disabled else account
+
+
+# --- sessions ------------------------------------------------------------------
+
+def open_session(account, *, mfa_passed: bool, ip: str = "", user_agent: str = "",
+                 active_client_id=None) -> tuple[str, AuthSession]:
+    """A new session for `account`; returns (raw id for the cookie, the row)."""
+    settings = config.current()
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = AuthSession(token_hash=digest(raw), account_kind=account.kind, account_id=account.id,
+                      created_at=now, last_seen_at=now,
+                      expires_at=now + timedelta(hours=settings.session_max_hours),
+                      mfa_passed=mfa_passed, active_client_id=active_client_id,
+                      ip=ip[:64], user_agent=(user_agent or "")[:300])
+    row.save()
+    return raw, row
+
+
+def _expired(row: AuthSession, now: datetime) -> bool:
+    idle = timedelta(minutes=config.current().session_idle_minutes)
+    return row.expires_at <= now or row.last_seen_at + idle <= now
+
+
+def resolve_session(raw: str) -> tuple[AuthSession, object] | None:
+    """(session, account) for a cookie's session id, or None when unknown, expired, or the account is disabled.
+
+    An expired session is deleted on sight (the TTL index would only catch the absolute lifetime).
+    """
+    if not raw:
+        return None
+    row = AuthSession.objects(token_hash=digest(raw)).first()
+    if row is None:
+        return None
+    now = utcnow()
+    if _expired(row, now):
+        row.delete()
+        return None
+    account = load_account(row.account_kind, row.account_id)
+    if account is None:
+        row.delete()
+        return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        AuthSession.objects(id=row.id).update_one(set__last_seen_at=now)
+        row.last_seen_at = now
+    return row, account
+
+
+def mark_mfa_passed(row: AuthSession) -> None:
+    AuthSession.objects(id=row.id).update_one(set__mfa_passed=True)
+    row.mfa_passed = True
+
+
+def close_session(raw: str) -> AuthSession | None:
+    """Delete the session with this id (logout); returns the deleted row, if there was one."""
+    row = AuthSession.objects(token_hash=digest(raw)).first() if raw else None
+    if row is not None:
+        row.delete()
+    return row
+
+
+# --- bearer tokens ---------------------------------------------------------------
+
+def issue_token(account, *, label: str = "") -> tuple[str, ApiToken]:
+    """A new bearer token valid for PORTICO_TOKEN_HOURS; returns (raw token, the row)."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiToken(token_hash=digest(raw), account_kind=account.kind, account_id=account.id,
+                   created_at=now, expires_at=now + timedelta(hours=config.current().token_hours),
+                   label=label[:100])
+    row.save()
+    return raw, row
+
+
+def resolve_token(raw: str) -> tuple[ApiToken, object] | None:
+    """(token, account) for a bearer token, or None when unknown, expired, revoked or the account is disabled."""
+    if not raw:
+        return None
+    row = ApiToken.objects(token_hash=digest(raw)).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    account = load_account(row.account_kind, row.account_id)
+    return (row, account) if account is not None else None
+
+
+def revoke_token(raw: str) -> bool:
+    """Revoke one bearer token; True when it was live."""
+    updated = ApiToken.objects(token_hash=digest(raw), revoked_at=None).update(set__revoked_at=utcnow())
+    return bool(updated)
+
+
+def revoke_all(account) -> None:
+    """End every session and revoke every token of `account` (password change, disable)."""
+    AuthSession.objects(account_kind=account.kind, account_id=account.id).delete()
+    ApiToken.objects(account_kind=account.kind, account_id=account.id, revoked_at=None).update(
+        set__revoked_at=utcnow())

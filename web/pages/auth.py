@@ -1,0 +1,147 @@
+"""Pages: log in, log out, MFA setup and verification, change password, and "/" to the right home."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session
+
+from engine.errors import NotAuthenticated, ValidationFailed
+from engine.services import accounts, mfa
+from web import sessions
+from web.security import access, current_actor, public
+
+bp = Blueprint("auth", __name__)
+
+HOMES = {"staff": "/staff", "portal": "/portal"}
+NEXT_KEY = "after_login"
+
+
+def _client_info() -> dict:
+    return {"ip": request.remote_addr or "", "user_agent": request.headers.get("User-Agent", "")[:300]}
+
+
+def _home() -> str:
+    return HOMES.get(current_actor().kind, "/login")
+
+
+def _finish_login():
+    return redirect(sessions.safe_next(session.pop(NEXT_KEY, None), "/"))
+
+
+@bp.get("/")
+@public
+def index():
+    if g.pending_account is not None:
+        return redirect("/mfa/verify" if g.pending_account.mfa_enabled else "/mfa/setup")
+    return redirect(_home())
+
+
+@bp.get("/login")
+@public
+def login_form():
+    if current_actor().kind != "anonymous":
+        return redirect(_home())
+    return render_template("auth/login.html", next=sessions.safe_next(request.args.get("next"), ""))
+
+
+@bp.post("/login")
+@sessions.login_throttled
+@public
+def login_submit():
+    email = request.form.get("email", "")
+    try:
+        raw, step = accounts.start_session(email, request.form.get("password", ""), **_client_info())
+    except NotAuthenticated as exc:
+        sessions.note_login_failed()
+        return render_template("auth/login.html", error=exc.message, email=email,
+                               next=sessions.safe_next(request.form.get("next"), "")), 401
+    sessions.begin_browser_session(raw)
+    session[NEXT_KEY] = sessions.safe_next(request.form.get("next"), "/")
+    if step == "mfa_verify":
+        return redirect("/mfa/verify")
+    if step == "mfa_setup":
+        flash("Your account needs two-factor authentication. Set it up to continue.", "info")
+        return redirect("/mfa/setup")
+    return _finish_login()
+
+
+@bp.get("/logout")
+@public
+def logout_form():
+    return render_template("auth/logout.html")
+
+
+@bp.post("/logout")
+@public
+def logout_submit():
+    accounts.logout(sessions.end_browser_session() or "", **_client_info())
+    flash("You are logged out.", "info")
+    return redirect("/login")
+
+
+def _mfa_verify_key() -> str:
+    return f"mfa:{getattr(g.pending_account, 'id', '')}:{request.remote_addr}"
+
+
+@bp.route("/mfa/verify", methods=["GET", "POST"])
+@sessions.limiter.limit("5 per minute", key_func=_mfa_verify_key, methods=["POST"],
+                        deduct_when=lambda _r: bool(g.get("login_failed")),
+                        error_message="too many wrong codes; wait a minute and try again")
+@public
+def mfa_verify():
+    account = g.pending_account
+    if account is None or not account.mfa_enabled:
+        return redirect("/")
+    if request.method == "GET":
+        return render_template("auth/mfa_verify.html")
+    try:
+        accounts.complete_mfa(g.auth_session, account, request.form.get("code", ""), **_client_info())
+    except NotAuthenticated as exc:
+        sessions.note_login_failed()
+        return render_template("auth/mfa_verify.html", error=exc.message), 401
+    return _finish_login()
+
+
+@bp.route("/mfa/setup", methods=["GET", "POST"])
+@public
+def mfa_setup():
+    """MFA setup: for a login that must set it up before finishing, or a signed-in user who wants it."""
+    actor = current_actor()
+    account = actor.account if actor.kind in ("staff", "portal") else g.pending_account
+    if account is None:
+        return redirect("/login?next=/mfa/setup")
+    if account.mfa_enabled:
+        return redirect("/mfa/verify" if g.pending_account is not None else "/")
+    error = None
+    if request.method == "POST":
+        try:
+            accounts.confirm_mfa_setup(account, request.form.get("code", ""), row=g.auth_session, **_client_info())
+        except ValidationFailed as exc:
+            error = exc.message
+        else:
+            flash("Two-factor authentication is on.", "success")
+            return _finish_login()
+    setup = mfa.pending_setup(account) or mfa.begin_setup(account)
+    return render_template("auth/mfa_setup.html", setup=setup, error=error,
+                           required=g.pending_account is not None), (400 if error else 200)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@access("authenticated")
+def password():
+    errors: dict = {}
+    if request.method == "POST":
+        form = request.form
+        if form.get("password", "") != form.get("password_confirm", ""):
+            errors = {"password_confirm": ["does not match the new password"]}
+        else:
+            try:
+                raw = accounts.change_password(current_actor(), form.get("current_password", ""),
+                                               form.get("password", ""), reopen_session=True,
+                                               active_client_id=g.active_client_id)
+            except ValidationFailed as exc:
+                errors = exc.details or {}
+            else:
+                sessions.begin_browser_session(raw)
+                flash("Your password is changed. Other devices have been signed out.", "success")
+                return redirect("/")
+    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
