@@ -113,3 +113,25 @@ def login_as(client, email, password=PASSWORD, totp=None) -> dict:
         assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
     # The CSRF token is rotated at login: read the new one from a page of the session.
     return {"X-CSRFToken": csrf_token(client, "/account/password")}
+
+
+def enable_mfa(account) -> str:
+    """Turn TOTP on for `account` without using up a code; returns the base32 secret."""
+    import pyotp
+
+    from engine.services import mfa
+
+    secret = pyotp.random_base32()
+    type(account).objects(id=account.id).update_one(
+        set__totp_secret=mfa.seal(secret), set__mfa_enabled=True, set__totp_last_step=0)
+    account.reload()
+    return secret
+
+
+def totp_code(secret: str, steps_ahead: int = 0) -> str:
+    """The code an authenticator shows now (or `steps_ahead` 30-second steps later)."""
+    import time
+
+    import pyotp
+
+    return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)

@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     app.extensions["portico_api"] = api
+    # flask-smorest's own view (a bound method, so it cannot carry the marker itself): the API description is public.
+    openapi_view = app.view_functions["api-docs.openapi_json"]
+    app.view_functions["api-docs.openapi_json"] = security.public(lambda: openapi_view())
     from web.api import register_api
 
     register_api(api)
