@@ -1,0 +1,198 @@
+"""The `portico` command.
+
+    portico up [--demo] [--port N]   development: embedded services + web + worker + scheduler
+    portico web                      gunicorn serving web.wsgi:app on PORTICO_HOST:PORTICO_PORT
+    portico worker                   one Dramatiq master with its worker processes
+    portico scheduler                the timer/sweep loop (engine.workflow.scheduler.run_forever)
+    portico mailsink --port N        the development SMTP sink (started by `portico up`)
+    portico config                   every PORTICO_* variable, its value and default
+    portico audit verify             check the audit chain; exit 1 naming the first bad row
+
+web, worker and scheduler refuse to start on bad configuration with a one-line
+reason on stderr and exit code 2 (production needs every service URL and a
+secret key). This module imports neither Flask nor Dramatiq: web and worker
+exec gunicorn and dramatiq, which import them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import re
+import signal
+import sys
+import time
+
+from engine import config
+from engine.config import Settings
+from engine.errors import ConfigError
+
+EXIT_CONFIG = 2
+SCHEDULER_MODULE = "engine.workflow.scheduler"
+
+
+class _Refused(Exception):
+    """Configuration makes this command impossible; the message is the one-line reason."""
+
+
+def _settings(*needs: str) -> Settings:
+    """Load and install the settings; `needs` are Settings attributes that must be set."""
+    try:
+        settings = config.install(config.load())
+    except ConfigError as exc:
+        raise _Refused(exc.message) from None
+    missing = [f"PORTICO_{n.upper()}" for n in needs if not getattr(settings, n)]
+    if missing:
+        raise _Refused(f"{' and '.join(missing)} must be set (or run `portico up` for embedded services)")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _connect(settings: Settings) -> None:
+    from engine import db
+
+    db.connect(settings.mongodb_uri)
+
+
+def cmd_up(args) -> int:
+    from engine.supervisor import run_up
+
+    if args.port:
+        os.environ["PORTICO_PORT"] = str(args.port)  # before load(), so the base URL uses it too
+    try:
+        return run_up(config.load(), demo=args.demo)
+    except ConfigError as exc:
+        raise _Refused(exc.message) from None
+
+
+def cmd_web(args) -> int:
+    settings = _settings("mongodb_uri", "broker_url")
+    workers = str(args.workers or settings.web_workers)
+    argv = [sys.executable, "-m", "gunicorn", "web.wsgi:app", "--bind", f"{settings.host}:{settings.port}",
+            "--workers", workers, "--threads", "4", "--graceful-timeout", "10", "--timeout", "60",
+            "--access-logfile", "-", "--log-level", settings.log_level.lower(),
+            # Its default is one socket path per user ($HOME): several instances would fight over it.
+            "--no-control-socket"]
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process; the supervisor keeps the pid
+
+
+def cmd_worker(args) -> int:
+    _settings("mongodb_uri", "broker_url")
+    argv = [sys.executable, "-m", "dramatiq", "workers.broker:setup_from_environment", "workers",
+            "--processes", str(args.processes), "--threads", str(args.threads),
+            # Stop within the supervisor's grace period; unfinished messages are redelivered.
+            "--worker-shutdown-timeout", str(args.shutdown_timeout * 1000), *args.dramatiq_args]
+    os.execv(sys.executable, argv)  # noqa: S606
+
+
+def cmd_scheduler(args) -> int:
+    settings = _settings("mongodb_uri", "broker_url")
+    _connect(settings)
+    log = logging.getLogger("portico.scheduler")
+
+    def _stop(signum, _frame):
+        raise SystemExit(0)  # unwinds run_forever's finally blocks
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        module = importlib.import_module(SCHEDULER_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != SCHEDULER_MODULE:
+            raise  # the module exists but something it imports is missing: a real error
+        module = None
+    run_forever = getattr(module, "run_forever", None)
+    if run_forever is None:
+        log.warning("%s.run_forever does not exist yet: the scheduler sweeps nothing and idles", SCHEDULER_MODULE)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+    log.info("scheduler running %s.run_forever()", SCHEDULER_MODULE)
+    try:
+        run_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_mailsink(args) -> int:
+    settings = _settings("mongodb_uri")
+    if settings.production:
+        raise _Refused("the mail sink is for development; production sends through PORTICO_SMTP_URL")
+    _connect(settings)
+    from engine.mailsink import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
+def cmd_config(args) -> int:
+    current = dict(os.environ)
+    width = max(len(n) for n in config.VARIABLES)
+    for name, (default, help_text) in config.VARIABLES.items():
+        value = current.get(name)
+        if value is not None and ("SECRET" in name or "PASSWORD" in name):
+            value = "(set, hidden)"
+        elif value is not None:
+            value = re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", value)  # passwords inside URLs
+        shown = value if value is not None else "(unset)"
+        print(f"{name:<{width}}  {shown}")
+        print(f"{'':<{width}}  default: {default if default is not None else '-'}; {help_text}")
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    settings = _settings("mongodb_uri")
+    _connect(settings)
+    from engine.services import audit
+
+    result = audit.verify()
+    if result.ok:
+        print(f"ok {result.rows} rows")
+        return 0
+    print(f"tampered: first bad row seq={result.first_bad_seq}: {result.reason}")
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="portico", description="Portico: client intake and portal for therapy practices")
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="development: run everything, embedded services for unset URLs")
+    up.add_argument("--demo", action="store_true", help="seed demo data and print the demo logins")
+    up.add_argument("--port", type=int, help="web port (default PORTICO_PORT)")
+    up.set_defaults(func=cmd_up)
+    web = sub.add_parser("web", help="serve the web app with gunicorn")
+    web.add_argument("--workers", type=int, help="gunicorn worker processes (default PORTICO_WEB_WORKERS)")
+    web.set_defaults(func=cmd_web)
+    worker = sub.add_parser("worker", help="run Dramatiq workers for every actor in workers/")
+    worker.add_argument("--processes", type=int, default=1)
+    worker.add_argument("--threads", type=int, default=4)
+    worker.add_argument("--shutdown-timeout", type=int, default=8, help="seconds to finish running messages on stop")
+    worker.add_argument("dramatiq_args", nargs=argparse.REMAINDER, help="passed on to dramatiq")
+    worker.set_defaults(func=cmd_worker)
+    sub.add_parser("scheduler", help="run the scheduler loop").set_defaults(func=cmd_scheduler)
+    sink = sub.add_parser("mailsink", help="development SMTP sink storing mail in the database")
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, required=True)
+    sink.set_defaults(func=cmd_mailsink)
+    sub.add_parser("config", help="list every PORTICO_* variable").set_defaults(func=cmd_config)
+    audit = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="verify the HMAC chain").set_defaults(func=cmd_audit_verify)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except _Refused as exc:
+        print(f"portico {args.command}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Mail actor: deliver one recorded outgoing message (engine.services.mail.queue_mail made it)."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+
+from engine.errors import NotFound
+from engine.services import mail
+
+log = logging.getLogger(__name__)
+
+
+@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000)
+def send_mail_message(*, message_id: str) -> None:
+    """Send it unless it was sent already. SMTP failures and a busy claim (Conflict) raise, so
+    dramatiq retries them with backoff; a message that no longer exists is dropped."""
+    try:
+        mail.deliver(message_id)
+    except NotFound:
+        log.warning("mail message %s no longer exists; nothing to send", message_id)
