@@ -1,29 +1,282 @@
-"""Submission validation (first cut: required questions only; grows into the full SurveyJS rules)."""
+"""Server-side submission validation with survey-core's rules (the browser's verdict is the reference).
+
+The survey-core layer (visibility, enablement, required, validators, matrices,
+dynamic panels) must agree with survey-core exactly; tests/forms/test_differential.py
+holds it to that. `strict=True` adds Portico's shape checks (types, choices,
+maxLength) that survey-core leaves to its widgets — a request can bypass widgets.
+Errors are keyed by top-level question name; nested problems say where.
+"""
 
 from __future__ import annotations
 
+import re
 
-def _questions(elements):
+from engine.forms import jsvalues as js
+from engine.forms.evaluator import Context, condition, run
+from engine.forms.expressions import ExpressionSyntaxError
+
+REQUIRED = "Response required."
+CONTAINERS = ("panel",)
+NO_VALUE = ("html", "image", "expression")
+_EMAIL = re.compile(r"""^(([^<>()\[\].,;:\s@"]+(\.[^<>()\[\].,;:\s@"]+)*)|(".+"))@(([^<>()=\[\].,;:\s@"]+\.)+[^<>()=\[\].,;:\s@"]{2,})$""", re.I)
+_CHOICE_TYPES = ("radiogroup", "dropdown", "checkbox", "tagbox", "imagepicker", "ranking")
+
+
+def pages(definition: dict) -> list[dict]:
+    return definition.get("pages") or [{"elements": definition.get("elements") or []}]
+
+
+def iter_questions(elements, *, nested: bool = False):
+    """Every question in a list of elements (panels flattened; dynamic panel templates when nested)."""
     for el in elements or []:
         if el.get("type") == "panel":
-            yield from _questions(el.get("elements"))
+            yield from iter_questions(el.get("elements"), nested=nested)
         else:
             yield el
+            if nested and el.get("type") == "paneldynamic":
+                yield from iter_questions(el.get("templateElements"), nested=True)
 
 
-def _all(definition):
-    for page in definition.get("pages") or [definition]:
-        yield from _questions(page.get("elements"))
+def all_questions(definition: dict, *, nested: bool = False):
+    for page in pages(definition):
+        yield from iter_questions(page.get("elements"), nested=nested)
 
 
-def validate(definition: dict, data: dict) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for q in _all(definition):
-        if q.get("isRequired") and data.get(q.get("name")) in (None, "", [], {}):
-            errors[q["name"]] = ["Response required."]
-    return errors
+def _safe_condition(expr, ctx) -> bool:
+    try:
+        return condition(expr, ctx)
+    except ExpressionSyntaxError:
+        return False  # survey-core treats an unparsable condition as false
+
+
+def _visible(el, ctx) -> bool:
+    if el.get("visible") is False:
+        return False
+    return not el.get("visibleIf") or _safe_condition(el["visibleIf"], ctx)
+
+
+def _enabled(el, ctx) -> bool:
+    if el.get("readOnly") is True:
+        return False
+    return not el.get("enableIf") or _safe_condition(el["enableIf"], ctx)
+
+
+def _required(q, ctx) -> bool:
+    if q.get("requiredIf"):
+        return _safe_condition(q["requiredIf"], ctx)
+    return q.get("isRequired") is True
+
+
+def value_name(q) -> str:
+    return q.get("valueName") or q.get("name")
+
+
+def computed_values(definition: dict, data: dict) -> dict:
+    """`data` plus calculated values and expression-question results, as survey-core computes them."""
+    values = dict(data)
+    calculated = definition.get("calculatedValues") or []
+    expressions = [q for q in all_questions(definition) if q.get("type") == "expression" and q.get("expression")]
+    # Two passes settle values that depend on each other in either order.
+    for _ in range(2):
+        for cv in calculated:
+            if cv.get("name") and cv.get("expression"):
+                values[cv["name"]] = _safe_run(cv["expression"], Context(values))
+        for q in expressions:
+            result = _safe_run(q["expression"], Context(values))
+            if js.is_empty(result):
+                values.pop(value_name(q), None)
+            else:
+                values[value_name(q)] = result
+    return values
+
+
+def _safe_run(expr, ctx):
+    try:
+        return run(expr, ctx)
+    except ExpressionSyntaxError:
+        return None
+
+
+class _Run:
+    def __init__(self, definition, data, strict):
+        self.definition = definition
+        self.strict = strict
+        self.values = computed_values(definition, data)
+        self.ctx = Context(self.values, container_ready=self.container_ready)
+        self.errors: dict[str, list[str]] = {}
+        self.visible_names: set[str] = set()
+
+    def add(self, name, message):
+        self.errors.setdefault(name, []).append(message)
+
+    def container_ready(self, name) -> bool:
+        found = _find_container(self.definition, name)
+        if found is None:
+            return False
+        sub = _Run.__new__(_Run)
+        sub.definition, sub.strict, sub.values, sub.ctx = self.definition, False, self.values, self.ctx
+        sub.errors, sub.visible_names = {}, set()
+        sub.walk(found.get("elements") or found.get("templateElements") or [found], self.ctx, self.values, True)
+        return not sub.errors
+
+    def walk(self, elements, ctx, values, enabled, report_as=None):
+        for el in elements or []:
+            if not _visible(el, ctx):
+                continue
+            el_enabled = enabled and _enabled(el, ctx)
+            if el.get("type") == "panel":
+                self.walk(el.get("elements"), ctx, values, el_enabled, report_as)
+                continue
+            name = value_name(el)
+            if report_as is None:
+                self.visible_names.add(name)
+            if el.get("type") in NO_VALUE or not el_enabled:
+                continue
+            messages = question_errors(el, values.get(name), ctx, values, self)
+            for m in messages:
+                if report_as is None:
+                    self.add(el.get("name"), m)
+                else:
+                    self.add(report_as[0], f"{report_as[1]}{el.get('name')}: {m}")
+
+
+def _find_container(definition, name):
+    for page in pages(definition):
+        if page.get("name") == name:
+            return page
+    stack = [el for page in pages(definition) for el in page.get("elements") or []]
+    while stack:
+        el = stack.pop()
+        if el.get("name") == name and el.get("type") in ("panel", "paneldynamic"):
+            return el
+        stack.extend(el.get("elements") or [])
+    return None
+
+
+def is_answer_empty(q, value) -> bool:
+    if isinstance(value, str) and q.get("type") in ("text", "comment", "signaturepad", "dropdown", "radiogroup"):
+        return not value.strip()
+    return js.is_empty(value)
+
+
+def question_errors(q, value, ctx, values, run_) -> list[str]:
+    """survey-core's errors for one visible, enabled question (plus shape errors when strict)."""
+    from engine.forms.complex import complex_errors
+    from engine.forms.shape import shape_errors
+
+    qtype = q.get("type")
+    out: list[str] = []
+    if qtype in ("matrixdropdown", "matrixdynamic", "paneldynamic", "multipletext", "matrix"):
+        out += complex_errors(q, value, ctx, values, run_)
+    elif _required(q, ctx) and is_answer_empty(q, value):
+        out.append(REQUIRED)
+    if qtype in _CHOICE_TYPES and (q.get("showOtherItem") or q.get("hasOther")):
+        chosen = value if isinstance(value, list) else [value]
+        if "other" in chosen:
+            comment = values.get(f"{value_name(q)}-Comment")
+            if not isinstance(comment, str) or not comment.strip():
+                out.append("Please type your answer in the Other field.")
+    if qtype == "text" and not js.is_empty(value):
+        out += _text_input_errors(q, value)
+    out += validator_errors(q.get("validators"), value, ctx)
+    if run_.strict and not js.is_empty(value):
+        out += shape_errors(q, value)
+    return out
+
+
+def _text_input_errors(q, value) -> list[str]:
+    kind = q.get("inputType", "text")
+    if kind in ("number", "range"):
+        n = js.to_number(value)
+        if n is None:
+            return []
+        if q.get("min") is not None and js.is_number(q["min"]) and n < js.to_number(q["min"]):
+            return [f"The value should not be less than {q['min']}"]
+        if q.get("max") is not None and js.is_number(q["max"]) and n > js.to_number(q["max"]):
+            return [f"The value should not be greater than {q['max']}"]
+    if kind == "email" and isinstance(value, str) and not _EMAIL.match(value):
+        return ["Please enter a valid e-mail address."]
+    return []
+
+
+def validator_errors(validators, value, ctx) -> list[str]:
+    """Errors from a question's (or cell's) validators list; survey-core stops at the first failure."""
+    for v in validators or []:
+        message = _one_validator(v, value, ctx)
+        if message:
+            return [v.get("text") or message]
+    return []
+
+
+def _one_validator(v, value, ctx) -> str | None:
+    kind = v.get("type")
+    if kind == "expression":
+        expr = v.get("expression")
+        if expr and not _safe_condition(expr, ctx):
+            return "The answer is not valid."
+        return None
+    if js.is_empty(value):
+        return None
+    if kind == "numeric":
+        n = js.to_number(value)
+        if n is None:
+            return "The value should be numeric."
+        lo, hi = v.get("minValue"), v.get("maxValue")
+        if lo is not None and lo > n or hi is not None and hi < n:
+            return f"The value should be between {lo} and {hi}." if lo is not None and hi is not None else \
+                (f"The value should not be less than {lo}" if lo is not None else f"The value should not be greater than {hi}")
+    elif kind == "text" and isinstance(value, str):
+        if v.get("allowDigits") is False and re.search(r"\d", value):
+            return "Not allowed digits."
+        if (v.get("minLength") or 0) > 0 and len(value) < v["minLength"]:
+            return f"Please enter at least {v['minLength']} character(s)."
+        if (v.get("maxLength") or 0) > 0 and len(value) > v["maxLength"]:
+            return f"Please enter no more than {v['maxLength']} character(s)."
+    elif kind == "regex" and v.get("regex"):
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            try:
+                ok = re.search(v["regex"], js.to_js_string(item), re.I if v.get("caseInsensitive") else 0)
+            except re.error:
+                ok = True
+            if not ok:
+                return "The value does not match the required pattern."
+    elif kind == "email":
+        if not _EMAIL.match(js.to_js_string(value)):
+            return "Please enter a valid e-mail address."
+    elif kind == "answercount" and isinstance(value, list) and value:
+        if v.get("minCount") and len(value) < v["minCount"]:
+            return f"Please select at least {v['minCount']} option(s)."
+        if v.get("maxCount") and len(value) > v["maxCount"]:
+            return f"Please select no more than {v['maxCount']} option(s)."
+    return None
+
+
+def validate(definition: dict, data: dict, *, strict: bool = True) -> dict[str, list[str]]:
+    """Errors by question name for `data`; `{}` when valid."""
+    if not isinstance(data, dict):
+        return {"$": ["answers must be a JSON object"]}
+    run_ = _Run(definition, data, strict)
+    for page in pages(definition):
+        if _visible(page, run_.ctx):
+            run_.walk(page.get("elements"), run_.ctx, run_.values, _enabled(page, run_.ctx))
+    return run_.errors
 
 
 def clean(definition: dict, data: dict) -> dict:
-    names = {q.get("name") for q in _all(definition)}
-    return {k: v for k, v in data.items() if k in names}
+    """Answers to visible questions only (plus their "-Comment"), with computed expression values."""
+    run_ = _Run(definition, data, False)
+    for page in pages(definition):
+        if _visible(page, run_.ctx):
+            run_.walk(page.get("elements"), run_.ctx, run_.values, True)
+    keep = {}
+    for name in run_.visible_names:
+        if name in run_.values and not js.is_empty(run_.values[name]):
+            keep[name] = run_.values[name]
+        comment = f"{name}-Comment"
+        if comment in data:
+            keep[comment] = data[comment]
+    for cv in definition.get("calculatedValues") or []:
+        if cv.get("includeIntoResult") and cv.get("name") in run_.values:
+            keep[cv["name"]] = run_.values[cv["name"]]
+    return keep

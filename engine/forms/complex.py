@@ -1,0 +1,126 @@
+"""survey-core's rules for questions holding structured answers: matrix, matrixdropdown,
+matrixdynamic, paneldynamic and multipletext. Problems are reported on the parent question
+with the row/panel they concern, as survey-core marks the parent invalid.
+"""
+
+from __future__ import annotations
+
+from engine.forms import jsvalues as js
+from engine.forms.validator import REQUIRED, _required, _safe_condition, _visible, validator_errors
+
+DEFAULT_ROW_COUNT = 2  # survey-core's matrixdynamic rowCount when the answer has no rows
+
+
+def _value_of(item):
+    return item.get("value") if isinstance(item, dict) else item
+
+
+def _row_values(q):
+    return [_value_of(r) for r in q.get("rows") or []]
+
+
+def complex_errors(q, value, ctx, values, run_) -> list[str]:
+    kind = q["type"]
+    if kind == "matrix":
+        return _matrix(q, value, ctx)
+    if kind == "multipletext":
+        return _multipletext(q, value, ctx)
+    if kind == "paneldynamic":
+        return _paneldynamic(q, value, ctx, run_)
+    return _dropdown_matrix(q, value, ctx)
+
+
+def _matrix(q, value, ctx) -> list[str]:
+    out = []
+    answers = value if isinstance(value, dict) else {}
+    if _required(q, ctx) and js.is_empty(value):
+        out.append(REQUIRED)
+    elif q.get("isAllRowRequired") or q.get("eachRowRequired"):
+        rows = [r for r in q.get("rows") or [] if not isinstance(r, dict) or _visible(r, ctx)]
+        if any(js.is_empty(answers.get(js.to_js_string(_value_of(r)))) for r in rows):
+            out.append("Response required: answer questions in all rows.")
+    return out
+
+
+def _multipletext(q, value, ctx) -> list[str]:
+    answers = value if isinstance(value, dict) else {}
+    out = []
+    if _required(q, ctx) and js.is_empty(value):
+        out.append(REQUIRED)
+    for item in q.get("items") or []:
+        name = item.get("name")
+        v = answers.get(name)
+        if item.get("isRequired") and (js.is_empty(v) or isinstance(v, str) and not v.strip()):
+            out.append(f"{name}: {REQUIRED}")
+        elif not js.is_empty(v):
+            out += [f"{name}: {m}" for m in validator_errors(item.get("validators"), v, ctx)]
+    return out
+
+
+def _cell_empty(v) -> bool:
+    return js.is_empty(v) or (isinstance(v, str) and not v.strip())
+
+
+def _dropdown_matrix(q, value, ctx) -> list[str]:
+    dynamic = q["type"] == "matrixdynamic"
+    out = []
+    if dynamic:
+        rows = value if isinstance(value, list) else None
+        if rows is None:
+            count = q.get("rowCount", DEFAULT_ROW_COUNT)
+            rows = [{} for _ in range(max(count, q.get("minRowCount", 0) or 0))]
+        labelled = [(f"row {i + 1}", r if isinstance(r, dict) else {}) for i, r in enumerate(rows)]
+        if _required(q, ctx) and _dynamic_rows_empty(value):
+            out.append(REQUIRED)
+    else:
+        answers = value if isinstance(value, dict) else {}
+        labelled = []
+        for r in q.get("rows") or []:
+            if isinstance(r, dict) and not _visible(r, ctx):
+                continue
+            key = js.to_js_string(_value_of(r))
+            row = answers.get(key)
+            labelled.append((f"row {key}", row if isinstance(row, dict) else {}))
+        if _required(q, ctx) and all(js.is_empty(row) for _, row in labelled):
+            out.append(REQUIRED)
+    for label, row in labelled:
+        row_ctx = ctx.child(row=row)
+        for col in q.get("columns") or []:
+            name = col.get("name")
+            if not name or not _visible(col, row_ctx):
+                continue
+            cell = row.get(name)
+            if col.get("isRequired") and _cell_empty(cell):
+                out.append(f"{label}, {name}: {REQUIRED}")
+            elif not _cell_empty(cell):
+                out += [f"{label}, {name}: {m}" for m in validator_errors(col.get("validators"), cell, row_ctx)]
+    return out
+
+
+def _dynamic_rows_empty(value) -> bool:
+    """survey-core keeps `[{}]` as given but rebuilds rows holding only blank cells into `[]`."""
+    if not isinstance(value, list) or not value:
+        return True
+    if all(isinstance(r, dict) and not r for r in value):
+        return False
+    return all(not isinstance(r, dict) or all(_cell_empty(v) for v in r.values()) for r in value)
+
+
+def _paneldynamic(q, value, ctx, run_) -> list[str]:
+    panels = value if isinstance(value, list) else []
+    out = []
+    # survey-core counts a panel as answered once it has any key, even a blank one.
+    if _required(q, ctx) and not any(isinstance(p, dict) and p for p in panels):
+        out.append(REQUIRED)
+    before = {k: list(v) for k, v in run_.errors.items()}
+    for i, panel in enumerate(panels):
+        panel = panel if isinstance(panel, dict) else {}
+        panel_ctx = ctx.child(panel=panel, panelIndex=i)
+        run_.walk(q.get("templateElements"), panel_ctx, panel, True, report_as=(q["name"], f"panel {i + 1}, "))
+    # walk() reported nested problems under q's name; hand them back as this question's messages
+    nested = run_.errors.get(q["name"], [])[len(before.get(q["name"], [])):]
+    if nested:
+        run_.errors[q["name"]] = before.get(q["name"], [])
+        if not run_.errors[q["name"]]:
+            del run_.errors[q["name"]]
+    return out + nested
