@@ -1,0 +1,8 @@
+"""SpiffWorkflow glue: deploy (parser + checks), restricted scripts, state store, runtime, projection.
+
+Modules: deploy (deploy, deploy_shipped), scripting (restricted script engine),
+specs (our service task spec, parser, serializer without specs), store (lease,
+load, compare-and-set save), runtime (start/complete/fire/deliver/finish),
+projection (inbox rows, timers, outbox), operations (service-task registry),
+dispatch (the broker seam), scheduler (sweep_once, run_forever).
+"""

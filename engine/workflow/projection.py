@@ -1,0 +1,182 @@
+"""What an instance's state means for the rest of the system: inbox rows, timers, outbox, awaited messages.
+
+Everything here is derived from the workflow state alone, so it can be
+recomputed at any time: the writer applies it right after its save, and the
+scheduler's sweep re-applies it for instances whose writer died in between
+(`dirty`). `summary` (stored on the instance in the same CAS write) records
+what was projected, so the next step writes only the differences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pymongo.errors import BulkWriteError
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.util.task import TaskState
+
+from engine.models import utcnow
+from engine.models.workflow import OutboxMessage, Task, Timer
+from engine.workflow import dispatch
+from engine.workflow.helpers import duration_delta
+from engine.workflow.specs import OPERATION_PARAMS_KEY, OutboxServiceTask
+
+DEFAULT_MAX_ATTEMPTS = 5
+_LANE_AUDIENCE = {"admin": "perm:staff.manage"}
+
+
+@dataclass
+class Projection:
+    tasks: dict = field(default_factory=dict)  # task id -> row fields
+    timers: dict = field(default_factory=dict)  # "task id|due iso" -> row fields
+    ops: dict = field(default_factory=dict)  # task id -> row fields
+    messages: list = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict:
+        return {"tasks": sorted(self.tasks), "timers": sorted(self.timers), "ops": sorted(self.ops)}
+
+
+def _props(ts) -> dict:
+    return (getattr(ts, "extensions", None) or {}).get("properties", {})
+
+
+def _evaluate(task, expression: str):
+    return task.workflow.script_engine.evaluate(task, expression)
+
+
+def audience(task, client_id) -> str:
+    """Who a READY human task is for, from its lane and properties (see engine.models.workflow.Task)."""
+    ts = task.task_spec
+    props = _props(ts)
+    if props.get("assignee"):
+        return f"staff:{_evaluate(task, props['assignee'])}"
+    lane = (ts.lane or "staff").strip().lower()
+    if lane in ("client", "guardian"):
+        return f"{lane}:{client_id or ''}"
+    if lane in _LANE_AUDIENCE:
+        return _LANE_AUDIENCE[lane]
+    if props.get("permission"):
+        return f"perm:{props['permission']}"
+    return "staff"
+
+
+def _due(task) -> datetime | None:
+    expression = _props(task.task_spec).get("due")
+    if not expression:
+        return None
+    value = str(_evaluate(task, expression))
+    if value.upper().startswith("P"):
+        return utcnow() + duration_delta(value)
+    due = datetime.fromisoformat(value)
+    return due if due.tzinfo else due.replace(tzinfo=UTC)
+
+
+def _timer_due(task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if value is None:
+        return None
+    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+        value = value.get("next") if isinstance(value, dict) else None
+        if value is None:
+            return None
+    parsed = TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) else None
+    return parsed if isinstance(parsed, datetime) else None
+
+
+def compute(workflow, instance: dict) -> Projection:
+    """The projection of a workflow's current state (`instance`: the instance document)."""
+    result = Projection()
+    client_id = instance.get("client_id")
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        ts = task.task_spec
+        result.tasks[str(task.id)] = {
+            "spec_name": ts.name, "name": ts.bpmn_name or ts.bpmn_id or ts.name,
+            "lane": (ts.lane or "").lower(), "audience": audience(task, client_id),
+            "form_key": _props(ts).get("formKey"), "due_at": _due(task)}
+    for task in workflow.get_tasks(state=TaskState.STARTED):
+        if isinstance(task.task_spec, OutboxServiceTask):
+            ts = task.task_spec
+            result.ops[str(task.id)] = {
+                "operation": ts.operation_name, "params": task.internal_data.get(OPERATION_PARAMS_KEY, {}),
+                "max_attempts": (ts.retries + 1) if ts.retries else DEFAULT_MAX_ATTEMPTS}
+    for task in list(workflow.event_manager.tasks.values()):
+        if not task.has_state(TaskState.WAITING):
+            continue
+        definition = task.task_spec.event_definition
+        if isinstance(definition, TimerEventDefinition):
+            due = _timer_due(task)
+            if due is not None:
+                result.timers[f"{task.id}|{due.isoformat()}"] = {"task_id": str(task.id), "due_at": due,
+                                                                 "name": definition.name or ""}
+        elif isinstance(definition, MessageEventDefinition) and definition.name not in result.messages:
+            result.messages.append(definition.name)
+    return result
+
+
+def _insert_ignoring_duplicates(collection, rows: list[dict]) -> list:
+    """Insert rows; rows already there (a repeated projection) are left as they are."""
+    if not rows:
+        return []
+    try:
+        return collection.insert_many(rows, ordered=False).inserted_ids
+    except BulkWriteError as exc:
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
+        failed = {e["index"] for e in exc.details["writeErrors"]}
+        return [row["_id"] for i, row in enumerate(rows) if i not in failed and "_id" in row]
+
+
+def _pin_form(form_key: str | None) -> str | None:
+    if not form_key:
+        return None
+    from engine.services.forms import published_definition
+
+    version_id, _definition = published_definition(form_key)
+    return version_id
+
+
+def apply(instance: dict, previous: dict, new: Projection) -> None:
+    """Write the differences between the previous projection and `new`; then enqueue new operations."""
+    iid = instance["_id"]
+    now = utcnow()
+    old_tasks, old_timers, old_ops = (set(previous.get(k, [])) for k in ("tasks", "timers", "ops"))
+    rows = [dict(fields, instance_id=iid, task_id=tid, process_id=instance["process_id"],
+                 client_id=instance.get("client_id"), status="open", created_at=now,
+                 form_version_id=_pin_form(fields["form_key"]), claimed_by=None)
+            for tid, fields in new.tasks.items() if tid not in old_tasks]
+    _insert_ignoring_duplicates(Task._get_collection(), rows)
+    gone = sorted(old_tasks - set(new.tasks))
+    if gone:
+        Task._get_collection().update_many({"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
+                                           {"$set": {"status": "closed", "completed_at": now}})
+
+    timers = [dict(fields, instance_id=iid, status="waiting") for key, fields in new.timers.items()
+              if key not in old_timers]
+    _insert_ignoring_duplicates(Timer._get_collection(), timers)
+    gone_timers = [key.split("|", 1) for key in old_timers - set(new.timers)]
+    for task_id, due in gone_timers:
+        # A timer that left WAITING after its due time fired; one that left before was cancelled.
+        fired = datetime.fromisoformat(due) <= now
+        Timer._get_collection().update_one(
+            {"instance_id": iid, "task_id": task_id, "due_at": datetime.fromisoformat(due), "status": "waiting"},
+            {"$set": {"status": "fired" if fired else "cancelled", "fired_at": now if fired else None}})
+
+    ops = [dict(fields, _id=None, key=f"{iid}:{tid}", instance_id=iid, task_id=tid, status="pending",
+                attempts=0, created_at=now, enqueued_at=now, last_error="")
+           for tid, fields in new.ops.items() if tid not in old_ops]
+    for row in ops:
+        row.pop("_id")
+    for op_id in _insert_ignoring_duplicates(OutboxMessage._get_collection(), ops):
+        dispatch.send("perform_operation", op_id)
+    gone_ops = sorted(old_ops - set(new.ops))
+    if gone_ops:
+        # The service task was interrupted (boundary event, cancel): its operation is no longer wanted.
+        OutboxMessage._get_collection().update_many(
+            {"key": {"$in": [f"{iid}:{t}" for t in gone_ops]}, "status": "pending"},
+            {"$set": {"status": "cancelled", "done_at": now}})

@@ -1,0 +1,240 @@
+"""Running instances: start, complete a human task, fire a timer, deliver a message, finish an operation.
+
+Every change goes through `step()`: lease + load from the database, change the
+workflow, run the engine steps, compare-and-set save, then project (inbox,
+timers, outbox). A lost race reloads and tries again; nothing is overwritten.
+Each step appends to the instance's event history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from uuid import UUID
+
+from bson import ObjectId
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import NotFound, StaleVersion
+from engine.models import utcnow
+from engine.models.workflow import ProcessDefinition
+from engine.workflow import projection, store
+from engine.workflow.errors import TaskNotOpen
+from engine.workflow.scripting import script_engine, unwrap
+from engine.workflow.specs import SERIALIZER_VERSION, dump_state
+
+log = logging.getLogger(__name__)
+UNCHANGED = object()  # a step function returns this when there is nothing to save
+OPERATION_ERROR_CODE = "operation_failed"
+_MAX_RACES = 25
+
+
+def _run_engine(loaded: store.Loaded) -> dict | None:
+    """Run engine steps; a failing script marks the instance errored (the state up to it is kept)."""
+    try:
+        loaded.workflow.do_engine_steps()
+    except SpiffWorkflowException as exc:
+        inner = unwrap(exc)
+        task = getattr(exc, "task", None)
+        error = {"kind": "script", "message": getattr(inner, "message", None) or str(exc),
+                 "task": str(task.id) if task is not None else "",
+                 "task_name": getattr(getattr(task, "task_spec", None), "bpmn_id", "") or ""}
+        loaded.record("error_raised", task=error["task"], message=error["message"], caught=False)
+        return error
+    return None
+
+
+def _status(workflow: BpmnWorkflow, error: dict | None) -> str:
+    if error:
+        return "errored"
+    return "completed" if workflow.is_completed() else "running"
+
+
+def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=None):
+    """Apply `change` to the instance under its lease and save it. Returns what `change` returned.
+
+    Raises NotFound, InstanceBusy, StaleVersion (after many lost races), and whatever `change` raises.
+    """
+    iid = instance_id if isinstance(instance_id, ObjectId) else ObjectId(str(instance_id))
+    for _ in range(_MAX_RACES):
+        loaded = store.acquire(iid)
+        try:
+            result = change(loaded)
+            if result is UNCHANGED:
+                store.release(loaded)
+                return result
+            error = _run_engine(loaded) or (loaded.doc.get("error") if loaded.doc.get("status") == "errored" else None)
+            new = projection.compute(loaded.workflow, loaded.doc)
+        except BaseException:
+            store.release(loaded)
+            raise
+        previous = loaded.doc.get("projected") or {}
+        if store.save(loaded, status=_status(loaded.workflow, error), projected=new.summary,
+                      waiting_messages=new.messages, error=error):
+            if after_save is not None:
+                after_save(loaded)
+            project(loaded.doc, previous, new)
+            return result
+        log.info("instance %s: lost a race at version %s; reloading", iid, loaded.version)
+    raise StaleVersion("the process instance kept changing; try again")
+
+
+def project(doc: dict, previous: dict, new: projection.Projection) -> None:
+    projection.apply(doc, previous, new)
+    store.mark_projected(doc["_id"], doc["version"])
+
+
+def start(process_id: str, *, client_id=None, data: dict | None = None, started_by: str = "") -> ObjectId:
+    """Start the latest version of `process_id`. Raises NotFound (no such process)."""
+    definition = ProcessDefinition.objects(process_id=process_id).only("latest_version", "latest_version_id").first()
+    if definition is None or not definition.latest_version_id:
+        raise NotFound(f"no deployed process {process_id!r}")
+    spec, subs, _raw = store.version_specs(definition.latest_version_id)
+    workflow = BpmnWorkflow(spec, subs, script_engine=script_engine())
+    initial = dict(data or {})
+    if client_id is not None:
+        initial["client_id"] = str(client_id)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(initial)
+    now = utcnow()
+    doc = {"process_id": process_id, "process_version": definition.latest_version,
+           "process_version_id": definition.latest_version_id,
+           "client_id": ObjectId(str(client_id)) if client_id else None, "status": "running",
+           "serializer_version": SERIALIZER_VERSION, "version": 1, "lease_owner": None, "lease_until": None,
+           "dirty": True, "projected": {}, "waiting_messages": [], "error": None, "started_by": started_by,
+           "created_at": now, "updated_at": now, "completed_at": None,
+           "history": [{"at": now, "kind": "started", "by": started_by}]}
+    loaded = store.Loaded(doc=doc, workflow=workflow, owner="")
+    error = _run_engine(loaded)
+    doc["history"].extend(loaded.history)
+    new = projection.compute(workflow, doc)
+    doc.update(state_json=dump_state(workflow), status=_status(workflow, error), error=error,
+               projected=new.summary, waiting_messages=new.messages)
+    if doc["status"] == "completed":
+        doc["completed_at"] = now
+    doc["_id"] = store.insert(doc)
+    project(doc, {}, new)
+    return doc["_id"]
+
+
+def _task(loaded: store.Loaded, task_id: str):
+    try:
+        return loaded.workflow.get_task_from_id(UUID(str(task_id)))
+    except (ValueError, KeyError, SpiffWorkflowException):
+        return None
+
+
+def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=None) -> None:
+    """Complete a READY human task with `data` merged into its data. Raises TaskNotOpen (409), NotFound."""
+
+    def change(loaded):
+        task = _task(loaded, task_id)
+        if task is None or not task.has_state(TaskState.READY) or not task.task_spec.manual:
+            raise TaskNotOpen("this task is not open any more")
+        task.update_data(data)
+        task.run()
+        loaded.record("task_completed", by=by, task=str(task_id), name=task.task_spec.bpmn_id or "")
+        return None
+
+    step(instance_id, change, after_save=after_save)
+
+
+def fire_timer(instance_id, task_id: str) -> str:
+    """Fire the timer event `task_id` if it is still waiting and due. Returns fired | stale | not_due."""
+
+    def change(loaded):
+        task = _task(loaded, task_id)
+        if task is None or not task.has_state(TaskState.WAITING):
+            return UNCHANGED
+        waiting = [t for t in loaded.workflow.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
+        loaded.workflow.refresh_timers()
+        for t in waiting:
+            if not t.has_state(TaskState.WAITING):
+                loaded.record("timer_fired", task=str(t.id), name=t.task_spec.bpmn_id or "")
+        return "fired" if not task.has_state(TaskState.WAITING) else UNCHANGED
+
+    try:
+        result = step(instance_id, change)
+    except NotFound:
+        return "stale"
+    if result is UNCHANGED:
+        return "stale" if _timer_stale(instance_id, task_id) else "not_due"
+    return result
+
+
+def _timer_stale(instance_id, task_id: str) -> bool:
+    doc = store.instances().find_one({"_id": ObjectId(str(instance_id))}, {"projected.timers": 1})
+    timers = (doc or {}).get("projected", {}).get("timers", [])
+    return not any(key.startswith(f"{task_id}|") for key in timers)
+
+
+def waiting_message_tasks(workflow, name: str) -> list:
+    return [t for t in workflow.event_manager.tasks.values()
+            if t.has_state(TaskState.WAITING) and getattr(t.task_spec.event_definition, "name", None) == name
+            and t.task_spec.event_definition.__class__.__name__ == "MessageEventDefinition"]
+
+
+def deliver_message(instance_id, name: str, payload: dict, *, by: str, match: Callable | None = None) -> bool:
+    """Deliver message `name` to the instance's waiting catch event. False when nothing there waits for it
+    (or `match(task_data)` says this instance is not the one)."""
+
+    def change(loaded):
+        tasks = [t for t in waiting_message_tasks(loaded.workflow, name) if match is None or match(t.data)]
+        if not tasks:
+            return UNCHANGED
+        definition = tasks[0].task_spec.event_definition
+        for task in tasks:
+            if getattr(definition, "message_var", None) is None:
+                task.data.update(payload)  # SpiffWorkflow copies the payload only into a message variable
+        loaded.workflow.catch(BpmnEvent(definition, payload=dict(payload)))
+        loaded.record("message_received", by=by, task=str(tasks[0].id), name=name)
+        return True
+
+    return step(instance_id, change) is True
+
+
+def finish_operation(instance_id, task_id: str, result, *, operation: str) -> bool:
+    """Complete a STARTED service task with the operation's result. False if it no longer waits."""
+
+    def change(loaded):
+        task = _task(loaded, task_id)
+        if task is None or not task.has_state(TaskState.STARTED):
+            return UNCHANGED
+        task.data[task.task_spec.result_variable] = result
+        task.complete()
+        loaded.record("operation_completed", task=str(task_id), operation=operation)
+        return True
+
+    return step(instance_id, change) is True
+
+
+def fail_operation(instance_id, task_id: str, message: str, *, operation: str) -> str:
+    """Raise the BPMN error `operation_failed` at a service task whose retries ran out.
+
+    Returns "caught" (an error boundary event took over), "errored" (the instance is marked
+    errored; an admin may retry) or "stale" (the task no longer waits).
+    """
+
+    def change(loaded):
+        task = _task(loaded, task_id)
+        if task is None or not task.has_state(TaskState.STARTED):
+            return UNCHANGED
+        event = BpmnEvent(ErrorEventDefinition(OPERATION_ERROR_CODE, code=OPERATION_ERROR_CODE),
+                          payload={"operation": operation, "message": message}, target=task.workflow)
+        loaded.workflow.top_workflow.catch(event)
+        # Uncaught errors surface as an external event; they are ours to record, not to forward.
+        loaded.workflow.bpmn_events = [e for e in loaded.workflow.bpmn_events if e is not event]
+        caught = not task.has_state(TaskState.STARTED)
+        loaded.record("error_raised", task=str(task_id), operation=operation, message=message, caught=caught)
+        if not caught:
+            loaded.doc["status"] = "errored"
+            loaded.doc["error"] = {"kind": "operation", "task": str(task_id), "operation": operation,
+                                   "message": message}
+        return "caught" if caught else "errored"
+
+    result = step(instance_id, change)
+    return "stale" if result is UNCHANGED else result

@@ -1,0 +1,175 @@
+"""Instance persistence: leases, load (with serializer migration), compare-and-set save.
+
+Round trips per step are the cost that matters (FINDINGS: ~1 ms each), so a
+step is: acquire lease + read (one find_one_and_update), then save + release
+(one update_one filtered on the version read). A save that matches nothing
+lost a race — another process took over an expired lease and saved first —
+and the caller starts again from a fresh load; nothing is ever overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from engine.errors import NotFound
+from engine.models import utcnow
+from engine.models.workflow import ProcessInstance, ProcessVersion
+from engine.workflow import specs as wfspecs
+from engine.workflow.errors import InstanceBusy
+from engine.workflow.scripting import script_engine
+
+_PROCESS_TAG = f"{socket.gethostname()}:{os.getpid()}"
+_spec_cache: dict[ObjectId, tuple] = {}
+_spec_lock = threading.Lock()
+# Fields a step needs; the (possibly long) history stays in the database.
+_STEP_FIELDS = {"history": 0}
+
+
+# How long a step may hold an instance before others may take it over.
+LEASE_SECONDS = 30.0
+
+
+def lease_seconds() -> float:
+    return LEASE_SECONDS
+
+
+def owner_token() -> str:
+    """A lease owner id: host and pid (to see who holds it) plus a random part (one per step)."""
+    return f"{_PROCESS_TAG}:{uuid.uuid4().hex[:12]}"
+
+
+def instances():
+    return ProcessInstance._get_collection()
+
+
+def version_specs(version_id: ObjectId) -> tuple:
+    """(spec, subprocess_specs, spec dict) of a process version, restored once per process."""
+    cached = _spec_cache.get(version_id)
+    if cached is not None:
+        return cached
+    with _spec_lock:
+        if version_id not in _spec_cache:
+            version = ProcessVersion.objects(id=version_id).only("spec_json").first()
+            if version is None:
+                raise NotFound("no such process version")
+            raw = json.loads(version.spec_json)
+            spec, subs = wfspecs.load_specs(raw)
+            _spec_cache[version_id] = (spec, subs, raw)
+    return _spec_cache[version_id]
+
+
+@dataclass
+class Loaded:
+    """An instance document read under a lease, with its restored workflow."""
+
+    doc: dict
+    workflow: object
+    owner: str
+    history: list = field(default_factory=list)  # events to append on save
+
+    @property
+    def id(self) -> ObjectId:
+        return self.doc["_id"]
+
+    @property
+    def version(self) -> int:
+        return self.doc["version"]
+
+    def record(self, kind: str, *, by: str = "", task: str = "", **details) -> None:
+        event = {"at": utcnow(), "kind": kind, "by": by}
+        if task:
+            event["task"] = task
+        if details:
+            event["details"] = details
+        self.history.append(event)
+
+
+def restore(doc: dict):
+    """The BpmnWorkflow of an instance document (migrating old serializer output on the way)."""
+    spec, subs, raw = version_specs(doc["process_version_id"])
+    text = doc["state_json"]
+    if doc.get("serializer_version") != wfspecs.SERIALIZER_VERSION:
+        text = wfspecs.migrate_state(text, raw, doc.get("serializer_version"))
+    workflow = wfspecs.load_state(text, spec, subs)
+    workflow.script_engine = script_engine()  # not serialized: set after every load
+    return workflow
+
+
+def acquire(instance_id: ObjectId, *, wait: float | None = None, ttl: float | None = None) -> Loaded:
+    """Take the instance's lease (free, or expired) and read it. Raises NotFound or InstanceBusy.
+
+    A live holder is waited for up to `wait` seconds (default: one lease period),
+    so a holder that died is taken over once its lease expires.
+    """
+    ttl = lease_seconds() if ttl is None else ttl
+    wait = ttl + 1 if wait is None else wait
+    owner = owner_token()
+    deadline = time.monotonic() + wait
+    pause = 0.005
+    while True:
+        now = utcnow()
+        doc = instances().find_one_and_update(
+            {"_id": instance_id, "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
+            {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=ttl)}},
+            projection=_STEP_FIELDS, return_document=ReturnDocument.AFTER)
+        if doc is not None:
+            return Loaded(doc=doc, workflow=restore(doc), owner=owner)
+        if instances().count_documents({"_id": instance_id}, limit=1) == 0:
+            raise NotFound("no such process instance")
+        if time.monotonic() >= deadline:
+            raise InstanceBusy("the process instance is busy; try again")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def release(loaded: Loaded) -> None:
+    """Give the lease back without saving (the step changed nothing)."""
+    instances().update_one({"_id": loaded.id, "lease_owner": loaded.owner},
+                           {"$set": {"lease_owner": None, "lease_until": None}})
+
+
+def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list, error: dict | None = None) -> bool:
+    """Write the new state with compare-and-set on `version` and release the lease. False = lost race."""
+    now = utcnow()
+    changes = {
+        "state_json": wfspecs.dump_state(loaded.workflow),
+        "serializer_version": wfspecs.SERIALIZER_VERSION,
+        "status": status,
+        "projected": projected,
+        "waiting_messages": waiting_messages,
+        "dirty": True,
+        "updated_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "error": error,
+    }
+    if status == "completed" and loaded.doc.get("status") != "completed":
+        changes["completed_at"] = now
+    update: dict = {"$set": changes, "$inc": {"version": 1}}
+    if loaded.history:
+        update["$push"] = {"history": {"$each": loaded.history}}
+    result = instances().update_one({"_id": loaded.id, "version": loaded.version, "lease_owner": loaded.owner},
+                                    update)
+    if result.modified_count == 1:
+        loaded.doc.update(changes)
+        loaded.doc["version"] = loaded.version + 1
+        return True
+    return False
+
+
+def mark_projected(instance_id: ObjectId, version: int) -> None:
+    instances().update_one({"_id": instance_id, "version": version}, {"$set": {"dirty": False}})
+
+
+def insert(doc: dict) -> ObjectId:
+    return instances().insert_one(doc).inserted_id
