@@ -135,3 +135,9 @@ def totp_code(secret: str, steps_ahead: int = 0) -> str:
     import pyotp
 
     return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)
+
+
+def wrong_totp_code(secret: str) -> str:
+    """A well-formed code that is not valid for `secret` in the accepted window."""
+    valid = {totp_code(secret, k) for k in (-1, 0, 1)}
+    return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
