@@ -40,6 +40,9 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "PORTICO_MAX_UPLOAD_MB": ("20", "largest accepted upload"),
     "PORTICO_WEB_WORKERS": ("2", "gunicorn worker processes for `portico web`"),
     "PORTICO_LOG_LEVEL": ("INFO", "log level"),
+    "PORTICO_PAYMENT_GATEWAY": ("sandbox", "sandbox (built-in test-mode processor) or stripe"),
+    "PORTICO_STRIPE_SECRET_KEY": (None, "Stripe secret key (sk_…), needed with PORTICO_PAYMENT_GATEWAY=stripe"),
+    "PORTICO_STRIPE_PUBLISHABLE_KEY": (None, "Stripe publishable key (pk_…) for Stripe.js in the browser"),
 }
 
 
@@ -69,6 +72,9 @@ class Settings:
     login_ip_limit: str = "30 per minute"
     max_upload_mb: int = 20
     web_workers: int = 2
+    payment_gateway: str = "sandbox"
+    stripe_secret_key: str | None = None
+    stripe_publishable_key: str | None = None
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
 
@@ -96,6 +102,15 @@ def _int(environ, name: str) -> int:
         return int(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _payment_gateway(environ) -> str:
+    gateway = environ.get("PORTICO_PAYMENT_GATEWAY", _default("PORTICO_PAYMENT_GATEWAY"))
+    if gateway not in ("sandbox", "stripe"):
+        raise ConfigError(f"PORTICO_PAYMENT_GATEWAY must be sandbox or stripe, got {gateway!r}")
+    if gateway == "stripe" and not environ.get("PORTICO_STRIPE_SECRET_KEY"):
+        raise ConfigError("PORTICO_PAYMENT_GATEWAY=stripe needs PORTICO_STRIPE_SECRET_KEY")
+    return gateway
 
 
 def _dev_secret(data_dir: Path) -> str:
@@ -159,6 +174,9 @@ def load(environ: dict | None = None) -> Settings:
         login_ip_limit=env_map.get("PORTICO_LOGIN_IP_LIMIT", _default("PORTICO_LOGIN_IP_LIMIT")),
         max_upload_mb=_int(env_map, "PORTICO_MAX_UPLOAD_MB"),
         web_workers=_int(env_map, "PORTICO_WEB_WORKERS"),
+        payment_gateway=_payment_gateway(env_map),
+        stripe_secret_key=env_map.get("PORTICO_STRIPE_SECRET_KEY") or None,
+        stripe_publishable_key=env_map.get("PORTICO_STRIPE_PUBLISHABLE_KEY") or None,
         log_level=env_map.get("PORTICO_LOG_LEVEL", _default("PORTICO_LOG_LEVEL")),
     )
 
