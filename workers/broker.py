@@ -39,15 +39,19 @@ def make_broker(url: str) -> dramatiq.Broker:
     raise ConfigError("PORTICO_BROKER_URL must start with redis:// or amqp://")
 
 
-def setup_broker(url: str) -> dramatiq.Broker:
-    """Make the broker for `url` the global one and move every declared actor onto it."""
+def use_broker(broker: dramatiq.Broker) -> dramatiq.Broker:
+    """Make `broker` the global one and move every declared actor onto it."""
     old = dramatiq.get_broker()
-    broker = make_broker(url)
     for actor in list(old.actors.values()):
         actor.broker = broker
         broker.declare_actor(actor)
     dramatiq.set_broker(broker)
     return broker
+
+
+def setup_broker(url: str) -> dramatiq.Broker:
+    """Make the broker for `url` the global one, with every declared actor on it."""
+    return use_broker(make_broker(url))
 
 
 def setup_from_environment() -> dramatiq.Broker:
