@@ -18,7 +18,7 @@ from engine.models.accounts import ApiToken, AuthSession, PortalAccount, StaffMe
 
 # last_seen_at is refreshed at most this often, so a busy session is not one DB write per request.
 TOUCH_INTERVAL = timedelta(seconds=60)
-TOKEN_PREFIX = "pt_"  # makes a leaked token recognizable to secret scanners
+TOKEN_PREFIX = "pt_"  # noqa: S105 - not a secret: makes leaked tokens recognizable to secret scanners
 _KINDS = {"staff": StaffMember, "portal": PortalAccount}
 
 

@@ -13,7 +13,14 @@ from engine.errors import NotAuthenticated, NotFound, ValidationFailed
 from engine.models.accounts import ApiToken, AuthSession, StaffMember
 from engine.models.clients import Contact, ContactLink, LinkPermissions
 from engine.services import accounts, mfa, tokens
-from tests.helpers import PASSWORD, enable_mfa, make_client, make_portal_account, make_staff, totp_code
+from tests.helpers import (
+    PASSWORD,
+    enable_mfa,
+    make_client,
+    make_portal_account,
+    make_staff,
+    totp_code,
+)
 
 
 def test_login_rehashes_outdated_parameters(clean_db):

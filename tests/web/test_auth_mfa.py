@@ -10,8 +10,17 @@ from engine import config as config_mod
 from engine.models.accounts import PortalAccount
 from engine.models.audit import AuditEvent
 from engine.models.organization import Organization
-from tests.helpers import (PASSWORD, csrf_token, enable_mfa, login_as, make_client, make_portal_account,
-                           make_staff, totp_code, wrong_totp_code)
+from tests.helpers import (
+    PASSWORD,
+    csrf_token,
+    enable_mfa,
+    login_as,
+    make_client,
+    make_portal_account,
+    make_staff,
+    totp_code,
+    wrong_totp_code,
+)
 
 
 def _token(client, email, totp=None):

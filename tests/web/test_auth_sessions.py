@@ -6,7 +6,15 @@ from datetime import timedelta
 
 from engine.models import utcnow
 from engine.models.accounts import AuthSession, StaffMember
-from tests.helpers import PASSWORD, api_login, csrf_token, login_as, make_client, make_portal_account, make_staff
+from tests.helpers import (
+    PASSWORD,
+    api_login,
+    csrf_token,
+    login_as,
+    make_client,
+    make_portal_account,
+    make_staff,
+)
 
 COOKIE = "portico_session"
 
