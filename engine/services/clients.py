@@ -87,15 +87,16 @@ def _require_staff(actor: Actor) -> None:
 
 
 def list_clients(actor: Actor, *, q: str = "", page: int = 1, per_page: int = 25,
-                 status: str = "active") -> dict:
+                 status: str = "active", mine: bool = False) -> dict:
     """A page of the clients the actor may see, by last name, optionally searched by name or e-mail.
 
-    Every word of `q` must start some name or the e-mail. Raises NotAuthenticated, Forbidden.
+    Every word of `q` must start some name or the e-mail; `mine` keeps only clients
+    assigned to the acting staff member. Raises NotAuthenticated, Forbidden.
     """
     _require_staff(actor)
     page, per_page = max(int(page), 1), min(max(int(per_page), 1), MAX_PER_PAGE)
     query = me.Q(status=status) if status in ("active", "archived") else me.Q()
-    if actor.is_staff and "clients.view_all" not in actor.permissions:
+    if actor.is_staff and (mine or "clients.view_all" not in actor.permissions):
         query &= me.Q(assigned_staff=actor.account.id)
     for word in (q or "").split()[:5]:
         pattern = re.compile("^" + re.escape(word[:60]), re.IGNORECASE)

@@ -1,0 +1,124 @@
+"""Admin pages: staff management (list, create, edit roles/grants/preferences, disable) and default permissions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request
+
+from engine.authz import PERMISSIONS, ROLE_PRESETS
+from engine.errors import Conflict, ValidationFailed
+from engine.services import settings as settings_service
+from engine.services import staff as staff_service
+from web.security import access, current_actor
+
+bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
+
+
+def staff_form_data(form, *, creating: bool) -> dict:
+    """The engine's shape of a staff member from the create/edit form."""
+    data = {name: form.get(name, "") for name in ("first_name", "last_name", "email")}
+    data["roles"] = form.getlist("roles")
+    data["permissions"] = form.getlist("permissions")
+    if creating:
+        data["password"] = form.get("password", "")
+    else:
+        data["preferences"] = {
+            "service_types": form.getlist("service_types"), "locations": form.getlist("locations"),
+            "notify_new_task": "notify_new_task" in form, "notify_new_message": "notify_new_message" in form,
+            "notify_digest": form.get("notify_digest", "daily")}
+    return data
+
+
+def _options() -> dict:
+    """Checkbox choices as (value, label, description) from the role presets, permission table and practice."""
+    org = settings_service.describe_organization()
+    return {
+        "role_options": [(key, p["label"], ", ".join(sorted(p["permissions"]))) for key, p in ROLE_PRESETS.items()],
+        "permission_options": [(code, code, text) for code, text in PERMISSIONS.items()],
+        "service_options": [(s["key"], s["name"], None) for s in org["service_types"]],
+        "location_options": [(loc["key"], loc["name"], "telehealth" if loc["telehealth"] else None)
+                             for loc in org["locations"]],
+    }
+
+
+def _render(template: str, status: int = 200, **context):
+    return render_template(template, roles=ROLE_PRESETS, digests=staff_service.DIGESTS, **_options(),
+                           **context), status
+
+
+def _staff_list(errors=None, values=None, status=200):
+    members = staff_service.list_staff(current_actor())
+    return _render("admin/staff.html", status, members=members, errors=errors or {}, values=values or {})
+
+
+@bp.get("/staff")
+@access("staff:staff.manage")
+def staff():
+    return _staff_list()
+
+
+@bp.post("/staff")
+@access("staff:staff.manage")
+def create_staff():
+    data = staff_form_data(request.form, creating=True)
+    try:
+        made = staff_service.create_staff(current_actor(), data)
+    except (ValidationFailed, Conflict) as exc:
+        data.pop("password", None)
+        return _staff_list(exc.details or {"": [exc.message]}, data, exc.status)
+    flash(f"{made['display_name']} added.", "success")
+    return redirect(f"/admin/staff/{made['id']}", 303)
+
+
+def _member_page(staff_id, *, errors=None, values=None, status=200):
+    member = staff_service.describe_staff(staff_service.get_staff_for(current_actor(), staff_id))
+    return _render("admin/staff_member.html", status, member=member, values=values or member,
+                   errors=errors or {})
+
+
+@bp.get("/staff/<staff_id>")
+@access("staff:staff.manage")
+def staff_member(staff_id):
+    return _member_page(staff_id)
+
+
+@bp.post("/staff/<staff_id>")
+@access("staff:staff.manage")
+def edit_staff(staff_id):
+    data = staff_form_data(request.form, creating=False)
+    try:
+        staff_service.update_staff(current_actor(), staff_id, data)
+    except (ValidationFailed, Conflict) as exc:
+        return _member_page(staff_id, errors=exc.details or {"": [exc.message]}, values=data, status=exc.status)
+    flash("Changes saved.", "success")
+    return redirect(f"/admin/staff/{staff_id}", 303)
+
+
+@bp.post("/staff/<staff_id>/status")
+@access("staff:staff.manage")
+def set_status(staff_id):
+    disable = request.form.get("disabled") == "1"
+    try:
+        staff_service.update_staff(current_actor(), staff_id, {"disabled": disable})
+    except Conflict as exc:
+        return _member_page(staff_id, errors={"": [exc.message]}, status=exc.status)
+    flash("Disabled: their sessions and API tokens have ended." if disable else "Enabled again.", "success")
+    return redirect(f"/admin/staff/{staff_id}", 303)
+
+
+@bp.get("/permissions")
+@access("staff:staff.manage")
+def default_permissions():
+    current = settings_service.default_permissions(current_actor())
+    return _render("admin/permissions.html", chosen=current["permissions"], errors={})
+
+
+@bp.post("/permissions")
+@access("staff:staff.manage")
+def save_default_permissions():
+    chosen = request.form.getlist("permissions")
+    try:
+        settings_service.set_default_permissions(current_actor(), chosen)
+    except ValidationFailed as exc:
+        return _render("admin/permissions.html", 422, chosen=chosen, errors=exc.details)
+    flash("Default permissions saved. They apply to every staff member now.", "success")
+    return redirect("/admin/permissions", 303)

@@ -1,0 +1,156 @@
+"""Staff pages: home, client list (search, create) and a client's page (details, edit, contact network)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request
+
+from engine.errors import Conflict, ValidationFailed
+from engine.models.clients import LINK_PERMISSIONS
+from engine.models.organization import Organization
+from engine.services import clients as client_service
+from engine.services import staff as staff_service
+from web.security import access, current_actor
+
+bp = Blueprint("staff_pages", __name__, url_prefix="/staff")
+
+CLIENT_TEXT = ("first_name", "last_name", "preferred_name", "date_of_birth", "email", "phone")
+NESTED = {"address": ("line1", "line2", "city", "region", "postal_code", "country"),
+          "emergency_contact": ("name", "relationship", "phone")}
+PER_PAGE = 25
+
+
+def client_form_data(form) -> dict:
+    """The engine's shape of a client from the create/edit form (nested fields are `address.city`…)."""
+    data = {name: form.get(name, "") for name in CLIENT_TEXT if name in form}
+    for group, names in NESTED.items():
+        if any(f"{group}.{n}" in form for n in names):
+            data[group] = {n: form.get(f"{group}.{n}", "") for n in names}
+    if "assigned_staff" in form:
+        data["assigned_staff"] = [v for v in form.getlist("assigned_staff") if v]
+    return data
+
+
+def client_form_values(record: dict) -> dict:
+    """A client record flattened to the form's field names, to fill the edit form."""
+    values = {name: record.get(name) or "" for name in CLIENT_TEXT}
+    values["date_of_birth"] = values["date_of_birth"].isoformat() if values["date_of_birth"] else ""
+    for group, names in NESTED.items():
+        values.update({f"{group}.{n}": (record.get(group) or {}).get(n) or "" for n in names})
+    return values
+
+
+def link_form_data(form) -> dict:
+    data = {"relationship": form.get("relationship", ""), "is_guardian": "is_guardian" in form,
+            "permissions": {p: f"perm_{p}" in form for p in LINK_PERMISSIONS}}
+    chosen = form.get("existing_client_id", "")
+    if chosen:
+        data["client_id"] = chosen
+    else:
+        data.update({n: form.get(n, "") for n in ("first_name", "last_name", "email", "phone")})
+    return data
+
+
+@bp.get("")
+@access("staff")
+def home():
+    actor = current_actor()
+    mine = client_service.list_clients(actor, mine=True, per_page=10)
+    return render_template("staff/home.html", mine=mine, first_name=actor.account.first_name)
+
+
+def _client_list(errors=None, values=None, status=200):
+    actor = current_actor()
+    q, page = request.args.get("q", "")[:200], request.args.get("page", 1, type=int) or 1
+    found = client_service.list_clients(actor, q=q, page=max(page, 1), per_page=PER_PAGE)
+    return render_template("staff/clients.html", found=found, q=q, errors=errors or {}, values=values or {},
+                           can_manage=actor.has("clients.manage"), per_page=PER_PAGE), status
+
+
+@bp.get("/clients")
+@access("staff")
+def clients():
+    return _client_list()
+
+
+@bp.post("/clients")
+@access("staff:clients.manage")
+def create_client():
+    try:
+        made = client_service.create_client(current_actor(), client_form_data(request.form))
+    except ValidationFailed as exc:
+        return _client_list(exc.details, request.form, 422)
+    flash(f"Client {made['display_name']} created.", "success")
+    return redirect(f"/staff/clients/{made['id']}", 303)
+
+
+def _client_page(client_id, *, errors=None, contact_errors=None, link_errors=None, status=200):
+    actor = current_actor()
+    record = client_service.get_client(actor, client_id)
+    network_on = Organization.get().portal.contact_network_enabled
+    network = client_service.contact_network(actor, client_id) if network_on else []
+    can_manage = actor.has("clients.manage")
+    choices = []
+    if can_manage and network_on:
+        choices = [c for c in client_service.list_clients(actor, per_page=100)["items"] if c["id"] != record["id"]]
+    directory = staff_service.staff_directory(actor) if can_manage else []
+    return render_template("staff/client.html", client=record, network=network, network_on=network_on,
+                           can_manage=can_manage, client_choices=choices, directory=directory,
+                           link_permissions=LINK_PERMISSIONS,
+                           values=request.form if errors else client_form_values(record),
+                           assigned=request.form.getlist("assigned_staff") if errors else record["assigned_staff"],
+                           errors=errors or {}, contact_errors=contact_errors or {},
+                           contact_perms={p: f"perm_{p}" in request.form for p in LINK_PERMISSIONS},
+                           link_errors=link_errors or {}), status
+
+
+@bp.get("/clients/<client_id>")
+@access("staff")
+def client_page(client_id):
+    return _client_page(client_id)
+
+
+@bp.post("/clients/<client_id>")
+@access("staff:clients.manage")
+def edit_client(client_id):
+    try:
+        client_service.update_client(current_actor(), client_id, client_form_data(request.form),
+                                     expected_version=request.form.get("version", type=int))
+    except ValidationFailed as exc:
+        return _client_page(client_id, errors=exc.details, status=422)
+    flash("Client record saved.", "success")
+    return redirect(f"/staff/clients/{client_id}", 303)
+
+
+@bp.post("/clients/<client_id>/contacts")
+@access("staff:clients.manage")
+def add_contact(client_id):
+    try:
+        client_service.add_contact(current_actor(), client_id, link_form_data(request.form))
+    except (ValidationFailed, Conflict) as exc:
+        return _client_page(client_id, contact_errors=exc.details or {"": [exc.message]}, status=exc.status)
+    flash("Contact added.", "success")
+    return redirect(f"/staff/clients/{client_id}#contacts", 303)
+
+
+@bp.post("/contact-links/<link_id>")
+@access("staff:clients.manage")
+def edit_link(link_id):
+    actor = current_actor()
+    link = client_service.get_link_for(actor, link_id, need="clients.manage")
+    changes = link_form_data(request.form)
+    changes = {k: changes[k] for k in ("relationship", "is_guardian", "permissions")}
+    try:
+        client_service.update_link(actor, link_id, changes)
+    except ValidationFailed as exc:
+        return _client_page(link.client.id, link_errors={link_id: exc.details}, status=422)
+    flash("Contact link saved.", "success")
+    return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
+
+
+@bp.post("/contact-links/<link_id>/delete")
+@access("staff:clients.manage")
+def remove_link(link_id):
+    link = client_service.get_link_for(current_actor(), link_id, need="clients.manage")
+    client_service.remove_link(current_actor(), link_id)
+    flash("Contact removed from this client's network.", "success")
+    return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
