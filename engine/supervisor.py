@@ -45,7 +45,7 @@ MAX_CRASHES = 5
 CRASH_WINDOW = 120.0
 MAX_BACKOFF = 30.0
 READY_TIMEOUT = 120.0
-DEMO_PASSWORD = "portico-demo-2026"
+DEMO_PASSWORD = "portico-demo-2026"  # noqa: S105 - printed for everyone to use; demo data only
 GRACE = {"mongodb": 20.0, "redis": 10.0}
 DEFAULT_GRACE = 10.0
 
