@@ -1,0 +1,344 @@
+"""Invoices, payments, receipts and saved payment methods.
+
+Exactly-once charging: a payment row is inserted *before* the gateway is
+called, with a unique idempotency key, so a retry (or a racing duplicate)
+finds that row instead of charging again; the gateway gets the same key as a
+second line of defence (the sandbox ledger and Stripe both dedupe on it).
+While one payment talks to the gateway, the invoice carries it as
+`payment_in_progress`: a payment under a *different* key waits (409) rather
+than paying the same balance twice.
+
+`charge_invoice` is also the `charge_payment` operation of the `payment` BPMN
+(actor SYSTEM, key = process instance id + task id). A decline is a result
+(status `failed`, with the processor's codes), not an exception, so a
+workflow can branch on it; the API turns it into 402 with `raise_if_failed`.
+
+Domain errors: NotAuthenticated, NotFound, Forbidden, ValidationFailed,
+Conflict (invoice not open, payment in progress, key reused), PaymentFailed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from mongoengine.errors import NotUniqueError
+from pymongo import ReturnDocument
+
+from engine.authz import SYSTEM, Actor, get_client_for, parse_id
+from engine.errors import Conflict, NotFound, PorticoError, ValidationFailed
+from engine.models import utcnow
+from engine.models.billing import Counter, Invoice, LineItem, Payment, PaymentMethod
+from engine.models.clients import Client, ContactLink
+from engine.services import audit, notices
+from engine.services._fields import Problems, text
+from engine.services.availability import a_date
+from engine.services.payments import PaymentGateway, get_gateway
+
+STALE_LOCK = timedelta(minutes=10)  # a payment that died mid-charge stops blocking others after this
+REPLAY_AFTER = timedelta(seconds=60)  # a `processing` payment older than this is driven again on retry
+MAX_LINE_ITEMS = 100
+
+
+class PaymentFailed(PorticoError):
+    """The processor declined the payment; details say why."""
+    code = "payment_failed"
+    status = 402
+
+
+def _need(actor: Actor, staff_need: str | None = None) -> str | None:
+    return "payments" if actor.is_portal else staff_need
+
+
+def _next(name: str, prefix: str) -> str:
+    doc = Counter._get_collection().find_one_and_update(
+        {"_id": name}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
+    return f"{prefix}-{doc['value']:06d}"
+
+
+def invoice_dict(inv: Invoice) -> dict:
+    return {"id": str(inv.id), "number": inv.number, "client_id": str(inv.client), "status": inv.status,
+            "currency": inv.currency, "total_cents": inv.total_cents, "paid_cents": inv.paid_cents,
+            "balance_cents": inv.balance_cents, "due_date": inv.due_date.isoformat() if inv.due_date else None,
+            "created_at": inv.created_at.isoformat(), "paid_at": inv.paid_at.isoformat() if inv.paid_at else None,
+            "line_items": [{"service": li.service, "service_date": li.service_date.isoformat(),
+                            "amount_cents": li.amount_cents, "description": li.description}
+                           for li in inv.line_items]}
+
+
+def payment_dict(p: Payment) -> dict:
+    out = {"id": str(p.id), "invoice_id": str(p.invoice), "client_id": str(p.client), "status": p.status,
+           "amount_cents": p.amount_cents, "currency": p.currency, "gateway": p.gateway,
+           "card": {"brand": p.card_brand, "last4": p.card_last4},
+           "created_at": p.created_at.isoformat(),
+           "completed_at": p.completed_at.isoformat() if p.completed_at else None}
+    if p.status == "failed":
+        out["failure"] = {"code": p.failure_code, "decline_code": p.decline_code, "message": p.failure_message}
+    if p.receipt_number:
+        out["receipt"] = {"number": p.receipt_number, "amount_cents": p.amount_cents,
+                          "paid_at": p.completed_at.isoformat() if p.completed_at else None}
+    return out
+
+
+def get_invoice_for(actor: Actor, invoice_id, *, staff_need: str | None = None) -> tuple[Invoice, Client]:
+    """Load an invoice whose client the actor may see (portal: with `payments`). Raises NotFound."""
+    inv = Invoice.objects(id=parse_id(invoice_id)).first()
+    if inv is None:
+        raise NotFound("no such invoice")
+    return inv, get_client_for(actor, inv.client, need=_need(actor, staff_need))
+
+
+def _line_items(raw, problems: Problems) -> list[LineItem]:
+    if not isinstance(raw, list) or not raw:
+        problems.add("line_items", "at least one line item is needed")
+        return []
+    if len(raw) > MAX_LINE_ITEMS:
+        problems.add("line_items", f"at most {MAX_LINE_ITEMS}")
+        return []
+    items = []
+    for i, item in enumerate(raw):
+        item = item if isinstance(item, dict) else {}
+        service = text(item.get("service"), f"line_items.{i}.service", problems, required=True)
+        on = a_date(item.get("service_date"), f"line_items.{i}.service_date", problems)
+        if on is None:
+            problems.add(f"line_items.{i}.service_date", "is required")
+        amount = item.get("amount_cents")
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= 10_000_000:
+            problems.add(f"line_items.{i}.amount_cents", "must be whole cents, 0 to 10,000,000")
+            amount = 0
+        desc = text(item.get("description"), f"line_items.{i}.description", problems, max_length=500)
+        items.append(LineItem(service=service, service_date=on, amount_cents=amount, description=desc))
+    return items
+
+
+def create_invoice(actor: Actor, client_id, data: dict) -> dict:
+    """Issue an invoice (billing.manage). Raises Forbidden, NotFound, ValidationFailed."""
+    client = get_client_for(actor, client_id, need=None if actor.kind == "system" else "billing.manage")
+    if actor.is_portal:
+        raise NotFound("no such client")
+    problems = Problems()
+    items = _line_items(data.get("line_items"), problems)
+    due = a_date(data.get("due_date"), "due_date", problems)
+    currency = str(data.get("currency") or "usd").lower()
+    if currency not in ("usd", "cad", "eur", "gbp", "aud"):
+        problems.add("currency", "unsupported currency")
+    problems.raise_if_any()
+    total = sum(li.amount_cents for li in items)
+    if total <= 0:
+        raise ValidationFailed("an invoice must be for more than zero", details={"line_items": ["total is zero"]})
+    inv = Invoice(client=client.id, number=_next("invoice", "INV"), line_items=items, total_cents=total,
+                  currency=currency, due_date=due, created_by=actor.id).save(force_insert=True)
+    audit.record(actor, "invoice_created", client=client, object_type="invoice", object_id=inv.id,
+                 details={"total_cents": total})
+    for account in _payers(client):
+        notices.notify(account, headline="You have a new invoice", path="/portal/billing",
+                       key=f"invoice:{inv.id}:{account.id}")
+    return invoice_dict(inv)
+
+
+def list_invoices(actor: Actor, client_id) -> list[dict]:
+    """A client's invoices, newest first, each with its payments."""
+    client = get_client_for(actor, client_id, need=_need(actor))
+    invoices = list(Invoice.objects(client=client.id).order_by("-created_at"))
+    payments: dict = {}
+    for p in Payment.objects(invoice__in=[i.id for i in invoices]).order_by("created_at"):
+        payments.setdefault(p.invoice, []).append(payment_dict(p))
+    audit.record(actor, "invoices_viewed", client=client, object_type="client", object_id=client.id)
+    return [dict(invoice_dict(i), payments=payments.get(i.id, [])) for i in invoices]
+
+
+def void_invoice(actor: Actor, invoice_id) -> dict:
+    """Void an unpaid invoice (billing.manage). Raises Conflict when money was already taken."""
+    inv, client = get_invoice_for(actor, invoice_id, staff_need="billing.manage")
+    if actor.is_portal:
+        raise NotFound("no such invoice")
+    doc = Invoice._get_collection().find_one_and_update(
+        {"_id": inv.id, "status": "open", "paid_cents": 0, "payment_in_progress": None},
+        {"$set": {"status": "void"}, "$inc": {"version": 1}}, return_document=ReturnDocument.AFTER)
+    if doc is None:
+        raise Conflict("only an open invoice with nothing paid can be voided", code="invoice_not_voidable")
+    audit.record(actor, "invoice_voided", client=client, object_type="invoice", object_id=inv.id)
+    return invoice_dict(Invoice._from_son(doc))
+
+
+def _payers(client: Client) -> list:
+    accounts = [client.portal_account] if client.portal_account is not None else []
+    for link in ContactLink.objects(client=client.id, permissions__payments=True):
+        if link.contact is not None and link.contact.portal_account is not None:
+            accounts.append(link.contact.portal_account)
+    return [a for a in accounts if a.activated_at is not None]
+
+
+def _resolve_method(gateway: PaymentGateway, client: Client, *, payment_method: str | None, card: dict | None,
+                    save: bool, actor: Actor) -> tuple[str, PaymentMethod | None]:
+    """The gateway token to charge: a saved method of this client, a fresh token, or sandbox card details."""
+    if card is not None:
+        if not gateway.accepts_raw_cards:
+            raise ValidationFailed("card details are not accepted here; use the payment form",
+                                   details={"card": ["send a payment_method token instead"]})
+        summary = gateway.tokenize(number=card.get("number"), exp_month=card.get("exp_month"),
+                                   exp_year=card.get("exp_year"), cvc=card.get("cvc", ""))
+        token = summary.token
+    elif payment_method:
+        saved = PaymentMethod.objects(id=parse_id(payment_method), client=client.id).first() \
+            if len(str(payment_method)) == 24 else None
+        if saved is not None:
+            return saved.token, saved
+        token = str(payment_method)[:255]
+    else:
+        raise ValidationFailed("how would you like to pay?", details={"payment_method": ["is required"]})
+    saved = None
+    if save:
+        summary = gateway.describe(token)
+        saved = PaymentMethod(client=client.id, gateway=gateway.name, token=token, brand=summary.brand,
+                              last4=summary.last4, exp_month=summary.exp_month, exp_year=summary.exp_year,
+                              saved_by=actor.id)
+        try:
+            saved.save(force_insert=True)
+        except NotUniqueError:
+            saved = PaymentMethod.objects(token=token).first()
+    return token, saved
+
+
+def _existing(key: str, invoice_id) -> Payment | None:
+    found = Payment.objects(idempotency_key=key).first()
+    if found is not None and found.invoice != invoice_id:
+        raise Conflict("this idempotency key was used for another payment", code="idempotency_key_reused")
+    return found
+
+
+def _lock(inv: Invoice, payment_id) -> None:
+    now = utcnow()
+    doc = Invoice._get_collection().find_one_and_update(
+        {"_id": inv.id, "status": "open",
+         "$or": [{"payment_in_progress": None}, {"payment_started_at": {"$lt": now - STALE_LOCK}}]},
+        {"$set": {"payment_in_progress": payment_id, "payment_started_at": now}})
+    if doc is None:
+        fresh = Invoice.objects(id=inv.id).first()
+        if fresh is None or fresh.status != "open":
+            raise Conflict("this invoice is not open for payment", code="invoice_not_open")
+        raise Conflict("another payment for this invoice is in progress", code="payment_in_progress")
+
+
+def _unlock(invoice_id, payment_id, *, paid_cents: int = 0) -> None:
+    coll = Invoice._get_collection()
+    for _ in range(20):
+        inv = coll.find_one({"_id": invoice_id})
+        new_paid = inv.get("paid_cents", 0) + paid_cents
+        changes: dict = {"$inc": {"version": 1}, "$set": {"paid_cents": new_paid}}
+        if new_paid >= inv.get("total_cents", 0):
+            changes["$set"].update(status="paid", paid_at=utcnow())
+        if inv.get("payment_in_progress") == payment_id:
+            changes["$unset"] = {"payment_in_progress": "", "payment_started_at": ""}
+        if coll.update_one({"_id": invoice_id, "version": inv.get("version", 0)}, changes).modified_count:
+            return
+    raise Conflict("the invoice is too busy; try again", code="stale_version")
+
+
+def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
+    """Record the gateway's answer once; only the caller that flips `processing` applies it to the invoice."""
+    now = utcnow()
+    changes = {"status": result.status if result.status in ("succeeded", "failed") else "failed",
+               "charge_id": result.charge_id, "card_brand": result.card_brand, "card_last4": result.card_last4,
+               "failure_code": result.failure_code, "decline_code": result.decline_code,
+               "failure_message": result.message, "completed_at": now}
+    if result.ok:
+        changes["receipt_number"] = _next("receipt", "R")
+    doc = Payment._get_collection().find_one_and_update(
+        {"_id": payment.id, "status": "processing"}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+    if doc is None:
+        return Payment.objects.get(id=payment.id)  # someone else finished it first
+    _unlock(payment.invoice, payment.id, paid_cents=payment.amount_cents if result.ok else 0)
+    done = Payment._from_son(doc)
+    audit.record(actor, "payment_succeeded" if result.ok else "payment_failed", client=client,
+                 object_type="payment", object_id=done.id,
+                 details={"amount_cents": done.amount_cents, "code": done.failure_code,
+                          "decline_code": done.decline_code})
+    if result.ok:
+        recipients = [actor.account] if actor.is_portal else _payers(client)
+        for account in recipients:
+            notices.notify(account, headline="Your payment was received", path="/portal/billing",
+                           key=f"receipt:{done.id}:{account.id}")
+    return done
+
+
+def _charge(gateway: PaymentGateway, payment: Payment, inv: Invoice, actor: Actor, client: Client) -> Payment:
+    result = gateway.charge(amount_cents=payment.amount_cents, currency=payment.currency,
+                            payment_method=payment.payment_method, idempotency_key=payment.idempotency_key,
+                            description=f"Invoice {inv.number}",
+                            metadata={"invoice": str(inv.id), "payment": str(payment.id)})
+    return _finish(payment, result, actor, client)
+
+
+def charge_invoice(actor: Actor, invoice_id, *, idempotency_key: str, payment_method: str | None = None,
+                   card: dict | None = None, amount_cents: int | None = None, save_method: bool = False) -> dict:
+    """Pay an invoice (all of its balance unless `amount_cents`) once per idempotency key.
+
+    Returns the payment (status `succeeded` or `failed` with the processor's codes). A
+    repeated key returns the first payment without charging. Raises NotFound, ValidationFailed,
+    Conflict (invoice_not_open, payment_in_progress, idempotency_key_reused).
+    """
+    key = (idempotency_key or "").strip()
+    if not 8 <= len(key) <= 255:
+        raise ValidationFailed("an idempotency key is required",
+                               details={"idempotency_key": ["8 to 255 characters"]})
+    inv, client = get_invoice_for(actor, invoice_id, staff_need="billing.manage")
+    gateway = get_gateway()
+    found = _existing(key, inv.id)
+    if found is not None:
+        return _replay(found, gateway, inv, actor, client)
+    amount = inv.balance_cents if amount_cents is None else amount_cents
+    if inv.status != "open" or inv.balance_cents <= 0:
+        raise Conflict("this invoice is not open for payment", code="invoice_not_open")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= inv.balance_cents:
+        raise ValidationFailed("bad amount", details={"amount_cents": [f"1 to {inv.balance_cents}"]})
+    token, _saved = _resolve_method(gateway, client, payment_method=payment_method, card=card, save=save_method,
+                                    actor=actor)
+    payment = Payment(idempotency_key=key, invoice=inv.id, client=client.id, amount_cents=amount,
+                      currency=inv.currency, gateway=gateway.name, payment_method=token,
+                      actor_kind=actor.kind, actor_id=actor.id)
+    try:
+        payment.save(force_insert=True)  # the unique key: from here on, this request owns the charge
+    except NotUniqueError:
+        return _replay(_existing(key, inv.id), gateway, inv, actor, client)
+    try:
+        _lock(inv, payment.id)
+    except Conflict:
+        # Nothing was charged: free the key so the same request can be retried later.
+        Payment._get_collection().delete_one({"_id": payment.id, "status": "processing"})
+        raise
+    audit.record(actor, "payment_started", client=client, object_type="payment", object_id=payment.id,
+                 details={"amount_cents": amount, "invoice": str(inv.id)})
+    return payment_dict(_charge(gateway, payment, inv, actor, client))
+
+
+def _replay(found: Payment, gateway: PaymentGateway, inv: Invoice, actor: Actor, client: Client) -> dict:
+    if found.status == "processing":
+        if utcnow() - found.created_at < REPLAY_AFTER:
+            raise Conflict("this payment is still being processed", code="payment_in_progress")
+        # The first request died mid-charge: drive it again; the gateway dedupes on the same key.
+        return dict(payment_dict(_charge(gateway, found, inv, actor, client)), replayed=True)
+    audit.record(actor, "payment_replayed", client=client, object_type="payment", object_id=found.id)
+    return dict(payment_dict(found), replayed=True)
+
+
+def raise_if_failed(payment: dict) -> dict:
+    """For the API: a failed payment becomes PaymentFailed (402) saying why; others pass through."""
+    if payment["status"] == "failed":
+        failure = payment.get("failure", {})
+        raise PaymentFailed(failure.get("message") or "The payment was declined.",
+                            code=failure.get("code") or "payment_failed",
+                            details={"decline_code": failure.get("decline_code", ""), "payment": payment})
+    return payment
+
+
+def list_payment_methods(actor: Actor, client_id) -> list[dict]:
+    client = get_client_for(actor, client_id, need=_need(actor))
+    audit.record(actor, "payment_methods_viewed", client=client, object_type="client", object_id=client.id)
+    return [{"id": str(m.id), "gateway": m.gateway, "brand": m.brand, "last4": m.last4,
+             "exp_month": m.exp_month, "exp_year": m.exp_year}
+            for m in PaymentMethod.objects(client=client.id).order_by("-created_at")]
+
+
+def charge_payment(*, invoice_id: str, idempotency_key: str, payment_method: str | None = None) -> dict:
+    """The `charge_payment` service-task operation: charge as the system, never raising on a decline."""
+    return charge_invoice(SYSTEM, invoice_id, idempotency_key=idempotency_key, payment_method=payment_method)
