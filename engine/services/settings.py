@@ -36,9 +36,9 @@ PORTAL_FIELDS = ("enabled", "contact_network_enabled", "require_mfa_for_portal",
                  "reminder_cadence", "reminder_max", "age_of_majority", "guardian_approval_rule",
                  "guardian_approval_timeout", "cancellation_window_hours", "late_cancellation",
                  "reconsent_on_new_version")
-_BOOL_FIELDS = ("enabled", "contact_network_enabled", "require_mfa_for_portal", "reconsent_on_new_version")
-_INT_BOUNDS = {"reminder_max": (0, 20), "age_of_majority": (14, 21), "cancellation_window_hours": (0, 168)}
-_CHOICES = {"guardian_approval_rule": ("any", "every"), "late_cancellation": ("flag", "refuse")}
+BOOL_FIELDS = ("enabled", "contact_network_enabled", "require_mfa_for_portal", "reconsent_on_new_version")
+INT_BOUNDS = {"reminder_max": (0, 20), "age_of_majority": (14, 21), "cancellation_window_hours": (0, 168)}
+CHOICES = {"guardian_approval_rule": ("any", "every"), "late_cancellation": ("flag", "refuse")}
 
 
 def parse_duration(value: str) -> timedelta:
@@ -127,16 +127,16 @@ def update_portal_settings(actor: Actor, changes: dict) -> dict:
 
 
 def _check_portal_value(name: str, value, problems: Problems):
-    if name in _BOOL_FIELDS:
+    if name in BOOL_FIELDS:
         return boolean(value, name, problems)
-    if name in _INT_BOUNDS:
-        low, high = _INT_BOUNDS[name]
+    if name in INT_BOUNDS:
+        low, high = INT_BOUNDS[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             problems.add(name, f"must be a whole number from {low} to {high}")
         return value
-    if name in _CHOICES:
-        if value not in _CHOICES[name]:
-            problems.add(name, f"must be one of: {', '.join(_CHOICES[name])}")
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            problems.add(name, f"must be one of: {', '.join(CHOICES[name])}")
         return value
     if name in ("reminder_cadence", "guardian_approval_timeout"):
         try:

@@ -159,3 +159,22 @@ def test_guardian_portal_lists_both_minors_and_switches_between_them(client):
     client.post("/portal/profile", data=_form(csrf, client_id=str(stranger.id)))
     html = client.get("/portal").get_data(as_text=True)
     assert f"<h1>{target.display_name}</h1>" in html and "not available" in html
+
+
+def test_portal_settings_page_saves_and_shows_errors_beside_fields(client):
+    """Does the portal settings page save a new cadence and show a bad one beside its field, changing nothing?"""
+    admin = make_staff(roles=("org_admin",))
+    csrf = login_as(client, admin.email)
+    page = client.get("/admin/portal").get_data(as_text=True)
+    assert 'value="P3D"' in page and 'id="contact_network_enabled" name="contact_network_enabled" checked' in page
+    base = {"reminder_max": "4", "age_of_majority": "18", "cancellation_window_hours": "24",
+            "guardian_approval_rule": "every", "late_cancellation": "refuse", "guardian_approval_timeout": "P7D",
+            "enabled": "on"}
+    saved = client.post("/admin/portal", data=_form(csrf, reminder_cadence="PT12H", **base))
+    assert saved.status_code == 303
+    portal = Organization.get().portal
+    assert portal.reminder_cadence == "PT12H" and portal.guardian_approval_rule == "every"
+    assert portal.contact_network_enabled is False  # unticked checkbox
+    bad = client.post("/admin/portal", data=_form(csrf, reminder_cadence="every few days", **base))
+    assert bad.status_code == 422 and 'id="reminder_cadence-error"' in bad.get_data(as_text=True)
+    assert Organization.get().portal.reminder_cadence == "PT12H"

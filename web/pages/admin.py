@@ -122,3 +122,39 @@ def save_default_permissions():
         return _render("admin/permissions.html", 422, chosen=chosen, errors=exc.details)
     flash("Default permissions saved. They apply to every staff member now.", "success")
     return redirect("/admin/permissions", 303)
+
+
+def portal_form_data(form) -> dict:
+    """The engine's shape of the portal settings from the settings form (checkboxes absent = off)."""
+    data: dict = {name: name in form for name in settings_service.BOOL_FIELDS}
+    for name in settings_service.INT_BOUNDS:
+        raw = form.get(name, "").strip()
+        data[name] = int(raw) if raw.lstrip("-").isdigit() else raw
+    for name in (*settings_service.CHOICES, "reminder_cadence", "guardian_approval_timeout"):
+        data[name] = form.get(name, "").strip()
+    data["intake_packet"] = [k.strip() for k in form.get("intake_packet", "").replace(",", "\n").splitlines()
+                             if k.strip()]
+    return data
+
+
+def _portal_page(values: dict, errors=None, status=200):
+    return _render("admin/portal.html", status, values=values, errors=errors or {},
+                   choices=settings_service.CHOICES, bounds=settings_service.INT_BOUNDS)
+
+
+@bp.get("/portal")
+@access("staff:portal.settings")
+def portal_settings():
+    return _portal_page(settings_service.portal_settings(current_actor()))
+
+
+@bp.post("/portal")
+@access("staff:portal.settings")
+def save_portal_settings():
+    data = portal_form_data(request.form)
+    try:
+        settings_service.update_portal_settings(current_actor(), data)
+    except ValidationFailed as exc:
+        return _portal_page(data, exc.details, 422)
+    flash("Portal settings saved.", "success")
+    return redirect("/admin/portal", 303)
