@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,20 @@ def test_audit_verify_names_the_first_tampered_row(settings, clean_db, capsys):
         assert "seq=2" in capsys.readouterr().out
     finally:
         config.install(settings)
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_configuration_table_matches_the_config_module():
+    """Does the README's configuration table list exactly the variables, defaults and meanings of engine.config?"""
+    rows = re.findall(r"^\| `(PORTICO_\w+)` \| (.*?) \| (.*?) \|$", README.read_text(), flags=re.M)
+    documented = {name: (None if default == "—" else default.strip("`"), meaning) for name, default, meaning in rows}
+    assert documented == {name: (default, meaning) for name, (default, meaning) in config.VARIABLES.items()}
+
+
+def test_readme_quick_start_is_the_two_dev_commands():
+    """Is the Quick start one fenced block holding exactly `./dev demo` and `./dev test`?"""
+    section = README.read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", section, flags=re.S)
+    assert blocks == ["./dev demo\n./dev test\n"]
