@@ -155,7 +155,16 @@ def _find_container(definition, name):
 
 def is_answer_empty(q, value) -> bool:
     if isinstance(value, str) and q.get("type") in ("text", "comment", "signaturepad", "dropdown", "radiogroup"):
-        return not value.strip()
+        if not value.strip():
+            return True
+    if q.get("type") in ("radiogroup", "dropdown", "checkbox", "tagbox") and not js.is_empty(value) \
+            and not (q.get("showOtherItem") or q.get("hasOther")) and q.get("choices"):
+        # survey-core ignores values that are not among the choices when deciding "answered"
+        known = [c.get("value") if isinstance(c, dict) else c for c in q["choices"]]
+        if q.get("showNoneItem") or q.get("hasNone"):
+            known.append("none")
+        items = value if isinstance(value, list) else [value]
+        return not any(any(js.values_equal(item, k) for k in known) for item in items)
     return js.is_empty(value)
 
 
@@ -215,7 +224,10 @@ def _one_validator(v, value, ctx) -> str | None:
         if expr and not _safe_condition(expr, ctx):
             return "The answer is not valid."
         return None
-    if js.is_empty(value):
+    if kind == "email":
+        # survey-core's email validator only skips falsy values, so "  " fails it
+        return None if js.is_empty(value) or _EMAIL.match(js.to_js_string(value)) else "Please enter a valid e-mail address."
+    if js.is_empty(value) or (isinstance(value, str) and not value.strip()):
         return None
     if kind == "numeric":
         n = js.to_number(value)
@@ -241,9 +253,6 @@ def _one_validator(v, value, ctx) -> str | None:
                 ok = True
             if not ok:
                 return "The value does not match the required pattern."
-    elif kind == "email":
-        if not _EMAIL.match(js.to_js_string(value)):
-            return "Please enter a valid e-mail address."
     elif kind == "answercount" and isinstance(value, list) and value:
         if v.get("minCount") and len(value) < v["minCount"]:
             return f"Please select at least {v['minCount']} option(s)."

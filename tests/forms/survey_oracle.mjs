@@ -18,9 +18,11 @@ function verdict(data) {
   const model = new Survey.Model(definition);
   model.data = data;
   const errors = {};
-  for (const q of model.getAllQuestions(false)) {
-    // Same rule as completing the survey: only questions the respondent can see are checked.
-    if (!q.isVisible || !q.isParentVisible || (q.page && !q.page.isVisible)) continue;
+  // Decide visibility before validating anything: checking a choice question whose value is not
+  // among its choices can rewrite that value inside survey-core and so change later conditions.
+  const visible = model.getAllQuestions(false).filter(
+    (q) => q.isVisible && q.isParentVisible && !(q.page && !q.page.isVisible));
+  for (const q of visible) {
     if (q.hasErrors(false)) {
       errors[q.name] = q.errors.map((e) => e.text || e.getText() || e.getErrorType());
     }

@@ -1,0 +1,45 @@
+"""A long-lived `node survey_oracle.mjs` process answering survey-core's verdict over JSON lines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+HERE = Path(__file__).parent
+NODE_MODULES = HERE.parent.parent / "web" / "node_modules" / "survey-core"
+
+
+def available() -> str | None:
+    """Why the oracle cannot run, or None when it can."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not NODE_MODULES.exists():
+        return "web/node_modules/survey-core is missing (run ./dev setup)"
+    return None
+
+
+class SurveyOracle:
+    def __init__(self):
+        self.proc = subprocess.Popen(["node", str(HERE / "survey_oracle.mjs")], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.definition = None
+
+    def _ask(self, message: dict) -> dict:
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def verdict(self, definition: dict, data: dict) -> dict[str, list[str]]:
+        if definition is not self.definition:
+            self._ask({"definition": definition})
+            self.definition = definition
+        answer = self._ask({"data": data})
+        if "crash" in answer:
+            raise RuntimeError(answer["crash"])
+        return answer["errors"]
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
