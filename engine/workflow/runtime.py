@@ -135,7 +135,7 @@ def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=
         task = _task(loaded, task_id)
         if task is None or not task.has_state(TaskState.READY) or not task.task_spec.manual:
             raise TaskNotOpen("this task is not open any more")
-        task.update_data(data)
+        task.set_data(**data)
         task.run()
         loaded.record("task_completed", by=by, task=str(task_id), name=task.task_spec.bpmn_id or "")
         return None
@@ -225,10 +225,12 @@ def fail_operation(instance_id, task_id: str, message: str, *, operation: str) -
             return UNCHANGED
         event = BpmnEvent(ErrorEventDefinition(OPERATION_ERROR_CODE, code=OPERATION_ERROR_CODE),
                           payload={"operation": operation, "message": message}, target=task.workflow)
+        waiting = [t for t in loaded.workflow.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
         loaded.workflow.top_workflow.catch(event)
         # Uncaught errors surface as an external event; they are ours to record, not to forward.
         loaded.workflow.bpmn_events = [e for e in loaded.workflow.bpmn_events if e is not event]
-        caught = not task.has_state(TaskState.STARTED)
+        # A catching event goes READY now; the engine steps then cancel the service task.
+        caught = any(not t.has_state(TaskState.WAITING) for t in waiting)
         loaded.record("error_raised", task=str(task_id), operation=operation, message=message, caught=caught)
         if not caught:
             loaded.doc["status"] = "errored"

@@ -1,0 +1,210 @@
+"""The inbox: human tasks of every process, for staff and portal accounts alike.
+
+A task row is visible to an actor when its audience is one of the actor's
+(engine.models.workflow.Task); staff see "staff" rows only for clients they
+may see. Invisible tasks are NotFound. Completion validates the answers
+against the form version pinned on the row (the forms area's validator,
+reached through `_validator()`), then runs the task and the engine steps.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.authz import Actor, parse_id, portal_profiles
+from engine.errors import BadRequest, Conflict, NotAuthenticated, NotFound, ValidationFailed
+from engine.models import utcnow
+from engine.models.clients import Client
+from engine.models.workflow import Task
+from engine.services import audit
+from engine.workflow import runtime
+from engine.workflow.errors import TaskNotOpen
+
+SCOPES = ("audience", "mine")
+MAX_PER_PAGE = 100
+
+
+def _validator():
+    """The forms area's verdict on a submission: (validate, clean)."""
+    from engine.forms import clean_submission, validate_submission
+
+    return validate_submission, clean_submission
+
+
+def _form_definition(version_id: str | None) -> dict | None:
+    if not version_id:
+        return None
+    from engine.services.forms import get_version
+
+    return get_version(version_id).definition
+
+
+def actor_key(actor: Actor) -> str:
+    return f"{actor.kind}:{actor.id}"
+
+
+def audiences(actor: Actor) -> tuple[list[str], bool]:
+    """The audience strings an actor belongs to, and whether "staff" rows are limited to assigned clients."""
+    if actor.kind == "anonymous":
+        raise NotAuthenticated()
+    if actor.is_staff:
+        keys = [f"staff:{actor.id}", *[f"perm:{p}" for p in sorted(actor.permissions)], "staff"]
+        return keys, "clients.view_all" not in actor.permissions
+    if actor.is_portal:
+        keys = []
+        for profile in portal_profiles(actor.account):
+            cid = profile["client"].id
+            if profile["relationship"] == "self" or profile["permissions"].get("forms"):
+                keys.append(f"client:{cid}")
+            if profile.get("is_guardian"):
+                keys.append(f"guardian:{cid}")
+        return keys, False
+    return [], False
+
+
+def _visibility(actor: Actor) -> dict:
+    keys, limited = audiences(actor)
+    if actor.kind == "system":
+        return {}
+    if not limited:
+        return {"audience": {"$in": keys}}
+    assigned = [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id}, {"_id": 1})]
+    own = [k for k in keys if k != "staff"]
+    return {"$or": [{"audience": {"$in": own}}, {"audience": "staff", "client_id": {"$in": [*assigned, None]}}]}
+
+
+def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
+          due_before: datetime | None = None, page: int = 1, per_page: int = 25) -> dict:
+    """One page of the actor's tasks, soonest due first. Raises BadRequest, NotAuthenticated."""
+    if scope not in SCOPES:
+        raise BadRequest(f"scope must be one of {', '.join(SCOPES)}")
+    if status not in ("open", "completed", "closed"):
+        raise BadRequest("status must be open, completed or closed")
+    page, per_page = max(1, int(page)), max(1, min(MAX_PER_PAGE, int(per_page)))
+    query: dict = {"status": status, **_visibility(actor)}
+    if scope == "mine":
+        me = actor_key(actor)
+        query = {"status": status, "$or": [{"claimed_by": me}, {"audience": f"staff:{actor.id}"}]}
+    if client_id:
+        query["client_id"] = parse_id(client_id)
+    if due_before:
+        query["due_at"] = {"$lte": due_before}
+    cursor = (Task._get_collection().find(query).sort([("due_at", 1), ("_id", 1)])
+              .skip((page - 1) * per_page).limit(per_page + 1))
+    rows = list(cursor)
+    forms: dict = {}
+    items = [shape(r, forms=forms) for r in rows[:per_page]]
+    return {"items": items, "page": page, "per_page": per_page, "has_more": len(rows) > per_page}
+
+
+def get_task_for(actor: Actor, task_id) -> dict:
+    """A task row the actor may see. Raises NotAuthenticated or NotFound."""
+    row = Task._get_collection().find_one({"_id": parse_id(task_id), **_visibility(actor)})
+    if row is None and actor.kind != "anonymous":
+        # Completed rows stay readable by whoever completed or claimed them.
+        row = Task._get_collection().find_one({"_id": parse_id(task_id), "$or": [
+            {"completed_by": actor_key(actor)}, {"claimed_by": actor_key(actor)}]})
+    if row is None:
+        raise NotFound("no such task")
+    return row
+
+
+def _prefill(row: dict, definition: dict | None) -> dict:
+    """Answers already known: task data values named like the form's questions."""
+    if not definition or row.get("status") != "open":
+        return {}
+    from engine.workflow import store
+
+    doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
+    if doc is None:
+        return {}
+    task = store.restore(doc).get_task_from_id(_uuid(row["task_id"]))
+    names = set(_question_names(definition))
+    return {k: v for k, v in (task.data if task else {}).items() if k in names}
+
+
+def _uuid(value):
+    from uuid import UUID
+
+    return UUID(value)
+
+
+def _question_names(node) -> list[str]:
+    names = []
+    if isinstance(node, dict):
+        if "name" in node and "type" in node:
+            names.append(node["name"])
+        for key in ("pages", "elements", "templateElements"):
+            for child in node.get(key) or []:
+                names.extend(_question_names(child))
+    return names
+
+
+def shape(row: dict, *, forms: dict | None = None, prefill: bool = False) -> dict:
+    """The API shape of a task (DESIGN.md "A task")."""
+    forms = {} if forms is None else forms
+    vid = row.get("form_version_id")
+    if vid and vid not in forms:
+        forms[vid] = _form_definition(vid)
+    definition = forms.get(vid) if vid else None
+    return {
+        "id": str(row["_id"]), "name": row["name"], "lane": row.get("lane") or "", "status": row["status"],
+        "client_id": str(row["client_id"]) if row.get("client_id") else None,
+        "process_instance_id": str(row["instance_id"]), "process_id": row["process_id"],
+        "form_key": row.get("form_key"), "form": definition,
+        "prefill": _prefill(row, definition) if prefill else {},
+        "audience": row["audience"], "due_at": row.get("due_at"), "claimed_by": row.get("claimed_by"),
+        "created_at": row.get("created_at"), "completed_at": row.get("completed_at"),
+        "completed_by": row.get("completed_by"),
+    }
+
+
+def claim(actor: Actor, task_id) -> dict:
+    """Claim an open task for the actor. Raises NotFound, TaskNotOpen, Conflict (claimed by someone else)."""
+    row = get_task_for(actor, task_id)
+    if row["status"] != "open":
+        raise TaskNotOpen("this task is not open any more")
+    me = actor_key(actor)
+    updated = Task._get_collection().find_one_and_update(
+        {"_id": row["_id"], "status": "open", "claimed_by": {"$in": [None, me]}},
+        {"$set": {"claimed_by": me}}, return_document=True)
+    if updated is None:
+        raise Conflict("someone else claimed this task")
+    audit.record(actor, "task_claimed", client=row.get("client_id"), object_type="task", object_id=row["_id"])
+    return shape(updated)
+
+
+def complete(actor: Actor, task_id, data: dict) -> dict:
+    """Validate `data` against the task's form and complete it.
+
+    Raises NotFound, ValidationFailed (422, details by question), TaskNotOpen (409),
+    Conflict (claimed by someone else), InstanceBusy.
+    """
+    if not isinstance(data, dict):
+        raise ValidationFailed("data must be an object", details={"data": ["must be an object"]})
+    row = get_task_for(actor, task_id)
+    me = actor_key(actor)
+    if row["status"] != "open":
+        raise TaskNotOpen("this task is not open any more")
+    if row.get("claimed_by") not in (None, me):
+        raise Conflict("someone else claimed this task")
+    definition = _form_definition(row.get("form_version_id"))
+    answers: dict = {}
+    if definition is not None:
+        validate, clean = _validator()
+        errors = validate(definition, data)
+        if errors:
+            raise ValidationFailed("some answers are invalid", details=errors)
+        answers = clean(definition, data)
+
+    def mark_completed(_loaded):
+        Task._get_collection().update_one({"_id": row["_id"], "status": "open"}, {"$set": {
+            "status": "completed", "completed_at": utcnow(), "completed_by": me}})
+
+    runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, after_save=mark_completed)
+    audit.record(actor, "task_completed", client=row.get("client_id"), object_type="task", object_id=row["_id"],
+                 details={"process_id": row["process_id"], "task": row["spec_name"]})
+    return shape(Task._get_collection().find_one({"_id": row["_id"]}))
+
+
+__all__ = ["audiences", "claim", "complete", "get_task_for", "inbox", "shape"]

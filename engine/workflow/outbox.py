@@ -1,0 +1,122 @@
+"""Performing outbox operations and firing timers: what the Dramatiq actors call.
+
+`perform(outbox_id)` runs an operation at most once per success: the row is
+claimed for a while (a duplicate delivery skips it), the result is stored
+before the task is completed (a crash in between completes the task on the
+next delivery without running the operation again), and completion goes
+through the runtime's compare-and-set. A failure counts an attempt and raises
+`RetryLater` (the broker retries with backoff); the last attempt raises the
+BPMN error instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bson import ObjectId
+
+from engine.models import utcnow
+from engine.models.workflow import OutboxMessage, Timer
+from engine.workflow import dispatch, operations, runtime
+
+log = logging.getLogger(__name__)
+CLAIM_SECONDS = 300  # an operation taking longer than this may be started again by a redelivery
+
+
+class RetryLater(Exception):
+    """The operation failed this time; the broker should deliver the message again later."""
+
+
+def _rows():
+    return OutboxMessage._get_collection()
+
+
+def perform(outbox_id) -> str:
+    """Perform one outbox operation and complete its service task. Returns what happened.
+
+    Raises RetryLater when the broker should try again.
+    """
+    oid = ObjectId(str(outbox_id))
+    now = utcnow()
+    row = _rows().find_one_and_update(
+        {"_id": oid, "status": "pending",
+         "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}]},
+        {"$set": {"claimed_until": now + timedelta(seconds=CLAIM_SECONDS)}})
+    if row is None:
+        row = _rows().find_one({"_id": oid})
+        if row is None or row["status"] != "performed":
+            return "skipped"  # done, cancelled, failed, unknown, or another worker has it
+    elif not _perform_claimed(row):
+        return "failed"
+    iid, task_id = row["instance_id"], row["task_id"]
+    result = _rows().find_one({"_id": oid}, {"result": 1}).get("result")
+    runtime.finish_operation(iid, task_id, result, operation=row["operation"])
+    _rows().update_one({"_id": oid}, {"$set": {"status": "done", "done_at": utcnow()}})
+    return "done"
+
+
+def _perform_claimed(row: dict) -> bool:
+    """Run the operation of a claimed row. True = performed; False = failed for good. Raises RetryLater."""
+    key = row["key"]
+    try:
+        fn = operations.get(row["operation"])
+        result = fn(params=row.get("params") or {}, key=key, instance_id=str(row["instance_id"]),
+                    task_id=row["task_id"])
+    except Exception as exc:  # any failure of outside code counts as an attempt
+        permanent = isinstance(exc, operations.OperationFailed) and exc.permanent
+        attempts = row.get("attempts", 0) + 1
+        message = f"{type(exc).__name__}: {exc}"[:1000]
+        if permanent or attempts >= row.get("max_attempts", 5):
+            _rows().update_one({"_id": row["_id"]}, {"$set": {
+                "status": "failed", "attempts": attempts, "last_error": message, "claimed_until": None}})
+            outcome = runtime.fail_operation(row["instance_id"], row["task_id"], message, operation=row["operation"])
+            log.warning("operation %s (%s) failed for good: %s (%s)", row["operation"], key, message, outcome)
+            return False
+        _rows().update_one({"_id": row["_id"]}, {"$set": {
+            "attempts": attempts, "last_error": message, "claimed_until": None}})
+        raise RetryLater(f"{row['operation']} attempt {attempts} failed: {message}") from exc
+    _rows().update_one({"_id": row["_id"]}, {"$set": {
+        "status": "performed", "result": result, "attempts": row.get("attempts", 0) + 1, "claimed_until": None}})
+    return True
+
+
+def retry(instance_id, *, by: str) -> int:
+    """Admin action: give every failed operation of an errored instance a fresh set of attempts.
+
+    Returns how many were re-queued.
+    """
+    iid = ObjectId(str(instance_id))
+    now = utcnow()
+    failed = list(_rows().find({"instance_id": iid, "status": "failed"}, {"_id": 1}))
+    if not failed:
+        return 0
+    from engine.workflow import store
+
+    store.instances().update_one({"_id": iid, "status": "errored"}, {
+        "$set": {"status": "running", "error": None},
+        "$push": {"history": {"at": now, "kind": "retried", "by": by}}})
+    for row in failed:
+        _rows().update_one({"_id": row["_id"], "status": "failed"}, {"$set": {
+            "status": "pending", "attempts": 0, "last_error": "", "enqueued_at": now}})
+        dispatch.send("perform_operation", row["_id"])
+    return len(failed)
+
+
+def fire(timer_id) -> str:
+    """Fire one timer row (idempotent). Returns fired | stale | not_due | skipped."""
+    tid = ObjectId(str(timer_id))
+    timers = Timer._get_collection()
+    row = timers.find_one({"_id": tid})
+    if row is None or row["status"] != "waiting":
+        return "skipped"
+    outcome = runtime.fire_timer(row["instance_id"], row["task_id"])
+    now = utcnow()
+    if outcome == "fired":
+        timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"status": "fired", "fired_at": now}})
+    elif outcome == "stale":
+        timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"status": "cancelled"}})
+    else:  # woke up early (the broker's delays are approximate): ask again at the due time
+        delay = max(0.0, (row["due_at"] - now).total_seconds()) + 0.05
+        dispatch.send("fire_timer", tid, int(delay * 1000))
+    return outcome

@@ -1,0 +1,51 @@
+"""Dramatiq actors of the workflow engine (thin: they call engine.workflow.outbox).
+
+Importing this module installs the engine's dispatcher, so that the engine
+(which never imports dramatiq) can enqueue after its database writes.
+Actors take ids, not objects.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+
+from engine.workflow import dispatch, operations, outbox
+
+# Backoff between attempts of a failing operation (dramatiq doubles it each retry).
+OPERATION_MIN_BACKOFF_MS = 2_000
+OPERATION_MAX_BACKOFF_MS = 10 * 60_000
+QUEUE = "workflow"
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=50, min_backoff=OPERATION_MIN_BACKOFF_MS,
+                max_backoff=OPERATION_MAX_BACKOFF_MS)
+def perform_operation(outbox_id: str) -> None:
+    """Perform a service task's operation and complete the task (retried with backoff on failure)."""
+    outbox.perform(outbox_id)
+
+
+@dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=500, max_backoff=60_000)
+def fire_timer(timer_id: str) -> None:
+    """Fire a due timer event (a timer no longer waiting is ignored)."""
+    outbox.fire(timer_id)
+
+
+ACTORS = {"perform_operation": perform_operation, "fire_timer": fire_timer}
+
+
+def ensure_broker(url: str | None) -> None:
+    """Set up the real broker for `url` unless one is already set up (the scheduler's entry)."""
+    from dramatiq.brokers.stub import StubBroker
+
+    from workers.broker import setup_broker
+
+    if url and isinstance(dramatiq.get_broker(), StubBroker):
+        setup_broker(url)
+
+
+def _dispatch(kind: str, object_id: str, delay_ms: int) -> None:
+    ACTORS[kind].send_with_options(args=(object_id,), delay=delay_ms or None)
+
+
+operations.load_all()
+dispatch.set_dispatcher(_dispatch)
