@@ -1,0 +1,41 @@
+"""A small family for the portal-service tests: a minor, her guardian, an aunt without rights.
+
+Import the `family` fixture into a test module (`from tests.portal_family import family`).
+Each person comes with an engine Actor and, for API tests, login email.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from engine.authz import portal_actor, staff_actor
+from tests.helpers import make_client, make_portal_account, make_staff
+
+
+def build_family() -> dict:
+    from engine.models.clients import Contact, ContactLink, LinkPermissions
+
+    therapist = make_staff(roles=("therapist",))
+    minor = make_client(first_name="Mia", date_of_birth=date(2014, 5, 1), assigned_staff=[therapist.id])
+    minor_account = make_portal_account(client=minor)
+    guardian = Contact(first_name="Gail", last_name="Guardian", email="gail@example.org").save()
+    ContactLink(contact=guardian, client=minor, relationship="parent", is_guardian=True,
+                permissions=LinkPermissions(forms=True, appointments=True, payments=True, messages=True)).save()
+    guardian_account = make_portal_account(contact=guardian, first_name="Gail")
+    aunt = Contact(first_name="Ann", last_name="Aunt", email="ann@example.org").save()
+    ContactLink(contact=aunt, client=minor, relationship="aunt", permissions=LinkPermissions(forms=True)).save()
+    aunt_account = make_portal_account(contact=aunt, first_name="Ann")
+    return {
+        "therapist": therapist, "minor": minor,
+        "staff": staff_actor(therapist), "client": portal_actor(minor_account),
+        "guardian": portal_actor(guardian_account), "aunt": portal_actor(aunt_account),
+        "emails": {"staff": therapist.email, "client": minor_account.email,
+                   "guardian": guardian_account.email, "aunt": aunt_account.email},
+    }
+
+
+@pytest.fixture()
+def family(clean_db):
+    return build_family()

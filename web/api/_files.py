@@ -1,0 +1,26 @@
+"""Helpers shared by API areas that take uploads or send stored files back."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, request
+
+from engine.services import files
+
+
+def uploads(field: str = "attachments") -> list[tuple[str, bytes]]:
+    """(filename, bytes) of each uploaded file in a multipart field; each read at most to the size limit."""
+    return [(f.filename or "file", files.read_upload(f.stream)) for f in request.files.getlist(field)]
+
+
+def file_response(data: bytes, meta: files.StoredFile, *, inline: bool = False) -> Response:
+    """A decrypted file as a download: never rendered as a page, never sniffed, never cached."""
+    disposition = "inline" if inline and meta.content_type in files.IMAGE_TYPES | {"application/pdf"} \
+        else "attachment"
+    resp = Response(data, mimetype=meta.content_type)
+    resp.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(meta.filename)}"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp
