@@ -104,7 +104,7 @@ def login_as(client, email, password=PASSWORD, totp=None) -> dict:
     The header works for JSON API calls and for form posts alike (Flask-WTF reads both).
     With `totp`, the MFA step is completed too.
     """
-    token = csrf_token(client, "/login")
+    token = csrf_token(client, "/logout")  # renders for anyone; /login redirects a signed-in browser
     resp = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
     if totp is not None:

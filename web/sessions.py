@@ -70,7 +70,7 @@ def _resolve() -> None:
     g.auth_session = None
     g.active_client_id = None
     g.pending_account = None
-    if request.endpoint == "static":
+    if request.endpoint == "static" or (request.endpoint or "").endswith(".static"):
         return
     ip, user_agent = _client_info()
     raw = bearer_token()
@@ -100,6 +100,9 @@ def _resolve() -> None:
 
 def begin_browser_session(raw_sid: str) -> None:
     """Put a fresh session id in the cookie; drop everything the old cookie held (fixation, CSRF token)."""
+    old = session.get(SESSION_KEY)
+    if old:
+        tokens.close_session(old)  # logging in again replaces the previous session, not piles up next to it
     session.clear()
     session.permanent = True
     session[SESSION_KEY] = raw_sid

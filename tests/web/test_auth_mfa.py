@@ -127,3 +127,14 @@ def test_production_staff_without_mfa_go_to_setup(settings, clean_db):
         assert client.get(f"{base}/api/v1/me").status_code == 401
     finally:
         config_mod.install(settings)
+
+
+def test_wrong_codes_on_the_verify_page_are_throttled(client):
+    """Is the 6th wrong one-time code within a minute answered 429?"""
+    staff = make_staff()
+    secret = enable_mfa(staff)
+    client.post("/login", data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(client)})
+    token = csrf_token(client, "/mfa/verify")
+    codes = [client.post("/mfa/verify", data={"code": wrong_totp_code(secret), "csrf_token": token}).status_code
+             for _ in range(6)]
+    assert codes == [401] * 5 + [429]

@@ -165,3 +165,11 @@ def test_failed_login_page_announces_the_error(client):
     assert resp.status_code == 401
     assert 'role="alert"' in html and "email or password is not correct" in html
     assert 'value="who@example.org"' in html and 'aria-invalid="true"' in html
+
+
+def test_logging_in_again_replaces_the_session(client):
+    """Does a second login in the same browser end the first session instead of keeping both?"""
+    staff = make_staff()
+    login_as(client, staff.email)
+    login_as(client, staff.email)
+    assert AuthSession.objects(account_id=staff.id).count() == 1
