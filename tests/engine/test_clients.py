@@ -139,3 +139,15 @@ def test_contact_network_off_is_a_clear_conflict(desk):
         svc.add_contact(desk, child.id, {"first_name": "C", "last_name": "D", "relationship": "uncle"})
     assert err.value.code == "contact_network_disabled"
     assert portal_profiles(account) == []
+
+
+def test_a_client_who_is_a_contact_reaches_own_and_linked_profiles(desk):
+    """Does a client linked as another client's contact reach both profiles with one portal account?"""
+    parent, child = make_client(first_name="Pat"), make_client(first_name="Kim")
+    account = make_portal_account(client=parent)
+    svc.add_contact(desk, child.id, {"client_id": str(parent.id), "relationship": "father", "is_guardian": True,
+                                     "permissions": {"forms": True}})
+    profiles = portal_profiles(account)
+    assert [p["client"].id for p in profiles] == [parent.id, child.id]
+    assert profiles[1]["permissions"]["forms"] and not profiles[1]["permissions"]["payments"]
+    assert svc.get_client(portal_actor(account), child.id)["id"] == str(child.id)

@@ -53,12 +53,14 @@ def _staff_list(errors=None, values=None, status=200):
 @bp.get("/staff")
 @access("staff:staff.manage")
 def staff():
+    """Every staff member, and the form to add one."""
     return _staff_list()
 
 
 @bp.post("/staff")
 @access("staff:staff.manage")
 def create_staff():
+    """Add a staff member; errors shown beside the fields."""
     data = staff_form_data(request.form, creating=True)
     try:
         made = staff_service.create_staff(current_actor(), data)
@@ -78,12 +80,14 @@ def _member_page(staff_id, *, errors=None, values=None, status=200):
 @bp.get("/staff/<staff_id>")
 @access("staff:staff.manage")
 def staff_member(staff_id):
+    """One member's details, roles, grants and preferences."""
     return _member_page(staff_id)
 
 
 @bp.post("/staff/<staff_id>")
 @access("staff:staff.manage")
 def edit_staff(staff_id):
+    """Save a member's details, roles, grants and preferences."""
     data = staff_form_data(request.form, creating=False)
     try:
         staff_service.update_staff(current_actor(), staff_id, data)
@@ -96,6 +100,7 @@ def edit_staff(staff_id):
 @bp.post("/staff/<staff_id>/status")
 @access("staff:staff.manage")
 def set_status(staff_id):
+    """Disable (ending sessions and tokens) or re-enable a member."""
     disable = request.form.get("disabled") == "1"
     try:
         staff_service.update_staff(current_actor(), staff_id, {"disabled": disable})
@@ -108,6 +113,7 @@ def set_status(staff_id):
 @bp.get("/permissions")
 @access("staff:staff.manage")
 def default_permissions():
+    """The default permission set, with each code described."""
     current = settings_service.default_permissions(current_actor())
     return _render("admin/permissions.html", chosen=current["permissions"], errors={})
 
@@ -115,6 +121,7 @@ def default_permissions():
 @bp.post("/permissions")
 @access("staff:staff.manage")
 def save_default_permissions():
+    """Replace the default permission set."""
     chosen = request.form.getlist("permissions")
     try:
         settings_service.set_default_permissions(current_actor(), chosen)
@@ -145,12 +152,14 @@ def _portal_page(values: dict, errors=None, status=200):
 @bp.get("/portal")
 @access("staff:portal.settings")
 def portal_settings():
+    """Every client portal setting in one form."""
     return _portal_page(settings_service.portal_settings(current_actor()))
 
 
 @bp.post("/portal")
 @access("staff:portal.settings")
 def save_portal_settings():
+    """Save the portal settings; nothing is saved when a field is wrong."""
     data = portal_form_data(request.form)
     try:
         settings_service.update_portal_settings(current_actor(), data)

@@ -17,6 +17,7 @@ PERMISSION_TEXT = {"forms": "fill in and sign forms", "appointments": "book and 
 @bp.get("")
 @access("portal")
 def home():
+    """Portal home: the active client profile and the switcher between reachable profiles."""
     me = accounts.describe_me(current_actor(), g.active_client_id)
     active = next((p for p in me["profiles"] if p["client_id"] == me["active_profile_id"]), None)
     return render_template("portal/home.html", me=me, active=active, permission_text=PERMISSION_TEXT)

@@ -53,6 +53,7 @@ def link_form_data(form) -> dict:
 @bp.get("")
 @access("staff")
 def home():
+    """Staff home: greeting and the clients assigned to me."""
     actor = current_actor()
     mine = client_service.list_clients(actor, mine=True, per_page=10)
     return render_template("staff/home.html", mine=mine, first_name=actor.account.first_name)
@@ -69,12 +70,14 @@ def _client_list(errors=None, values=None, status=200):
 @bp.get("/clients")
 @access("staff")
 def clients():
+    """Clients I may see, searchable, paged; the new-client form for clients.manage."""
     return _client_list()
 
 
 @bp.post("/clients")
 @access("staff:clients.manage")
 def create_client():
+    """Create a client from the list page; errors shown beside the fields."""
     try:
         made = client_service.create_client(current_actor(), client_form_data(request.form))
     except ValidationFailed as exc:
@@ -106,12 +109,14 @@ def _client_page(client_id, *, errors=None, contact_errors=None, link_errors=Non
 @bp.get("/clients/<client_id>")
 @access("staff")
 def client_page(client_id):
+    """A client's details and contact network (404 when not visible)."""
     return _client_page(client_id)
 
 
 @bp.post("/clients/<client_id>")
 @access("staff:clients.manage")
 def edit_client(client_id):
+    """Save the client's details (version-checked)."""
     try:
         client_service.update_client(current_actor(), client_id, client_form_data(request.form),
                                      expected_version=request.form.get("version", type=int))
@@ -124,6 +129,7 @@ def edit_client(client_id):
 @bp.post("/clients/<client_id>/contacts")
 @access("staff:clients.manage")
 def add_contact(client_id):
+    """Link a new person or an existing client to this client."""
     try:
         client_service.add_contact(current_actor(), client_id, link_form_data(request.form))
     except (ValidationFailed, Conflict) as exc:
@@ -135,6 +141,7 @@ def add_contact(client_id):
 @bp.post("/contact-links/<link_id>")
 @access("staff:clients.manage")
 def edit_link(link_id):
+    """Change a link's relationship, guardian flag and permissions."""
     actor = current_actor()
     link = client_service.get_link_for(actor, link_id, need="clients.manage")
     changes = link_form_data(request.form)
@@ -150,6 +157,7 @@ def edit_link(link_id):
 @bp.post("/contact-links/<link_id>/delete")
 @access("staff:clients.manage")
 def remove_link(link_id):
+    """Remove a contact from this client's network."""
     link = client_service.get_link_for(current_actor(), link_id, need="clients.manage")
     client_service.remove_link(current_actor(), link_id)
     flash("Contact removed from this client's network.", "success")
