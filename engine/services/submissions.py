@@ -1,0 +1,245 @@
+"""Submissions: save and resume progress, complete with evidence, verify, and review record changes.
+
+A completed submission is sealed: the SHA-256 of its canonical JSON (answers,
+form version, client, signer, time, IP, user agent) is stored with it and
+`verify_submission` recomputes it. Signature and file data URLs move to GridFS
+first, so answers hold only `portico-file:<id>` references.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from datetime import UTC, datetime
+
+import gridfs
+from bson import ObjectId
+
+from engine import db
+from engine.authz import Actor, get_client_for, parse_id
+from engine.errors import Conflict, NotFound, TooLarge, ValidationFailed
+from engine.forms import clean_submission, validate_submission
+from engine.forms.prefill import prefill, proposed_changes
+from engine.forms.validator import all_questions, value_name
+from engine.models import utcnow
+from engine.models.forms import Evidence, ReviewItem, Signature, Submission
+from engine.services import audit
+from engine.services.forms import canonical_json, get_version, published_definition
+
+FILE_REF = "portico-file:"
+MAX_FILE_BYTES = 10 * 1024 * 1024
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(;[\w=.-]+)*;base64,(.*)$", re.S)
+_ALLOWED_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp|svg\+xml)|application/pdf)$")
+
+
+def _fs() -> gridfs.GridFS:
+    return gridfs.GridFS(db.get_db(), collection="form_files")
+
+
+def _open_progress(client_id, form_key, context) -> Submission | None:
+    return Submission.objects(client=client_id, form_key=form_key, context=context, status="in_progress").first()
+
+
+def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
+    """The form to show: version id, definition and initial answers (saved progress over prefill).
+
+    Raises NotFound (no such form or client, or not visible to the actor)."""
+    client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    version_id, definition = published_definition(form_key)
+    draft = _open_progress(client.id, form_key, context)
+    saved = draft.answers if draft is not None else None
+    if draft is not None:
+        version_id, definition = str(draft.form_version), get_version(draft.form_version).definition
+    return {"form_key": form_key, "version_id": version_id, "definition": definition,
+            "data": prefill(definition, client, saved), "has_progress": draft is not None}
+
+
+def save_progress(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "") -> Submission:
+    """Keep partial answers (not validated) to resume later. Raises NotFound, ValidationFailed."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("answers must be an object", details={"data": ["must be an object"]})
+    client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    draft = _open_progress(client.id, form_key, context)
+    if draft is None:
+        version_id, _ = published_definition(form_key)
+        version = get_version(version_id)
+        draft = Submission(form_key=form_key, form_version=version.id, version_number=version.number,
+                           client=client.id, context=context)
+    draft.answers_json = canonical_json(data)
+    draft.saved_by = actor.id
+    draft.updated_at = utcnow()
+    draft.save()
+    return draft
+
+
+def _store_file(data_url: str, *, question: str, client_id, name: str = "") -> str:
+    match = _DATA_URL.match(data_url)
+    if not match:
+        raise ValidationFailed("bad file", details={question: ["not a base64 data URL"]})
+    content_type = match.group(1) or "application/octet-stream"
+    if not _ALLOWED_TYPES.match(content_type):
+        raise ValidationFailed("file type not accepted", details={question: [f"{content_type} is not accepted"]})
+    try:
+        raw = base64.b64decode(match.group(3), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed("bad file", details={question: ["the file is not valid base64"]}) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise TooLarge(f"{question}: file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    digest = hashlib.sha256(raw).hexdigest()
+    file_id = _fs().put(raw, content_type=content_type, filename=name or question)
+    sig = Signature(file_id=file_id, content_type=content_type, size=len(raw), sha256=digest, name=name,
+                    question=question, client=client_id)
+    sig.save()
+    return f"{FILE_REF}{sig.id}"
+
+
+def externalize_files(definition: dict, answers: dict, client_id) -> tuple[dict, list[str]]:
+    """Answers with every signature/file data URL replaced by a GridFS reference; also the new ids."""
+    out = dict(answers)
+    created = []
+    for q in all_questions(definition):
+        name = value_name(q)
+        value = out.get(name)
+        if q.get("type") == "signaturepad" and isinstance(value, str) and value.startswith("data:"):
+            out[name] = _store_file(value, question=name, client_id=client_id, name=f"{name}.png")
+            created.append(out[name])
+        elif q.get("type") == "file" and isinstance(value, list):
+            files = []
+            for f in value:
+                content = f.get("content") if isinstance(f, dict) else None
+                if isinstance(content, str) and content.startswith("data:"):
+                    ref = _store_file(content, question=name, client_id=client_id, name=str(f.get("name", "")))
+                    f = {**f, "content": ref}
+                    created.append(ref)
+                files.append(f)
+            out[name] = files
+    return out, created
+
+
+def read_file(ref: str) -> tuple[bytes, str, Signature]:
+    """Bytes and content type of a stored signature/file reference. Raises NotFound."""
+    sig = Signature.objects(id=parse_id(ref.removeprefix(FILE_REF))).first()
+    if sig is None:
+        raise NotFound("no such file")
+    return _fs().get(sig.file_id).read(), sig.content_type, sig
+
+
+def _seal_fields(sub: Submission) -> dict:
+    e = sub.evidence
+    return {"form_key": sub.form_key, "form_version": str(sub.form_version), "version_number": sub.version_number,
+            "client": str(sub.client or ""), "context": sub.context, "answers": sub.answers_json,
+            "signer_kind": e.signer_kind, "signer_account": e.signer_account, "signer_name": e.signer_name,
+            "profile": e.profile, "signed_at": e.signed_at, "ip": e.ip, "user_agent": e.user_agent}
+
+
+def seal_hash(sub: Submission) -> str:
+    return hashlib.sha256(canonical_json(_seal_fields(sub)).encode()).hexdigest()
+
+
+def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "",
+             version_id: str | None = None) -> Submission:
+    """Validate, move files to GridFS, seal with evidence, propose record changes for review.
+
+    Raises NotFound, ValidationFailed (details by question name; earlier progress kept), Conflict."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("answers must be an object", details={"data": ["must be an object"]})
+    client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    draft = _open_progress(client.id, form_key, context)
+    if version_id is None and draft is not None:
+        version_id = str(draft.form_version)
+    if version_id is None:
+        version_id, _ = published_definition(form_key)
+    version = get_version(version_id)
+    if version.key != form_key:
+        raise NotFound("no such form version")
+    definition = version.definition
+    errors = validate_submission(definition, data)
+    if errors:
+        raise ValidationFailed("some answers are invalid", details=errors)
+    answers, _ = externalize_files(definition, clean_submission(definition, data), client.id)
+    sub = draft or Submission(form_key=form_key, client=client.id, context=context)
+    sub.form_version, sub.version_number = version.id, version.number
+    sub.answers_json = canonical_json(answers)
+    sub.status, sub.saved_by, sub.updated_at = "completed", actor.id, utcnow()
+    account = actor.account
+    sub.evidence = Evidence(
+        signer_kind=actor.kind, signer_account=actor.id,
+        signer_name=getattr(account, "display_name", "") or getattr(account, "email", "") or "",
+        profile=str(client.id), signed_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        ip=actor.ip, user_agent=actor.user_agent[:500])
+    sub.evidence.sha256 = seal_hash(sub)
+    if sub.id is not None:
+        if not Submission.objects(id=sub.id, status="in_progress").update_one(
+                set__status="completed", set__answers_json=sub.answers_json, set__evidence=sub.evidence,
+                set__form_version=sub.form_version, set__version_number=sub.version_number,
+                set__saved_by=sub.saved_by, set__updated_at=sub.updated_at):
+            raise Conflict("this form was already completed")
+    else:
+        sub.save()
+    Signature.objects(id__in=[ObjectId(r.removeprefix(FILE_REF)) for r in _refs(answers)]).update(set__submission=sub.id)
+    for change in proposed_changes(definition, client, answers):
+        ReviewItem(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
+                   question=change["question"], old_value=change["old"], new_value=change["new"]).save()
+    audit.record(actor, "form_submission_completed", client=client, object_type="submission",
+                 object_id=str(sub.id), details={"form": form_key, "version": version.number})
+    return sub
+
+
+def _refs(answers: dict) -> list[str]:
+    found = []
+    for v in answers.values():
+        if isinstance(v, str) and v.startswith(FILE_REF):
+            found.append(v)
+        elif isinstance(v, list):
+            found += [f["content"] for f in v if isinstance(f, dict) and str(f.get("content", "")).startswith(FILE_REF)]
+    return found
+
+
+def verify_submission(submission_id) -> bool:
+    """Whether a completed submission is exactly as sealed (any changed byte makes this False)."""
+    sub = Submission.objects(id=parse_id(submission_id)).first()
+    if sub is None or sub.status != "completed" or sub.evidence is None:
+        return False
+    import hmac
+
+    return hmac.compare_digest(seal_hash(sub), sub.evidence.sha256 or "")
+
+
+def get_submission_for(actor: Actor, submission_id) -> Submission:
+    """A submission the actor may see (through its client). Raises NotFound."""
+    sub = Submission.objects(id=parse_id(submission_id)).first()
+    if sub is None:
+        raise NotFound("no such submission")
+    get_client_for(actor, sub.client, need="forms" if actor.is_portal else None)
+    return sub
+
+
+def decide_review(actor: Actor, item_id, *, accept: bool) -> ReviewItem:
+    """Accept (apply to the client record) or reject one proposed change. Raises NotFound, Forbidden, Conflict."""
+    from engine.models.clients import Client
+
+    item = ReviewItem.objects(id=parse_id(item_id)).first()
+    if item is None:
+        raise NotFound("no such review item")
+    client = get_client_for(actor, item.client, need="clients.manage")
+    if not actor.is_staff and actor.kind != "system":
+        raise NotFound("no such review item")
+    if not ReviewItem.objects(id=item.id, status="pending").update_one(
+            set__status="accepted" if accept else "rejected", set__decided_by=actor.id, set__decided_at=utcnow()):
+        raise Conflict("this change was already decided")
+    if accept:
+        value = item.new_value
+        if item.field == "date_of_birth":
+            value = datetime.fromisoformat(value).date()
+        Client.objects(id=client.id).update_one(**{"set__" + item.field.replace(".", "__"): value, "inc__version": 1})
+    audit.record(actor, "client_change_accepted" if accept else "client_change_rejected", client=client,
+                 object_type="review_item", object_id=str(item.id), details={"field": item.field})
+    return ReviewItem.objects(id=item.id).first()
+
+
+def pending_reviews(actor: Actor, client_id) -> list[ReviewItem]:
+    """Proposed record changes waiting for staff. Raises NotFound."""
+    client = get_client_for(actor, client_id)
+    return list(ReviewItem.objects(client=client.id, status="pending").order_by("created_at"))
