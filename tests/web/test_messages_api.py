@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 
 from engine.services import files
+from tests import portal_family
 from tests.helpers import api_login
-from tests.portal_family import family as family_fixture  # noqa: F401 - registers `family`
+
+family = portal_family.family  # the shared fixture, registered here by name
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 64
 

@@ -1,3 +1,5 @@
 """Fixtures for the portal-service engine tests."""
 
-from tests.portal_family import family as family_fixture  # noqa: F401 - registers `family`
+from tests import portal_family
+
+family = portal_family.family  # the shared fixture, registered here by name
