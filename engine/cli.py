@@ -23,7 +23,7 @@ import os
 import re
 import signal
 import sys
-import time
+import threading
 
 from engine import config
 from engine.config import Settings
@@ -91,11 +91,9 @@ def cmd_scheduler(args) -> int:
     settings = _settings("mongodb_uri", "broker_url")
     _connect(settings)
     log = logging.getLogger("portico.scheduler")
-
-    def _stop(signum, _frame):
-        raise SystemExit(0)  # unwinds run_forever's finally blocks
-
-    signal.signal(signal.SIGTERM, _stop)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     try:
         module = importlib.import_module(SCHEDULER_MODULE)
     except ModuleNotFoundError as exc:
@@ -104,17 +102,12 @@ def cmd_scheduler(args) -> int:
         module = None
     run_forever = getattr(module, "run_forever", None)
     if run_forever is None:
-        log.warning("%s.run_forever does not exist yet: the scheduler sweeps nothing and idles", SCHEDULER_MODULE)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            return 0
+        log.warning("%s.run_forever does not exist: the scheduler sweeps nothing and idles", SCHEDULER_MODULE)
+        while not stop.wait(3600):
+            pass
+        return 0
     log.info("scheduler running %s.run_forever()", SCHEDULER_MODULE)
-    try:
-        run_forever()
-    except KeyboardInterrupt:
-        pass
+    run_forever(stop=stop)  # returns once a signal sets `stop`
     return 0
 
 
