@@ -95,7 +95,7 @@ def _hhmm(value, name: str, problems: Problems) -> str:
     return raw
 
 
-def add_rule(actor: Actor, staff_id, data: dict) -> AvailabilityRule:
+def add_rule(actor: Actor, staff_id, data: dict) -> dict:
     """Add a weekly rule. Raises Forbidden, NotFound, ValidationFailed."""
     member = staff_for_calendar(actor, staff_id)
     org = Organization.get()
@@ -123,10 +123,10 @@ def add_rule(actor: Actor, staff_id, data: dict) -> AvailabilityRule:
     rule = AvailabilityRule(staff=member.id, location=location, weekday=weekday, start=start, end=end,
                             service_types=types, valid_from=valid_from, valid_until=valid_until).save()
     audit.record(actor, "availability_rule_added", object_type="availability_rule", object_id=rule.id)
-    return rule
+    return rule_dict(rule)
 
 
-def add_exception(actor: Actor, staff_id, data: dict) -> AvailabilityException:
+def add_exception(actor: Actor, staff_id, data: dict) -> dict:
     """Add a dated exception (time off, or extra hours). Raises Forbidden, NotFound, ValidationFailed."""
     member = staff_for_calendar(actor, staff_id)
     problems = Problems()
@@ -148,7 +148,7 @@ def add_exception(actor: Actor, staff_id, data: dict) -> AvailabilityException:
                                 service_types=list(data.get("service_types") or []),
                                 note=str(data.get("note") or "")[:200]).save()
     audit.record(actor, "availability_exception_added", object_type="availability_exception", object_id=exc.id)
-    return exc
+    return exception_dict(exc)
 
 
 def delete_rule(actor: Actor, rule_id) -> None:
@@ -239,3 +239,26 @@ def is_open(*, staff_id, location: str, service_type_key: str, start: datetime) 
     return any(s["start"] == wanted for s in open_slots(
         location=location, service_type_key=service_type_key, date_from=local_day, date_to=local_day,
         staff_id=staff_id))
+
+
+def list_availability(actor: Actor, staff_id) -> dict:
+    """A staff member's weekly rules and upcoming exceptions (their own, or anyone's with calendar.manage)."""
+    member = staff_for_calendar(actor, staff_id)
+    today = utcnow().astimezone(org_zone()).date()
+    rules = AvailabilityRule.objects(staff=member.id).order_by("weekday", "start")
+    exceptions = AvailabilityException.objects(staff=member.id, date__gte=today).order_by("date")
+    return {"staff_id": str(member.id), "staff_name": member.display_name,
+            "rules": [rule_dict(r) for r in rules], "exceptions": [exception_dict(e) for e in exceptions]}
+
+
+def rule_dict(r: AvailabilityRule) -> dict:
+    return {"id": str(r.id), "staff_id": str(r.staff), "location": r.location, "weekday": r.weekday,
+            "start": r.start, "end": r.end, "service_types": list(r.service_types),
+            "valid_from": r.valid_from.isoformat() if r.valid_from else None,
+            "valid_until": r.valid_until.isoformat() if r.valid_until else None}
+
+
+def exception_dict(e: AvailabilityException) -> dict:
+    return {"id": str(e.id), "staff_id": str(e.staff), "date": e.date.isoformat(), "kind": e.kind,
+            "start": e.start, "end": e.end, "location": e.location, "service_types": list(e.service_types),
+            "note": e.note}

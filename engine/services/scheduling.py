@@ -336,3 +336,24 @@ def send_due_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
                      object_id=appt.id)
         sent += 1
     return sent
+
+
+def get_appointment(actor: Actor, appointment_id) -> dict:
+    """One appointment the actor may see. Raises NotFound."""
+    appt, _client = get_appointment_for(actor, appointment_id)
+    audit.record(actor, "appointment_viewed", client=appt.client, object_type="appointment", object_id=appt.id)
+    return appointment_dict(appt, _staff_names([appt]))
+
+
+def calendar_ics(actor: Actor, *, appointment_id=None, **list_args) -> str:
+    """iCalendar text: one appointment, or the actor's list (as list_appointments would give it)."""
+    from engine import config
+    from engine.services import ical
+
+    org = Organization.get()
+    items = [get_appointment(actor, appointment_id)] if appointment_id else list_appointments(actor, **list_args)
+    names = {loc.key: loc.name for loc in org.locations}
+    for item in items:
+        item["location_name"] = names.get(item["location"], item["location"])
+    host = config.current().base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "portico"
+    return ical.calendar(items, practice=org.name, host=host)
