@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request
 
-from engine.errors import NotFound
+from engine.errors import BadRequest, NotFound
 from engine.services import accounts
 from web.security import access, current_actor
 
@@ -27,6 +27,8 @@ def home():
 @access("portal")
 def switch_profile():
     """Make another reachable client profile the active one for this browser session."""
+    if g.auth_session is None:  # a bearer token has no session to remember the choice in
+        raise BadRequest("switching profiles needs a browser session; API callers name the client_id instead")
     try:
         accounts.set_active_profile(g.auth_session, request.form.get("client_id", ""))
     except NotFound:
