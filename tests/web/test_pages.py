@@ -9,7 +9,7 @@ from engine.authz import staff_actor
 from engine.models.accounts import StaffMember
 from engine.models.clients import Contact, ContactLink, LinkPermissions
 from engine.models.organization import Location, Organization
-from tests.helpers import login_as, make_client, make_portal_account, make_staff
+from tests.helpers import api_login, login_as, make_client, make_portal_account, make_staff
 
 
 def _form(csrf: dict, **fields) -> dict:
@@ -178,3 +178,11 @@ def test_portal_settings_page_saves_and_shows_errors_beside_fields(client):
     bad = client.post("/admin/portal", data=_form(csrf, reminder_cadence="every few days", **base))
     assert bad.status_code == 422 and 'id="reminder_cadence-error"' in bad.get_data(as_text=True)
     assert Organization.get().portal.reminder_cadence == "PT12H"
+
+
+def test_profile_switch_with_a_bearer_token_is_a_clear_400(client):
+    """Does a bearer-token caller posting to the switcher get a 400 rather than a server error?"""
+    account = make_portal_account(client=make_client())
+    resp = client.post("/portal/profile", data={"client_id": str(account.client.id)},
+                       headers={**api_login(client, account.email), "Accept": "application/json"})
+    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "bad_request"
