@@ -5,7 +5,8 @@
 Prints p50/p99 in milliseconds for GET /healthz (baseline: no auth, no argon2),
 POST /api/v1/auth/token (argon2id verify + token insert + audit row) and
 GET /api/v1/me (token lookup + account + organization), and their ratios to
-the baseline. One keep-alive connection, requests one after another.
+the baseline; then a few refused logins (unknown e-mail vs wrong password), whose
+medians should be close. One keep-alive connection, requests one after another.
 Only refused logins count against the login throttle, so n may be large.
 """
 
@@ -19,6 +20,8 @@ import statistics
 import sys
 import time
 from urllib.parse import urlparse
+
+FAILED_SAMPLES = 4
 
 
 def _connect(url: str) -> http.client.HTTPConnection:
@@ -76,12 +79,21 @@ def main(argv: list[str] | None = None) -> None:
                                          headers={"Authorization": f"Bearer {token}"})
     _request(conn, "POST", "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
 
+    # Refused logins: unknown e-mail vs wrong password should cost the same (argon2 runs for both).
+    # Few samples, because refused logins count against the throttles (5/min per account).
+    results["token, unknown e-mail (401)"] = [
+        _request(conn, "POST", "/api/v1/auth/token", {"email": f"nobody{i}@bench.invalid", "password": "x" * 12})[2]
+        for i in range(FAILED_SAMPLES)]
+    results["token, wrong password (401)"] = [
+        _request(conn, "POST", "/api/v1/auth/token", {"email": args.email, "password": "wrong" * 3})[2]
+        for _ in range(FAILED_SAMPLES)]
+
     base = statistics.median(results["GET /healthz"])
-    print(f"{args.url}  n={args.n} per endpoint, sequential, one keep-alive connection")
-    print(f"{'endpoint':<28}{'p50 ms':>9}{'p99 ms':>9}{'p50/healthz':>13}")
+    print(f"{args.url}  n={args.n} per endpoint ({FAILED_SAMPLES} for refused logins), sequential, one connection")
+    print(f"{'endpoint':<32}{'p50 ms':>9}{'p99 ms':>9}{'p50/healthz':>13}")
     for name, samples in results.items():
         p50, p99 = statistics.median(samples), _percentile(samples, 0.99)
-        print(f"{name:<28}{p50:>9.1f}{p99:>9.1f}{p50 / base:>12.1f}x")
+        print(f"{name:<32}{p50:>9.1f}{p99:>9.1f}{p50 / base:>12.1f}x")
 
 
 if __name__ == "__main__":
