@@ -243,3 +243,57 @@ def pending_reviews(actor: Actor, client_id) -> list[ReviewItem]:
     """Proposed record changes waiting for staff. Raises NotFound."""
     client = get_client_for(actor, client_id)
     return list(ReviewItem.objects(client=client.id, status="pending").order_by("created_at"))
+
+
+def submission_view(sub: Submission) -> dict:
+    """A submission as the API and staff pages show it, with whether its seal still holds."""
+    e = sub.evidence
+    return {"id": str(sub.id), "form_key": sub.form_key, "form_version": str(sub.form_version),
+            "version_number": sub.version_number, "client_id": str(sub.client or ""), "status": sub.status,
+            "context": sub.context, "data": sub.answers, "updated_at": sub.updated_at,
+            "evidence": ({k: getattr(e, k) for k in ("signer_kind", "signer_account", "signer_name", "profile",
+                                                     "signed_at", "ip", "user_agent", "sha256")} if e else None),
+            "verified": verify_submission(sub.id) if sub.status == "completed" else None}
+
+
+def read_submission(actor: Actor, submission_id) -> dict:
+    """A submission the actor may see, audited. Raises NotFound."""
+    sub = get_submission_for(actor, submission_id)
+    audit.record(actor, "form_submission_viewed", client=sub.client, object_type="submission", object_id=str(sub.id))
+    return submission_view(sub)
+
+
+def submission_file(actor: Actor, submission_id, file_id) -> tuple[bytes, str, Signature]:
+    """A signature or uploaded file belonging to a submission the actor may see. Raises NotFound."""
+    sub = get_submission_for(actor, submission_id)
+    data, content_type, sig = read_file(str(file_id))
+    if sig.submission != sub.id:
+        raise NotFound("no such file")
+    return data, content_type, sig
+
+
+def submission_pdf(actor: Actor, submission_id) -> bytes:
+    """The filled PDF of a completed submission (answers, signature images, evidence). Raises NotFound, Conflict."""
+    from engine.forms.pdf import submission_pdf as render
+
+    sub = get_submission_for(actor, submission_id)
+    if sub.status != "completed":
+        raise Conflict("only completed submissions have a PDF")
+    view = submission_view(sub)
+    audit.record(actor, "form_submission_printed", client=sub.client, object_type="submission", object_id=str(sub.id))
+    return render(get_version(sub.form_version).definition, view["data"], view["evidence"],
+                  read_file=lambda ref: read_file(ref)[:2])
+
+
+def packet_pdf(actor: Actor, submission_ids: list) -> bytes:
+    """Several completed submissions joined into one PDF, in the given order. Raises NotFound, Conflict."""
+    from engine.forms.pdf import packet_pdf as render
+
+    items = []
+    for sid in submission_ids:
+        sub = get_submission_for(actor, sid)
+        if sub.status != "completed":
+            raise Conflict("only completed submissions go into a packet")
+        view = submission_view(sub)
+        items.append((get_version(sub.form_version).definition, view["data"], view["evidence"]))
+    return render(items, read_file=lambda ref: read_file(ref)[:2])
