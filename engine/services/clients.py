@@ -317,22 +317,46 @@ def get_link_for(actor: Actor, link_id, *, need: str | None = None) -> ContactLi
 
 
 def update_link(actor: Actor, link_id, changes: dict) -> dict:
-    """Change a link's relationship, guardian flag or permissions. Needs clients.manage.
+    """Change a link's relationship, guardian flag or permissions, and a non-client contact's details
+    (`contact`: first_name, last_name, email, phone; a client's details are edited on their record).
 
-    Raises Conflict (network off), NotFound, Forbidden, ValidationFailed.
+    Needs clients.manage. Raises Conflict (network off), NotFound, Forbidden, ValidationFailed.
     """
     require_contact_network()
     _require_staff(actor)
     link = get_link_for(actor, link_id, need="clients.manage")
     problems = Problems()
-    for name in sorted(set(changes) - {"relationship", "is_guardian", "permissions"}):
+    for name in sorted(set(changes) - {"relationship", "is_guardian", "permissions", "contact"}):
         problems.add(name, "cannot be changed here")
     _check_link_fields(changes, problems, link)
+    contact = link.contact
+    if changes.get("contact"):
+        _check_contact_person(contact, changes["contact"], problems)
     problems.raise_if_any()
+    if changes.get("contact"):
+        save_checked(contact)
     save_checked(link)
     audit.record(actor, "contact_link_updated", client=link.client, object_type="contact_link", object_id=link.id,
                  details={"fields": sorted(changes)})
     return describe_link(link)
+
+
+def _check_contact_person(contact: Contact, raw, problems: Problems) -> None:
+    if contact.client is not None:
+        problems.add("contact", "this contact is a client: edit their client record instead")
+        return
+    if not isinstance(raw, dict):
+        problems.add("contact", "must be an object")
+        return
+    for name in sorted(set(raw) - {"first_name", "last_name", "email", "phone"}):
+        problems.add(f"contact.{name}", "unknown field")
+    for name in ("first_name", "last_name"):
+        if name in raw:
+            setattr(contact, name, text(raw[name], f"contact.{name}", problems, required=True, max_length=100))
+    if "phone" in raw:
+        contact.phone = text(raw["phone"], "contact.phone", problems, max_length=40)
+    if "email" in raw:
+        contact.email = email(raw["email"], "contact.email", problems)
 
 
 def remove_link(actor: Actor, link_id) -> None:

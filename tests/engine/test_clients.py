@@ -96,6 +96,11 @@ def test_guardian_who_is_not_a_client_reaches_both_minors(desk):
                                                    "messages": True}}
     first = svc.add_contact(desk, older.id, person)
     second = svc.add_contact(desk, younger.id, person)
+    fixed = svc.update_link(desk, first["id"], {"contact": {"phone": "207-555-0199"}})
+    assert fixed["contact"]["phone"] == "207-555-0199"
+    with pytest.raises(ValidationFailed) as err:
+        svc.update_link(desk, first["id"], {"contact": {"first_name": "", "email": "x"}})
+    assert set(err.value.details) == {"contact.first_name", "contact.email"}
     assert first["contact"]["id"] == second["contact"]["id"]  # same person, one contact
     assert first["contact"]["client_id"] is None
     contact = Contact.objects.get(id=first["contact"]["id"])
@@ -119,6 +124,9 @@ def test_existing_client_as_contact_and_link_edits(desk):
     assert changed["is_guardian"] and changed["permissions"]["messages"] and not changed["permissions"]["forms"]
     with pytest.raises(ValidationFailed):
         svc.update_link(desk, link["id"], {"permissions": {"teleport": True}})
+    with pytest.raises(ValidationFailed) as err:  # a client's details are edited on their own record
+        svc.update_link(desk, link["id"], {"contact": {"phone": "1"}})
+    assert "contact" in err.value.details
     assert len(svc.contact_network(desk, child.id)) == 1
     svc.remove_link(desk, link["id"])
     assert ContactLink.objects.count() == 0

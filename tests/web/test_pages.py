@@ -71,10 +71,15 @@ def test_client_page_adds_edits_and_removes_contacts(client):
     assert link.contact.client is None
     page = client.get(url).get_data(as_text=True)
     assert "Jo Rivera" in page and "mother" in page
+    person = {"contact.first_name": "Jo", "contact.last_name": "Rivera-Lane", "contact.email": "jo@example.org"}
     assert client.post(f"/staff/contact-links/{link.id}", data=_form(
-        csrf, relationship="parent", perm_payments="on")).status_code == 303
+        csrf, relationship="parent", perm_payments="on", **person)).status_code == 303
     link.reload()
     assert link.relationship == "parent" and link.permissions.payments and not link.is_guardian
+    assert link.contact.last_name == "Rivera-Lane"
+    bad = client.post(f"/staff/contact-links/{link.id}", data=_form(csrf, relationship="parent",
+                                                                     **{**person, "contact.last_name": ""}))
+    assert bad.status_code == 422 and 'id="contact.last_name-error"' in bad.get_data(as_text=True)
     assert client.post(f"/staff/contact-links/{link.id}/delete", data=_form(csrf)).status_code == 303
     assert ContactLink.objects.count() == 0
 

@@ -73,21 +73,29 @@ LinkPermissions = ma.Schema.from_dict({name: ma.fields.Boolean() for name in LIN
                                       name="LinkPermissions")
 
 
-class LinkEdit(ma.Schema):
+class LinkFields(ma.Schema):
     relationship = _S(validate=_len(max=60))
     is_guardian = ma.fields.Boolean()
     permissions = ma.fields.Nested(LinkPermissions)
 
 
-class ContactAdd(LinkEdit):
+class ContactPerson(ma.Schema):
+    first_name, last_name = _S(validate=_len(max=100)), _S(validate=_len(max=100))
+    email = _S(allow_none=True, validate=_len(max=254))
+    phone = _S(validate=_len(max=40))
+
+
+class LinkEdit(LinkFields):
+    contact = ma.fields.Nested(ContactPerson, metadata={
+        "description": "correct a non-client contact's details (a client's are edited on their record)"})
+
+
+class ContactAdd(LinkFields, ContactPerson):
     """Give `contact_id` (a known contact), `client_id` (an existing client) or a new person's details."""
 
     relationship = _S(required=True, validate=_len(max=60))
     contact_id = _S()
     client_id = _S()
-    first_name, last_name = _S(validate=_len(max=100)), _S(validate=_len(max=100))
-    email = _S(allow_none=True, validate=_len(max=254))
-    phone = _S(validate=_len(max=40))
 
 
 class ContactOut(ma.Schema):
@@ -96,7 +104,7 @@ class ContactOut(ma.Schema):
     has_portal_account = ma.fields.Boolean()
 
 
-class LinkOut(LinkEdit):
+class LinkOut(LinkFields):
     id = _S()
     client_id = _S()
     contact = ma.fields.Nested(ContactOut)
@@ -162,7 +170,7 @@ class ContactLinkItem(MethodView):
     @blp.response(200, LinkOut)
     @access("staff:clients.manage")
     def patch(self, body, link_id):
-        """Change relationship, guardian flag or permissions (merged)."""
+        """Change relationship, guardian flag, permissions (merged) or a non-client contact's details."""
         return client_service.update_link(current_actor(), link_id, body)
 
     @blp.response(204)

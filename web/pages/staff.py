@@ -17,6 +17,7 @@ CLIENT_TEXT = ("first_name", "last_name", "preferred_name", "date_of_birth", "em
 NESTED = {"address": ("line1", "line2", "city", "region", "postal_code", "country"),
           "emergency_contact": ("name", "relationship", "phone")}
 PER_PAGE = 25
+CONTACT_PERSON = ("first_name", "last_name", "email", "phone")
 
 
 def client_form_data(form) -> dict:
@@ -46,7 +47,7 @@ def link_form_data(form) -> dict:
     if chosen:
         data["client_id"] = chosen
     else:
-        data.update({n: form.get(n, "") for n in ("first_name", "last_name", "email", "phone")})
+        data.update({n: form.get(n, "") for n in CONTACT_PERSON})
     return data
 
 
@@ -146,6 +147,8 @@ def edit_link(link_id):
     link = client_service.get_link_for(actor, link_id, need="clients.manage")
     changes = link_form_data(request.form)
     changes = {k: changes[k] for k in ("relationship", "is_guardian", "permissions")}
+    if "contact.first_name" in request.form:  # only shown for contacts who are not clients
+        changes["contact"] = {n: request.form.get(f"contact.{n}", "") for n in CONTACT_PERSON}
     try:
         client_service.update_link(actor, link_id, changes)
     except ValidationFailed as exc:
