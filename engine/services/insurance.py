@@ -38,10 +38,13 @@ def policy_dict(p: InsurancePolicy) -> dict:
             "created_at": p.created_at.isoformat(), "updated_at": p.updated_at.isoformat()}
 
 
-def get_policy_for(actor: Actor, policy_id) -> tuple[InsurancePolicy, object]:
-    """Load a policy whose client the actor may see (portal: with `payments`). Raises NotFound."""
+def get_policy_for(actor: Actor, policy_id, *, client_id=None) -> tuple[InsurancePolicy, object]:
+    """Load a policy whose client the actor may see (portal: with `payments`). Raises NotFound.
+
+    With `client_id` (from a URL), a policy of another client is not found either.
+    """
     policy = InsurancePolicy.objects(id=parse_id(policy_id)).first()
-    if policy is None:
+    if policy is None or (client_id is not None and policy.client != parse_id(client_id)):
         raise NotFound("no such insurance policy")
     return policy, get_client_for(actor, policy.client, need=_need(actor))
 
@@ -88,9 +91,9 @@ def add_policy(actor: Actor, client_id, data: dict) -> dict:
     return policy_dict(policy)
 
 
-def update_policy(actor: Actor, policy_id, data: dict) -> dict:
+def update_policy(actor: Actor, policy_id, data: dict, *, client_id=None) -> dict:
     """Change a policy's details; it goes back to pending review. Raises NotFound, ValidationFailed."""
-    policy, client = get_policy_for(actor, policy_id)
+    policy, client = get_policy_for(actor, policy_id, client_id=client_id)
     _apply(policy, data, partial=True)
     policy.status, policy.updated_at = "pending", utcnow()
     policy.save()
@@ -99,11 +102,11 @@ def update_policy(actor: Actor, policy_id, data: dict) -> dict:
     return policy_dict(policy)
 
 
-def upload_card(actor: Actor, policy_id, side: str, *, filename: str, data: bytes) -> dict:
+def upload_card(actor: Actor, policy_id, side: str, *, filename: str, data: bytes, client_id=None) -> dict:
     """Store the front or back card image (images or PDF); the policy goes back to pending review."""
     if side not in SIDES:
         raise NotFound("no such card side")
-    policy, client = get_policy_for(actor, policy_id)
+    policy, client = get_policy_for(actor, policy_id, client_id=client_id)
     stored = files.store_file(data, filename=filename, purpose=f"insurance_card_{side}", client_id=client.id,
                               allowed=files.IMAGE_TYPES | {"application/pdf"})
     old = getattr(policy, f"{side}_file_id")
@@ -117,10 +120,10 @@ def upload_card(actor: Actor, policy_id, side: str, *, filename: str, data: byte
     return policy_dict(policy)
 
 
-def read_card(actor: Actor, policy_id, side: str) -> tuple[bytes, files.StoredFile]:
+def read_card(actor: Actor, policy_id, side: str, *, client_id=None) -> tuple[bytes, files.StoredFile]:
     if side not in SIDES:
         raise NotFound("no such card side")
-    policy, client = get_policy_for(actor, policy_id)
+    policy, client = get_policy_for(actor, policy_id, client_id=client_id)
     file_id = getattr(policy, f"{side}_file_id")
     if not file_id:
         raise NotFound("no card image on file")
@@ -130,11 +133,11 @@ def read_card(actor: Actor, policy_id, side: str) -> tuple[bytes, files.StoredFi
     return data, meta
 
 
-def review_policy(actor: Actor, policy_id, *, decision: str, note: str = "") -> dict:
+def review_policy(actor: Actor, policy_id, *, decision: str, note: str = "", client_id=None) -> dict:
     """Accept or reject a pending policy (staff with billing.manage). Raises Forbidden, Conflict, ValidationFailed."""
     if not actor.is_staff and actor.kind != "system":
         raise NotFound("no such insurance policy")
-    policy, client = get_policy_for(actor, policy_id)
+    policy, client = get_policy_for(actor, policy_id, client_id=client_id)
     actor.require("billing.manage")
     if decision not in ("accepted", "rejected"):
         raise ValidationFailed("bad decision", details={"decision": ["accepted or rejected"]})

@@ -34,7 +34,7 @@ class AppointmentQuery(ma.Schema):
     include_cancelled = _B(load_default=False)
 
 
-class Booking(ma.Schema):
+class AppointmentBooking(ma.Schema):
     client_id, staff_id = _S(required=True), _S(required=True)
     location, service_type = _S(required=True), _S(required=True)
     start = _S(required=True, metadata={"description": "ISO-8601 with offset, one of GET /availability's starts"})
@@ -42,16 +42,16 @@ class Booking(ma.Schema):
     telehealth_url = _S(load_default="", metadata={"description": "staff only; https://"})
 
 
-class Cancellation(ma.Schema):
+class AppointmentCancellation(ma.Schema):
     reason = _S(load_default="", validate=ma.validate.Length(max=500))
 
 
-class Rescheduling(ma.Schema):
+class AppointmentRescheduling(ma.Schema):
     start = _S(required=True)
     staff_id = _S(metadata={"description": "staff only: move to another staff member"})
 
 
-class StaffUpdate(ma.Schema):
+class AppointmentStaffUpdate(ma.Schema):
     status = _S(validate=ma.validate.OneOf(("booked", "completed", "no_show")))
     telehealth_url = _S()
 
@@ -63,15 +63,15 @@ class SlotQuery(ma.Schema):
     staff_id = _S()
 
 
-class Slot(ma.Schema):
+class OpenSlot(ma.Schema):
     staff_id, staff_name, location, service_type, start, end = _S(), _S(), _S(), _S(), _S(), _S()
 
 
-class SlotList(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(Slot))
+class OpenSlotList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(OpenSlot))
 
 
-class RuleIn(ma.Schema):
+class AvailabilityRuleIn(ma.Schema):
     staff_id, location = _S(required=True), _S(required=True)
     weekday = _I(required=True, metadata={"description": "0 = Monday"})
     start, end = _S(required=True), _S(required=True)
@@ -79,25 +79,25 @@ class RuleIn(ma.Schema):
     valid_from, valid_until = _S(allow_none=True), _S(allow_none=True)
 
 
-class RuleOut(RuleIn):
+class AvailabilityRuleOut(AvailabilityRuleIn):
     id = _S()
 
 
-class ExceptionIn(ma.Schema):
+class AvailabilityExceptionIn(ma.Schema):
     staff_id, date = _S(required=True), _S(required=True)
     kind = _S(load_default="unavailable")
     start, end, location, note = _S(allow_none=True), _S(allow_none=True), _S(), _S()
     service_types = ma.fields.List(_S())
 
 
-class ExceptionOut(ExceptionIn):
+class AvailabilityExceptionOut(AvailabilityExceptionIn):
     id = _S()
 
 
 class AvailabilityOut(ma.Schema):
     staff_id, staff_name = _S(), _S()
-    rules = ma.fields.List(ma.fields.Nested(RuleOut))
-    exceptions = ma.fields.List(ma.fields.Nested(ExceptionOut))
+    rules = ma.fields.List(ma.fields.Nested(AvailabilityRuleOut))
+    exceptions = ma.fields.List(ma.fields.Nested(AvailabilityExceptionOut))
 
 
 def _ics(text: str, name: str) -> Response:
@@ -116,7 +116,7 @@ class Appointments(MethodView):
         """Portal: upcoming appointments of every profile you manage; staff: your calendar (or a client's)."""
         return {"items": scheduling.list_appointments(current_actor(), **args)}
 
-    @blp.arguments(Booking)
+    @blp.arguments(AppointmentBooking)
     @blp.response(201, AppointmentOut)
     @access("authenticated")
     def post(self, body):
@@ -144,7 +144,7 @@ class AppointmentItem(MethodView):
         """One appointment."""
         return scheduling.get_appointment(current_actor(), appointment_id)
 
-    @blp.arguments(StaffUpdate)
+    @blp.arguments(AppointmentStaffUpdate)
     @blp.response(200, AppointmentOut)
     @access("staff")
     def patch(self, body, appointment_id):
@@ -163,7 +163,7 @@ class AppointmentIcs(MethodView):
 
 @blp.route("/appointments/<appointment_id>/cancel")
 class AppointmentCancel(MethodView):
-    @blp.arguments(Cancellation)
+    @blp.arguments(AppointmentCancellation)
     @blp.response(200, AppointmentOut)
     @access("authenticated")
     def post(self, body, appointment_id):
@@ -173,7 +173,7 @@ class AppointmentCancel(MethodView):
 
 @blp.route("/appointments/<appointment_id>/reschedule")
 class AppointmentReschedule(MethodView):
-    @blp.arguments(Rescheduling)
+    @blp.arguments(AppointmentRescheduling)
     @blp.response(200, AppointmentOut)
     @access("authenticated")
     def post(self, body, appointment_id):
@@ -184,7 +184,7 @@ class AppointmentReschedule(MethodView):
 @blp.route("/availability")
 class OpenSlots(MethodView):
     @blp.arguments(SlotQuery, location="query")
-    @blp.response(200, SlotList)
+    @blp.response(200, OpenSlotList)
     @access("authenticated")
     def get(self, args):
         """Open slots for a location and service type between two dates (at most 62 days)."""
@@ -204,8 +204,8 @@ class StaffAvailability(MethodView):
 
 @blp.route("/availability/rules")
 class Rules(MethodView):
-    @blp.arguments(RuleIn)
-    @blp.response(201, RuleOut)
+    @blp.arguments(AvailabilityRuleIn)
+    @blp.response(201, AvailabilityRuleOut)
     @access("staff")
     def post(self, body):
         """Add a weekly rule (wall-clock times in the organization's time zone)."""
@@ -223,8 +223,8 @@ class RuleItem(MethodView):
 
 @blp.route("/availability/exceptions")
 class Exceptions(MethodView):
-    @blp.arguments(ExceptionIn)
-    @blp.response(201, ExceptionOut)
+    @blp.arguments(AvailabilityExceptionIn)
+    @blp.response(201, AvailabilityExceptionOut)
     @access("staff")
     def post(self, body):
         """Add time off (`unavailable`, whole day without times) or extra hours (`available`)."""

@@ -16,11 +16,11 @@ blp = Blueprint("messages_api", __name__, url_prefix="/api/v1", description="Sec
 _S, _I = ma.fields.String, ma.fields.Integer
 
 
-class Person(ma.Schema):
+class MessageAuthor(ma.Schema):
     kind, id, name = _S(), _S(), _S()
 
 
-class Reader(Person):
+class MessageReader(MessageAuthor):
     at = _S(allow_none=True)
 
 
@@ -30,9 +30,9 @@ class AttachmentOut(ma.Schema):
 
 class MessageOut(ma.Schema):
     id, seq, client_id, body, created_at = _S(), _I(), _S(), _S(), _S()
-    author = ma.fields.Nested(Person)
+    author = ma.fields.Nested(MessageAuthor)
     attachments = ma.fields.List(ma.fields.Nested(AttachmentOut))
-    read_by = ma.fields.List(ma.fields.Nested(Reader))
+    read_by = ma.fields.List(ma.fields.Nested(MessageReader))
 
 
 class ThreadOut(ma.Schema):
@@ -47,11 +47,11 @@ class ThreadQuery(ma.Schema):
     limit = _I(load_default=messaging.PAGE, validate=ma.validate.Range(min=1, max=messaging.PAGE))
 
 
-class MarkRead(ma.Schema):
+class ThreadMarkRead(ma.Schema):
     up_to_seq = _I(validate=ma.validate.Range(min=0), metadata={"description": "default: every message"})
 
 
-class UnreadOut(ma.Schema):
+class ThreadUnreadOut(ma.Schema):
     unread = _I()
 
 
@@ -89,8 +89,8 @@ class Thread(MethodView):
 
 @blp.route("/clients/<client_id>/messages/read")
 class ThreadRead(MethodView):
-    @blp.arguments(MarkRead)
-    @blp.response(200, UnreadOut)
+    @blp.arguments(ThreadMarkRead)
+    @blp.response(200, ThreadUnreadOut)
     @access("authenticated")
     def post(self, body, client_id):
         """Mark the thread read (up to `up_to_seq`); returns what is still unread."""

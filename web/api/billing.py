@@ -1,0 +1,139 @@
+"""API: invoices, payments (Idempotency-Key header required), receipts, saved payment methods."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from engine.errors import ValidationFailed
+from engine.services import billing
+from web.security import access, current_actor
+
+blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Invoices and payments")
+
+_S, _I, _B = ma.fields.String, ma.fields.Integer, ma.fields.Boolean
+
+
+class InvoiceLineItem(ma.Schema):
+    service = _S(required=True, validate=ma.validate.Length(min=1, max=200))
+    service_date = _S(required=True, metadata={"description": "YYYY-MM-DD"})
+    amount_cents = _I(required=True, strict=True)
+    description = _S(load_default="")
+
+
+class InvoiceIn(ma.Schema):
+    line_items = ma.fields.List(ma.fields.Nested(InvoiceLineItem), required=True)
+    due_date = _S(allow_none=True)
+    currency = _S(load_default="usd")
+
+
+class PaymentCard(ma.Schema):
+    brand, last4 = _S(), _S()
+
+
+class PaymentFailure(ma.Schema):
+    code, decline_code, message = _S(), _S(), _S()
+
+
+class PaymentReceipt(ma.Schema):
+    number, paid_at = _S(), _S(allow_none=True)
+    amount_cents = _I()
+
+
+class PaymentOut(ma.Schema):
+    id, invoice_id, client_id, status, currency, gateway, created_at = _S(), _S(), _S(), _S(), _S(), _S(), _S()
+    amount_cents = _I()
+    completed_at = _S(allow_none=True)
+    card = ma.fields.Nested(PaymentCard)
+    failure = ma.fields.Nested(PaymentFailure)
+    receipt = ma.fields.Nested(PaymentReceipt)
+    replayed = _B(metadata={"description": "true when this answers a repeated Idempotency-Key"})
+
+
+class InvoiceOut(ma.Schema):
+    id, number, client_id, status, currency, created_at = _S(), _S(), _S(), _S(), _S(), _S()
+    total_cents, paid_cents, balance_cents = _I(), _I(), _I()
+    due_date, paid_at = _S(allow_none=True), _S(allow_none=True)
+    line_items = ma.fields.List(ma.fields.Nested(InvoiceLineItem))
+    payments = ma.fields.List(ma.fields.Nested(PaymentOut))
+
+
+class InvoiceList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(InvoiceOut))
+
+
+class SandboxCardIn(ma.Schema):
+    number = _S(required=True)
+    exp_month, exp_year = _I(required=True), _I(required=True)
+    cvc = _S(load_default="")
+
+
+class PaymentIn(ma.Schema):
+    payment_method = _S(metadata={"description": "a saved payment method id, or a gateway token (Stripe pm_…)"})
+    card = ma.fields.Nested(SandboxCardIn, metadata={"description": "sandbox gateway only: test card details"})
+    amount_cents = _I(strict=True, metadata={"description": "default: the whole balance"})
+    save_method = _B(load_default=False)
+
+
+class PaymentMethodOut(ma.Schema):
+    id, gateway, brand, last4 = _S(), _S(), _S(), _S()
+    exp_month, exp_year = _I(allow_none=True), _I(allow_none=True)
+
+
+class PaymentMethodList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PaymentMethodOut))
+
+
+@blp.route("/clients/<client_id>/invoices")
+class Invoices(MethodView):
+    @blp.response(200, InvoiceList)
+    @access("authenticated")
+    def get(self, client_id):
+        """A client's invoices with balances and payments (portal: with the payments permission)."""
+        return {"items": billing.list_invoices(current_actor(), client_id)}
+
+    @blp.arguments(InvoiceIn)
+    @blp.response(201, InvoiceOut)
+    @access("staff:billing.manage")
+    def post(self, body, client_id):
+        """Issue an invoice; the client's payers get a notice (no amounts or services in the mail)."""
+        return billing.create_invoice(current_actor(), client_id, body)
+
+
+@blp.route("/invoices/<invoice_id>/void")
+class InvoiceVoid(MethodView):
+    @blp.response(200, InvoiceOut)
+    @access("staff:billing.manage")
+    def post(self, invoice_id):
+        """Void an open invoice on which nothing has been paid."""
+        return billing.void_invoice(current_actor(), invoice_id)
+
+
+@blp.route("/invoices/<invoice_id>/payments")
+class Payments(MethodView):
+    @blp.arguments(PaymentIn)
+    @blp.response(201, PaymentOut)
+    @blp.alt_response(402, description="declined: error.code card_declined etc., details.decline_code")
+    @access("authenticated")
+    def post(self, body, invoice_id):
+        """Pay an invoice. The Idempotency-Key header is required: a retry with it never charges twice."""
+        key = request.headers.get("Idempotency-Key", "")
+        if not key:
+            raise ValidationFailed("the Idempotency-Key header is required",
+                                   details={"Idempotency-Key": ["is required"]})
+        actor = current_actor()
+        # Keys are per caller (as a processor scopes them per account): one user's key can never
+        # collide with, or reveal, another's.
+        scoped = f"api:{actor.kind}:{actor.id}:{key[:200]}"
+        return billing.raise_if_failed(billing.charge_invoice(actor, invoice_id, idempotency_key=scoped, **body))
+
+
+@blp.route("/clients/<client_id>/payment-methods")
+class PaymentMethods(MethodView):
+    @blp.response(200, PaymentMethodList)
+    @access("authenticated")
+    def get(self, client_id):
+        """Saved cards (brand, last four, expiry; the gateway keeps the card)."""
+        return {"items": billing.list_payment_methods(current_actor(), client_id)}
