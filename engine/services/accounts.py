@@ -14,7 +14,7 @@ from datetime import datetime
 from mongoengine.errors import NotUniqueError
 
 from engine import authz, config
-from engine.errors import NotAuthenticated, NotFound, ValidationFailed
+from engine.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed
 from engine.models import utcnow
 from engine.models.accounts import AuthSession, PortalAccount, StaffMember
 from engine.services import audit, mfa, passwords, tokens
@@ -137,6 +137,21 @@ def confirm_mfa_setup(account, code: str, *, row: AuthSession | None = None, ip:
     if row is not None and not row.mfa_passed:
         tokens.mark_mfa_passed(row)
         _logged_in(account, "password+totp", ip, user_agent)
+
+
+def disable_mfa(actor: authz.Actor, code: str) -> None:
+    """The signed-in user turns their own MFA off, proving it with a current code.
+
+    Raises Forbidden (code mfa_required_by_policy) where policy requires MFA, and
+    ValidationFailed {"code": [...]} for a wrong or reused code.
+    """
+    account = actor.account
+    if mfa.policy_requires(account):
+        raise Forbidden("two-factor authentication is required for your account", code="mfa_required_by_policy")
+    if not mfa.verify(account, code):
+        raise ValidationFailed("that code is not valid", details={"code": ["code is wrong or already used"]})
+    mfa.disable(account)
+    audit.record(actor, "mfa_disabled", object_type=account.kind, object_id=account.id)
 
 
 def issue_api_token(email, password, totp=None, *, ip: str = "", user_agent: str = "") -> tuple[str, datetime]:

@@ -47,9 +47,12 @@ def unseal(stored: str) -> str:
 
 
 def is_required(account) -> bool:
-    """Must this account pass a second factor? Staff in production; portal accounts when the org says so."""
-    if account.mfa_enabled:
-        return True
+    """Must this account pass a second factor at login? Whenever it has MFA on, or policy demands it."""
+    return bool(account.mfa_enabled) or policy_requires(account)
+
+
+def policy_requires(account) -> bool:
+    """Does policy demand MFA? Staff in production; portal accounts when the org says so."""
     if account.kind == "staff":
         return config.current().production
     from engine.models.organization import Organization

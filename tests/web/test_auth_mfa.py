@@ -138,3 +138,27 @@ def test_wrong_codes_on_the_verify_page_are_throttled(client):
     codes = [client.post("/mfa/verify", data={"code": wrong_totp_code(secret), "csrf_token": token}).status_code
              for _ in range(6)]
     assert codes == [401] * 5 + [429]
+
+
+def test_portal_user_can_turn_optional_mfa_off_with_a_code(client):
+    """Can a portal user turn optional MFA off with a current code, but not with a wrong one?"""
+    account = make_portal_account(client=make_client())
+    secret = enable_mfa(account)
+    csrf = login_as(client, account.email, totp=totp_code(secret))
+    assert "Turn off two-factor" in client.get("/account/password").get_data(as_text=True)
+    wrong = client.post("/mfa/disable", data={"code": wrong_totp_code(secret)}, headers=csrf)
+    assert wrong.status_code == 422 and PortalAccount.objects.get(id=account.id).mfa_enabled
+    ok = client.post("/mfa/disable", data={"code": totp_code(secret, 1)}, headers=csrf)
+    assert ok.status_code == 302 and not PortalAccount.objects.get(id=account.id).mfa_enabled
+
+
+def test_mfa_cannot_be_turned_off_where_policy_requires_it(client):
+    """When the org requires portal MFA, is turning it off refused (403) and MFA left on?"""
+    account = make_portal_account(client=make_client())
+    secret = enable_mfa(account)
+    csrf = login_as(client, account.email, totp=totp_code(secret))
+    org = Organization.get()
+    org.portal.require_mfa_for_portal = True
+    org.save()
+    resp = client.post("/mfa/disable", data={"code": totp_code(secret, 1)}, headers=csrf)
+    assert resp.status_code == 403 and PortalAccount.objects.get(id=account.id).mfa_enabled

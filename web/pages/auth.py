@@ -78,14 +78,20 @@ def logout_submit():
     return redirect("/login")
 
 
-def _mfa_verify_key() -> str:
-    return f"mfa:{getattr(g.pending_account, 'id', '')}:{request.remote_addr}"
+def _mfa_code_key() -> str:
+    account = g.pending_account or current_actor().account
+    return f"mfa:{getattr(account, 'id', '')}:{request.remote_addr}"
+
+
+# Six digits are guessable at speed: wrong codes are throttled per account and address.
+_code_throttle = sessions.limiter.shared_limit(
+    "5 per minute", scope="mfa-code", key_func=_mfa_code_key, methods=["POST"],
+    deduct_when=lambda _r: bool(g.get("login_failed")),
+    error_message="too many wrong codes; wait a minute and try again")
 
 
 @bp.route("/mfa/verify", methods=["GET", "POST"])
-@sessions.limiter.limit("5 per minute", key_func=_mfa_verify_key, methods=["POST"],
-                        deduct_when=lambda _r: bool(g.get("login_failed")),
-                        error_message="too many wrong codes; wait a minute and try again")
+@_code_throttle
 @public
 def mfa_verify():
     account = g.pending_account
@@ -125,6 +131,25 @@ def mfa_setup():
                            required=g.pending_account is not None), (400 if error else 200)
 
 
+@bp.post("/mfa/disable")
+@_code_throttle
+@access("authenticated")
+def mfa_disable():
+    try:
+        accounts.disable_mfa(current_actor(), request.form.get("code", ""))
+    except ValidationFailed as exc:
+        sessions.note_login_failed()
+        return _password_page(errors={"mfa_code": exc.details["code"]})
+    flash("Two-factor authentication is off.", "info")
+    return redirect("/account/password")
+
+
+def _password_page(errors: dict):
+    account = current_actor().account
+    return render_template("auth/password.html", errors=errors, mfa_on=account.mfa_enabled,
+                           mfa_locked=mfa.policy_requires(account)), (422 if errors else 200)
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @access("authenticated")
 def password():
@@ -144,4 +169,4 @@ def password():
                 sessions.begin_browser_session(raw)
                 flash("Your password is changed. Other devices have been signed out.", "success")
                 return redirect("/")
-    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+    return _password_page(errors)
