@@ -1,0 +1,44 @@
+"""Form pages: the portal fill page and the staff submission page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.authz import SYSTEM
+from engine.services import forms as form_service
+from engine.services import submissions
+from tests.forms.fills import VALID
+from tests.helpers import login_as, make_client, make_portal_account, make_staff
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _publish(key):
+    definition = json.loads((ROOT / "form_defs" / f"{key}.json").read_text())
+    form_service.create_form(SYSTEM, key, "intake", definition["title"], definition)
+    form_service.publish(SYSTEM, key)
+
+
+def test_portal_fill_page_loads_survey_js_ui(client):
+    """Does the portal form page load survey-core, survey-js-ui and the page script for the active profile?"""
+    _publish("gad7")
+    person = make_client()
+    account = make_portal_account(client=person)
+    login_as(client, account.email)
+    html = client.get("/portal/forms/gad7").get_data(as_text=True)
+    assert "vendor/survey-js-ui.min.js" in html and "js/form-page.js" in html
+    assert f'data-client-id="{person.id}"' in html
+    assert client.get("/portal/forms/no_such_form").status_code == 404
+
+
+def test_staff_page_shows_evidence_and_seal(client):
+    """Does the staff submission page show the answers, the signature image, the evidence and a verified seal?"""
+    _publish("consent_adult")
+    person = make_client()
+    sub = submissions.complete(SYSTEM, person.id, "consent_adult", VALID["consent_adult"])
+    staff = make_staff(roles=("org_admin",))
+    login_as(client, staff.email)
+    html = client.get(f"/staff/submissions/{sub.id}").get_data(as_text=True)
+    assert "seal verified" in html and sub.evidence.sha256 in html
+    assert f"/api/v1/submissions/{sub.id}/files/" in html and "Ada Lovelace" in html
