@@ -11,14 +11,12 @@ import dramatiq
 
 from engine.workflow import dispatch, operations, outbox
 
-# Backoff between attempts of a failing operation (dramatiq doubles it each retry).
-OPERATION_MIN_BACKOFF_MS = 2_000
-OPERATION_MAX_BACKOFF_MS = 10 * 60_000
 QUEUE = "workflow"
 
 
-@dramatiq.actor(queue_name=QUEUE, max_retries=50, min_backoff=OPERATION_MIN_BACKOFF_MS,
-                max_backoff=OPERATION_MAX_BACKOFF_MS)
+# Backoff between attempts of a failing operation: dramatiq doubles it each retry.
+@dramatiq.actor(queue_name=QUEUE, max_retries=50, min_backoff=outbox.MIN_BACKOFF_MS,
+                max_backoff=outbox.MAX_BACKOFF_MS)
 def perform_operation(outbox_id: str) -> None:
     """Perform a service task's operation and complete the task (retried with backoff on failure)."""
     outbox.perform(outbox_id)

@@ -138,6 +138,8 @@ def _check_task(ts, problems: dict, forms: set, ops: set) -> None:
         if perm and perm not in PERMISSIONS:
             bad(f"permission {perm!r} is not a permission code")
         compiles(props.get("assignee"), "eval", "assignee")
+        compiles(props.get("portalAccount"), "eval", "portalAccount")
+        compiles(props.get("formKeyExpression"), "eval", "formKeyExpression")
         compiles(props.get("due"), "eval", "due")
     if isinstance(ts, OutboxServiceTask):
         ops.add(ts.operation_name)

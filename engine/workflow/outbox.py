@@ -22,6 +22,13 @@ from engine.workflow import dispatch, operations, runtime
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 300  # an operation taking longer than this may be started again by a redelivery
+# Backoff between attempts (the broker's retry delay; the relay waits as long before re-sending).
+MIN_BACKOFF_MS = 2_000
+MAX_BACKOFF_MS = 10 * 60_000
+
+
+def backoff_ms(attempts: int) -> int:
+    return min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** max(0, attempts - 1))
 
 
 class RetryLater(Exception):
@@ -73,8 +80,10 @@ def _perform_claimed(row: dict) -> bool:
             outcome = runtime.fail_operation(row["instance_id"], row["task_id"], message, operation=row["operation"])
             log.warning("operation %s (%s) failed for good: %s (%s)", row["operation"], key, message, outcome)
             return False
+        # The relay leaves it alone while the broker's own retry is due.
         _rows().update_one({"_id": row["_id"]}, {"$set": {
-            "attempts": attempts, "last_error": message, "claimed_until": None}})
+            "attempts": attempts, "last_error": message, "claimed_until": None,
+            "enqueued_at": utcnow() + timedelta(milliseconds=backoff_ms(attempts))}})
         raise RetryLater(f"{row['operation']} attempt {attempts} failed: {message}") from exc
     _rows().update_one({"_id": row["_id"]}, {"$set": {
         "status": "performed", "result": result, "attempts": row.get("attempts", 0) + 1, "claimed_until": None}})
@@ -112,11 +121,9 @@ def fire(timer_id) -> str:
         return "skipped"
     outcome = runtime.fire_timer(row["instance_id"], row["task_id"])
     now = utcnow()
-    if outcome == "fired":
-        timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"status": "fired", "fired_at": now}})
-    elif outcome == "stale":
+    # "fired": the projection after the save marked the row already.
+    if outcome == "stale":
         timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"status": "cancelled"}})
-    else:  # woke up early (the broker's delays are approximate): ask again at the due time
-        delay = max(0.0, (row["due_at"] - now).total_seconds()) + 0.05
-        dispatch.send("fire_timer", tid, int(delay * 1000))
+    else:  # woke up early: the scheduler's next sweep sends it again, delayed to the due time
+        timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"enqueued_at": None}})
     return outcome

@@ -56,6 +56,10 @@ def audience(task, client_id) -> str:
     props = _props(ts)
     if props.get("assignee"):
         return f"staff:{_evaluate(task, props['assignee'])}"
+    if props.get("portalAccount"):  # one portal account (e.g. each guardian must approve)
+        account = _evaluate(task, props["portalAccount"])
+        if account:
+            return f"account:{account}"
     lane = (ts.lane or "staff").strip().lower()
     if lane in ("client", "guardian"):
         return f"{lane}:{client_id or ''}"
@@ -64,6 +68,14 @@ def audience(task, client_id) -> str:
     if props.get("permission"):
         return f"perm:{props['permission']}"
     return "staff"
+
+
+def form_key(task) -> str | None:
+    """The task's form: `formKey`, or `formKeyExpression` evaluated on task data (one per packet form)."""
+    props = _props(task.task_spec)
+    if props.get("formKeyExpression"):
+        return _evaluate(task, props["formKeyExpression"]) or None
+    return props.get("formKey")
 
 
 def _due(task) -> datetime | None:
@@ -98,7 +110,7 @@ def compute(workflow, instance: dict) -> Projection:
         result.tasks[str(task.id)] = {
             "spec_name": ts.name, "name": ts.bpmn_name or ts.bpmn_id or ts.name,
             "lane": (ts.lane or "").lower(), "audience": audience(task, client_id),
-            "form_key": _props(ts).get("formKey"), "due_at": _due(task)}
+            "form_key": form_key(task), "due_at": _due(task)}
     for task in workflow.get_tasks(state=TaskState.STARTED):
         if isinstance(task.task_spec, OutboxServiceTask):
             ts = task.task_spec

@@ -29,8 +29,10 @@ BATCH = 500
 
 def _enqueue_timers(now, resend: float) -> int:
     timers = Timer._get_collection()
+    stale = now - timedelta(seconds=resend)
+    # Never sent; or due a while ago, sent a while ago, and still waiting (the wake-up was lost).
     query = {"status": "waiting", "due_at": {"$lte": now + timedelta(seconds=NEAR_SECONDS)},
-             "$or": [{"enqueued_at": None}, {"enqueued_at": {"$lt": now - timedelta(seconds=resend)}}]}
+             "$or": [{"enqueued_at": None}, {"enqueued_at": {"$lt": stale}, "due_at": {"$lt": stale}}]}
     sent = 0
     for row in timers.find(query, {"due_at": 1}).sort("due_at", 1).limit(BATCH):
         # Claim the send (a concurrent scheduler skips it), then send.

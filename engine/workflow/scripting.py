@@ -121,6 +121,11 @@ def compile_script(source: str, mode: str):
                 _refuse(why)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _NAMES_DENIED:
             _refuse(f"{node.func.id}() is not allowed")
+        if isinstance(node, ast.Attribute) and node.attr in _ATTRIBUTE_DENIED:
+            _refuse(f"attribute {node.attr!r} is not allowed")
+        if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
+                and isinstance(node.slice.value, str) and node.slice.value.startswith("__")):
+            _refuse(f"item {node.slice.value!r} is not allowed")
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value and (
                 "{" in node.value or "%" in node.value):
             _refuse("format strings naming dunder attributes are not allowed")
