@@ -42,3 +42,22 @@ def test_staff_page_shows_evidence_and_seal(client):
     html = client.get(f"/staff/submissions/{sub.id}").get_data(as_text=True)
     assert "seal verified" in html and sub.evidence.sha256 in html
     assert f"/api/v1/submissions/{sub.id}/files/" in html and "Ada Lovelace" in html
+
+
+def test_staff_accepts_a_proposed_change_on_the_page(client):
+    """Can staff accept a proposed phone change from the submission page, and only then does the record change?"""
+    from engine.models.clients import Client
+
+    _publish("demographics")
+    person = make_client(first_name="Ada", last_name="Lovelace", phone="555-0100")
+    sub = submissions.complete(SYSTEM, person.id, "demographics", {**VALID["demographics"], "phone": "555-0199"})
+    staff = make_staff(roles=("org_admin",))
+    headers = login_as(client, staff.email)
+    html = client.get(f"/staff/submissions/{sub.id}").get_data(as_text=True)
+    assert "555-0199" in html and "Accept" in html
+    from engine.models.forms import ReviewItem
+
+    item = ReviewItem.objects(submission=sub.id, field="phone").first()
+    r = client.post(f"/staff/review-items/{item.id}", data={"decision": "accept"}, headers=headers)
+    assert r.status_code == 303
+    assert Client.objects(id=person.id).first().phone == "555-0199"

@@ -3,7 +3,7 @@ and the staff page showing a completed submission with its evidence and review i
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, flash, g, redirect, render_template, request
 
 from engine.errors import NotFound
 from engine.models.forms import ReviewItem
@@ -32,3 +32,13 @@ def submission(submission_id):
     view = sub_service.read_submission(current_actor(), submission_id)
     reviews = list(ReviewItem.objects(submission=view["id"]).order_by("created_at"))
     return render_template("forms/submission.html", sub=view, reviews=reviews, file_ref=sub_service.FILE_REF)
+
+
+@bp.post("/staff/review-items/<item_id>")
+@access("staff:clients.manage")
+def decide_review(item_id):
+    """Accept or reject one proposed client-record change, then return to its submission."""
+    decision = request.form.get("decision")
+    item = sub_service.decide_review(current_actor(), item_id, accept=decision == "accept")
+    flash(f"Change to {item.field} {'accepted' if decision == 'accept' else 'rejected'}.", "ok")
+    return redirect(f"/staff/submissions/{item.submission}", 303)
