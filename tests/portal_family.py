@@ -39,3 +39,25 @@ def build_family() -> dict:
 @pytest.fixture()
 def family(clean_db):
     return build_family()
+
+
+def open_practice(family: dict) -> dict:
+    """Give the organization one location and a 50-minute service, and the therapist 09:00–12:00 every day."""
+    from engine.models.organization import Location, Organization, ServiceType
+    from engine.services import availability
+
+    org = Organization.get()
+    org.name = "Calm Minds"
+    org.timezone = "America/New_York"
+    org.locations = [Location(key="main", name="Main office")]
+    org.service_types = [ServiceType(key="individual", name="Individual", duration_minutes=50)]
+    org.save()
+    for weekday in range(7):
+        availability.add_rule(family["staff"], family["therapist"].id,
+                              {"location": "main", "weekday": weekday, "start": "09:00", "end": "12:00"})
+    return family
+
+
+@pytest.fixture()
+def practice(family):
+    return open_practice(family)

@@ -28,7 +28,7 @@ from engine.authz import SYSTEM, Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, PorticoError, ValidationFailed
 from engine.models import utcnow
 from engine.models.billing import Counter, Invoice, LineItem, Payment, PaymentMethod
-from engine.models.clients import Client, ContactLink
+from engine.models.clients import Client
 from engine.services import audit, notices
 from engine.services._fields import Problems, text
 from engine.services.availability import a_date
@@ -161,11 +161,7 @@ def void_invoice(actor: Actor, invoice_id) -> dict:
 
 
 def _payers(client: Client) -> list:
-    accounts = [client.portal_account] if client.portal_account is not None else []
-    for link in ContactLink.objects(client=client.id, permissions__payments=True):
-        if link.contact is not None and link.contact.portal_account is not None:
-            accounts.append(link.contact.portal_account)
-    return [a for a in accounts if a.activated_at is not None]
+    return notices.portal_accounts_with(client, "payments")
 
 
 def _resolve_method(gateway: PaymentGateway, client: Client, *, payment_method: str | None, card: dict | None,

@@ -19,7 +19,7 @@ from engine.authz import Actor, get_client_for, parse_id, staff_can_see_client
 from engine.errors import NotFound, ValidationFailed
 from engine.models import utcnow
 from engine.models.accounts import PortalAccount, StaffMember
-from engine.models.clients import Client, ContactLink
+from engine.models.clients import Client
 from engine.models.messaging import Attachment, Message, MessageThread, ThreadReadState
 from engine.services import audit, files, notices
 
@@ -174,13 +174,7 @@ def post_message(actor: Actor, client_id, *, body: str, attachments: list[tuple[
 
 def portal_participants(client: Client) -> list[PortalAccount]:
     """Portal accounts that take part in a client's thread: the client and contacts with `messages`."""
-    accounts: list[PortalAccount] = []
-    if client.portal_account is not None:
-        accounts.append(client.portal_account)
-    for link in ContactLink.objects(client=client.id, permissions__messages=True):
-        if link.contact is not None and link.contact.portal_account is not None:
-            accounts.append(link.contact.portal_account)
-    return [a for a in accounts if a.activated_at is not None]
+    return notices.portal_accounts_with(client, "messages")
 
 
 def _notify_others(client: Client, message: Message) -> None:

@@ -21,6 +21,20 @@ def recipient_of(account) -> tuple[str, str] | None:
     return account.email, (getattr(account, "first_name", "") or "")
 
 
+def portal_accounts_with(client, permission: str) -> list:
+    """Activated portal accounts acting for `client` with a link permission: the client's own,
+    then each contact whose link grants `permission` (messages, appointments, payments, forms)."""
+    from engine.models.clients import ContactLink
+
+    if client is None:
+        return []
+    accounts = [client.portal_account] if client.portal_account is not None else []
+    for link in ContactLink.objects(client=client.id, **{f"permissions__{permission}": True}):
+        if link.contact is not None and link.contact.portal_account is not None:
+            accounts.append(link.contact.portal_account)
+    return [a for a in accounts if a.activated_at is not None]
+
+
 def notify(account, *, headline: str, path: str, key: str) -> None:
     """Mail `account` that something is waiting at `path`; sent at most once per `key`.
 

@@ -299,15 +299,7 @@ def _notify(appt: Appointment, client: Client | None, actor: Actor, what: str) -
 
 def appointment_participants(client: Client | None) -> list:
     """Portal accounts that manage a client's appointments (the client, contacts with `appointments`)."""
-    from engine.models.clients import ContactLink
-
-    if client is None:
-        return []
-    accounts = [client.portal_account] if client.portal_account is not None else []
-    for link in ContactLink.objects(client=client.id, permissions__appointments=True):
-        if link.contact is not None and link.contact.portal_account is not None:
-            accounts.append(link.contact.portal_account)
-    return [a for a in accounts if a.activated_at is not None]
+    return notices.portal_accounts_with(client, "appointments")
 
 
 def send_due_reminders(*, now: datetime | None = None, batch: int = 200) -> int:

@@ -5,27 +5,14 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime, timedelta
 
-import pytest
-
-from engine.models.organization import Location, Organization, ServiceType
-from engine.services import availability
+from engine.models.organization import Organization
 from tests import portal_family
 from tests.helpers import api_login, make_client, make_portal_account
 
 family = portal_family.family  # the shared fixture, registered here by name
 
 
-@pytest.fixture()
-def practice(family):
-    org = Organization.get()
-    org.name = "Calm Minds"
-    org.locations = [Location(key="main", name="Main office")]
-    org.service_types = [ServiceType(key="individual", name="Individual", duration_minutes=50)]
-    org.save()
-    for weekday in range(7):
-        availability.add_rule(family["staff"], family["therapist"].id,
-                              {"location": "main", "weekday": weekday, "start": "09:00", "end": "12:00"})
-    return family
+practice = portal_family.practice  # the shared fixture, registered here by name
 
 
 def _slots(client, headers, days=3):

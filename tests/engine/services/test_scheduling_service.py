@@ -9,23 +9,13 @@ import pytest
 
 from engine.authz import portal_actor
 from engine.errors import Conflict, NotFound
-from engine.models.organization import Location, Organization, ServiceType
+from engine.models.organization import Organization
 from engine.models.scheduling import SlotClaim
 from engine.services import availability, ical, scheduling
+from tests import portal_family
 from tests.helpers import make_client, make_portal_account
 
-
-@pytest.fixture()
-def practice(family):
-    org = Organization.get()
-    org.timezone = "America/New_York"
-    org.locations = [Location(key="main", name="Main office")]
-    org.service_types = [ServiceType(key="individual", name="Individual", duration_minutes=50)]
-    org.save()
-    for weekday in range(7):
-        availability.add_rule(family["staff"], family["therapist"].id,
-                              {"location": "main", "weekday": weekday, "start": "09:00", "end": "12:00"})
-    return family
+practice = portal_family.practice  # the shared fixture, registered here by name
 
 
 def _slots(day_offset=3, **kw):
