@@ -6,7 +6,7 @@ with the row/panel they concern, as survey-core marks the parent invalid.
 from __future__ import annotations
 
 from engine.forms import jsvalues as js
-from engine.forms.validator import REQUIRED, _required, _safe_condition, _visible, validator_errors
+from engine.forms.validator import REQUIRED, _required, _visible, validator_errors
 
 DEFAULT_ROW_COUNT = 2  # survey-core's matrixdynamic rowCount when the answer has no rows
 

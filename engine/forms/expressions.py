@@ -125,9 +125,6 @@ class _Parser:
             if kind == "op" and value in ("+", "-"):
                 self.i += 1
                 node = ("binary", "plus" if value == "+" else "minus", node, self.mul())
-            elif kind == "num" and value.startswith("-"):
-                self.i += 1  # "5 -1": survey-core reads a signed literal; keep arithmetic meaning
-                node = ("binary", "minus", node, ("const", _number(value[1:])))
             else:
                 return node
 

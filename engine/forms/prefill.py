@@ -40,14 +40,31 @@ def prefill_fields(definition: dict) -> dict[str, str]:
     return out
 
 
-def prefill(definition: dict, client, saved: dict | None = None) -> dict:
-    """Initial answers from the client record; saved progress always wins over the record."""
+def signer_value(account, path: str):
+    """What a `signer.<path>` question shows about the person filling the form (a contact or the client)."""
+    person = getattr(account, "contact", None) or getattr(account, "client", None) or account
+    if path == "full_name":
+        first, last = getattr(person, "first_name", ""), getattr(person, "last_name", "")
+        return f"{first} {last}".strip() or getattr(account, "display_name", "")
+    value = getattr(person, path, None) if path in ("first_name", "last_name", "email", "phone") else None
+    return value if isinstance(value, str) else None
+
+
+def prefill(definition: dict, client, saved: dict | None = None, *, signer=None) -> dict:
+    """Initial answers from the client record (and the signer's own name); saved progress always wins."""
     values = {}
     if client is not None:
         for name, path in prefill_fields(definition).items():
             v = record_value(client, path)
             if v not in (None, ""):
                 values[name] = v
+    if signer is not None:
+        for q in all_questions(definition):
+            source = q.get("prefill")
+            if isinstance(source, str) and source.startswith("signer."):
+                v = signer_value(signer, source.removeprefix("signer."))
+                if v:
+                    values[value_name(q)] = v
     values.update(saved or {})
     return values
 

@@ -53,7 +53,8 @@ def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
     if draft is not None:
         version_id, definition = str(draft.form_version), get_version(draft.form_version).definition
     return {"form_key": form_key, "version_id": version_id, "definition": definition,
-            "data": prefill(definition, client, saved), "has_progress": draft is not None}
+            "data": prefill(definition, client, saved, signer=actor.account if actor.is_portal else None),
+            "has_progress": draft is not None}
 
 
 def save_progress(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "") -> Submission:

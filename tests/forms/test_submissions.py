@@ -101,3 +101,31 @@ def test_record_changes_wait_for_staff_review(clean_db):
     submissions.decide_review(staff, items["address.city"].id, accept=False)
     fresh = Client.objects(id=client.id).first()
     assert fresh.phone == "555-0199" and fresh.address.city == "Springfield"
+
+
+def test_guardian_sees_their_own_name_prefilled(clean_db):
+    """On a minor's consent, is the guardian's own name prefilled (signer), and the child's from the record?"""
+    from engine.authz import portal_actor
+    from engine.models.clients import Contact, ContactLink, LinkPermissions
+    from tests.helpers import make_portal_account
+
+    _publish("consent_minor")
+    child = make_client(first_name="Sam", last_name="Lovelace")
+    mum = Contact(first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    mum.save()
+    ContactLink(contact=mum, client=child, relationship="parent", is_guardian=True,
+                permissions=LinkPermissions(forms=True)).save()
+    account = make_portal_account(contact=mum)
+    start = submissions.start(portal_actor(account), child.id, "consent_minor")
+    assert start["data"]["minor_name"] == "Sam Lovelace" and start["data"]["guardian_name"] == "Ada Lovelace"
+
+
+def test_copy_dynamic_form_to_intake_and_archive(clean_db):
+    """Can an admin copy a therapist's dynamic form into a new intake form, and archive the original?"""
+    admin = staff_actor(make_staff(roles=("org_admin",)))
+    form_service.create_form(admin, "sleep_log", "dynamic", "Sleep log", {"elements": [{"type": "text", "name": "hours"}]})
+    form_service.publish(admin, "sleep_log")
+    copy = form_service.copy_to_intake(admin, "sleep_log", "sleep_intake")
+    assert copy.kind == "intake" and copy.copied_from == "sleep_log" and copy.draft["elements"][0]["name"] == "hours"
+    form_service.archive(admin, "sleep_log")
+    assert not form_service.form_exists("sleep_log")
