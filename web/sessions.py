@@ -12,6 +12,11 @@ Per request, in this order:
 
 g.actor (engine Actor), g.auth_session (AuthSession or None), g.active_client_id
 (portal profile switcher), g.pending_account (password ok, MFA not yet).
+
+flask-login carries the identity to views and templates (`current_user`), fed by
+its request_loader from the resolution above. Its own "user id in a signed
+cookie" scheme is not used: a signed cookie alone cannot be revoked, so
+logout, disable and password change could not end a session.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, redirect, request, session
 from flask_limiter import Limiter
+from flask_login import LoginManager, UserMixin
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -32,6 +38,7 @@ from web import errors
 SESSION_KEY = "sid"
 
 csrf = CSRFProtect()
+login_manager = LoginManager()
 # Storage comes from each app's config (RATELIMIT_STORAGE_URI = settings.redis_url).
 limiter = Limiter(key_func=get_remote_address)
 
@@ -48,10 +55,33 @@ def init_sessions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the server-side session row is the protection
+    login_manager.request_loader(_login_user)
     app.before_request(_resolve)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(NotAuthenticated, _not_authenticated)
     app.context_processor(lambda: {"actor": g.get("actor", ANONYMOUS)})
+
+
+class PorticoUser(UserMixin):
+    """flask-login's view of the calling account (a StaffMember or PortalAccount)."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.account = actor.account
+
+    def get_id(self) -> str:
+        return f"{self.actor.kind}:{self.actor.id}"
+
+    @property
+    def is_active(self) -> bool:
+        return not self.account.disabled
+
+
+def _login_user(_request):
+    actor = g.get("actor", ANONYMOUS)
+    return PorticoUser(actor) if actor.kind in ("staff", "portal") else None
 
 
 def _client_info() -> tuple[str, str]:

@@ -173,3 +173,22 @@ def test_logging_in_again_replaces_the_session(client):
     login_as(client, staff.email)
     login_as(client, staff.email)
     assert AuthSession.objects(account_id=staff.id).count() == 1
+
+
+def test_flask_login_current_user_follows_the_server_side_session(app):
+    """Does flask-login's current_user name the account of a live session, and nobody after logout?"""
+    from flask_login import current_user
+
+    from tests.helpers import login_as, make_staff
+
+    member = make_staff(roles=("therapist",), email="fl@example.org")
+    web = app.test_client()
+    headers = login_as(web, "fl@example.org", "correct horse battery")
+    with web:
+        web.get("/api/v1/me")
+        assert current_user.is_authenticated
+        assert current_user.get_id() == f"staff:{member.id}"
+    web.post("/logout", headers=headers)
+    with web:
+        web.get("/api/v1/me")
+        assert not current_user.is_authenticated
