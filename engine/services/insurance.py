@@ -20,6 +20,7 @@ from engine.services._fields import Problems, text
 from engine.services.availability import a_date
 
 SIDES = ("front", "back")
+CARD_TYPES = files.IMAGE_TYPES | {"application/pdf"}
 _FIELDS = ("payer", "member_id", "group_number", "subscriber_name", "subscriber_date_of_birth",
            "relationship", "priority")
 
@@ -108,7 +109,7 @@ def upload_card(actor: Actor, policy_id, side: str, *, filename: str, data: byte
         raise NotFound("no such card side")
     policy, client = get_policy_for(actor, policy_id, client_id=client_id)
     stored = files.store_file(data, filename=filename, purpose=f"insurance_card_{side}", client_id=client.id,
-                              allowed=files.IMAGE_TYPES | {"application/pdf"})
+                              allowed=CARD_TYPES)
     old = getattr(policy, f"{side}_file_id")
     setattr(policy, f"{side}_file_id", stored.id)
     policy.status, policy.updated_at = "pending", utcnow()
