@@ -21,6 +21,10 @@ from engine.workflow import runtime
 from engine.workflow.errors import TaskNotOpen
 
 SCOPES = ("audience", "mine")
+# The compound indexes declared on Task (engine.models.workflow), by the query form they serve.
+_AUDIENCE_INDEX = [("status", 1), ("audience", 1), ("due_at", 1)]
+_CLIENT_INDEX = [("status", 1), ("client_id", 1), ("due_at", 1)]
+_MINE_INDEX = [("claimed_by", 1), ("status", 1), ("due_at", 1)]
 MAX_PER_PAGE = 100
 
 
@@ -39,6 +43,16 @@ def _form_definition(version_id: str | None) -> dict | None:
     return get_version(version_id).definition
 
 
+def _seal(actor: Actor, row: dict, data: dict) -> dict:
+    """Client and guardian forms are signed records: seal a submission (files move to GridFS) and keep
+    only its answers (file references, not data URLs) and its id in task data. Raises NotFound."""
+    from engine.services import submissions
+
+    sub = submissions.complete(actor, row["client_id"], row["form_key"], data, context=f"task:{row['_id']}",
+                               version_id=row.get("form_version_id"))
+    return {**sub.answers, "submission_id": str(sub.id)}
+
+
 def actor_key(actor: Actor) -> str:
     return f"{actor.kind}:{actor.id}"
 
@@ -51,7 +65,7 @@ def audiences(actor: Actor) -> tuple[list[str], bool]:
         keys = [f"staff:{actor.id}", *[f"perm:{p}" for p in sorted(actor.permissions)], "staff"]
         return keys, "clients.view_all" not in actor.permissions
     if actor.is_portal:
-        keys = []
+        keys = [f"account:{actor.id}"]
         for profile in portal_profiles(actor.account):
             cid = profile["client"].id
             if profile["relationship"] == "self" or profile["permissions"].get("forms"):
@@ -69,8 +83,29 @@ def _visibility(actor: Actor) -> dict:
     if not limited:
         return {"audience": {"$in": keys}}
     assigned = [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id}, {"_id": 1})]
-    own = [k for k in keys if k != "staff"]
-    return {"$or": [{"audience": {"$in": own}}, {"audience": "staff", "client_id": {"$in": [*assigned, None]}}]}
+    # Index bounds on audience; rows for "staff" in general are then kept for assigned clients only.
+    return {"audience": {"$in": keys},
+            "$or": [{"audience": {"$ne": "staff"}}, {"client_id": {"$in": [*assigned, None]}}]}
+
+
+def inbox_query(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
+                due_before: datetime | None = None) -> dict:
+    """(filter, index hint) behind an inbox page; each form names the declared index that serves it.
+
+    "mine" is what the actor claimed; a task assigned to one staff member is claimed by them from the start.
+    """
+    if scope == "mine":
+        query: dict = {"status": status, "claimed_by": actor_key(actor)}
+        hint = _MINE_INDEX
+    else:
+        query = {"status": status, **_visibility(actor)}
+        hint = _AUDIENCE_INDEX if "audience" in query else None
+    if client_id:
+        query["client_id"] = parse_id(client_id)
+        hint = _CLIENT_INDEX if scope != "mine" else hint
+    if due_before:
+        query["due_at"] = {"$lte": due_before}
+    return query, hint
 
 
 def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
@@ -81,15 +116,11 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
     if status not in ("open", "completed", "closed"):
         raise BadRequest("status must be open, completed or closed")
     page, per_page = max(1, int(page)), max(1, min(MAX_PER_PAGE, int(per_page)))
-    query: dict = {"status": status, **_visibility(actor)}
-    if scope == "mine":
-        me = actor_key(actor)
-        query = {"status": status, "$or": [{"claimed_by": me}, {"audience": f"staff:{actor.id}"}]}
-    if client_id:
-        query["client_id"] = parse_id(client_id)
-    if due_before:
-        query["due_at"] = {"$lte": due_before}
-    cursor = (Task._get_collection().find(query).sort([("due_at", 1), ("_id", 1)])
+    query, hint = inbox_query(actor, scope=scope, client_id=client_id, status=status, due_before=due_before)
+    cursor = Task._get_collection().find(query)
+    if hint:
+        cursor = cursor.hint(hint)
+    cursor = (cursor.sort([("due_at", 1), ("_id", 1)])
               .skip((page - 1) * per_page).limit(per_page + 1))
     rows = list(cursor)
     forms: dict = {}
@@ -196,6 +227,8 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         if errors:
             raise ValidationFailed("some answers are invalid", details=errors)
         answers = clean(definition, data)
+        if row.get("lane") in ("client", "guardian") and row.get("client_id") and row.get("form_key"):
+            answers = _seal(actor, row, data)
 
     def mark_completed(_loaded):
         Task._get_collection().update_one({"_id": row["_id"], "status": "open"}, {"$set": {

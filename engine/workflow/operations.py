@@ -27,7 +27,7 @@ _REGISTRY: dict[str, Operation] = {}
 # Operations the product ships; their implementations land with the areas that own them.
 KNOWN_NAMES = ("send_email", "render_packet_pdf", "file_document", "charge_payment", "notify_staff")
 # Modules whose import registers operations; add yours here (one line) so that workers load it.
-OPERATION_MODULES: list[str] = []
+OPERATION_MODULES: list[str] = ["engine.services.intake_operations"]
 
 
 class OperationFailed(Exception):

@@ -120,7 +120,6 @@ def fire(timer_id) -> str:
     if row is None or row["status"] != "waiting":
         return "skipped"
     outcome = runtime.fire_timer(row["instance_id"], row["task_id"])
-    now = utcnow()
     # "fired": the projection after the save marked the row already.
     if outcome == "stale":
         timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"status": "cancelled"}})

@@ -160,7 +160,9 @@ def apply(instance: dict, previous: dict, new: Projection) -> None:
     old_tasks, old_timers, old_ops = (set(previous.get(k, [])) for k in ("tasks", "timers", "ops"))
     rows = [dict(fields, instance_id=iid, task_id=tid, process_id=instance["process_id"],
                  client_id=instance.get("client_id"), status="open", created_at=now,
-                 form_version_id=_pin_form(fields["form_key"]), claimed_by=None)
+                 form_version_id=_pin_form(fields["form_key"]),
+                 # A task for one named staff member is theirs from the start.
+                 claimed_by=fields["audience"] if fields["audience"].startswith("staff:") else None)
             for tid, fields in new.tasks.items() if tid not in old_tasks]
     _insert_ignoring_duplicates(Task._get_collection(), rows)
     gone = sorted(old_tasks - set(new.tasks))

@@ -1,0 +1,91 @@
+"""Leases, compare-and-set, and the inbox query plan."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bson import ObjectId
+from helpers import make_client, make_portal_account, make_staff
+
+from engine.authz import portal_actor, staff_actor
+from engine.models.workflow import Task
+from engine.services import processes, tasks
+from engine.workflow import projection, store
+from engine.workflow.errors import InstanceBusy
+
+ROOT = Path(__file__).resolve().parents[3]
+HOLD_AND_DIE = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from bson import ObjectId
+from engine import config, db
+settings = config.install(config.load())
+db.connect(settings.mongodb_uri)
+from engine.workflow import store
+store.acquire(ObjectId({iid!r}), ttl=1.5)
+print("held", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.fixture()
+def started(deployed):
+    staff = staff_actor(make_staff(roles=("org_admin",)))
+    iid = ObjectId(processes.start_process("t_gateways", client_id=make_client().id))
+    return staff, iid
+
+
+def test_dead_holder_is_taken_over_after_expiry(started):
+    """Is an instance whose lease holder was killed taken over once the lease expires, and not before?"""
+    staff, iid = started
+    child = subprocess.run([sys.executable, "-c", HOLD_AND_DIE.format(root=str(ROOT), iid=str(iid))],
+                           env=dict(os.environ), capture_output=True, text=True, timeout=60)
+    assert child.stdout.strip() == "held" and child.returncode == -9
+    held = store.instances().find_one({"_id": iid})
+    assert held["lease_owner"].split(":")[1] != str(os.getpid())
+    with pytest.raises(InstanceBusy):
+        store.acquire(iid, wait=0.1)
+    [review] = tasks.inbox(staff)["items"]
+    tasks.complete(staff, review["id"], {"approved": False})  # waits out the dead lease, then proceeds
+    doc = store.instances().find_one({"_id": iid})
+    assert doc["status"] == "completed" and doc["lease_owner"] is None
+
+
+def test_save_after_lost_lease_is_refused(started):
+    """Does a writer whose lease expired and was taken over lose its compare-and-set, leaving the other's work?"""
+    staff, iid = started
+    slow = store.acquire(iid, ttl=0.05)
+    import time
+
+    time.sleep(0.1)
+    [review] = tasks.inbox(staff)["items"]
+    tasks.complete(staff, review["id"], {"approved": False})  # takes the expired lease, saves version 2
+    slow.workflow.data["stale"] = True
+    new = projection.compute(slow.workflow, slow.doc)
+    assert store.save(slow, status="running", projected=new.summary, waiting_messages=[]) is False
+    doc = store.instances().find_one({"_id": iid})
+    assert doc["version"] == 2 and doc["status"] == "completed"
+
+
+def _plan(query: dict, hint) -> str:
+    cursor = Task._get_collection().find(query)
+    cursor = (cursor.hint(hint) if hint else cursor).sort([("due_at", 1), ("_id", 1)]).limit(26)
+    return json.dumps(cursor.explain(), default=str)
+
+
+def test_inbox_queries_use_indexes(started):
+    """Do the staff, portal and 'mine' inbox queries run on an index scan, not a collection scan?"""
+    staff, _iid = started
+    client = make_client()
+    portal = portal_actor(make_portal_account(client=client))
+    therapist = staff_actor(make_staff(roles=("therapist",)))
+    for actor in (staff, portal, therapist):
+        for scope in ("audience", "mine"):
+            for extra in ({}, {"client_id": client.id}):
+                plan = _plan(*tasks.inbox_query(actor, scope=scope, **extra))
+                assert "IXSCAN" in plan and "COLLSCAN" not in plan, (scope, extra, plan[:800])
