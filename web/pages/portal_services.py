@@ -12,13 +12,14 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, flash, g, redirect, render_template, request
+from flask import Blueprint, flash, g, render_template, request
 
 from engine import config
 from engine.errors import NotFound, PorticoError
 from engine.models.organization import Organization
 from engine.services import accounts, availability, billing, files, insurance, messaging, scheduling
 from web.api._files import uploads
+from web.pages._flash import back
 from web.security import access, current_actor
 
 bp = Blueprint("portal_services_pages", __name__, url_prefix="/portal")
@@ -49,16 +50,6 @@ def _active(permission: str) -> dict:
     return dict(active, switchable=len(me["profiles"]) > 1)
 
 
-def _back(path: str, message: str | None = None, error: PorticoError | None = None):
-    if error is not None:
-        details = "; ".join(f"{'; '.join(map(str, v)) if isinstance(v, list) else v}"
-                            for k, v in (error.details or {}).items() if k != "payment")
-        flash(f"{error.message}{' — ' + details if details and details != error.message else ''}", "error")
-    elif message:
-        flash(message, "ok")
-    return redirect(path, 303)
-
-
 @bp.get("/messages")
 @access("portal")
 def messages():
@@ -78,8 +69,8 @@ def post_message():
         messaging.post_message(current_actor(), profile["client_id"], body=request.form.get("body", ""),
                                attachments=[u for u in uploads("attachments") if u[1]])
     except PorticoError as exc:
-        return _back("/portal/messages", error=exc)
-    return _back("/portal/messages", "Message sent.")
+        return back("/portal/messages", error=exc)
+    return back("/portal/messages", "Message sent.")
 
 
 def _booking_choices(org: Organization, args) -> dict:
@@ -123,9 +114,9 @@ def book():
                                location=form.get("location", ""), service_type_key=form.get("service_type", ""),
                                start=form.get("start"), request=form.get("mode") == "request")
     except PorticoError as exc:
-        return _back("/portal/appointments", error=exc)
+        return back("/portal/appointments", error=exc)
     verb = "requested" if appt["status"] == "requested" else "booked"
-    return _back("/portal/appointments", f"Appointment {verb} for {svc_local(appt['start'])}.")
+    return back("/portal/appointments", f"Appointment {verb} for {svc_local(appt['start'])}.")
 
 
 @bp.post("/appointments/<appointment_id>/cancel")
@@ -135,10 +126,10 @@ def cancel(appointment_id):
     try:
         done = scheduling.cancel(current_actor(), appointment_id, reason=request.form.get("reason", ""))
     except PorticoError as exc:
-        return _back("/portal/appointments", error=exc)
+        return back("/portal/appointments", error=exc)
     late = " It was inside the cancellation window, so it is marked as a late cancellation." \
         if done["late_cancellation"] else ""
-    return _back("/portal/appointments", f"Appointment cancelled.{late}")
+    return back("/portal/appointments", f"Appointment cancelled.{late}")
 
 
 @bp.post("/appointments/<appointment_id>/reschedule")
@@ -148,8 +139,8 @@ def reschedule(appointment_id):
     try:
         moved = scheduling.reschedule(current_actor(), appointment_id, start=request.form.get("start"))
     except PorticoError as exc:
-        return _back("/portal/appointments", error=exc)
-    return _back("/portal/appointments", f"Appointment moved to {svc_local(moved['start'])}.")
+        return back("/portal/appointments", error=exc)
+    return back("/portal/appointments", f"Appointment moved to {svc_local(moved['start'])}.")
 
 
 @bp.get("/billing")
@@ -180,8 +171,8 @@ def pay(invoice_id):
             actor, invoice_id, idempotency_key=f"page:{actor.id}:{form.get('idempotency_key', '')}",
             payment_method=form.get("payment_method") or None, card=card, save_method="save_method" in form))
     except PorticoError as exc:
-        return _back("/portal/billing", error=exc)
-    return _back("/portal/billing", f"Thank you — payment received. Receipt {payment['receipt']['number']}.")
+        return back("/portal/billing", error=exc)
+    return back("/portal/billing", f"Thank you — payment received. Receipt {payment['receipt']['number']}.")
 
 
 @bp.get("/insurance")
@@ -207,5 +198,5 @@ def add_policy():
         for side, (name, data) in cards.items():
             insurance.upload_card(current_actor(), policy["id"], side, filename=name, data=data)
     except PorticoError as exc:
-        return _back("/portal/insurance", error=exc)
-    return _back("/portal/insurance", "Insurance details sent; the practice will review them.")
+        return back("/portal/insurance", error=exc)
+    return back("/portal/insurance", "Insurance details sent; the practice will review them.")

@@ -1,0 +1,173 @@
+"""Staff pages for the portal services: unread messages, a client's thread, billing and insurance,
+and the staff member's own appointments and availability.
+
+Views parse the form, call one engine service and redirect (303) with a flash.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from engine.authz import get_client_for
+from engine.errors import PorticoError
+from engine.models.organization import Organization
+from engine.services import availability, billing, insurance, messaging, scheduling
+from web.api._files import uploads
+from web.pages._flash import back
+from web.security import access, current_actor
+
+bp = Blueprint("staff_services_pages", __name__, url_prefix="/staff")
+
+LINE_ROWS = 3
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _client(client_id):
+    return get_client_for(current_actor(), client_id)
+
+
+@bp.get("/messages")
+@access("staff")
+def unread():
+    """Threads with messages you have not read, newest first."""
+    return render_template("services/staff_unread.html", rows=messaging.unread_threads_for_staff(current_actor()))
+
+
+@bp.get("/clients/<client_id>/messages")
+@access("staff")
+def thread(client_id):
+    client = _client(client_id)
+    data = messaging.list_messages(current_actor(), client_id)
+    if data["unread"]:
+        messaging.mark_read(current_actor(), client_id)
+    return render_template("services/staff_thread.html", client=client, thread=data, tab="messages")
+
+
+@bp.post("/clients/<client_id>/messages")
+@access("staff")
+def reply(client_id):
+    path = f"/staff/clients/{client_id}/messages"
+    try:
+        messaging.post_message(current_actor(), client_id, body=request.form.get("body", ""),
+                               attachments=[u for u in uploads("attachments") if u[1]])
+    except PorticoError as exc:
+        return back(path, error=exc)
+    return back(path, "Message sent.")
+
+
+@bp.get("/clients/<client_id>/billing")
+@access("staff")
+def client_billing(client_id):
+    client = _client(client_id)
+    return render_template("services/staff_billing.html", client=client, tab="billing", rows=range(LINE_ROWS),
+                           invoices=billing.list_invoices(current_actor(), client_id),
+                           can_bill=current_actor().has("billing.manage"))
+
+
+@bp.post("/clients/<client_id>/invoices")
+@access("staff:billing.manage")
+def create_invoice(client_id):
+    form = request.form
+    items = []
+    for i in range(LINE_ROWS):
+        if not form.get(f"service_{i}") and not form.get(f"amount_{i}"):
+            continue
+        try:
+            cents = round(float(form.get(f"amount_{i}", "") or "x") * 100)
+        except ValueError:
+            cents = -1  # reported by the service as a bad amount on this line
+        items.append({"service": form.get(f"service_{i}", ""), "service_date": form.get(f"date_{i}", ""),
+                      "amount_cents": cents})
+    path = f"/staff/clients/{client_id}/billing"
+    try:
+        inv = billing.create_invoice(current_actor(), client_id, {"line_items": items,
+                                                                  "due_date": form.get("due_date", "")})
+    except PorticoError as exc:
+        return back(path, error=exc)
+    return back(path, f"Invoice {inv['number']} issued.")
+
+
+@bp.post("/invoices/<invoice_id>/void")
+@access("staff:billing.manage")
+def void(invoice_id):
+    client_id = request.form.get("client_id", "")
+    try:
+        inv = billing.void_invoice(current_actor(), invoice_id)
+    except PorticoError as exc:
+        return back(f"/staff/clients/{client_id}/billing", error=exc)
+    return back(f"/staff/clients/{inv['client_id']}/billing", f"Invoice {inv['number']} voided.")
+
+
+@bp.get("/clients/<client_id>/insurance")
+@access("staff")
+def client_insurance(client_id):
+    client = _client(client_id)
+    return render_template("services/staff_insurance.html", client=client, tab="insurance",
+                           policies=insurance.list_policies(current_actor(), client_id),
+                           can_review=current_actor().has("billing.manage"))
+
+
+@bp.post("/clients/<client_id>/insurance/<policy_id>/review")
+@access("staff:billing.manage")
+def review(client_id, policy_id):
+    path = f"/staff/clients/{client_id}/insurance"
+    try:
+        done = insurance.review_policy(current_actor(), policy_id, client_id=client_id,
+                                       decision=request.form.get("decision", ""), note=request.form.get("note", ""))
+    except PorticoError as exc:
+        return back(path, error=exc)
+    return back(path, f"Policy {done['status']}.")
+
+
+@bp.get("/appointments")
+@access("staff")
+def calendar():
+    """Your upcoming appointments (requests first to confirm), and your weekly availability."""
+    actor = current_actor()
+    return render_template("services/staff_appointments.html", org=Organization.get(), weekdays=WEEKDAYS,
+                           appointments=scheduling.list_appointments(actor),
+                           availability=availability.list_availability(actor, actor.id))
+
+
+@bp.post("/appointments/<appointment_id>")
+@access("staff")
+def change_appointment(appointment_id):
+    form, actor = request.form, current_actor()
+    try:
+        if form.get("action") == "cancel":
+            scheduling.cancel(actor, appointment_id, reason=form.get("reason", ""))
+        else:
+            scheduling.update(actor, appointment_id, status=form.get("status") or None,
+                              telehealth_url=form.get("telehealth_url"))
+    except PorticoError as exc:
+        return back("/staff/appointments", error=exc)
+    return back("/staff/appointments", "Appointment updated.")
+
+
+@bp.post("/availability")
+@access("staff")
+def add_availability():
+    form, actor = request.form, current_actor()
+    try:
+        if form.get("kind") in ("unavailable", "available"):
+            availability.add_exception(actor, actor.id, {k: form.get(k, "") for k in (
+                "date", "kind", "start", "end", "location", "note")})
+        else:
+            weekday = form.get("weekday", "")
+            availability.add_rule(actor, actor.id, {
+                "location": form.get("location", ""), "weekday": int(weekday) if weekday.isdigit() else None,
+                "start": form.get("start", ""), "end": form.get("end", ""),
+                "service_types": form.getlist("service_types")})
+    except PorticoError as exc:
+        return back("/staff/appointments", error=exc)
+    return back("/staff/appointments", "Availability saved.")
+
+
+@bp.post("/availability/rules/<rule_id>/delete")
+@access("staff")
+def delete_rule(rule_id):
+    try:
+        availability.delete_rule(current_actor(), rule_id)
+    except PorticoError as exc:
+        return back("/staff/appointments", error=exc)
+    return back("/staff/appointments", "Rule removed.")
