@@ -110,14 +110,36 @@ def _ensure_dispatcher() -> None:
     importlib.import_module("workers.workflow").ensure_broker(config.current().broker_url)
 
 
+def _deploy_shipped() -> bool:
+    """First start: deploy workflows/bpmn/*.bpmn (unchanged files are no-ops). False = try again later
+    (e.g. the forms they name are not published yet)."""
+    from engine.workflow.deploy import deploy_shipped
+
+    try:
+        for result in deploy_shipped():
+            if result["created"]:
+                log.info("deployed shipped process %s version %s", result["process_id"], result["number"])
+        return True
+    except Exception as exc:  # a shipped file that cannot deploy yet must not stop timers
+        log.warning("shipped BPMN not deployed yet (%s); retrying", getattr(exc, "details", None) or exc)
+        return False
+
+
 def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None,
-                resend_seconds: float | None = None) -> None:
-    """Sweep every `interval` seconds until `stop` is set (or forever)."""
+                resend_seconds: float | None = None, deploy_shipped_on_start: bool = True) -> None:
+    """Sweep every `interval` seconds until `stop` is set (or forever).
+
+    On start it also deploys the shipped BPMN (engine.workflow.deploy.deploy_shipped), retrying
+    each round until that succeeds, so a fresh installation gets its processes without a step.
+    """
     _ensure_dispatcher()
     stop = stop or threading.Event()
     log.info("scheduler running (every %.1fs)", interval)
+    shipped_pending, next_deploy = deploy_shipped_on_start, 0.0
     while not stop.is_set():
         started = time.monotonic()
+        if shipped_pending and started >= next_deploy:
+            shipped_pending, next_deploy = not _deploy_shipped(), started + 30
         try:
             counts = sweep_once(resend_seconds=resend_seconds)
             if any(counts.values()):

@@ -43,7 +43,8 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     workers = [_start_worker(), _start_worker()]
     stop = threading.Event()
     sweeper = threading.Thread(target=scheduler.run_forever, daemon=True,
-                               kwargs={"interval": 0.5, "stop": stop, "resend_seconds": 3})
+                               kwargs={"interval": 0.5, "stop": stop, "resend_seconds": 3,
+                                       "deploy_shipped_on_start": False})
     sweeper.start()
     # One due second for all, far enough ahead that creating them all takes less.
     due = (datetime.now(UTC) + timedelta(seconds=14)).replace(microsecond=0)

@@ -97,7 +97,8 @@ def scheduler(worker):
     from engine.workflow import scheduler as sched
 
     stop = threading.Event()
-    thread = threading.Thread(target=sched.run_forever, kwargs={"interval": 0.2, "stop": stop}, daemon=True)
+    thread = threading.Thread(target=sched.run_forever, daemon=True,
+                              kwargs={"interval": 0.2, "stop": stop, "deploy_shipped_on_start": False})
     thread.start()
     yield
     stop.set()
