@@ -90,6 +90,8 @@ def _dropdown_matrix(q, value, ctx) -> list[str]:
             if not name or not _visible(col, row_ctx):
                 continue
             cell = row.get(name)
+            if col.get("inputType") in ("number", "range") and isinstance(cell, str) and js.to_number(cell) is None:
+                cell = None  # survey-core's numeric cell editor drops text that is not a number
             if col.get("isRequired") and _cell_empty(cell):
                 out.append(f"{label}, {name}: {REQUIRED}")
             elif not _cell_empty(cell):
