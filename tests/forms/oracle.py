@@ -40,6 +40,10 @@ class SurveyOracle:
             raise RuntimeError(answer["crash"])
         return answer["errors"]
 
+    def expression(self, expression: str, values: dict) -> dict:
+        """survey-core's {"value", "condition"} for one expression over `values`."""
+        return self._ask({"expression": expression, "values": values})
+
     def close(self):
         self.proc.stdin.close()
         self.proc.wait(timeout=10)

@@ -41,6 +41,13 @@ rl.on("line", (line) => {
   }
   let out;
   try {
+    if (msg.expression !== undefined) {
+      // {"expression": "...", "values": {...}}: survey-core's value and condition verdict for one expression
+      const value = new Survey.ExpressionRunner(msg.expression).runValues(msg.values || {});
+      const condition = new Survey.ConditionRunner(msg.expression).runValues(msg.values || {});
+      process.stdout.write(JSON.stringify({ value: value instanceof Date ? value.toISOString() : value, condition }) + "\n");
+      return;
+    }
     out = { errors: verdict(msg.data) };
   } catch (e) {
     out = { crash: String(e && e.stack || e) };

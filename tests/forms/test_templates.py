@@ -81,3 +81,19 @@ def test_answers_to_hidden_questions_are_dropped():
     data = {**VALID["financial_policy"], "payment_method": "Self-pay"}
     cleaned = clean_submission(TEMPLATES["financial_policy"], data)
     assert "household_income" not in cleaned and cleaned["payment_method"] == "Self-pay"
+
+
+def test_shape_checks_refuse_what_widgets_could_not_send():
+    """Are unknown choices, wrong types and over-long text refused, although survey-core itself accepts them?"""
+    definition = {"elements": [
+        {"type": "radiogroup", "name": "r", "choices": ["a", "b"]},
+        {"type": "checkbox", "name": "c", "choices": ["a", "b"], "showOtherItem": True},
+        {"type": "text", "name": "t", "maxLength": 3},
+        {"type": "boolean", "name": "b"},
+        {"type": "rating", "name": "s", "rateMax": 5}]}
+    bad = {"r": "zz", "c": ["a", "zz"], "t": "abcdef", "b": "yes", "s": 9}
+    assert validate_submission(definition, bad).keys() == bad.keys()
+    from engine.forms.validator import validate
+
+    assert validate(definition, bad, strict=False) == {}  # survey-core's own verdict: no errors
+    assert validate_submission(definition, {"r": "a", "c": ["other"], "c-Comment": "mine", "t": "abc", "b": False, "s": 5}) == {}
