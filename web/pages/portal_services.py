@@ -24,7 +24,7 @@ from web.security import access, current_actor
 
 bp = Blueprint("portal_services_pages", __name__, url_prefix="/portal")
 
-SLOT_DAYS = 14
+SLOT_DAYS = 7
 
 
 @bp.app_template_filter("svc_local")
@@ -98,8 +98,11 @@ def appointments():
                                             date_from=choice["from"], date_to=choice["from"] + timedelta(days=SLOT_DAYS))
         except PorticoError as exc:
             flash(exc.message, "error")
+    days: dict[str, list[dict]] = {}
+    for slot in slots:  # grouped by local day, so a phone shows short lists under day headings
+        days.setdefault(svc_local(slot["start"], "%A %d %B"), []).append(slot)
     return render_template("services/portal_appointments.html", profile=profile, org=org, upcoming=upcoming,
-                           choice=choice, slots=slots, reschedule=request.args.get("reschedule", ""),
+                           choice=choice, days=days, reschedule=request.args.get("reschedule", ""),
                            window=org.portal.cancellation_window_hours, policy=org.portal.late_cancellation,
                            active_tab="appointments")
 
