@@ -116,7 +116,15 @@ class _Run:
         sub = _Run.__new__(_Run)
         sub.definition, sub.strict, sub.values, sub.ctx = self.definition, False, self.values, self.ctx
         sub.errors, sub.visible_names = {}, set()
-        sub.walk(found.get("elements") or found.get("templateElements") or [found], self.ctx, self.values, True)
+        if found.get("type") == "paneldynamic":
+            # survey-core checks each existing panel: a dynamic panel with no panels is "ready"
+            panels = self.values.get(value_name(found))
+            for i, panel in enumerate(panels if isinstance(panels, list) else []):
+                panel = panel if isinstance(panel, dict) else {}
+                sub.walk(found.get("templateElements"), self.ctx.child(panel=panel, panelIndex=i), panel, True,
+                         report_as=(found["name"], ""))
+        else:
+            sub.walk(found.get("elements") or [], self.ctx, self.values, True)
         return not sub.errors
 
     def walk(self, elements, ctx, values, enabled, report_as=None):
