@@ -1,0 +1,37 @@
+"""Fixtures for the studio: the test forms and the s_flow process (v1 deployed, v2 ready to deploy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.authz import SYSTEM
+
+DATA = Path(__file__).resolve().parent / "data"
+ACK_FORM = {"pages": [{"name": "p1", "elements": [
+    {"type": "boolean", "name": "ok", "title": "Acknowledged?", "isRequired": True}]}]}
+PACKET_FORM = {"pages": [{"name": "p1", "elements": [{"type": "text", "name": "answer", "title": "Answer"}]}]}
+
+
+def bpmn(name: str) -> bytes:
+    return (DATA / f"{name}.bpmn").read_bytes()
+
+
+def publish_form(key: str, definition: dict, kind: str = "task") -> None:
+    from engine.services import forms
+
+    forms.create_form(SYSTEM, key, kind, key.replace("_", " ").title(), definition)
+    forms.publish(SYSTEM, key)
+
+
+@pytest.fixture()
+def s_flow(clean_db):
+    """s_flow version 1 deployed, with its forms published."""
+    from engine.workflow.deploy import deploy
+
+    publish_form("s_ack", ACK_FORM)
+    for key in ("s_form_a", "s_form_b"):
+        publish_form(key, PACKET_FORM, kind="intake")
+    deploy(SYSTEM, bpmn("s_flow_v1"))
+    return "s_flow"
