@@ -8,6 +8,7 @@ Each step appends to the instance's event history.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from uuid import UUID
@@ -151,11 +152,15 @@ def fire_timer(instance_id, task_id: str) -> str:
         if task is None or not task.has_state(TaskState.WAITING):
             return UNCHANGED
         waiting = [t for t in loaded.workflow.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
+        # A cycle timer stays WAITING when one of its cycles fires; its event value moves on instead.
+        before = {t.id: copy.deepcopy(t.internal_data.get("event_value")) for t in waiting}
         loaded.workflow.refresh_timers()
+        fired = {t.id for t in waiting
+                 if not t.has_state(TaskState.WAITING) or t.internal_data.get("event_value") != before[t.id]}
         for t in waiting:
-            if not t.has_state(TaskState.WAITING):
+            if t.id in fired:
                 loaded.record("timer_fired", task=str(t.id), name=t.task_spec.bpmn_id or "")
-        return "fired" if not task.has_state(TaskState.WAITING) else UNCHANGED
+        return "fired" if task.id in fired else UNCHANGED
 
     try:
         result = step(instance_id, change)

@@ -113,9 +113,11 @@ def _ensure_dispatcher() -> None:
 def _deploy_shipped() -> bool:
     """First start: deploy workflows/bpmn/*.bpmn (unchanged files are no-ops). False = try again later
     (e.g. the forms they name are not published yet)."""
+    from engine.services.intake_setup import load_shipped_forms
     from engine.workflow.deploy import deploy_shipped
 
     try:
+        load_shipped_forms()  # the shipped processes name these forms: publish them first
         for result in deploy_shipped():
             if result["created"]:
                 log.info("deployed shipped process %s version %s", result["process_id"], result["number"])

@@ -1,0 +1,33 @@
+"""Portal invitations (single-use, expiring activation tokens, stored hashed) and intake reminders."""
+
+from __future__ import annotations
+
+import mongoengine as me
+
+from engine.models import utcnow
+
+
+class Invitation(me.Document):
+    """An activation link sent to a client or contact. Only the HMAC of the token is stored."""
+
+    meta = {"collection": "invitations", "indexes": [
+        {"fields": ["token_hash"], "unique": True}, "account", "client"]}
+
+    token_hash = me.StringField(required=True)
+    account = me.ObjectIdField(required=True)  # the PortalAccount the link activates
+    client = me.ObjectIdField(required=True)  # the client profile the intake is for
+    instance_id = me.ObjectIdField()
+    expires_at = me.DateTimeField(required=True)
+    used_at = me.DateTimeField()
+    created_at = me.DateTimeField(default=utcnow)
+
+
+class IntakeReminder(me.Document):
+    """One reminder sent for an intake instance; the count decides when staff get a follow-up."""
+
+    meta = {"collection": "intake_reminders", "indexes": [{"fields": ["key"], "unique": True}, "instance_id"]}
+
+    key = me.StringField(required=True)  # the send_email operation key (instance id:task id)
+    instance_id = me.ObjectIdField(required=True)
+    forms = me.ListField(me.StringField(), default=list)
+    created_at = me.DateTimeField(default=utcnow)

@@ -1,0 +1,187 @@
+"""The intake workflows' service-task operations: send_email, render_packet_pdf, file_document,
+notify_staff, charge_payment.
+
+Each takes keyword arguments (params, key, instance_id, task_id) and is
+idempotent on `key` (instance id:task id): mails carry the key (per
+recipient) as their idempotency key, filed documents carry it as their source
+key. Mails carry no health information: the practice's name, the person's
+first name and a link — never a form's name or an answer.
+"""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from engine import config
+from engine.errors import NotFound
+from engine.models.accounts import PortalAccount, StaffMember
+from engine.models.clients import Client
+from engine.models.invitations import IntakeReminder
+from engine.models.mail import MailMessage
+from engine.models.organization import Organization
+from engine.services import documents, intake, invitations, mail
+from engine.workflow.operations import OperationFailed, operation
+
+
+def _client(params: dict) -> Client:
+    client = Client.objects(id=ObjectId(str(params.get("client_id")))).first()
+    if client is None:
+        raise OperationFailed("the client no longer exists", permanent=True)
+    return client
+
+
+def _send(to: str, subject: str, text: str, key: str) -> None:
+    """Send once per key; a retry re-sends a mail that failed and skips one that went out."""
+    message = mail.queue_mail(to, subject, text, idempotency_key=key)
+    if message.status != "sent":
+        mail.deliver(message.id)
+
+
+def _greeting(account: PortalAccount) -> str:
+    return f"Hello {account.first_name}," if account.first_name else "Hello,"
+
+
+def _mail_account(account: PortalAccount, client: Client, *, key: str, lead: str, instance_id=None) -> None:
+    """One mail to a portal account: an activation link until the account is activated, else the portal."""
+    practice = Organization.get().name
+    if MailMessage.objects(idempotency_key=key, status="sent").count():
+        return
+    if account.activated_at is None:
+        if MailMessage.objects(idempotency_key=key).count():
+            mail.deliver(MailMessage.objects.get(idempotency_key=key).id)  # first attempt's token stays valid
+            return
+        link = invitations.activation_url(invitations.issue(account, client, instance_id=instance_id))
+        action = f"Set your password to get started:\n{link}\n\nThe link works once and expires in " \
+                 f"{invitations.TOKEN_DAYS} days."
+    else:
+        action = f"Sign in to continue:\n{config.current().base_url}/portal/tasks"
+    text = f"{_greeting(account)}\n\n{lead}\n\n{action}\n\n{practice}\n"
+    _send(account.email, f"{practice}: your client portal", text, key)
+
+
+def _recipients(client: Client) -> list[PortalAccount]:
+    minor = client.is_minor(Organization.get().portal.age_of_majority)
+    return invitations.ensure_accounts(client, minor=minor)
+
+
+def mail_reminder(client: Client, titles: list[str], *, key: str, instance_id=None) -> int:
+    """Mail everyone who fills in the client's forms that forms are waiting. Returns the number mailed."""
+    practice = Organization.get().name
+    count = len(titles)
+    lead = f"{practice} is waiting for {count} form{'s' if count != 1 else ''} in your client portal."
+    recipients = _recipients(client)
+    for account in recipients:
+        _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=instance_id)
+    return len(recipients)
+
+
+@operation("send_email")
+def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
+    """`template` invitation: the activation (or portal) link to everyone who fills in the client's forms.
+    `template` reminder: a numbered reminder of the outstanding forms."""
+    client = _client(params)
+    iid = ObjectId(instance_id)
+    template = params.get("template")
+    if template == "invitation":
+        lead = f"{Organization.get().name} has invited you to its client portal to complete your intake forms."
+        recipients = _recipients(client)
+        for account in recipients:
+            _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=iid)
+        return {"sent": len(recipients)}
+    if template == "reminder":
+        forms = intake.outstanding(client.id, instance_id=iid)
+        IntakeReminder.objects(key=key).update_one(upsert=True, set_on_insert__instance_id=iid,
+                                                   set_on_insert__forms=[f["form_key"] for f in forms])
+        mail_reminder(client, [f["title"] for f in forms], key=key, instance_id=iid)
+        return {"number": IntakeReminder.objects(instance_id=iid).count(), "forms": [f["form_key"] for f in forms]}
+    raise OperationFailed(f"unknown mail template {template!r}", permanent=True)
+
+
+def _submission_pdf(sub) -> bytes:
+    from engine.forms.pdf import submission_pdf
+    from engine.services.forms import get_version
+    from engine.services.submissions import read_file, submission_view
+
+    view = submission_view(sub)
+    return submission_pdf(get_version(sub.form_version).definition, view["data"], view["evidence"],
+                          read_file=lambda ref: read_file(ref)[:2])
+
+
+def _title(form_key: str) -> str:
+    from engine.services.forms import get_form
+
+    try:
+        return get_form(form_key).title
+    except NotFound:
+        return form_key
+
+
+@operation("render_packet_pdf")
+def render_packet_pdf(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
+    """Join the latest submission of each packet form into one PDF (stored encrypted); returns its file id."""
+    from engine.forms.pdf import packet_pdf
+    from engine.services.forms import get_version
+    from engine.services.submissions import read_file, submission_view
+
+    client = _client(params)
+    items = []
+    for form_key in params.get("forms") or []:
+        sub = intake.latest_submission(ObjectId(instance_id), form_key)
+        if sub is None:
+            raise OperationFailed(f"no submission of {form_key!r} to put in the packet", permanent=True)
+        view = submission_view(sub)
+        items.append((get_version(sub.form_version).definition, view["data"], view["evidence"]))
+    pdf = packet_pdf(items, read_file=lambda ref: read_file(ref)[:2])
+    return {"file_id": documents.store_pdf(client.id, pdf, filename="intake-packet.pdf")}
+
+
+@operation("file_document")
+def file_document(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
+    """File into General Documents: a stored PDF (`file_id`, `title`), or each form in `forms` as its own PDF."""
+    client = _client(params)
+    iid = ObjectId(instance_id)
+    if params.get("file_id"):
+        doc = documents.file_pdf(client.id, file_id=params["file_id"], title=params.get("title") or "Document",
+                                 kind="packet", source_key=key, instance_id=iid)
+        return {"document_ids": [str(doc.id)]}
+    filed = []
+    for form_key in params.get("forms") or []:
+        source = f"{key}:{form_key}"
+        existing = documents.Document.objects(source_key=source).first()
+        if existing is None:
+            sub = intake.latest_submission(iid, form_key)
+            if sub is None:
+                raise OperationFailed(f"no submission of {form_key!r} to file", permanent=True)
+            file_id = documents.store_pdf(client.id, _submission_pdf(sub), filename=f"{form_key}.pdf")
+            existing = documents.file_pdf(client.id, file_id=file_id, title=_title(form_key), kind="form",
+                                          source_key=source, form_key=form_key, submission_id=str(sub.id),
+                                          instance_id=iid)
+        filed.append(str(existing.id))
+    return {"document_ids": filed}
+
+
+@operation("notify_staff")
+def notify_staff(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
+    """Mail the client's assigned staff (or, when none, the organization admins) to look at the client."""
+    client = _client(params)
+    staff = list(StaffMember.objects(id__in=client.assigned_staff or [], disabled=False)) or \
+        list(StaffMember.objects(roles="org_admin", disabled=False))
+    practice = Organization.get().name
+    link = f"{config.current().base_url}/staff/clients/{client.id}"
+    subject = str(params.get("subject") or "A client needs your attention")[:150].replace("\n", " ")
+    for member in staff:
+        _send(member.email, f"{practice}: {subject}", f"Hello {member.first_name},\n\n{subject}.\n\n{link}\n",
+              f"{key}:{member.id}")
+    return {"notified": len(staff)}
+
+
+@operation("charge_payment")
+def charge_payment(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
+    """Charge the invoice through the billing service; a declined charge raises the BPMN error at once."""
+    from engine.services import billing
+
+    payment = billing.charge_payment(invoice_id=params.get("invoice_id"), idempotency_key=key,
+                                     payment_method=params.get("payment_method") or None)
+    if payment.get("status") != "succeeded":
+        raise OperationFailed(f"payment {payment.get('status')}: {payment.get('failure_code', '')}", permanent=True)
+    return {"payment_id": payment.get("id"), "status": payment["status"]}

@@ -1,0 +1,77 @@
+"""Fixtures for the intake lifecycle: shipped forms and processes installed, a real SMTP server
+(aiosmtpd, collecting what it receives in memory), a real Dramatiq worker and the scheduler."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import threading
+import time
+
+import pytest
+
+from engine import config, embedded
+from tests.engine.workflow.conftest import broker, scheduler, worker  # noqa: F401 - the workflow engineer's fixtures
+
+LINK = re.compile(r"https?://\S+")
+
+
+class Inbox:
+    """What the test's SMTP server received: (recipients, parsed message), in arrival order."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(([r.lower() for r in envelope.rcpt_tos], parsed))
+        return "250 OK"
+
+    def to(self, address: str) -> list[str]:
+        """Plain-text bodies of the mails to `address`."""
+        with self.lock:
+            found = [m for rcpts, m in self.messages if address.lower() in rcpts]
+        return [m.get_body(preferencelist=("plain",)).get_content() for m in found]
+
+    def links(self, address: str, part: str) -> list[str]:
+        return [link for body in self.to(address) for link in LINK.findall(body) if part in link]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+
+@pytest.fixture()
+def smtp(settings, clean_db):
+    """A real SMTP server on a free port; PORTICO_SMTP_URL points at it for the test."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    port = embedded.free_port()
+    server = Controller(inbox, hostname="127.0.0.1", port=port)
+    server.start()
+    config.install(settings.with_(smtp_url=f"smtp://127.0.0.1:{port}", base_url="http://portal.test"))
+    yield inbox
+    config.install(settings)
+    server.stop()
+
+
+@pytest.fixture()
+def installed(clean_db):
+    """The shipped forms and processes, as on first start."""
+    from engine.services.intake_setup import install_shipped
+
+    return install_shipped()
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
