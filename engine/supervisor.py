@@ -23,10 +23,12 @@ strand them: the next `portico up` stops what is left before starting anew.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -175,6 +177,7 @@ class Supervisor:
 
     def _start_everything(self) -> None:
         s = self.settings
+        self._check_port_free()
         if not s.mongodb_uri:
             self._add_service("mongodb", lambda port: embedded.start_mongodb(
                 self.data_dir, port=port, log=self.logs / "mongodb.log"), "PORTICO_MONGODB_URI")
@@ -196,6 +199,16 @@ class Supervisor:
             self._add(Child(name, lambda name=name: self._portico(name)))
         self.say(f"logs      {self.logs}")
         self._logins = logins
+
+    def _check_port_free(self) -> None:
+        # Otherwise another server on the port would answer /healthz and we would say "ready".
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.settings.host, self.settings.port))
+            except OSError:
+                raise Abort(f"port {self.settings.port} on {self.settings.host} is in use; "
+                            "choose another with --port or PORTICO_PORT") from None
 
     def _add_service(self, name: str, start: Callable[[int], embedded.Service], url_var: str) -> None:
         port = embedded.free_port()
@@ -228,8 +241,7 @@ class Supervisor:
                                     start_new_session=True)
 
     def _url(self) -> str:
-        return self.settings.base_url if "PORTICO_BASE_URL" in os.environ else \
-            f"http://{self.settings.host}:{self.settings.port}"
+        return self.settings.base_url  # PORTICO_BASE_URL, or http://HOST:PORT
 
     def _prepare_database(self) -> list[dict]:
         """Bootstrap admin and (with --demo) demo data, once, before web starts."""
@@ -363,7 +375,8 @@ class Supervisor:
             # Only the very process we recorded: pids get reused.
             if pid and rec.get("started") is not None and _start_time(pid) == rec["started"]:
                 self.say(f"stopping {rec.get('name')} (pid {pid}) left over from an earlier run")
-                _killpg(pid, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)  # the leader stops its own workers
                 deadline = time.monotonic() + GRACE.get(rec.get("name", ""), DEFAULT_GRACE)
                 while _alive(pid) and time.monotonic() < deadline:
                     time.sleep(0.05)
