@@ -3,14 +3,14 @@
 `send_appointment_reminders` is a sweep: run it periodically (every few
 minutes) from the scheduler or a cron-like trigger; it is safe to run from
 several processes at once (each reminder is claimed atomically).
-Importing this module also registers the `charge_payment` workflow operation.
+The `payment` BPMN's `charge_payment` operation lives with the intake operations
+(engine.services.intake_operations) and calls engine.services.billing.charge_payment.
 """
 
 from __future__ import annotations
 
 import dramatiq
 
-import engine.services.billing_operations  # noqa: F401 - registers the charge_payment operation
 from engine.services import scheduling
 
 

@@ -192,8 +192,11 @@ def _windows(member, rules, exceptions, on: date, location: str, key: str) -> li
 
 
 def open_slots(*, location: str, service_type_key: str, date_from: date, date_to: date,
-               staff_id=None, now: datetime | None = None) -> list[dict]:
-    """Open slots in [date_from, date_to] (local dates), soonest first. Raises ValidationFailed."""
+               staff_id=None, now: datetime | None = None, ignore=None) -> list[dict]:
+    """Open slots in [date_from, date_to] (local dates), soonest first. Raises ValidationFailed.
+
+    `ignore`: an appointment whose own time counts as free (moving it by a few minutes).
+    """
     org = Organization.get()
     check_location(org, location)
     st = service_type(org, service_type_key)
@@ -211,7 +214,8 @@ def open_slots(*, location: str, service_type_key: str, date_from: date, date_to
     range_start = datetime.combine(date_from, time(0), zone).astimezone(UTC)
     range_end = datetime.combine(date_to + timedelta(days=1), time(0), zone).astimezone(UTC)
     held = {(c.staff, c.block_start.astimezone(UTC)) for c in SlotClaim.objects(
-        staff__in=list(members), block_start__gte=range_start - length, block_start__lt=range_end)}
+        staff__in=list(members), block_start__gte=range_start - length, block_start__lt=range_end)
+        if ignore is None or c.appointment != ignore}
     slots = []
     for member in members.values():
         mine_rules = [r for r in rules if r.staff == member.id]
@@ -232,13 +236,13 @@ def open_slots(*, location: str, service_type_key: str, date_from: date, date_to
     return sorted(slots, key=lambda s: (s["start"], s["staff_name"]))
 
 
-def is_open(*, staff_id, location: str, service_type_key: str, start: datetime) -> bool:
+def is_open(*, staff_id, location: str, service_type_key: str, start: datetime, ignore=None) -> bool:
     """Whether `start` is one of the open slots of that staff member, location and service type."""
     local_day = start.astimezone(org_zone()).date()
     wanted = start.astimezone(UTC).isoformat()
     return any(s["start"] == wanted for s in open_slots(
         location=location, service_type_key=service_type_key, date_from=local_day, date_to=local_day,
-        staff_id=staff_id))
+        staff_id=staff_id, ignore=ignore))
 
 
 def list_availability(actor: Actor, staff_id) -> dict:

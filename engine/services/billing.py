@@ -282,6 +282,7 @@ def charge_invoice(actor: Actor, invoice_id, *, idempotency_key: str, payment_me
     found = _existing(key, inv.id)
     if found is not None:
         return _replay(found, gateway, inv, actor, client)
+    _recover_stale(inv, gateway, actor, client)
     amount = inv.balance_cents if amount_cents is None else amount_cents
     if inv.status != "open" or inv.balance_cents <= 0:
         raise Conflict("this invoice is not open for payment", code="invoice_not_open")
@@ -305,6 +306,24 @@ def charge_invoice(actor: Actor, invoice_id, *, idempotency_key: str, payment_me
     audit.record(actor, "payment_started", client=client, object_type="payment", object_id=payment.id,
                  details={"amount_cents": amount, "invoice": str(inv.id)})
     return payment_dict(_charge(gateway, payment, inv, actor, client))
+
+
+def _recover_stale(inv: Invoice, gateway: PaymentGateway, actor: Actor, client: Client) -> None:
+    """Finish a payment that died mid-charge before anyone may take its invoice lock over.
+
+    Asking the gateway again with that payment's own key returns what really happened
+    (both gateways dedupe on it), so its money is counted and never taken twice.
+    """
+    if inv.payment_in_progress is None or inv.payment_started_at is None:
+        return
+    if utcnow() - inv.payment_started_at < STALE_LOCK:
+        return
+    stale = Payment.objects(id=inv.payment_in_progress, status="processing").first()
+    if stale is not None:
+        _charge(gateway, stale, inv, actor, client)
+        inv.reload()
+        if inv.status != "open":
+            raise Conflict("this invoice is not open for payment", code="invoice_not_open")
 
 
 def _replay(found: Payment, gateway: PaymentGateway, inv: Invoice, actor: Actor, client: Client) -> dict:

@@ -54,14 +54,21 @@ def parse_start(value) -> datetime:
     return parsed.astimezone(UTC).replace(microsecond=0)
 
 
-def get_appointment_for(actor: Actor, appointment_id) -> tuple[Appointment, Client]:
-    """Load an appointment whose client the actor may see (portal: with `appointments`). Raises NotFound."""
+def get_appointment_for(actor: Actor, appointment_id, *, write: bool = False) -> tuple[Appointment, Client]:
+    """Load an appointment whose client the actor may see (portal: with `appointments`).
+
+    Staff change only their own calendar unless they hold calendar.manage (`write`).
+    Raises NotFound, Forbidden.
+    """
     appt = Appointment.objects(id=parse_id(appointment_id)).first()
     if appt is None:
         raise NotFound("no such appointment")
     if actor.is_staff and appt.staff == actor.account.id:
         return appt, Client.objects(id=appt.client).first()  # your own calendar, whoever the client
-    return appt, get_client_for(actor, appt.client, need=_need(actor))
+    client = get_client_for(actor, appt.client, need=_need(actor))
+    if write and actor.is_staff:
+        actor.require("calendar.manage")
+    return appt, client
 
 
 def appointment_dict(appt: Appointment, staff_names: dict | None = None) -> dict:
@@ -165,7 +172,7 @@ def _policy(actor: Actor, appt: Appointment, now: datetime) -> bool:
 
 def cancel(actor: Actor, appointment_id, *, reason: str = "", now: datetime | None = None) -> dict:
     """Cancel an appointment and open its slot again. Raises Conflict (late, or already cancelled)."""
-    appt, client = get_appointment_for(actor, appointment_id)
+    appt, client = get_appointment_for(actor, appointment_id, write=True)
     now = now or utcnow()
     if appt.status not in HOLDS_SLOT:
         raise Conflict("this appointment is not active", code="not_active")
@@ -188,7 +195,7 @@ def cancel(actor: Actor, appointment_id, *, reason: str = "", now: datetime | No
 
 def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datetime | None = None) -> dict:
     """Move an appointment to another open slot (same service type). Raises Conflict like book and cancel."""
-    appt, client = get_appointment_for(actor, appointment_id)
+    appt, client = get_appointment_for(actor, appointment_id, write=True)
     now = now or utcnow()
     if appt.status not in HOLDS_SLOT:
         raise Conflict("this appointment is not active", code="not_active")
@@ -201,7 +208,7 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
     if begin <= now:
         raise ValidationFailed("that time has passed", details={"start": ["must be in the future"]})
     if actor.is_portal and not is_open(staff_id=new_staff, location=appt.location,
-                                       service_type_key=appt.service_type, start=begin):
+                                       service_type_key=appt.service_type, start=begin, ignore=appt.id):
         raise Conflict("that slot is not open", code="slot_not_open")
     old = set(blocks(appt.start.astimezone(UTC), appt.end.astimezone(UTC))) if new_staff == appt.staff else set()
     new = [b for b in blocks(begin, end) if b not in old]
@@ -229,7 +236,7 @@ def update(actor: Actor, appointment_id, *, status: str | None = None, telehealt
     """Staff: confirm a request (booked), record completed / no_show, set the telehealth link."""
     if not actor.is_staff:
         raise NotFound("no such appointment")
-    appt, _client = get_appointment_for(actor, appointment_id)
+    appt, _client = get_appointment_for(actor, appointment_id, write=True)
     changes: dict = {}
     if telehealth_url is not None:
         changes["telehealth_url"] = _url(telehealth_url)

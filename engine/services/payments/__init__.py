@@ -15,6 +15,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from engine import config
+from engine.errors import PorticoError
+
+
+class GatewayUnavailable(PorticoError):
+    """The payment processor could not be reached or refused our request; retry with the same key."""
+    code = "payment_gateway_unavailable"
+    status = 503
 
 
 @dataclass(frozen=True)

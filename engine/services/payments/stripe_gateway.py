@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import stripe
 
-from engine.services.payments import CardSummary, ChargeResult, PaymentGateway
+from engine.services.payments import CardSummary, ChargeResult, GatewayUnavailable, PaymentGateway
 
 
 class StripeGateway(PaymentGateway):
@@ -51,6 +51,11 @@ class StripeGateway(PaymentGateway):
             return ChargeResult(ok=False, status="failed", failure_code=exc.code or "card_declined",
                                 decline_code=getattr(err, "decline_code", None) or "",
                                 message=exc.user_message or "Your card was declined.")
+        except stripe.StripeError as exc:
+            # Network, rate limit, authentication: the outcome is unknown, so the payment stays
+            # `processing` and a retry with the same key asks Stripe again (it dedupes on the key).
+            raise GatewayUnavailable("the payment processor did not answer; please try again",
+                                     details={"stripe": type(exc).__name__}) from exc
         card = _card_of(intent.get("payment_method"))
         if intent.get("status") == "succeeded":
             return ChargeResult(ok=True, status="succeeded", charge_id=intent.get("id", ""),

@@ -132,11 +132,38 @@ def test_contact_without_payments_permission_cannot_pay(invoice, family):
 def test_charge_payment_operation_for_the_workflow(invoice, family):
     """Can the payment workflow's charge_payment operation charge a saved token as the system?"""
     card = billing.get_gateway().tokenize(number="4242424242424242", exp_month=1, exp_year=2040)
-    result = billing.charge_payment(invoice_id=invoice["id"], idempotency_key="inst-1:task-9",
-                                    payment_method=card.token)
-    assert result["status"] == "succeeded"
+    results = [billing.charge_payment(invoice_id=invoice["id"], idempotency_key="inst-1:task-9",
+                                      payment_method=card.token) for _ in range(3)]  # a retried task
+    assert [r["status"] for r in results] == ["succeeded"] * 3 and SandboxCharge.objects.count() == 1
 
 
 def test_luhn():
     """Does the Luhn check accept test cards and refuse a changed digit?"""
     assert luhn_ok("4242424242424242") and not luhn_ok("4242424242424243")
+
+
+def test_payment_that_died_mid_charge_is_counted_not_charged_again(invoice, family):
+    """After a crash between the processor's charge and our record, is the money counted once and never re-taken?"""
+    from datetime import timedelta
+
+    from engine.models import utcnow
+    from engine.models.billing import Invoice
+
+    gateway = billing.get_gateway()
+    token = gateway.tokenize(number="4242424242424242", exp_month=1, exp_year=2040).token
+    long_ago = utcnow() - timedelta(hours=1)
+    # The state a crash leaves: the processor charged key K, our payment row still says `processing`.
+    gateway.charge(amount_cents=24000, currency="usd", payment_method=token, idempotency_key="crash-key-1")
+    stale = Payment(idempotency_key="crash-key-1", invoice=billing.parse_id(invoice["id"]),
+                    client=family["minor"].id, amount_cents=24000, gateway="sandbox", payment_method=token,
+                    created_at=long_ago).save()
+    Invoice.objects(id=invoice["id"]).update_one(set__payment_in_progress=stale.id,
+                                                 set__payment_started_at=long_ago)
+    with pytest.raises(Conflict) as err:
+        billing.charge_invoice(family["guardian"], invoice["id"], idempotency_key="new-key-2", card=VISA_OK)
+    assert err.value.code == "invoice_not_open"
+    assert SandboxCharge.objects(status="succeeded").count() == 1
+    inv = billing.list_invoices(family["staff"], family["minor"].id)[0]
+    assert (inv["status"], inv["paid_cents"]) == ("paid", 24000)
+    again = billing.charge_invoice(family["guardian"], invoice["id"], idempotency_key="crash-key-1", card=VISA_OK)
+    assert again["status"] == "succeeded" and again["replayed"]

@@ -198,3 +198,20 @@ def test_ics_is_rfc5545_shaped():
     assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
     assert "DTSTART:20270105T140000Z\r\n" in text and "Calm Minds\\, LLC" in text
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+
+
+def test_staff_change_only_their_own_calendar_without_calendar_manage(practice):
+    """May a colleague who sees the client cancel another therapist's appointment only with calendar.manage?"""
+    from engine.authz import staff_actor
+    from engine.errors import Forbidden
+    from tests.helpers import make_staff
+
+    colleague = make_staff(roles=("therapist",))
+    minor = practice["minor"]
+    minor.assigned_staff.append(colleague.id)
+    minor.save()
+    appt = _book(practice["guardian"], minor.id, _slots()[0])
+    with pytest.raises(Forbidden):
+        scheduling.cancel(staff_actor(colleague), appt["id"])
+    desk = staff_actor(make_staff(roles=("front_desk",)))
+    assert scheduling.cancel(desk, appt["id"])["status"] == "cancelled"

@@ -1,33 +1,13 @@
-"""The portal-service worker pieces: the reminder actor and the charge_payment operation."""
+"""The portal-service worker: the appointment reminder actor."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import dramatiq
-import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from engine.authz import SYSTEM
-from engine.models.billing import SandboxCharge
-from engine.services import billing
-from engine.workflow import operations
 from workers.broker import use_broker
-
-
-def test_charge_payment_operation_charges_once_per_key(family):
-    """Does the registered charge_payment operation charge once however often the task is retried?"""
-    import workers.services  # noqa: F401 - registers the operation
-
-    inv = billing.create_invoice(SYSTEM, family["minor"].id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 9000}]})
-    token = billing.get_gateway().tokenize(number="4242424242424242", exp_month=1, exp_year=2040).token
-    op = operations.get("charge_payment")
-    params = {"invoice_id": inv["id"], "payment_method": token}
-    results = [op(params=params, key="inst-1:task-7") for _ in range(3)]
-    assert [r["status"] for r in results] == ["succeeded"] * 3 and SandboxCharge.objects.count() == 1
-    with pytest.raises(operations.OperationFailed):
-        op(params={"invoice_id": "nope"}, key="inst-2:task-1")
 
 
 def test_reminder_actor_sends_due_reminders(family):
