@@ -52,6 +52,7 @@ def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
     saved = draft.answers if draft is not None else None
     if draft is not None:
         version_id, definition = str(draft.form_version), get_version(draft.form_version).definition
+    audit.record(actor, "client_form_opened", client=client, object_type="form", object_id=form_key)
     return {"form_key": form_key, "version_id": version_id, "definition": definition,
             "data": prefill(definition, client, saved, signer=actor.account if actor.is_portal else None),
             "has_progress": draft is not None}
@@ -72,6 +73,7 @@ def save_progress(actor: Actor, client_id, form_key: str, data: dict, *, context
     draft.saved_by = actor.id
     draft.updated_at = utcnow()
     draft.save()
+    audit.record(actor, "form_progress_saved", client=client, object_type="submission", object_id=str(draft.id))
     return draft
 
 
