@@ -178,9 +178,6 @@ def is_answer_empty(q, value) -> bool:
 
 def question_errors(q, value, ctx, values, run_) -> list[str]:
     """survey-core's errors for one visible, enabled question (plus shape errors when strict)."""
-    from engine.forms.complex import complex_errors
-    from engine.forms.shape import shape_errors
-
     qtype = q.get("type")
     out: list[str] = []
     if qtype in ("matrixdropdown", "matrixdynamic", "paneldynamic", "multipletext", "matrix"):
@@ -297,3 +294,8 @@ def clean(definition: dict, data: dict) -> dict:
         if cv.get("includeIntoResult") and cv.get("name") in run_.values:
             keep[cv["name"]] = run_.values[cv["name"]]
     return keep
+
+
+# Imported last: these modules build on the helpers above (a cycle resolved at import time, not per call).
+from engine.forms.complex import complex_errors  # noqa: E402
+from engine.forms.shape import shape_errors  # noqa: E402
