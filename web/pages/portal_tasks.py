@@ -1,0 +1,79 @@
+"""Portal pages of the intake: activation from the invitation link, the form task list of the active
+profile, a task's form page (survey-js-ui, signature pads, save and resume), and the documents page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, render_template, request
+
+from engine.errors import NotFound, ValidationFailed
+from engine.services import accounts, documents, invitations, tasks
+from web.pages._flash import back
+from web.security import access, current_actor, public
+
+bp = Blueprint("portal_task_pages", __name__, url_prefix="/portal")
+
+
+def _profile(actor) -> dict:
+    """The active profile when it may fill in forms; NotFound otherwise."""
+    me = accounts.describe_me(actor, g.active_client_id)
+    active = next((p for p in me["profiles"] if p["client_id"] == me["active_profile_id"]), None)
+    if active is None or not active["permissions"].get("forms"):
+        raise NotFound("forms are not available for the profile you are using")
+    return dict(active, switchable=len(me["profiles"]) > 1)
+
+
+@bp.get("/tasks")
+@access("portal")
+def task_list():
+    """The forms waiting for the active profile (its own, and a guardian's approvals)."""
+    actor = current_actor()
+    profile = _profile(actor)
+    items = tasks.inbox(actor, client_id=profile["client_id"], per_page=100)["items"]
+    done = tasks.inbox(actor, client_id=profile["client_id"], status="completed", per_page=100)["items"]
+    return render_template("intake/portal_tasks.html", profile=profile, items=items, done=done, active_tab="tasks")
+
+
+@bp.get("/tasks/<task_id>")
+@access("portal")
+def task_page(task_id):
+    """One task's form, filled in with survey-js-ui; answers are saved and submitted through the API."""
+    actor = current_actor()
+    task = tasks.shape(tasks.get_task_for(actor, task_id))
+    if task["status"] != "open" or not task["form_key"]:
+        return redirect("/portal/tasks", 303)
+    return render_template("intake/portal_task.html", task=task, profile=_profile(actor), active_tab="tasks")
+
+
+@bp.get("/documents")
+@access("portal")
+def documents_page():
+    """The completed forms and packets filed for the active profile."""
+    actor = current_actor()
+    profile = _profile(actor)
+    return render_template("intake/portal_documents.html", profile=profile, active_tab="documents",
+                           docs=documents.list_documents(actor, profile["client_id"]))
+
+
+@bp.get("/activate")
+@public
+def activate_page():
+    """The invitation link's page: choose a password."""
+    return render_template("intake/activate.html", token=request.args.get("token", "")[:200], errors={})
+
+
+@bp.post("/activate")
+@public
+def activate():
+    """Set the password; on success go to the sign-in page (which sets up MFA when the practice requires it)."""
+    token = request.form.get("token", "")[:200]
+    password = request.form.get("password", "")
+    if password != request.form.get("confirm", ""):
+        errors = {"confirm": ["the two passwords differ"]}
+        return render_template("intake/activate.html", token=token, errors=errors), 422
+    try:
+        result = invitations.activate(token, password, ip=request.remote_addr or "",
+                                      user_agent=request.headers.get("User-Agent", ""))
+    except ValidationFailed as exc:
+        return render_template("intake/activate.html", token=token, errors=exc.details or {}), 422
+    note = " You will set up a sign-in code next." if result["mfa_setup_required"] else ""
+    return back("/login", f"Your password is set. Sign in with {result['email']}.{note}")
