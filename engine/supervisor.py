@@ -50,6 +50,7 @@ READY_TIMEOUT = 120.0
 DEMO_PASSWORD = "portico-demo-2026"  # noqa: S105 - printed for everyone to use; demo data only
 GRACE = {"mongodb": 20.0, "redis": 10.0}
 DEFAULT_GRACE = 10.0
+APP_CHILDREN = ("web", "worker", "scheduler")
 
 
 class Abort(Exception):
@@ -326,26 +327,40 @@ class Supervisor:
     # --- stopping -------------------------------------------------------------------------------
 
     def _stop_all(self) -> None:
+        """Newest first, a tier at a time: web, worker and scheduler together (none depends on
+        another), then the mail sink, Redis and the database, each once its users are gone."""
+        tiers: list[list[Child]] = []
         for child in reversed(self.children):
             child.restart_at = None
-            proc = child.proc
-            if proc is None:
+            if child.proc is None:
                 continue
-            if proc.poll() is None:
+            if tiers and child.name in APP_CHILDREN and tiers[-1][0].name in APP_CHILDREN:
+                tiers[-1].append(child)
+            else:
+                tiers.append([child])
+        for tier in tiers:
+            self._stop_tier(tier)
+
+    def _stop_tier(self, tier: list[Child]) -> None:
+        for child in tier:
+            if child.proc.poll() is None:
                 # SIGTERM to the leader only: gunicorn and dramatiq stop their own workers in
                 # order (a second SIGTERM makes a dramatiq worker quit mid-message).
                 if self.force:
-                    _killpg(proc.pid, signal.SIGKILL)
+                    _killpg(child.proc.pid, signal.SIGKILL)
                 else:
-                    proc.send_signal(signal.SIGTERM)
-                deadline = time.monotonic() + child.grace
-                while proc.poll() is None and time.monotonic() < deadline and not self.force:
-                    time.sleep(0.05)
-                if proc.poll() is None:
-                    self.say(f"{child.name} did not stop within {child.grace:.0f}s; killing it")
-                    _killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-            self._finish_group(proc.pid, 0.0 if self.force else 3.0)
+                    child.proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        for child in tier:
+            proc = child.proc
+            while proc.poll() is None and time.monotonic() < started + child.grace and not self.force:
+                time.sleep(0.05)
+            if proc.poll() is None:
+                self.say(f"{child.name} did not stop within {child.grace:.0f}s; killing it")
+                _killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for child in tier:
+            self._finish_group(child.proc.pid, 0.0 if self.force else 3.0)
 
     def _finish_group(self, pgid: int, grace: float) -> None:
         """Processes left in a dead leader's group (a gunicorn or dramatiq worker) go too."""
