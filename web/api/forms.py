@@ -61,6 +61,10 @@ class FormAnswersIn(ma.Schema):
     version_id = _S(load_default=None, allow_none=True)
 
 
+class FormContextQuery(ma.Schema):
+    context = _S(load_default="", metadata={"description": "task or form request id the answers belong to"})
+
+
 class FormSessionOut(ma.Schema):
     form_key, version_id = _S(), _S()
     definition, data = ma.fields.Dict(), ma.fields.Dict()
@@ -159,7 +163,7 @@ def blank(key):
 
 @blp.route("/clients/<client_id>/forms/<key>")
 class FillForm(MethodView):
-    @blp.arguments(ma.Schema.from_dict({"context": _S(load_default="")})(), location="query")
+    @blp.arguments(FormContextQuery, location="query")
     @blp.response(200, FormSessionOut)
     @access("authenticated")
     def get(self, args, client_id, key):
