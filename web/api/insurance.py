@@ -78,6 +78,8 @@ class CardImage(MethodView):
         data, meta = insurance.read_card(current_actor(), policy_id, side, client_id=client_id)
         return file_response(data, meta, inline=True)
 
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})
     @blp.response(200, PolicyOut)
     @blp.alt_response(413, description="too large")
     @blp.alt_response(415, description="not an image or PDF")
