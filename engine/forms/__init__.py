@@ -3,6 +3,21 @@
 `validate_submission(definition, data)` is the server's verdict on a
 submission: errors by question name, `{}` when valid. It mirrors survey-core's
 own verdict (tests/forms/test_differential.py compares them).
+
+survey-core behaviours matched on purpose (each checked in Node, each surprising):
+- a required radiogroup/dropdown/checkbox whose value is not among its choices counts as unanswered
+  (unless "other" is allowed), yet an optional one with such a value has no error;
+- the expression validator runs even on an empty answer; numeric/text/regex validators skip
+  blank or whitespace-only text, the email validator does not;
+- a matrixdynamic without an answer still has its default 2 rows, so required cells fail;
+  `[{}]` counts as answered but rows of blank cells do not; a paneldynamic counts as answered
+  once a panel has any key; minRowCount/minPanelCount never produce errors (rows are added);
+- numeric matrix cells drop non-numeric text; a top-level number input keeps it;
+- answers to disabled (enableIf false / readOnly) questions are not checked;
+- `+` concatenates as soon as one side is text ("1" + "x" = "1x"), so a total over a bad
+  answer is text and compares false with numbers.
+Beyond survey-core (strict mode, on by default): values must have their question's type and
+come from its choices, and text respects maxLength — the API does not go through widgets.
 """
 
 from __future__ import annotations
