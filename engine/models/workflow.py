@@ -45,6 +45,7 @@ class ProcessVersion(me.Document):
     calls = me.ListField(me.StringField(), default=list)  # process ids of call activities
     form_keys = me.ListField(me.StringField(), default=list)
     operations = me.ListField(me.StringField(), default=list)
+    permissions = me.ListField(me.StringField(), default=list)  # codes its tasks are addressed to
     deployed_by = me.StringField(default="")
     deployed_at = me.DateTimeField(default=utcnow)
 

@@ -26,6 +26,7 @@ from engine.models import utcnow
 from engine.models.workflow import ProcessDefinition, ProcessVersion
 from engine.workflow import operations, scripting
 from engine.workflow.errors import DeployRejected, ScriptRefused
+from engine.workflow.projection import LANE_PERMISSION
 from engine.workflow.specs import SERIALIZER_VERSION, OutboxServiceTask, PorticoParser, dump_specs
 
 LANES = ("client", "guardian", "staff", "admin")
@@ -111,7 +112,7 @@ def _check_timer(expression: str) -> str | None:
     return None
 
 
-def _check_task(ts, problems: dict, forms: set, ops: set) -> None:
+def _check_task(ts, problems: dict, forms: set, ops: set, perms: set) -> None:
     name = ts.bpmn_id or ts.name
 
     def bad(message: str) -> None:
@@ -137,6 +138,11 @@ def _check_task(ts, problems: dict, forms: set, ops: set) -> None:
         perm = props.get("permission")
         if perm and perm not in PERMISSIONS:
             bad(f"permission {perm!r} is not a permission code")
+        if lane in LANE_PERMISSION:
+            perms.add(LANE_PERMISSION[lane])
+        elif perm:
+            perms.add(perm)
+        compiles(props.get("portalAccount"), "eval", "portalAccount")
         compiles(props.get("assignee"), "eval", "assignee")
         compiles(props.get("portalAccount"), "eval", "portalAccount")
         compiles(props.get("formKeyExpression"), "eval", "formKeyExpression")
@@ -160,17 +166,21 @@ def _check_task(ts, problems: dict, forms: set, ops: set) -> None:
             bad(f"timer: {problem}")
 
 
-def validate(spec, subprocess_specs: dict) -> tuple[set, set]:
-    """Check every task of the process and of what it calls. Raises DeployRejected."""
+def validate(spec, subprocess_specs: dict) -> tuple[set, set, set]:
+    """Check every task of the process and of what it calls. Raises DeployRejected.
+
+    Returns the form keys, operations and permission codes (task audiences) it uses.
+    """
     problems: dict[str, list[str]] = {}
     forms: set[str] = set()
     ops: set[str] = set()
+    perms: set[str] = set()
     for process in [spec, *[s for s in subprocess_specs.values() if s is not None]]:
         for ts in process.task_specs.values():
-            _check_task(ts, problems, forms, ops)
+            _check_task(ts, problems, forms, ops, perms)
     if problems:
         raise DeployRejected("the BPMN cannot be deployed", details=problems)
-    return forms, ops
+    return forms, ops, perms
 
 
 def deploy(actor: Actor, bpmn_xml: str | bytes, *, extra: dict[str, bytes] | None = None) -> list[dict]:
@@ -187,13 +197,13 @@ def deploy(actor: Actor, bpmn_xml: str | bytes, *, extra: dict[str, bytes] | Non
             subs = parser.get_subprocess_specs(pid)
         except ValidationException as exc:
             raise DeployRejected("the BPMN is invalid", details={pid: [str(exc).splitlines()[0]]}) from exc
-        forms, ops = validate(spec, subs)
+        forms, ops, perms = validate(spec, subs)
         spec_json = json.dumps(dump_specs(spec, subs), separators=(",", ":"), sort_keys=True)
-        results.append(_store(actor, pid, spec, xml.decode(), spec_json, subs, forms, ops))
+        results.append(_store(actor, pid, spec, xml.decode(), spec_json, subs, forms, ops, perms))
     return results
 
 
-def _store(actor, pid, spec, xml, spec_json, subs, forms, ops) -> dict:
+def _store(actor, pid, spec, xml, spec_json, subs, forms, ops, perms) -> dict:
     digest = hashlib.sha256(xml.encode() + b"\0" + spec_json.encode()).hexdigest()
     definition = ProcessDefinition.objects(process_id=pid).first()
     if definition is None:
@@ -208,7 +218,7 @@ def _store(actor, pid, spec, xml, spec_json, subs, forms, ops) -> dict:
     number = definition.latest_version + 1
     version = ProcessVersion(process_id=pid, number=number, bpmn_xml=xml, sha256=digest, spec_json=spec_json,
                              serializer_version=SERIALIZER_VERSION, calls=sorted(subs), form_keys=sorted(forms),
-                             operations=sorted(ops), deployed_by=actor.id)
+                             operations=sorted(ops), permissions=sorted(perms), deployed_by=actor.id)
     version.save()  # the unique (process_id, number) index decides two simultaneous deploys
     ProcessDefinition.objects(process_id=pid, latest_version__lt=number).update_one(
         set__latest_version=number, set__latest_version_id=version.id, set__updated_at=utcnow(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pymongo import InsertOne, UpdateMany
 from pymongo.errors import BulkWriteError
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -27,7 +28,7 @@ from engine.workflow.helpers import duration_delta
 from engine.workflow.specs import OPERATION_PARAMS_KEY, OutboxServiceTask
 
 DEFAULT_MAX_ATTEMPTS = 5
-_LANE_AUDIENCE = {"admin": "perm:staff.manage"}
+LANE_PERMISSION = {"admin": "staff.manage"}  # lanes addressed to staff holding a permission
 
 
 @dataclass
@@ -63,8 +64,8 @@ def audience(task, client_id) -> str:
     lane = (ts.lane or "staff").strip().lower()
     if lane in ("client", "guardian"):
         return f"{lane}:{client_id or ''}"
-    if lane in _LANE_AUDIENCE:
-        return _LANE_AUDIENCE[lane]
+    if lane in LANE_PERMISSION:
+        return f"perm:{LANE_PERMISSION[lane]}"
     if props.get("permission"):
         return f"perm:{props['permission']}"
     return "staff"
@@ -144,6 +145,16 @@ def _insert_ignoring_duplicates(collection, rows: list[dict]) -> list:
         return [row["_id"] for i, row in enumerate(rows) if i not in failed and "_id" in row]
 
 
+def _bulk_ignoring_duplicates(collection, writes: list) -> None:
+    if not writes:
+        return
+    try:
+        collection.bulk_write(writes, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
+
+
 def _pin_form(form_key: str | None) -> str | None:
     if not form_key:
         return None
@@ -164,11 +175,12 @@ def apply(instance: dict, previous: dict, new: Projection) -> None:
                  # A task for one named staff member is theirs from the start.
                  claimed_by=fields["audience"] if fields["audience"].startswith("staff:") else None)
             for tid, fields in new.tasks.items() if tid not in old_tasks]
-    _insert_ignoring_duplicates(Task._get_collection(), rows)
     gone = sorted(old_tasks - set(new.tasks))
+    writes: list = [InsertOne(row) for row in rows]
     if gone:
-        Task._get_collection().update_many({"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
-                                           {"$set": {"status": "closed", "completed_at": now}})
+        writes.append(UpdateMany({"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
+                                 {"$set": {"status": "closed", "completed_at": now}}))
+    _bulk_ignoring_duplicates(Task._get_collection(), writes)  # one round trip for the inbox
 
     timers = [dict(fields, instance_id=iid, status="waiting") for key, fields in new.timers.items()
               if key not in old_timers]

@@ -61,8 +61,9 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
     Raises NotFound, InstanceBusy, StaleVersion (after many lost races), and whatever `change` raises.
     """
     iid = instance_id if isinstance(instance_id, ObjectId) else ObjectId(str(instance_id))
-    for _ in range(_MAX_RACES):
-        loaded = store.acquire(iid)
+    for attempt in range(_MAX_RACES):
+        # Optimistic first; after a lost race, take the lease so that this step gets through.
+        loaded = store.acquire(iid, lease=attempt > 0)
         try:
             result = change(loaded)
             if result is UNCHANGED:

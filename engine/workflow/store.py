@@ -1,10 +1,12 @@
 """Instance persistence: leases, load (with serializer migration), compare-and-set save.
 
 Round trips per step are the cost that matters (FINDINGS: ~1 ms each), so a
-step is: acquire lease + read (one find_one_and_update), then save + release
-(one update_one filtered on the version read). A save that matches nothing
-lost a race — another process took over an expired lease and saved first —
-and the caller starts again from a fresh load; nothing is ever overwritten.
+step first reads optimistically (one find) and saves with one update_one
+filtered on the version read and on nobody else holding a live lease. A save
+that matches nothing lost a race; the caller starts again from a fresh load,
+this time taking the lease (find_one_and_update) so that it makes progress
+under contention. A lease whose holder died expires and is taken over.
+Nothing is ever overwritten.
 """
 
 from __future__ import annotations
@@ -105,26 +107,40 @@ def restore(doc: dict):
     return workflow
 
 
-def acquire(instance_id: ObjectId, *, wait: float | None = None, ttl: float | None = None) -> Loaded:
-    """Take the instance's lease (free, or expired) and read it. Raises NotFound or InstanceBusy.
+def _free(now) -> list:
+    return [{"lease_until": None}, {"lease_until": {"$lt": now}}]
 
-    A live holder is waited for up to `wait` seconds (default: one lease period),
+
+def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = None,
+            ttl: float | None = None) -> Loaded:
+    """Read the instance for a step. Raises NotFound or InstanceBusy.
+
+    lease=True takes the lease (a write); lease=False reads optimistically and relies on the
+    compare-and-set save, which also refuses while someone else holds a live lease.
+    Either way a live holder is waited for up to `wait` seconds (default: one lease period),
     so a holder that died is taken over once its lease expires.
     """
     ttl = lease_seconds() if ttl is None else ttl
     wait = ttl + 1 if wait is None else wait
-    owner = owner_token()
+    owner = owner_token() if lease else None
     deadline = time.monotonic() + wait
     pause = 0.005
     while True:
         now = utcnow()
-        doc = instances().find_one_and_update(
-            {"_id": instance_id, "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
-            {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=ttl)}},
-            projection=_STEP_FIELDS, return_document=ReturnDocument.AFTER)
+        if lease:
+            doc = instances().find_one_and_update(
+                {"_id": instance_id, "$or": _free(now)},
+                {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=ttl)}},
+                projection=_STEP_FIELDS, return_document=ReturnDocument.AFTER)
+        else:
+            doc = instances().find_one({"_id": instance_id}, _STEP_FIELDS)
+            if doc is None:
+                raise NotFound("no such process instance")
+            if doc.get("lease_until") is not None and doc["lease_until"] >= now:
+                doc = None  # someone holds it: wait, like a lease taker would
         if doc is not None:
             return Loaded(doc=doc, workflow=restore(doc), owner=owner)
-        if instances().count_documents({"_id": instance_id}, limit=1) == 0:
+        if lease and instances().count_documents({"_id": instance_id}, limit=1) == 0:
             raise NotFound("no such process instance")
         if time.monotonic() >= deadline:
             raise InstanceBusy("the process instance is busy; try again")
@@ -133,13 +149,17 @@ def acquire(instance_id: ObjectId, *, wait: float | None = None, ttl: float | No
 
 
 def release(loaded: Loaded) -> None:
-    """Give the lease back without saving (the step changed nothing)."""
-    instances().update_one({"_id": loaded.id, "lease_owner": loaded.owner},
-                           {"$set": {"lease_owner": None, "lease_until": None}})
+    """Give the lease back without saving (the step changed nothing). Optimistic reads hold nothing."""
+    if loaded.owner:
+        instances().update_one({"_id": loaded.id, "lease_owner": loaded.owner},
+                               {"$set": {"lease_owner": None, "lease_until": None}})
 
 
 def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list, error: dict | None = None) -> bool:
-    """Write the new state with compare-and-set on `version` and release the lease. False = lost race."""
+    """Write the new state with compare-and-set on `version` (and lease) and release the lease.
+
+    False = lost race: someone saved first, or holds a live lease.
+    """
     now = utcnow()
     changes = {
         "state_json": wfspecs.dump_state(loaded.workflow),
@@ -158,8 +178,8 @@ def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list
     update: dict = {"$set": changes, "$inc": {"version": 1}}
     if loaded.history:
         update["$push"] = {"history": {"$each": loaded.history}}
-    result = instances().update_one({"_id": loaded.id, "version": loaded.version, "lease_owner": loaded.owner},
-                                    update)
+    guard = {"lease_owner": loaded.owner} if loaded.owner else {"$or": _free(now)}
+    result = instances().update_one({"_id": loaded.id, "version": loaded.version, **guard}, update)
     if result.modified_count == 1:
         loaded.doc.update(changes)
         loaded.doc["version"] = loaded.version + 1

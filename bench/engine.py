@@ -1,0 +1,237 @@
+"""Workflow engine figures: per-step cost raw vs persisted, and inbox query latency at scale.
+
+    .venv/bin/python bench/engine.py [--steps 200] [--rows 1000000] [--open 100000] [--queries 300]
+
+Starts its own embedded SecantusDB (fsync on commit, as `portico up` runs it) in a
+temporary directory. Prints medians (and p95) only; nothing here asserts.
+
+Per step = completing one user task of a sequential flow and running the engine
+steps that follow (a script task), for the same BPMN:
+- raw: SpiffWorkflow in memory, state round-tripped through its own serializer
+  (to_dict/from_dict, spec included, as SpiffWorkflow persists by default); also
+  shown without any serialization.
+- Portico: runtime.complete_task — lease + load from the database, run, compare-and-set
+  save, inbox projection; and the full service path (tasks.complete: guard, audit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+TASKS = 12
+
+
+def flow_bpmn(n: int = TASKS) -> bytes:
+    nodes, flows = [], []
+    prev = "start"
+    for i in range(n):
+        nodes.append(f'<bpmn:userTask id="u{i}" name="Step {i}"/>')
+        nodes.append(f'<bpmn:scriptTask id="s{i}"><bpmn:script>count = {i} + 1</bpmn:script></bpmn:scriptTask>')
+        flows += [(prev, f"u{i}"), (f"u{i}", f"s{i}")]
+        prev = f"s{i}"
+    flows.append((prev, "end"))
+    seq = "".join(f'<bpmn:sequenceFlow id="f{k}" sourceRef="{a}" targetRef="{b}"/>' for k, (a, b) in enumerate(flows))
+    return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+            f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">'
+            f'<bpmn:process id="bench_flow" isExecutable="true"><bpmn:startEvent id="start"/>{"".join(nodes)}'
+            f'<bpmn:endEvent id="end"/>{seq}</bpmn:process></bpmn:definitions>').encode()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def raw_steps(steps: int) -> tuple[list[float], list[float]]:
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine.workflow.scripting import script_engine
+    from engine.workflow.specs import PorticoParser
+
+    parser = PorticoParser()
+    parser.add_bpmn_str(flow_bpmn())
+    spec = parser.get_spec("bench_flow")
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+    with_io, without_io = [], []
+    done = 0
+    while done < steps:
+        wf = BpmnWorkflow(spec, {}, script_engine=script_engine())
+        wf.do_engine_steps()
+        state = serializer.to_dict(wf)
+        for _ in range(TASKS):
+            t0 = time.perf_counter()
+            wf = serializer.from_dict(state)
+            wf.script_engine = script_engine()
+            wf.get_tasks(state=TaskState.READY, manual=True)[0].run()
+            wf.do_engine_steps()
+            state = serializer.to_dict(wf)
+            with_io.append(time.perf_counter() - t0)
+        wf = BpmnWorkflow(spec, {}, script_engine=script_engine())
+        wf.do_engine_steps()
+        for _ in range(TASKS):
+            t0 = time.perf_counter()
+            wf.get_tasks(state=TaskState.READY, manual=True)[0].run()
+            wf.do_engine_steps()
+            without_io.append(time.perf_counter() - t0)
+        done += TASKS
+    return with_io, without_io
+
+
+def persisted_steps(steps: int) -> tuple[list[float], list[float]]:
+    from engine.authz import SYSTEM, staff_actor
+    from engine.models.workflow import Task
+    from engine.services import tasks
+    from engine.workflow import runtime
+    from engine.workflow.deploy import deploy
+
+    deploy(SYSTEM, flow_bpmn())
+    from engine.models.accounts import StaffMember
+
+    member = StaffMember(email="bench@example.org", first_name="B", last_name="Ench", roles=["org_admin"])
+    member.save()
+    actor = staff_actor(member)
+    engine_only, service = [], []
+    done = 0
+    while done < steps:
+        for timings, use_service in ((engine_only, False), (service, True)):
+            iid = runtime.start("bench_flow")
+            for _ in range(TASKS):
+                row = Task._get_collection().find_one({"instance_id": iid, "status": "open"})
+                t0 = time.perf_counter()
+                if use_service:
+                    tasks.complete(actor, row["_id"], {})
+                else:
+                    runtime.complete_task(iid, row["task_id"], {}, by="bench")
+                timings.append(time.perf_counter() - t0)
+        done += TASKS
+    return engine_only, service
+
+
+def fill_inbox(rows: int, open_rows: int, clients: list, staff_id: str) -> None:
+    from bson import ObjectId
+
+    from engine.models.workflow import Task
+
+    coll = Task._get_collection()
+    now = datetime.now(UTC)
+    rng = random.Random(7)
+    perms = ["perm:billing.manage", "perm:staff.manage", "perm:workflows.manage"]
+    batch, made = [], 0
+    t0 = time.perf_counter()
+    for i in range(rows):
+        is_open = i < open_rows
+        client = rng.choice(clients)
+        kind = rng.random()
+        audience = ("staff" if kind < 0.3 else rng.choice(perms) if kind < 0.4 else f"staff:{staff_id}"
+                    if kind < 0.42 else f"guardian:{client}" if kind < 0.5 else f"client:{client}")
+        batch.append({"instance_id": ObjectId(), "task_id": f"t{i}", "process_id": "bench", "spec_name": "u",
+                      "name": "Bench task", "lane": "staff", "audience": audience, "form_key": None,
+                      "form_version_id": None, "client_id": client, "status": "open" if is_open else "completed",
+                      "due_at": now + timedelta(minutes=rng.randint(-5000, 50000)), "created_at": now,
+                      "claimed_by": audience if audience.startswith("staff:") else None})
+        if len(batch) == 10_000:
+            coll.insert_many(batch, ordered=False)
+            made += len(batch)
+            batch = []
+            if made % 100_000 == 0:
+                print(f"  inserted {made:,} rows ({made / (time.perf_counter() - t0):,.0f}/s)", flush=True)
+    if batch:
+        coll.insert_many(batch, ordered=False)
+
+
+def inbox_latency(queries: int, actors: list) -> tuple[list[float], list[float]]:
+    from engine.models.workflow import Task
+    from engine.services import tasks
+
+    raw, service = [], []
+    for i in range(queries):
+        actor = actors[i % len(actors)]
+        query, hint = tasks.inbox_query(actor)
+        t0 = time.perf_counter()
+        cursor = Task._get_collection().find(query)
+        list((cursor.hint(hint) if hint else cursor).sort([("due_at", 1), ("_id", 1)]).limit(26))
+        raw.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        tasks.inbox(actor, page=1 + i % 3)
+        service.append(time.perf_counter() - t0)
+    return raw, service
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=240)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--open", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--no-fsync", action="store_true", help="run the database without fsync on commit")
+    args = ap.parse_args()
+
+    from engine import config, db, embedded
+
+    root = Path(tempfile.mkdtemp(prefix="portico-bench-"))
+    mongo = embedded.start_mongodb(root, sync_on_commit=not args.no_fsync, log=root / "db.log")
+    try:
+        settings = config.install(config.load({"PORTICO_MONGODB_URI": mongo.url, "PORTICO_DATA_DIR": str(root),
+                                               "PORTICO_SECRET_KEY": "bench-" * 8}))
+        db.connect(settings.mongodb_uri)
+        db.ensure_indexes()
+        ms = 1000
+        raw_io, raw_mem = raw_steps(args.steps)
+        engine_only, service = persisted_steps(args.steps)
+        r, p, s = statistics.median(raw_io), statistics.median(engine_only), statistics.median(service)
+        print(f"per step, {TASKS}-task flow, {len(raw_io)} steps each (median / p95 ms):")
+        print(f"  raw SpiffWorkflow, in memory, no serialization   {statistics.median(raw_mem) * ms:7.2f} / "
+              f"{pct(raw_mem, 95) * ms:.2f}")
+        print(f"  raw SpiffWorkflow, in memory, to_dict/from_dict  {r * ms:7.2f} / {pct(raw_io, 95) * ms:.2f}")
+        print(f"  Portico persisted (runtime.complete_task)        {p * ms:7.2f} / {pct(engine_only, 95) * ms:.2f}")
+        print(f"  Portico service (tasks.complete: guard+audit)    {s * ms:7.2f} / {pct(service, 95) * ms:.2f}")
+        print(f"  ratio persisted / raw (serialized)  {p / r:5.2f}x   (target <= 5x)")
+        print(f"  ratio persisted / raw (no serial.)  {p / statistics.median(raw_mem):5.2f}x")
+        print(f"  ratio service / raw (serialized)    {s / r:5.2f}x")
+
+        from engine.authz import Actor, portal_actor, staff_actor
+        from engine.models.accounts import PortalAccount, StaffMember
+        from engine.models.clients import Client
+
+        clients = [Client(first_name="C", last_name=str(i)) for i in range(2000)]
+        Client.objects.insert(clients)
+        client_ids = [c.id for c in clients]
+        member = StaffMember.objects.get(email="bench@example.org")
+        print(f"filling the inbox: {args.rows:,} task rows, {args.open:,} open ...", flush=True)
+        t0 = time.perf_counter()
+        fill_inbox(args.rows, args.open, client_ids, str(member.id))
+        print(f"  filled in {time.perf_counter() - t0:.0f}s")
+        accounts = []
+        for c in clients[:20]:
+            acc = PortalAccount(email=f"p{c.last_name}@example.org", client=c)
+            acc.save()
+            accounts.append(portal_actor(acc))
+        therapist = StaffMember(email="t@example.org", first_name="T", last_name="T", roles=["therapist"])
+        therapist.save()
+        Client.objects(id__in=client_ids[:50]).update(push__assigned_staff=therapist.id)
+        actors: list[Actor] = [staff_actor(member), staff_actor(therapist), *accounts]
+        raw_q, svc_q = inbox_latency(args.queries, actors)
+        print(f"inbox query, {args.rows:,} rows / {args.open:,} open, {len(raw_q)} queries over "
+              f"{len(actors)} actors (staff admin, therapist, portal):")
+        print(f"  indexed query (find+sort+limit)  p50 {statistics.median(raw_q) * ms:6.2f} ms   "
+              f"p95 {pct(raw_q, 95) * ms:6.2f} ms")
+        print(f"  GET /tasks service (inbox())     p50 {statistics.median(svc_q) * ms:6.2f} ms   "
+              f"p95 {pct(svc_q, 95) * ms:6.2f} ms   (target p95 <= 30 ms)")
+    finally:
+        mongo.stop()
+
+
+if __name__ == "__main__":
+    main()
