@@ -261,8 +261,12 @@ def update(actor: Actor, appointment_id, *, status: str | None = None, telehealt
 
 
 def list_appointments(actor: Actor, *, client_id=None, staff_id=None, upcoming: bool = True,
-                      include_cancelled: bool = False, limit: int = 200) -> list[dict]:
-    """Appointments the actor may see: a client's (guarded), a staff calendar, or every profile of a portal user."""
+                      include_cancelled: bool = False, start_from: datetime | None = None,
+                      start_to: datetime | None = None, limit: int = 200) -> list[dict]:
+    """Appointments the actor may see: a client's (guarded), a staff calendar, or every profile of a portal user.
+
+    `start_from`/`start_to` bound the start times (a calendar's visible range).
+    """
     query: dict = {}
     if client_id:
         client = get_client_for(actor, client_id, need=_need(actor))
@@ -283,6 +287,10 @@ def list_appointments(actor: Actor, *, client_id=None, staff_id=None, upcoming: 
         raise NotFound("nothing to list")
     if upcoming:
         query["end__gte"] = utcnow()
+    if start_from is not None:
+        query["start__gte"] = start_from
+    if start_to is not None:
+        query["start__lt"] = start_to
     if not include_cancelled:
         query["status__ne"] = "cancelled"
     appts = list(Appointment.objects(**query).order_by("start").limit(min(max(limit, 1), 500)))

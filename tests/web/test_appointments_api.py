@@ -116,3 +116,18 @@ def test_bad_booking_input_is_422_with_field(client, practice):
     body = dict(_booking(practice["minor"].id, slot), start="2030-01-01T10:00:00")
     resp = client.post("/api/v1/appointments", json=body, headers=staff)
     assert resp.status_code == 422 and "start" in resp.get_json()["error"]["details"]
+
+
+def test_calendar_range_query_for_staff(client, practice):
+    """Does ?from&to (a calendar's visible range) return only appointments starting inside it?"""
+    staff = api_login(client, practice["emails"]["staff"])
+    slot = _slots(client, staff)[0]
+    client.post("/api/v1/appointments", json=_booking(practice["minor"].id, slot), headers=staff)
+    start = datetime.fromisoformat(slot["start"])
+    inside = {"from": (start - timedelta(hours=1)).isoformat(), "to": (start + timedelta(hours=1)).isoformat()}
+    after = {"from": (start + timedelta(hours=1)).isoformat(), "to": (start + timedelta(days=1)).isoformat()}
+    for rng, expected in ((inside, 1), (after, 0)):
+        resp = client.get("/api/v1/appointments", query_string={"upcoming": "false", **rng}, headers=staff)
+        assert resp.status_code == 200 and len(resp.get_json()["items"]) == expected
+    page = client.get("/staff/calendar", headers=staff)
+    assert page.status_code == 200 and "services/staff_calendar.js" in page.get_data(as_text=True)

@@ -32,6 +32,8 @@ class AppointmentQuery(ma.Schema):
     staff_id = _S(metadata={"description": "staff: another member's calendar (calendar.manage)"})
     upcoming = _B(load_default=True)
     include_cancelled = _B(load_default=False)
+    start_from = ma.fields.AwareDateTime(data_key="from", metadata={"description": "starts at or after (ISO-8601)"})
+    start_to = ma.fields.AwareDateTime(data_key="to", metadata={"description": "starts before (ISO-8601)"})
 
 
 class AppointmentBooking(ma.Schema):

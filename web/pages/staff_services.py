@@ -171,3 +171,10 @@ def delete_rule(rule_id):
     except PorticoError as exc:
         return back("/staff/appointments", error=exc)
     return back("/staff/appointments", "Rule removed.")
+
+
+@bp.get("/calendar")
+@access("staff")
+def calendar_view():
+    """The week calendar (FullCalendar): drag an appointment to reschedule it."""
+    return render_template("services/staff_calendar.html", org=Organization.get())
