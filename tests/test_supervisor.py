@@ -103,6 +103,7 @@ def _using(data_dir) -> list[psutil.Process]:
 
 
 def _assert_nothing_left(up: Up, started: list[psutil.Process], data_dir) -> None:
+    assert not [line for line in up.lines if "killing it" in line], "a child ignored SIGTERM"
     assert _running(started) == [], [_cmd(p) for p in _running(started)]
     assert _using(data_dir) == [], [_cmd(p) for p in _using(data_dir)]
 
