@@ -52,7 +52,12 @@ def test_mail_actor_round_trip_through_a_real_broker(kind, services, clean_db, r
     assert MailMessage.objects(direction="sink", subject="Through the broker").count() == 1
 
 
-def test_unknown_broker_scheme_is_a_config_error():
-    """Is a broker URL that is neither redis:// nor amqp:// refused with ConfigError?"""
+def test_broker_kind_follows_the_url_scheme():
+    """Does redis:// give a RedisBroker, amqp:// a RabbitmqBroker, and anything else a ConfigError?"""
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+    from dramatiq.brokers.redis import RedisBroker
+
+    assert isinstance(make_broker("redis://127.0.0.1:6379/0"), RedisBroker)
+    assert isinstance(make_broker("amqp://guest:guest@127.0.0.1:5672/%2F"), RabbitmqBroker)  # connects lazily
     with pytest.raises(ConfigError):
         make_broker("kafka://localhost:9092")
