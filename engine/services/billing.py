@@ -357,3 +357,13 @@ def list_payment_methods(actor: Actor, client_id) -> list[dict]:
 def charge_payment(*, invoice_id: str, idempotency_key: str, payment_method: str | None = None) -> dict:
     """The `charge_payment` service-task operation: charge as the system, never raising on a decline."""
     return charge_invoice(SYSTEM, invoice_id, idempotency_key=idempotency_key, payment_method=payment_method)
+
+
+def delete_payment_method(actor: Actor, method_id) -> None:
+    """Forget a saved card (the token only; nothing else was kept). Raises NotFound."""
+    method = PaymentMethod.objects(id=parse_id(method_id)).first()
+    if method is None:
+        raise NotFound("no such payment method")
+    client = get_client_for(actor, method.client, need=_need(actor, "billing.manage"))
+    method.delete()
+    audit.record(actor, "payment_method_deleted", client=client, object_type="payment_method", object_id=method_id)

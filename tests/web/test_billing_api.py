@@ -69,3 +69,18 @@ def test_contact_without_payments_and_therapist_cannot_invoice(client, family, i
     resp = client.post(f"/api/v1/clients/{family['minor'].id}/invoices", headers=staff,
                        json={"line_items": [{"service": "S", "service_date": "2026-11-02", "amount_cents": 1}]})
     assert resp.status_code == 403
+
+
+def test_saved_card_is_listed_and_can_be_forgotten(client, family, invoice):
+    """Is a card saved while paying listed by brand and last four, and can the guardian forget it?"""
+    guardian = api_login(client, family["emails"]["guardian"])
+    resp = client.post(f"/api/v1/invoices/{invoice['id']}/payments", headers={**guardian, "Idempotency-Key": "save-1"},
+                       json={"card": VISA_OK, "save_method": True, "amount_cents": 5000})
+    assert resp.status_code == 201
+    url = f"/api/v1/clients/{family['minor'].id}/payment-methods"
+    [method] = client.get(url, headers=guardian).get_json()["items"]
+    assert (method["brand"], method["last4"]) == ("visa", "4242")
+    assert client.delete(f"/api/v1/payment-methods/{method['id']}",
+                         headers=api_login(client, family["emails"]["aunt"])).status_code == 404
+    assert client.delete(f"/api/v1/payment-methods/{method['id']}", headers=guardian).status_code == 204
+    assert client.get(url, headers=guardian).get_json()["items"] == []

@@ -137,3 +137,12 @@ class PaymentMethods(MethodView):
     def get(self, client_id):
         """Saved cards (brand, last four, expiry; the gateway keeps the card)."""
         return {"items": billing.list_payment_methods(current_actor(), client_id)}
+
+
+@blp.route("/payment-methods/<method_id>")
+class PaymentMethodItem(MethodView):
+    @blp.response(204)
+    @access("authenticated")
+    def delete(self, method_id):
+        """Forget a saved card."""
+        billing.delete_payment_method(current_actor(), method_id)
