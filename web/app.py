@@ -10,7 +10,7 @@ from flask_smorest import Api
 from engine import config as config_mod
 from engine import db
 from engine.config import Settings
-from web import errors, security
+from web import errors, headers, security
 
 
 def create_app(settings: Settings | None = None, *, connect: bool = True) -> Flask:
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
 
     register_pages(app)
     errors.register(app)
+    headers.install(app)
 
     from web.sessions import init_sessions
 
