@@ -41,13 +41,14 @@ def _form_definition(version_id: str | None) -> dict | None:
 
 
 def _seal(actor: Actor, row: dict, data: dict) -> dict:
-    """Client and guardian forms are signed records: seal a submission (files move to GridFS) and keep
-    only its answers (file references, not data URLs) and its id in task data. Raises NotFound."""
+    """Client and guardian forms are signed records: seal a submission (files move to GridFS) and put
+    its answers (file references, not data URLs) under `form_answers`, with `submission_id`, into task
+    data — namespaced, so a question named like a process variable cannot overwrite it. Raises NotFound."""
     from engine.services import submissions
 
     sub = submissions.complete(actor, row["client_id"], row["form_key"], data, context=f"task:{row['_id']}",
                                version_id=row.get("form_version_id"))
-    return {**sub.answers, "submission_id": str(sub.id)}
+    return {"form_answers": sub.answers, "submission_id": str(sub.id)}
 
 
 def actor_key(actor: Actor) -> str:

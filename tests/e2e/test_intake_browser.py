@@ -48,7 +48,7 @@ def _fill(page, form_key):
 
 
 @pytest.mark.slow
-def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browser, page, installed, smtp, scheduler):
+def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browser, page, installed, smtp, scheduler):  # noqa: F811
     """Can an invited adult activate, fill in three forms with a drawn signature, and, once staff
     acknowledged them, find the packet PDF in General Documents?"""
     org = Organization.get()

@@ -153,7 +153,7 @@ def test_payment_decline_notifies_staff_and_retries(people):
     data = {"client_id": str(people["client"].id), "invoice_id": invoice["id"], "payment_method": declined.token}
     iid = processes.start_process("payment", client_id=people["client"].id, data=data)
     tasks.complete(people["portal"], inbox(people["portal"])[0]["id"], VALID["insurance_information"])
-    for attempt in (1, 2):
+    for _attempt in (1, 2):
         assert perform_all(iid) == ["charge_payment", "notify_staff"]
         [retry] = inbox(people["portal"])
         assert retry["name"] == "Update your payment method" and restored(iid)[0]["status"] == "running"
