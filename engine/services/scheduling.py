@@ -114,7 +114,7 @@ def book(actor: Actor, *, client_id, staff_id, location: str, service_type_key: 
     org = Organization.get()
     check_location(org, location)
     st = service_type(org, service_type_key)
-    staff = StaffMember.objects(id=parse_id(staff_id), disabled=False).first()
+    staff = StaffMember.objects(id=staff_id, disabled=False).first() if ObjectId.is_valid(str(staff_id)) else None
     if staff is None:
         raise ValidationFailed("unknown staff member", details={"staff_id": ["unknown"]})
     begin = parse_start(start)
