@@ -16,24 +16,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bson import ObjectId
-
 from engine.authz import Actor, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import utcnow
 from engine.models.migration import MigrationRun, MigrationSnapshot
-from engine.models.workflow import ProcessVersion, Task, Timer
+from engine.models.workflow import ProcessVersion
 from engine.services import audit
+from engine.services.migration_batch import (
+    MOVABLE_STATUSES,
+    SNAPSHOT_FIELDS,
+    move_batch,
+    reproject,
+    write_back,
+)
 from engine.workflow import migration as wfmig
-from engine.workflow import projection, runtime, store
+from engine.workflow import projection, store
 from engine.workflow import specs as wfspecs
-from engine.workflow.errors import InstanceBusy
 from engine.workflow.scripting import script_engine
 
 log = logging.getLogger(__name__)
 MANAGE = "workflows.manage"
-MOVABLE_STATUSES = ("running",)
-_SNAPSHOT_FIELDS = ("state_json", "serializer_version", "status", "error", "waiting_messages", "projected")
 _OUTCOMES_KEPT = 5000
 Progress = Callable[[dict], None]
 
@@ -49,13 +51,13 @@ def _target(process_id: str, number) -> ProcessVersion:
     return version
 
 
-def _candidates(process_id: str, target: ProcessVersion, instance_ids=None) -> list[dict]:
+def _candidates(process_id: str, target: ProcessVersion, instance_ids=None, fields=None):
+    """The affected instances: running, of this process, on another version (optionally only these ids)."""
     query: dict = {"process_id": process_id, "status": {"$in": list(MOVABLE_STATUSES)},
                    "process_version_id": {"$ne": target.id}}
     if instance_ids:
         query["_id"] = {"$in": [parse_id(i) for i in instance_ids]}
-    fields = {"_id": 1, "client_id": 1, "process_version": 1, "process_version_id": 1, "status": 1}
-    return list(store.instances().find(query, fields).sort("_id", 1))
+    return store.instances().find(query, fields or {"_id": 1}).sort("_id", 1)
 
 
 def _live_elements(workflow) -> list[str]:
@@ -81,10 +83,7 @@ def preview(actor: Actor, process_id: str, to_version, *, instance_ids=None) -> 
     target = _target(process_id, to_version)
     new_spec, new_subs, _ = store.version_specs(target.id)
     items, can_move = [], 0
-    for row in _candidates(process_id, target, instance_ids):
-        doc = store.instances().find_one({"_id": row["_id"]}, {"history": 0})
-        if doc is None:
-            continue
+    for doc in _candidates(process_id, target, instance_ids, fields={"history": 0}).batch_size(100):
         item = {"id": str(doc["_id"]), "client_id": str(doc["client_id"]) if doc.get("client_id") else None,
                 "process_version": doc["process_version"], "status": doc["status"]}
         try:
@@ -102,120 +101,20 @@ def preview(actor: Actor, process_id: str, to_version, *, instance_ids=None) -> 
             "refused": len(items) - can_move, "items": items}
 
 
-def _snapshot(doc: dict, target: ProcessVersion, run_id) -> MigrationSnapshot:
-    snap = MigrationSnapshot(run_id=run_id, instance_id=doc["_id"], process_id=doc["process_id"],
-                             from_version=doc["process_version"], from_version_id=doc["process_version_id"],
-                             to_version=target.number, instance_version=doc["version"],
-                             **{f: doc.get(f) for f in _SNAPSHOT_FIELDS})
-    snap.projected = doc.get("projected") or {}
-    snap.waiting_messages = doc.get("waiting_messages") or []
-    snap.save()
-    return snap
-
-
-def reproject(doc: dict, previous: dict, new: projection.Projection) -> None:
-    """Make inbox rows and timers match `new` after a move or rollback (rows may come back to life).
-
-    `projection.apply` writes differences keyed by task id; a rollback brings back task ids whose
-    rows it closed, and a move keeps task ids whose element changed (form, lane), so those rows are
-    reopened and refreshed here.
-    """
-    runtime.project(doc, previous, new)
-    iid, tasks = doc["_id"], Task._get_collection()
-    for task_id, fields in new.tasks.items():
-        row = tasks.find_one({"instance_id": iid, "task_id": task_id}, {"status": 1, "form_key": 1})
-        if row is None or row["status"] == "completed":
-            continue
-        changes = {"status": "open", "completed_at": None, "name": fields["name"], "lane": fields["lane"],
-                   "audience": fields["audience"], "form_key": fields["form_key"]}
-        if row.get("form_key") != fields["form_key"]:
-            changes["form_version_id"] = projection._pin_form(fields["form_key"])
-        tasks.update_one({"_id": row["_id"]}, {"$set": changes})
-    for fields in new.timers.values():
-        Timer._get_collection().update_one(
-            {"instance_id": iid, "task_id": fields["task_id"], "due_at": fields["due_at"], "status": "cancelled"},
-            {"$set": {"status": "waiting", "fired_at": None, "enqueued_at": None}})
-
-
-def _write(loaded: store.Loaded, changes: dict, event: dict) -> bool:
-    """CAS write of `changes` under the lease we hold; releases it. False = lost a race."""
-    changes = dict(changes, dirty=True, updated_at=utcnow(), lease_owner=None, lease_until=None)
-    result = store.instances().update_one(
-        {"_id": loaded.id, "version": loaded.version, "lease_owner": loaded.owner},
-        {"$set": changes, "$inc": {"version": 1}, "$push": {"history": event}})
-    if result.modified_count != 1:
-        return False
-    loaded.doc.update(changes)
-    loaded.doc["version"] = loaded.version + 1
-    return True
-
-
-def _settle(text: str, spec, subs, doc: dict):
-    """Restore the moved state cleanly and run engine steps on it; (workflow, status, error)."""
-    workflow = wfspecs.load_state(text, spec, subs)
-    workflow.script_engine = script_engine()
-    loaded = store.Loaded(doc=doc, workflow=workflow, owner="")
-    error = runtime._run_engine(loaded)
-    status = "errored" if error else ("completed" if workflow.is_completed() else "running")
-    return workflow, status, error
-
-
-def move_instance(instance_id, target: ProcessVersion, *, by: str, run_id=None) -> tuple[str, list[str]]:
-    """Move one instance under its lease. Returns (moved | refused | failed | skipped, reasons)."""
-    spec, subs, _ = store.version_specs(target.id)
-    try:
-        loaded = store.acquire(ObjectId(str(instance_id)), wait=5)
-    except InstanceBusy:
-        return "failed", ["busy: a worker held it longer than 5 s; try again"]
-    except NotFound:
-        return "skipped", ["no longer exists"]
-    doc = loaded.doc
-    try:
-        if doc["status"] not in MOVABLE_STATUSES or doc["process_version_id"] == target.id:
-            store.release(loaded)
-            return "skipped", [f"{doc['status']} on version {doc['process_version']}"]
-        text, verdict = wfmig.migrate(loaded.workflow, spec, subs)
-        workflow, status, error = _settle(text, spec, subs, doc)
-        new = projection.compute(workflow, doc)
-    except wfmig.MigrationRefused as exc:
-        store.release(loaded)
-        return "refused", exc.verdict.reasons
-    except Exception as exc:  # noqa: BLE001 - any other failure leaves the instance untouched
-        store.release(loaded)
-        log.warning("migrating %s failed", instance_id, exc_info=True)
-        return "failed", [f"{type(exc).__name__}: {exc}"]
-    snap = _snapshot(doc, target, run_id)
-    previous = doc.get("projected") or {}
-    changes = {"state_json": wfspecs.dump_state(workflow), "serializer_version": wfspecs.SERIALIZER_VERSION,
-               "process_version": target.number, "process_version_id": target.id, "status": status,
-               "error": error, "projected": new.summary, "waiting_messages": new.messages}
-    if status == "completed":
-        changes["completed_at"] = utcnow()
-    event = {"at": utcnow(), "kind": "migrated", "by": by, "details": {
-        "from_version": doc["process_version"], "to_version": target.number, "snapshot": str(snap.id),
-        "updated": verdict.updated, "reset": verdict.reset}}
-    if not _write(loaded, changes, event):
-        snap.delete()
-        return "failed", ["the instance changed while it was being moved; try again"]
-    MigrationSnapshot.objects(id=snap.id).update_one(set__migrated_version=loaded.doc["version"])
-    reproject(loaded.doc, previous, new)
-    return "moved", []
-
-
 def create_run(actor: Actor, process_id: str, to_version, *, instance_ids=None) -> MigrationRun:
     """Record a batch to run (execute_run does it). Raises Forbidden, NotFound, ValidationFailed."""
     actor.require(MANAGE)
     target = _target(process_id, to_version)
     run = MigrationRun(process_id=process_id, to_version=target.number, to_version_id=target.id,
                        instance_ids=[parse_id(i) for i in instance_ids or []], started_by=f"{actor.kind}:{actor.id}")
-    run.total = len(_candidates(process_id, target, instance_ids))
+    run.total = len(list(_candidates(process_id, target, instance_ids)))
     run.save()
     audit.record(actor, "process_instances_migration_started", object_type="migration_run", object_id=run.id,
                  details={"process_id": process_id, "to_version": target.number, "instances": run.total})
     return run
 
 
-def execute_run(run_id, *, progress: Progress | None = None, flush_every: int = 25) -> dict:
+def execute_run(run_id, *, progress: Progress | None = None, batch: int = 50) -> dict:
     """Move every instance of a run, reporting progress; the run document is updated as it goes."""
     run = MigrationRun.objects(id=parse_id(run_id)).first()
     if run is None:
@@ -223,22 +122,24 @@ def execute_run(run_id, *, progress: Progress | None = None, flush_every: int = 
     if not MigrationRun.objects(id=run.id, status="pending").update_one(set__status="running"):
         raise Conflict("this migration run has already started")
     target = ProcessVersion.objects(id=run.to_version_id).exclude("bpmn_xml").first()
-    rows = _candidates(run.process_id, target, run.instance_ids or None)
+    rows = list(_candidates(run.process_id, target, run.instance_ids or None))
     counts = {"total": len(rows), "done": 0, "moved": 0, "refused": 0, "failed": 0, "skipped": 0}
     outcomes: list[dict] = []
     try:
-        for i, row in enumerate(rows, 1):
-            outcome, reasons = move_instance(row["_id"], target, by=run.started_by, run_id=run.id)
-            counts[outcome] += 1
-            counts["done"] = i
-            if outcome in ("refused", "failed") and len(outcomes) < _OUTCOMES_KEPT:
-                outcomes.append({"instance_id": str(row["_id"]), "outcome": outcome, "reasons": reasons})
-            if progress is not None:
-                progress(dict(counts))
-            if i % flush_every == 0 or i == len(rows):
-                MigrationRun.objects(id=run.id).update_one(
-                    set__total=len(rows), set__done=i, set__moved=counts["moved"], set__refused=counts["refused"],
-                    set__failed=counts["failed"], set__outcomes=outcomes)
+        for start in range(0, len(rows), batch):
+            ids = [r["_id"] for r in rows[start:start + batch]]
+            results = move_batch(ids, target, by=run.started_by, run_id=run.id)
+            for iid in ids:
+                outcome, reasons = results[iid]
+                counts[outcome] += 1
+                counts["done"] += 1
+                if outcome in ("refused", "failed") and len(outcomes) < _OUTCOMES_KEPT:
+                    outcomes.append({"instance_id": str(iid), "outcome": outcome, "reasons": reasons})
+                if progress is not None:
+                    progress(dict(counts))
+            MigrationRun.objects(id=run.id).update_one(
+                set__total=len(rows), set__done=counts["done"], set__moved=counts["moved"],
+                set__refused=counts["refused"], set__failed=counts["failed"], set__outcomes=outcomes)
     except Exception as exc:
         MigrationRun.objects(id=run.id).update_one(set__status="failed", set__error=str(exc)[:1000],
                                                    set__finished_at=utcnow())
@@ -306,15 +207,15 @@ def rollback(actor: Actor, instance_id, *, snapshot_id=None, force: bool = False
         raise
     previous = loaded.doc.get("projected") or {}
     by = f"{actor.kind}:{actor.id}"
-    changes = {f: getattr(snap, f) for f in _SNAPSHOT_FIELDS if f != "projected"}
+    changes = {f: getattr(snap, f) for f in SNAPSHOT_FIELDS if f != "projected"}
     changes.update(process_version=snap.from_version, process_version_id=snap.from_version_id,
                    projected=new.summary, completed_at=None)
     event = {"at": utcnow(), "kind": "rolled_back", "by": by,
              "details": {"snapshot": str(snap.id), "to_version": snap.from_version}}
-    if not _write(loaded, changes, event):
+    if not write_back(loaded, changes, event):
         raise Conflict("the instance changed during the rollback; try again")
     MigrationSnapshot.objects(id=snap.id).update_one(set__rolled_back_at=utcnow(), set__rolled_back_by=by)
-    reproject(loaded.doc, previous, new)
+    reproject(loaded.doc, previous, new, revive=True)
     audit.record(actor, "process_instance_rolled_back", client=loaded.doc.get("client_id"),
                  object_type="process_instance", object_id=iid,
                  details={"snapshot": str(snap.id), "to_version": snap.from_version})

@@ -40,7 +40,7 @@ class Verdict:
 
     can_move: bool = True
     reasons: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)  # element ids of live tasks whose spec changed
+    updated: list[str] = field(default_factory=list)  # spec names of live tasks whose spec changed
     reset: list[str] = field(default_factory=list)  # waiting events re-armed
 
     def refuse(self, reason: str) -> None:
@@ -104,7 +104,7 @@ def _judge(wf_diff: WorkflowDiff, spec_changes: dict, verdict: Verdict) -> None:
         elif task.has_state(TaskState.STARTED) and changes - _FLOW_ONLY:
             verdict.refuse(f"{label} is in progress and changed ({', '.join(sorted(changes - _FLOW_ONLY))})")
         elif task.has_state(TaskState.READY | TaskState.WAITING) and changes - _FLOW_ONLY:
-            verdict.updated.append(ts.bpmn_id or ts.name)
+            verdict.updated.append(ts.name)
 
 
 def _diffs(workflow, new_spec, new_subs: dict, verdict: Verdict) -> list:
