@@ -219,6 +219,13 @@ def shape(row: dict, *, forms: dict | None = None, prefill: bool = False) -> dic
     }
 
 
+def read_task(actor: Actor, task_id) -> dict:
+    """One task with its form and prefilled answers (an audited read of client data). Raises NotFound."""
+    row = get_task_for(actor, task_id)
+    audit.record(actor, "task_viewed", client=row.get("client_id"), object_type="task", object_id=row["_id"])
+    return shape(row, prefill=True)
+
+
 def claim(actor: Actor, task_id) -> dict:
     """Claim an open task for the actor. Raises NotFound, TaskNotOpen, Conflict (claimed by someone else)."""
     row = get_task_for(actor, task_id)

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from lxml import etree
+from mongoengine.errors import NotUniqueError
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
@@ -22,6 +23,7 @@ from SpiffWorkflow.specs.ExclusiveChoice import ExclusiveChoice
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from engine.authz import PERMISSIONS, Actor
+from engine.errors import Conflict
 from engine.models import utcnow
 from engine.models.workflow import ProcessDefinition, ProcessVersion
 from engine.workflow import operations, scripting
@@ -219,7 +221,10 @@ def _store(actor, pid, spec, xml, spec_json, subs, forms, ops, perms) -> dict:
     version = ProcessVersion(process_id=pid, number=number, bpmn_xml=xml, sha256=digest, spec_json=spec_json,
                              serializer_version=SERIALIZER_VERSION, calls=sorted(subs), form_keys=sorted(forms),
                              operations=sorted(ops), permissions=sorted(perms), deployed_by=actor.id)
-    version.save()  # the unique (process_id, number) index decides two simultaneous deploys
+    try:
+        version.save()  # the unique (process_id, number) index decides two simultaneous deploys
+    except NotUniqueError:
+        raise Conflict(f"{pid} was deployed by someone else at the same time; deploy again") from None
     ProcessDefinition.objects(process_id=pid, latest_version__lt=number).update_one(
         set__latest_version=number, set__latest_version_id=version.id, set__updated_at=utcnow(),
         set__name=spec.description or pid)

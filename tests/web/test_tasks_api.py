@@ -68,6 +68,19 @@ def test_inbox_claim_complete_over_http(client, world):
     assert inbox(client, admin, status="completed")[0]["id"] == task["id"]
 
 
+def test_assigned_therapist_sees_the_staff_task(client, world):
+    """Does a therapist assigned to the client see the client's general staff task (and the audit a read)?"""
+    from engine.models.audit import AuditEvent
+
+    world["client"].update(push__assigned_staff=world["therapist"].id)
+    headers = api_login(client, world["therapist"].email)
+    [task] = inbox(client, headers)
+    assert task["name"] == "Review the request"
+    assert [t["id"] for t in inbox(client, headers, client_id=str(world["client"].id))] == [task["id"]]
+    assert client.get(f"/api/v1/tasks/{task['id']}", headers=headers).status_code == 200
+    assert AuditEvent.objects(action="task_viewed", object_id=task["id"]).count() == 1
+
+
 def test_not_yours_is_404(client, world):
     """Do a therapist who does not see the client, and a portal account, get 404 for the staff task?"""
     [task] = inbox(client, api_login(client, world["admin"].email))

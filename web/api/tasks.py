@@ -63,8 +63,7 @@ class TaskItem(MethodView):
     @access("authenticated")
     def get(self, task_id):
         """One task with its form and prefilled answers; 404 when it is not yours to see."""
-        actor = current_actor()
-        return task_service.shape(task_service.get_task_for(actor, task_id), prefill=True)
+        return task_service.read_task(current_actor(), task_id)
 
 
 @blp.route("/tasks/<task_id>/claim")
