@@ -7,6 +7,7 @@
     portico mailsink --port N        the development SMTP sink (started by `portico up`)
     portico config                   every PORTICO_* variable, its value and default
     portico audit verify             check the audit chain; exit 1 naming the first bad row
+    portico backup|restore ARCHIVE   database and documents to/from one archive (engine/cli_backup.py)
 
 web, worker and scheduler refuse to start on bad configuration with a one-line
 reason on stderr and exit code 2 (production needs every service URL and a
@@ -175,6 +176,9 @@ def parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="verify the HMAC chain").set_defaults(func=cmd_audit_verify)
+    from engine import cli_backup
+
+    cli_backup.register(sub)  # portico backup / portico restore
     return p
 
 
