@@ -170,3 +170,28 @@ def review_context(actor: Actor, task_id) -> dict:
     if sub is None:
         raise NotFound("no submission to review")
     return {"task": tasks.shape(row), "form_key": form_key, "submission": submissions.read_submission(actor, sub.id)}
+
+
+def revision_context(row: dict) -> dict:
+    """For a returned form's task: staff's comment and the earlier answers to start from (signatures and
+    files left out: the client signs again). Empty for other tasks."""
+    from engine.workflow import store
+
+    if (row.get("spec_name") or "").split(" [")[0] != "revise_form" or row.get("status") != "open":
+        return {}
+    doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
+    task = store.restore(doc).get_task_from_id(UUID(row["task_id"])) if doc else None
+    data = task.data if task else {}
+    form_key = data.get("returned_form") or row.get("form_key")
+    earlier = latest_submission(row["instance_id"], form_key)
+    answers = {k: v for k, v in (earlier.answers if earlier else {}).items() if _reusable(v)}
+    return {"comment": (data.get("return_comments") or {}).get(form_key, ""), "answers": answers}
+
+
+def _reusable(value) -> bool:
+    """An earlier answer that may prefill a revision: not a signature or an uploaded file."""
+    if isinstance(value, str):
+        return not value.startswith("portico-file:")
+    if isinstance(value, list):
+        return not any(isinstance(item, dict) and "content" in item for item in value)
+    return True

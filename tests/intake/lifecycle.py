@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from bson import ObjectId
+
 from engine.models.organization import Organization
+from engine.models.workflow import OutboxMessage
+from engine.workflow import outbox
 from tests.forms.fills import VALID
 from tests.helpers import api_login
 from tests.intake.conftest import wait_for
@@ -86,3 +90,15 @@ def documents(http, headers, client_id: str) -> list[dict]:
     resp = http.get(f"/api/v1/clients/{client_id}/documents", headers=headers)
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()["items"]
+
+
+def perform_all(iid) -> list[str]:
+    """Perform every pending operation of the instance (as the worker would); returns their names."""
+    done = []
+    while True:
+        rows = list(OutboxMessage._get_collection().find({"instance_id": ObjectId(str(iid)), "status": "pending"}))
+        if not rows:
+            return done
+        for row in rows:
+            outbox.perform(row["_id"])
+            done.append(row["operation"])

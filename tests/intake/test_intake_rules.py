@@ -57,6 +57,12 @@ def test_returning_one_form_reopens_only_that_form(client, staff, smtp):
     filed = sorted(d["form_key"] for d in lc.documents(client, staff, str(ann.id)))
     assert filed == ["demographics", "gad7"]
 
+    from engine.models.workflow import Task
+    from engine.services.intake import revision_context
+
+    revision = revision_context(Task._get_collection().find_one({"_id": Task.objects.get(id=reopened["id"]).id}))
+    assert revision["comment"] == "Please answer question 9 again."
+    assert revision["answers"]["phq9_1"] == VALID["phq9"]["phq9_1"]  # the client starts from the earlier answers
     lc.complete(client, portal, reopened["id"], VALID["phq9"])
     assert len(lc.acknowledge_all(client, staff, 1)) == 1  # only the revised form comes back
     lc.wait_completed(client, staff, instance["id"])

@@ -11,30 +11,18 @@ from bson import ObjectId
 
 from engine.authz import SYSTEM, portal_actor, staff_actor
 from engine.models.mail import MailMessage
-from engine.models.workflow import OutboxMessage, Timer
+from engine.models.workflow import Timer
 from engine.services import billing, processes, tasks
 from engine.workflow import outbox, store
 from tests.forms.fills import SIG, VALID
 from tests.helpers import make_client, make_portal_account, make_staff
-from tests.intake.lifecycle import configure
+from tests.intake.lifecycle import configure, perform_all
 
 
 def restored(iid):
     """(instance document, workflow restored from the saved state)."""
     doc = store.instances().find_one({"_id": ObjectId(str(iid))})
     return doc, store.restore(doc)
-
-
-def perform_all(iid) -> list[str]:
-    """Perform every pending operation of the instance (as the worker would); returns their names."""
-    done = []
-    while True:
-        rows = list(OutboxMessage._get_collection().find({"instance_id": ObjectId(str(iid)), "status": "pending"}))
-        if not rows:
-            return done
-        for row in rows:
-            outbox.perform(row["_id"])
-            done.append(row["operation"])
 
 
 def fire_due(iid) -> int:

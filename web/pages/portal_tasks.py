@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request
 
 from engine.errors import NotFound, ValidationFailed
-from engine.services import accounts, documents, invitations, tasks
+from engine.services import accounts, documents, intake, invitations, tasks
 from web.pages._flash import back
 from web.security import access, current_actor, public
 
@@ -38,10 +38,12 @@ def task_list():
 def task_page(task_id):
     """One task's form, filled in with survey-js-ui; answers are saved and submitted through the API."""
     actor = current_actor()
-    task = tasks.shape(tasks.get_task_for(actor, task_id))
+    row = tasks.get_task_for(actor, task_id)
+    task = tasks.shape(row)
     if task["status"] != "open" or not task["form_key"]:
         return redirect("/portal/tasks", 303)
-    return render_template("intake/portal_task.html", task=task, profile=_profile(actor), active_tab="tasks")
+    return render_template("intake/portal_task.html", task=task, profile=_profile(actor), active_tab="tasks",
+                           revision=intake.revision_context(row))
 
 
 @bp.get("/documents")

@@ -40,7 +40,9 @@
     call("GET", `${formUrl}?context=${encodeURIComponent(context)}`).then((r) => r.ok ? r.json() : null),
   ]).then(([task, session]) => {
     const survey = new Survey.Model(task.form);
-    survey.data = Object.assign({}, task.prefill || {}, (session && session.data) || {});
+    const earlier = JSON.parse(document.getElementById("earlier-answers").textContent || "{}");
+    // A returned form starts from the earlier answers; saved progress wins over both.
+    survey.data = Object.assign({}, task.prefill || {}, earlier, (session && session.data) || {});
     survey.onCompleting.add((sender, options) => {
       if (submitted) return;
       options.allow = false; // only the server's verdict completes the form
