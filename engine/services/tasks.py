@@ -266,14 +266,10 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         if row.get("lane") in ("client", "guardian") and row.get("client_id") and row.get("form_key"):
             answers = _seal(actor, row, data)
 
-    def mark_completed(_loaded):
-        Task._get_collection().update_one({"_id": row["_id"], "status": "open"}, {"$set": {
-            "status": "completed", "completed_at": utcnow(), "completed_by": me}})
-
-    runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, after_save=mark_completed)
+    runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me)
     audit.record(actor, "task_completed", client=row.get("client_id"), object_type="task", object_id=row["_id"],
                  details={"process_id": row["process_id"], "task": row["spec_name"]})
-    return shape(Task._get_collection().find_one({"_id": row["_id"]}))
+    return shape(dict(row, status="completed", completed_at=utcnow(), completed_by=me))
 
 
 __all__ = ["audiences", "claim", "complete", "get_task_for", "inbox", "shape"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pymongo import InsertOne, UpdateMany
+from pymongo import InsertOne, UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -164,8 +164,11 @@ def _pin_form(form_key: str | None) -> str | None:
     return version_id
 
 
-def apply(instance: dict, previous: dict, new: Projection) -> None:
-    """Write the differences between the previous projection and `new`; then enqueue new operations."""
+def apply(instance: dict, previous: dict, new: Projection, *, completed: tuple | None = None) -> None:
+    """Write the differences between the previous projection and `new`; then enqueue new operations.
+
+    `completed` = (task id, by): that row is marked completed rather than closed.
+    """
     iid = instance["_id"]
     now = utcnow()
     old_tasks, old_timers, old_ops = (set(previous.get(k, [])) for k in ("tasks", "timers", "ops"))
@@ -177,6 +180,10 @@ def apply(instance: dict, previous: dict, new: Projection) -> None:
             for tid, fields in new.tasks.items() if tid not in old_tasks]
     gone = sorted(old_tasks - set(new.tasks))
     writes: list = [InsertOne(row) for row in rows]
+    if completed and completed[0] in gone:
+        gone.remove(completed[0])
+        writes.append(UpdateOne({"instance_id": iid, "task_id": completed[0], "status": "open"}, {"$set": {
+            "status": "completed", "completed_at": now, "completed_by": completed[1]}}))
     if gone:
         writes.append(UpdateMany({"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
                                  {"$set": {"status": "closed", "completed_at": now}}))

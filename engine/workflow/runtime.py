@@ -79,14 +79,14 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
                       waiting_messages=new.messages, error=error):
             if after_save is not None:
                 after_save(loaded)
-            project(loaded.doc, previous, new)
+            project(loaded.doc, previous, new, completed=loaded.completed)
             return result
         log.info("instance %s: lost a race at version %s; reloading", iid, loaded.version)
     raise StaleVersion("the process instance kept changing; try again")
 
 
-def project(doc: dict, previous: dict, new: projection.Projection) -> None:
-    projection.apply(doc, previous, new)
+def project(doc: dict, previous: dict, new: projection.Projection, *, completed=None) -> None:
+    projection.apply(doc, previous, new, completed=completed)
     store.mark_projected(doc["_id"], doc["version"])
 
 
@@ -131,7 +131,10 @@ def _task(loaded: store.Loaded, task_id: str):
 
 
 def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=None) -> None:
-    """Complete a READY human task with `data` merged into its data. Raises TaskNotOpen (409), NotFound."""
+    """Complete a READY human task with `data` merged into its data. Raises TaskNotOpen (409), NotFound.
+
+    Its inbox row is marked completed by `by` in the projection's write.
+    """
 
     def change(loaded):
         task = _task(loaded, task_id)
@@ -140,6 +143,7 @@ def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=
         task.set_data(**data)
         task.run()
         loaded.record("task_completed", by=by, task=str(task_id), name=task.task_spec.bpmn_id or "")
+        loaded.completed = (str(task_id), by)
         return None
 
     step(instance_id, change, after_save=after_save)

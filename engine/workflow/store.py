@@ -78,6 +78,7 @@ class Loaded:
     workflow: object
     owner: str
     history: list = field(default_factory=list)  # events to append on save
+    completed: tuple | None = None  # (task id, by): the human task this step completed
 
     @property
     def id(self) -> ObjectId:

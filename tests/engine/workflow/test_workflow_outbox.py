@@ -1,0 +1,47 @@
+"""Idempotency of the outbox and timers: repeated deliveries never repeat an effect."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from engine.models.workflow import OutboxMessage
+from engine.services import processes
+from engine.workflow import dispatch, operations, outbox, store
+
+
+def _start_without_broker(process_id: str, **kwargs) -> ObjectId:
+    saved = dispatch._dispatcher
+    dispatch.set_dispatcher(None)
+    try:
+        return ObjectId(processes.start_process(process_id, **kwargs))
+    finally:
+        dispatch.set_dispatcher(saved)
+
+
+def test_second_delivery_does_not_repeat_the_operation(deployed, test_operations):
+    """Does delivering the same outbox message twice perform the operation once and complete the task once?"""
+    calls = []
+    operations.register("test_flaky", lambda *, key, **_: calls.append(key) or {"ok": True})
+    iid = _start_without_broker("t_service", data={"client_name": "Ann"})
+    row = OutboxMessage.objects.get(instance_id=iid, operation="test_flaky")
+    assert outbox.perform(row.id) == "done"
+    assert outbox.perform(row.id) == "skipped"
+    assert calls == [row.key]
+    history = store.instances().find_one({"_id": iid})["history"]
+    assert [e["kind"] for e in history].count("operation_completed") == 1
+
+
+def test_crash_after_performing_completes_without_repeating(deployed, test_operations):
+    """If a worker died after the operation but before completing the task, does the next delivery
+    complete the task without calling the operation again?"""
+    calls = []
+    operations.register("test_flaky", lambda **_: calls.append(1) or {"ok": True})
+    iid = _start_without_broker("t_service", data={"client_name": "Ann"})
+    row = OutboxMessage.objects.get(instance_id=iid, operation="test_flaky")
+    OutboxMessage.objects(id=row.id).update_one(set__status="performed", set__result={"ok": "earlier"})
+    assert outbox.perform(row.id) == "done"
+    assert calls == []
+    doc, wf = store.instances().find_one({"_id": iid}), None
+    wf = store.restore(doc)
+    flaky = next(t for t in wf.get_tasks() if t.task_spec.name == "flaky")
+    assert flaky.data["flaky_result"] == {"ok": "earlier"}
