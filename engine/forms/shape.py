@@ -66,7 +66,7 @@ def shape_errors(q, value) -> list[str]:
             return [f"{value!r} is not on the scale."]
         return []
     if kind == "boolean":
-        allowed = {q.get("valueTrue", True), q.get("valueFalse", False)}
+        allowed = [q.get("valueTrue", True), q.get("valueFalse", False)]  # a list: values may be unhashable
         return [] if value in allowed and type(value) in {type(a) for a in allowed} else ["Expected yes or no."]
     if kind == "signaturepad":
         return [] if isinstance(value, str) else ["Expected a signature image."]
