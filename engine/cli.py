@@ -7,6 +7,7 @@
     portico mailsink --port N        the development SMTP sink (started by `portico up`)
     portico config                   every PORTICO_* variable, its value and default
     portico audit verify             check the audit chain; exit 1 naming the first bad row
+    portico instances migrate --process ID --to N   move running instances (engine/cli_instances.py)
     portico backup|restore ARCHIVE   database and documents to/from one archive (engine/cli_backup.py)
 
 web, worker and scheduler refuse to start on bad configuration with a one-line
@@ -179,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
     from engine import cli_backup
 
     cli_backup.register(sub)  # portico backup / portico restore
+    from engine import cli_instances
+
+    cli_instances.register(sub)  # portico instances migrate
     return p
 
 
