@@ -215,3 +215,28 @@ def test_staff_change_only_their_own_calendar_without_calendar_manage(practice):
         scheduling.cancel(staff_actor(colleague), appt["id"])
     desk = staff_actor(make_staff(roles=("front_desk",)))
     assert scheduling.cancel(desk, appt["id"])["status"] == "cancelled"
+
+
+def test_two_processes_booking_the_same_slot_one_wins(practice, settings):
+    """Two clients in two processes (as two web workers would be) book one slot: does exactly one win?"""
+    import multiprocessing
+
+    from tests.engine.services.booking_child import book_in_child
+
+    other = make_client(first_name="Otto")
+    accounts = [(practice["client"].account.id, practice["minor"].id),
+                (make_portal_account(client=other).id, other.id)]
+    slot = _slots()[0]
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    env = {"PORTICO_SECRET_KEY": settings.secret_key, "PORTICO_MONGODB_URI": settings.mongodb_uri,
+           "PORTICO_DATA_DIR": str(settings.data_dir)}
+    procs = [ctx.Process(target=book_in_child, args=(env, str(a), str(c), slot, barrier, results))
+             for a, c in accounts]
+    for p in procs:
+        p.start()
+    outcomes = sorted(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(30)
+    assert outcomes[0] == "booked" and outcomes[1] in ("slot_taken", "slot_not_open")
+    assert SlotClaim.objects.count() == 10
