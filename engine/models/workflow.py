@@ -128,7 +128,9 @@ class Timer(me.Document):
     name = me.StringField(default="")
     due_at = me.DateTimeField(required=True)
     status = me.StringField(choices=TIMER_STATUSES, default="waiting")
-    enqueued_at = me.DateTimeField()
+    enqueued_at = me.DateTimeField()  # last sent to the broker
+    sends = me.IntField(default=0)
+    resend_at = me.DateTimeField()  # sent again then if still waiting (the wake-up may be lost)
     fired_at = me.DateTimeField()
 
 
@@ -136,7 +138,7 @@ class OutboxMessage(me.Document):
     """An operation a service task waits for; `key` (instance id:task id) makes performing it idempotent."""
 
     meta = {"collection": "outbox", "indexes": [
-        {"fields": ["key"], "unique": True}, ("status", "enqueued_at"), "instance_id"]}
+        {"fields": ["key"], "unique": True}, ("status", "resend_at"), "instance_id"]}
 
     key = me.StringField(required=True)
     instance_id = me.ObjectIdField(required=True)
@@ -149,5 +151,8 @@ class OutboxMessage(me.Document):
     result = me.DynamicField()
     last_error = me.StringField(default="")
     created_at = me.DateTimeField(default=utcnow)
-    enqueued_at = me.DateTimeField()
+    enqueued_at = me.DateTimeField()  # last sent to the broker
+    sends = me.IntField(default=0)
+    resend_at = me.DateTimeField()  # the relay sends it again then if it is still pending
+    claimed_until = me.DateTimeField()  # a worker is performing it until then
     done_at = me.DateTimeField()

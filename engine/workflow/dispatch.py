@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 log = logging.getLogger(__name__)
 
 Dispatcher = Callable[[str, str, int], None]  # (kind, object id, delay ms)
+RESEND_SECONDS = 60.0  # a wake-up not acted on this long after it was due is sent again (then less often)
+
+
+def resend_at(due: datetime, sends: int, resend: float | None = None) -> datetime:
+    """When to send a wake-up again if nothing acted on it: after `resend` seconds, doubling each time."""
+    base = RESEND_SECONDS if resend is None else resend
+    return due + timedelta(seconds=min(3600.0, base * 2 ** max(0, sends - 1)))
 _dispatcher: Dispatcher | None = None
 
 

@@ -81,9 +81,10 @@ def _perform_claimed(row: dict) -> bool:
             log.warning("operation %s (%s) failed for good: %s (%s)", row["operation"], key, message, outcome)
             return False
         # The relay leaves it alone while the broker's own retry is due.
+        retry_at = utcnow() + timedelta(milliseconds=backoff_ms(attempts))
         _rows().update_one({"_id": row["_id"]}, {"$set": {
             "attempts": attempts, "last_error": message, "claimed_until": None,
-            "enqueued_at": utcnow() + timedelta(milliseconds=backoff_ms(attempts))}})
+            "resend_at": dispatch.resend_at(retry_at, 1)}})
         raise RetryLater(f"{row['operation']} attempt {attempts} failed: {message}") from exc
     _rows().update_one({"_id": row["_id"]}, {"$set": {
         "status": "performed", "result": result, "attempts": row.get("attempts", 0) + 1, "claimed_until": None}})
@@ -107,7 +108,8 @@ def retry(instance_id, *, by: str) -> int:
         "$push": {"history": {"at": now, "kind": "retried", "by": by}}})
     for row in failed:
         _rows().update_one({"_id": row["_id"], "status": "failed"}, {"$set": {
-            "status": "pending", "attempts": 0, "last_error": "", "enqueued_at": now}})
+            "status": "pending", "attempts": 0, "last_error": "", "enqueued_at": now, "sends": 1,
+            "resend_at": dispatch.resend_at(now, 1)}})
         dispatch.send("perform_operation", row["_id"])
     return len(failed)
 

@@ -201,7 +201,8 @@ def apply(instance: dict, previous: dict, new: Projection, *, completed: tuple |
             {"$set": {"status": "fired" if fired else "cancelled", "fired_at": now if fired else None}})
 
     ops = [dict(fields, _id=None, key=f"{iid}:{tid}", instance_id=iid, task_id=tid, status="pending",
-                attempts=0, created_at=now, enqueued_at=now, last_error="")
+                attempts=0, created_at=now, enqueued_at=now, sends=1, resend_at=dispatch.resend_at(now, 1),
+                last_error="")
            for tid, fields in new.ops.items() if tid not in old_ops]
     for row in ops:
         row.pop("_id")

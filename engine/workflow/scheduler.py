@@ -22,35 +22,36 @@ from engine.workflow import dispatch, projection, store
 log = logging.getLogger(__name__)
 
 NEAR_SECONDS = 30  # timers due this soon go out as delayed messages
-RESEND_SECONDS = 60  # a wake-up not acted on after this long is sent again
 REPAIR_SECONDS = 10  # an instance left dirty this long gets its projection rewritten
 BATCH = 500
 
 
-def _enqueue_timers(now, resend: float) -> int:
+def _enqueue_timers(now, resend: float | None) -> int:
     timers = Timer._get_collection()
-    stale = now - timedelta(seconds=resend)
-    # Never sent; or due a while ago, sent a while ago, and still waiting (the wake-up was lost).
-    query = {"status": "waiting", "due_at": {"$lte": now + timedelta(seconds=NEAR_SECONDS)},
-             "$or": [{"enqueued_at": None}, {"enqueued_at": {"$lt": stale}, "due_at": {"$lt": stale}}]}
+    # Never sent; or sent, still waiting, and its resend time has come (the wake-up was lost).
+    due_soon = {"status": "waiting", "due_at": {"$lte": now + timedelta(seconds=NEAR_SECONDS)}}
+    sendable = {"$or": [{"enqueued_at": None}, {"resend_at": {"$lt": now}}]}
     sent = 0
-    for row in timers.find(query, {"due_at": 1}).sort("due_at", 1).limit(BATCH):
+    for row in timers.find({**due_soon, **sendable}, {"due_at": 1, "sends": 1}).sort("due_at", 1).limit(BATCH):
+        sends = row.get("sends", 0) + 1
         # Claim the send (a concurrent scheduler skips it), then send.
-        claimed = timers.update_one({"_id": row["_id"], "status": "waiting", "$or": query["$or"]},
-                                    {"$set": {"enqueued_at": now}})
+        claimed = timers.update_one({"_id": row["_id"], **due_soon, **sendable}, {"$set": {
+            "enqueued_at": now, "sends": sends, "resend_at": dispatch.resend_at(max(row["due_at"], now), sends, resend)}})
         if claimed.modified_count:
             delay = max(0.0, (row["due_at"] - now).total_seconds())
             sent += dispatch.send("fire_timer", row["_id"], int(delay * 1000))
     return sent
 
 
-def _relay_outbox(now, resend: float) -> int:
+def _relay_outbox(now, resend: float | None) -> int:
     outbox = OutboxMessage._get_collection()
     query = {"status": {"$in": ["pending", "performed"]},
-             "$or": [{"enqueued_at": None}, {"enqueued_at": {"$lt": now - timedelta(seconds=resend)}}]}
+             "$or": [{"enqueued_at": None}, {"resend_at": None}, {"resend_at": {"$lt": now}}]}
     sent = 0
-    for row in outbox.find(query, {"_id": 1}).limit(BATCH):
-        claimed = outbox.update_one({"_id": row["_id"], **query}, {"$set": {"enqueued_at": now}})
+    for row in outbox.find(query, {"_id": 1, "sends": 1}).limit(BATCH):
+        sends = row.get("sends", 0) + 1
+        claimed = outbox.update_one({"_id": row["_id"], **query}, {"$set": {
+            "enqueued_at": now, "sends": sends, "resend_at": dispatch.resend_at(now, sends, resend)}})
         if claimed.modified_count:
             sent += dispatch.send("perform_operation", row["_id"])
     return sent
@@ -95,8 +96,7 @@ def _repair_dirty(now) -> int:
 def sweep_once(*, resend_seconds: float | None = None) -> dict:
     """One pass: due timers, outbox relay, dirty projections. Returns counts (for logs and tests)."""
     now = utcnow()
-    resend = RESEND_SECONDS if resend_seconds is None else resend_seconds
-    return {"timers": _enqueue_timers(now, resend), "operations": _relay_outbox(now, resend),
+    return {"timers": _enqueue_timers(now, resend_seconds), "operations": _relay_outbox(now, resend_seconds),
             "repaired": _repair_dirty(now)}
 
 

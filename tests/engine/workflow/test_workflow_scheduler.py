@@ -33,7 +33,7 @@ def test_unsent_operation_is_relayed(deployed, worker):
         dispatch.set_dispatcher(saved)
     row = OutboxMessage.objects.get(instance_id=iid)
     assert row.status == "pending" and row.operation == "test_flaky"
-    OutboxMessage.objects(id=row.id).update_one(set__enqueued_at=utcnow() - timedelta(minutes=5))
+    OutboxMessage.objects(id=row.id).update_one(set__resend_at=utcnow() - timedelta(seconds=1))
     assert scheduler.sweep_once()["operations"] == 1
     wait_for(lambda: store.instances().find_one({"_id": iid})["status"] == "completed", what="the relayed run")
 
