@@ -142,6 +142,9 @@ def publish(actor: Actor, key: str) -> FormVersion:
         raise Conflict("someone else published this form at the same time")
     audit.record(actor, "form_version_published", object_type="form", object_id=key,
                  details={"number": number})
+    from engine.services.reconsent import on_form_published  # seam: re-consent (issue 7)
+
+    on_form_published(actor, version)
     return version
 
 
