@@ -9,6 +9,11 @@ const files = {
   "survey-core/survey.core.min.js": "survey.core.min.js",
   "survey-core/survey-core.min.css": "survey-core.min.css",
   "survey-js-ui/survey-js-ui.min.js": "survey-js-ui.min.js",
+  "bpmn-js/dist/bpmn-modeler.production.min.js": "bpmn-modeler.min.js",
+  "bpmn-js/dist/bpmn-navigated-viewer.production.min.js": "bpmn-viewer.min.js",
+  "bpmn-js/dist/assets/diagram-js.css": "diagram-js.css",
+  "bpmn-js/dist/assets/bpmn-js.css": "bpmn-js.css",
+  "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css": "bpmn-embedded.css",
 };
 mkdirSync(out, { recursive: true });
 let missing = 0;
