@@ -6,7 +6,7 @@ with the row/panel they concern, as survey-core marks the parent invalid.
 from __future__ import annotations
 
 from engine.forms import jsvalues as js
-from engine.forms.validator import REQUIRED, _required, _visible, validator_errors
+from engine.forms.validator import REQUIRED, _required, _visible, is_answer_empty, validator_errors
 
 DEFAULT_ROW_COUNT = 2  # survey-core's matrixdynamic rowCount when the answer has no rows
 
@@ -92,11 +92,17 @@ def _dropdown_matrix(q, value, ctx) -> list[str]:
             cell = row.get(name)
             if col.get("inputType") in ("number", "range") and isinstance(cell, str) and js.to_number(cell) is None:
                 cell = None  # survey-core's numeric cell editor drops text that is not a number
-            if col.get("isRequired") and _cell_empty(cell):
+            if col.get("isRequired") and (_cell_empty(cell) or is_answer_empty(_cell_question(q, col), cell)):
                 out.append(f"{label}, {name}: {REQUIRED}")
             elif not _cell_empty(cell):
                 out += [f"{label}, {name}: {m}" for m in validator_errors(col.get("validators"), cell, row_ctx)]
     return out
+
+
+def _cell_question(q, col) -> dict:
+    """A cell seen as the question survey-core builds for it (choices fall back to the matrix's)."""
+    return {**col, "type": col.get("cellType") or q.get("cellType") or "dropdown",
+            "choices": col.get("choices") or q.get("choices")}
 
 
 def _dynamic_rows_empty(value) -> bool:

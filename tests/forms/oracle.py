@@ -40,6 +40,30 @@ class SurveyOracle:
             raise RuntimeError(answer["crash"])
         return answer["errors"]
 
+    def batch(self, definition: dict, datas: list[dict]) -> list[dict[str, list[str]]]:
+        """Verdicts for many submissions of one definition, pipelined (a writer thread feeds node
+        while this thread reads, so neither side waits on the other's pipe)."""
+        import threading
+
+        def feed():
+            self.proc.stdin.write(json.dumps({"definition": definition}) + "\n")
+            for data in datas:
+                self.proc.stdin.write(json.dumps({"data": data}) + "\n")
+            self.proc.stdin.flush()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        json.loads(self.proc.stdout.readline())  # the definition's acknowledgement
+        out = []
+        for _ in datas:
+            answer = json.loads(self.proc.stdout.readline())
+            if "crash" in answer:
+                raise RuntimeError(answer["crash"])
+            out.append(answer["errors"])
+        writer.join()
+        self.definition = definition
+        return out
+
     def expression(self, expression: str, values: dict) -> dict:
         """survey-core's {"value", "condition"} for one expression over `values`."""
         return self._ask({"expression": expression, "values": values})
