@@ -132,3 +132,41 @@ def _paneldynamic(q, value, ctx, run_) -> list[str]:
         if not run_.errors[q["name"]]:
             del run_.errors[q["name"]]
     return out + nested
+
+
+def prune_nested(q, value, ctx):
+    """`value` without answers hidden inside it: invisible columns' cells, invisible panel questions."""
+    kind = q.get("type")
+    if kind == "paneldynamic" and isinstance(value, list):
+        from engine.forms.validator import iter_questions, value_name
+
+        out = []
+        for i, panel in enumerate(value):
+            if not isinstance(panel, dict):
+                continue
+            panel_ctx = ctx.child(panel=panel, panelIndex=i)
+            visible = {value_name(t) for t in _visible_template(q.get("templateElements"), panel_ctx)}
+            inner = {t.get("name"): t for t in iter_questions(q.get("templateElements"))}
+            out.append({k: prune_nested(inner.get(k, {}), v, panel_ctx) for k, v in panel.items() if k in visible})
+        return out
+    if kind in ("matrixdropdown", "matrixdynamic"):
+        rows = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+        pruned = {}
+        for key, row in rows:
+            if not isinstance(row, dict):
+                continue
+            row_ctx = ctx.child(row=row)
+            shown = {c.get("name") for c in q.get("columns") or [] if _visible(c, row_ctx)}
+            pruned[key] = {k: v for k, v in row.items() if k in shown}
+        return pruned if isinstance(value, dict) else [pruned[i] for i in sorted(pruned)]
+    return value
+
+
+def _visible_template(elements, ctx):
+    for el in elements or []:
+        if not _visible(el, ctx):
+            continue
+        if el.get("type") == "panel":
+            yield from _visible_template(el.get("elements"), ctx)
+        else:
+            yield el

@@ -284,9 +284,10 @@ def clean(definition: dict, data: dict) -> dict:
         if _visible(page, run_.ctx):
             run_.walk(page.get("elements"), run_.ctx, run_.values, True)
     keep = {}
+    questions = {value_name(q): q for q in all_questions(definition)}
     for name in run_.visible_names:
         if name in run_.values and not js.is_empty(run_.values[name]):
-            keep[name] = run_.values[name]
+            keep[name] = prune_nested(questions.get(name, {}), run_.values[name], run_.ctx)
         comment = f"{name}-Comment"
         if comment in data:
             keep[comment] = data[comment]
@@ -297,5 +298,5 @@ def clean(definition: dict, data: dict) -> dict:
 
 
 # Imported last: these modules build on the helpers above (a cycle resolved at import time, not per call).
-from engine.forms.complex import complex_errors  # noqa: E402
+from engine.forms.complex import complex_errors, prune_nested  # noqa: E402
 from engine.forms.shape import shape_errors  # noqa: E402

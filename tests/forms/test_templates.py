@@ -97,3 +97,17 @@ def test_shape_checks_refuse_what_widgets_could_not_send():
 
     assert validate(definition, bad, strict=False) == {}  # survey-core's own verdict: no errors
     assert validate_submission(definition, {"r": "a", "c": ["other"], "c-Comment": "mine", "t": "abc", "b": False, "s": 5}) == {}
+
+
+def test_hidden_cells_and_panel_answers_are_dropped():
+    """Are answers hidden inside matrices and dynamic panels dropped too?"""
+    import json as _json
+
+    corpus = Path(__file__).parent / "corpus"
+    panels = _json.loads((corpus / "panels.json").read_text())
+    cleaned = clean_submission(panels, {"has_kids": "yes", "kids": [{"kid_name": "A", "kid_age": 3, "school": "X"}]})
+    assert cleaned["kids"] == [{"kid_name": "A", "kid_age": 3}]
+    health = TEMPLATES["health_history"]
+    cleaned = clean_submission(health, {**VALID["health_history"],
+                                        "substance_use": {"Alcohol": {"frequency": "Never", "amount": "lots"}}})
+    assert cleaned["substance_use"] == {"Alcohol": {"frequency": "Never"}}
