@@ -14,6 +14,7 @@ const files = {
   "bpmn-js/dist/assets/diagram-js.css": "diagram-js.css",
   "bpmn-js/dist/assets/bpmn-js.css": "bpmn-js.css",
   "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css": "bpmn-embedded.css",
+  "fullcalendar/index.global.min.js": "fullcalendar.global.min.js",
 };
 mkdirSync(out, { recursive: true });
 let missing = 0;
