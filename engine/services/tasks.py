@@ -55,14 +55,18 @@ def actor_key(actor: Actor) -> str:
     return f"{actor.kind}:{actor.id}"
 
 
-def audiences(actor: Actor) -> tuple[list[str], bool]:
-    """The audience strings an actor belongs to, and whether "staff" rows are limited to assigned clients."""
+def audiences(actor: Actor, *, used_only: bool = False) -> tuple[list[str], bool]:
+    """The audience strings an actor belongs to, and whether "staff" rows are limited to assigned clients.
+
+    used_only: leave out permissions no deployed process addresses tasks to (each key costs a query).
+    """
     if actor.kind == "anonymous":
         raise NotAuthenticated()
     if actor.is_staff:
-        # Only permissions some deployed process addresses tasks to: each key costs a query.
-        used = set(ProcessVersion.objects.distinct("permissions"))
-        keys = [f"staff:{actor.id}", *[f"perm:{p}" for p in sorted(actor.permissions & used)], "staff"]
+        perms = actor.permissions
+        if used_only:
+            perms = perms & set(ProcessVersion.objects.distinct("permissions"))
+        keys = [f"staff:{actor.id}", *[f"perm:{p}" for p in sorted(perms)], "staff"]
         return keys, "clients.view_all" not in actor.permissions
     if actor.is_portal:
         keys = [f"account:{actor.id}"]
@@ -120,7 +124,7 @@ def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, stat
         filters = [{"status": status, "claimed_by": actor_key(actor)}]
     else:
         # Staff limited to assigned clients get the "staff" rows filtered by inbox() (_visible_filter).
-        filters = [{"status": status, "audience": k} for k in audiences(actor)[0]]
+        filters = [{"status": status, "audience": k} for k in audiences(actor, used_only=True)[0]]
     if due_before:
         for f in filters:
             f["due_at"] = {"$lte": due_before}

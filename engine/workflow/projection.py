@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pymongo import InsertOne, UpdateMany, UpdateOne
+from pymongo import UpdateMany, UpdateOne
 from pymongo.errors import BulkWriteError
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -179,7 +179,9 @@ def apply(instance: dict, previous: dict, new: Projection, *, completed: tuple |
                  claimed_by=fields["audience"] if fields["audience"].startswith("staff:") else None)
             for tid, fields in new.tasks.items() if tid not in old_tasks]
     gone = sorted(old_tasks - set(new.tasks))
-    writes: list = [InsertOne(row) for row in rows]
+    # Upserts, not inserts: with the updates below they travel as one "update" command.
+    writes: list = [UpdateOne({"instance_id": iid, "task_id": row["task_id"]}, {"$setOnInsert": row}, upsert=True)
+                    for row in rows]
     if completed and completed[0] in gone:
         gone.remove(completed[0])
         writes.append(UpdateOne({"instance_id": iid, "task_id": completed[0], "status": "open"}, {"$set": {
