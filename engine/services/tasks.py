@@ -123,8 +123,14 @@ def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, stat
     elif scope == "mine":
         filters = [{"status": status, "claimed_by": actor_key(actor)}]
     else:
-        # Staff limited to assigned clients get the "staff" rows filtered by inbox() (_visible_filter).
-        filters = [{"status": status, "audience": k} for k in audiences(actor, used_only=True)[0]]
+        keys, limited = audiences(actor, used_only=True)
+        filters = [{"status": status, "audience": k} for k in keys if not (limited and k == "staff")]
+        if limited:
+            # "staff" rows of assigned clients only: the clients' own open tasks are few; inbox()
+            # keeps the "staff" ones (_visible_filter).
+            assigned = [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id},
+                                                                         {"_id": 1})]
+            filters.append({"status": status, "client_id": {"$in": [*assigned, None]}})
     if due_before:
         for f in filters:
             f["due_at"] = {"$lte": due_before}
@@ -149,7 +155,7 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
     limited = actor.is_staff and "clients.view_all" not in actor.permissions
     keep = _visible_filter(actor, mine=scope == "mine") if client_id or (limited and scope != "mine") else None
     for query in inbox_queries(actor, scope=scope, client_id=client_id, status=status, due_before=due_before):
-        filtered = keep is not None and ("client_id" in query or query.get("audience") == "staff")
+        filtered = keep is not None and "client_id" in query
         cursor = Task._get_collection().find(query).sort([("due_at", 1), ("_id", 1)])
         for row in cursor if filtered else cursor.limit(need):
             if not filtered or keep(row):
