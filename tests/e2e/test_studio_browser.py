@@ -1,0 +1,136 @@
+"""The admin studio in a real browser: model and deploy a change to the intake, the next invitation runs
+it; the instance page marks progress on the diagram; migration shows progress; the form editor
+previews and shows the server's checks; the packet editor reorders and saves."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from engine.authz import SYSTEM, staff_actor
+from engine.models.organization import Organization
+from engine.models.workflow import ProcessDefinition, Task
+from engine.services import intake
+from engine.workflow import operations, runtime, store
+from engine.workflow.deploy import deploy
+from tests.e2e.conftest import browser, live_server, page  # noqa: F401 - shared browser fixtures
+from tests.helpers import PASSWORD, make_client, make_staff
+from tests.intake import lifecycle as lc
+from tests.intake.conftest import installed, smtp  # noqa: F401 - the intake engineer's fixtures
+from tests.studio.conftest import bpmn, s_flow  # noqa: F401 - the studio's test process
+
+pytestmark = pytest.mark.e2e
+SHOTS = os.environ.get("PORTICO_SCREENSHOTS")  # a folder: save a picture of each page for a person to look at
+
+
+def _shot(page, name):  # noqa: F811
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"studio-{name}.png"), full_page=True)
+
+
+def _login(page, base, email):  # noqa: F811
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, page, installed, smtp):  # noqa: F811
+    """Can an admin open the intake in the modeler, add a user task bound to a form, deploy it, and does
+    the next invitation run the new version with that task?"""
+    operations.load_all()
+    lc.configure(intake_packet=["demographics"], reminder_max=0)
+    admin = make_staff(roles=("org_admin",))
+    before = ProcessDefinition.objects.get(process_id="client_intake").latest_version
+    _login(page, live_server, admin.email)
+    page.goto(f"{live_server}/studio/processes/client_intake")
+    page.wait_for_selector("#modeler-page[data-ready=true]")
+    page.click('[data-element-id="send_invitation"]')
+    page.click("#insert-user-task")
+    page.wait_for_selector("#prop-form:visible")
+    page.fill("#prop-name", "Confirm identity")
+    page.select_option("#prop-lane", "client")
+    page.select_option("#prop-form", "telehealth_consent")
+    page.click("#props-form button[type=submit]")
+    _shot(page, "modeler")
+    page.click("#check-bpmn")
+    page.wait_for_selector("#modeler-status:has-text('No problems found'), #problems-card:not([hidden])")
+    assert page.locator("#problems-card[hidden]").count() == 1, page.inner_text("#problems")
+    page.click("#deploy-bpmn")
+    page.wait_for_selector(f"#modeler-status:has-text('Deployed version {before + 1}')")
+    page.wait_for_selector("#diff-card:not([hidden])")
+    assert "added" in page.inner_text("#diff")
+    _shot(page, "deployed")
+
+    person = make_client(first_name="Nora", email="nora@example.org")
+    shape = intake.invite(staff_actor(admin), person.id)
+    assert shape["process_version"] == before + 1
+    lc.perform_all(shape["id"])
+    forms = {t.form_key for t in Task.objects(instance_id=store.instances().find_one()["_id"], status="open")}
+    assert "telehealth_consent" in forms
+
+    page.goto(f"{live_server}/studio/instances/{shape['id']}")
+    page.wait_for_selector("#diagram-summary:has-text('active')")
+    assert page.locator(".studio-completed").count() > 0 and page.locator(".studio-active").count() > 0
+    _shot(page, "instance")
+
+
+def test_migration_page_previews_and_shows_progress(live_server, page, s_flow):  # noqa: F811
+    """Does the migration page list which instances can move and why not, then show the run's progress?"""
+    admin = make_staff(roles=("org_admin",))
+    moving = runtime.start("s_flow", data={"packet": ["s_form_a"]})
+    past = runtime.start("s_flow", data={"packet": ["s_form_a"]})
+    for data in ({"answer": "x"}, {"ok": True}):
+        runtime.complete_task(past, Task.objects(instance_id=past, status="open").first().task_id, data, by="t")
+    deploy(SYSTEM, bpmn("s_flow_v2"))
+    _login(page, live_server, admin.email)
+    page.goto(f"{live_server}/studio/migrate?process_id=s_flow")
+    assert page.input_value("#m-version") == "2"
+    page.click("#m-preview")
+    page.wait_for_selector("#preview-summary:has-text('1 can move')")
+    assert "already past acknowledge" in page.inner_text("#preview-rows")
+    page.click("#m-run")
+    page.wait_for_selector("#migrate-page[data-done=true]")
+    assert "moved 1, refused 1, failed 0" in page.inner_text("#run-summary")
+    assert page.get_attribute("#run-progress", "value") == "2"
+    _shot(page, "migrate")
+
+    page.goto(f"{live_server}/studio/instances?process_id=s_flow&process_version=2")
+    assert str(moving) in page.inner_text("table") and str(past) not in page.inner_text("table")
+    page.goto(f"{live_server}/studio/instances/{moving}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#rollback-instance")
+    page.wait_for_selector("#instance-action-status:has-text('Rolled back')")
+    assert store.instances().find_one({"_id": moving})["process_version"] == 1
+
+
+def test_form_editor_preview_checks_and_packet_order(live_server, page, installed):  # noqa: F811
+    """Does the form editor preview edits live and list the server's checks, and does the packet editor
+    reorder and save?"""
+    lc.configure(intake_packet=["demographics", "phq9", "gad7"])
+    admin = make_staff(roles=("org_admin",))
+    _login(page, live_server, admin.email)
+    page.goto(f"{live_server}/studio/forms/gad7")
+    page.wait_for_selector("#form-editor[data-ready=true]")
+    page.wait_for_selector("#fe-preview .sd-question")
+    text = page.input_value("#fe-json").replace("Feeling nervous, anxious, or on edge", "Feeling tense")
+    page.fill("#fe-json", text)
+    page.wait_for_selector("#fe-preview :text('Feeling tense')")
+    page.fill("#fe-json", '{"pages": [{"name": "p1", "elements": [{"type": "text"}]}]}')
+    page.click("#fe-save")
+    page.wait_for_selector("#fe-problems-card:not([hidden])")
+    assert "name" in page.inner_text("#fe-problems")
+    _shot(page, "form-editor")
+
+    page.goto(f"{live_server}/studio/packet")
+    page.wait_for_selector("#packet-page[data-ready=true]")
+    page.click("button[aria-label='Move GAD-7 up']") if page.locator("button[aria-label='Move GAD-7 up']").count() \
+        else page.locator("#packet li").nth(2).locator(".up").click()
+    page.locator("#packet li").nth(0).drag_to(page.locator("#packet li").nth(2))
+    page.click("#packet-save")
+    page.wait_for_selector("#packet-status:has-text('saved')")
+    _shot(page, "packet")
+    saved = list(Organization.get().portal.intake_packet)
+    assert sorted(saved) == ["demographics", "gad7", "phq9"] and saved != ["demographics", "phq9", "gad7"]

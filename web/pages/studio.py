@@ -1,0 +1,97 @@
+"""Admin studio pages: BPMN modeler, form editor with live preview, default intake packet editor,
+instance monitor (list with filters, instance with diagram and history), migration with progress.
+
+The pages are shells: their scripts (web/static/js/studio/) talk to the JSON API, which checks
+permissions again; server-rendered parts (lists, history) call one service each.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from engine.errors import ValidationFailed
+from engine.models.workflow import INSTANCE_STATUSES
+from engine.services import forms as form_service
+from engine.services import processes as process_service
+from engine.services import studio as studio_service
+from web.security import access, current_actor
+
+bp = Blueprint("studio_pages", __name__, url_prefix="/studio")
+_FILTERS = ("process_id", "process_version", "status", "client_id")
+
+
+@bp.get("")
+@access("staff:workflows.manage")
+def index():
+    """The studio's start: deployed processes with links to model, monitor and migrate them."""
+    return render_template("studio/index.html", processes=process_service.list_definitions(current_actor()),
+                           active="processes")
+
+
+@bp.get("/processes/<process_id>")
+@access("staff:workflows.manage")
+def modeler(process_id):
+    """The BPMN modeler on the latest version of a process ("new" starts from an empty diagram)."""
+    return render_template("studio/modeler.html", process_id=process_id, active="processes")
+
+
+@bp.get("/forms")
+@access("staff")
+def forms():
+    """Form definitions to edit, by kind."""
+    return render_template("studio/forms.html", forms=form_service.list_forms(current_actor(), include_archived=True),
+                           active="forms")
+
+
+@bp.get("/forms/<key>")
+@access("staff")
+def form_editor(key):
+    """The JSON editor of a form with the server's checks in place and a live survey-js-ui preview."""
+    return render_template("studio/form_editor.html", key=key, active="forms")
+
+
+@bp.get("/packet")
+@access("staff:intake_forms.manage")
+def packet():
+    """The default intake packet: add, remove and reorder (drag, or the move buttons) its forms."""
+    return render_template("studio/packet.html", active="packet")
+
+
+@bp.get("/instances")
+@access("staff:workflows.manage")
+def instances():
+    """Process instances filtered by process, version, state and client."""
+    args = {k: request.args.get(k) for k in _FILTERS if request.args.get(k)}
+    errors = {}
+    if args.get("status") and args["status"] not in INSTANCE_STATUSES:
+        errors["status"] = "choose a listed state"
+        args.pop("status")
+    if args.get("process_version") and not args["process_version"].isdigit():
+        errors["process_version"] = "a version is a number"
+        args.pop("process_version")
+    try:
+        page = studio_service.search_instances(current_actor(), page=request.args.get("page", 1, type=int), **args)
+    except ValidationFailed as exc:
+        page, errors = {"items": [], "page": 1, "has_more": False}, {"client_id": exc.message}
+    return render_template("studio/instances.html", page=page, filters=args, errors=errors,
+                           statuses=INSTANCE_STATUSES, processes=process_service.list_definitions(current_actor()),
+                           active="instances")
+
+
+@bp.get("/instances/<instance_id>")
+@access("staff:workflows.manage")
+def instance(instance_id):
+    """One instance: its diagram with completed, active and waiting elements, its history, retry, rollback."""
+    from engine.services import migration
+
+    actor = current_actor()
+    return render_template("studio/instance.html", instance=process_service.get_instance(actor, instance_id),
+                           snapshots=migration.snapshots(actor, instance_id), active="instances")
+
+
+@bp.get("/migrate")
+@access("staff:workflows.manage")
+def migrate():
+    """Move running instances to another version: preview, run with a progress bar, results."""
+    return render_template("studio/migrate.html", processes=process_service.list_definitions(current_actor()),
+                           selected=request.args.get("process_id", ""), active="migrate")

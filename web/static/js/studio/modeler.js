@@ -1,0 +1,241 @@
+// The BPMN modeler page: bpmn-js on the latest deployed version, a properties panel for what the engine
+// needs, server-side checks, deploy as a new version, and the changes against the live version.
+(function () {
+  "use strict";
+  const page = document.getElementById("modeler-page");
+  if (!page) return;
+  const { api, el, say } = window.Studio;
+  const Props = window.StudioProperties;
+  let processId = page.dataset.processId;
+  const isNew = processId === "new";
+  let liveVersion = null;
+  let modeler = null;
+  let selected = null;
+  const form = document.getElementById("props-form");
+  const fields = document.getElementById("props-fields");
+
+  const BLANK = (id) => `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_${id}" targetNamespace="http://portico.local/bpmn">
+  <bpmn:process id="${id}" name="New process" isExecutable="true"><bpmn:startEvent id="start"/></bpmn:process>
+  <bpmndi:BPMNDiagram id="${id}_di"><bpmndi:BPMNPlane id="${id}_plane" bpmnElement="${id}">
+    <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>`;
+
+  function fillSelect(id, options) {
+    const select = document.getElementById(id);
+    for (const [value, label] of options) select.append(el("option", { value, text: label }));
+  }
+
+  function show(element) {
+    selected = element;
+    const root = modeler.get("canvas").getRootElement();
+    const target = element || root;
+    const bo = target.businessObject;
+    const values = Props.read(bo);
+    const k = Props.kinds(bo);
+    document.getElementById("props-empty").hidden = true;
+    fields.hidden = false;
+    document.getElementById("prop-id").textContent = values.id;
+    document.getElementById("prop-type").textContent = values.type;
+    for (const [key, value] of Object.entries(values)) {
+      const input = form.elements[key];
+      if (input && input.tagName !== "CODE") input.value = value;
+    }
+    k.insert = Boolean(element) && outgoing(element).length === 1;
+    for (const block of fields.querySelectorAll("[data-for]")) block.hidden = !k[block.dataset.for];
+  }
+
+  function outgoing(element) {
+    return (element.outgoing || []).filter((c) => c.type === "bpmn:SequenceFlow");
+  }
+
+  // Put a new user task on the element's one outgoing flow (element → new task → old target), placed
+  // by bpmn-js's auto-place; the keyboard-friendly way to add a step without dragging onto a flow.
+  function insertUserTask() {
+    if (!selected || outgoing(selected).length !== 1) return;
+    const flow = outgoing(selected)[0];
+    const shape = modeler.get("elementFactory").createShape({ type: "bpmn:UserTask" });
+    const created = modeler.get("autoPlace").append(selected, shape);
+    modeler.get("modeling").reconnectStart(flow, created, { x: created.x + created.width, y: created.y + created.height / 2 });
+    modeler.get("selection").select(created);
+    show(created);
+    document.getElementById("prop-name").focus();
+    say("modeler-status", `Added ${created.businessObject.id}: name it, choose its lane and form, then Apply.`);
+  }
+
+  function values() {
+    const out = {};
+    for (const name of ["name", "lane", "formKey", "operation", "resultVariable", "parameters", "timerKind", "timer"]) {
+      out[name] = form.elements[name].value.trim();
+    }
+    return out;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const target = selected || modeler.get("canvas").getRootElement();
+    Props.apply(modeler, target, values());
+    say("modeler-status", `Updated ${target.businessObject.id}. Check or deploy when ready.`);
+  });
+
+  function showProblems(details) {
+    const card = document.getElementById("problems-card");
+    const list = document.getElementById("problems");
+    const registry = modeler.get("elementRegistry");
+    const canvas = modeler.get("canvas");
+    list.replaceChildren();
+    registry.forEach((e) => canvas.removeMarker(e.id, "studio-problem"));
+    for (const [elementId, messages] of Object.entries(details || {})) {
+      const element = registry.get(elementId);
+      if (element) canvas.addMarker(elementId, "studio-problem");
+      for (const message of messages) {
+        const item = el("li");
+        if (element) {
+          item.append(el("button", { type: "button", class: "link", text: elementId,
+            onclick: () => { modeler.get("selection").select(element); show(element); } }), `: ${message}`);
+        } else {
+          item.append(`${elementId}: ${message}`);
+        }
+        list.append(item);
+      }
+    }
+    card.hidden = !list.children.length;
+  }
+
+  // SpiffWorkflow names a multi-instance's collection by a task-data variable in loopDataInputRef /
+  // loopDataOutputRef; BPMN says those are references to element ids, so bpmn-js drops the ones it
+  // cannot resolve. We note them at import and put them back on export.
+  const BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+  const LOOP_REFS = ["loopDataInputRef", "loopDataOutputRef"];
+  const AFTER_REFS = ["inputDataItem", "outputDataItem", "complexBehaviorDefinition", "completionCondition"];
+  let loopRefs = {};
+
+  function readLoopRefs(text) {
+    const doc = new DOMParser().parseFromString(text, "application/xml");
+    const found = {};
+    for (const mi of doc.getElementsByTagNameNS(BPMN_NS, "multiInstanceLoopCharacteristics")) {
+      const id = mi.parentNode.getAttribute("id");
+      found[id] = {};
+      for (const name of LOOP_REFS) {
+        const node = mi.getElementsByTagNameNS(BPMN_NS, name)[0];
+        if (node) found[id][name] = node.textContent.trim();
+      }
+    }
+    return found;
+  }
+
+  function restoreLoopRefs(text) {
+    const doc = new DOMParser().parseFromString(text, "application/xml");
+    for (const mi of doc.getElementsByTagNameNS(BPMN_NS, "multiInstanceLoopCharacteristics")) {
+      const refs = loopRefs[mi.parentNode.getAttribute("id")] || {};
+      for (const name of [...LOOP_REFS].reverse()) {
+        if (!refs[name] || mi.getElementsByTagNameNS(BPMN_NS, name).length) continue;
+        const node = doc.createElementNS(BPMN_NS, `${mi.prefix ? mi.prefix + ":" : ""}${name}`);
+        node.textContent = refs[name];
+        const before = [...mi.children].find((c) => LOOP_REFS.includes(c.localName) || AFTER_REFS.includes(c.localName));
+        mi.insertBefore(node, before || null);
+      }
+    }
+    return new XMLSerializer().serializeToString(doc);
+  }
+
+  async function xml() {
+    const { xml: text } = await modeler.saveXML({ format: true });
+    return restoreLoopRefs(text);
+  }
+
+  async function check() {
+    say("modeler-status", "Checking…");
+    const result = await api("POST", "/api/v1/processes/check", { bpmn: await xml() });
+    if (result.ok) {
+      showProblems({});
+      say("modeler-status", "No problems found: this diagram can be deployed.");
+    } else {
+      showProblems(result.error && result.error.details);
+      say("modeler-status", (result.error && result.error.message) || "The check failed.", true);
+    }
+    return result.ok;
+  }
+
+  function renderDiff(diff) {
+    const box = document.getElementById("diff");
+    box.replaceChildren();
+    for (const [name, d] of Object.entries(diff.processes || {})) {
+      const list = el("ul");
+      if (d.added_process) list.append(el("li", { text: "new process" }));
+      if (d.removed_process) list.append(el("li", { text: "no longer called" }));
+      for (const a of d.added || []) list.append(el("li", { text: `added ${a}` }));
+      for (const r of d.removed || []) list.append(el("li", { text: `removed ${r}` }));
+      for (const [c, what] of Object.entries(d.changed || {})) list.append(el("li", { text: `changed ${c}: ${what.join(", ")}` }));
+      if (!list.children.length) list.append(el("li", { text: "no changes" }));
+      box.append(el("h3", { text: name }), list);
+    }
+    document.getElementById("diff-card").hidden = false;
+  }
+
+  async function deploy() {
+    say("modeler-status", "Deploying…");
+    const result = await api("POST", "/api/v1/processes", { bpmn: await xml() });
+    if (!result.ok) {
+      showProblems(result.error && result.error.details);
+      say("modeler-status", `Not deployed: ${(result.error && result.error.message) || result.status}. The live version is unchanged.`, true);
+      return;
+    }
+    showProblems({});
+    const mine = result.data.deployed.find((d) => d.process_id === processId) || result.data.deployed[0];
+    if (!mine.created) {
+      say("modeler-status", `Nothing changed: version ${mine.number} is live.`);
+      return;
+    }
+    say("modeler-status", `Deployed version ${mine.number} of ${mine.process_id}. New instances start on it.`);
+    if (liveVersion && mine.process_id === processId) {
+      const diff = await api("GET", `/api/v1/processes/${encodeURIComponent(processId)}/diff?from=${liveVersion}&to=${mine.number}`);
+      if (diff.ok) renderDiff(diff.data);
+    }
+    if (isNew) { window.location.href = `/studio/processes/${encodeURIComponent(mine.process_id)}`; return; }
+    liveVersion = mine.number;
+    document.getElementById("version-label").textContent = `(live: version ${liveVersion})`;
+  }
+
+  async function download() {
+    const blob = new Blob([await xml()], { type: "application/xml" });
+    const link = el("a", { href: URL.createObjectURL(blob), download: `${processId}.bpmn` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
+
+  async function start() {
+    const descriptor = await (await fetch("/static/js/studio/spiffworkflow.json")).json();
+    modeler = new window.BpmnJS({ container: "#canvas", moddleExtensions: { spiffworkflow: descriptor } });
+    window.porticoModeler = modeler; // for browser tests
+    const catalog = await api("GET", "/api/v1/studio/catalog");
+    if (catalog.ok) {
+      fillSelect("prop-form", catalog.data.forms.map((f) => [f.key, `${f.title} (${f.key})`]));
+      fillSelect("prop-operation", catalog.data.operations.map((o) => [o, o]));
+      fillSelect("prop-lane", catalog.data.lanes.map((l) => [l, l]));
+    }
+    let text = BLANK("new_process");
+    if (!isNew) {
+      const live = await api("GET", `/api/v1/processes/${encodeURIComponent(processId)}/diagram`);
+      if (!live.ok) { say("modeler-status", "This process is not deployed.", true); return; }
+      text = live.data.bpmn;
+      liveVersion = live.data.number;
+      document.getElementById("version-label").textContent = `(live: version ${liveVersion})`;
+    }
+    loopRefs = readLoopRefs(text);
+    const { warnings } = await modeler.importXML(text);
+    modeler.get("canvas").zoom("fit-viewport");
+    modeler.on("selection.changed", (event) => show(event.newSelection[0] || null));
+    show(null);
+    say("modeler-status", warnings.length ? `Loaded with ${warnings.length} warning(s).` : "Ready.");
+    page.dataset.ready = "true";
+  }
+
+  document.getElementById("insert-user-task").addEventListener("click", insertUserTask);
+  document.getElementById("check-bpmn").addEventListener("click", check);
+  document.getElementById("deploy-bpmn").addEventListener("click", deploy);
+  document.getElementById("download-bpmn").addEventListener("click", download);
+  start().catch((err) => say("modeler-status", `The modeler could not start: ${err.message}`, true));
+})();
