@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify
-from flask_smorest import Api
 
 from engine import config as config_mod
 from engine import db
@@ -42,7 +41,7 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
 
         ensure_bootstrap_admin(settings)  # first organization admin on an empty database
 
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+    api = errors.PorticoApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
     app.extensions["portico_api"] = api
     # flask-smorest's own view (a bound method, so it cannot carry the marker itself): the API description is public.

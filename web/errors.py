@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_smorest import Api
+import marshmallow as ma
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import PorticoError
@@ -18,6 +20,22 @@ log = logging.getLogger(__name__)
 _HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
                422: "validation_failed", 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+class ErrorBodySchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "stable machine code, e.g. not_found"})
+    message = ma.fields.String(required=True)
+    details = ma.fields.Raw(allow_none=True, metadata={"description": "field or JSON path -> messages"})
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBodySchema, required=True)
+
+
+class PorticoApi(Api):
+    """flask-smorest's Api documenting the error body this module really sends (not its own shape)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 def wants_json() -> bool:
@@ -68,6 +86,13 @@ def register(app: Flask) -> None:
         if status == 429 and getattr(exc, "retry_after", None):
             resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
+
+    @app.errorhandler(OverflowError)
+    def _overflow(exc: OverflowError):
+        # A whole number past 64 bits reaches the database only from a request (BSON refuses it).
+        if "8-byte ints" not in str(exc):
+            return _unexpected(exc)
+        return error_response(422, "validation_failed", "a number is too large", {"$": ["number too large"]})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -26,7 +26,7 @@ class BpmnIn(ma.Schema):
 
 class MigrateIn(ma.Schema):
     process_id = _S(required=True)
-    to_version = _I(required=True, validate=ma.validate.Range(min=1))
+    to_version = _I(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
     instance_ids = ma.fields.List(_S(), load_default=list, metadata={"description": "empty: every affected one"})
 
 
