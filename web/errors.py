@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
+import marshmallow as ma
 from flask import Flask, jsonify, render_template, request
 from flask_smorest import Api
-import marshmallow as ma
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import PorticoError
