@@ -126,8 +126,8 @@ def test_form_editor_preview_checks_and_packet_order(live_server, page, installe
 
     page.goto(f"{live_server}/studio/packet")
     page.wait_for_selector("#packet-page[data-ready=true]")
-    page.click("button[aria-label='Move GAD-7 up']") if page.locator("button[aria-label='Move GAD-7 up']").count() \
-        else page.locator("#packet li").nth(2).locator(".up").click()
+    page.click("button[aria-label='Move GAD-7 up']")  # the keyboard way
+    assert page.locator("#packet li").nth(1).get_attribute("data-key") == "gad7"
     page.locator("#packet li").nth(0).drag_to(page.locator("#packet li").nth(2))
     page.click("#packet-save")
     page.wait_for_selector("#packet-status:has-text('saved')")

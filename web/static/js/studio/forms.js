@@ -20,12 +20,13 @@
     const data = parse(sample.value || "{}", "fe-json-error");
     if (!definition) return;
     const box = document.getElementById("fe-preview");
-    box.replaceChildren();
+    const mount = el("div"); // a fresh mount each time: the renderer keeps state on its container
+    box.replaceChildren(mount);
     try {
       const survey = new window.Survey.Model(definition);
       survey.data = data || {};
       survey.showCompleteButton = false;
-      survey.render(box);
+      survey.render(mount);
       window.porticoPreview = survey; // for browser tests
     } catch (err) {
       box.append(el("p", { class: "error", text: `The preview cannot render this: ${err.message}` }));
