@@ -45,3 +45,27 @@ def test_crash_after_performing_completes_without_repeating(deployed, test_opera
     wf = store.restore(doc)
     flaky = next(t for t in wf.get_tasks() if t.task_spec.name == "flaky")
     assert flaky.data["flaky_result"] == {"ok": "earlier"}
+
+
+def test_firing_a_timer_whose_task_moved_on_does_nothing(deployed):
+    """Does a late wake-up for a timer whose task no longer waits leave the instance untouched?"""
+    from helpers import make_client, make_portal_account
+
+    from engine.authz import portal_actor
+    from engine.models.workflow import Timer
+    from engine.services import tasks
+
+    client = make_client()
+    portal = portal_actor(make_portal_account(client=client))
+    iid = _start_without_broker("t_reminder", client_id=client.id, data={"reminder_cadence": "PT1H"})
+    timer = Timer.objects.get(instance_id=iid)
+    [fill] = tasks.inbox(portal)["items"]
+    tasks.complete(portal, fill["id"], {})
+    assert Timer.objects.get(id=timer.id).status == "cancelled"
+    assert outbox.fire(timer.id) == "skipped"
+    Timer.objects(id=timer.id).update_one(set__status="waiting")  # as if the cancel was never written
+    before = store.instances().find_one({"_id": iid})
+    assert outbox.fire(timer.id) == "stale"
+    after = store.instances().find_one({"_id": iid})
+    assert after["version"] == before["version"] and "timer_fired" not in [e["kind"] for e in after["history"]]
+    assert Timer.objects.get(id=timer.id).status == "cancelled"
