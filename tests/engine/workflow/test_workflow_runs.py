@@ -41,7 +41,8 @@ def kinds(doc) -> list[str]:
 
 
 @pytest.fixture()
-def people(deployed):
+def people(deployed, worker):
+    """Staff, a client with a portal account; a real Dramatiq worker runs alongside every flow."""
     admin = make_staff(roles=("org_admin",))
     client = make_client(first_name="Ann")
     account = make_portal_account(client=client)
