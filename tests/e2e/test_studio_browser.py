@@ -15,7 +15,8 @@ from engine.services import intake
 from engine.workflow import operations, runtime, store
 from engine.workflow.deploy import deploy
 from tests.e2e.conftest import browser, live_server, page  # noqa: F401 - shared browser fixtures
-from tests.helpers import PASSWORD, make_client, make_staff
+from tests.forms.test_form_page_browser import _login
+from tests.helpers import make_client, make_staff
 from tests.intake import lifecycle as lc
 from tests.intake.conftest import installed, smtp  # noqa: F401 - the intake engineer's fixtures
 from tests.studio.conftest import bpmn, s_flow  # noqa: F401 - the studio's test process
@@ -27,14 +28,6 @@ SHOTS = os.environ.get("PORTICO_SCREENSHOTS")  # a folder: save a picture of eac
 def _shot(page, name):  # noqa: F811
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, f"studio-{name}.png"), full_page=True)
-
-
-def _login(page, base, email):  # noqa: F811
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, page, installed, smtp):  # noqa: F811
