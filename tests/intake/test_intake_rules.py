@@ -147,3 +147,22 @@ def test_invite_needs_portal_invite(client, installed):
     admin = api_login(client, make_staff(roles=("org_admin",)).email)
     bad = client.post(f"/api/v1/clients/{ann.id}/invite", headers=admin, json={"packet": ["no_such_form"]})
     assert bad.status_code == 422 and "packet" in bad.get_json()["error"]["details"]
+
+
+def test_activation_asks_for_mfa_when_the_practice_requires_it(client, installed):
+    """When the practice requires MFA for the portal, does activation say so, and does the first
+    sign-in then lead to MFA setup rather than into the portal?"""
+    from engine.services import invitations
+
+    lc.configure(require_mfa_for_portal=True)
+    ann = make_client(first_name="Ann", email="ann@example.org")
+    [account] = invitations.ensure_accounts(ann, minor=False)
+    resp = client.post("/api/v1/portal/activate",
+                       json={"token": invitations.issue(account, ann), "password": lc.PORTAL_PASSWORD})
+    assert resp.status_code == 200 and resp.get_json()["mfa_setup_required"] is True
+    from tests.helpers import csrf_token
+
+    token = csrf_token(client, "/logout")
+    login = client.post("/login", data={"email": "ann@example.org", "password": lc.PORTAL_PASSWORD,
+                                        "csrf_token": token})
+    assert login.status_code in (302, 303) and "/mfa/setup" in login.headers["Location"]
