@@ -1,20 +1,70 @@
 """Dramatiq actors of the portal services (thin: they call engine services).
 
-`send_appointment_reminders` is a sweep: run it periodically (every few
-minutes) from the scheduler or a cron-like trigger; it is safe to run from
-several processes at once (each reminder is claimed atomically).
+Appointment reminders are a sweep (engine.services.scheduling.send_due_reminders)
+that must run every minute or so. Each worker process runs it on a timer thread
+(`ReminderSweep` middleware, started after the worker boots), and the actor
+`send_appointment_reminders` lets anything else ask for a sweep now. Several
+workers sweeping at once is fine: each reminder is claimed atomically.
+
 The `payment` BPMN's `charge_payment` operation lives with the intake operations
 (engine.services.intake_operations) and calls engine.services.billing.charge_payment.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+
 import dramatiq
+from dramatiq.middleware import Middleware
 
 from engine.services import scheduling
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 60
 
 
 @dramatiq.actor(queue_name="services", max_retries=5, min_backoff=10_000, max_backoff=300_000)
 def send_appointment_reminders() -> int:
     """Mail the reminders that have come due (24 hours before each booked appointment)."""
     return scheduling.send_due_reminders()
+
+
+class ReminderSweep(Middleware):
+    """Runs the reminder sweep every SWEEP_SECONDS in each worker process, until it shuts down."""
+
+    def __init__(self, interval: float = SWEEP_SECONDS):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker, worker) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="reminder-sweep", daemon=True)
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker, worker) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                sent = scheduling.send_due_reminders()
+                if sent:
+                    log.info("appointment reminders sent: %d", sent)
+            except Exception:  # the database may be restarting; try again next round
+                log.exception("appointment reminder sweep failed")
+
+
+def install_sweep(broker: dramatiq.Broker | None = None) -> None:
+    """Add the sweep to the broker workers run on (once)."""
+    broker = broker or dramatiq.get_broker()
+    if not any(isinstance(m, ReminderSweep) for m in broker.middleware):
+        broker.add_middleware(ReminderSweep())
+
+
+# `portico worker` sets up the real broker before importing the actor modules, so this lands there.
+install_sweep()

@@ -35,3 +35,33 @@ def test_reminder_actor_sends_due_reminders(family):
         use_broker(previous)
     assert Appointment.objects.get(id=appt.id).reminder_sent_at is not None
     assert MailMessage.objects(direction="out", to="gail@example.org", subject__startswith="Reminder").count() == 1
+
+
+def test_worker_sweeps_reminders_on_its_own(family):
+    """Does a booted worker send a due reminder by itself (the ReminderSweep timer), and stop with the worker?"""
+    import time
+
+    from engine.models import utcnow
+    from engine.models.scheduling import Appointment
+    from workers.services import ReminderSweep, install_sweep
+
+    soon = utcnow() + timedelta(hours=2)
+    appt = Appointment(client=family["minor"].id, staff=family["therapist"].id, location="main",
+                       service_type="individual", start=soon, end=soon + timedelta(minutes=50),
+                       reminder_due_at=soon - timedelta(hours=24)).save()
+    broker = StubBroker()
+    install_sweep(broker)
+    install_sweep(broker)  # idempotent
+    sweeps = [m for m in broker.middleware if isinstance(m, ReminderSweep)]
+    assert len(sweeps) == 1
+    sweeps[0].interval = 0.1
+    worker = dramatiq.Worker(broker, worker_timeout=100)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while Appointment.objects.get(id=appt.id).reminder_sent_at is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+    assert Appointment.objects.get(id=appt.id).reminder_sent_at is not None
+    assert not sweeps[0]._thread.is_alive()
