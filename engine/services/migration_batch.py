@@ -45,8 +45,10 @@ def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=
     runtime.project(doc, previous, new)
     iid, tasks = doc["_id"], Task._get_collection()
     if revive and new.tasks:
-        tasks.update_many({"instance_id": iid, "task_id": {"$in": list(new.tasks)}, "status": "closed"},
-                          {"$set": {"status": "open", "completed_at": None}})
+        # "completed" too: a forced rollback can put back a task someone completed after the move.
+        tasks.update_many({"instance_id": iid, "task_id": {"$in": list(new.tasks)},
+                           "status": {"$in": ["closed", "completed"]}},
+                          {"$set": {"status": "open", "completed_at": None, "completed_by": None}})
     if revive and new.timers:
         Timer._get_collection().update_many(
             {"instance_id": iid, "status": "cancelled",
@@ -82,6 +84,8 @@ class _Move:
         doc = loaded.doc
         text, verdict = wfmig.migrate(loaded.workflow, spec, subs)  # raises MigrationRefused
         workflow, status, error = settle(text, spec, subs, doc)
+        if error:  # moving must not break an instance: leave it where it runs
+            raise RuntimeError(f"after the move {error.get('task_name') or 'a script'} fails: {error['message']}")
         self.loaded, self.verdict = loaded, verdict
         self.new = projection.compute(workflow, doc)
         self.previous = doc.get("projected") or {}
