@@ -1,28 +1,33 @@
-"""The portal-service worker: the appointment reminder actor."""
+"""The portal-service worker: the appointment reminder actor and the per-worker reminder sweep."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+from engine.models import utcnow
+from engine.models.mail import MailMessage
+from engine.models.scheduling import Appointment
 from workers.broker import use_broker
+
+
+def _due_appointment(family) -> Appointment:
+    """A booked appointment two hours ahead whose reminder is due."""
+    soon = utcnow() + timedelta(hours=2)
+    return Appointment(client=family["minor"].id, staff=family["therapist"].id, location="main",
+                       service_type="individual", start=soon, end=soon + timedelta(minutes=50),
+                       reminder_due_at=soon - timedelta(hours=24)).save()
 
 
 def test_reminder_actor_sends_due_reminders(family):
     """Does the reminder actor, run by a worker, mark a due appointment reminded and mail the guardian?"""
     import workers.services
-    from engine.models import utcnow
-    from engine.models.mail import MailMessage
-    from engine.models.scheduling import Appointment
 
-    soon = utcnow() + timedelta(hours=3)
-    appt = Appointment(client=family["minor"].id, staff=family["therapist"].id, location="main",
-                       service_type="individual", start=soon, end=soon + timedelta(minutes=50),
-                       reminder_due_at=soon - timedelta(hours=24)).save()
-    broker = StubBroker()
-    previous = dramatiq.get_broker()
+    appt = _due_appointment(family)
+    broker, previous = StubBroker(), dramatiq.get_broker()
     use_broker(broker)
     try:
         workers.services.send_appointment_reminders.send()
@@ -39,16 +44,9 @@ def test_reminder_actor_sends_due_reminders(family):
 
 def test_worker_sweeps_reminders_on_its_own(family):
     """Does a booted worker send a due reminder by itself (the ReminderSweep timer), and stop with the worker?"""
-    import time
-
-    from engine.models import utcnow
-    from engine.models.scheduling import Appointment
     from workers.services import ReminderSweep, install_sweep
 
-    soon = utcnow() + timedelta(hours=2)
-    appt = Appointment(client=family["minor"].id, staff=family["therapist"].id, location="main",
-                       service_type="individual", start=soon, end=soon + timedelta(minutes=50),
-                       reminder_due_at=soon - timedelta(hours=24)).save()
+    appt = _due_appointment(family)
     broker = StubBroker()
     install_sweep(broker)
     install_sweep(broker)  # idempotent
