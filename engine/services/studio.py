@@ -49,8 +49,20 @@ def check_bpmn(actor: Actor, bpmn_xml: str) -> dict:
             raise DeployRejected("the BPMN is invalid", details={pid: [str(exc).splitlines()[0]]}) from exc
         used = deploy_mod.validate(spec, subs)  # (forms, operations, …): the engine may add more
         forms, ops = used[0], used[1]
-        checked.append({"process_id": pid, "form_keys": sorted(forms), "operations": sorted(ops)})
+        checked.append({"process_id": pid, "form_keys": sorted(forms), "operations": sorted(ops),
+                        "changes": _changes_from_live(pid, spec, subs)})
     return {"ok": True, "processes": checked}
+
+
+def _changes_from_live(process_id: str, spec, subs: dict) -> dict | None:
+    """What deploying this would change against the live version (None: not deployed yet)."""
+    from engine.workflow.migration import describe
+
+    definition = ProcessDefinition.objects(process_id=process_id).only("latest_version", "latest_version_id").first()
+    if definition is None or not definition.latest_version_id:
+        return None
+    live_spec, live_subs, _ = store.version_specs(definition.latest_version_id)
+    return {"from_version": definition.latest_version, "processes": describe(live_spec, live_subs, spec, subs)}
 
 
 def version_with_diagram(actor: Actor, process_id: str, number: int | None = None) -> dict:

@@ -40,6 +40,8 @@ def test_deploy_naming_a_missing_form_is_422_and_keeps_the_live_version(client, 
     assert checked.status_code == 422 and "welcome_call" in checked.get_json()["error"]["details"]
     good = client.post("/api/v1/processes/check", json={"bpmn": bpmn("s_flow_v2").decode()}, headers=admin)
     assert good.status_code == 200 and good.get_json()["processes"][0]["form_keys"] == ["s_ack"]
+    changes = good.get_json()["processes"][0]["changes"]
+    assert changes["from_version"] == 1 and changes["processes"]["s_flow"]["added"] == ["welcome_call (Make the welcome call)"]
     assert ProcessDefinition.objects.get(process_id="s_flow").latest_version == 1  # checking stores nothing
 
 

@@ -151,6 +151,8 @@
     if (result.ok) {
       showProblems({});
       say("modeler-status", "No problems found: this diagram can be deployed.");
+      const mine = result.data.processes.find((p) => p.process_id === processId);
+      if (mine && mine.changes) renderDiff(mine.changes);
     } else {
       showProblems(result.error && result.error.details);
       say("modeler-status", (result.error && result.error.message) || "The check failed.", true);
