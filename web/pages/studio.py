@@ -61,7 +61,8 @@ def packet():
 @access("staff:workflows.manage")
 def instances():
     """Process instances filtered by process, version, state and client."""
-    args = {k: request.args.get(k) for k in _FILTERS if request.args.get(k)}
+    raw = {k: request.args.get(k, "")[:100] for k in _FILTERS}
+    args = {k: v for k, v in raw.items() if v}
     errors = {}
     if args.get("status") and args["status"] not in INSTANCE_STATUSES:
         errors["status"] = "choose a listed state"
@@ -73,7 +74,7 @@ def instances():
         page = studio_service.search_instances(current_actor(), page=request.args.get("page", 1, type=int), **args)
     except ValidationFailed as exc:
         page, errors = {"items": [], "page": 1, "has_more": False}, {"client_id": exc.message}
-    return render_template("studio/instances.html", page=page, filters=args, errors=errors,
+    return render_template("studio/instances.html", page=page, filters=args, raw=raw, errors=errors,
                            statuses=INSTANCE_STATUSES, processes=process_service.list_definitions(current_actor()),
                            active="instances")
 

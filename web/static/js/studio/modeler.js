@@ -27,8 +27,24 @@
     for (const [value, label] of options) select.append(el("option", { value, text: label }));
   }
 
+  // Every element in a list, so the diagram can be edited without a pointer.
+  function fillPicker() {
+    const picker = document.getElementById("element-picker");
+    picker.replaceChildren(el("option", { value: "", text: "The process itself" }));
+    const shapes = modeler.get("elementRegistry").filter((e) => !e.labelTarget && e.businessObject && e.parent
+      && e.type !== "label" && e.type !== "bpmn:Process");
+    shapes.sort((a, b) => (a.businessObject.name || a.id).localeCompare(b.businessObject.name || b.id));
+    for (const e of shapes) {
+      const kind = e.type.replace("bpmn:", "");
+      picker.append(el("option", { value: e.id, text: `${e.businessObject.name || e.id} — ${kind}` }));
+    }
+    picker.value = selected ? selected.id : "";
+  }
+
   function show(element) {
     selected = element;
+    const picker = document.getElementById("element-picker");
+    if (picker.querySelector(`option[value="${CSS.escape(element ? element.id : "")}"]`)) picker.value = element ? element.id : "";
     const root = modeler.get("canvas").getRootElement();
     const target = element || root;
     const bo = target.businessObject;
@@ -230,6 +246,13 @@
     const { warnings } = await modeler.importXML(text);
     modeler.get("canvas").zoom("fit-viewport");
     modeler.on("selection.changed", (event) => show(event.newSelection[0] || null));
+    modeler.on("elements.changed", () => fillPicker());
+    document.getElementById("element-picker").addEventListener("change", (event) => {
+      const element = modeler.get("elementRegistry").get(event.target.value);
+      if (element) modeler.get("selection").select(element); else modeler.get("selection").select(null);
+      show(element || null);
+    });
+    fillPicker();
     show(null);
     say("modeler-status", warnings.length ? `Loaded with ${warnings.length} warning(s).` : "Ready.");
     page.dataset.ready = "true";
