@@ -195,3 +195,22 @@ def _reusable(value) -> bool:
     if isinstance(value, list):
         return not any(isinstance(item, dict) and "content" in item for item in value)
     return True
+
+
+def approval_context(actor: Actor, row: dict) -> list[dict]:
+    """For a guardian's approval task: the minor's submitted packet forms to review (each audited as
+    viewed). Empty for other tasks. Raises NotFound when the actor may not read them."""
+    from engine.services import submissions
+    from engine.services.forms import get_form
+    from engine.workflow import store
+
+    if (row.get("spec_name") or "").split(" [")[0] != "approve" or row.get("status") != "open":
+        return []
+    doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
+    task = store.restore(doc).get_task_from_id(UUID(row["task_id"])) if doc else None
+    shown = []
+    for form_key in (task.data if task else {}).get("packet") or []:
+        sub = latest_submission(row["instance_id"], form_key)
+        if sub is not None:
+            shown.append({"title": get_form(form_key).title, **submissions.read_submission(actor, sub.id)})
+    return shown

@@ -8,9 +8,10 @@ from datetime import date
 import pypdf
 import pytest
 
+from engine.authz import SYSTEM
 from engine.models.clients import Contact, ContactLink, LinkPermissions
 from tests.forms.fills import SIG
-from tests.helpers import api_login, make_client, make_staff
+from tests.helpers import api_login, login_as, make_client, make_staff
 from tests.intake import lifecycle as lc
 
 pytestmark = pytest.mark.slow
@@ -92,6 +93,15 @@ def test_minor_intake_needs_every_guardian(client, staff, smtp):
         return lc.wait_tasks(client, headers, lambda t: t["form_key"] == "guardian_approval", "approval task")
 
     [mine], [theirs] = approval(ada), approval(charles)
+    from engine.models.workflow import Task
+    from engine.services.intake import approval_context
+
+    row = Task._get_collection().find_one({"_id": Task.objects.get(id=mine["id"]).id})
+    [shown] = approval_context(SYSTEM, row)  # the guardian reviews the minor's answers first
+    assert shown["form_key"] == "minor_assent" and shown["data"]["minor_name"] == "Sam Lovelace"
+    login_as(client, "ada.parent@example.org", lc.PORTAL_PASSWORD)
+    page = client.get(f"/portal/tasks/{mine['id']}")
+    assert page.status_code == 200 and b"The answers given for Sam" in page.data and b"Sam Lovelace" in page.data
     assert mine["id"] != theirs["id"]  # one task each, not one for whoever comes first
     refused = client.post(f"/api/v1/tasks/{theirs['id']}/complete", headers=ada,
                           json={"data": {"approved": True, "guardian_signature": SIG}})

@@ -43,7 +43,7 @@ def task_page(task_id):
     if task["status"] != "open" or not task["form_key"]:
         return redirect("/portal/tasks", 303)
     return render_template("intake/portal_task.html", task=task, profile=_profile(actor), active_tab="tasks",
-                           revision=intake.revision_context(row))
+                           revision=intake.revision_context(row), review=intake.approval_context(actor, row))
 
 
 @bp.get("/documents")
