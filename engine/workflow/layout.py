@@ -87,7 +87,7 @@ def _plane(container, plane_parent, diagram_id: str) -> None:
     for index, (event_id, attached) in enumerate(boundary.items()):
         ax, ay, aw, ah = bounds.get(attached, (_X0, _Y0, 100, 80))
         bounds[event_id] = (ax + aw - 50 - 40 * (index % 2), ay + ah - 18, 36, 36)
-    diagram = etree.SubElement(plane_parent, f"{{{BPMNDI}}}BPMNDiagram", id=f"{diagram_id}_di")
+    diagram = etree.SubElement(plane_parent, f"{{{BPMNDI}}}BPMNDiagram", id=f"{diagram_id}_diagram")
     plane = etree.SubElement(diagram, f"{{{BPMNDI}}}BPMNPlane", id=f"{diagram_id}_plane",
                              bpmnElement=container.get("id"))
     for node, (x, y, w, h) in bounds.items():

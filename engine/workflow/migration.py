@@ -55,6 +55,30 @@ def _label(ts) -> str:
     return f"{bpmn_id} ({name})" if name else bpmn_id
 
 
+_UNORDERED = ("outputs", "inputs", "cond_task_specs")
+
+
+class _SpecDiff(SpecDiff):
+    """SpecDiff that does not count a new order of flows as a change.
+
+    A modeler round trip (bpmn-js) may list a gateway's outgoing flows in another order; the
+    process is the same, and counting it would refuse every instance past that gateway.
+    """
+
+    def _compare_task_specs(self, spec, candidate):
+        s1, s2 = self._registry.convert(spec), self._registry.convert(candidate)
+        if s1.get("typename") != s2.get("typename"):
+            return ["typename"]
+
+        def same(key, value) -> bool:
+            other = s2.get(key)
+            if key in _UNORDERED and isinstance(value, list) and isinstance(other, list):
+                return sorted(map(repr, value)) == sorted(map(repr, other))
+            return other == value
+
+        return [key for key, value in s1.items() if not same(key, value)]
+
+
 def spec_diff(old, new) -> SpecDiff:
     """The diff of two process specs, cached: specs are cached per version, so ids are stable."""
     key = (id(old), id(new))
@@ -62,7 +86,7 @@ def spec_diff(old, new) -> SpecDiff:
     if cached is None or cached[0] is not old or cached[1] is not new:  # ids are reused once freed
         if len(_spec_diffs) > 256:
             _spec_diffs.clear()
-        cached = _spec_diffs[key] = (old, new, SpecDiff(wfspecs.SERIALIZER.registry, old, new))
+        cached = _spec_diffs[key] = (old, new, _SpecDiff(wfspecs.SERIALIZER.registry, old, new))
     return cached[2]
 
 

@@ -179,6 +179,7 @@
   function renderDiff(diff) {
     const box = document.getElementById("diff");
     box.replaceChildren();
+    let unchanged = 0;
     for (const [name, d] of Object.entries(diff.processes || {})) {
       const list = el("ul");
       if (d.added_process) list.append(el("li", { text: "new process" }));
@@ -186,9 +187,10 @@
       for (const a of d.added || []) list.append(el("li", { text: `added ${a}` }));
       for (const r of d.removed || []) list.append(el("li", { text: `removed ${r}` }));
       for (const [c, what] of Object.entries(d.changed || {})) list.append(el("li", { text: `changed ${c}: ${what.join(", ")}` }));
-      if (!list.children.length) list.append(el("li", { text: "no changes" }));
+      if (!list.children.length) { unchanged += 1; continue; }
       box.append(el("h3", { text: name }), list);
     }
+    if (unchanged) box.append(el("p", { class: "muted", text: `${unchanged} process(es) it uses are unchanged.` }));
     document.getElementById("diff-card").hidden = false;
   }
 
