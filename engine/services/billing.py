@@ -367,3 +367,16 @@ def delete_payment_method(actor: Actor, method_id) -> None:
     client = get_client_for(actor, method.client, need=_need(actor, "billing.manage"))
     method.delete()
     audit.record(actor, "payment_method_deleted", client=client, object_type="payment_method", object_id=method_id)
+
+
+def get_receipt(actor: Actor, payment_id) -> dict:
+    """The receipt of a successful payment: practice, client, invoice, amount, card. Raises NotFound."""
+    from engine.models.organization import Organization
+
+    payment = Payment.objects(id=parse_id(payment_id), status="succeeded").first()
+    if payment is None:
+        raise NotFound("no such receipt")
+    inv, client = get_invoice_for(actor, payment.invoice)
+    audit.record(actor, "receipt_viewed", client=client, object_type="payment", object_id=payment.id)
+    return {"number": payment.receipt_number, "practice": Organization.get().name,
+            "client_name": client.display_name, "invoice": invoice_dict(inv), "payment": payment_dict(payment)}

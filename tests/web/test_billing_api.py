@@ -38,6 +38,10 @@ def test_two_payment_requests_with_same_key_charge_once(client, family, invoice)
     inv = client.get(f"/api/v1/clients/{family['minor'].id}/invoices", headers=guardian).get_json()["items"][0]
     assert (inv["status"], inv["balance_cents"], len(inv["payments"])) == ("paid", 0, 1)
     assert inv["payments"][0]["receipt"]["number"].startswith("R-")
+    receipt = client.get(f"/api/v1/payments/{first.get_json()['id']}/receipt", headers=guardian).get_json()
+    assert receipt["invoice"]["number"] == invoice["number"] and receipt["payment"]["amount_cents"] == 15000
+    aunt = api_login(client, family["emails"]["aunt"])
+    assert client.get(f"/api/v1/payments/{first.get_json()['id']}/receipt", headers=aunt).status_code == 404
 
 
 def test_declined_card_leaves_invoice_open_and_says_why(client, family, invoice):

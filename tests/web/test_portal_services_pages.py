@@ -67,6 +67,8 @@ def test_guardian_pays_with_the_test_card_and_double_submit_charges_once(client,
         assert _form_post(client, action, csrf, card).status_code == 303
     html = client.get("/portal/billing").get_data(as_text=True)
     assert "payment received" in html and "Receipt R-" in html and SandboxCharge.objects.count() == 1
+    receipt = client.get(re.search(r'href="(/portal/billing/receipts/[0-9a-f]{24})"', html).group(1))
+    assert receipt.status_code == 200 and "$125.00" in receipt.get_data(as_text=True)
 
 
 def test_declined_card_on_the_page_says_why(client, family):

@@ -146,3 +146,18 @@ class PaymentMethodItem(MethodView):
     def delete(self, method_id):
         """Forget a saved card."""
         billing.delete_payment_method(current_actor(), method_id)
+
+
+class ReceiptOut(ma.Schema):
+    number, practice, client_name = _S(), _S(), _S()
+    invoice = ma.fields.Nested(InvoiceOut)
+    payment = ma.fields.Nested(PaymentOut)
+
+
+@blp.route("/payments/<payment_id>/receipt")
+class ReceiptItem(MethodView):
+    @blp.response(200, ReceiptOut)
+    @access("authenticated")
+    def get(self, payment_id):
+        """The receipt of a successful payment."""
+        return billing.get_receipt(current_actor(), payment_id)

@@ -178,6 +178,15 @@ def pay(invoice_id):
     return back("/portal/billing", f"Thank you — payment received. Receipt {payment['receipt']['number']}.")
 
 
+@bp.get("/billing/receipts/<payment_id>")
+@access("portal")
+def receipt(payment_id):
+    """A printable receipt."""
+    profile = _active("payments")
+    return render_template("services/receipt.html", profile=profile, receipt=billing.get_receipt(
+        current_actor(), payment_id))
+
+
 @bp.get("/insurance")
 @access("portal")
 def insurance_page():
