@@ -1,0 +1,66 @@
+"""Shared by the bench/ scripts of issue 8: embedded services in a temp dir, `portico web` processes,
+percentiles. Nothing here asserts; the scripts print figures."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def summary(values_s: list[float]) -> str:
+    ms = [v * 1000 for v in values_s]
+    return f"p50 {statistics.median(ms):7.2f} ms  p99 {pct(ms, 99):7.2f} ms  (n={len(ms)})"
+
+
+@contextlib.contextmanager
+def embedded_services(prefix: str, *, redis: bool = True):
+    """SecantusDB (fsync on commit, as `portico up` runs it) and redis-server; yields (settings, env)."""
+    from engine import config, db, embedded
+
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    mongo = embedded.start_mongodb(root, log=root / "mongodb.log", sync_on_commit=True)
+    broker = embedded.start_redis(root, log=root / "redis.log") if redis else None
+    env = {"PORTICO_SECRET_KEY": SECRET, "PORTICO_MONGODB_URI": mongo.url, "PORTICO_DATA_DIR": str(root / "data"),
+           "PORTICO_LOG_LEVEL": "WARNING", "PORTICO_LOGIN_LIMIT": "100000 per minute",
+           **({"PORTICO_BROKER_URL": broker.url} if broker else {})}
+    try:
+        settings = config.install(config.load(env))
+        db.connect(settings.mongodb_uri)
+        db.ensure_indexes()
+        yield settings, env, root
+    finally:
+        if broker:
+            broker.stop()
+        mongo.stop()
+
+
+@contextlib.contextmanager
+def web_processes(env: dict, *, workers: int = 2):
+    """`portico web --workers N` on a free port; yields its base URL."""
+    from engine import embedded
+
+    port = embedded.free_port()
+    environ = {**os.environ, **env, "PORTICO_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "web", "--workers", str(workers)], cwd=ROOT,
+                            env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        embedded.wait_for_port(port, proc, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
