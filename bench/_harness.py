@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SECRET = "bench-secret-key-that-is-long-enough-0123456789"
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - a throwaway benchmark database
 
 
 def pct(values: list[float], p: float) -> float:
