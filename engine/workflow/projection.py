@@ -202,9 +202,12 @@ def apply(instance: dict, previous: dict, new: Projection, *, completed: tuple |
             {"instance_id": iid, "task_id": task_id, "due_at": datetime.fromisoformat(due), "status": "waiting"},
             {"$set": {"status": "fired" if fired else "cancelled", "fired_at": now if fired else None}})
 
+    # A process without a broker (the web app) leaves the send to the scheduler's next sweep, at once
+    # rather than after the resend interval.
+    sending = dispatch.installed()
     ops = [dict(fields, _id=None, key=f"{iid}:{tid}", instance_id=iid, task_id=tid, status="pending",
-                attempts=0, created_at=now, enqueued_at=now, sends=1, resend_at=dispatch.resend_at(now, 1),
-                last_error="")
+                attempts=0, created_at=now, enqueued_at=now if sending else None, sends=1 if sending else 0,
+                resend_at=dispatch.resend_at(now, 1) if sending else None, last_error="")
            for tid, fields in new.ops.items() if tid not in old_ops]
     for row in ops:
         row.pop("_id")
