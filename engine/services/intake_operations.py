@@ -83,7 +83,10 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
     iid = ObjectId(instance_id)
     template = params.get("template")
     if template == "invitation":
-        lead = f"{Organization.get().name} has invited you to its client portal to complete your intake forms."
+        practice = Organization.get().name
+        lead = f"{practice} has sent you a form to complete in its client portal." \
+            if params.get("purpose") == "form_request" else \
+            f"{practice} has invited you to its client portal to complete your intake forms."
         recipients = _recipients(client)
         for account in recipients:
             _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=iid)
