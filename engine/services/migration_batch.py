@@ -34,7 +34,8 @@ SNAPSHOT_FIELDS = ("state_json", "serializer_version", "status", "error", "waiti
 MARK = "migration_snapshot"  # instance field: the snapshot of the last move written
 
 
-def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=(), revive: bool = False) -> None:
+def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=(), revive: bool = False,
+              mark: bool = True) -> None:
     """Make inbox rows and timers match `new` after a move or rollback.
 
     `projection.apply` writes differences keyed by task id. A move keeps the task ids of READY tasks
@@ -42,7 +43,10 @@ def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=
     rewritten. A rollback brings back task ids and timers whose rows the move closed: `revive`
     reopens them.
     """
-    runtime.project(doc, previous, new)
+    if mark:
+        runtime.project(doc, previous, new)
+    else:  # the caller marks many instances projected in one write
+        projection.apply(doc, previous, new)
     iid, tasks = doc["_id"], Task._get_collection()
     if revive and new.tasks:
         # "completed" too: a forced rollback can put back a task someone completed after the move.
@@ -150,14 +154,18 @@ def _commit(moves: list[_Move], results: dict) -> None:
     if lost:
         MigrationSnapshot._get_collection().delete_many({"_id": {"$in": [m.snapshot["_id"] for m in lost]}})
         _release([m.loaded for m in lost])
+    projected: list = []
     for m in moves:
         if m.loaded.id not in landed:
             results[m.loaded.id] = ("failed", ["the instance changed while it was being moved; try again"])
             continue
         m.loaded.doc.update(m.changes)
         m.loaded.doc["version"] = m.loaded.version + 1
-        reproject(m.loaded.doc, m.previous, m.new, refresh=m.verdict.updated)
+        reproject(m.loaded.doc, m.previous, m.new, refresh=m.verdict.updated, mark=False)
+        projected.append(UpdateOne({"_id": m.loaded.id, "version": m.loaded.doc["version"]}, {"$set": {"dirty": False}}))
         results[m.loaded.id] = ("moved", [])
+    if projected:  # as store.mark_projected does, for the whole batch
+        store.instances().bulk_write(projected, ordered=False)
 
 
 def _release(loaded_list: list[store.Loaded]) -> None:
