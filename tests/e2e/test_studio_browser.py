@@ -14,7 +14,6 @@ from engine.models.workflow import ProcessDefinition, Task
 from engine.services import intake
 from engine.workflow import operations, runtime, store
 from engine.workflow.deploy import deploy
-from tests.e2e.conftest import browser, live_server, page  # noqa: F401 - shared browser fixtures
 from tests.forms.test_form_page_browser import _login
 from tests.helpers import make_client, make_staff
 from tests.intake import lifecycle as lc
@@ -129,3 +128,26 @@ def test_form_editor_preview_checks_and_packet_order(live_server, page, installe
     _shot(page, "packet")
     saved = list(Organization.get().portal.intake_packet)
     assert sorted(saved) == ["demographics", "gad7", "phq9"] and saved != ["demographics", "phq9", "gad7"]
+
+
+def test_a_new_process_from_the_keyboard(live_server, page, s_flow):  # noqa: F811
+    """Can an admin create a process without a pointer: name it, insert a task from the element list, deploy?"""
+    admin = make_staff(roles=("org_admin",))
+    _login(page, live_server, admin.email)
+    page.goto(f"{live_server}/studio/processes/new")
+    page.wait_for_selector("#modeler-page[data-ready=true]")
+    page.fill("#prop-process-id", "welcome_flow")
+    page.fill("#prop-name", "Welcome")
+    page.click("#props-form button[type=submit]")
+    page.select_option("#element-picker", "start")
+    page.click("#insert-user-task")
+    page.fill("#prop-name", "Say hello")
+    page.select_option("#prop-lane", "staff")
+    page.select_option("#prop-form", "s_ack")
+    page.click("#props-form button[type=submit]")
+    page.click("#deploy-bpmn")
+    page.wait_for_url(f"{live_server}/studio/processes/welcome_flow")
+    page.wait_for_selector("#version-label:has-text('version 1')")
+    iid = runtime.start("welcome_flow")
+    [task] = Task.objects(instance_id=iid, status="open")
+    assert (task.name, task.lane, task.form_key) == ("Say hello", "staff", "s_ack")
