@@ -89,9 +89,9 @@ def download(actor: Actor, document_id) -> tuple[bytes, files.StoredFile]:
     data, meta = files.read_file(doc.file_id)
     audit.record(actor, "client_document_downloaded", client=doc.client, object_type="document",
                  object_id=doc.id, details={"title": doc.title})
-    filename = doc.title if doc.title.lower().endswith(".pdf") or doc.content_type != "application/pdf" \
-        else f"{doc.title}.pdf"
-    return data, files.StoredFile(meta.id, filename, meta.content_type, meta.size, meta.purpose,
+    if doc.kind == "upload":
+        return data, meta  # the name it was uploaded with
+    return data, files.StoredFile(meta.id, f"{doc.title}.pdf", meta.content_type, meta.size, meta.purpose,
                                   meta.client_id, meta.created_at)
 
 
