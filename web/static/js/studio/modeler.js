@@ -15,10 +15,16 @@
   const fields = document.getElementById("props-fields");
 
   const BLANK = (id) => `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_${id}" targetNamespace="http://portico.local/bpmn">
-  <bpmn:process id="${id}" name="New process" isExecutable="true"><bpmn:startEvent id="start"/></bpmn:process>
-  <bpmndi:BPMNDiagram id="${id}_di"><bpmndi:BPMNPlane id="${id}_plane" bpmnElement="${id}">
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs_${id}" targetNamespace="http://portico.local/bpmn">
+  <bpmn:process id="${id}" name="New process" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>flow_1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="flow_1" sourceRef="start" targetRef="end"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="${id}_diagram"><bpmndi:BPMNPlane id="${id}_plane" bpmnElement="${id}">
     <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="400" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="flow_1_di" bpmnElement="flow_1"><di:waypoint x="136" y="118"/><di:waypoint x="400" y="118"/></bpmndi:BPMNEdge>
   </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
 </bpmn:definitions>`;
 
@@ -59,6 +65,8 @@
       if (input && input.tagName !== "CODE") input.value = value;
     }
     k.insert = Boolean(element) && outgoing(element).length === 1;
+    k.root = !element;
+    form.elements.processId.value = k.root ? values.id : "";
     for (const block of fields.querySelectorAll("[data-for]")) block.hidden = !k[block.dataset.for];
   }
 
@@ -91,6 +99,16 @@
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const target = selected || modeler.get("canvas").getRootElement();
+    const newId = form.elements.processId.value.trim();
+    if (!selected && newId && newId !== target.businessObject.id) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(newId)) {
+        say("modeler-status", "A process id uses letters, digits and _ and starts with a letter.", true);
+        form.elements.processId.focus();
+        return;
+      }
+      modeler.get("modeling").updateProperties(target, { id: newId });
+      if (isNew) processId = newId;
+    }
     Props.apply(modeler, target, values());
     say("modeler-status", `Updated ${target.businessObject.id}. Check or deploy when ready.`);
   });
