@@ -95,7 +95,8 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
         forms = intake.outstanding(client.id, instance_id=iid)
         IntakeReminder.objects(key=key).update_one(upsert=True, set_on_insert__instance_id=iid,
                                                    set_on_insert__forms=[f["form_key"] for f in forms])
-        mail_reminder(client, [f["title"] for f in forms], key=key, instance_id=iid)
+        if forms:  # the last form may have come in just as the timer fired
+            mail_reminder(client, [f["title"] for f in forms], key=key, instance_id=iid)
         return {"number": IntakeReminder.objects(instance_id=iid).count(), "forms": [f["form_key"] for f in forms]}
     raise OperationFailed(f"unknown mail template {template!r}", permanent=True)
 
