@@ -169,7 +169,10 @@ def review_context(actor: Actor, task_id) -> dict:
     sub = latest_submission(row["instance_id"], form_key) if form_key else None
     if sub is None:
         raise NotFound("no submission to review")
-    return {"task": tasks.shape(row), "form_key": form_key, "submission": submissions.read_submission(actor, sub.id)}
+    from engine.services.forms import get_form
+
+    return {"task": tasks.shape(row), "form_key": form_key, "title": get_form(form_key).title,
+            "submission": submissions.read_submission(actor, sub.id)}
 
 
 def revision_context(row: dict) -> dict:
