@@ -124,7 +124,12 @@ def fire(timer_id) -> str:
     outcome = runtime.fire_timer(row["instance_id"], row["task_id"])
     # "fired": the projection after the save marked the row already.
     if outcome == "stale":
-        timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"status": "cancelled"}})
+        # It left WAITING without this wake-up: fired already (the writer died before marking the
+        # row) if it was due, else cancelled — the projection's rule.
+        now = utcnow()
+        fired = row["due_at"] <= now
+        timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {
+            "status": "fired" if fired else "cancelled", "fired_at": now if fired else None}})
     else:  # woke up early: the scheduler's next sweep sends it again, delayed to the due time
         timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"enqueued_at": None}})
     return outcome

@@ -51,7 +51,7 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     with ThreadPoolExecutor(4) as pool:
         ids = list(pool.map(lambda _: start("t_timer", data={"fire_at": due.isoformat()}), range(N)))
     # (On a loaded machine creating them may outlast the lead; they are still all due in one second.)
-    assert Timer.objects(status="waiting").count() == N
+    assert Timer.objects.count() == N
     assert len({t.due_at for t in Timer.objects.only("due_at")}) == 1
     try:
         # Kill one worker once firing is under way (some, not all, instances finished).
@@ -65,6 +65,10 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
             assert time.monotonic() < deadline + 30, (
                 f"only {store.instances().count_documents({'status': 'completed'})} of {N} finished")
             time.sleep(0.2)
+        # A worker killed between its save and its projection leaves a row for the sweep to mark.
+        while Timer.objects(status="waiting").count():
+            assert time.monotonic() < deadline + 60, "timer rows left waiting"
+            time.sleep(0.5)
     finally:
         stop.set()
         for w in workers:
