@@ -1,0 +1,276 @@
+"""Chaos run: intakes driven over HTTP by concurrent clients while web workers, Dramatiq workers, the
+scheduler and the database server are killed with SIGKILL at random and restarted.
+
+    .venv/bin/python bench/chaos.py [--intakes 12] [--clients 4] [--kill-every 4] [--seed 1]
+
+Processes: `portico web --workers 2`, two `portico worker`, one `portico scheduler`, on an embedded
+SecantusDB (fsync on commit, restarted on the same port and data after each kill) and redis-server;
+mail goes to a real SMTP server in this process. Each intake: staff invite (HTTP), the client
+activates from the mailed link, logs in, fills the packet, staff acknowledge each form, the instance
+completes. Clients retry on connection errors and 5xx, and read the state again before repeating a
+write (a retried completion that already happened answers 409/404).
+Summary: intakes finished, kills by target, and
+  lost       = forms answered 2xx but not stored as a completed submission
+  duplicated = completed submissions beyond one per (client, form), plus invitation mails beyond one per client
+  stuck      = instances not completed when the run ends (after a settle period), with no lease holder
+Not covered: payments (the sandbox ledger) — the shipped intake charges nothing unless a fee is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import date
+
+import psutil
+import requests
+from _harness import ROOT, embedded_services
+
+PACKET = ["demographics", "consent_adult"]
+
+
+class Http:
+    """requests with retries on connection errors and 5xx (the server may be dead for a moment)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, headers=None, **kw) -> requests.Response:
+        for attempt in range(120):
+            try:
+                resp = self.session.request(method, f"{self.base}{path}", headers=headers, timeout=30, **kw)
+                if resp.status_code < 500:
+                    return resp
+            except requests.RequestException:
+                self.session = requests.Session()
+            time.sleep(min(2.0, 0.1 * (attempt + 1)))
+        raise RuntimeError(f"{method} {path}: no answer after retries")
+
+
+def wait(predicate, timeout=180.0, what=""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock) -> None:
+    from tests.forms.fills import VALID
+    from tests.intake.lifecycle import PORTAL_PASSWORD
+
+    cid = str(person.id)
+    resp = http.call("POST", f"/api/v1/clients/{cid}/invite", headers=staff, json={})
+    if resp.status_code not in (201, 409):
+        raise RuntimeError(f"invite {resp.status_code} {resp.text[:200]}")
+    link = wait(lambda: inbox.links(person.email, "/portal/activate?token="), what="invitation")[-1]
+    token = link.split("token=", 1)[1]
+    http.call("POST", "/api/v1/portal/activate", json={"token": token, "password": PORTAL_PASSWORD})
+    login = wait(lambda: (r := http.call("POST", "/api/v1/auth/token", json={
+        "email": person.email, "password": PORTAL_PASSWORD})).status_code == 200 and r.json(), what="login")
+    portal = {"Authorization": f"Bearer {login['token']}"}
+
+    def open_tasks(headers, pred):
+        r = http.call("GET", "/api/v1/tasks", headers=headers, params={"per_page": 100})
+        return [t for t in r.json()["items"] if pred(t)] if r.status_code == 200 else []
+
+    done: set[str] = set()
+    while len(done) < len(PACKET):
+        for task in wait(lambda: open_tasks(portal, lambda t: t["client_id"] == cid and t["lane"] == "client"
+                                            and t["form_key"] not in done) or None, what="packet task"):
+            r = http.call("POST", f"/api/v1/tasks/{task['id']}/complete", headers=portal,
+                          json={"data": VALID[task["form_key"]]})
+            if r.status_code == 200:
+                with lock:
+                    answered.append((cid, task["form_key"]))
+            if r.status_code in (200, 404, 409):
+                done.add(task["form_key"])
+    acked = 0
+    while acked < len(PACKET):
+        for task in wait(lambda: open_tasks(staff, lambda t: t["form_key"] == "form_acknowledgement"
+                                            and t["client_id"] == cid) or None, what="acknowledgement"):
+            r = http.call("POST", f"/api/v1/tasks/{task['id']}/complete", headers=staff,
+                          json={"data": {"decision": "acknowledge"}})
+            if r.status_code in (200, 404, 409):
+                acked += 1
+
+
+class Fleet:
+    """The processes under fire, each restartable."""
+
+    def __init__(self, env: dict, port: int):
+        self.env = {**os.environ, **env, "PORTICO_PORT": str(port), "PORTICO_LOG_LEVEL": "WARNING"}
+        self.procs: dict[str, subprocess.Popen] = {}
+        for name in ("web", "worker1", "worker2", "scheduler"):
+            self.start(name)
+
+    def start(self, name: str) -> None:
+        args = {"web": ["web", "--workers", "2"], "scheduler": ["scheduler"]}.get(
+            name, ["worker", "--processes", "1", "--threads", "4"])
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=self.env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                            start_new_session=True)
+
+    def kill_child(self, name: str) -> bool:
+        """SIGKILL one child (a gunicorn or Dramatiq worker process) of `name`'s master."""
+        try:
+            children = psutil.Process(self.procs[name].pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        if not children:
+            return False
+        random.choice(children).kill()
+        return True
+
+    def kill_all(self, name: str) -> None:
+        os.killpg(self.procs[name].pid, signal.SIGKILL)
+        self.procs[name].wait()
+        self.start(name)
+
+    def revive(self) -> None:
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is not None:
+                self.start(name)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--intakes", type=int, default=12)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--kill-every", type=float, default=4.0, help="mean seconds between kills")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    random.seed(args.seed)
+    with embedded_services("portico-chaos-") as (settings, env, root):
+        from aiosmtpd.controller import Controller
+
+        from engine import config, embedded
+        from engine.models.forms import Submission
+        from engine.models.organization import Organization
+        from engine.services import tokens
+        from engine.services.intake_setup import install_shipped
+        from engine.workflow import store
+        from tests.helpers import make_client, make_staff
+        from tests.intake.conftest import Inbox
+
+        mongo_port = int(settings.mongodb_uri.rsplit(":", 1)[1].split("/")[0])
+        inbox = Inbox()
+        smtp_port = embedded.free_port()
+        smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+        smtp.start()
+        env = {**env, "PORTICO_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "PORTICO_BASE_URL": "http://portal.test"}
+        config.install(config.load(env))
+        install_shipped()
+        org = Organization.get()
+        org.name = "Chaos Counseling"
+        org.portal.intake_packet = PACKET
+        org.portal.reminder_cadence = "P7D"
+        org.save()
+        raw, _ = tokens.issue_token(make_staff(roles=("org_admin",)), label="chaos")
+        staff = {"Authorization": f"Bearer {raw}"}
+        people = [make_client(first_name="Chaos", last_name=f"Client{i}", email=f"chaos{i}@example.org",
+                              date_of_birth=date(1990, 1, 1)) for i in range(args.intakes)]
+        port = embedded.free_port()
+        fleet = Fleet(env, port)
+        embedded.wait_for_port(port, timeout=60)
+        http_base = f"http://127.0.0.1:{port}"
+        answered: list = []
+        errors: list = []
+        lock = threading.Lock()
+        kills: Counter = Counter()
+        stop = threading.Event()
+        mongo = {"svc": None}
+
+        def killer():
+            while not stop.wait(random.expovariate(1 / args.kill_every)):
+                target = random.choice(["web", "worker", "scheduler", "database"])
+                if target == "web" and fleet.kill_child("web"):
+                    kills["web worker"] += 1
+                elif target == "worker":
+                    fleet.kill_all(random.choice(["worker1", "worker2"]))
+                    kills["dramatiq worker"] += 1
+                elif target == "scheduler":
+                    fleet.kill_all("scheduler")
+                    kills["scheduler"] += 1
+                elif target == "database":
+                    for proc in psutil.process_iter(["cmdline"]):
+                        if f"{mongo_port}" in " ".join(proc.info["cmdline"] or []) and "secantusd" in " ".join(
+                                proc.info["cmdline"] or []):
+                            proc.kill()
+                            proc.wait(10)
+                    time.sleep(1)
+                    mongo["svc"] = embedded.start_mongodb(root, port=mongo_port, log=root / "mongodb.log")
+                    kills["database"] += 1
+                fleet.revive()
+
+        def run_client(mine):
+            http = Http(http_base)
+            for person in mine:
+                try:
+                    one_intake(http, staff, inbox, person, answered, lock)
+                except Exception as exc:  # noqa: BLE001 - reported in the summary
+                    with lock:
+                        errors.append(f"{person.email}: {exc}")
+
+        started = time.monotonic()
+        chaos = threading.Thread(target=killer, daemon=True)
+        chaos.start()
+        clients = [threading.Thread(target=run_client, args=(people[i::args.clients],)) for i in range(args.clients)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join()
+        stop.set()
+        chaos.join(30)
+        fleet.revive()
+        # Settle: no more kills; let the workers and the scheduler finish what is in flight.
+        ids = [p.id for p in people]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and store.instances().count_documents(
+                {"client_id": {"$in": ids}, "status": {"$ne": "completed"}}):
+            time.sleep(1)
+        elapsed = time.monotonic() - started
+        stored = Counter((str(s.client), s.form_key) for s in Submission.objects(
+            client__in=ids, status="completed"))
+        lost = sum(1 for key in set(answered) if stored[key] == 0)
+        dup_forms = sum(n - 1 for n in stored.values() if n > 1)
+        invitations = Counter(p.email for p in people for _ in set(inbox.links(p.email, "/portal/activate?token=")))
+        dup_mails = sum(n - 1 for n in invitations.values() if n > 1)
+        duplicated = dup_forms + dup_mails
+        mails = Counter(p.email for p in people for _ in inbox.to(p.email))
+        stuck = store.instances().count_documents({"client_id": {"$in": ids}, "status": {"$ne": "completed"}})
+        finished = store.instances().count_documents({"client_id": {"$in": ids}, "status": "completed"})
+        fleet.stop()
+        smtp.stop()
+        if mongo["svc"] is not None:
+            mongo["svc"].stop()
+    print(f"chaos: {args.intakes} intakes, {finished} finished in {elapsed:.0f} s; kills {sum(kills.values())} "
+          f"({', '.join(f'{k} {v}' for k, v in sorted(kills.items()))}); forms answered 2xx {len(answered)}")
+    print(f"lost {lost}   duplicated {duplicated} (submissions {dup_forms}, invitation mails {dup_mails})   "
+          f"stuck {stuck}   client errors {len(errors)}   mails per client {sorted(mails.values())}")
+    for line in errors[:10]:
+        print("  " + line[:300])
+
+
+if __name__ == "__main__":
+    main()
