@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -257,6 +258,7 @@ def main() -> None:
             inbox_figures(args)
     finally:
         mongo.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def step_figures(steps: int) -> None:
