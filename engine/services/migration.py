@@ -26,7 +26,9 @@ from engine.services.migration_batch import (
     MOVABLE_STATUSES,
     SNAPSHOT_FIELDS,
     move_batch,
+    refuse_broken,
     reproject,
+    settle,
     write_back,
 )
 from engine.workflow import migration as wfmig
@@ -89,7 +91,11 @@ def preview(actor: Actor, process_id: str, to_version, *, instance_ids=None) -> 
         try:
             workflow = store.restore(doc)
             item["at"] = _live_elements(workflow)
-            wfmig.migrate(workflow, new_spec, new_subs)  # the same code the run uses, on a throwaway copy
+            # The same steps the run takes, on a throwaway copy: move, then run the engine on the result.
+            text, verdict = wfmig.migrate(workflow, new_spec, new_subs)
+            _, _, error = settle(text, new_spec, new_subs, doc)
+            if error:
+                refuse_broken(verdict, error)
             item.update(can_move=True, reasons=[])
             can_move += 1
         except wfmig.MigrationRefused as exc:

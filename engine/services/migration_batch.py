@@ -80,6 +80,12 @@ def settle(text: str, spec, subs, doc: dict):
     return workflow, status, error
 
 
+def refuse_broken(verdict: wfmig.Verdict, error: dict) -> None:
+    """Moving must not break an instance: one that would fail right after the move stays where it runs."""
+    verdict.refuse(f"after the move {error.get('task_name') or 'a script'} would fail: {error['message']}")
+    raise wfmig.MigrationRefused(verdict)
+
+
 class _Move:
     """One instance prepared in memory: what to snapshot, what to write, what to project."""
 
@@ -88,8 +94,8 @@ class _Move:
         doc = loaded.doc
         text, verdict = wfmig.migrate(loaded.workflow, spec, subs)  # raises MigrationRefused
         workflow, status, error = settle(text, spec, subs, doc)
-        if error:  # moving must not break an instance: leave it where it runs
-            raise RuntimeError(f"after the move {error.get('task_name') or 'a script'} fails: {error['message']}")
+        if error:
+            refuse_broken(verdict, error)
         self.loaded, self.verdict = loaded, verdict
         self.new = projection.compute(workflow, doc)
         self.previous = doc.get("projected") or {}

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow import specs as wfspecs
@@ -204,8 +205,14 @@ def migrate(workflow, new_spec, new_subs: dict) -> tuple[str, Verdict]:
         _judge(wf_diff, diff.changed, verdict)
     if not verdict.can_move:
         raise MigrationRefused(verdict)
-    for wf, wf_diff, diff, target in parts:
-        _move_one(wf, wf_diff, diff, target, verdict)
+    try:
+        for wf, wf_diff, diff, target in parts:
+            _move_one(wf, wf_diff, diff, target, verdict)
+    except SpiffWorkflowException as exc:  # e.g. a re-armed timer whose expression fails on this data
+        task = getattr(exc, "task", None)
+        where = _label(task.task_spec) if task is not None else "a task"
+        verdict.refuse(f"after the move {where} would fail: {getattr(exc, 'message', None) or exc}")
+        raise MigrationRefused(verdict) from exc
     workflow.subprocess_specs = new_subs
     for wf in [workflow, *workflow.subprocesses.values()]:
         for task in wf.tasks.values():

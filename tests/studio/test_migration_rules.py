@@ -93,3 +93,18 @@ def test_an_instance_a_worker_holds_is_moved_once_the_lease_is_free(s_flow):
     thread.join(20)
     assert result["moved"] == 1
     assert store.instances().find_one({"_id": iid})["process_version"] == 2
+
+
+def test_a_move_that_would_break_the_instance_is_refused_in_preview_and_run(s_flow):
+    """When the new version's reminder names task data the instance lacks, is the move refused (both in the
+    preview and the run) and the instance left running where it was?"""
+    iid = runtime.start("s_flow", data={"packet": ["s_form_a"]})
+    before = store.instances().find_one({"_id": iid})
+    deploy(SYSTEM, _variant(**{'"P3D"': "reminder_delay"}))
+    [item] = migration.preview(SYSTEM, "s_flow", 2)["items"]
+    assert item["can_move"] is False and "would fail" in item["reasons"][-1]
+    run = migration.migrate(SYSTEM, "s_flow", 2)
+    assert (run["moved"], run["refused"]) == (0, 1) and run["outcomes"][0]["reasons"] == item["reasons"]
+    after = store.instances().find_one({"_id": iid})
+    assert (after["state_json"], after["version"], after["status"]) == (before["state_json"], before["version"],
+                                                                          "running")
