@@ -12,7 +12,8 @@ write (a retried completion that already happened answers 409/404).
 Summary: intakes finished, kills by target, and
   lost       = forms answered 2xx but not stored as a completed submission
   duplicated = completed submissions beyond one per (client, form), plus invitation mails beyond one per client
-  stuck      = instances not completed when the run ends (after a settle period), with no lease holder
+  stuck      = instances unfinished when the run ends (after a settle period) with nothing left to wait
+               for: no open human task and no waiting timer
 Not covered: payments (the sandbox ledger) — the shipped intake charges nothing unless a fee is set.
 """
 
@@ -55,7 +56,7 @@ class Http:
         raise RuntimeError(f"{method} {path}: no answer after retries")
 
 
-def wait(predicate, timeout=180.0, what=""):
+def wait(predicate, timeout=300.0, what=""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -75,9 +76,18 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock) -> 
         raise RuntimeError(f"invite {resp.status_code} {resp.text[:200]}")
     link = wait(lambda: inbox.links(person.email, "/portal/activate?token="), what="invitation")[-1]
     token = link.split("token=", 1)[1]
-    http.call("POST", "/api/v1/portal/activate", json={"token": token, "password": PORTAL_PASSWORD})
-    login = wait(lambda: (r := http.call("POST", "/api/v1/auth/token", json={
-        "email": person.email, "password": PORTAL_PASSWORD})).status_code == 200 and r.json(), what="login")
+    activated = http.call("POST", "/api/v1/portal/activate", json={"token": token, "password": PORTAL_PASSWORD})
+    last = {}
+
+    def logged_in():
+        last["r"] = http.call("POST", "/api/v1/auth/token", json={"email": person.email, "password": PORTAL_PASSWORD})
+        return last["r"].status_code == 200 and last["r"].json()
+
+    try:
+        login = wait(logged_in, what="login")
+    except RuntimeError:
+        raise RuntimeError(f"no login: activation answered {activated.status_code} {activated.text[:120]}; "
+                           f"login answers {last['r'].status_code} {last['r'].text[:120]}") from None
     portal = {"Authorization": f"Bearer {login['token']}"}
 
     def open_tasks(headers, pred):
@@ -258,7 +268,15 @@ def main() -> None:
         dup_mails = sum(n - 1 for n in invitations.values() if n > 1)
         duplicated = dup_forms + dup_mails
         mails = Counter(p.email for p in people for _ in inbox.to(p.email))
-        stuck = store.instances().count_documents({"client_id": {"$in": ids}, "status": {"$ne": "completed"}})
+        # Stuck = unfinished with nothing left to wait for: no open human task, no waiting timer.
+        # An unfinished instance waiting on a client who gave up (a client error) is not stuck.
+        from engine.models.workflow import Task, Timer
+
+        unfinished = [d["_id"] for d in store.instances().find(
+            {"client_id": {"$in": ids}, "status": {"$ne": "completed"}}, {"_id": 1})]
+        stuck = sum(1 for iid in unfinished if not Task.objects(instance_id=iid, status="open").count()
+                    and not Timer.objects(instance_id=iid, status="waiting").count())
+        waiting = len(unfinished) - stuck
         finished = store.instances().count_documents({"client_id": {"$in": ids}, "status": "completed"})
         fleet.stop()
         smtp.stop()
@@ -268,6 +286,7 @@ def main() -> None:
           f"({', '.join(f'{k} {v}' for k, v in sorted(kills.items()))}); forms answered 2xx {len(answered)}")
     print(f"lost {lost}   duplicated {duplicated} (submissions {dup_forms}, invitation mails {dup_mails})   "
           f"stuck {stuck}   client errors {len(errors)}   mails per client {sorted(mails.values())}")
+    print(f"unfinished but waiting on a person (a client who gave up): {waiting}")
     for line in errors[:10]:
         print("  " + line[:300])
 
