@@ -8,7 +8,9 @@ database and Redis.
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import types
 
 import pytest
 from werkzeug.serving import make_server
@@ -30,15 +32,27 @@ def live_server(app):
         thread.join(5)
 
 
+# One Playwright per session, even when a module outside e2e/ imports these fixtures: that import may
+# load this file a second time as another module, so the record lives in sys.modules.
+_SHARED: dict = sys.modules.setdefault("_portico_e2e_shared", types.ModuleType("_portico_e2e_shared")).__dict__
+
+
 @pytest.fixture(scope="session")
 def browser():
+    # A test module outside tests/e2e imports these fixtures, which makes pytest hold a second
+    # session `browser`; a second sync_playwright() in one process fails, so it reuses the first.
+    if "browser" in _SHARED:
+        yield _SHARED["browser"]
+        return
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"browser tests need {CHROMIUM} (apt-get install chromium); ./dev test installs it as root")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        _SHARED["browser"] = b
         yield b
+        _SHARED.pop("browser", None)
         b.close()
 
 
