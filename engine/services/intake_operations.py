@@ -187,5 +187,7 @@ def charge_payment(*, params: dict, key: str, instance_id: str, task_id: str) ->
     payment = billing.charge_payment(invoice_id=params.get("invoice_id"), idempotency_key=key,
                                      payment_method=params.get("payment_method") or None)
     if payment.get("status") != "succeeded":
-        raise OperationFailed(f"payment {payment.get('status')}: {payment.get('failure_code', '')}", permanent=True)
+        failure = payment.get("failure") or {}
+        reason = failure.get("message") or failure.get("code") or "no reason given"
+        raise OperationFailed(f"payment {payment.get('status')}: {reason}", permanent=True)
     return {"payment_id": payment.get("id"), "status": payment["status"]}

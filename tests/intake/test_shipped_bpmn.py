@@ -12,7 +12,7 @@ from bson import ObjectId
 from engine.authz import SYSTEM, portal_actor, staff_actor
 from engine.models import utcnow
 from engine.models.mail import MailMessage
-from engine.models.workflow import Timer
+from engine.models.workflow import OutboxMessage, Timer
 from engine.services import billing, processes, tasks
 from engine.workflow import outbox, store
 from tests.forms.fills import SIG, VALID
@@ -154,3 +154,5 @@ def test_payment_decline_notifies_staff_and_retries(people):
     doc, wf = restored(iid)
     assert doc["status"] == "completed" and wf.last_task.data["payment_attempts"] == 3
     assert MailMessage.objects(direction="out", subject__contains="did not go through").count() == 3
+    failed = OutboxMessage.objects(instance_id=iid, operation="charge_payment", status="failed")
+    assert failed.count() == 3 and all("declined" in row.last_error for row in failed)
