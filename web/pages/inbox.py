@@ -1,0 +1,69 @@
+"""The staff inbox: workflow tasks for me and my audiences, with unread client messages beside them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request
+
+from engine.errors import PorticoError
+from engine.models.clients import Client
+from engine.services import messaging, tasks
+from web.pages._flash import back
+from web.security import access, current_actor
+
+bp = Blueprint("inbox_pages", __name__, url_prefix="/staff")
+
+# Tasks with a page of their own (the form's key -> the page).
+DEDICATED_PAGES = {"form_acknowledgement": "/staff/tasks/{id}/acknowledge"}
+
+
+def _client_names(items: list[dict]) -> dict[str, str]:
+    ids = {t["client_id"] for t in items if t.get("client_id")}
+    return {str(c.id): c.display_name for c in Client.objects(id__in=list(ids)).only("first_name", "last_name",
+                                                                                     "preferred_name")}
+
+
+@bp.get("/inbox")
+@access("staff")
+def inbox():
+    """My open tasks (claimed by me, or addressed to an audience I belong to) and unread message threads."""
+    actor = current_actor()
+    scope = "mine" if request.args.get("scope") == "mine" else "audience"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    found = tasks.inbox(actor, scope=scope, page=page, per_page=25)
+    return render_template("staff/inbox.html", found=found, scope=scope, names=_client_names(found["items"]),
+                           unread=messaging.unread_threads_for_staff(actor, limit=20), me=tasks.actor_key(actor))
+
+
+@bp.get("/tasks/<task_id>")
+@access("staff")
+def task_page(task_id):
+    """One task: its dedicated page, its form, or a plain "mark done" for a task without a form."""
+    task = tasks.read_task(current_actor(), task_id)
+    dedicated = DEDICATED_PAGES.get(task["form_key"] or "")
+    if dedicated and task["status"] == "open":
+        return redirect(dedicated.format(id=task["id"]))
+    names = _client_names([task])
+    return render_template("staff/task.html", task=task, client_name=names.get(task["client_id"] or "", ""),
+                           me=tasks.actor_key(current_actor()))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@access("staff")
+def claim(task_id):
+    """Claim a task so colleagues see that I am on it."""
+    try:
+        tasks.claim(current_actor(), task_id)
+    except PorticoError as exc:
+        return back(f"/staff/tasks/{task_id}", error=exc)
+    return back(f"/staff/tasks/{task_id}", "You claimed this task.")
+
+
+@bp.post("/tasks/<task_id>/done")
+@access("staff")
+def mark_done(task_id):
+    """Complete a task that has no form (a follow-up, a call to make)."""
+    try:
+        tasks.complete(current_actor(), task_id, {})
+    except PorticoError as exc:
+        return back(f"/staff/tasks/{task_id}", error=exc)
+    return back("/staff/inbox", "Task completed.")
