@@ -7,35 +7,18 @@
   if (!root) return;
   const status = document.getElementById("form-status");
   const saveButton = document.getElementById("save-progress");
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const url = `/api/v1/clients/${encodeURIComponent(root.dataset.clientId)}/forms/${encodeURIComponent(root.dataset.formKey)}`;
   const context = root.dataset.context || "";
   let versionId = null;
   let submitted = false;
 
+  const { api, showServerErrors } = window.Portico;
+
   function call(method, body) {
-    const opts = { method, credentials: "same-origin", headers: { "X-CSRFToken": csrf, "Accept": "application/json" } };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(method === "GET" ? `${url}?context=${encodeURIComponent(context)}` : url, opts);
+    return api(method, method === "GET" ? `${url}?context=${encodeURIComponent(context)}` : url, body);
   }
 
   function say(text) { status.textContent = text; }
-
-  function showServerErrors(survey, details) {
-    let first = null;
-    for (const [name, messages] of Object.entries(details || {})) {
-      const question = survey.getQuestionByName(name);
-      if (!question) continue;
-      question.errors = messages.map((m) => new Survey.CustomError(m, survey));
-      first = first || question;
-    }
-    if (first) {
-      survey.focusQuestion(first.name);
-    }
-  }
 
   call("GET").then((r) => r.ok ? r.json() : Promise.reject(r)).then((form) => {
     versionId = form.version_id;

@@ -7,33 +7,14 @@
   if (!root) return;
   const status = document.getElementById("form-status");
   const saveButton = document.getElementById("save-progress");
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const taskId = root.dataset.taskId;
   const context = `task:${taskId}`;
   const formUrl = `/api/v1/clients/${encodeURIComponent(root.dataset.clientId)}/forms/${encodeURIComponent(root.dataset.formKey)}`;
   let submitted = false;
 
-  function call(method, url, body) {
-    const opts = { method, credentials: "same-origin", headers: { "X-CSRFToken": csrf, "Accept": "application/json" } };
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(url, opts);
-  }
+  const { api: call, showServerErrors } = window.Portico;
 
   function say(text) { status.textContent = text; }
-
-  function showServerErrors(survey, details) {
-    let first = null;
-    for (const [name, messages] of Object.entries(details || {})) {
-      const question = survey.getQuestionByName(name);
-      if (!question) continue;
-      question.errors = messages.map((m) => new Survey.CustomError(m, survey));
-      first = first || question;
-    }
-    if (first) survey.focusQuestion(first.name);
-  }
 
   Promise.all([
     call("GET", `/api/v1/tasks/${encodeURIComponent(taskId)}`).then((r) => r.ok ? r.json() : Promise.reject(r)),
