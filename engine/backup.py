@@ -165,7 +165,10 @@ def restore(database: Database, archive: Path, *, data_dir: Path | None = None, 
             raw = member.read() if member else b""
             if hashlib.sha256(raw).hexdigest() != meta["sha256"]:
                 raise BackupError(f"collection {name} in {archive} is damaged (checksum mismatch)")
-            database[name].delete_many({})  # keeps indexes the application already declared
+            if name in database.list_collection_names():
+                database[name].delete_many({})  # keeps indexes the application already declared
+            else:
+                database.create_collection(name)  # an empty collection is part of the backup too
             batch: list[dict] = []
             for doc in _documents(raw):
                 batch.append(doc)
