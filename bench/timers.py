@@ -98,7 +98,7 @@ def main() -> None:
             for w in workers:
                 os.killpg(w.pid, signal.SIGKILL)
                 w.wait()
-            sweeper.join(5)
+            sweeper.join(60)  # before the broker stops with the services
 
         fired, lateness = [], []
         for doc in store.instances().find({"_id": {"$in": ids}}, {"history": 1}):
