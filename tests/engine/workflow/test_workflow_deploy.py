@@ -6,7 +6,7 @@ import json
 
 import pytest
 from bson import ObjectId
-from conftest import bpmn
+from tests.engine.workflow.conftest import bpmn
 
 from engine.authz import SYSTEM
 from engine.models.workflow import ProcessDefinition, ProcessVersion

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from bson import ObjectId
-from conftest import wait_for
+from tests.engine.workflow.conftest import wait_for
 from helpers import make_client, make_portal_account, make_staff
 
 from engine.authz import portal_actor, staff_actor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bson import ObjectId
-from conftest import wait_for
+from tests.engine.workflow.conftest import wait_for
 
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, ProcessDefinition, Task
@@ -40,7 +40,7 @@ def test_unsent_operation_is_relayed(deployed, worker):
 
 def test_shipped_bpmn_deployed_on_start(clean_db, tmp_path, monkeypatch):
     """Does the scheduler deploy the shipped BPMN when it starts?"""
-    from conftest import bpmn
+    from tests.engine.workflow.conftest import bpmn
 
     from engine.workflow import deploy
 
