@@ -141,7 +141,7 @@ def portal_profiles(account) -> list[dict]:
     Its own profile (full rights) first, then each linked client through a
     contact link (the link's permissions), when the contact network is on.
     """
-    from engine.models.clients import LINK_PERMISSIONS, Client, Contact, ContactLink
+    from engine.models.clients import LINK_PERMISSIONS, Contact, ContactLink
     from engine.models.organization import Organization
 
     profiles: list[dict] = []

@@ -26,8 +26,8 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, redirect, request, session
 from flask_limiter import Limiter
-from flask_login import LoginManager, UserMixin
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine.authz import ANONYMOUS

@@ -46,7 +46,7 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     for lead in (12, 30, 60):
         due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
         with ThreadPoolExecutor(4) as pool:
-            ids = list(pool.map(lambda _: start("t_timer", data={"fire_at": due.isoformat()}), range(N)))
+            ids = list(pool.map(lambda _, at=due: start("t_timer", data={"fire_at": at.isoformat()}), range(N)))
         if Timer.objects(status="waiting").count() == N:
             break
         for coll in (store.instances(), Timer._get_collection(), Task._get_collection(),

@@ -12,7 +12,6 @@ import pkgutil
 from flask_smorest import Api
 
 
-
 def register_api(api: Api) -> None:
     import web.api as pkg
 

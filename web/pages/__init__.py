@@ -8,7 +8,6 @@ import pkgutil
 from flask import Flask
 
 
-
 def register_pages(app: Flask) -> None:
     import web.pages as pkg
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from bson import ObjectId
-from tests.engine.workflow.conftest import bpmn
 
 from engine.authz import SYSTEM
 from engine.models.workflow import ProcessDefinition, ProcessVersion
@@ -14,6 +13,7 @@ from engine.services import processes
 from engine.workflow import store
 from engine.workflow.deploy import deploy, deploy_shipped
 from engine.workflow.errors import DeployRejected
+from tests.engine.workflow.conftest import bpmn
 
 
 def rejected(xml: str | bytes) -> dict:
