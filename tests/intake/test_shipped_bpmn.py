@@ -132,6 +132,8 @@ def test_payment_charges_the_invoice(people):
     doc, wf = restored(iid)
     assert doc["status"] == "completed" and wf.last_task.data["payment_result"]["status"] == "succeeded"
     assert billing.list_invoices(SYSTEM, people["client"].id)[0]["status"] == "paid"
+    receipt = billing.get_receipt(people["portal"], wf.last_task.data["payment_result"]["payment_id"])
+    assert receipt["number"].startswith("R-")
 
 
 def test_payment_decline_notifies_staff_and_retries(people):
