@@ -14,8 +14,13 @@ import sys
 
 
 def main() -> int:
-    done = subprocess.run([sys.executable, "-m", "pip_audit", "-f", "json", "--progress-spinner", "off",
-                           "--skip-editable"], capture_output=True, text=True, timeout=600)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pip_audit", "-f", "json", "--progress-spinner", "off",
+                               "--skip-editable"], capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        print("pip-audit: no report (the vulnerability service did not answer within 10 minutes)")
+        print("pip-audit: NOT a failure of this run, but the dependencies were NOT audited")
+        return 0
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
