@@ -61,3 +61,13 @@ def open_practice(family: dict) -> dict:
 @pytest.fixture()
 def practice(family):
     return open_practice(family)
+
+
+def pay_with_test_card(page) -> None:
+    """On the portal Billing page, pay the (only) open invoice with the sandbox's succeeding card."""
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry month").fill("12")
+    page.get_by_label("Expiry year").fill("2040")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_role("button", name="Pay now").click()
+    page.get_by_text("payment received").wait_for()

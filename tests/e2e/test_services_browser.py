@@ -51,12 +51,7 @@ def test_guardian_pays_with_the_test_card_on_a_phone(live_server, browser, famil
     try:
         _login(page, live_server, family["emails"]["guardian"])
         page.goto(f"{live_server}/portal/billing")
-        page.get_by_label("Card number").fill("4242 4242 4242 4242")
-        page.get_by_label("Expiry month").fill("12")
-        page.get_by_label("Expiry year").fill("2040")
-        page.get_by_label("Security code").fill("123")
-        page.get_by_role("button", name="Pay now").click()
-        page.get_by_text("payment received").wait_for()
+        portal_family.pay_with_test_card(page)
         assert "Receipt R-" in page.content() and SandboxCharge.objects.count() == 1
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     finally:
