@@ -32,7 +32,7 @@ def _start_worker(threads: int = 6) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(400)
+@pytest.mark.timeout(700)
 def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     """Do 500 timers due in one second fire exactly once each with two workers, one killed with -9?"""
     from engine.workflow import scheduler
@@ -70,13 +70,14 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
             time.sleep(0.05)
         os.killpg(workers[0].pid, signal.SIGKILL)
         workers[0].wait()
+        # Generous: on a loaded machine one worker left alone is slow; what is checked is "once".
         while store.instances().count_documents({"status": "completed"}) < N:
-            if time.monotonic() > deadline + 30:
+            if time.monotonic() > deadline + 180:
                 pytest.fail(f"only {store.instances().count_documents({'status': 'completed'})} of {N} finished")
             time.sleep(0.2)
         # A worker killed between its save and its projection leaves a row for the sweep to mark.
         while Timer.objects(status="waiting").count():
-            if time.monotonic() > deadline + 60:
+            if time.monotonic() > deadline + 240:
                 pytest.fail("timer rows left waiting")
             time.sleep(0.5)
     finally:
