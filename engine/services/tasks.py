@@ -9,7 +9,9 @@ reached through `_validator()`), then runs the task and the engine steps.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+
+from pymongo.errors import ExecutionTimeout
 
 from engine.authz import Actor, parse_id, portal_profiles
 from engine.errors import BadRequest, Conflict, NotAuthenticated, NotFound, ValidationFailed
@@ -142,6 +144,89 @@ def _sort_key(row: dict):
     return (due is not None, due or datetime.min, row["_id"])  # MongoDB's order: no due date first
 
 
+# SecantusDB reads, fetches and sorts every row matching an index's equality prefix before a limit
+# applies, but a due_at range costs only the rows inside it. So a page is read window by window in
+# (due_at, _id) order: rows without a due date (MongoDB sorts null first), then [-inf, t0), [t0, t1), ...
+# until enough rows are in. A window holds every row of its due dates, so the rows equal the unbounded
+# sorted query's. _HINTS (where a query's rows began, how wide a window filled a page, whether the
+# whole query was small) only saves queries: whatever they say, the windows cover every due date.
+_HINTS: dict[str, tuple[datetime, timedelta | None, bool]] = {}  # query → (first due, width, few rows)
+_FAR = timedelta(days=4096)  # the first window holds what is older; then halve the distance to now
+_LAST = datetime(9000, 1, 1, tzinfo=UTC)
+_QUICK_MS = 5  # a whole query that takes longer holds too many rows: read it in windows (0: always)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None = None) -> list[dict]:
+    """The first `need` rows (kept by `keep`) of `query` in (due_at, _id) order, due no later than due_before."""
+    coll = Task._get_collection()
+    rows: list[dict] = []
+
+    def take(bound: dict | None, limit_ms: int = 0) -> int:  # limit_ms: 0 a window, -1 whole, >0 whole if quick
+        if due_before is not None and bound is not None:
+            bound = {k: v for k, v in bound.items() if k != "$lt"} | (
+                {"$lt": bound["$lt"]} if "$lt" in bound and bound["$lt"] <= cap else {"$lte": cap})
+        before = len(rows)
+        where = query if limit_ms and bound is None else {**query, "due_at": bound}
+        cursor = coll.find(where).sort([("due_at", 1), ("_id", 1)]).max_time_ms(max(limit_ms, 0) or None)
+        if limit_ms and keep is None:
+            cursor = cursor.limit(need)  # MongoDB proper stops there, walking the index in order
+        rows.extend(r for r in cursor if keep is None or keep(r))
+        return len(rows) - before
+
+    cap = _aware(due_before) if due_before is not None else None
+    if any(isinstance(v, dict) for v in query.values()):
+        # SecantusDB scans the whole collection for $in combined with a range: read such a query whole
+        take({"$lte": cap} if cap is not None else None, limit_ms=-1)
+        return rows[:need]
+    key = repr(sorted(query.items()))
+    now = utcnow()
+    start, width, few = _HINTS.get(key, (now - _FAR, None, True))
+    if few and _QUICK_MS:  # few rows last time (or never asked): the whole query is cheapest, if it stays quick
+        try:
+            take({"$lte": cap} if cap is not None else None, limit_ms=_QUICK_MS)
+        except ExecutionTimeout:
+            rows.clear()
+        else:
+            _remember(key, rows, start, None, True)
+            return rows[:need]
+    if cap is None:
+        take(None)  # no due date: matched by null, never by a date range; $lte excludes it too
+    lo = start
+    take({"$lt": lo})
+    while len(rows) < need and not (cap is not None and lo > cap):
+        if width is not None:
+            hi = lo + width if width < _LAST - lo else _LAST
+        elif lo < now - timedelta(hours=1):
+            hi = now - (now - lo) / 2  # nothing found yet: close in on now, where due dates cluster
+        else:
+            width = timedelta(hours=1)
+            hi = lo + width
+        if hi >= _LAST or (cap is not None and hi > cap):
+            take({"$gte": lo})
+            lo = None  # read to the end
+            break
+        found = take({"$gte": lo, "$lt": hi})
+        if found or width is not None:
+            missing = need - len(rows)
+            width = max(timedelta(seconds=1), (hi - lo) * (4 if not found else min(8.0, 1.25 * missing / found)))
+        lo = hi
+    _remember(key, rows, start, lo, lo is None and len(rows) <= need)
+    return rows[:need]
+
+
+def _remember(key: str, rows: list[dict], start: datetime, end: datetime | None, few: bool) -> None:
+    dated = [r["due_at"] for r in rows if r.get("due_at") is not None]
+    first = _aware(dated[0]) if dated else start
+    if len(_HINTS) > 4096:
+        _HINTS.clear()
+    width = max(end - first, timedelta(minutes=1)) if end is not None and end > first else None
+    _HINTS[key] = (first, width, few)
+
+
 def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
           due_before: datetime | None = None, page: int = 1, per_page: int = 25) -> dict:
     """One page of the actor's tasks, soonest due first. Raises BadRequest, NotAuthenticated."""
@@ -154,12 +239,10 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
     found: dict = {}
     limited = actor.is_staff and "clients.view_all" not in actor.permissions
     keep = _visible_filter(actor, mine=scope == "mine") if client_id or (limited and scope != "mine") else None
-    for query in inbox_queries(actor, scope=scope, client_id=client_id, status=status, due_before=due_before):
+    for query in inbox_queries(actor, scope=scope, client_id=client_id, status=status):
         filtered = keep is not None and "client_id" in query
-        cursor = Task._get_collection().find(query).sort([("due_at", 1), ("_id", 1)])
-        for row in cursor if filtered else cursor.limit(need):
-            if not filtered or keep(row):
-                found[row["_id"]] = row
+        for row in _first_rows(query, need, keep if filtered else None, due_before):
+            found[row["_id"]] = row
     ordered = sorted(found.values(), key=_sort_key)
     rows = ordered[(page - 1) * per_page:page * per_page + 1]
     forms: dict = {}
