@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 
 from engine.services import passwords
 
@@ -141,3 +142,14 @@ def wrong_totp_code(secret: str) -> str:
     """A well-formed code that is not valid for `secret` in the accepted window."""
     valid = {totp_code(secret, k) for k in (-1, 0, 1)}
     return next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition", interval: float = 0.05):
+    """Poll `predicate` until it returns something truthy (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -7,12 +7,12 @@ import email
 import email.policy
 import re
 import threading
-import time
 
 import pytest
 
 from engine import config, embedded
 from tests.engine.workflow.conftest import broker, scheduler, worker  # noqa: F401 - the workflow engineer's fixtures
+from tests.helpers import wait_for  # noqa: F401 - re-exported for the tests here
 
 LINK = re.compile(r"https?://\S+")
 
@@ -66,12 +66,3 @@ def installed(clean_db):
 
     return install_shipped()
 
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")

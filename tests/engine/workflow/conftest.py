@@ -4,12 +4,12 @@ on the session's redis-server, and the scheduler sweeping in a thread."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from engine.authz import SYSTEM
+from tests.helpers import wait_for  # noqa: F401 - re-exported for the tests here
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "data" / "bpmn"
 REVIEW_FORM = {"pages": [{"name": "p1", "elements": [
@@ -104,12 +104,3 @@ def scheduler(worker):
     stop.set()
     thread.join(5)
 
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
