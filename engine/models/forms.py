@@ -74,14 +74,20 @@ class Submission(me.Document):
     """Answers to one form version for one client profile: an in-progress draft or a sealed completion."""
 
     meta = {"collection": "form_submissions", "indexes": [
-        "client", "form_key", "status", ("client", "form_key", "context", "status")]}
+        "client", "form_key", "status", ("client", "form_key", "context", "status"),
+        # One sealed submission per task, whatever crashes and retries happen (engine/services/tasks._seal).
+        {"fields": ["seal_key"], "unique": True, "sparse": True}]}
 
     form_key = me.StringField(required=True)
     form_version = me.ObjectIdField(required=True)
     version_number = me.IntField(required=True)
     client = me.ObjectIdField()
     context = me.StringField(default="")  # e.g. a task id or form request id
-    status = me.StringField(choices=("in_progress", "completed"), default="in_progress")
+    # superseded: sealed by an attempt whose task completion never happened (a crash, a closed task) and
+    # replaced or voided; kept as evidence, never filed or counted as the client's answers.
+    status = me.StringField(choices=("in_progress", "completed", "superseded"), default="in_progress")
+    seal_key = me.StringField()  # "task:<task row id>" while this is the task's sealed submission; else unset
+    fingerprint = me.StringField()  # SHA-256 of signer, form version and submitted answers: a retry's identity
     answers_json = me.StringField(default="{}")
     saved_by = me.StringField(default="")
     evidence = me.EmbeddedDocumentField(Evidence)

@@ -146,7 +146,7 @@ def latest_submission(instance_id, form_key: str) -> Submission | None:
     rows = Task._get_collection().find({"instance_id": instance_id, "form_key": form_key, "status": "completed",
                                         "lane": {"$in": list(PORTAL_LANES)}}, {"_id": 1}).sort("completed_at", -1)
     for row in rows:
-        sub = Submission.objects(context=f"task:{row['_id']}", status="completed").first()
+        sub = Submission.objects(seal_key=f"task:{row['_id']}").first()  # the task's one sealed submission
         if sub is not None:
             return sub
     return None

@@ -15,7 +15,9 @@ import re
 from datetime import UTC, datetime
 
 import gridfs
+import mongoengine as me
 from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
 
 from engine import db
 from engine.authz import Actor, get_client_for, parse_id
@@ -141,13 +143,65 @@ def seal_hash(sub: Submission) -> str:
     return hashlib.sha256(canonical_json(_seal_fields(sub)).encode()).hexdigest()
 
 
+TASK_CONTEXT = "task:"
+
+
+def _fingerprint(actor: Actor, version_id, cleaned: dict) -> str:
+    """Who signed which version with which answers: equal for a retried submission, else different."""
+    return hashlib.sha256(canonical_json(
+        {"signer": f"{actor.kind}:{actor.id}", "version": str(version_id), "answers": cleaned}).encode()).hexdigest()
+
+
+def _earlier_seal(seal_key: str, fingerprint: str) -> Submission | None:
+    """The submission already sealed under `seal_key`: returned when it is this very submission again (a
+    retry after a lost answer), Conflict (already_sealed) when it holds other answers or another signer."""
+    earlier = Submission.objects(seal_key=seal_key).first()
+    if earlier is None:
+        return None
+    if earlier.fingerprint == fingerprint:
+        return earlier
+    raise Conflict("this form was already signed and submitted; reload to see it", code="already_sealed")
+
+
+def _discard_files(answers: dict) -> None:
+    """Drop files stored for a seal that lost its race to an identical one (they would be orphans)."""
+    ids = [ObjectId(r.removeprefix(FILE_REF)) for r in _refs(answers)]
+    for sig in Signature.objects(id__in=ids, submission=None):
+        _fs().delete(sig.file_id)
+        sig.delete()
+
+
+def supersede(actor: Actor, seal_key: str, submission_id=None, *, sealed_before: datetime | None = None) -> bool:
+    """Retire the submission sealed under `seal_key` (only `submission_id` if given; only when sealed before
+    `sealed_before` if given): it stays as evidence with status superseded and frees the key. True if retired."""
+    query = Submission.objects(seal_key=seal_key, status="completed")
+    if submission_id is not None:
+        query = query.filter(id=submission_id)
+    if sealed_before is not None:
+        query = query.filter(updated_at__lt=sealed_before)
+    target = query.only("id", "client").first()
+    if target is None or not Submission.objects(id=target.id, seal_key=seal_key).update_one(
+            unset__seal_key=True, set__status="superseded", set__updated_at=utcnow()):
+        return False
+    audit.record(actor, "form_submission_superseded", client=target.client, object_type="submission",
+                 object_id=str(target.id), details={"seal_key": seal_key})
+    return True
+
+
 def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "",
-             version_id: str | None = None) -> Submission:
+             version_id: str | None = None, seal_key: str | None = None) -> Submission:
     """Validate, move files to GridFS, seal with evidence, propose record changes for review.
+
+    With `seal_key` (a task's forms: engine/services/tasks.py), at most one submission is ever sealed under
+    that key: the same signer sending the same answers again gets the earlier seal back (a retry after a
+    crash or a lost answer), anything else gets Conflict (already_sealed).
 
     Raises NotFound, ValidationFailed (details by question name; earlier progress kept), Conflict."""
     if not isinstance(data, dict):
         raise ValidationFailed("answers must be an object", details={"data": ["must be an object"]})
+    if context.startswith(TASK_CONTEXT) and seal_key != context:
+        raise ValidationFailed("a task's form is submitted by completing the task",
+                               details={"context": ["complete the task instead"]})
     client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
     draft = _open_progress(client.id, form_key, context)
     if version_id is None and draft is not None:
@@ -161,11 +215,16 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
     errors = validate_submission(definition, data)
     if errors:
         raise ValidationFailed("some answers are invalid", details=errors)
-    answers, _ = externalize_files(definition, clean_submission(definition, data), client.id)
+    cleaned = clean_submission(definition, data)
+    fingerprint = _fingerprint(actor, version.id, cleaned) if seal_key else None
+    if seal_key and (earlier := _earlier_seal(seal_key, fingerprint)) is not None:
+        return earlier
+    answers, _ = externalize_files(definition, cleaned, client.id)
     sub = draft or Submission(form_key=form_key, client=client.id, context=context)
     sub.form_version, sub.version_number = version.id, version.number
     sub.answers_json = canonical_json(answers)
     sub.status, sub.saved_by, sub.updated_at = "completed", actor.id, utcnow()
+    sub.seal_key, sub.fingerprint = seal_key, fingerprint
     account = actor.account
     sub.evidence = Evidence(
         signer_kind=actor.kind, signer_account=actor.id,
@@ -173,14 +232,24 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         profile=str(client.id), signed_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
         ip=actor.ip, user_agent=actor.user_agent[:500])
     sub.evidence.sha256 = seal_hash(sub)
-    if sub.id is not None:
-        if not Submission.objects(id=sub.id, status="in_progress").update_one(
+    try:
+        if sub.id is not None:
+            sealed = Submission.objects(id=sub.id, status="in_progress").update_one(
                 set__status="completed", set__answers_json=sub.answers_json, set__evidence=sub.evidence,
                 set__form_version=sub.form_version, set__version_number=sub.version_number,
-                set__saved_by=sub.saved_by, set__updated_at=sub.updated_at):
-            raise Conflict("this form was already completed")
-    else:
-        sub.save()
+                set__saved_by=sub.saved_by, set__updated_at=sub.updated_at,
+                **({"set__seal_key": seal_key, "set__fingerprint": fingerprint} if seal_key else {}))
+            if not sealed:
+                raise me.NotUniqueError("the draft was sealed by a racing request")
+        else:
+            sub.save()
+    except (me.NotUniqueError, DuplicateKeyError):
+        # A racing request sealed first: the same submission is answered with that seal, not a second one.
+        _discard_files(answers)
+        earlier = _earlier_seal(seal_key, fingerprint) if seal_key else None
+        if earlier is None:
+            raise Conflict("this form was already completed") from None
+        return earlier
     Signature.objects(id__in=[ObjectId(r.removeprefix(FILE_REF)) for r in _refs(answers)]).update(set__submission=sub.id)
     for change in proposed_changes(definition, client, answers):
         ReviewItem(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],

@@ -42,15 +42,51 @@ def _form_definition(version_id: str | None) -> dict | None:
     return get_version(version_id).definition
 
 
-def _seal(actor: Actor, row: dict, data: dict) -> dict:
+# A seal left by an attempt that died before completing its task may be replaced by different answers only
+# once no request could still be completing with it: longer than a web worker may live on one request
+# (gunicorn --timeout 60, engine/cli.py).
+REPLACE_ABANDONED_SEAL_AFTER = timedelta(minutes=2)
+
+
+def _seal(actor: Actor, row: dict, data: dict):
     """Client and guardian forms are signed records: seal a submission (files move to GridFS) and put
     its answers (file references, not data URLs) under `form_answers`, with `submission_id`, into task
-    data — namespaced, so a question named like a process variable cannot overwrite it. Raises NotFound."""
+    data — namespaced, so a question named like a process variable cannot overwrite it.
+
+    One task, one sealed submission: a retry of the same answers reuses the seal of an attempt that died
+    before completing the task; other answers replace it only once it is abandoned (and provably unused).
+    Returns (task data, submission). Raises NotFound, Conflict (already_sealed)."""
     from engine.services import submissions
 
-    sub = submissions.complete(actor, row["client_id"], row["form_key"], data, context=f"task:{row['_id']}",
-                               version_id=row.get("form_version_id"))
-    return {"form_answers": sub.answers, "submission_id": str(sub.id)}
+    key = f"task:{row['_id']}"
+
+    def seal():
+        return submissions.complete(actor, row["client_id"], row["form_key"], data, context=key,
+                                    version_id=row.get("form_version_id"), seal_key=key)
+
+    try:
+        sub = seal()
+    except Conflict as exc:
+        if exc.code != "already_sealed" or runtime.task_completion(row["instance_id"], row["task_id"]):
+            raise
+        if not submissions.supersede(actor, key, sealed_before=utcnow() - REPLACE_ABANDONED_SEAL_AFTER):
+            raise
+        sub = seal()
+    return {"form_answers": sub.answers, "submission_id": str(sub.id)}, sub
+
+
+def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str) -> None:
+    """Complete the task with its seal; a seal the task turned out not to take is superseded (it is
+    nobody's answers), unless a racing retry of the same answers completed the task with it."""
+    from engine.services import submissions
+
+    try:
+        runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me)
+    except TaskNotOpen:
+        done = runtime.task_completion(row["instance_id"], row["task_id"])
+        if not done or done.get("details", {}).get("submission") != str(sub.id):
+            submissions.supersede(actor, f"task:{row['_id']}", sub.id)
+        raise
 
 
 def actor_key(actor: Actor) -> str:
@@ -338,7 +374,7 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
     """Validate `data` against the task's form and complete it.
 
     Raises NotFound, ValidationFailed (422, details by question), TaskNotOpen (409),
-    Conflict (claimed by someone else), InstanceBusy.
+    Conflict (claimed by someone else; already_sealed: other answers were just signed), InstanceBusy.
     """
     if not isinstance(data, dict):
         raise ValidationFailed("data must be an object", details={"data": ["must be an object"]})
@@ -350,6 +386,7 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         raise Conflict("someone else claimed this task")
     definition = _form_definition(row.get("form_version_id"))
     answers: dict = {}
+    sub = None
     if definition is not None:
         validate, clean = _validator()
         errors = validate(definition, data)
@@ -357,9 +394,11 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
             raise ValidationFailed("some answers are invalid", details=errors)
         answers = clean(definition, data)
         if row.get("lane") in ("client", "guardian") and row.get("client_id") and row.get("form_key"):
-            answers = _seal(actor, row, data)
-
-    runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me)
+            answers, sub = _seal(actor, row, data)
+    if sub is None:
+        runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me)
+    else:
+        _complete_sealed(actor, row, answers, sub, me)
     audit.record(actor, "task_completed", client=row.get("client_id"), object_type="task", object_id=row["_id"],
                  details={"process_id": row["process_id"], "task": row["spec_name"]})
     return shape(dict(row, status="completed", completed_at=utcnow(), completed_by=me))

@@ -142,11 +142,20 @@ def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=
             raise TaskNotOpen("this task is not open any more")
         task.set_data(**data)
         task.run()
-        loaded.record("task_completed", by=by, task=str(task_id), name=task.task_spec.bpmn_id or "")
+        # The sealed submission it took, if any: which seal counts is decided by this record.
+        sealed = {"submission": data["submission_id"]} if "submission_id" in data else {}
+        loaded.record("task_completed", by=by, task=str(task_id), name=task.task_spec.bpmn_id or "", **sealed)
         loaded.completed = (str(task_id), by)
         return None
 
     step(instance_id, change, after_save=after_save)
+
+
+def task_completion(instance_id, task_id: str) -> dict | None:
+    """The history event of the human task's completion, or None while it has not happened (as saved)."""
+    doc = store.instances().find_one({"_id": ObjectId(str(instance_id))}, {"history": 1}) or {}
+    return next((e for e in doc.get("history", []) if e.get("kind") == "task_completed"
+                 and e.get("task") == str(task_id)), None)
 
 
 def fire_timer(instance_id, task_id: str) -> str:

@@ -4,31 +4,10 @@ Operations are performed here directly (tests.intake.lifecycle.perform_all) inst
 
 from __future__ import annotations
 
-import pytest
-
 from engine.models.forms import Submission
-from engine.workflow import operations
 from tests.forms.fills import VALID
-from tests.helpers import (
-    api_login,
-    csrf_token,
-    login_as,
-    make_client,
-    make_portal_account,
-    make_staff,
-)
+from tests.helpers import csrf_token, login_as
 from tests.intake import lifecycle as lc
-
-
-@pytest.fixture()
-def people(client, installed, smtp):
-    operations.load_all()
-    lc.configure(intake_packet=["demographics", "phq9"], reminder_max=0)
-    admin = make_staff(roles=("org_admin",))
-    ann = make_client(first_name="Ann", email="ann@example.org")
-    make_portal_account(client=ann)
-    return {"staff": api_login(client, admin.email), "admin": admin, "client": ann,
-            "portal": api_login(client, "ann@example.org")}
 
 
 def test_send_one_form_and_resend_missed(client, people, smtp):

@@ -16,15 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-# Known defect, found by this test in CI at 8a0c061 and not yet fixed (issue 8 stays open for it):
-# a web worker killed after a task's form was sealed as a submission but before the task completed
-# leaves that sealed submission behind, and the client's retry seals a second one ("duplicated 1
-# (submissions 1)"). Two racing completions of one task can do the same. The fix is to make sealing
-# idempotent per task (engine/services/tasks._seal, engine/services/submissions.complete). Until
-# then a run whose kills miss that window passes (XPASS) and one that hits it is reported as xfail,
-# never as a pass.
-@pytest.mark.xfail(reason="duplicate sealed submission when a web worker dies between seal and task completion",
-                   strict=False)
 def test_reduced_chaos_run_loses_doubles_and_strands_nothing():
     """Under random kill -9 of web, worker, scheduler and database, are lost = duplicated = stuck = 0?"""
     done = subprocess.run([sys.executable, str(ROOT / "bench/chaos.py"), "--intakes", "3", "--clients", "3",
