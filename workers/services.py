@@ -4,7 +4,9 @@ Appointment reminders are a sweep (engine.services.scheduling.send_due_reminders
 that must run every minute or so. Each worker process runs it on a timer thread
 (`ReminderSweep` middleware, started after the worker boots), and the actor
 `send_appointment_reminders` lets anything else ask for a sweep now. Several
-workers sweeping at once is fine: each reminder is claimed atomically.
+workers sweeping at once is fine: each reminder is claimed atomically. The same timer
+retries outgoing mail nobody delivered (engine.services.mail.retry_unsent): a notice
+sent inside a request while the relay was down, a message whose sender died.
 
 The `payment` BPMN's `charge_payment` operation lives with the intake operations
 (engine.services.intake_operations) and calls engine.services.billing.charge_payment.
@@ -18,11 +20,13 @@ import threading
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from engine.services import scheduling
+from engine.services import mail, scheduling
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60
+# Mail that no request or operation managed to deliver (relay down, process killed) goes out here.
+SWEEPS = (("appointment reminders", scheduling.send_due_reminders), ("unsent mails", mail.retry_unsent))
 
 
 @dramatiq.actor(queue_name="services", max_retries=5, min_backoff=10_000, max_backoff=300_000)
@@ -32,7 +36,8 @@ def send_appointment_reminders() -> int:
 
 
 class ReminderSweep(Middleware):
-    """Runs the reminder sweep every SWEEP_SECONDS in each worker process, until it shuts down."""
+    """Runs the SWEEPS (appointment reminders, unsent mail) every SWEEP_SECONDS in each worker process,
+    until it shuts down."""
 
     def __init__(self, interval: float = SWEEP_SECONDS):
         self.interval = interval
@@ -51,12 +56,13 @@ class ReminderSweep(Middleware):
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            try:
-                sent = scheduling.send_due_reminders()
-                if sent:
-                    log.info("appointment reminders sent: %d", sent)
-            except Exception:  # the database may be restarting; try again next round
-                log.exception("appointment reminder sweep failed")
+            for what, sweep in SWEEPS:
+                try:
+                    sent = sweep()
+                    if sent:
+                        log.info("%s sent: %d", what, sent)
+                except Exception:  # the database may be restarting; try again next round
+                    log.exception("%s sweep failed", what)
 
 
 def install_sweep(broker: dramatiq.Broker | None = None) -> None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 import smtplib
 import ssl
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from urllib.parse import parse_qs, unquote, urlparse
@@ -34,6 +35,8 @@ from engine.models.mail import MailMessage
 
 # A sender that died mid-send leaves its claim; after this long another may retake it.
 # (At-least-once in that crash case: SMTP gives no way to ask whether the relay got it.)
+log = logging.getLogger(__name__)
+
 STALE_CLAIM = timedelta(minutes=5)
 SMTP_TIMEOUT = 30
 MAX_BODY_CHARS = 1_000_000
@@ -98,6 +101,47 @@ def deliver(message_id) -> MailMessage:
         raise
     message.modify(set__status="sent", set__sent_at=utcnow(), set__last_error="")
     return message
+
+
+# A queued message nobody delivered within this lost its sender (a process died between queueing and
+# sending); a failed one is tried again after a backoff that doubles per attempt, up to MAX_ATTEMPTS.
+UNSENT_AFTER = timedelta(minutes=1)
+RETRY_BACKOFF = timedelta(seconds=30)
+MAX_ATTEMPTS = 12
+
+
+def _retry_due(message: MailMessage, now) -> bool:
+    if message.status != "failed" or message.claimed_at is None:
+        return True
+    wait = min(timedelta(hours=2), RETRY_BACKOFF * 2 ** max(0, message.attempts - 1))
+    return _aware(message.claimed_at) + wait <= now
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # stored datetimes read back naive
+
+
+def retry_unsent(*, now=None, batch: int = 100) -> int:
+    """Deliver outgoing mail nobody delivered: queued over UNSENT_AFTER ago, failed (after its backoff,
+    fewer than MAX_ATTEMPTS tries) or claimed by a sender that died. Stops at the first relay failure
+    (the relay is down: the next sweep tries again). Returns how many messages went out."""
+    now = now or utcnow()
+    due = Q(direction="out") & (Q(status="queued", created_at__lt=now - UNSENT_AFTER)
+                                | Q(status="failed", attempts__lt=MAX_ATTEMPTS)
+                                | Q(status="sending", claimed_at__lt=now - STALE_CLAIM))
+    sent = 0
+    for message in MailMessage.objects(due).only("id", "status", "attempts", "claimed_at").limit(batch):
+        if not _retry_due(message, now):
+            continue
+        try:
+            deliver(message.id)
+        except Conflict:  # another sender took it meanwhile
+            continue
+        except (smtplib.SMTPException, OSError, ConfigError):
+            log.warning("mail relay still failing; unsent mail waits for the next sweep", exc_info=True)
+            break
+        sent += 1
+    return sent
 
 
 def send_mail(to: str | list[str], subject: str, text: str, html: str | None = None, *,

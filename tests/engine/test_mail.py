@@ -71,6 +71,32 @@ def test_failed_send_is_recorded_and_a_retry_sends_it_once(settings, smtp_server
     assert queued.reload().attempts == 2
 
 
+def test_the_sweep_delivers_what_nobody_delivered_once_and_waits_out_backoff(settings, smtp_server):
+    """Does the worker's sweep send a notice whose relay failed (after its backoff, not before), a message
+    queued by a process that died, and nothing still fresh, already sent, or twice?"""
+    from datetime import timedelta
+
+    config.install(settings.with_(smtp_url=f"smtp://127.0.0.1:{embedded.free_port()}"))  # relay down
+    failed = mail.queue_mail("e@example.org", "You have a new secure message", "Sign in.", idempotency_key="n1")
+    with pytest.raises(OSError):
+        mail.deliver(failed.id)
+    orphan = mail.queue_mail("f@example.org", "Your invoice", "Sign in.", idempotency_key="n2")
+    orphan.modify(set__created_at=utcnow() - mail.UNSENT_AFTER - timedelta(seconds=1))
+    fresh = mail.queue_mail("g@example.org", "Hi", "Sign in.")  # its request may be delivering it now
+    assert mail.retry_unsent() == 0  # still down: stops at the first failure
+    assert failed.reload().attempts == 1 and orphan.reload().attempts == 1  # orphan tried once, failed
+    config.install(settings.with_(smtp_url=f"smtp://127.0.0.1:{smtp_server}"))
+    assert mail.retry_unsent() == 0  # both wait out their backoff
+    later = utcnow() + mail.RETRY_BACKOFF + timedelta(seconds=1)
+    assert mail.retry_unsent(now=later) == 2
+    assert mail.retry_unsent(now=later) == 0
+    assert sorted(m.to[0] for m in _received()) == ["e@example.org", "f@example.org"]
+    assert fresh.reload().status == "queued"
+    failed.modify(set__status="failed", set__attempts=mail.MAX_ATTEMPTS)  # given up: left for a person
+    assert mail.retry_unsent(now=later + timedelta(days=1)) == 1  # only the fresh one, now unsent too long
+    assert len(_received()) == 3
+
+
 def test_message_claimed_by_another_sender_is_not_sent(smtp_server):
     """Does a message another worker is sending right now answer Conflict instead of a second send?"""
     queued = mail.queue_mail("c@example.org", "Hi", "text")
