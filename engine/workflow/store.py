@@ -7,6 +7,13 @@ that matches nothing lost a race; the caller starts again from a fresh load,
 this time taking the lease (find_one_and_update) so that it makes progress
 under contention. A lease whose holder died expires and is taken over.
 Nothing is ever overwritten.
+
+A finished instance keeps its serialized workflow state (`state_json`) zlib-compressed, as BSON
+binary: task data is copied onto every task, so the JSON text of a finished intake is ~90 KB and
+compresses ~12×, and finished instances are what piles up. Running instances keep JSON text:
+steps pay no compression, and a migration's snapshot and rollback copy their state as it is.
+Instances finished before this keep JSON text too; `restore` reads both. The field keeps its name
+so that readers which leave it out (`{"state_json": 0}`) still do.
 """
 
 from __future__ import annotations
@@ -17,10 +24,11 @@ import socket
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bson import ObjectId
+from bson import Binary, ObjectId
 from pymongo import ReturnDocument
 
 from engine.errors import NotFound
@@ -35,6 +43,26 @@ _spec_cache: dict[ObjectId, tuple] = {}
 _spec_lock = threading.Lock()
 # Fields a step needs; the (possibly long) history stays in the database.
 _STEP_FIELDS = {"history": 0}
+
+
+# Statuses whose state is stored compressed: nothing steps or migrates such an instance any more.
+COMPRESSED_STATUSES = ("completed",)
+# zlib's default level: ~1 ms for the 90 KB state of a finished intake; level 9 saves 2 % for 4× the time.
+_STATE_LEVEL = 6
+
+
+def encode_state(text: str, status: str):
+    """The stored form of a serialized workflow state (JSON text from `specs.dump_state`)."""
+    if status in COMPRESSED_STATUSES:
+        return Binary(zlib.compress(text.encode(), _STATE_LEVEL))
+    return text
+
+
+def decode_state(value) -> str:
+    """JSON text of a stored state: compressed binary, or JSON text."""
+    if isinstance(value, str):
+        return value
+    return zlib.decompress(value).decode()
 
 
 # How long a step may hold an instance before others may take it over.
@@ -100,7 +128,7 @@ class Loaded:
 def restore(doc: dict):
     """The BpmnWorkflow of an instance document (migrating old serializer output on the way)."""
     spec, subs, raw = version_specs(doc["process_version_id"])
-    text = doc["state_json"]
+    text = decode_state(doc["state_json"])
     if doc.get("serializer_version") != wfspecs.SERIALIZER_VERSION:
         text = wfspecs.migrate_state(text, raw, doc.get("serializer_version"))
     workflow = wfspecs.load_state(text, spec, subs)
@@ -163,7 +191,7 @@ def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list
     """
     now = utcnow()
     changes = {
-        "state_json": wfspecs.dump_state(loaded.workflow),
+        "state_json": encode_state(wfspecs.dump_state(loaded.workflow), status),
         "serializer_version": wfspecs.SERIALIZER_VERSION,
         "status": status,
         "projected": projected,
@@ -193,4 +221,7 @@ def mark_projected(instance_id: ObjectId, version: int) -> None:
 
 
 def insert(doc: dict) -> ObjectId:
+    """Insert a new instance document, its state given as JSON text (stored as `encode_state` says)."""
+    if isinstance(doc.get("state_json"), str):
+        doc = dict(doc, state_json=encode_state(doc["state_json"], doc.get("status", "")))
     return instances().insert_one(doc).inserted_id

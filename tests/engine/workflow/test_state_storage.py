@@ -1,0 +1,96 @@
+"""The workflow state at rest: JSON text while an instance runs, zlib-compressed BSON binary once it
+has finished, and finished instances of older releases still holding JSON text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bson import ObjectId
+from helpers import make_client, make_portal_account, make_staff
+
+from engine.authz import portal_actor, staff_actor
+from engine.services import processes, studio, tasks
+from engine.workflow import specs, store
+
+
+@pytest.fixture()
+def people(deployed):
+    client = make_client()
+    return {"staff": staff_actor(make_staff(roles=("org_admin",))), "client": client,
+            "portal": portal_actor(make_portal_account(client=client))}
+
+
+def stored(iid) -> dict:
+    return store.instances().find_one({"_id": ObjectId(str(iid))})
+
+
+def finish_gateways(people) -> None:
+    """Approve the review, then complete the two parallel tasks it opens."""
+    [review] = tasks.inbox(people["staff"])["items"]
+    tasks.complete(people["staff"], review["id"], {"approved": True, "note": "fine"})
+    [sign] = tasks.inbox(people["portal"])["items"]
+    tasks.complete(people["portal"], sign["id"], {})
+    [file_it] = tasks.inbox(people["staff"])["items"]
+    tasks.complete(people["staff"], file_it["id"], {})
+
+
+def finished_path(workflow) -> dict:
+    """What a finished instance must still tell: the answers in task data and what the scripts wrote."""
+    data = {t.task_spec.name: t.data for t in workflow.get_tasks()}
+    return {"approved": data["review"]["approved"], "note": data["review"]["note"],
+            "steps": data["finish"]["steps"]}
+
+
+def test_running_state_is_text_and_finished_state_is_compressed_and_complete(people):
+    """Does a running instance keep JSON text, and does a finished one store compressed binary that
+    restores to exactly the workflow saved, form answers in task data included?"""
+    iid = processes.start_process("t_gateways", client_id=people["client"].id)
+    assert isinstance(stored(iid)["state_json"], str)
+
+    finish_gateways(people)
+    doc = stored(iid)
+    assert doc["status"] == "completed" and isinstance(doc["state_json"], bytes)
+    text = store.decode_state(doc["state_json"])
+    assert len(doc["state_json"]) * 2 < len(text.encode())
+    workflow = store.restore(doc)
+    assert json.loads(specs.dump_state(workflow)) == json.loads(text)
+    assert finished_path(workflow) == {"approved": True, "note": "fine", "steps": ["prepared", "finished"]}
+
+
+def test_finished_instance_stored_as_text_by_an_older_release_still_loads(people):
+    """Does a finished instance whose state an older release stored as JSON text still restore the
+    same, and does the studio monitor show the same path for it as for a compressed one?"""
+    iid = ObjectId(processes.start_process("t_gateways", client_id=people["client"].id))
+    finish_gateways(people)
+    compressed = studio.instance_diagram(people["staff"], iid)["states"]
+    text = store.decode_state(stored(iid)["state_json"])
+    store.instances().update_one({"_id": iid}, {"$set": {"state_json": text}})  # the older format
+    assert stored(iid)["state_json"] == text
+
+    assert json.loads(specs.dump_state(store.restore(stored(iid)))) == json.loads(text)
+    assert finished_path(store.restore(stored(iid)))["steps"] == ["prepared", "finished"]
+    assert studio.instance_diagram(people["staff"], iid)["states"] == compressed
+    assert compressed["finish"] == "completed" and "rejected" not in compressed
+
+
+def test_insert_stores_a_finished_state_compressed_and_a_running_one_as_text(people):
+    """Does inserting an instance document compress the state of one that finished at its start only,
+    leaving the caller's document as it was?"""
+    iid = processes.start_process("t_gateways", client_id=people["client"].id)
+    doc = {k: v for k, v in stored(iid).items() if k != "_id"}
+    for status, kind in (("running", str), ("completed", bytes)):
+        given = dict(doc, status=status)
+        copy_id = store.insert(given)
+        assert isinstance(given["state_json"], str)
+        assert isinstance(stored(copy_id)["state_json"], kind)
+        assert store.decode_state(stored(copy_id)["state_json"]) == doc["state_json"]
+
+
+def test_decode_state_accepts_both_forms():
+    """Do JSON text and its compressed form decode to the same text?"""
+    text = json.dumps({"tasks": {"a": {"data": {"form_answers": {"x": "é" * 50}}}}})
+    assert store.encode_state(text, "running") == text
+    assert store.decode_state(text) == text
+    assert store.decode_state(store.encode_state(text, "completed")) == text
+    assert store.decode_state(bytes(store.encode_state(text, "completed"))) == text
