@@ -7,6 +7,13 @@ without `verify()` naming the first row that no longer fits.
 
 Concurrent writers: a row's `seq` is unique, so two writers that read the same
 head race on the insert; the loser re-reads the head and tries again.
+
+Encoding (rows are ~100 per finished intake, so bytes per row count): the MAC is stored as its 32
+raw bytes, not 64 hex characters; the previous row's MAC is not stored again (the chain already
+binds it: each MAC is computed over it, and `verify()` takes it from the previous row); empty
+string and empty `details` fields are left out and read back as empty. The MAC input is unchanged
+(hex text of the previous MAC, canonical JSON of every chained field), so older rows, stored with
+`prev_mac` and a hex `mac`, verify in the same chain.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bson import Binary
 from pymongo.errors import DuplicateKeyError
 
 from engine import config
@@ -27,6 +35,8 @@ from engine.models.audit import AuditEvent
 _MAX_RACE_RETRIES = 50
 _CHAINED_FIELDS = ("seq", "at", "actor_kind", "actor_id", "action", "client_id", "object_type",
                    "object_id", "outcome", "ip", "user_agent", "details")
+# Left out of the stored row when empty; verify() reads a missing one back as empty.
+_OMIT_WHEN_EMPTY = ("actor_id", "client_id", "object_type", "object_id", "ip", "user_agent", "details")
 
 
 def _key() -> bytes:
@@ -48,6 +58,19 @@ def _mac(prev_mac: str, values: dict) -> str:
     return hmac.new(_key(), prev_mac.encode() + b"\n" + _canonical(values), hashlib.sha256).hexdigest()
 
 
+def _hex(stored) -> str:
+    """A stored MAC as hex text: raw bytes (current rows) or hex text (older rows)."""
+    if isinstance(stored, bytes):
+        return stored.hex()
+    return stored if isinstance(stored, str) else ""
+
+
+def _stored_row(row: dict, mac: str) -> dict:
+    doc = {k: v for k, v in row.items() if not (k in _OMIT_WHEN_EMPTY and v in ("", {}))}
+    doc["mac"] = Binary(bytes.fromhex(mac))
+    return doc
+
+
 def record(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
            outcome: str = "ok", details: dict | None = None) -> AuditEvent:
     """Append one audit event for `actor`. `client` may be a Client or an id."""
@@ -67,16 +90,17 @@ def record(actor: Actor, action: str, *, client=None, object_type: str = "", obj
         "user_agent": (actor.user_agent or "")[:300],
         "details": details or {},
     }
+    coll = AuditEvent._get_collection()
     for _ in range(_MAX_RACE_RETRIES):
-        head = AuditEvent.objects.order_by("-seq").only("seq", "mac").first()
-        seq = (head.seq + 1) if head else 1
-        prev = head.mac if head else ""
+        head = coll.find_one({}, {"seq": 1, "mac": 1}, sort=[("seq", -1)])
+        seq = (head["seq"] + 1) if head else 1
+        prev = _hex(head.get("mac")) if head else ""
         row = dict(values, seq=seq)
-        event = AuditEvent(**row, prev_mac=prev, mac=_mac(prev, row))
+        mac = _mac(prev, row)
         try:
             # Plain insert: one round trip, and the unique index on seq decides races.
-            event.id = AuditEvent._get_collection().insert_one(event.to_mongo()).inserted_id
-            return event
+            inserted = coll.insert_one(_stored_row(row, mac)).inserted_id
+            return AuditEvent(id=inserted, **row, prev_mac=prev, mac=mac)
         except DuplicateKeyError:
             continue  # another writer took this seq; chain onto theirs
     raise RuntimeError("audit chain too contended to append")  # never expected in practice
@@ -102,11 +126,12 @@ def verify(batch: int = 2000) -> VerifyResult:
         if seq != expected_seq:
             return VerifyResult(False, count, expected_seq, f"row {expected_seq} is missing (found {seq})")
         values = {k: doc.get(k, "" if k != "details" else {}) for k in _CHAINED_FIELDS}
-        if doc.get("prev_mac", "") != prev_mac:
+        if "prev_mac" in doc and doc["prev_mac"] != prev_mac:  # older rows repeat the previous MAC
             return VerifyResult(False, count, seq, f"row {seq} does not follow row {seq - 1}")
-        if not hmac.compare_digest(doc.get("mac", ""), _mac(prev_mac, values)):
+        mac = _mac(prev_mac, values)
+        if not hmac.compare_digest(_hex(doc.get("mac")), mac):
             return VerifyResult(False, count, seq, f"row {seq} was altered")
-        prev_mac = doc["mac"]
+        prev_mac = mac
         expected_seq += 1
     return VerifyResult(True, count)
 
