@@ -6,7 +6,8 @@ that must run every minute or so. Each worker process runs it on a timer thread
 `send_appointment_reminders` lets anything else ask for a sweep now. Several
 workers sweeping at once is fine: each reminder is claimed atomically. The same timer
 retries outgoing mail nobody delivered (engine.services.mail.retry_unsent): a notice
-sent inside a request while the relay was down, a message whose sender died.
+sent inside a request while the relay was down, a message whose sender died; and
+resumes migration runs whose worker died (workers.studio.resume_stalled).
 
 The `payment` BPMN's `charge_payment` operation lives with the intake operations
 (engine.services.intake_operations) and calls engine.services.billing.charge_payment.
@@ -21,12 +22,14 @@ import dramatiq
 from dramatiq.middleware import Middleware
 
 from engine.services import mail, scheduling
+from workers import studio
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60
-# Mail that no request or operation managed to deliver (relay down, process killed) goes out here.
-SWEEPS = (("appointment reminders", scheduling.send_due_reminders), ("unsent mails", mail.retry_unsent))
+# What a dead process or a relay outage left undone is picked up here.
+SWEEPS = (("appointment reminders", scheduling.send_due_reminders), ("unsent mails", mail.retry_unsent),
+          ("stalled migration runs", studio.resume_stalled))
 
 
 @dramatiq.actor(queue_name="services", max_retries=5, min_backoff=10_000, max_backoff=300_000)

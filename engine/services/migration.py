@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
+
+from mongoengine.queryset.visitor import Q
 
 from engine.authz import Actor, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -23,6 +26,7 @@ from engine.models.migration import MigrationRun, MigrationSnapshot
 from engine.models.workflow import ProcessVersion
 from engine.services import audit
 from engine.services.migration_batch import (
+    MARK,
     MOVABLE_STATUSES,
     SNAPSHOT_FIELDS,
     move_batch,
@@ -40,6 +44,8 @@ log = logging.getLogger(__name__)
 MANAGE = "workflows.manage"
 _OUTCOMES_KEPT = 5000
 Progress = Callable[[dict], None]
+# The executor beats after every batch (seconds each); this long without a beat, it is taken to be dead.
+STALLED_AFTER = timedelta(minutes=2)
 
 
 def _target(process_id: str, number) -> ProcessVersion:
@@ -120,16 +126,50 @@ def create_run(actor: Actor, process_id: str, to_version, *, instance_ids=None) 
     return run
 
 
-def execute_run(run_id, *, progress: Progress | None = None, batch: int = 50) -> dict:
-    """Move every instance of a run, reporting progress; the run document is updated as it goes."""
-    run = MigrationRun.objects(id=parse_id(run_id)).first()
-    if run is None:
+def _claim(run_id) -> MigrationRun | None:
+    """Take the run to execute: a pending one, or a running one whose executor stopped beating (a killed
+    process). None when it is over (finished, failed). Raises NotFound, Conflict (running elsewhere)."""
+    now = utcnow()
+    stalled = Q(status="running") & (Q(heartbeat_at__lt=now - STALLED_AFTER) | Q(heartbeat_at=None))
+    run = MigrationRun.objects(Q(id=parse_id(run_id)) & (Q(status="pending") | stalled)).modify(
+        new=True, set__status="running", set__heartbeat_at=now)
+    if run is not None:
+        return run
+    existing = MigrationRun.objects(id=parse_id(run_id)).only("status").first()
+    if existing is None:
         raise NotFound("no such migration run")
-    if not MigrationRun.objects(id=run.id, status="pending").update_one(set__status="running"):
-        raise Conflict("this migration run has already started")
+    if existing.status == "running":
+        raise Conflict("this migration run is being executed elsewhere")
+    return None
+
+
+def stalled_runs() -> list[str]:
+    """Runs nobody is executing: the executor died mid-way (no heartbeat for STALLED_AFTER) or the message
+    to start it was lost (still pending that long). The worker's sweep resumes them."""
+    before = utcnow() - STALLED_AFTER
+    stalled = Q(status="running", heartbeat_at__lt=before) | Q(status="pending", created_at__lt=before)
+    return [str(r.id) for r in MigrationRun.objects(stalled).only("id")]
+
+
+def _moved_already(run_id) -> int:
+    """Instances this run moved before its executor died: each carries the run's snapshot as its mark."""
+    snaps = [s.id for s in MigrationSnapshot.objects(run_id=run_id).only("id")]
+    return store.instances().count_documents({MARK: {"$in": snaps}}) if snaps else 0
+
+
+def execute_run(run_id, *, progress: Progress | None = None, batch: int = 50) -> dict:
+    """Move every instance of a run, reporting progress; the run document is updated as it goes.
+
+    Resumable: a run whose executor was killed is taken over where it stopped (moved instances are no
+    longer candidates; refused ones are judged again). A finished or failed run is returned as it is.
+    Raises NotFound, Conflict (another executor is running it)."""
+    run = _claim(run_id)
+    if run is None:
+        return run_view(MigrationRun.objects(id=parse_id(run_id)).first())
     target = ProcessVersion.objects(id=run.to_version_id).exclude("bpmn_xml").first()
     rows = list(_candidates(run.process_id, target, run.instance_ids or None))
-    counts = {"total": len(rows), "done": 0, "moved": 0, "refused": 0, "failed": 0, "skipped": 0}
+    moved = _moved_already(run.id)
+    counts = {"total": moved + len(rows), "done": moved, "moved": moved, "refused": 0, "failed": 0, "skipped": 0}
     outcomes: list[dict] = []
     try:
         for start in range(0, len(rows), batch):
@@ -144,14 +184,17 @@ def execute_run(run_id, *, progress: Progress | None = None, batch: int = 50) ->
                 if progress is not None:
                     progress(dict(counts))
             MigrationRun.objects(id=run.id).update_one(
-                set__total=len(rows), set__done=counts["done"], set__moved=counts["moved"],
-                set__refused=counts["refused"], set__failed=counts["failed"], set__outcomes=outcomes)
+                set__total=counts["total"], set__done=counts["done"], set__moved=counts["moved"],
+                set__refused=counts["refused"], set__failed=counts["failed"], set__outcomes=outcomes,
+                set__heartbeat_at=utcnow())
     except Exception as exc:
         MigrationRun.objects(id=run.id).update_one(set__status="failed", set__error=str(exc)[:1000],
                                                    set__finished_at=utcnow())
         raise
-    MigrationRun.objects(id=run.id).update_one(set__status="finished", set__finished_at=utcnow(),
-                                               set__total=len(rows), set__outcomes=outcomes)
+    MigrationRun.objects(id=run.id).update_one(
+        set__status="finished", set__finished_at=utcnow(), set__total=counts["total"], set__done=counts["done"],
+        set__moved=counts["moved"], set__refused=counts["refused"], set__failed=counts["failed"],
+        set__outcomes=outcomes)
     return run_view(MigrationRun.objects(id=run.id).first())
 
 

@@ -18,7 +18,7 @@ from tests.forms.test_form_page_browser import _login
 from tests.helpers import make_client, make_staff
 from tests.intake import lifecycle as lc
 from tests.intake.conftest import installed, smtp  # noqa: F401 - the intake engineer's fixtures
-from tests.studio.conftest import bpmn, s_flow  # noqa: F401 - the studio's test process
+from tests.studio.conftest import bpmn, broker, s_flow, worker  # noqa: F401 - the studio's test process, a worker
 
 pytestmark = pytest.mark.e2e
 SHOTS = os.environ.get("PORTICO_SCREENSHOTS")  # a folder: save a picture of each page for a person to look at
@@ -71,7 +71,7 @@ def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, p
     _shot(page, "instance")
 
 
-def test_migration_page_previews_and_shows_progress(live_server, page, s_flow):  # noqa: F811
+def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, worker):  # noqa: F811
     """Does the migration page list which instances can move and why not, then show the run's progress?"""
     admin = make_staff(roles=("org_admin",))
     moving = runtime.start("s_flow", data={"packet": ["s_form_a"]})

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import workers.studio  # noqa: F401 - the migration actor, declared before a test's worker starts
 from engine.authz import SYSTEM
+from tests.engine.workflow.conftest import broker, worker  # noqa: F401 - the workflow engineer's fixtures
 
 DATA = Path(__file__).resolve().parent / "data"
 ACK_FORM = {"pages": [{"name": "p1", "elements": [

@@ -3,13 +3,11 @@ preview/run/status/rollback over HTTP, and who may use it."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from engine.models.workflow import ProcessDefinition, Task
 from engine.workflow import runtime, store
-from tests.helpers import api_login, make_staff
+from tests.helpers import api_login, make_staff, wait_for
 from tests.studio.conftest import bpmn
 
 
@@ -45,8 +43,9 @@ def test_deploy_naming_a_missing_form_is_422_and_keeps_the_live_version(client, 
     assert ProcessDefinition.objects.get(process_id="s_flow").latest_version == 1  # checking stores nothing
 
 
-def test_migration_over_http_preview_run_poll_and_roll_back(client, admin):
-    """Can an admin preview, run (polling progress), see refusals with reasons, and roll one instance back?"""
+def test_migration_over_http_preview_run_poll_and_roll_back(client, admin, worker):
+    """Can an admin preview, run (a worker executes it; polling progress), see refusals with reasons, and
+    roll one instance back?"""
     moving = runtime.start("s_flow", data={"packet": ["s_form_a"]})
     past = runtime.start("s_flow", data={"packet": ["s_form_a"]})
     for data in ({"answer": "x"}, {"ok": True}):
@@ -62,11 +61,12 @@ def test_migration_over_http_preview_run_poll_and_roll_back(client, admin):
     run = client.post("/api/v1/process-instances/migrate", json=body, headers=admin)
     assert run.status_code == 202
     run_id = run.get_json()["id"]
-    for _ in range(200):
+
+    def over():
         status = client.get(f"/api/v1/process-instances/migrations/{run_id}", headers=admin).get_json()
-        if status["status"] in ("finished", "failed"):
-            break
-        time.sleep(0.05)
+        return status if status["status"] in ("finished", "failed") else None
+
+    status = wait_for(over, timeout=60, what="the migration run")
     assert (status["status"], status["moved"], status["refused"], status["failed"]) == ("finished", 1, 1, 0)
     assert status["outcomes"][0]["instance_id"] == str(past)
     assert "acknowledge" in status["outcomes"][0]["reasons"][0]

@@ -4,7 +4,6 @@ and migration of running instances (preview, run with progress, status, rollback
 from __future__ import annotations
 
 import logging
-import threading
 
 import marshmallow as ma
 from flask.views import MethodView
@@ -15,8 +14,9 @@ from engine.services import migration as migration_service
 from engine.services import studio as studio_service
 from web.security import access, current_actor
 
-blp = Blueprint("studio_api", __name__, url_prefix="/api/v1", description="Admin studio: BPMN, monitor, migration")
 log = logging.getLogger(__name__)
+
+blp = Blueprint("studio_api", __name__, url_prefix="/api/v1", description="Admin studio: BPMN, monitor, migration")
 _S, _I = ma.fields.String, ma.fields.Integer
 
 
@@ -124,13 +124,6 @@ class RunOut(ma.Schema):
     created_at, finished_at = ma.fields.DateTime(), ma.fields.DateTime(allow_none=True)
 
 
-def _execute(run_id: str) -> None:
-    try:
-        migration_service.execute_run(run_id)
-    except Exception:  # the run document records the failure; the thread must not die noisily
-        log.exception("migration run %s failed", run_id)
-
-
 @blp.route("/process-instances/migrate", methods=["POST"])
 @blp.arguments(MigrateIn)
 @blp.response(202, RunOut)
@@ -139,7 +132,13 @@ def migrate(body):
     """Start moving the instances (snapshot each first); poll the run for progress."""
     run = migration_service.create_run(current_actor(), body["process_id"], body["to_version"],
                                        instance_ids=body["instance_ids"] or None)
-    threading.Thread(target=_execute, args=(str(run.id),), name=f"migration-{run.id}", daemon=True).start()
+    # Imported here so that building the app does not install the broker seam (web/wsgi.py does that).
+    from workers.studio import run_migration
+
+    try:
+        run_migration.send(str(run.id))  # a worker executes it: a web worker's death loses nothing
+    except Exception:  # broker down: the run stays pending and the worker sweep starts it (stalled_runs)
+        log.warning("could not enqueue migration run %s; the sweep will start it", run.id, exc_info=True)
     return migration_service.run_view(run)
 
 
