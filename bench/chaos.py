@@ -277,6 +277,20 @@ def main() -> None:
         stuck = sum(1 for iid in unfinished if not Task.objects(instance_id=iid, status="open").count()
                     and not Timer.objects(instance_id=iid, status="waiting").count())
         waiting = len(unfinished) - stuck
+        # What each stuck instance still has: its lease, its unfinished operations (sends, attempts, errors).
+        from engine.models.workflow import OutboxMessage
+
+        stuck_lines = []
+        for iid in unfinished:
+            if Task.objects(instance_id=iid, status="open").count() or Timer.objects(instance_id=iid,
+                                                                                      status="waiting").count():
+                continue
+            doc = store.instances().find_one({"_id": iid}, {"status": 1, "lease_until": 1, "dirty": 1, "error": 1})
+            ops = [f"{o.operation} {o.status} sends={o.sends} "
+                   f"attempts={o.attempts} resend_at={o.resend_at} {o.last_error[:80]!r}"
+                   for o in OutboxMessage.objects(instance_id=iid)]
+            stuck_lines.append(f"{iid} {doc.get('status')} lease_until={doc.get('lease_until')} "
+                               f"dirty={doc.get('dirty')} error={str(doc.get('error'))[:80]} ops={ops}")
         finished = store.instances().count_documents({"client_id": {"$in": ids}, "status": "completed"})
         fleet.stop()
         smtp.stop()
@@ -287,6 +301,8 @@ def main() -> None:
     print(f"lost {lost}   duplicated {duplicated} (submissions {dup_forms}, invitation mails {dup_mails})   "
           f"stuck {stuck}   client errors {len(errors)}   mails per client {sorted(mails.values())}")
     print(f"unfinished but waiting on a person (a client who gave up): {waiting}")
+    for line in stuck_lines:
+        print("  stuck: " + line)
     for line in errors[:10]:
         print("  " + line[:300])
 
