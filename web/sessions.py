@@ -32,6 +32,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine.authz import ANONYMOUS
 from engine.errors import NotAuthenticated
+from engine.models import organization
 from engine.services import accounts, tokens
 from web import errors
 
@@ -59,6 +60,7 @@ def init_sessions(app: Flask) -> None:
     login_manager.session_protection = None  # the server-side session row is the protection
     login_manager.request_loader(_login_user)
     app.before_request(_resolve)
+    app.teardown_request(lambda _exc: organization.close_request_scope())
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(NotAuthenticated, _not_authenticated)
     app.context_processor(lambda: {"actor": g.get("actor", ANONYMOUS)})
@@ -96,6 +98,7 @@ def bearer_token() -> str | None:
 
 
 def _resolve() -> None:
+    organization.open_request_scope()  # the organization is read at most once per request
     g.actor = ANONYMOUS
     g.auth_session = None
     g.active_client_id = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import mongoengine as me
 
 from engine.models import utcnow
@@ -52,9 +54,57 @@ class Organization(me.Document):
 
     @classmethod
     def get(cls) -> Organization:
-        """The installation's organization, created with defaults on first use."""
+        """The installation's organization, created with defaults on first use.
+
+        Read once per request scope (see open_request_scope); outside a scope, read every time.
+        """
+        scope = _request_scope.get()
+        if scope is not None and "org" in scope:
+            return scope["org"]
         org = cls.objects.order_by("id").first()
         if org is None:
             org = cls(name="My Practice")
             org.save()
+        if scope is not None:
+            scope["org"] = org
         return org
+
+
+# One web request reads the organization from several places (the caller's permissions, the
+# contact-network switch, portal settings ...), each a database round trip. Within a request scope
+# the first read is kept and reused: a change made by someone else while the request runs is seen
+# by the next request, as if this one had started a moment earlier. The scope is per thread/context
+# and closes with the request; nothing is kept from one request to the next.
+_request_scope: ContextVar[dict | None] = ContextVar("portico_organization_scope", default=None)
+
+
+def lookup_stage(as_field: str) -> dict:
+    """An aggregation stage adding the organization (a list of at most one document) under `as_field`.
+
+    So the lookup a request does anyway (its session or token) brings the organization along.
+    """
+    return {"$lookup": {"from": Organization._get_collection_name(),
+                        "pipeline": [{"$sort": {"_id": 1}}, {"$limit": 1}], "as": as_field}}
+
+
+def open_request_scope() -> None:
+    """Start keeping the organization read for the rest of this request (web hooks call this)."""
+    _request_scope.set({})
+
+
+def close_request_scope() -> None:
+    _request_scope.set(None)
+
+
+def remember_for_request(doc: dict | None) -> None:
+    """Keep an organization document read along with something else, when a request scope is open."""
+    scope = _request_scope.get()
+    if scope is not None and doc is not None:
+        scope["org"] = Organization._from_son(doc)
+
+
+def forget_for_request() -> None:
+    """Drop the kept organization (after writing it), so the rest of the request reads the new one."""
+    scope = _request_scope.get()
+    if scope is not None:
+        scope.pop("org", None)

@@ -14,6 +14,7 @@ import mongoengine as me
 from engine import authz
 from engine.authz import Actor
 from engine.errors import Conflict, StaleVersion
+from engine.models import organization
 from engine.models.organization import Location, Organization, PortalSettings, ServiceType
 from engine.services import audit
 from engine.services._fields import Problems, boolean
@@ -84,7 +85,10 @@ def set_default_permissions(actor: Actor, codes: list[str]) -> dict:
 
 def _save_org(org: Organization, **update) -> None:
     """Compare-and-set on the organization's version."""
-    changed = Organization.objects(id=org.id, version=org.version).update_one(inc__version=1, **update)
+    try:
+        changed = Organization.objects(id=org.id, version=org.version).update_one(inc__version=1, **update)
+    finally:
+        organization.forget_for_request()  # the rest of this request reads what was written (or, on a lost race, the winner's)
     if not changed:
         raise StaleVersion("the organization settings were changed by someone else; reload and retry")
 

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from engine import config
-from engine.models import utcnow
+from engine.models import organization, utcnow
 from engine.models.accounts import ApiToken, AuthSession, PortalAccount, StaffMember
 
 # last_seen_at is refreshed at most this often, so a busy session is not one DB write per request.
@@ -31,6 +31,30 @@ def load_account(kind: str, account_id):
     model = _KINDS.get(kind)
     account = model.objects(id=account_id).first() if model else None
     return None if account is None or account.disabled else account
+
+
+def _find_with_account(model, query: dict):
+    """(row, enabled account or None) for the first `model` row matching `query`, or None.
+
+    One round trip instead of three: the row, its account (looked up in both account collections
+    by id; only the row's own kind is used) and the organization, which is kept for the request
+    (the caller's permissions need its default set). Every request reads all three afresh, so a
+    revoked token, a deleted session, a disabled account or changed permissions count at once.
+    """
+    pipeline: list[dict] = [{"$match": query}, {"$limit": 1}]
+    pipeline += [{"$lookup": {"from": account_model._get_collection_name(), "localField": "account_id",
+                              "foreignField": "_id", "as": f"_{kind}"}} for kind, account_model in _KINDS.items()]
+    pipeline.append(organization.lookup_stage("_org"))
+    found = next(iter(model._get_collection().aggregate(pipeline)), None)
+    if found is None:
+        return None
+    accounts = {kind: found.pop(f"_{kind}", []) for kind in _KINDS}
+    orgs = found.pop("_org", [])
+    organization.remember_for_request(orgs[0] if orgs else None)
+    row = model._from_son(found)
+    matched = accounts.get(row.account_kind) or [None]
+    account = _KINDS[row.account_kind]._from_son(matched[0]) if matched[0] is not None else None
+    return row, (None if account is None or account.disabled else account)
 
 
 # --- sessions ------------------------------------------------------------------
@@ -62,14 +86,14 @@ def resolve_session(raw: str) -> tuple[AuthSession, object] | None:
     """
     if not raw:
         return None
-    row = AuthSession.objects(token_hash=digest(raw)).first()
-    if row is None:
+    found = _find_with_account(AuthSession, {"token_hash": digest(raw)})
+    if found is None:
         return None
+    row, account = found
     now = utcnow()
     if _expired(row, now):
         row.delete()
         return None
-    account = load_account(row.account_kind, row.account_id)
     if account is None:
         row.delete()
         return None
@@ -109,11 +133,13 @@ def resolve_token(raw: str) -> tuple[ApiToken, object] | None:
     """(token, account) for a bearer token, or None when unknown, expired, revoked or the account is disabled."""
     if not raw:
         return None
-    row = ApiToken.objects(token_hash=digest(raw)).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    found = _find_with_account(ApiToken, {"token_hash": digest(raw)})
+    if found is None:
         return None
-    account = load_account(row.account_kind, row.account_id)
-    return (row, account) if account is not None else None
+    row, account = found
+    if row.revoked_at is not None or row.expires_at <= utcnow() or account is None:
+        return None
+    return row, account
 
 
 def revoke_token(raw: str) -> bool:
