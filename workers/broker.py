@@ -26,12 +26,20 @@ if dramatiq.broker.global_broker is None:
     dramatiq.set_broker(StubBroker())
 
 
+HEARTBEAT_TIMEOUT_MS = 15_000
+MAINTENANCE_CHANCE = 10_000  # per million broker commands
+
+
 def make_broker(url: str) -> dramatiq.Broker:
     """A broker for a redis://, rediss://, amqp:// or amqps:// URL. Raises ConfigError otherwise."""
     if url.startswith(("redis://", "rediss://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url)
+        # A worker killed mid-message leaves it unacked until another worker's maintenance finds that
+        # worker's heartbeat stale and requeues it. Dramatiq's defaults (60 s, maintenance on 0.1% of
+        # commands) left such messages for minutes; consumers of idle queues beat several times a
+        # second, so 15 s is safe, and 1% of commands is a few maintenances a minute per worker.
+        return RedisBroker(url=url, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, maintenance_chance=MAINTENANCE_CHANCE)
     if url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
