@@ -61,7 +61,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if not m:
             raise ExpressionSyntaxError(f"unexpected character {text[pos]!r} at {pos}")
         pos = m.end()
-        kind = m.lastgroup
+        kind = m.lastgroup or ""  # never None: every alternative of _TOKEN is a named group
         if kind == "ws":
             continue
         value = m.group()

@@ -29,7 +29,8 @@ def _rating_values(q) -> set:
     if q.get("rateValues"):
         return {js.to_js_string(v.get("value") if isinstance(v, dict) else v) for v in q["rateValues"]}
     lo, hi, step = q.get("rateMin", 1), q.get("rateMax", 5), q.get("rateStep", 1) or 1
-    out, v = set(), lo
+    out: set[str] = set()
+    v = lo
     while v <= hi and len(out) < 1000:
         out.add(js.to_js_string(v))
         v += step
@@ -66,8 +67,8 @@ def shape_errors(q, value) -> list[str]:
             return [f"{value!r} is not on the scale."]
         return []
     if kind == "boolean":
-        allowed = [q.get("valueTrue", True), q.get("valueFalse", False)]  # a list: values may be unhashable
-        return [] if value in allowed and type(value) in {type(a) for a in allowed} else ["Expected yes or no."]
+        answers = [q.get("valueTrue", True), q.get("valueFalse", False)]  # a list: values may be unhashable
+        return [] if value in answers and type(value) in {type(a) for a in answers} else ["Expected yes or no."]
     if kind == "signaturepad":
         return [] if isinstance(value, str) else ["Expected a signature image."]
     if kind == "file":

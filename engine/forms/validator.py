@@ -204,9 +204,10 @@ def _text_input_errors(q, value) -> list[str]:
         n = js.to_number(value)
         if n is None:
             return []
-        if q.get("min") is not None and js.is_number(q["min"]) and n < js.to_number(q["min"]):
+        lo, hi = js.to_number(q.get("min")), js.to_number(q.get("max"))
+        if lo is not None and n < lo:
             return [f"The value should not be less than {q['min']}"]
-        if q.get("max") is not None and js.is_number(q["max"]) and n > js.to_number(q["max"]):
+        if hi is not None and n > hi:
             return [f"The value should not be greater than {q['max']}"]
     if kind == "email" and isinstance(value, str) and not _EMAIL.match(value):
         return ["Please enter a valid e-mail address."]
@@ -251,12 +252,13 @@ def _one_validator(v, value, ctx) -> str | None:
             return f"Please enter no more than {v['maxLength']} character(s)."
     elif kind == "regex" and v.get("regex"):
         items = value if isinstance(value, list) else [value]
+        flags = re.I if v.get("caseInsensitive") else 0
         for item in items:
             try:
-                ok = re.search(v["regex"], js.to_js_string(item), re.I if v.get("caseInsensitive") else 0)
+                matched = re.search(v["regex"], js.to_js_string(item), flags) is not None
             except re.error:
-                ok = True
-            if not ok:
+                matched = True
+            if not matched:
                 return "The value does not match the required pattern."
     elif kind == "answercount" and isinstance(value, list) and value:
         if v.get("minCount") and len(value) < v["minCount"]:

@@ -120,7 +120,7 @@ def _check_task(ts, problems: dict, forms: set, ops: set, perms: set) -> None:
     def bad(message: str) -> None:
         problems.setdefault(name, []).append(message)
 
-    def compiles(source: str | None, mode: str, what: str) -> None:
+    def compiles(source: str | None, mode: scripting.Mode, what: str) -> None:
         if source:
             try:
                 scripting.check_source(source, mode)

@@ -17,6 +17,7 @@ import ast
 import datetime as _dt
 import operator
 from functools import lru_cache
+from typing import Literal
 
 from RestrictedPython import compile_restricted
 from RestrictedPython.Guards import (
@@ -31,6 +32,9 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from engine.workflow import helpers
 from engine.workflow.errors import ScriptFailed, ScriptRefused
+
+# How a source is compiled: a script (statements) or an expression.
+Mode = Literal["exec", "eval"]
 
 # Types whose public attributes (mostly methods like dict.get, str.upper) scripts may use.
 _ATTRIBUTE_SAFE_TYPES = (str, int, float, bool, type(None), list, tuple, dict, set, frozenset,
@@ -109,7 +113,7 @@ def _refuse(message: str):
 
 
 @lru_cache(maxsize=2048)
-def compile_script(source: str, mode: str):
+def compile_script(source: str, mode: Mode):
     """Compile once per distinct source text. Raises ScriptRefused with the reason."""
     try:
         tree = ast.parse(source, mode=mode)
@@ -136,7 +140,7 @@ def compile_script(source: str, mode: str):
     return result
 
 
-def check_source(source: str, mode: str = "exec") -> None:
+def check_source(source: str, mode: Mode = "exec") -> None:
     """Deploy-time check of a script or expression. Raises ScriptRefused."""
     try:
         compile_script(source, mode)
@@ -144,7 +148,7 @@ def check_source(source: str, mode: str = "exec") -> None:
         _refuse(str(exc))
 
 
-def _compile(source: str, mode: str):
+def _compile(source: str, mode: Mode):
     try:
         return compile_script(source, mode)
     except SyntaxError as exc:
@@ -222,12 +226,17 @@ def script_engine() -> RestrictedScriptEngine:
     return _ENGINE
 
 
-def unwrap(exc: BaseException) -> BaseException:
-    """The domain error inside a SpiffWorkflow exception, if there is one."""
+def unwrap(exc: BaseException) -> BaseException | None:
+    """The domain error inside a SpiffWorkflow exception, if there is one.
+
+    Otherwise the exception where the search stopped (ten links deep), or None
+    when the chain ran out first.
+    """
     seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, ScriptRefused | ScriptFailed):
-            return exc
-        exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, ScriptRefused | ScriptFailed):
+            return current
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
         seen += 1
-    return exc
+    return current
