@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import bson
 from pymongo.database import Database
@@ -95,8 +96,8 @@ def backup(database: Database, target: Path, *, data_dir: Path | None = None,
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    manifest = {"format": FORMAT, "database": database.name, "created_at": datetime.now(UTC).isoformat(),
-                "collections": {}}
+    manifest: dict[str, Any] = {"format": FORMAT, "database": database.name,
+                                "created_at": datetime.now(UTC).isoformat(), "collections": {}}
     session, consistency = _snapshot_reads(database)
     manifest["consistency"] = consistency
     counts: dict[str, int] = {}
@@ -118,9 +119,11 @@ def backup(database: Database, target: Path, *, data_dir: Path | None = None,
                 counts[name] = count
                 manifest["collections"][name] = {"count": count, "sha256": digest.hexdigest(),
                                                  "indexes": _index_specs(database, name)}
-            secret = Path(data_dir) / "secret.json" if data_dir else None
-            manifest["secret_included"] = bool(include_secret and secret and secret.exists())
-            if manifest["secret_included"]:
+            secret = Path(data_dir) / "secret.json" if include_secret and data_dir else None
+            if secret is not None and not secret.exists():
+                secret = None
+            manifest["secret_included"] = secret is not None
+            if secret is not None:
                 _add_bytes(tar, "secret.json", secret.read_bytes())
             _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=1, default=str).encode())
     finally:

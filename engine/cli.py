@@ -53,8 +53,11 @@ def _settings(*needs: str) -> Settings:
 
 
 def _connect(settings: Settings) -> None:
+    """Connect to the database; callers asked `_settings` for mongodb_uri, so it is set."""
     from engine import db
 
+    if not settings.mongodb_uri:
+        raise _Refused("PORTICO_MONGODB_URI must be set (or run `portico up` for embedded services)")
     db.connect(settings.mongodb_uri)
 
 

@@ -96,6 +96,14 @@ class Settings:
         return Settings(**values)
 
 
+def _or_default(environ: dict[str, str], name: str) -> str:
+    """The variable's value, else its declared default; only for variables whose default is a string."""
+    default = _default(name)
+    if default is None:
+        raise KeyError(f"{name} has no default: read it with environ.get")
+    return environ.get(name, default)
+
+
 def _int(environ, name: str) -> int:
     raw = environ.get(name, _default(name))
     try:
@@ -105,7 +113,7 @@ def _int(environ, name: str) -> int:
 
 
 def _payment_gateway(environ) -> str:
-    gateway = environ.get("PORTICO_PAYMENT_GATEWAY", _default("PORTICO_PAYMENT_GATEWAY"))
+    gateway = _or_default(environ, "PORTICO_PAYMENT_GATEWAY")
     if gateway not in ("sandbox", "stripe"):
         raise ConfigError(f"PORTICO_PAYMENT_GATEWAY must be sandbox or stripe, got {gateway!r}")
     if gateway == "stripe" and not environ.get("PORTICO_STRIPE_SECRET_KEY"):
@@ -127,14 +135,14 @@ def _dev_secret(data_dir: Path) -> str:
 
 def load(environ: dict | None = None) -> Settings:
     """Read the PORTICO_* variables. Raises ConfigError with a one-line reason."""
-    env_map = dict(os.environ if environ is None else environ)
+    env_map: dict[str, str] = dict(os.environ if environ is None else environ)
     for name in env_map:
         if name.startswith("PORTICO_") and name not in VARIABLES and not name.startswith("PORTICO_TEST_"):
             raise ConfigError(f"unknown setting {name}; known: {', '.join(VARIABLES)}")
-    env = env_map.get("PORTICO_ENV", _default("PORTICO_ENV"))
+    env = _or_default(env_map, "PORTICO_ENV")
     if env not in ("development", "production"):
         raise ConfigError(f"PORTICO_ENV must be development or production, got {env!r}")
-    data_dir = Path(env_map.get("PORTICO_DATA_DIR", _default("PORTICO_DATA_DIR"))).resolve()
+    data_dir = Path(_or_default(env_map, "PORTICO_DATA_DIR")).resolve()
     broker = env_map.get("PORTICO_BROKER_URL") or None
     if broker and not broker.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
         raise ConfigError("PORTICO_BROKER_URL must start with redis:// or amqp://")
@@ -151,7 +159,7 @@ def load(environ: dict | None = None) -> Settings:
             raise ConfigError("production with an amqp:// broker needs PORTICO_REDIS_URL for rate limits")
     elif not secret:
         secret = _dev_secret(data_dir)
-    host = env_map.get("PORTICO_HOST", _default("PORTICO_HOST"))
+    host = _or_default(env_map, "PORTICO_HOST")
     port = _int(env_map, "PORTICO_PORT")
     return Settings(
         env=env,
@@ -160,7 +168,7 @@ def load(environ: dict | None = None) -> Settings:
         broker_url=broker,
         redis_url=redis_url,
         smtp_url=env_map.get("PORTICO_SMTP_URL") or None,
-        mail_from=env_map.get("PORTICO_MAIL_FROM", _default("PORTICO_MAIL_FROM")),
+        mail_from=_or_default(env_map, "PORTICO_MAIL_FROM"),
         data_dir=data_dir,
         host=host,
         port=port,
@@ -170,14 +178,14 @@ def load(environ: dict | None = None) -> Settings:
         session_idle_minutes=_int(env_map, "PORTICO_SESSION_IDLE_MINUTES"),
         session_max_hours=_int(env_map, "PORTICO_SESSION_MAX_HOURS"),
         token_hours=_int(env_map, "PORTICO_TOKEN_HOURS"),
-        login_limit=env_map.get("PORTICO_LOGIN_LIMIT", _default("PORTICO_LOGIN_LIMIT")),
-        login_ip_limit=env_map.get("PORTICO_LOGIN_IP_LIMIT", _default("PORTICO_LOGIN_IP_LIMIT")),
+        login_limit=_or_default(env_map, "PORTICO_LOGIN_LIMIT"),
+        login_ip_limit=_or_default(env_map, "PORTICO_LOGIN_IP_LIMIT"),
         max_upload_mb=_int(env_map, "PORTICO_MAX_UPLOAD_MB"),
         web_workers=_int(env_map, "PORTICO_WEB_WORKERS"),
         payment_gateway=_payment_gateway(env_map),
         stripe_secret_key=env_map.get("PORTICO_STRIPE_SECRET_KEY") or None,
         stripe_publishable_key=env_map.get("PORTICO_STRIPE_PUBLISHABLE_KEY") or None,
-        log_level=env_map.get("PORTICO_LOG_LEVEL", _default("PORTICO_LOG_LEVEL")),
+        log_level=_or_default(env_map, "PORTICO_LOG_LEVEL"),
     )
 
 

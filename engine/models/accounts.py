@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import mongoengine as me
 
 from engine.models import utcnow
@@ -12,7 +14,8 @@ ACCOUNT_KINDS = ("staff", "portal")
 class Login(me.Document):
     """Fields every login has; StaffMember and PortalAccount are the concrete kinds."""
 
-    meta = {"abstract": True}
+    # Annotated so that the concrete kinds may declare their own, richer meta.
+    meta: ClassVar[dict[str, object]] = {"abstract": True}
 
     email = me.EmailField(required=True, max_length=254)
     password_hash = me.StringField(default="")  # argon2id; empty = no password yet

@@ -180,6 +180,7 @@ def _transmit(message: MailMessage) -> None:
         raise ConfigError("PORTICO_SMTP_URL must start with smtp:// or smtps://")
     starttls = parse_qs(url.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
     tls = ssl.create_default_context()
+    client: smtplib.SMTP  # SMTP_SSL is one
     if url.scheme == "smtps":
         client = smtplib.SMTP_SSL(url.hostname or "localhost", url.port or 465, timeout=SMTP_TIMEOUT, context=tls)
     else:
