@@ -13,11 +13,15 @@ may not see raises NotFound, never Forbidden, so its existence does not leak.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bson import ObjectId
 from bson.errors import InvalidId
 
 from engine.errors import Forbidden, NotAuthenticated, NotFound
+
+if TYPE_CHECKING:
+    from engine.models.accounts import Login
 
 # code -> what it allows. Add new codes here and nowhere else.
 PERMISSIONS: dict[str, str] = {
@@ -79,7 +83,7 @@ class Actor:
     """Who is acting: a staff member, a portal account (on one client profile), the system, or nobody."""
 
     kind: str  # staff | portal | system | anonymous
-    account: object | None = None
+    account: Login | None = None  # a StaffMember (staff) or PortalAccount (portal); None otherwise
     permissions: frozenset[str] = field(default_factory=frozenset)
     ip: str = ""
     user_agent: str = ""
@@ -87,6 +91,17 @@ class Actor:
     @property
     def id(self) -> str:
         return str(self.account.id) if self.account is not None else ""
+
+    @property
+    def login(self) -> Login:
+        """The account of a staff or portal actor, for code that only such actors reach.
+
+        Raises AttributeError for the system and anonymous actors, as `account.<field>` on
+        their None always did.
+        """
+        if self.account is None:
+            raise AttributeError(f"the {self.kind} actor has no account")
+        return self.account
 
     @property
     def is_staff(self) -> bool:
@@ -174,7 +189,7 @@ def staff_can_see_client(actor: Actor, client) -> bool:
         return True
     if not actor.is_staff:
         return False
-    return "clients.view_all" in actor.permissions or actor.account.id in (client.assigned_staff or [])
+    return "clients.view_all" in actor.permissions or actor.login.id in (client.assigned_staff or [])
 
 
 def get_client_for(actor: Actor, client_id, *, need: str | None = None):

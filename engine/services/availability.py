@@ -65,7 +65,7 @@ def blocks(start: datetime, end: datetime) -> list[datetime]:
 
 def staff_for_calendar(actor: Actor, staff_id) -> StaffMember:
     """The staff member whose calendar `actor` edits: themselves, or anyone with calendar.manage."""
-    if not actor.is_staff or str(actor.account.id) != str(staff_id):
+    if not actor.is_staff or str(actor.login.id) != str(staff_id):
         actor.require("calendar.manage")
     member = StaffMember.objects(id=parse_id(staff_id), disabled=False).first()
     if member is None:

@@ -12,6 +12,8 @@ UnsupportedMediaType (attachments, from the file store).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -36,7 +38,7 @@ def _client_for(actor: Actor, client_id) -> Client:
 def _participant(actor: Actor) -> tuple[str, object]:
     if actor.kind not in ("staff", "portal"):
         raise ValidationFailed("only people take part in a thread", details={"actor": ["staff or portal"]})
-    return actor.kind, actor.account.id
+    return actor.kind, actor.login.id
 
 
 def _thread(client_id) -> MessageThread | None:
@@ -140,7 +142,7 @@ def _next_seq(client_id, author_kind: str) -> MessageThread:
     raise DuplicateKeyError("message thread upsert kept colliding")
 
 
-def post_message(actor: Actor, client_id, *, body: str, attachments: list[tuple[str, bytes]] = ()) -> dict:
+def post_message(actor: Actor, client_id, *, body: str, attachments: Sequence[tuple[str, bytes]] = ()) -> dict:
     """Post a message (with up to five attachments) and notify the other participants by mail.
 
     Attachments are all checked before any is stored, so a refused one leaves nothing behind.
@@ -160,7 +162,7 @@ def post_message(actor: Actor, client_id, *, body: str, attachments: list[tuple[
               for name, data in attachments]
     thread = _next_seq(client.id, kind)
     message = Message(thread=thread.id, client=client.id, seq=thread.last_seq, author_kind=kind, author_id=me,
-                      author_name=actor.account.display_name, body=body,
+                      author_name=actor.login.display_name, body=body,
                       attachments=[Attachment(file_id=s.id, filename=s.filename, content_type=s.content_type,
                                               size=s.size) for s in stored])
     message.save(force_insert=True)
@@ -212,16 +214,16 @@ def unread_threads_for_staff(actor: Actor, *, limit: int = 50) -> list[dict]:
         return []
     query: dict = {"last_seq__gt": 0}
     if "clients.view_all" not in actor.permissions:
-        assigned = [c.id for c in Client.objects(assigned_staff=actor.account.id).only("id")]
+        assigned = [c.id for c in Client.objects(assigned_staff=actor.login.id).only("id")]
         query["client__in"] = assigned
     reads = {s.thread: s.last_read_seq for s in ThreadReadState.objects(
-        participant_kind="staff", participant_id=actor.account.id)}
+        participant_kind="staff", participant_id=actor.login.id)}
     rows = []
     for thread in MessageThread.objects(**query).order_by("-last_message_at"):
         if reads.get(thread.id, 0) >= thread.last_seq:
             continue
-        unread = _unread(thread, "staff", actor.account.id,
-                         [ThreadReadState(participant_kind="staff", participant_id=actor.account.id,
+        unread = _unread(thread, "staff", actor.login.id,
+                         [ThreadReadState(participant_kind="staff", participant_id=actor.login.id,
                                           last_read_seq=reads.get(thread.id, 0))])
         if unread:
             rows.append({"client_id": str(thread.client), "thread_id": str(thread.id), "unread": unread,

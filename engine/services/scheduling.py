@@ -63,7 +63,7 @@ def get_appointment_for(actor: Actor, appointment_id, *, write: bool = False) ->
     appt = Appointment.objects(id=parse_id(appointment_id)).first()
     if appt is None:
         raise NotFound("no such appointment")
-    if actor.is_staff and appt.staff == actor.account.id:
+    if actor.is_staff and appt.staff == actor.login.id:
         return appt, Client.objects(id=appt.client).first()  # your own calendar, whoever the client
     client = get_client_for(actor, appt.client, need=_need(actor))
     if write and actor.is_staff:
@@ -119,7 +119,7 @@ def book(actor: Actor, *, client_id, staff_id, location: str, service_type_key: 
         raise ValidationFailed("unknown staff member", details={"staff_id": ["unknown"]})
     begin = parse_start(start)
     end = begin + timedelta(minutes=st.duration_minutes)
-    if actor.is_staff and staff.id != actor.account.id:
+    if actor.is_staff and staff.id != actor.login.id:
         actor.require("calendar.manage")
     if begin <= utcnow():
         raise ValidationFailed("that time has passed", details={"start": ["must be in the future"]})
@@ -201,7 +201,7 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
         raise Conflict("this appointment is not active", code="not_active")
     late = _policy(actor, appt, now)
     new_staff = parse_id(staff_id) if staff_id else appt.staff
-    if actor.is_staff and new_staff != actor.account.id:
+    if actor.is_staff and new_staff != actor.login.id:
         actor.require("calendar.manage")
     begin = parse_start(start)
     end = begin + (appt.end - appt.start)
@@ -278,8 +278,8 @@ def list_appointments(actor: Actor, *, client_id=None, staff_id=None, upcoming: 
         audit.record(actor, "appointments_viewed", object_type="portal_account", object_id=actor.id,
                      details={"clients": [str(i) for i in ids]})
     elif actor.is_staff:
-        target = parse_id(staff_id) if staff_id else actor.account.id
-        if target != actor.account.id:
+        target = parse_id(staff_id) if staff_id else actor.login.id
+        if target != actor.login.id:
             actor.require("calendar.manage")
         query["staff"] = target
         audit.record(actor, "calendar_viewed", object_type="staff", object_id=target)

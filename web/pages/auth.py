@@ -145,7 +145,7 @@ def mfa_disable():
 
 
 def _password_page(errors: dict):
-    account = current_actor().account
+    account = current_actor().login
     return render_template("auth/password.html", errors=errors, mfa_on=account.mfa_enabled,
                            mfa_locked=mfa.policy_requires(account)), (422 if errors else 200)
 

@@ -34,7 +34,8 @@ def client_form_data(form) -> dict:
 def client_form_values(record: dict) -> dict:
     """A client record flattened to the form's field names, to fill the edit form."""
     values = {name: record.get(name) or "" for name in CLIENT_TEXT}
-    values["date_of_birth"] = values["date_of_birth"].isoformat() if values["date_of_birth"] else ""
+    born = record.get("date_of_birth")
+    values["date_of_birth"] = born.isoformat() if born else ""
     for group, names in NESTED.items():
         values.update({f"{group}.{n}": (record.get(group) or {}).get(n) or "" for n in names})
     return values
@@ -57,7 +58,7 @@ def home():
     """Staff home: greeting and the clients assigned to me."""
     actor = current_actor()
     mine = client_service.list_clients(actor, mine=True, per_page=10)
-    return render_template("staff/home.html", mine=mine, first_name=actor.account.first_name)
+    return render_template("staff/home.html", mine=mine, first_name=actor.login.first_name)
 
 
 def _client_list(errors=None, values=None, status=200):
