@@ -83,8 +83,9 @@ def register(app: Flask) -> None:
         if status == 422 and details:
             message = "some fields are invalid"
         resp = error_response(status, code, message, details)
-        if status == 429 and getattr(exc, "retry_after", None):
-            resp.headers["Retry-After"] = str(exc.retry_after)
+        retry_after = getattr(exc, "retry_after", None) if status == 429 else None
+        if retry_after:
+            resp.headers["Retry-After"] = str(retry_after)
         return resp
 
     @app.errorhandler(OverflowError)

@@ -250,7 +250,7 @@ def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
                  details={"amount_cents": done.amount_cents, "code": done.failure_code,
                           "decline_code": done.decline_code})
     if result.ok:
-        recipients = [actor.account] if actor.is_portal else _payers(client)
+        recipients = [actor.login] if actor.is_portal else _payers(client)
         for account in recipients:
             notices.notify(account, headline="Your payment was received", path="/portal/billing",
                            key=f"receipt:{done.id}:{account.id}")
@@ -296,7 +296,10 @@ def charge_invoice(actor: Actor, invoice_id, *, idempotency_key: str, payment_me
     try:
         payment.save(force_insert=True)  # the unique key: from here on, this request owns the charge
     except NotUniqueError:
-        return _replay(_existing(key, inv.id), gateway, inv, actor, client)
+        found = _existing(key, inv.id)
+        if found is None:  # its request freed the key (lock refused) between our insert and this read
+            raise
+        return _replay(found, gateway, inv, actor, client)
     try:
         _lock(inv, payment.id)
     except Conflict:
@@ -354,8 +357,10 @@ def list_payment_methods(actor: Actor, client_id) -> list[dict]:
             for m in PaymentMethod.objects(client=client.id).order_by("-created_at")]
 
 
-def charge_payment(*, invoice_id: str, idempotency_key: str, payment_method: str | None = None) -> dict:
-    """The `charge_payment` service-task operation: charge as the system, never raising on a decline."""
+def charge_payment(*, invoice_id: str | None, idempotency_key: str, payment_method: str | None = None) -> dict:
+    """The `charge_payment` service-task operation: charge as the system, never raising on a decline.
+
+    `invoice_id` comes from task data: a missing one raises NotFound like an unknown one."""
     return charge_invoice(SYSTEM, invoice_id, idempotency_key=idempotency_key, payment_method=payment_method)
 
 

@@ -39,7 +39,7 @@ from engine.services.settings import require_contact_network
 
 _TEXT_FIELDS = {"first_name": 100, "last_name": 100, "preferred_name": 100, "phone": 40}
 _REQUIRED = ("first_name", "last_name")
-_EMBEDDED = {"address": Address, "emergency_contact": EmergencyContact}
+_EMBEDDED: dict[str, type[me.EmbeddedDocument]] = {"address": Address, "emergency_contact": EmergencyContact}
 EDITABLE = (*_TEXT_FIELDS, "date_of_birth", "email", "address", "emergency_contact", "status", "assigned_staff")
 MAX_PER_PAGE = 100
 
@@ -97,7 +97,7 @@ def list_clients(actor: Actor, *, q: str = "", page: int = 1, per_page: int = 25
     page, per_page = max(int(page), 1), min(max(int(per_page), 1), MAX_PER_PAGE)
     query = me.Q(status=status) if status in ("active", "archived") else me.Q()
     if actor.is_staff and (mine or "clients.view_all" not in actor.permissions):
-        query &= me.Q(assigned_staff=actor.account.id)
+        query &= me.Q(assigned_staff=actor.login.id)
     for word in (q or "").split()[:5]:
         pattern = re.compile("^" + re.escape(word[:60]), re.IGNORECASE)
         query &= (me.Q(first_name=pattern) | me.Q(last_name=pattern) | me.Q(preferred_name=pattern)
@@ -178,7 +178,7 @@ def create_client(actor: Actor, data: dict) -> dict:
     client = Client()
     _apply_client_fields(client, data, problems, creating=True)
     if "assigned_staff" not in data and actor.is_staff:
-        client.assigned_staff = [actor.account.id]
+        client.assigned_staff = [actor.login.id]
     problems.raise_if_any()
     save_checked(client, force_insert=True)
     audit.record(actor, "client_created", client=client, object_type="client", object_id=client.id)
@@ -268,18 +268,18 @@ def _contact_for(actor: Actor, data: dict, client: Client, problems: Problems) -
         return Contact.objects(client=other.id).first() or Contact(
             first_name=other.first_name, last_name=other.last_name, email=other.email, phone=other.phone,
             client=other, portal_account=other.portal_account)
-    person = {name: text(data.get(name), name, problems, required=name in _REQUIRED, max_length=100)
-              for name in ("first_name", "last_name")}
-    person["phone"] = text(data.get("phone"), "phone", problems, max_length=40)
-    person["email"] = email(data.get("email"), "email", problems)
-    if person["email"]:
+    names = {name: text(data.get(name), name, problems, required=name in _REQUIRED, max_length=100)
+             for name in ("first_name", "last_name")}
+    phone = text(data.get("phone"), "phone", problems, max_length=40)
+    address = email(data.get("email"), "email", problems)
+    if address:
         # The same person added from a second client's page: same e-mail and names
         # means one contact (so a guardian's one portal account reaches every child).
-        for known in Contact.objects(email=person["email"], client=None):
+        for known in Contact.objects(email=address, client=None):
             if (known.first_name.lower(), known.last_name.lower()) == (
-                    person["first_name"].lower(), person["last_name"].lower()):
+                    names["first_name"].lower(), names["last_name"].lower()):
                 return known
-    return Contact(**person)
+    return Contact(**names, phone=phone, email=address)
 
 
 def add_contact(actor: Actor, client_id, data: dict) -> dict:
@@ -296,6 +296,8 @@ def add_contact(actor: Actor, client_id, data: dict) -> dict:
     link = ContactLink(client=client)
     _check_link_fields(data, problems, link)
     problems.raise_if_any()
+    if contact is None:  # not reached: _contact_for records a problem whenever it finds no contact
+        raise ValidationFailed("no contact to link", details={"contact_id": ["no such contact"]})
     if contact.id is not None and ContactLink.objects(contact=contact.id, client=client.id).first():
         raise Conflict("this contact is already linked to this client", code="already_linked")
     if contact.id is None:

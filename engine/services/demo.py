@@ -19,7 +19,7 @@ from engine.services import passwords, settings, staff
 
 ORG_NAME = "Harbor Counseling"
 DOMAIN = "harbor.example"
-LOCATIONS = [
+LOCATIONS: list[dict[str, object]] = [
     {"key": "harbor_st", "name": "Harbor Street office", "address": "12 Harbor Street, Portland, ME 04101"},
     {"key": "telehealth", "name": "Telehealth", "telehealth": True},
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import utcnow
+from engine.models.clients import Client
 from engine.models.insurance import RELATIONSHIPS, InsurancePolicy
 from engine.services import audit, files
 from engine.services._fields import Problems, text
@@ -39,7 +40,7 @@ def policy_dict(p: InsurancePolicy) -> dict:
             "created_at": p.created_at.isoformat(), "updated_at": p.updated_at.isoformat()}
 
 
-def get_policy_for(actor: Actor, policy_id, *, client_id=None) -> tuple[InsurancePolicy, object]:
+def get_policy_for(actor: Actor, policy_id, *, client_id=None) -> tuple[InsurancePolicy, Client]:
     """Load a policy whose client the actor may see (portal: with `payments`). Raises NotFound.
 
     With `client_id` (from a URL), a policy of another client is not found either.

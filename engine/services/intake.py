@@ -141,8 +141,10 @@ def _now_key() -> str:
     return utcnow().strftime("%Y%m%dT%H%M%S%f")
 
 
-def latest_submission(instance_id, form_key: str) -> Submission | None:
-    """The newest sealed submission of `form_key` made through a task of this instance."""
+def latest_submission(instance_id, form_key: str | None) -> Submission | None:
+    """The newest sealed submission of `form_key` made through a task of this instance.
+
+    None looks among the instance's tasks that have no form key."""
     rows = Task._get_collection().find({"instance_id": instance_id, "form_key": form_key, "status": "completed",
                                         "lane": {"$in": list(PORTAL_LANES)}}, {"_id": 1}).sort("completed_at", -1)
     for row in rows:
@@ -167,7 +169,7 @@ def review_context(actor: Actor, task_id) -> dict:
     task = store.restore(doc).get_task_from_id(UUID(row["task_id"]))
     form_key = (task.data if task else {}).get("review_form")
     sub = latest_submission(row["instance_id"], form_key) if form_key else None
-    if sub is None:
+    if not form_key or sub is None:
         raise NotFound("no submission to review")
     from engine.services.forms import get_form
 

@@ -64,10 +64,11 @@ def ensure_accounts(client: Client, *, minor: bool) -> list[PortalAccount]:
     accounts: list[PortalAccount] = []
     if client.email:
         own = client.portal_account or _account_for(client.email, client.first_name, client=client)
-        if own is not None and client.portal_account is None:
-            Client.objects(id=client.id).update_one(set__portal_account=own.id)
-            client.reload()
-        accounts.append(own)
+        if own is not None:  # None: the e-mail was only blanks
+            if client.portal_account is None:
+                Client.objects(id=client.id).update_one(set__portal_account=own.id)
+                client.reload()
+            accounts.append(own)
     links = sorted(ContactLink.objects(client=client.id), key=lambda link: not link.is_guardian)
     for link in links:
         contact: Contact = link.contact
@@ -80,7 +81,7 @@ def ensure_accounts(client: Client, *, minor: bool) -> list[PortalAccount]:
             Contact.objects(id=contact.id).update_one(set__portal_account=account.id)
         if account not in accounts:
             accounts.append(account)
-    return [a for a in accounts if a is not None and not a.disabled]
+    return [a for a in accounts if not a.disabled]
 
 
 def guardian_accounts(client: Client) -> list[PortalAccount]:

@@ -7,6 +7,8 @@ Disabling a member also ends every browser session and API token they hold.
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine import authz
 from engine.authz import Actor, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
@@ -114,7 +116,9 @@ def create_staff(actor: Actor, data: dict) -> dict:
     actor.require("staff.manage")
     org = Organization.get()
     problems = Problems()
-    values = {name: text(data.get(name), name, problems, required=True, max_length=100) for name in _NAME_FIELDS}
+    # Keyword arguments for StaffMember: names, e-mail, roles, grants, preferences.
+    values: dict[str, Any] = {name: text(data.get(name), name, problems, required=True, max_length=100)
+                              for name in _NAME_FIELDS}
     values["email"] = email(data.get("email"), "email", problems, required=True)
     values.update(_check_access({"roles": data.get("roles", []), "permissions": data.get("permissions", [])},
                                 problems))

@@ -25,7 +25,10 @@ class DefaultPermissions(ma.Schema):
     available = ma.fields.List(ma.fields.Nested(PermissionInfo), dump_only=True)
 
 
-_duration = {"validate": ma.validate.Length(max=40), "metadata": {"description": "ISO-8601 duration, e.g. P3D, PT12H"}}
+def _duration() -> ma.fields.String:
+    """An ISO-8601 duration setting."""
+    return ma.fields.String(validate=ma.validate.Length(max=40),
+                            metadata={"description": "ISO-8601 duration, e.g. P3D, PT12H"})
 
 
 class PortalSettings(ma.Schema):
@@ -37,11 +40,11 @@ class PortalSettings(ma.Schema):
     intake_packet = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=60)),
                                    validate=ma.validate.Length(max=50),
                                    metadata={"description": "ordered keys of published intake forms"})
-    reminder_cadence = ma.fields.String(**_duration)
+    reminder_cadence = _duration()
     reminder_max = ma.fields.Integer()
     age_of_majority = ma.fields.Integer()
     guardian_approval_rule = ma.fields.String(metadata={"description": "any or every guardian must approve"})
-    guardian_approval_timeout = ma.fields.String(**_duration)
+    guardian_approval_timeout = _duration()
     cancellation_window_hours = ma.fields.Integer()
     late_cancellation = ma.fields.String(metadata={"description": "flag or refuse a late cancellation"})
     reconsent_on_new_version = ma.fields.Boolean()

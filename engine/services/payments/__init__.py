@@ -63,6 +63,10 @@ class PaymentGateway(ABC):
     def describe(self, payment_method: str) -> CardSummary:
         """Brand, last four digits and expiry of a token (to save it as a payment method)."""
 
+    def tokenize(self, *, number: str | None, exp_month, exp_year, cvc: str = "") -> CardSummary:
+        """Turn raw card details into a token; only a gateway with accepts_raw_cards does."""
+        raise NotImplementedError(f"the {self.name} gateway does not accept raw card details")
+
 
 def get_gateway(name: str | None = None) -> PaymentGateway:
     """The configured gateway (PORTICO_PAYMENT_GATEWAY), or the one named."""

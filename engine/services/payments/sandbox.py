@@ -68,7 +68,7 @@ class SandboxGateway(PaymentGateway):
     name = "sandbox"
     accepts_raw_cards = True
 
-    def tokenize(self, *, number: str, exp_month, exp_year, cvc: str = "") -> CardSummary:
+    def tokenize(self, *, number: str | None, exp_month, exp_year, cvc: str = "") -> CardSummary:
         """Turn test card details into a token. Raises ValidationFailed for malformed fields only."""
         number = "".join(ch for ch in str(number or "") if not ch.isspace() and ch != "-")
         try:

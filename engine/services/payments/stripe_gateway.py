@@ -10,9 +10,14 @@ stays `processing` and is retried with the same key.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import stripe
 
 from engine.services.payments import CardSummary, ChargeResult, GatewayUnavailable, PaymentGateway
+
+if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams
 
 
 class StripeGateway(PaymentGateway):
@@ -25,7 +30,7 @@ class StripeGateway(PaymentGateway):
 
     @staticmethod
     def intent_params(*, amount_cents: int, currency: str, payment_method: str, description: str,
-                      metadata: dict | None) -> dict:
+                      metadata: dict | None) -> PaymentIntentCreateParams:
         """The PaymentIntent create parameters for one immediate, server-confirmed charge."""
         return {
             "amount": amount_cents,
