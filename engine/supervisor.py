@@ -9,12 +9,9 @@ Children run in their own sessions, so Ctrl-C at the terminal reaches only
 this process; it then stops them newest first (SIGTERM to the child's whole
 process group, SIGKILL after a grace period). A second Ctrl-C kills at once.
 
-A child that dies is restarted with backoff (1 s doubling to 30 s): in
-development a crashing worker should not take the database down with it, and a
-transient failure (a port race, a killed process) heals itself. Two cases stop
-everything instead, because restarting cannot help: a child exiting with the
-"bad configuration" code, and a crash loop (5 deaths within 2 minutes). The tail
-of that child's log is printed.
+A child that dies is restarted with backoff; a child exiting with the "bad
+configuration" code, or caught in a crash loop, stops everything instead (see
+engine.restart_policy). The tail of that child's log is printed.
 
 A lock file keeps a second `portico up` off the same data directory, and the
 children's pids are recorded there so that a supervisor killed with -9 does not
@@ -36,16 +33,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from engine import embedded
 from engine.config import Settings
 from engine.errors import ConfigError, PorticoError
+from engine.restart_policy import GiveUp, Restarts
 
-EXIT_CONFIG = 2  # what engine.cli returns for bad configuration
-MAX_CRASHES = 5
-CRASH_WINDOW = 120.0
-MAX_BACKOFF = 30.0
 READY_TIMEOUT = 120.0
 DEMO_PASSWORD = "portico-demo-2026"  # noqa: S105 - printed for everyone to use; demo data only
 GRACE = {"mongodb": 20.0, "redis": 10.0}
@@ -62,8 +57,7 @@ class Child:
     name: str
     launch: Callable[[], subprocess.Popen]
     proc: subprocess.Popen | None = None
-    deaths: list[float] = field(default_factory=list)
-    restart_at: float | None = None
+    restarts: Restarts = field(default_factory=Restarts)
 
     @property
     def grace(self) -> float:
@@ -197,7 +191,7 @@ class Supervisor:
             return
         logins = self._prepare_database()
         for name in ("web", "worker", "scheduler"):
-            self._add(Child(name, lambda name=name: self._portico(name)))
+            self._add(Child(name, partial(self._portico, name)))
         self.say(f"logs      {self.logs}")
         self._logins = logins
 
@@ -248,10 +242,11 @@ class Supervisor:
         """Bootstrap admin and (with --demo) demo data, once, before web starts."""
         from engine import config, db
 
+        mongodb_uri = self.urls["PORTICO_MONGODB_URI"]
         settings = config.install(self.settings.with_(
-            mongodb_uri=self.urls["PORTICO_MONGODB_URI"], broker_url=self.urls["PORTICO_BROKER_URL"],
+            mongodb_uri=mongodb_uri, broker_url=self.urls["PORTICO_BROKER_URL"],
             smtp_url=self.urls["PORTICO_SMTP_URL"] or None))
-        db.connect(settings.mongodb_uri)
+        db.connect(mongodb_uri)
         db.ensure_indexes()
         from engine.services.accounts import ensure_bootstrap_admin
 
@@ -295,9 +290,8 @@ class Supervisor:
     def _check_children(self) -> None:
         now = time.monotonic()
         for child in self.children:
-            if child.restart_at is not None:
-                if now >= child.restart_at and self.stop_reason is None:
-                    child.restart_at = None
+            if child.restarts.pending:
+                if self.stop_reason is None and child.restarts.take_due(now):
                     self.say(f"restarting {child.name}")
                     child.proc = child.launch()
                     self._record_children()
@@ -307,15 +301,11 @@ class Supervisor:
             code = child.proc.returncode
             self._finish_group(child.proc.pid, 0.0)
             self.say(f"{child.name} exited with code {code}; log: {self.logs / (child.name + '.log')}")
-            if code == EXIT_CONFIG:
+            try:
+                delay = child.restarts.record_death(code, now)
+            except GiveUp as exc:
                 self._print_tail(child)
-                raise Abort(f"{child.name} refused its configuration")
-            child.deaths = [t for t in child.deaths if now - t < CRASH_WINDOW] + [now]
-            if len(child.deaths) >= MAX_CRASHES:
-                self._print_tail(child)
-                raise Abort(f"{child.name} died {MAX_CRASHES} times within {CRASH_WINDOW:.0f}s")
-            delay = min(MAX_BACKOFF, 2.0 ** (len(child.deaths) - 1))
-            child.restart_at = now + delay
+                raise Abort(f"{child.name} {exc}") from None
             self.say(f"{child.name} will restart in {delay:.0f}s")
 
     def _print_tail(self, child: Child, lines: int = 15) -> None:
@@ -329,38 +319,37 @@ class Supervisor:
     def _stop_all(self) -> None:
         """Newest first, a tier at a time: web, worker and scheduler together (none depends on
         another), then the mail sink, Redis and the database, each once its users are gone."""
-        tiers: list[list[Child]] = []
+        tiers: list[list[tuple[Child, subprocess.Popen]]] = []
         for child in reversed(self.children):
-            child.restart_at = None
+            child.restarts.cancel()
             if child.proc is None:
                 continue
-            if tiers and child.name in APP_CHILDREN and tiers[-1][0].name in APP_CHILDREN:
-                tiers[-1].append(child)
+            if tiers and child.name in APP_CHILDREN and tiers[-1][0][0].name in APP_CHILDREN:
+                tiers[-1].append((child, child.proc))
             else:
-                tiers.append([child])
+                tiers.append([(child, child.proc)])
         for tier in tiers:
             self._stop_tier(tier)
 
-    def _stop_tier(self, tier: list[Child]) -> None:
-        for child in tier:
-            if child.proc.poll() is None:
+    def _stop_tier(self, tier: list[tuple[Child, subprocess.Popen]]) -> None:
+        for _child, proc in tier:
+            if proc.poll() is None:
                 # SIGTERM to the leader only: gunicorn and dramatiq stop their own workers in
                 # order (a second SIGTERM makes a dramatiq worker quit mid-message).
                 if self.force:
-                    _killpg(child.proc.pid, signal.SIGKILL)
+                    _killpg(proc.pid, signal.SIGKILL)
                 else:
-                    child.proc.send_signal(signal.SIGTERM)
+                    proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
-        for child in tier:
-            proc = child.proc
+        for child, proc in tier:
             while proc.poll() is None and time.monotonic() < started + child.grace and not self.force:
                 time.sleep(0.05)
             if proc.poll() is None:
                 self.say(f"{child.name} did not stop within {child.grace:.0f}s; killing it")
                 _killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        for child in tier:
-            self._finish_group(child.proc.pid, 0.0 if self.force else 3.0)
+        for _child, proc in tier:
+            self._finish_group(proc.pid, 0.0 if self.force else 3.0)
 
     def _finish_group(self, pgid: int, grace: float) -> None:
         """Processes left in a dead leader's group (a gunicorn or dramatiq worker) go too."""

@@ -1,7 +1,8 @@
 """`portico up` as a user runs it: a subprocess on a fresh data directory and a free port.
 
 Each start takes some seconds (embedded database, Redis, sink, gunicorn,
-dramatiq, scheduler), so this module keeps to two tests.
+dramatiq, scheduler), so this module keeps to two such tests; the restart
+policy's arithmetic is checked directly, on a clock the tests choose.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import pytest
 import redis
 import requests
 
+from engine import cli
 from engine.embedded import free_port
+from engine.restart_policy import CRASH_WINDOW, EXIT_CONFIG, MAX_CRASHES, GiveUp, Restarts
 
-pytestmark = pytest.mark.slow
 ADMIN_EMAIL = "first.admin@example.org"
 ADMIN_PASSWORD = "a long bootstrap password"
 
@@ -108,6 +110,7 @@ def _assert_nothing_left(up: Up, started: list[psutil.Process], data_dir) -> Non
     assert _using(data_dir) == [], [_cmd(p) for p in _using(data_dir)]
 
 
+@pytest.mark.slow
 def test_up_stops_without_orphans_and_finds_its_data_again(tmp_path):
     """After Ctrl-C, is every process `portico up` started gone, and does a second start find the data?"""
     data_dir = tmp_path / "var"
@@ -145,6 +148,7 @@ def test_up_stops_without_orphans_and_finds_its_data_again(tmp_path):
     _assert_nothing_left(again, started, data_dir)
 
 
+@pytest.mark.slow
 def test_up_demo_prints_logins_and_restarts_a_child_that_dies(tmp_path):
     """Does `up --demo` print working demo logins, and is a killed worker restarted, not left dead?"""
     data_dir = tmp_path / "var"
@@ -173,3 +177,46 @@ def test_up_demo_prints_logins_and_restarts_a_child_that_dies(tmp_path):
     started = up.tree()
     assert up.stop() == 0
     _assert_nothing_left(up, started, data_dir)
+
+
+def test_restart_delay_doubles_and_a_crash_loop_gives_up():
+    """Is a child that keeps dying restarted after 1, 2, 4, 8 s, each restart due once, until the
+    fifth death within the window stops everything?"""
+    restarts = Restarts()
+    now, delays = 1000.0, []
+    for _ in range(MAX_CRASHES - 1):
+        delay = restarts.record_death(1, now)
+        delays.append(delay)
+        assert restarts.pending and not restarts.take_due(now + delay / 2)
+        assert restarts.take_due(now + delay) and not restarts.pending
+        assert not restarts.take_due(now + delay)
+        now += delay + 1.0
+    assert delays == [1.0, 2.0, 4.0, 8.0]
+    with pytest.raises(GiveUp, match=f"died {MAX_CRASHES} times within {CRASH_WINDOW:.0f}s"):
+        restarts.record_death(1, now)
+
+
+def test_deaths_older_than_the_window_are_forgotten():
+    """Does a child that died often, long ago, start again from the shortest delay?"""
+    restarts = Restarts()
+    for t in range(MAX_CRASHES - 1):
+        restarts.record_death(-9, float(t))
+    assert restarts.record_death(-9, MAX_CRASHES - 2 + CRASH_WINDOW) == 1.0
+    assert restarts.deaths == [MAX_CRASHES - 2 + CRASH_WINDOW]
+
+
+def test_the_configuration_exit_code_gives_up_at_once():
+    """Does a child refusing its configuration (the code engine.cli exits with) stop everything, not restart?"""
+    assert EXIT_CONFIG == cli.EXIT_CONFIG
+    restarts = Restarts()
+    with pytest.raises(GiveUp, match="refused its configuration"):
+        restarts.record_death(EXIT_CONFIG, 0.0)
+    assert not restarts.pending and restarts.deaths == []
+
+
+def test_stopping_cancels_a_pending_restart():
+    """Is a restart that was scheduled before the stop never due afterwards?"""
+    restarts = Restarts()
+    delay = restarts.record_death(1, 0.0)
+    restarts.cancel()
+    assert not restarts.pending and not restarts.take_due(delay)
