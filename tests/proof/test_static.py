@@ -1,0 +1,16 @@
+"""Static checks as tests: the linter (STYLE habit 11) runs with the suite, so nobody merges a finding."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_ruff_reports_nothing():
+    """Does `ruff check .` (bugbear and bandit rules included, config in pyproject.toml) find nothing?"""
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"ruff check . reported:\n{result.stdout}{result.stderr}"
