@@ -1,13 +1,14 @@
 """10,000 reminder timers due in the same second: how long until all have fired, and did any fire twice?
 
-    .venv/bin/python bench/timers.py [--n 10000] [--workers 2] [--threads 8]
+    .venv/bin/python bench/timers.py [--n 10000] [--workers 2] [--threads 8] [--wait 600]
 
 Embedded SecantusDB (fsync on commit) and redis-server; `--workers` Dramatiq worker processes
 (workflow queues) and one scheduler loop (0.5 s sweep). Instances of a client task with a
 reminder-style timer are created with one shared due second, placed far enough ahead that creating
 them all finishes first (the lead is measured on a pilot batch). Printed: time from the due second
-until the last instance finished, p50/p99 lateness of each firing, and how many instances fired
-their timer more or less than once (from each instance's history).
+until the last instance finished, how many fired within 60 s and when the last one fired, p50/p99
+lateness of each firing, and how many instances fired their timer more or less than once (from each
+instance's history). The script stops waiting `--wait` seconds after the due second.
 Goal (issue 8): all 10,000 within 60 s, none twice.
 """
 
@@ -40,6 +41,36 @@ BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
+def _create(n: int, due: datetime) -> list | None:
+    """n instances waiting for `due`; None as soon as creating them overran it (the run would measure nothing)."""
+    from engine.workflow.runtime import start
+
+    ids: list = []
+    with ThreadPoolExecutor(4) as pool:
+        while len(ids) < n:
+            chunk = min(500, n - len(ids))
+            ids += pool.map(lambda _: start("bench_timer", data={"fire_at": due.isoformat()}), range(chunk))
+            if datetime.now(UTC) >= due:
+                return None
+    return ids
+
+
+def _wait_until_done(due: datetime, wait: float) -> None:
+    """Until every timer row due at `due` left `waiting` (or `wait` s after the due second).
+
+    Polls the timers' (status, due_at) index every second: an `_id $in [10,000 ids]` count here
+    would keep the single-threaded embedded database busy and measure the observer instead.
+    """
+    from engine.models.workflow import Timer
+
+    timers = Timer._get_collection()
+    limit = due + timedelta(seconds=wait)
+    while datetime.now(UTC) < limit:
+        if timers.count_documents({"status": "waiting", "due_at": due}) == 0:
+            return
+        time.sleep(1.0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
@@ -47,6 +78,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--lead-factor", type=float, default=3.0,
                     help="lead = this x the creation time the pilot predicts (a loaded machine slows down)")
+    ap.add_argument("--wait", type=float, default=600, help="stop waiting this many seconds after the due second")
     args = ap.parse_args()
     with embedded_services("portico-bench-timers-") as (_settings, env, _root):
         from engine.authz import SYSTEM
@@ -65,12 +97,14 @@ def main() -> None:
         due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
         print(f"creating {args.n:,} instances at ~{per_second:.0f}/s; all due at {due:%H:%M:%S} (lead {lead:.0f} s)",
               flush=True)
-        with ThreadPoolExecutor(4) as pool:
-            ids = list(pool.map(lambda _: start("bench_timer", data={"fire_at": due.isoformat()}), range(args.n)))
-        if datetime.now(UTC) >= due:
+        t0 = time.perf_counter()
+        ids = _create(args.n, due)
+        if ids is None:
             # Instances created after the due second fire during their own start: the run measures nothing.
             print("INVALID RUN: creating the instances overran the due second; rerun with a larger --lead-factor")
             return
+        print(f"created in {time.perf_counter() - t0:.0f} s, {(due - datetime.now(UTC)).total_seconds():.0f} s "
+              f"before the due second", flush=True)
 
         environ = {**os.environ, **env}
         workers = [subprocess.Popen([sys.executable, str(ROOT / "tests/workers/workflow_worker_main.py"),
@@ -83,16 +117,7 @@ def main() -> None:
             "interval": 0.5, "stop": stop, "resend_seconds": 10, "deploy_shipped_on_start": False})
         sweeper.start()
         try:
-            while datetime.now(UTC) < due:
-                time.sleep(0.05)
-            done_at = None
-            limit = time.monotonic() + 600
-            while time.monotonic() < limit:
-                finished = store.instances().count_documents({"_id": {"$in": ids}, "status": "completed"})
-                if finished >= args.n:
-                    done_at = datetime.now(UTC)
-                    break
-                time.sleep(0.25)
+            _wait_until_done(due, args.wait)
         finally:
             stop.set()
             for w in workers:
@@ -100,23 +125,34 @@ def main() -> None:
                 w.wait()
             sweeper.join(60)  # before the broker stops with the services
 
-        fired, lateness = [], []
-        for doc in store.instances().find({"_id": {"$in": ids}}, {"history": 1}):
+        wanted = set(ids)
+        fired, lateness, finished = [], [], []
+        # By process id, not `_id $in` (see _wait_until_done); the pilot's instances are left out here.
+        for doc in store.instances().find({"process_id": "bench_timer"}, {"history": 1, "completed_at": 1}):
+            if doc["_id"] not in wanted:
+                continue
             events = [e for e in doc["history"] if e["kind"] == "timer_fired"]
             fired.append(len(events))
             if events and events[0].get("at"):
-                at = events[0]["at"]
-                at = at if at.tzinfo else at.replace(tzinfo=UTC)
-                lateness.append((at - due).total_seconds())
+                lateness.append((_aware(events[0]["at"]) - due).total_seconds())
+            if doc.get("completed_at"):
+                finished.append((_aware(doc["completed_at"]) - due).total_seconds())
     twice = sum(1 for f in fired if f > 1)
     never = sum(1 for f in fired if f == 0)
-    span = (done_at - due).total_seconds() if done_at else float("inf")
+    span = max(finished) if len(finished) == args.n else float("inf")
     print(f"{args.n:,} timers, {args.workers} worker processes x {args.threads} threads: all finished "
           f"{span:.1f} s after the due second (goal <= 60 s: {'met' if span <= 60 else 'MISSED'})")
     if lateness:
+        within = sum(1 for x in lateness if x <= 60)
+        print(f"fired within 60 s: {within:,} of {args.n:,}; last fired {max(lateness):.1f} s after the due second; "
+              f"{len(lateness):,} fired within the {args.wait:.0f} s window")
         print(f"firing lateness p50 {statistics.median(lateness):.1f} s  p99 {pct(lateness, 99):.1f} s  "
               f"max {max(lateness):.1f} s")
     print(f"fired twice: {twice}   never fired: {never}   (goal: none twice)")
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 if __name__ == "__main__":

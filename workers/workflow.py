@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dramatiq
 
-from engine.workflow import dispatch, operations, outbox
+from engine.workflow import dispatch, operations, outbox, timers
 
 QUEUE = "workflow"
 
@@ -24,11 +24,21 @@ def perform_operation(outbox_id: str) -> None:
 
 @dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=500, max_backoff=60_000)
 def fire_timer(timer_id: str) -> None:
-    """Fire a due timer event (a timer no longer waiting is ignored)."""
+    """Fire a due timer event (a timer no longer waiting is ignored). Kept for messages sent before
+    the scheduler sent batches."""
     outbox.fire(timer_id)
 
 
-ACTORS = {"perform_operation": perform_operation, "fire_timer": fire_timer}
+@dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=500, max_backoff=60_000)
+def fire_timers(timer_ids: str) -> None:
+    """Fire a batch of due timers (comma-separated ids); retried whole if any failed (fired ones are skipped)."""
+    outcomes = timers.fire_batch(timer_ids.split(","))
+    failed = [tid for tid, outcome in outcomes.items() if outcome == "error"]
+    if failed:
+        raise outbox.RetryLater(f"{len(failed)} of {len(outcomes)} timers could not fire: {', '.join(failed[:5])}")
+
+
+ACTORS = {"perform_operation": perform_operation, "fire_timer": fire_timer, "fire_timers": fire_timers}
 
 
 def ensure_broker(url: str | None) -> None:

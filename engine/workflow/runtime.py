@@ -165,16 +165,7 @@ def fire_timer(instance_id, task_id: str) -> str:
         task = _task(loaded, task_id)
         if task is None or not task.has_state(TaskState.WAITING):
             return UNCHANGED
-        waiting = [t for t in loaded.workflow.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
-        # A cycle timer stays WAITING when one of its cycles fires; its event value moves on instead.
-        before = {t.id: copy.deepcopy(t.internal_data.get("event_value")) for t in waiting}
-        loaded.workflow.refresh_timers()
-        fired = {t.id for t in waiting
-                 if not t.has_state(TaskState.WAITING) or t.internal_data.get("event_value") != before[t.id]}
-        for t in waiting:
-            if t.id in fired:
-                loaded.record("timer_fired", task=str(t.id), name=t.task_spec.bpmn_id or "")
-        return "fired" if task.id in fired else UNCHANGED
+        return "fired" if str(task.id) in fire_due_timers(loaded) else UNCHANGED
 
     try:
         result = step(instance_id, change)
@@ -183,6 +174,23 @@ def fire_timer(instance_id, task_id: str) -> str:
     if result is UNCHANGED:
         return "stale" if _timer_stale(instance_id, task_id) else "not_due"
     return result
+
+
+def fire_due_timers(loaded: store.Loaded) -> set[str]:
+    """Fire every due timer event of a loaded instance, recording each; the ids of the tasks that fired.
+
+    (Also the batch path's: engine.workflow.timers.)
+    """
+    workflow: BpmnWorkflow = loaded.workflow
+    waiting = [t for t in workflow.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
+    # A cycle timer stays WAITING when one of its cycles fires; its event value moves on instead.
+    before = {t.id: copy.deepcopy(t.internal_data.get("event_value")) for t in waiting}
+    workflow.refresh_timers()
+    fired = [t for t in waiting
+             if not t.has_state(TaskState.WAITING) or t.internal_data.get("event_value") != before[t.id]]
+    for t in fired:
+        loaded.record("timer_fired", task=str(t.id), name=t.task_spec.bpmn_id or "")
+    return {str(t.id) for t in fired}
 
 
 def _timer_stale(instance_id, task_id: str) -> bool:

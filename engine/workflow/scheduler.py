@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import defaultdict
 from datetime import timedelta
 
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Timer
 from engine.workflow import dispatch, projection, store
+from engine.workflow import timers as fire
 
 log = logging.getLogger(__name__)
 
@@ -26,34 +28,58 @@ REPAIR_SECONDS = 10  # an instance left dirty this long gets its projection rewr
 BATCH = 500
 
 
-def _enqueue_timers(now, resend: float | None) -> int:
+def _due_rows(now, soon) -> list[dict]:
+    """Timer rows to send: never sent, or sent, still waiting, and their resend time has come (the
+    wake-up was lost). Two queries rather than one `$or`: SecantusDB scans the whole collection for
+    a filter with a top-level `$or`, where these two ride the (status, due_at) index."""
     timers = Timer._get_collection()
-    # Never sent; or sent, still waiting, and its resend time has come (the wake-up was lost).
-    due_soon = {"status": "waiting", "due_at": {"$lte": now + timedelta(seconds=NEAR_SECONDS)}}
-    sendable = {"$or": [{"enqueued_at": None}, {"resend_at": {"$lt": now}}]}
+    due = {"status": "waiting", "due_at": {"$lte": soon}}
+    rows = list(timers.find({**due, "enqueued_at": None}, {"due_at": 1, "sends": 1}).sort("due_at", 1).limit(BATCH))
+    if len(rows) < BATCH:  # limit(0) would mean no limit
+        rows += timers.find({**due, "resend_at": {"$lt": now}}, {"due_at": 1, "sends": 1}).sort(
+            "due_at", 1).limit(BATCH - len(rows))
+    return rows
+
+
+def _enqueue_timers(now, resend: float | None) -> int:
+    """Send due timers in batches of timers.BATCH_SIZE per message (one firing message each was the cost)."""
+    timers = Timer._get_collection()
+    # Rows that go out together share their send time and their count of sends so far.
+    groups: dict[tuple, list] = defaultdict(list)
+    for row in _due_rows(now, now + timedelta(seconds=NEAR_SECONDS)):
+        groups[(max(row["due_at"], now), row.get("sends") or 0)].append(row["_id"])
     sent = 0
-    for row in timers.find({**due_soon, **sendable}, {"due_at": 1, "sends": 1}).sort("due_at", 1).limit(BATCH):
-        sends = row.get("sends", 0) + 1
-        # Claim the send (a concurrent scheduler skips it), then send.
-        claimed = timers.update_one({"_id": row["_id"], **due_soon, **sendable}, {"$set": {
-            "enqueued_at": now, "sends": sends, "resend_at": dispatch.resend_at(max(row["due_at"], now), sends, resend)}})
-        if claimed.modified_count:
-            delay = max(0.0, (row["due_at"] - now).total_seconds())
-            sent += dispatch.send("fire_timer", row["_id"], int(delay * 1000))
+    for (at, sends), ids in groups.items():
+        for i in range(0, len(ids), fire.BATCH_SIZE):
+            chunk = ids[i:i + fire.BATCH_SIZE]
+            # Claim by compare-and-set on `sends`: a concurrent scheduler that read the same rows
+            # claims none of them (and if it claimed some, a duplicate send costs a skip, no effect).
+            claimed = timers.update_many(
+                {"_id": {"$in": chunk}, "status": "waiting", "sends": sends or {"$in": [0, None]}},
+                {"$set": {"enqueued_at": now, "sends": sends + 1, "resend_at": dispatch.resend_at(at, sends + 1, resend)}})
+            if claimed.modified_count and dispatch.send(
+                    "fire_timers", ",".join(str(t) for t in chunk), int((at - now).total_seconds() * 1000)):
+                sent += claimed.modified_count
     return sent
 
 
 def _relay_outbox(now, resend: float | None) -> int:
     outbox = OutboxMessage._get_collection()
-    query = {"status": {"$in": ["pending", "performed"]},
-             "$or": [{"enqueued_at": None}, {"resend_at": None}, {"resend_at": {"$lt": now}}]}
-    sent = 0
-    for row in outbox.find(query, {"_id": 1, "sends": 1}).limit(BATCH):
-        sends = row.get("sends", 0) + 1
-        claimed = outbox.update_one({"_id": row["_id"], **query}, {"$set": {
-            "enqueued_at": now, "sends": sends, "resend_at": dispatch.resend_at(now, sends, resend)}})
-        if claimed.modified_count:
-            sent += dispatch.send("perform_operation", row["_id"])
+    # Sendable: never sent, or its resend time has come. One query per case, not one `$or`: a
+    # top-level `$or` makes SecantusDB scan every outbox row ever written, in each sweep.
+    sent, seen = 0, set()
+    for sendable in ({"enqueued_at": None}, {"resend_at": None}, {"resend_at": {"$lt": now}}):
+        query = {"status": {"$in": ["pending", "performed"]}, **sendable}
+        for row in outbox.find(query, {"_id": 1, "sends": 1}).limit(BATCH):
+            if row["_id"] in seen:
+                continue
+            seen.add(row["_id"])
+            sends = row.get("sends", 0) + 1
+            # Claim the send (a concurrent scheduler skips it), then send.
+            claimed = outbox.update_one({"_id": row["_id"], **query}, {"$set": {
+                "enqueued_at": now, "sends": sends, "resend_at": dispatch.resend_at(now, sends, resend)}})
+            if claimed.modified_count:
+                sent += dispatch.send("perform_operation", row["_id"])
     return sent
 
 
