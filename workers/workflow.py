@@ -14,9 +14,14 @@ from engine.workflow import dispatch, operations, outbox, timers
 QUEUE = "workflow"
 
 
+# Well inside the operation's claim (outbox.CLAIM_SECONDS): a performer still running when its claim
+# lapsed could meet a second one.
+OPERATION_TIME_LIMIT_MS = (outbox.CLAIM_SECONDS - 30) * 1000
+
+
 # Backoff between attempts of a failing operation: dramatiq doubles it each retry.
 @dramatiq.actor(queue_name=QUEUE, max_retries=50, min_backoff=outbox.MIN_BACKOFF_MS,
-                max_backoff=outbox.MAX_BACKOFF_MS)
+                max_backoff=outbox.MAX_BACKOFF_MS, time_limit=OPERATION_TIME_LIMIT_MS)
 def perform_operation(outbox_id: str) -> None:
     """Perform a service task's operation and complete the task (retried with backoff on failure)."""
     outbox.perform(outbox_id)

@@ -21,7 +21,12 @@ from engine.models.workflow import OutboxMessage, Timer
 from engine.workflow import dispatch, operations, runtime
 
 log = logging.getLogger(__name__)
-CLAIM_SECONDS = 300  # an operation taking longer than this may be started again by a redelivery
+# A performer holds its operation this long. A worker killed mid-operation blocks it only until then:
+# the claim also moves the relay's resend to just after it lapses. The actor's time limit
+# (workers/workflow.py, OPERATION_TIME_LIMIT_MS) stops a live performer well before, so an operation is
+# never performed by two workers at once because its claim ran out.
+CLAIM_SECONDS = 90
+RESEND_AFTER_CLAIM = timedelta(seconds=2)
 # Backoff between attempts (the broker's retry delay; the relay waits as long before re-sending).
 MIN_BACKOFF_MS = 2_000
 MAX_BACKOFF_MS = 10 * 60_000
@@ -49,7 +54,8 @@ def perform(outbox_id) -> str:
     row = _rows().find_one_and_update(
         {"_id": oid, "status": "pending",
          "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}]},
-        {"$set": {"claimed_until": now + timedelta(seconds=CLAIM_SECONDS)}})
+        {"$set": {"claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
+                  "resend_at": now + timedelta(seconds=CLAIM_SECONDS) + RESEND_AFTER_CLAIM}})
     if row is None:
         row = _rows().find_one({"_id": oid})
         if row is None or row["status"] != "performed":

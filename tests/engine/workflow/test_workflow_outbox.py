@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from bson import ObjectId
 
+from engine.models import utcnow
 from engine.models.workflow import OutboxMessage
 from engine.services import processes
 from engine.workflow import dispatch, operations, outbox, store
@@ -45,6 +49,37 @@ def test_crash_after_performing_completes_without_repeating(deployed, test_opera
     wf = store.restore(doc)
     flaky = next(t for t in wf.get_tasks() if t.task_spec.name == "flaky")
     assert flaky.data["flaky_result"] == {"ok": "earlier"}
+
+
+def test_an_operation_whose_performer_was_killed_is_taken_up_when_its_claim_lapses(deployed, test_operations):
+    """When the worker performing an operation dies mid-way, is the relay's resend moved to just after
+    its claim lapses (not the doubled resend interval), is a live performer stopped before its claim
+    lapses, and does the next delivery after the lapse perform it?"""
+    from workers.workflow import OPERATION_TIME_LIMIT_MS, perform_operation
+
+    class Killed(BaseException):  # what SIGKILL looks like from inside: nothing below runs
+        pass
+
+    seen: dict = {}
+
+    def dies(*, key, **_):
+        seen.update(OutboxMessage._get_collection().find_one({"key": key}))
+        raise Killed
+
+    operations.register("test_flaky", dies)
+    iid = _start_without_broker("t_service", data={"client_name": "Ann"})
+    row = OutboxMessage.objects.get(instance_id=iid, operation="test_flaky")
+    with pytest.raises(Killed):
+        outbox.perform(row.id)
+    lapse = seen["claimed_until"]
+    assert lapse <= seen["resend_at"] <= lapse + timedelta(seconds=10)
+    assert perform_operation.options["time_limit"] == OPERATION_TIME_LIMIT_MS < outbox.CLAIM_SECONDS * 1000
+    assert outbox.perform(row.id) == "skipped"  # the dead performer's claim still holds
+
+    past = utcnow() - timedelta(seconds=1)
+    OutboxMessage.objects(id=row.id).update_one(set__claimed_until=past, set__resend_at=past)  # time passes
+    operations.register("test_flaky", lambda **_: {"ok": True})
+    assert outbox.perform(row.id) == "done"
 
 
 def test_firing_a_timer_whose_task_moved_on_does_nothing(deployed):
