@@ -94,6 +94,8 @@ class Task(me.Document):
         {"fields": ["instance_id", "task_id"], "unique": True},
         ("status", "audience", "due_at"),
         ("status", "client_id", "due_at"),
+        # A therapist's "staff" rows: one client equality per assigned client, without the clients' other tasks.
+        ("status", "audience", "client_id"),
         ("claimed_by", "status", "due_at"),
     ]}
 

@@ -124,14 +124,21 @@ def _visibility(actor: Actor) -> dict:
         return {}
     if not limited:
         return {"audience": {"$in": keys}}
-    assigned = [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id}, {"_id": 1})]
+    assigned = _assigned_clients(actor)
     # Index bounds on audience; rows for "staff" in general are then kept for assigned clients only.
     return {"audience": {"$in": keys},
             "$or": [{"audience": {"$ne": "staff"}}, {"client_id": {"$in": [*assigned, None]}}]}
 
 
-def _visible_filter(actor: Actor, *, mine: bool = False):
-    """A row predicate equal to `_visibility(actor)`, or to "claimed by me" (for lists bounded by a client)."""
+def _assigned_clients(actor: Actor) -> list:
+    """The clients a staff member is assigned to (whose "staff" tasks they see without clients.view_all)."""
+    return [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id}, {"_id": 1})]
+
+
+def _visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None = None):
+    """A row predicate equal to `_visibility(actor)`, or to "claimed by me" (for lists bounded by a client).
+
+    assigned: `_assigned_clients(actor)` when the caller already has it (one lookup per page)."""
     if mine:
         me = actor_key(actor)
         return lambda row: row.get("claimed_by") == me
@@ -141,13 +148,13 @@ def _visible_filter(actor: Actor, *, mine: bool = False):
         return lambda row: True
     if not limited:
         return lambda row: row["audience"] in keys
-    assigned = {c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id}, {"_id": 1})}
+    assigned = set(_assigned_clients(actor) if assigned is None else assigned)
     return lambda row: row["audience"] in keys and (
         row["audience"] != "staff" or row.get("client_id") in assigned or row.get("client_id") is None)
 
 
 def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
-                  due_before: datetime | None = None) -> list[dict]:
+                  due_before: datetime | None = None, assigned: list | None = None) -> list[dict]:
     """The filters behind an inbox page: each an equality on a declared index's leading fields.
 
     One filter per audience key (not one `$in`), because a key equality keeps the index bounds
@@ -164,11 +171,10 @@ def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, stat
         keys, limited = audiences(actor, used_only=True)
         filters = [{"status": status, "audience": k} for k in keys if not (limited and k == "staff")]
         if limited:
-            # "staff" rows of assigned clients only: the clients' own open tasks are few; inbox()
-            # keeps the "staff" ones (_visible_filter).
-            assigned = [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id},
-                                                                         {"_id": 1})]
-            filters.append({"status": status, "client_id": {"$in": [*assigned, None]}})
+            # "staff" rows of assigned clients (or of none) only: the index on (status, audience, client_id)
+            # bounds them to those clients' entries.
+            assigned = _assigned_clients(actor) if assigned is None else assigned
+            filters.append({"status": status, "audience": "staff", "client_id": {"$in": [*assigned, None]}})
     if due_before:
         for f in filters:
             f["due_at"] = {"$lte": due_before}
@@ -189,6 +195,7 @@ def _sort_key(row: dict):
 _HINTS: dict[str, tuple[datetime, timedelta | None, bool]] = {}  # query → (first due, width, few rows)
 _FAR = timedelta(days=4096)  # the first window holds what is older; then halve the distance to now
 _LAST = datetime(9000, 1, 1, tzinfo=UTC)
+_END = datetime.max.replace(tzinfo=UTC)  # every date a row can hold (Python reads no later one)
 _QUICK_MS = 5  # a whole query that takes longer holds too many rows: read it in windows (0: always)
 
 
@@ -215,8 +222,11 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
 
     cap = _aware(due_before) if due_before is not None else None
     if any(isinstance(v, dict) for v in query.values()):
-        # SecantusDB scans the whole collection for $in combined with a range: read such a query whole
-        take({"$lte": cap} if cap is not None else None, limit_ms=-1)
+        # SecantusDB bounds an index by an $in only without a due_at range (with one it reads every open
+        # row): read such a query whole, its rows are few, and leave out here what is due after due_before.
+        for r in coll.find(query).sort([("due_at", 1), ("_id", 1)]):
+            if (cap is None or (r.get("due_at") is not None and _aware(r["due_at"]) <= cap)) and (keep is None or keep(r)):
+                rows.append(r)
         return rows[:need]
     key = repr(sorted(query.items()))
     now = utcnow()
@@ -231,8 +241,9 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
             return rows[:need]
     if cap is None:
         take(None)  # no due date: matched by null, never by a date range; $lte excludes it too
-    lo = start
-    take({"$lt": lo})
+    lo, floor = start, None  # floor: the lower bound of the next window; the first window has none
+    if cap is not None and lo > cap:
+        take({"$lt": lo})
     while len(rows) < need and not (cap is not None and lo > cap):
         if width is not None:
             hi = lo + width if width < _LAST - lo else _LAST
@@ -241,15 +252,16 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
         else:
             width = timedelta(hours=1)
             hi = lo + width
+        # The first window also holds what is due before the hint's start: one query, not two.
         if hi >= _LAST or (cap is not None and hi > cap):
-            take({"$gte": lo})
+            take({"$gte": floor} if floor is not None else {"$lte": _END})
             lo = None  # read to the end
             break
-        found = take({"$gte": lo, "$lt": hi})
+        found = take({"$gte": floor, "$lt": hi} if floor is not None else {"$lt": hi})
         if found or width is not None:
             missing = need - len(rows)
             width = max(timedelta(seconds=1), (hi - lo) * (4 if not found else min(8.0, 1.25 * missing / found)))
-        lo = hi
+        lo = floor = hi
     _remember(key, rows, start, lo, lo is None and len(rows) <= need)
     return rows[:need]
 
@@ -274,8 +286,10 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
     need = page * per_page + 1
     found: dict = {}
     limited = actor.is_staff and "clients.view_all" not in actor.permissions
-    keep = _visible_filter(actor, mine=scope == "mine") if client_id or (limited and scope != "mine") else None
-    for query in inbox_queries(actor, scope=scope, client_id=client_id, status=status):
+    filtered_scope = client_id or (limited and scope != "mine")
+    assigned = _assigned_clients(actor) if limited and scope != "mine" else None
+    keep = _visible_filter(actor, mine=scope == "mine", assigned=assigned) if filtered_scope else None
+    for query in inbox_queries(actor, scope=scope, client_id=client_id, status=status, assigned=assigned):
         filtered = keep is not None and "client_id" in query
         for row in _first_rows(query, need, keep if filtered else None, due_before):
             found[row["_id"]] = row
