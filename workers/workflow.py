@@ -43,7 +43,7 @@ def fire_timers(timer_ids: str) -> None:
         raise outbox.RetryLater(f"{len(failed)} of {len(outcomes)} timers could not fire: {', '.join(failed[:5])}")
 
 
-ACTORS = {"perform_operation": perform_operation, "fire_timer": fire_timer, "fire_timers": fire_timers}
+ACTORS: dict[str, dramatiq.Actor] = {"perform_operation": perform_operation, "fire_timer": fire_timer, "fire_timers": fire_timers}
 
 
 def ensure_broker(url: str | None) -> None:

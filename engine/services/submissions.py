@@ -152,7 +152,7 @@ def _fingerprint(actor: Actor, version_id, cleaned: dict) -> str:
         {"signer": f"{actor.kind}:{actor.id}", "version": str(version_id), "answers": cleaned}).encode()).hexdigest()
 
 
-def _earlier_seal(seal_key: str, fingerprint: str) -> Submission | None:
+def _earlier_seal(seal_key: str, fingerprint: str | None) -> Submission | None:
     """The submission already sealed under `seal_key`: returned when it is this very submission again (a
     retry after a lost answer), Conflict (already_sealed) when it holds other answers or another signer."""
     earlier = Submission.objects(seal_key=seal_key).first()

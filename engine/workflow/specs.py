@@ -104,7 +104,7 @@ def load_specs(dct: dict):
     return spec, subs
 
 
-def migrate_state(text: str, specs: dict, version: str) -> str:
+def migrate_state(text: str, specs: dict, version: str | None) -> str:
     """Bring state written by an older serializer up to SERIALIZER_VERSION (SpiffWorkflow's migrations
     expect the whole workflow dict, so the spec is put back for the migration and taken out again)."""
     full = dict(json.loads(text), spec=specs["spec"], subprocess_specs=specs["subprocess_specs"])

@@ -30,6 +30,7 @@ from datetime import timedelta
 
 from bson import Binary, ObjectId
 from pymongo import ReturnDocument
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from engine.errors import NotFound
 from engine.models import utcnow
@@ -103,8 +104,8 @@ class Loaded:
     """An instance document read under a lease, with its restored workflow."""
 
     doc: dict
-    workflow: object
-    owner: str
+    workflow: BpmnWorkflow
+    owner: str  # "" for an optimistic read (no lease held)
     history: list = field(default_factory=list)  # events to append on save
     completed: tuple | None = None  # (task id, by): the human task this step completed
 
@@ -151,7 +152,7 @@ def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = N
     """
     ttl = lease_seconds() if ttl is None else ttl
     wait = ttl + 1 if wait is None else wait
-    owner = owner_token() if lease else None
+    owner = owner_token() if lease else ""
     deadline = time.monotonic() + wait
     pause = 0.005
     while True:
