@@ -92,7 +92,7 @@ def record(actor: Actor, action: str, *, client=None, object_type: str = "", obj
     }
     coll = AuditEvent._get_collection()
     for _ in range(_MAX_RACE_RETRIES):
-        head = coll.find_one({}, {"seq": 1, "mac": 1}, sort=[("seq", -1)])
+        head = _head(coll)
         seq = (head["seq"] + 1) if head else 1
         prev = _hex(head.get("mac")) if head else ""
         row = dict(values, seq=seq)
@@ -100,10 +100,69 @@ def record(actor: Actor, action: str, *, client=None, object_type: str = "", obj
         try:
             # Plain insert: one round trip, and the unique index on seq decides races.
             inserted = coll.insert_one(_stored_row(row, mac)).inserted_id
-            return AuditEvent(id=inserted, **row, prev_mac=prev, mac=mac)
         except DuplicateKeyError:
-            continue  # another writer took this seq; chain onto theirs
+            _saw(seq)  # the winner of the race wrote it
+            continue  # chain onto theirs
+        _saw(seq)
+        return AuditEvent(id=inserted, **row, prev_mac=prev, mac=mac)
     raise RuntimeError("audit chain too contended to append")  # never expected in practice
+
+
+# The head is the row with the highest seq. "Sort by seq descending, take one" costs every row of
+# the collection on SecantusDB, which sorts all matches before a limit applies (~60 ms at 2,000
+# rows, ~330 ms at 10,000, on every append), while a range on seq costs only the rows inside it.
+# So the head is read as "the highest seq >= a seq this process has seen". Any bound at or below
+# the real head finds it, whatever other processes appended since (they only add higher seqs); a
+# bound above it (the chain was emptied, or restored from an older backup) finds nothing, and a
+# bound is searched for afresh. Threads may race on it: every value it takes is a seq that existed.
+_seen_seq = 0
+_HEAD_FIELDS = {"seq": 1, "mac": 1}
+
+
+def _saw(seq: int) -> None:
+    global _seen_seq
+    _seen_seq = max(_seen_seq, seq)
+
+
+def _head(coll) -> dict | None:
+    """The chain's last row ({"seq", "mac"}), or None when the chain is empty."""
+    global _seen_seq
+    if _seen_seq:
+        head = coll.find_one({"seq": {"$gte": _seen_seq}}, _HEAD_FIELDS, sort=[("seq", -1)])
+        if head is not None:
+            _saw(head["seq"])
+            return head
+    bound = _bound_near_head(coll)
+    # Without row 1 the chain is empty (or broken): read it whole, which is then cheap or necessary.
+    head = coll.find_one({"seq": {"$gte": bound}} if bound else {}, _HEAD_FIELDS, sort=[("seq", -1)])
+    _seen_seq = head["seq"] if head else 0
+    return head
+
+
+def _bound_near_head(coll) -> int:
+    """A seq that exists, found in O(log rows) lookups by seq; 0 when row 1 is missing.
+
+    Gallops up from row 1 while rows exist, then bisects between the last row found and the first
+    missing one. The chain has no gaps; a gap (a deleted row, which verify() reports) only makes
+    the bound lower than the head, never wrong.
+    """
+    def exists(seq: int) -> bool:
+        return coll.find_one({"seq": seq}, {"_id": 1}) is not None
+
+    if not exists(1):
+        return 0
+    low, step = 1, 1
+    while exists(low + step):
+        low += step
+        step *= 2
+    high = low + step  # missing
+    while high - low > 1:
+        middle = (low + high) // 2
+        if exists(middle):
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 @dataclass
