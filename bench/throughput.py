@@ -10,6 +10,10 @@ Baseline, same run, same BPMN: raw SpiffWorkflow in memory in this process (one 
 the same user task and running the engine steps after it; with and without a to_dict/from_dict
 round trip (how SpiffWorkflow persists by default).
 Goal (issue 8): >= 150 completions/s and p99 <= 50 ms on a 2-core machine.
+
+Also printed, for the measured run: database commands per completion (the server's own counters,
+driver heartbeats included) and CPU per completion of the database server, the web workers and
+this process (the HTTP clients), read from the operating system.
 """
 
 from __future__ import annotations
@@ -99,6 +103,28 @@ def http_run(base: str, token: str, task_ids: list[str], clients: int) -> tuple[
     return latencies, time.perf_counter() - t0, statuses
 
 
+def _cpu_by_role() -> dict[str, float]:
+    """CPU seconds used so far by this process and its descendants, by role."""
+    import psutil
+
+    totals = {"database": 0.0, "web": 0.0, "other": 0.0}
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            line = " ".join(proc.cmdline())
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        role = "database" if "secantus" in line else "web" if "gunicorn" in line or "engine.cli" in line else "other"
+        totals[role] += times.user + times.system
+    return totals
+
+
+def _commands(db) -> int:
+    """Commands the database server has answered so far (all clients)."""
+    counters = db.client.admin.command("serverStatus")["opcounters"]
+    return sum(int(v) for v in counters.values())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", type=int, default=1500)
@@ -107,6 +133,7 @@ def main() -> None:
     args = ap.parse_args()
 
     with embedded_services("portico-bench-throughput-") as (_settings, env, _root):
+        from engine import db
         from engine.authz import SYSTEM
         from engine.models.workflow import Task
         from engine.services import tokens
@@ -114,6 +141,7 @@ def main() -> None:
         from engine.workflow.runtime import start
         from tests.helpers import make_staff
 
+        database = db.get_db()
         deploy(SYSTEM, BPMN)
         token, _ = tokens.issue_token(make_staff(roles=("org_admin",)), label="bench")
         print(f"starting {args.tasks} instances (setup, not measured) ...", flush=True)
@@ -123,7 +151,9 @@ def main() -> None:
         with web_processes(env, workers=args.web_workers) as base:
             warm = task_ids[:50]
             http_run(base, token, warm, 2)  # import and connection warm-up in each gunicorn worker
+            cpu0, own0, commands0 = _cpu_by_role(), time.process_time(), _commands(database)
             latencies, wall, statuses = http_run(base, token, task_ids[50:], args.clients)
+            cpu1, own1, commands1 = _cpu_by_role(), time.process_time(), _commands(database)
         plain, round_trip = raw_baseline(min(args.tasks, 1000))
 
     n = len(latencies)
@@ -134,6 +164,10 @@ def main() -> None:
           f"{summary(latencies)}  statuses {statuses}")
     print(f"raw SpiffWorkflow in memory, 1 core:          {raw_rate:7.1f} completions/s  {summary(plain)}")
     print(f"raw SpiffWorkflow + to_dict/from_dict, 1 core: {rt_rate:7.1f} completions/s  {summary(round_trip)}")
+    per = {role: (cpu1[role] - cpu0[role]) / n * 1000 for role in cpu0}
+    print(f"per completion: {(commands1 - commands0) / n:.2f} database commands; CPU ms: database {per['database']:.2f}"
+          f"  web workers {per['web']:.2f}  HTTP clients (this process) {(own1 - own0) / n * 1000:.2f}"
+          f"  other {per['other']:.2f}")
     print(f"ratio Portico/raw {rate / raw_rate:.3f}   Portico/raw+serialize {rate / rt_rate:.3f}   "
           f"(goal >= 150/s: {'met' if rate >= 150 else 'MISSED'}; p99 <= 50 ms: "
           f"{'met' if sorted(latencies)[int(0.99 * (n - 1))] <= 0.05 else 'MISSED'})")
