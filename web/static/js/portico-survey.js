@@ -25,5 +25,44 @@
     if (first) survey.focusQuestion(first.name);
   }
 
-  window.Portico = { api, showServerErrors };
+  function say(text) { document.getElementById("form-status").textContent = text; }
+
+  // Both form pages: only the server's verdict completes the form (a 422 marks the questions it
+  // names), progress is saved on request, and the status line says what happened.
+  // submit(data) and save(data) return fetch promises; accepted(response) tells a submission taken.
+  function mountSurvey(survey, { submit, accepted, save, afterSubmit, resumed }) {
+    const saveButton = document.getElementById("save-progress");
+    let submitted = false;
+    survey.onCompleting.add((sender, options) => {
+      if (submitted) return;
+      options.allow = false;
+      say("Submitting…");
+      submit(sender.data).then(async (r) => {
+        const body = await r.json().catch(() => ({}));
+        if (accepted(r)) {
+          submitted = true;
+          saveButton.hidden = true;
+          say("Thank you — your form was received.");
+          sender.doComplete();
+          if (afterSubmit) afterSubmit(body);
+        } else if (r.status === 422) {
+          say("Some answers need attention; they are marked below.");
+          showServerErrors(sender, body.error && body.error.details);
+        } else {
+          say((body.error && body.error.message) || "The form could not be submitted. Please try again.");
+        }
+      }).catch(() => say("The form could not be submitted. Check your connection and try again."));
+    });
+    saveButton.hidden = false;
+    saveButton.addEventListener("click", () => {
+      save(survey.data).then((r) => {
+        say(r.ok ? "Your answers are saved. You can come back to finish later." : "Saving failed. Please try again.");
+      });
+    });
+    window.porticoSurvey = survey; // for browser tests and support sessions
+    survey.render(document.getElementById("survey"));
+    say(resumed ? "Welcome back: your saved answers are filled in." : "");
+  }
+
+  window.Portico = { api, showServerErrors, mountSurvey, say };
 })();
