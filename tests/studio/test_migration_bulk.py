@@ -16,11 +16,11 @@ from bson import ObjectId
 from engine.authz import SYSTEM
 from engine.errors import Conflict
 from engine.models.migration import MigrationSnapshot
-from engine.models.workflow import Task, Timer
+from engine.models.workflow import Task
 from engine.services import migration
 from engine.workflow import runtime, store
 from engine.workflow.deploy import deploy
-from tests.studio.conftest import bpmn
+from tests.studio.conftest import bpmn, clone_instance
 
 COPIES = 100  # four steps x 100 = 400 running instances
 
@@ -48,23 +48,10 @@ def _seeds() -> dict[str, ObjectId]:
     return seeds
 
 
-def _clone(seed: ObjectId, copies: int) -> list[ObjectId]:
-    """`copies` instances in the seed's state, with the inbox rows and timers its projection wrote."""
-    doc = store.instances().find_one({"_id": seed})
-    rows = [dict(doc, _id=ObjectId()) for _ in range(copies - 1)]
-    store.instances().insert_many(rows)
-    for model in (Task, Timer):
-        seed_rows = list(model._get_collection().find({"instance_id": seed, "status": {"$in": ["open", "waiting"]}}))
-        if seed_rows:
-            model._get_collection().insert_many([dict(r, _id=ObjectId(), instance_id=row["_id"])
-                                                 for row in rows for r in seed_rows])
-    return [seed, *[r["_id"] for r in rows]]
-
-
 @pytest.fixture()
 def thousand(s_flow):
     seeds = _seeds()
-    by_step = {step: _clone(iid, COPIES) for step, iid in seeds.items()}
+    by_step = {step: clone_instance(iid, COPIES) for step, iid in seeds.items()}
     finished = runtime.start("s_flow", data={"packet": []})  # not affected: no longer running
     for data in ({"ok": True}, {}):
         _complete_open(finished, data)

@@ -14,7 +14,7 @@ from lxml import etree
 
 from engine.authz import SYSTEM
 from engine.models.migration import MigrationSnapshot
-from engine.models.workflow import ProcessVersion, Task, Timer
+from engine.models.workflow import ProcessVersion, Task
 from engine.services import migration
 from engine.workflow import operations, store
 from engine.workflow.deploy import deploy
@@ -22,6 +22,7 @@ from tests.forms.fills import VALID
 from tests.helpers import api_login, make_client, make_portal_account, make_staff
 from tests.intake import lifecycle as lc
 from tests.intake.conftest import installed, smtp  # noqa: F401 - the intake engineer's fixtures
+from tests.studio.conftest import clone_instance
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 STEPS = {"filling": 334, "acknowledging": 333, "past": 333}
@@ -45,18 +46,6 @@ def with_task_after_acknowledgement(xml: str) -> bytes:
     lane = process.find(f".//{{{BPMN}}}lane[@name='staff']")
     etree.SubElement(lane, f"{{{BPMN}}}flowNodeRef").text = "welcome_call"
     return etree.tostring(root)
-
-
-def _clone(seed: ObjectId, copies: int) -> list[ObjectId]:
-    doc = store.instances().find_one({"_id": seed})
-    rows = [dict(doc, _id=ObjectId()) for _ in range(copies - 1)]
-    store.instances().insert_many(rows)
-    for model in (Task, Timer):
-        seed_rows = list(model._get_collection().find({"instance_id": seed, "status": {"$in": ["open", "waiting"]}}))
-        if seed_rows:
-            model._get_collection().insert_many([dict(r, _id=ObjectId(), instance_id=row["_id"])
-                                                 for row in rows for r in seed_rows])
-    return [seed, *[r["_id"] for r in rows]]
 
 
 def _open_task(iid, **query) -> Task:
@@ -95,7 +84,7 @@ def world(client, installed, smtp):  # noqa: F811
 def test_thousand_real_intakes_move_past_ones_stay_and_all_finish(client, world):
     """Do 1,000 real intakes preview exactly, move when they can, finish on the right version, and roll back?"""
     seeds, staff = world["seeds"], world["staff"]
-    by_step = {step: _clone(seeds[step], copies) for step, copies in STEPS.items()}
+    by_step = {step: clone_instance(seeds[step], copies) for step, copies in STEPS.items()}
     live = ProcessVersion.objects(process_id="client_intake").order_by("-number").first()
     [new] = [r for r in deploy(SYSTEM, with_task_after_acknowledgement(live.bpmn_xml))
              if r["process_id"] == "client_intake"]
