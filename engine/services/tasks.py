@@ -190,10 +190,11 @@ def _sort_key(row: dict):
 # applies, but a due_at range costs only the rows inside it. So a page is read window by window in
 # (due_at, _id) order: rows without a due date (MongoDB sorts null first), then [-inf, t0), [t0, t1), ...
 # until enough rows are in. A window holds every row of its due dates, so the rows equal the unbounded
-# sorted query's. _HINTS (where a query's rows began, how wide a window filled a page, whether the
+# sorted query's. _HINTS (where a query's rows began, how far apart a page's due dates lay, whether the
 # whole query was small) only saves queries: whatever they say, the windows cover every due date.
-_HINTS: dict[str, tuple[datetime, timedelta | None, bool]] = {}  # query → (first due, width, few rows)
-_FAR = timedelta(days=4096)  # the first window holds what is older; then halve the distance to now
+_HINTS: dict[str, tuple[datetime, timedelta | None, bool]] = {}  # query → (first due, due span per row, few)
+_FAR = timedelta(days=4096)  # the first window holds what is older; then quarter the distance to now
+_MARGIN = 1.5  # a window sized from the hint is this much wider than the rows asked for should need
 _LAST = datetime(9000, 1, 1, tzinfo=UTC)
 _END = datetime.max.replace(tzinfo=UTC)  # every date a row can hold (Python reads no later one)
 _QUICK_MS = 5  # a whole query that takes longer holds too many rows: read it in windows (0: always)
@@ -230,14 +231,15 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
         return rows[:need]
     key = repr(sorted(query.items()))
     now = utcnow()
-    start, width, few = _HINTS.get(key, (now - _FAR, None, True))
+    start, pace, few = _HINTS.get(key, (now - _FAR, None, True))
+    width = pace * (need * _MARGIN) if pace is not None else None
     if few and _QUICK_MS:  # few rows last time (or never asked): the whole query is cheapest, if it stays quick
         try:
             take({"$lte": cap} if cap is not None else None, limit_ms=_QUICK_MS)
         except ExecutionTimeout:
             rows.clear()
         else:
-            _remember(key, rows, start, None, True)
+            _remember(key, rows, start, None, True, need)
             return rows[:need]
     if cap is None:
         take(None)  # no due date: matched by null, never by a date range; $lte excludes it too
@@ -248,7 +250,7 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
         if width is not None:
             hi = lo + width if width < _LAST - lo else _LAST
         elif lo < now - timedelta(hours=1):
-            hi = now - (now - lo) / 2  # nothing found yet: close in on now, where due dates cluster
+            hi = now - (now - lo) / 4  # nothing found yet: close in on now, where due dates cluster
         else:
             width = timedelta(hours=1)
             hi = lo + width
@@ -262,17 +264,23 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
             missing = need - len(rows)
             width = max(timedelta(seconds=1), (hi - lo) * (4 if not found else min(8.0, 1.25 * missing / found)))
         lo = floor = hi
-    _remember(key, rows, start, lo, lo is None and len(rows) <= need)
+    _remember(key, rows, start, lo, lo is None and len(rows) <= need, need)
     return rows[:need]
 
 
-def _remember(key: str, rows: list[dict], start: datetime, end: datetime | None, few: bool) -> None:
-    dated = [r["due_at"] for r in rows if r.get("due_at") is not None]
-    first = _aware(dated[0]) if dated else start
+def _remember(key: str, rows: list[dict], start: datetime, end: datetime | None, few: bool, need: int) -> None:
+    """Hint the next read of `key` with what this one found: `rows` in order, read up to `end` (None: all)."""
+    dated = [_aware(r["due_at"]) for r in rows[:need] if r.get("due_at") is not None]
+    first = dated[0] if dated else start
     if len(_HINTS) > 4096:
         _HINTS.clear()
-    width = max(end - first, timedelta(minutes=1)) if end is not None and end > first else None
-    _HINTS[key] = (first, width, few)
+    pace = None
+    if end is not None and end > first:
+        # The due dates the page needed, not how far the last window reached past them (a window
+        # much wider than the page would be read again and again).
+        span = dated[-1] - first if dated and len(rows) >= need else end - first
+        pace = max(span, timedelta(minutes=1)) / max(len(dated), 1)
+    _HINTS[key] = (first, pace, few)
 
 
 def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
