@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.services import availability, scheduling
+from web.api._files import download
 from web.security import access, current_actor
 
 blp = Blueprint("appointments_api", __name__, url_prefix="/api/v1", description="Appointments and availability")
@@ -102,13 +102,6 @@ class AvailabilityOut(ma.Schema):
     exceptions = ma.fields.List(ma.fields.Nested(AvailabilityExceptionOut))
 
 
-def _ics(text: str, name: str) -> Response:
-    resp = Response(text, mimetype="text/calendar")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.ics"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
-
-
 @blp.route("/appointments")
 class Appointments(MethodView):
     @blp.arguments(AppointmentQuery, location="query")
@@ -135,7 +128,7 @@ class AppointmentFeed(MethodView):
     @access("authenticated")
     def get(self, args):
         """The same list as GET /appointments, as an iCalendar feed."""
-        return _ics(scheduling.calendar_ics(current_actor(), **args), "appointments")
+        return download(scheduling.calendar_ics(current_actor(), **args), "text/calendar", "appointments.ics")
 
 
 @blp.route("/appointments/<appointment_id>")
@@ -160,7 +153,8 @@ class AppointmentIcs(MethodView):
     @access("authenticated")
     def get(self, appointment_id):
         """One appointment as an .ics file (add it to your calendar)."""
-        return _ics(scheduling.calendar_ics(current_actor(), appointment_id=appointment_id), "appointment")
+        ics = scheduling.calendar_ics(current_actor(), appointment_id=appointment_id)
+        return download(ics, "text/calendar", "appointment.ics")
 
 
 @blp.route("/appointments/<appointment_id>/cancel")

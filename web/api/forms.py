@@ -4,13 +4,13 @@ profile (start with prefill, save progress, submit), submissions with evidence, 
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.forms.pdf import blank_pdf
 from engine.services import forms as form_service
 from engine.services import submissions as sub_service
+from web.api._files import download
 from web.security import access, current_actor
 
 blp = Blueprint("forms_api", __name__, url_prefix="/api/v1", description="Forms, submissions and review items")
@@ -88,13 +88,6 @@ class FormReviewList(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(FormReviewOut))
 
 
-def _pdf(data: bytes, name: str) -> Response:
-    resp = Response(data, mimetype="application/pdf")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
-
-
 @blp.route("/forms")
 class Forms(MethodView):
     @blp.arguments(FormQuery, location="query")
@@ -158,7 +151,7 @@ def copy_to_intake(body, key):
 def blank(key):
     """A printable blank PDF of the latest published version."""
     _, definition = form_service.published_definition(key)
-    return _pdf(blank_pdf(definition), key)
+    return download(blank_pdf(definition), "application/pdf", f"{key}.pdf")
 
 
 @blp.route("/clients/<client_id>/forms/<key>")
@@ -199,7 +192,8 @@ def submission(submission_id):
 @access("authenticated")
 def submission_pdf(submission_id):
     """The filled PDF of a completed submission."""
-    return _pdf(sub_service.submission_pdf(current_actor(), submission_id), f"submission-{submission_id}")
+    pdf = sub_service.submission_pdf(current_actor(), submission_id)
+    return download(pdf, "application/pdf", f"submission-{submission_id}.pdf")
 
 
 @blp.route("/submissions/<submission_id>/files/<file_id>")
@@ -207,10 +201,7 @@ def submission_pdf(submission_id):
 def submission_file(submission_id, file_id):
     """A signature image or uploaded file of a submission (never rendered as a page)."""
     data, content_type, _ = sub_service.submission_file(current_actor(), submission_id, file_id)
-    resp = Response(data, mimetype=content_type)
-    resp.headers.update({"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
-                         "Content-Security-Policy": "default-src 'none'; sandbox"})
-    return resp
+    return download(data, content_type, file_id, inline=True)  # shown in <img> on review pages
 
 
 def _review(item) -> dict:
