@@ -12,7 +12,8 @@ from engine.services import mail
 log = logging.getLogger(__name__)
 
 
-@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000)
+# Inside the message's claim (engine.services.mail.STALE_CLAIM): a live sender never outlasts it.
+@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
 def send_mail_message(*, message_id: str) -> None:
     """Send it unless it was sent already. SMTP failures and a busy claim (Conflict) raise, so
     dramatiq retries them with backoff; a message that no longer exists is dropped."""

@@ -13,14 +13,14 @@ from __future__ import annotations
 from bson import ObjectId
 
 from engine import config
-from engine.errors import NotFound
+from engine.errors import Conflict, NotFound
 from engine.models.accounts import PortalAccount, StaffMember
 from engine.models.clients import Client
 from engine.models.invitations import IntakeReminder
 from engine.models.mail import MailMessage
 from engine.models.organization import Organization
 from engine.services import documents, intake, invitations, mail
-from engine.workflow.operations import OperationFailed, operation
+from engine.workflow.operations import OperationBusy, OperationFailed, operation
 
 
 def _client(params: dict) -> Client:
@@ -30,11 +30,20 @@ def _client(params: dict) -> Client:
     return client
 
 
+def _deliver(message_id) -> None:
+    """Send a recorded mail; one another sender holds (perhaps a killed one, until its claim lapses) is
+    waited for, not counted as a failure."""
+    try:
+        mail.deliver(message_id)
+    except Conflict as exc:
+        raise OperationBusy(str(exc), retry_after=mail.STALE_CLAIM.total_seconds() / 3) from exc
+
+
 def _send(to: str, subject: str, text: str, key: str) -> None:
     """Send once per key; a retry re-sends a mail that failed and skips one that went out."""
     message = mail.queue_mail(to, subject, text, idempotency_key=key)
     if message.status != "sent":
-        mail.deliver(message.id)
+        _deliver(message.id)
 
 
 def _greeting(account: PortalAccount) -> str:
@@ -48,7 +57,7 @@ def _mail_account(account: PortalAccount, client: Client, *, key: str, lead: str
         return
     if account.activated_at is None:
         if MailMessage.objects(idempotency_key=key).count():
-            mail.deliver(MailMessage.objects.get(idempotency_key=key).id)  # first attempt's token stays valid
+            _deliver(MailMessage.objects.get(idempotency_key=key).id)  # first attempt's token stays valid
             return
         link = invitations.activation_url(invitations.issue(account, client, instance_id=instance_id))
         action = f"Set your password to get started:\n{link}\n\nThe link works once and expires in " \

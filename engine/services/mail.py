@@ -37,7 +37,10 @@ from engine.models.mail import MailMessage
 # (At-least-once in that crash case: SMTP gives no way to ask whether the relay got it.)
 log = logging.getLogger(__name__)
 
-STALE_CLAIM = timedelta(minutes=5)
+# A sender's claim on a message: a sender killed mid-send holds it this long. Every sender is stopped
+# well before (an actor's time limit, gunicorn's 60 s request timeout), so a claim never lapses under
+# a live sender and a message is never sent twice that way.
+STALE_CLAIM = timedelta(seconds=90)
 SMTP_TIMEOUT = 30
 MAX_BODY_CHARS = 1_000_000
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+")

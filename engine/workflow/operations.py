@@ -13,7 +13,9 @@ operations where it defines them:
 outside effect (mail, charge) must make a second call with the same key a no-op.
 Whatever it returns (JSON-able) becomes the task's result variable.
 An operation that cannot succeed however often it is retried raises
-`OperationFailed(permanent=True)`; any other exception is retried with backoff.
+`OperationFailed(permanent=True)`; one whose effect another worker is producing right now (a mail
+being sent) raises `OperationBusy`, which waits without spending an attempt; any other exception is
+retried with backoff.
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ class OperationFailed(Exception):
     def __init__(self, message: str, *, permanent: bool = False):
         super().__init__(message)
         self.permanent = permanent
+
+
+class OperationBusy(Exception):
+    """Someone else is producing this operation's effect right now: try again after `retry_after`
+    seconds. Not a failure: it spends none of the operation's attempts."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def operation(name: str) -> Callable[[Operation], Operation]:

@@ -76,6 +76,13 @@ def _perform_claimed(row: dict) -> bool:
         fn = operations.get(row["operation"])
         result = fn(params=row.get("params") or {}, key=key, instance_id=str(row["instance_id"]),
                     task_id=row["task_id"])
+    except operations.OperationBusy as exc:
+        # The effect is being produced elsewhere (e.g. a mail another worker is sending, or a dead
+        # worker's claim on it that has not lapsed yet): come back then, without spending an attempt.
+        _rows().update_one({"_id": row["_id"]}, {"$set": {
+            "last_error": f"busy: {exc}"[:1000], "claimed_until": None,
+            "resend_at": utcnow() + timedelta(seconds=exc.retry_after)}})
+        raise RetryLater(f"{row['operation']} waits: {exc}") from exc
     except Exception as exc:  # any failure of outside code counts as an attempt
         permanent = isinstance(exc, operations.OperationFailed) and exc.permanent
         attempts = row.get("attempts", 0) + 1

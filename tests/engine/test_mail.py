@@ -97,6 +97,25 @@ def test_the_sweep_delivers_what_nobody_delivered_once_and_waits_out_backoff(set
     assert len(_received()) == 3
 
 
+def test_an_intake_mail_held_by_a_killed_sender_is_waited_for_then_sent_once(smtp_server):
+    """Does the intake's mail operation treat a message another (perhaps killed) sender holds as busy
+    (OperationBusy, no failed attempt), and send it once the claim has lapsed?"""
+    from datetime import timedelta
+
+    from engine.services import intake_operations
+    from engine.workflow.operations import OperationBusy
+
+    queued = mail.queue_mail("h@example.org", "Your client portal", "Set your password.", idempotency_key="i1")
+    queued.modify(set__status="sending", set__claimed_at=utcnow())  # its sender was killed mid-send
+    with pytest.raises(OperationBusy):
+        intake_operations._deliver(queued.id)
+    assert _received() == []
+    queued.modify(set__claimed_at=utcnow() - mail.STALE_CLAIM - timedelta(seconds=1))  # the claim lapsed
+    intake_operations._deliver(queued.id)
+    intake_operations._deliver(queued.id)
+    assert [m.to for m in _received()] == [["h@example.org"]]
+
+
 def test_message_claimed_by_another_sender_is_not_sent(smtp_server):
     """Does a message another worker is sending right now answer Conflict instead of a second send?"""
     queued = mail.queue_mail("c@example.org", "Hi", "text")

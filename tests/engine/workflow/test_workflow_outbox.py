@@ -82,6 +82,31 @@ def test_an_operation_whose_performer_was_killed_is_taken_up_when_its_claim_laps
     assert outbox.perform(row.id) == "done"
 
 
+def test_an_operation_busy_elsewhere_waits_without_spending_attempts(deployed, test_operations):
+    """Does an operation whose effect another worker is producing (OperationBusy) wait and come back
+    later as often as needed, without spending the attempts that would fail it for good?"""
+    busy = {"left": 7}  # more than the operation's 5 attempts
+
+    def mail_being_sent(**_):
+        if busy["left"]:
+            busy["left"] -= 1
+            raise operations.OperationBusy("this mail is being sent by another worker", retry_after=30)
+        return {"sent": True}
+
+    operations.register("test_flaky", mail_being_sent)
+    iid = _start_without_broker("t_service", data={"client_name": "Ann"})
+    row = OutboxMessage.objects.get(instance_id=iid, operation="test_flaky")
+    for _ in range(7):
+        before = utcnow()
+        with pytest.raises(outbox.RetryLater):
+            outbox.perform(row.id)
+        waiting = OutboxMessage.objects.get(id=row.id)
+        assert (waiting.status, waiting.attempts, waiting.claimed_until) == ("pending", 0, None)
+        assert waiting.resend_at.replace(tzinfo=before.tzinfo) >= before + timedelta(seconds=29)
+    assert outbox.perform(row.id) == "done"
+    assert OutboxMessage.objects.get(id=row.id).attempts == 1
+
+
 def test_firing_a_timer_whose_task_moved_on_does_nothing(deployed):
     """Does a late wake-up for a timer whose task no longer waits leave the instance untouched?"""
     from helpers import make_client, make_portal_account
