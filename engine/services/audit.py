@@ -6,7 +6,8 @@ the database, so someone with database access alone cannot rewrite history
 without `verify()` naming the first row that no longer fits.
 
 Concurrent writers: a row's `seq` is unique, so two writers that read the same
-head race on the insert; the loser re-reads the head and tries again.
+head race on the insert; the loser re-reads the head and tries again. Within one
+process, threads do not race each other: appends are grouped (see `_append`).
 
 Encoding (rows are ~100 per finished intake, so bytes per row count): the MAC is stored as its 32
 raw bytes, not 64 hex characters; the previous row's MAC is not stored again (the chain already
@@ -21,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bson import Binary
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from engine import config
 from engine.authz import Actor
@@ -33,6 +35,7 @@ from engine.models import utcnow
 from engine.models.audit import AuditEvent
 
 _MAX_RACE_RETRIES = 50
+_DUPLICATE_KEY = 11000
 _CHAINED_FIELDS = ("seq", "at", "actor_kind", "actor_id", "action", "client_id", "object_type",
                    "object_id", "outcome", "ip", "user_agent", "details")
 # Left out of the stored row when empty; verify() reads a missing one back as empty.
@@ -90,22 +93,76 @@ def record(actor: Actor, action: str, *, client=None, object_type: str = "", obj
         "user_agent": (actor.user_agent or "")[:300],
         "details": details or {},
     }
+    item = _Pending(values)
+    with _queue_lock:
+        _queue.append(item)
+    with _append_lock:
+        if item.event is None and item.error is None:  # not written by the thread before us
+            with _queue_lock:
+                batch = _queue[:]
+                _queue.clear()
+            _append(batch)
+    if item.error is not None:
+        raise item.error
+    assert item.event is not None  # noqa: S101 - _append ends every item with an event or an error
+    return item.event
+
+
+# Appends are grouped per process. Every append races for the chain's head, and threads racing in
+# one process mostly lose to each other (8 concurrent requests: ~2.4 attempts, ~4.7 round trips per
+# event). Instead one thread at a time appends, taking every event queued by then with it: one head
+# read and one ordered insert for the whole group. A caller returns once its own row is stored.
+@dataclass
+class _Pending:
+    values: dict
+    event: AuditEvent | None = None
+    error: BaseException | None = None
+
+
+_queue: list[_Pending] = []
+_queue_lock = threading.Lock()
+_append_lock = threading.Lock()
+
+
+def _append(batch: list[_Pending]) -> None:
+    """Chain and insert `batch` in order, one insert per attempt; ends each item with .event or .error.
+
+    Other processes still race for the head: the unique index on seq decides. Rows inserted before
+    the first taken seq stay (they chain onto the real head); the rest are chained again and retried.
+    """
     coll = AuditEvent._get_collection()
-    for _ in range(_MAX_RACE_RETRIES):
-        head = _head(coll)
-        seq = (head["seq"] + 1) if head else 1
-        prev = _hex(head.get("mac")) if head else ""
-        row = dict(values, seq=seq)
-        mac = _mac(prev, row)
-        try:
-            # Plain insert: one round trip, and the unique index on seq decides races.
-            inserted = coll.insert_one(_stored_row(row, mac)).inserted_id
-        except DuplicateKeyError:
-            _saw(seq)  # the winner of the race wrote it
-            continue  # chain onto theirs
-        _saw(seq)
-        return AuditEvent(id=inserted, **row, prev_mac=prev, mac=mac)
-    raise RuntimeError("audit chain too contended to append")  # never expected in practice
+    todo = batch
+    try:
+        for _ in range(_MAX_RACE_RETRIES):
+            head = _head(coll)
+            first = (head["seq"] + 1) if head else 1
+            prev = _hex(head.get("mac")) if head else ""
+            rows, docs = [], []
+            for seq, item in enumerate(todo, start=first):
+                row = dict(item.values, seq=seq)
+                mac = _mac(prev, row)
+                rows.append(dict(row, prev_mac=prev, mac=mac))
+                docs.append(_stored_row(row, mac))
+                prev = mac
+            try:
+                coll.insert_many(docs, ordered=True)
+                stored = len(docs)
+            except BulkWriteError as exc:
+                if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                    raise
+                stored = exc.details.get("nInserted", 0)
+            for item, row, doc in zip(todo[:stored], rows, docs, strict=False):
+                item.event = AuditEvent(id=doc["_id"], **row)
+            _saw(first + stored if stored < len(docs) else first + stored - 1)  # ours, or the taken seq
+            todo = todo[stored:]
+            if not todo:
+                return
+        raise RuntimeError("audit chain too contended to append")  # never expected in practice
+    except BaseException as exc:
+        for item in todo:
+            item.error = exc
+        if not isinstance(exc, Exception):
+            raise
 
 
 # The head is the row with the highest seq. "Sort by seq descending, take one" costs every row of

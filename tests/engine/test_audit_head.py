@@ -3,11 +3,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import pytest
 
 from engine.authz import SYSTEM
 from engine.models.audit import AuditEvent
 from engine.services import audit
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _append_seq() -> int:
@@ -58,3 +66,41 @@ def test_a_gap_does_not_make_a_row_reuse_a_seq(clean_db):
     audit._seen_seq = 0
     assert _append_seq() == 10
     assert audit.verify().first_bad_seq == 3
+
+
+def test_each_caller_gets_its_own_row_when_appends_are_grouped(clean_db):
+    """With many threads appending at once (their events stored in groups), does each caller get back
+    the row holding its own event, and does the chain stay unbroken?"""
+    returned: list[tuple[int, int, int]] = []
+
+    def write(t: int) -> None:
+        for i in range(15):
+            event = audit.record(SYSTEM, "client_record_viewed", details={"t": t, "i": i})
+            returned.append((event.seq, t, i))
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    stored = {doc["seq"]: (doc["details"]["t"], doc["details"]["i"]) for doc in AuditEvent._get_collection().find()}
+    assert sorted(seq for seq, _, _ in returned) == list(range(1, 121))
+    assert all(stored[seq] == (t, i) for seq, t, i in returned)
+    result = audit.verify()
+    assert result.ok and result.rows == 120, result.reason
+
+
+@pytest.mark.timeout(180)
+def test_processes_racing_with_grouped_appends_keep_one_chain(clean_db, tmp_path):
+    """Do two processes, each appending from four threads at once, build one gap-free chain that
+    verifies, each seq handed to exactly one caller?"""
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests/engine/audit_writers_main.py"), "4", "25", str(go)],
+                              cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    go.touch()
+    seqs = [int(line) for p in procs for line in p.communicate(timeout=150)[0].split()]
+    assert sorted(seqs) == list(range(1, 201))
+    result = audit.verify()
+    assert result.ok and result.rows == 200, result.reason
