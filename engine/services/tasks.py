@@ -197,6 +197,7 @@ _FAR = timedelta(days=4096)  # the first window holds what is older; then quarte
 _MARGIN = 1.5  # a window sized from the hint is this much wider than the rows asked for should need
 _LAST = datetime(9000, 1, 1, tzinfo=UTC)
 _END = datetime.max.replace(tzinfo=UTC)  # every date a row can hold (Python reads no later one)
+_BATCH = 10_000  # rows per reply (the driver asks for 101 first)
 _QUICK_MS = 5  # a whole query that takes longer holds too many rows: read it in windows (0: always)
 
 
@@ -216,6 +217,7 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
         before = len(rows)
         where = query if limit_ms and bound is None else {**query, "due_at": bound}
         cursor = coll.find(where).sort([("due_at", 1), ("_id", 1)]).max_time_ms(max(limit_ms, 0) or None)
+        cursor = cursor.batch_size(_BATCH)  # a window in one reply: no getMore round trip past 101 rows
         if limit_ms and keep is None:
             cursor = cursor.limit(need)  # MongoDB proper stops there, walking the index in order
         rows.extend(r for r in cursor if keep is None or keep(r))
@@ -225,7 +227,7 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
     if any(isinstance(v, dict) for v in query.values()):
         # SecantusDB bounds an index by an $in only without a due_at range (with one it reads every open
         # row): read such a query whole, its rows are few, and leave out here what is due after due_before.
-        for r in coll.find(query).sort([("due_at", 1), ("_id", 1)]):
+        for r in coll.find(query).sort([("due_at", 1), ("_id", 1)]).batch_size(_BATCH):
             if (cap is None or (r.get("due_at") is not None and _aware(r["due_at"]) <= cap)) and (keep is None or keep(r)):
                 rows.append(r)
         return rows[:need]
