@@ -204,10 +204,13 @@ def _existing(key: str, invoice_id) -> Payment | None:
 
 def _lock(inv: Invoice, payment_id) -> None:
     now = utcnow()
-    doc = Invoice._get_collection().find_one_and_update(
-        {"_id": inv.id, "status": "open",
-         "$or": [{"payment_in_progress": None}, {"payment_started_at": {"$lt": now - STALE_LOCK}}]},
-        {"$set": {"payment_in_progress": payment_id, "payment_started_at": now}})
+    doc = None
+    # Free, or held by a payment gone stale: two filters rather than one top-level `$or`, which
+    # SecantusDB answers by scanning every invoice (engine/workflow/store._free).
+    for free in ({"payment_in_progress": None}, {"payment_started_at": {"$lt": now - STALE_LOCK}}):
+        doc = doc or Invoice._get_collection().find_one_and_update(
+            {"_id": inv.id, "status": "open", **free},
+            {"$set": {"payment_in_progress": payment_id, "payment_started_at": now}})
     if doc is None:
         fresh = Invoice.objects(id=inv.id).first()
         if fresh is None or fresh.status != "open":

@@ -127,7 +127,7 @@ def _lease_many(ids: list) -> tuple[str, list[dict]]:
     owner = store.owner_token()
     now = utcnow()
     store.instances().update_many(
-        {"_id": {"$in": ids}, "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
+        {"_id": {"$in": ids}, **store._free(now)},
         {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=store.lease_seconds())}})
     return owner, list(store.instances().find({"_id": {"$in": ids}, "lease_owner": owner}, {"history": 0}))
 

@@ -53,7 +53,7 @@ def perform(outbox_id) -> str:
     now = utcnow()
     row = _rows().find_one_and_update(
         {"_id": oid, "status": "pending",
-         "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}]},
+         "claimed_until": {"$not": {"$gte": now}}},  # unclaimed or lapsed; no `$or` (store._free)
         {"$set": {"claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
                   "resend_at": now + timedelta(seconds=CLAIM_SECONDS) + RESEND_AFTER_CLAIM}})
     if row is None:

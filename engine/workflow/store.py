@@ -137,8 +137,11 @@ def restore(doc: dict):
     return workflow
 
 
-def _free(now) -> list:
-    return [{"lease_until": None}, {"lease_until": {"$lt": now}}]
+def _free(now) -> dict:
+    """Filter: nobody holds a live lease (none, null, or expired). Written with `$not` rather than a
+    top-level `$or`: SecantusDB answers any filter with a top-level `$or` by scanning the whole
+    collection (FINDINGS), which made every save cost ~270 ms at 20,000 instances instead of ~2 ms."""
+    return {"lease_until": {"$not": {"$gte": now}}}
 
 
 def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = None,
@@ -159,7 +162,7 @@ def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = N
         now = utcnow()
         if lease:
             doc = instances().find_one_and_update(
-                {"_id": instance_id, "$or": _free(now)},
+                {"_id": instance_id, **_free(now)},
                 {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=ttl)}},
                 projection=_STEP_FIELDS, return_document=ReturnDocument.AFTER)
         else:
@@ -208,7 +211,7 @@ def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list
     update: dict = {"$set": changes, "$inc": {"version": 1}}
     if loaded.history:
         update["$push"] = {"history": {"$each": loaded.history}}
-    guard = {"lease_owner": loaded.owner} if loaded.owner else {"$or": _free(now)}
+    guard = {"lease_owner": loaded.owner} if loaded.owner else _free(now)
     result = instances().update_one({"_id": loaded.id, "version": loaded.version, **guard}, update)
     if result.modified_count == 1:
         loaded.doc.update(changes)

@@ -91,3 +91,17 @@ def test_inbox_queries_use_indexes(started):
                 for query in tasks.inbox_queries(actor, scope=scope, **extra):
                     plan = _plan(query)
                     assert "IXSCAN" in plan and "COLLSCAN" not in plan, (scope, extra, query, plan[:800])
+
+
+def test_a_free_instance_is_one_without_a_live_lease(clean_db):
+    """Does the lease guard match an instance with no lease field, a null lease and an expired lease,
+    and never one whose lease is still live (the guard every optimistic save and lease take uses)?"""
+    from datetime import timedelta
+
+    from engine.models import utcnow
+
+    now = utcnow()
+    rows = {"missing": {}, "null": {"lease_until": None}, "expired": {"lease_until": now - timedelta(seconds=1)},
+            "live": {"lease_until": now + timedelta(seconds=30)}}
+    clean_db["lease_probe"].insert_many([{"k": k, **v} for k, v in rows.items()])
+    assert sorted(d["k"] for d in clean_db["lease_probe"].find(store._free(now))) == ["expired", "missing", "null"]
