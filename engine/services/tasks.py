@@ -118,25 +118,14 @@ def audiences(actor: Actor, *, used_only: bool = False) -> tuple[list[str], bool
     return [], False
 
 
-def _visibility(actor: Actor) -> dict:
-    keys, limited = audiences(actor)
-    if actor.kind == "system":
-        return {}
-    if not limited:
-        return {"audience": {"$in": keys}}
-    assigned = _assigned_clients(actor)
-    # Index bounds on audience; rows for "staff" in general are then kept for assigned clients only.
-    return {"audience": {"$in": keys},
-            "$or": [{"audience": {"$ne": "staff"}}, {"client_id": {"$in": [*assigned, None]}}]}
-
-
 def _assigned_clients(actor: Actor) -> list:
     """The clients a staff member is assigned to (whose "staff" tasks they see without clients.view_all)."""
     return [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id}, {"_id": 1})]
 
 
 def _visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None = None):
-    """A row predicate equal to `_visibility(actor)`, or to "claimed by me" (for lists bounded by a client).
+    """Whether the actor may see a task row: its audience is one of the actor's, and a "staff" row of a
+    limited staff member is for an assigned client (or none). mine: only rows the actor claimed.
 
     assigned: `_assigned_clients(actor)` when the caller already has it (one lookup per page)."""
     if mine:
@@ -316,12 +305,13 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
 
 def get_task_for(actor: Actor, task_id) -> dict:
     """A task row the actor may see. Raises NotAuthenticated or NotFound."""
-    row = Task._get_collection().find_one({"_id": parse_id(task_id), **_visibility(actor)})
-    if row is None and actor.kind != "anonymous":
-        # Completed rows stay readable by whoever completed or claimed them.
-        row = Task._get_collection().find_one({"_id": parse_id(task_id), "$or": [
-            {"completed_by": actor_key(actor)}, {"claimed_by": actor_key(actor)}]})
-    if row is None:
+    visible = _visible_filter(actor)  # NotAuthenticated first, before any lookup
+    # Fetched by id and judged here: the visibility rule as a filter needs a top-level `$or`, for which
+    # SecantusDB scans every task row.
+    row = Task._get_collection().find_one({"_id": parse_id(task_id)})
+    me = actor_key(actor)
+    # Completed rows stay readable by whoever completed or claimed them.
+    if row is None or not (visible(row) or me in (row.get("completed_by"), row.get("claimed_by"))):
         raise NotFound("no such task")
     return row
 
