@@ -19,6 +19,9 @@ class Invitation(me.Document):
     instance_id = me.ObjectIdField()
     expires_at = me.DateTimeField(required=True)
     used_at = me.DateTimeField()
+    # The password hash chosen with this link, kept from the claim until it is on the account, so that a
+    # retry after a crash between the two finishes the activation instead of finding a used link.
+    password_hash = me.StringField()
     created_at = me.DateTimeField(default=utcnow)
 
 

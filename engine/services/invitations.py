@@ -101,24 +101,43 @@ def activate(raw_token: str, password: str, *, ip: str = "", user_agent: str = "
     if not isinstance(raw_token, str) or not raw_token.strip():
         raise ValidationFailed("the activation link is missing its token", details=_INVALID)
     passwords.check_strength(password if isinstance(password, str) else "", field_name="password")
-    # Hash before claiming the token: a process killed between the claim and the password write
-    # leaves a used link and no password (found by bench/chaos.py); keep that window one round trip.
-    password_hash = passwords.hash_password(password)
     now = utcnow()
-    invitation = Invitation.objects(token_hash=_digest(raw_token.strip()), used_at=None,
-                                    expires_at__gt=now).modify(new=True, set__used_at=now)
-    account = PortalAccount.objects(id=invitation.account).first() if invitation else None
+    found = Invitation.objects(token_hash=_digest(raw_token.strip()), expires_at__gt=now).first()
+    if found is None:
+        raise ValidationFailed("this activation link cannot be used", details=_INVALID)
+    # Claim the link together with the chosen password's hash; the password reaches the account in a
+    # second write. A process or database killed between the two (found by bench/chaos.py) leaves a
+    # claim whose retry, with the same password, finishes the activation.
+    invitation = Invitation.objects(id=found.id, used_at=None).modify(
+        new=True, set__used_at=now, set__password_hash=passwords.hash_password(password))
+    account = PortalAccount.objects(id=found.account).first()
+    if invitation is None:
+        invitation = Invitation.objects(id=found.id).first()
+        if account is None or not _unfinished(invitation, account, password):
+            raise ValidationFailed("this activation link cannot be used", details=_INVALID)
     if account is None or account.disabled:
         raise ValidationFailed("this activation link cannot be used", details=_INVALID)
     PortalAccount.objects(id=account.id).update_one(
-        set__password_hash=password_hash, set__password_changed_at=now,
-        set__activated_at=account.activated_at or now)
+        set__password_hash=invitation.password_hash, set__password_changed_at=invitation.used_at,
+        set__activated_at=account.activated_at or invitation.used_at)
+    Invitation.objects(id=invitation.id).update_one(unset__password_hash=True)
     # Other outstanding links of this account stop working once a password is set.
     Invitation.objects(account=account.id, used_at=None).update(set__used_at=now)
     account.reload()
     audit.record(audit_actor(account, ip, user_agent), "portal_account_activated", client=invitation.client,
                  object_type="portal", object_id=account.id)
     return {"email": account.email, "mfa_setup_required": mfa.is_required(account) and not account.mfa_enabled}
+
+
+def _unfinished(invitation, account, password: str) -> bool:
+    """A claimed link whose password never reached the account (its claimer died), retried with the
+    same password."""
+    if invitation is None or not invitation.password_hash or invitation.used_at is None:
+        return False
+    changed = account.password_changed_at
+    if changed is not None and changed.replace(tzinfo=None) >= invitation.used_at.replace(tzinfo=None):
+        return False
+    return passwords.verify_password(invitation.password_hash, password)[0]
 
 
 def audit_actor(account, ip: str, user_agent: str):

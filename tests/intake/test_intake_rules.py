@@ -136,6 +136,32 @@ def test_activation_tokens_are_hashed_single_use_and_expire(client, installed):
     assert resp.status_code == 422 and "token" in resp.get_json()["error"]["details"]
 
 
+def test_an_activation_killed_between_claim_and_password_is_finished_by_its_retry(client, installed):
+    """When the process dies after claiming the link but before the password reached the account, does
+    the client's retry with the same password finish the activation (and another password not), after
+    which the link is spent?"""
+    from engine.models import utcnow
+    from engine.models.accounts import PortalAccount
+    from engine.services import invitations, passwords
+
+    ann = make_client(first_name="Ann", email="ann@example.org")
+    [account] = invitations.ensure_accounts(ann, minor=False)
+    raw = invitations.issue(account, ann)
+    Invitation.objects(account=account.id).update_one(  # the claim the dead process wrote
+        set__used_at=utcnow(), set__password_hash=passwords.hash_password(lc.PORTAL_PASSWORD))
+    assert PortalAccount.objects.get(id=account.id).activated_at is None
+
+    other = client.post("/api/v1/portal/activate", json={"token": raw, "password": "another long password 42"})
+    assert other.status_code == 422 and "token" in other.get_json()["error"]["details"]
+    retry = client.post("/api/v1/portal/activate", json={"token": raw, "password": lc.PORTAL_PASSWORD})
+    assert retry.status_code == 200, retry.get_json()
+    assert PortalAccount.objects.get(id=account.id).activated_at is not None
+    assert api_login(client, "ann@example.org", lc.PORTAL_PASSWORD)
+    assert Invitation.objects.get(account=account.id).password_hash is None  # not kept once on the account
+    again = client.post("/api/v1/portal/activate", json={"token": raw, "password": lc.PORTAL_PASSWORD})
+    assert again.status_code == 422
+
+
 def test_invite_needs_portal_invite(client, installed):
     """Does a therapist (no portal.invite) get 403 when inviting, and an unknown packet form 422?"""
     lc.configure(intake_packet=["demographics"])
