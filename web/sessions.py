@@ -29,6 +29,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.datastructures import ImmutableMultiDict
 
 from engine.authz import ANONYMOUS
 from engine.errors import NotAuthenticated
@@ -159,7 +160,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def _login_email_key() -> str:
     data = request.get_json(silent=True) if request.is_json else request.form
-    email = accounts.normalize_email(data.get("email") if hasattr(data, "get") else "")
+    email = accounts.normalize_email(data.get("email") if isinstance(data, dict | ImmutableMultiDict) else "")
     return "login-email:" + (email or "-")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import NoReturn
 
 from mongoengine.errors import NotUniqueError
 
@@ -53,7 +54,7 @@ def _anonymous(ip: str, user_agent: str) -> authz.Actor:
 
 
 def _fail(reason: str, email: str, account, ip: str, user_agent: str, code: str = "invalid_credentials",
-          message: str = LOGIN_FAILED):
+          message: str = LOGIN_FAILED) -> NoReturn:
     """Audit a refused login and raise the one public error for it."""
     actor = actor_for(account, ip=ip, user_agent=user_agent) if account is not None else _anonymous(ip, user_agent)
     audit.record(actor, "login_failed", object_type=getattr(account, "kind", ""),
@@ -145,7 +146,7 @@ def disable_mfa(actor: authz.Actor, code: str) -> None:
     Raises Forbidden (code mfa_required_by_policy) where policy requires MFA, and
     ValidationFailed {"code": [...]} for a wrong or reused code.
     """
-    account = actor.account
+    account = actor.login
     if mfa.policy_requires(account):
         raise Forbidden("two-factor authentication is required for your account", code="mfa_required_by_policy")
     if not mfa.verify(account, code):
@@ -216,7 +217,7 @@ def change_password(actor: authz.Actor, current: str, new_password: str, *, reop
     made the change stays signed in. Raises ValidationFailed
     {"current_password": [...]} or {"password": [...]}.
     """
-    account = actor.account
+    account = actor.login
     ok, _ = passwords.verify_password(account.password_hash or "", current or "")
     if not ok:
         raise ValidationFailed("current password is not correct",
@@ -263,7 +264,7 @@ def describe_me(actor: authz.Actor, active_client_id=None) -> dict:
     """
     if actor.kind not in ("staff", "portal"):
         raise NotAuthenticated()
-    account = actor.account
+    account = actor.login
     me = {"kind": actor.kind, "id": actor.id, "email": account.email, "name": account.display_name,
           "mfa_enabled": bool(account.mfa_enabled)}
     if actor.is_staff:

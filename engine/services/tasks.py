@@ -120,7 +120,7 @@ def audiences(actor: Actor, *, used_only: bool = False) -> tuple[list[str], bool
 
 def _assigned_clients(actor: Actor) -> list:
     """The clients a staff member is assigned to (whose "staff" tasks they see without clients.view_all)."""
-    return [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.account.id}, {"_id": 1})]
+    return [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.login.id}, {"_id": 1})]
 
 
 def _visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None = None):
@@ -132,14 +132,14 @@ def _visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None =
         me = actor_key(actor)
         return lambda row: row.get("claimed_by") == me
     keys, limited = audiences(actor)
-    keys = set(keys)
+    mine_keys = set(keys)
     if actor.kind == "system":
         return lambda row: True
     if not limited:
-        return lambda row: row["audience"] in keys
-    assigned = set(_assigned_clients(actor) if assigned is None else assigned)
-    return lambda row: row["audience"] in keys and (
-        row["audience"] != "staff" or row.get("client_id") in assigned or row.get("client_id") is None)
+        return lambda row: row["audience"] in mine_keys
+    for_clients = set(_assigned_clients(actor) if assigned is None else assigned)
+    return lambda row: row["audience"] in mine_keys and (
+        row["audience"] != "staff" or row.get("client_id") in for_clients or row.get("client_id") is None)
 
 
 def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
@@ -252,14 +252,16 @@ def _first_rows(query: dict, need: int, keep=None, due_before: datetime | None =
         # The first window also holds what is due before the hint's start: one query, not two.
         if hi >= _LAST or (cap is not None and hi > cap):
             take({"$gte": floor} if floor is not None else {"$lte": _END})
-            lo = None  # read to the end
+            read_to: datetime | None = None  # to the end
             break
         found = take({"$gte": floor, "$lt": hi} if floor is not None else {"$lt": hi})
         if found or width is not None:
             missing = need - len(rows)
             width = max(timedelta(seconds=1), (hi - lo) * (4 if not found else min(8.0, 1.25 * missing / found)))
         lo = floor = hi
-    _remember(key, rows, start, lo, lo is None and len(rows) <= need, need)
+    else:
+        read_to = lo
+    _remember(key, rows, start, read_to, read_to is None and len(rows) <= need, need)
     return rows[:need]
 
 

@@ -14,3 +14,9 @@ def test_ruff_reports_nothing():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"ruff check . reported:\n{result.stdout}{result.stderr}"
+
+
+def test_mypy_reports_nothing():
+    """Does mypy (config in pyproject.toml: engine/ and web/) find no type error?"""
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"mypy reported:\n{result.stdout}{result.stderr}"
