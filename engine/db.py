@@ -38,3 +38,18 @@ def ensure_indexes() -> None:
 
     for doc in all_documents():
         doc.ensure_indexes()
+
+
+def update_then_read(collection, query: dict, update: dict, *, projection=None) -> dict | None:
+    """The document matching `query` (which names its `_id`) after `update`, or None if none matched.
+
+    What find_one_and_update(..., return_document=AFTER) does, as an update_one and a find_one by `_id`:
+    SecantusDB answers findAndModify by scanning the whole collection whatever the filter (~140 ms vs
+    ~1 ms for the pair at 20,000 documents), while both of these use the `_id` index. The update_one
+    alone decides who wins a claim; the read shows the document right after it.
+    """
+    if "_id" not in query:
+        raise ValueError("update_then_read needs the document's _id in its query")
+    if not collection.update_one(query, update).matched_count:
+        return None
+    return collection.find_one({"_id": query["_id"]}, projection)

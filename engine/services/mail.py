@@ -26,9 +26,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
-from mongoengine.queryset.visitor import Q
 
-from engine import config
+from engine import config, db
 from engine.errors import ConfigError, Conflict, NotFound, ValidationFailed
 from engine.models import utcnow
 from engine.models.mail import MailMessage
@@ -86,10 +85,15 @@ def deliver(message_id) -> MailMessage:
     if not ObjectId.is_valid(str(message_id)):
         raise NotFound("no such mail message")
     now = utcnow()
-    claimable = Q(status__in=["queued", "failed"]) | Q(status="sending", claimed_at__lt=now - STALE_CLAIM)
-    # One atomic claim, so two workers handed the same message cannot both send it.
-    message = MailMessage.objects(Q(id=message_id, direction="out") & claimable).modify(
-        new=True, set__status="sending", set__claimed_at=now, inc__attempts=1)
+    # One atomic claim, so two workers handed the same message cannot both send it: a guarded update per
+    # claimable state (not one `$or`, nor findAndModify: SecantusDB scans the collection for either).
+    claim = {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}}
+    doc = None
+    for claimable in ({"status": {"$in": ["queued", "failed"]}},
+                      {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}}):
+        doc = doc or db.update_then_read(MailMessage._get_collection(),
+                                         {"_id": ObjectId(str(message_id)), "direction": "out", **claimable}, claim)
+    message = MailMessage._from_son(doc) if doc is not None else None
     if message is None:
         existing = MailMessage.objects(id=message_id, direction="out").first()
         if existing is None:
@@ -129,11 +133,14 @@ def retry_unsent(*, now=None, batch: int = 100) -> int:
     fewer than MAX_ATTEMPTS tries) or claimed by a sender that died. Stops at the first relay failure
     (the relay is down: the next sweep tries again). Returns how many messages went out."""
     now = now or utcnow()
-    due = Q(direction="out") & (Q(status="queued", created_at__lt=now - UNSENT_AFTER)
-                                | Q(status="failed", attempts__lt=MAX_ATTEMPTS)
-                                | Q(status="sending", claimed_at__lt=now - STALE_CLAIM))
+    dues = ({"status": "queued", "created_at__lt": now - UNSENT_AFTER},  # one query each: no `$or` scan
+            {"status": "failed", "attempts__lt": MAX_ATTEMPTS},
+            {"status": "sending", "claimed_at__lt": now - STALE_CLAIM})
+    messages = [m for due in dues
+                for m in MailMessage.objects(direction="out", **due).only("id", "status", "attempts", "claimed_at")
+                .limit(batch)]
     sent = 0
-    for message in MailMessage.objects(due).only("id", "status", "attempts", "claimed_at").limit(batch):
+    for message in messages:
         if not _retry_due(message, now):
             continue
         try:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import ExecutionTimeout
 
+from engine import db
 from engine.authz import Actor, parse_id, portal_profiles
 from engine.errors import BadRequest, Conflict, NotAuthenticated, NotFound, ValidationFailed
 from engine.models import utcnow
@@ -381,9 +382,9 @@ def claim(actor: Actor, task_id) -> dict:
     if row["status"] != "open":
         raise TaskNotOpen("this task is not open any more")
     me = actor_key(actor)
-    updated = Task._get_collection().find_one_and_update(
-        {"_id": row["_id"], "status": "open", "claimed_by": {"$in": [None, me]}},
-        {"$set": {"claimed_by": me}}, return_document=True)
+    updated = db.update_then_read(Task._get_collection(),
+                                  {"_id": row["_id"], "status": "open", "claimed_by": {"$in": [None, me]}},
+                                  {"$set": {"claimed_by": me}})
     if updated is None:
         raise Conflict("someone else claimed this task")
     audit.record(actor, "task_claimed", client=row.get("client_id"), object_type="task", object_id=row["_id"])

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from bson import ObjectId
 
+from engine import db
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Timer
 from engine.workflow import dispatch, operations, runtime
@@ -51,9 +52,9 @@ def perform(outbox_id) -> str:
     """
     oid = ObjectId(str(outbox_id))
     now = utcnow()
-    row = _rows().find_one_and_update(
-        {"_id": oid, "status": "pending",
-         "claimed_until": {"$not": {"$gte": now}}},  # unclaimed or lapsed; no `$or` (store._free)
+    row = db.update_then_read(
+        _rows(), {"_id": oid, "status": "pending",
+                  "claimed_until": {"$not": {"$gte": now}}},  # unclaimed or lapsed; no `$or` (store._free)
         {"$set": {"claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
                   "resend_at": now + timedelta(seconds=CLAIM_SECONDS) + RESEND_AFTER_CLAIM}})
     if row is None:

@@ -4,7 +4,7 @@ Round trips per step are the cost that matters (FINDINGS: ~1 ms each), so a
 step first reads optimistically (one find) and saves with one update_one
 filtered on the version read and on nobody else holding a live lease. A save
 that matches nothing lost a race; the caller starts again from a fresh load,
-this time taking the lease (find_one_and_update) so that it makes progress
+this time taking the lease (a guarded update) so that it makes progress
 under contention. A lease whose holder died expires and is taken over.
 Nothing is ever overwritten.
 
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bson import Binary, ObjectId
-from pymongo import ReturnDocument
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from engine import db
 from engine.errors import NotFound
 from engine.models import utcnow
 from engine.models.workflow import ProcessInstance, ProcessVersion
@@ -161,10 +161,10 @@ def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = N
     while True:
         now = utcnow()
         if lease:
-            doc = instances().find_one_and_update(
-                {"_id": instance_id, **_free(now)},
+            doc = db.update_then_read(
+                instances(), {"_id": instance_id, **_free(now)},
                 {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=ttl)}},
-                projection=_STEP_FIELDS, return_document=ReturnDocument.AFTER)
+                projection=_STEP_FIELDS)
         else:
             doc = instances().find_one({"_id": instance_id}, _STEP_FIELDS)
             if doc is None:
