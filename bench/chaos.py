@@ -14,7 +14,10 @@ Summary: intakes finished, kills by target, and
   duplicated = completed submissions beyond one per (client, form), plus invitation mails beyond one per client
   stuck      = instances unfinished when the run ends (after a settle period) with nothing left to wait
                for: no open human task and no waiting timer
-Not covered: payments (the sandbox ledger) — the shipped intake charges nothing unless a fee is set.
+Each client also pays an invoice issued before the run (test card 4242, one Idempotency-Key per client,
+reused on every retry); charges are counted in the sandbox gateway's ledger:
+  lost charges       = payments answered 201 whose invoice is not paid by exactly one ledger charge
+  duplicated charges = succeeded ledger charges beyond one per invoice
 """
 
 from __future__ import annotations
@@ -66,7 +69,21 @@ def wait(predicate, timeout=300.0, what=""):
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock) -> None:
+def pay(http: Http, portal: dict, person, invoice_id: str, paid: list, lock) -> None:
+    """Pay the client's invoice; retries (after a lost answer, or while another attempt holds the
+    invoice) reuse one Idempotency-Key, so the processor is asked once."""
+    card = {"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": date.today().year + 2, "cvc": "123"}}
+    headers = {**portal, "Idempotency-Key": f"chaos-{person.id}"}
+    r = wait(lambda: (lambda resp: resp if resp.status_code != 409 else None)(
+        http.call("POST", f"/api/v1/invoices/{invoice_id}/payments", headers=headers, json=card)), what="payment")
+    if r.status_code != 201:
+        raise RuntimeError(f"payment {r.status_code} {r.text[:200]}")
+    with lock:
+        paid.append(invoice_id)
+
+
+def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, invoice_id: str = "",
+               paid: list | None = None) -> None:
     from tests.forms.fills import VALID
     from tests.intake.lifecycle import PORTAL_PASSWORD
 
@@ -89,6 +106,8 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock) -> 
         raise RuntimeError(f"no login: activation answered {activated.status_code} {activated.text[:120]}; "
                            f"login answers {last['r'].status_code} {last['r'].text[:120]}") from None
     portal = {"Authorization": f"Bearer {login['token']}"}
+    if invoice_id and paid is not None:
+        pay(http, portal, person, invoice_id, paid, lock)
 
     def open_tasks(headers, pred):
         r = http.call("GET", "/api/v1/tasks", headers=headers, params={"per_page": 100})
@@ -200,6 +219,13 @@ def main() -> None:
         staff = {"Authorization": f"Bearer {raw}"}
         people = [make_client(first_name="Chaos", last_name=f"Client{i}", email=f"chaos{i}@example.org",
                               date_of_birth=date(1990, 1, 1)) for i in range(args.intakes)]
+        from engine.authz import SYSTEM
+        from engine.services import billing
+
+        invoices = {p.id: billing.create_invoice(SYSTEM, p.id, {"line_items": [
+            {"service": "Intake session", "service_date": date.today().isoformat(), "amount_cents": 15000}]})["id"]
+            for p in people}
+        paid: list = []
         port = embedded.free_port()
         fleet = Fleet(env, port)
         embedded.wait_for_port(port, timeout=60)
@@ -237,7 +263,7 @@ def main() -> None:
             http = Http(http_base)
             for person in mine:
                 try:
-                    one_intake(http, staff, inbox, person, answered, lock)
+                    one_intake(http, staff, inbox, person, answered, lock, invoices[person.id], paid)
                 except Exception as exc:  # noqa: BLE001 - reported in the summary
                     with lock:
                         errors.append(f"{person.email}: {exc}")
@@ -266,7 +292,16 @@ def main() -> None:
         dup_forms = sum(n - 1 for n in stored.values() if n > 1)
         invitations = Counter(p.email for p in people for _ in set(inbox.links(p.email, "/portal/activate?token=")))
         dup_mails = sum(n - 1 for n in invitations.values() if n > 1)
-        duplicated = dup_forms + dup_mails
+        from engine.models.billing import Invoice, Payment, SandboxCharge
+
+        charges = {}
+        for invoice_id in invoices.values():
+            keys = [p.idempotency_key for p in Payment.objects(invoice=invoice_id)]
+            charges[invoice_id] = SandboxCharge.objects(idempotency_key__in=keys, status="succeeded").count()
+        lost_charges = sum(1 for i in set(paid) if charges[i] != 1 or Invoice.objects.get(id=i).status != "paid")
+        dup_charges = sum(n - 1 for n in charges.values() if n > 1)
+        lost += lost_charges
+        duplicated = dup_forms + dup_mails + dup_charges
         mails = Counter(p.email for p in people for _ in inbox.to(p.email))
         # Stuck = unfinished with nothing left to wait for: no open human task, no waiting timer.
         # An unfinished instance waiting on a client who gave up (a client error) is not stuck.
@@ -298,6 +333,8 @@ def main() -> None:
             mongo["svc"].stop()
     print(f"chaos: {args.intakes} intakes, {finished} finished in {elapsed:.0f} s; kills {sum(kills.values())} "
           f"({', '.join(f'{k} {v}' for k, v in sorted(kills.items()))}); forms answered 2xx {len(answered)}")
+    print(f"payments answered 201 {len(paid)}; lost charges {lost_charges}, duplicated charges {dup_charges} "
+          f"(sandbox ledger)")
     print(f"lost {lost}   duplicated {duplicated} (submissions {dup_forms}, invitation mails {dup_mails})   "
           f"stuck {stuck}   client errors {len(errors)}   mails per client {sorted(mails.values())}")
     print(f"unfinished but waiting on a person (a client who gave up): {waiting}")
