@@ -34,6 +34,9 @@ class Invoice(me.Document):
     # that two different idempotency keys cannot both pay the same balance.
     payment_in_progress = me.ObjectIdField()
     payment_started_at = me.DateTimeField()
+    # Payments whose outcome is counted here: applying one is idempotent, so a payment finished by a
+    # request that died before crediting the invoice is credited once by its retry (engine/services/billing).
+    applied_payments = me.ListField(me.ObjectIdField(), default=list)
     created_by = me.StringField(default="")
     created_at = me.DateTimeField(default=utcnow)
     paid_at = me.DateTimeField()

@@ -24,6 +24,7 @@ from datetime import timedelta
 from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
 
+from engine import db
 from engine.authz import SYSTEM, Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, PorticoError, ValidationFailed
 from engine.models import utcnow
@@ -219,14 +220,20 @@ def _lock(inv: Invoice, payment_id) -> None:
 
 
 def _unlock(invoice_id, payment_id, *, paid_cents: int = 0) -> None:
+    """Count a finished payment on its invoice (once: `applied_payments`) and release its lock."""
     coll = Invoice._get_collection()
     for _ in range(20):
         inv = coll.find_one({"_id": invoice_id})
-        new_paid = inv.get("paid_cents", 0) + paid_cents
-        changes: dict = {"$inc": {"version": 1}, "$set": {"paid_cents": new_paid}}
+        applied = payment_id in (inv.get("applied_payments") or [])
+        ours = inv.get("payment_in_progress") == payment_id
+        if applied and not ours:
+            return
+        new_paid = inv.get("paid_cents", 0) + (0 if applied else paid_cents)
+        changes: dict = {"$inc": {"version": 1}, "$set": {"paid_cents": new_paid},
+                         "$addToSet": {"applied_payments": payment_id}}
         if new_paid >= inv.get("total_cents", 0):
-            changes["$set"].update(status="paid", paid_at=utcnow())
-        if inv.get("payment_in_progress") == payment_id:
+            changes["$set"].update(status="paid", paid_at=inv.get("paid_at") or utcnow())
+        if ours:
             changes["$unset"] = {"payment_in_progress": "", "payment_started_at": ""}
         if coll.update_one({"_id": invoice_id, "version": inv.get("version", 0)}, changes).modified_count:
             return
@@ -242,17 +249,23 @@ def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
                "failure_message": result.message, "completed_at": now}
     if result.ok:
         changes["receipt_number"] = _next("receipt", "R")
-    doc = Payment._get_collection().find_one_and_update(
-        {"_id": payment.id, "status": "processing"}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+    doc = db.update_then_read(Payment._get_collection(), {"_id": payment.id, "status": "processing"},
+                              {"$set": changes})
     if doc is None:
         return Payment.objects.get(id=payment.id)  # someone else finished it first
-    _unlock(payment.invoice, payment.id, paid_cents=payment.amount_cents if result.ok else 0)
-    done = Payment._from_son(doc)
-    audit.record(actor, "payment_succeeded" if result.ok else "payment_failed", client=client,
+    return _settle(Payment._from_son(doc), actor, client)
+
+
+def _settle(done: Payment, actor: Actor, client: Client) -> Payment:
+    """What follows a payment's outcome: the invoice credited (once) and unlocked, the audit row, the
+    receipt notice (once per key). Also run by the retry of a request that died after the outcome."""
+    _unlock(done.invoice, done.id, paid_cents=done.amount_cents if done.status == "succeeded" else 0)
+    result_ok = done.status == "succeeded"
+    audit.record(actor, "payment_succeeded" if result_ok else "payment_failed", client=client,
                  object_type="payment", object_id=done.id,
                  details={"amount_cents": done.amount_cents, "code": done.failure_code,
                           "decline_code": done.decline_code})
-    if result.ok:
+    if result_ok:
         recipients = [actor.login] if actor.is_portal else _payers(client)
         for account in recipients:
             notices.notify(account, headline="Your payment was received", path="/portal/billing",
@@ -324,12 +337,16 @@ def _recover_stale(inv: Invoice, gateway: PaymentGateway, actor: Actor, client: 
         return
     if utcnow() - inv.payment_started_at < STALE_LOCK:
         return
-    stale = Payment.objects(id=inv.payment_in_progress, status="processing").first()
-    if stale is not None:
+    stale = Payment.objects(id=inv.payment_in_progress).first()
+    if stale is None:
+        return
+    if stale.status == "processing":
         _charge(gateway, stale, inv, actor, client)
-        inv.reload()
-        if inv.status != "open":
-            raise Conflict("this invoice is not open for payment", code="invoice_not_open")
+    else:  # its outcome was recorded but never reached the invoice: credit it before anyone pays again
+        _settle(stale, actor, client)
+    inv.reload()
+    if inv.status != "open":
+        raise Conflict("this invoice is not open for payment", code="invoice_not_open")
 
 
 def _replay(found: Payment, gateway: PaymentGateway, inv: Invoice, actor: Actor, client: Client) -> dict:
@@ -338,6 +355,8 @@ def _replay(found: Payment, gateway: PaymentGateway, inv: Invoice, actor: Actor,
             raise Conflict("this payment is still being processed", code="payment_in_progress")
         # The first request died mid-charge: drive it again; the gateway dedupes on the same key.
         return dict(payment_dict(_charge(gateway, found, inv, actor, client)), replayed=True)
+    if inv.payment_in_progress == found.id:
+        found = _settle(found, actor, client)  # its request died after the outcome, before the invoice
     audit.record(actor, "payment_replayed", client=client, object_type="payment", object_id=found.id)
     return dict(payment_dict(found), replayed=True)
 

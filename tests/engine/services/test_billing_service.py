@@ -142,23 +142,12 @@ def test_luhn():
     assert luhn_ok("4242424242424242") and not luhn_ok("4242424242424243")
 
 
-def test_payment_that_died_mid_charge_is_counted_not_charged_again(invoice, family):
-    """After a crash between the processor's charge and our record, is the money counted once and never re-taken?"""
-    from datetime import timedelta
-
-    from engine.models import utcnow
-    from engine.models.billing import Invoice
-
-    gateway = billing.get_gateway()
-    token = gateway.tokenize(number="4242424242424242", exp_month=1, exp_year=2040).token
-    long_ago = utcnow() - timedelta(hours=1)
-    # The state a crash leaves: the processor charged key K, our payment row still says `processing`.
-    gateway.charge(amount_cents=24000, currency="usd", payment_method=token, idempotency_key="crash-key-1")
-    stale = Payment(idempotency_key="crash-key-1", invoice=billing.parse_id(invoice["id"]),
-                    client=family["minor"].id, amount_cents=24000, gateway="sandbox", payment_method=token,
-                    created_at=long_ago).save()
-    Invoice.objects(id=invoice["id"]).update_one(set__payment_in_progress=stale.id,
-                                                 set__payment_started_at=long_ago)
+@pytest.mark.parametrize("status", ["processing", "succeeded"])
+def test_payment_that_died_mid_charge_is_counted_not_charged_again(invoice, family, status):
+    """After a crash between the processor's charge and our record (processing), or between our record
+    and the invoice's credit (succeeded), once its lock is stale: is the money counted once, a new
+    payment refused (invoice_not_open) instead of charged, and the first key's retry answered?"""
+    _crashed_payment(invoice, family, "crash-key-1", status=status, long_ago=True)
     with pytest.raises(Conflict) as err:
         billing.charge_invoice(family["guardian"], invoice["id"], idempotency_key="new-key-2", card=VISA_OK)
     assert err.value.code == "invoice_not_open"
@@ -167,3 +156,38 @@ def test_payment_that_died_mid_charge_is_counted_not_charged_again(invoice, fami
     assert (inv["status"], inv["paid_cents"]) == ("paid", 24000)
     again = billing.charge_invoice(family["guardian"], invoice["id"], idempotency_key="crash-key-1", card=VISA_OK)
     assert again["status"] == "succeeded" and again["replayed"]
+
+
+def _crashed_payment(invoice, family, key: str, *, status: str, long_ago: bool) -> Payment:
+    """The state a request leaves that died after the processor charged `key`: its payment row says
+    `status` (processing: before recording the answer; succeeded: after it, before crediting the
+    invoice), and the invoice is still open and locked by it."""
+    from datetime import timedelta
+
+    from engine.models import utcnow
+    from engine.models.billing import Invoice
+
+    gateway = billing.get_gateway()
+    token = gateway.tokenize(number="4242424242424242", exp_month=1, exp_year=2040).token
+    when = utcnow() - (timedelta(hours=1) if long_ago else timedelta(0))
+    charge = gateway.charge(amount_cents=24000, currency="usd", payment_method=token, idempotency_key=key)
+    row = Payment(idempotency_key=key, invoice=billing.parse_id(invoice["id"]), client=family["minor"].id,
+                  amount_cents=24000, gateway="sandbox", payment_method=token, status=status, created_at=when)
+    if status == "succeeded":
+        row.charge_id, row.completed_at = charge.charge_id, when
+    row.save()
+    Invoice.objects(id=invoice["id"]).update_one(set__payment_in_progress=row.id, set__payment_started_at=when)
+    return row
+
+
+def test_a_retry_credits_a_payment_whose_request_died_before_the_invoice(invoice, family):
+    """When the request died after the payment succeeded but before the invoice was credited, does the
+    retry with its key credit the invoice once (twice retried: still once) without charging again?"""
+    key = "api:portal:x:died-after-outcome"
+    done = _crashed_payment(invoice, family, key, status="succeeded", long_ago=False)
+    for _ in range(2):
+        again = billing.charge_invoice(family["guardian"], invoice["id"], idempotency_key=key, card=VISA_OK)
+        assert again["id"] == str(done.id) and again["replayed"]
+    inv = billing.list_invoices(family["staff"], family["minor"].id)[0]
+    assert (inv["status"], inv["paid_cents"], inv["balance_cents"]) == ("paid", 24000, 0)
+    assert SandboxCharge.objects(status="succeeded").count() == 1
