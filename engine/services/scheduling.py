@@ -23,6 +23,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from engine import db
 from engine.authz import SYSTEM, Actor, get_client_for, parse_id, portal_profiles
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import utcnow
@@ -321,19 +322,19 @@ def appointment_participants(client: Client | None) -> list:
 def send_due_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
     """Mail a reminder for each booked appointment whose reminder time has come; returns how many.
 
-    Each appointment is claimed with find_one_and_update (unsetting reminder_due_at), so
-    any number of workers may sweep at once and each reminder goes out once.
+    Each appointment is claimed by a guarded update (unsetting reminder_due_at), so any number
+    of workers may sweep at once and each reminder goes out once. Candidates come from the
+    reminder_due_at index first: a findAndModify would scan every appointment (SecantusDB).
     """
     now = now or utcnow()
     coll = Appointment._get_collection()
+    due = {"reminder_due_at": {"$lte": now}, "status": "booked", "start": {"$gt": now}}
     sent = 0
-    for _ in range(batch):
-        doc = coll.find_one_and_update(
-            {"reminder_due_at": {"$lte": now}, "status": "booked", "start": {"$gt": now}},
-            {"$unset": {"reminder_due_at": ""}, "$set": {"reminder_sent_at": now}},
-            return_document=ReturnDocument.AFTER)
+    for candidate in list(coll.find(due, {"_id": 1}).limit(batch)):
+        doc = db.update_then_read(coll, {"_id": candidate["_id"], **due},
+                                  {"$unset": {"reminder_due_at": ""}, "$set": {"reminder_sent_at": now}})
         if doc is None:
-            break
+            continue  # another worker took it, or it is no longer booked or ahead
         appt = Appointment._from_son(doc)
         client = Client.objects(id=appt.client).first()
         for account in appointment_participants(client):
