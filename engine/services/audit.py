@@ -22,7 +22,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -34,7 +36,7 @@ from engine.authz import Actor
 from engine.models import utcnow
 from engine.models.audit import AuditEvent
 
-_MAX_RACE_RETRIES = 50
+_MAX_RACE_RETRIES = 200
 _DUPLICATE_KEY = 11000
 _CHAINED_FIELDS = ("seq", "at", "actor_kind", "actor_id", "action", "client_id", "object_type",
                    "object_id", "outcome", "ip", "user_agent", "details")
@@ -133,7 +135,12 @@ def _append(batch: list[_Pending]) -> None:
     coll = AuditEvent._get_collection()
     todo = batch
     try:
-        for _ in range(_MAX_RACE_RETRIES):
+        for attempt in range(_MAX_RACE_RETRIES):
+            if attempt:
+                # Lost a race to another process: wait a random moment, growing, so that racing
+                # processes stop colliding in lockstep (without it two busy processes could starve
+                # each other through every retry).
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))  # noqa: S311
             head = _head(coll)
             first = (head["seq"] + 1) if head else 1
             prev = _hex(head.get("mac")) if head else ""
