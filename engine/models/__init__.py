@@ -15,6 +15,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(value: datetime) -> datetime:
+    """A datetime in UTC with its zone: one read back naive (a driver without tz_aware) is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def all_documents() -> list[type[me.Document]]:
     """Every concrete Document class that has been imported (import the models package first)."""
     import importlib

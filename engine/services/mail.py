@@ -19,7 +19,7 @@ import logging
 import re
 import smtplib
 import ssl
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from urllib.parse import parse_qs, unquote, urlparse
@@ -29,7 +29,7 @@ from mongoengine.errors import NotUniqueError
 
 from engine import config, db
 from engine.errors import ConfigError, Conflict, NotFound, ValidationFailed
-from engine.models import utcnow
+from engine.models import aware, utcnow
 from engine.models.mail import MailMessage
 
 # A sender that died mid-send leaves its claim; after this long another may retake it.
@@ -121,11 +121,7 @@ def _retry_due(message: MailMessage, now) -> bool:
     if message.status != "failed" or message.claimed_at is None:
         return True
     wait = min(timedelta(hours=2), RETRY_BACKOFF * 2 ** max(0, message.attempts - 1))
-    return _aware(message.claimed_at) + wait <= now
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # stored datetimes read back naive
+    return aware(message.claimed_at) + wait <= now
 
 
 def retry_unsent(*, now=None, batch: int = 100) -> int:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine.authz import portal_actor, staff_actor
 from engine.models.workflow import ProcessVersion, Task
-from engine.services import tasks
+from engine.services import task_windows, tasks
 from tests.helpers import make_client, make_portal_account, make_staff
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -82,9 +82,10 @@ def test_windowed_pages_equal_the_unbounded_sorted_query(world, monkeypatch, dat
     coll = Task._get_collection()
     coll.delete_many({})
     if data.draw(st.booleans(), label="forget window hints"):
-        tasks._HINTS.clear()
+        task_windows.HINTS.clear()
     # 0: never try the whole query first, so these few rows are read in windows too
-    monkeypatch.setattr(tasks, "_QUICK_MS", data.draw(st.sampled_from([0, 0, 0, tasks._QUICK_MS]), label="quick"))
+    monkeypatch.setattr(task_windows, "QUICK_MS", data.draw(st.sampled_from([0, 0, 0, task_windows.QUICK_MS]),
+                                                             label="quick"))
     rows = data.draw(st.lists(st.fixed_dictionaries({
         "audience": st.sampled_from(audiences),
         "client_id": st.sampled_from([*cids, None, ABSENT]),
