@@ -30,12 +30,11 @@ from engine.errors import Conflict, NotFound, PorticoError, ValidationFailed
 from engine.models import utcnow
 from engine.models.billing import Counter, Invoice, LineItem, Payment, PaymentMethod
 from engine.models.clients import Client
-from engine.services import audit, notices
+from engine.services import audit, invoice_locks, notices
 from engine.services._fields import Problems, text
 from engine.services.availability import a_date
 from engine.services.payments import PaymentGateway, get_gateway
 
-STALE_LOCK = timedelta(minutes=10)  # a payment that died mid-charge stops blocking others after this
 REPLAY_AFTER = timedelta(seconds=60)  # a `processing` payment older than this is driven again on retry
 MAX_LINE_ITEMS = 100
 
@@ -203,43 +202,6 @@ def _existing(key: str, invoice_id) -> Payment | None:
     return found
 
 
-def _lock(inv: Invoice, payment_id) -> None:
-    now = utcnow()
-    doc = None
-    # Free, or held by a payment gone stale: two filters rather than one top-level `$or`, which
-    # SecantusDB answers by scanning every invoice (engine/workflow/store._free).
-    for free in ({"payment_in_progress": None}, {"payment_started_at": {"$lt": now - STALE_LOCK}}):
-        doc = doc or Invoice._get_collection().find_one_and_update(
-            {"_id": inv.id, "status": "open", **free},
-            {"$set": {"payment_in_progress": payment_id, "payment_started_at": now}})
-    if doc is None:
-        fresh = Invoice.objects(id=inv.id).first()
-        if fresh is None or fresh.status != "open":
-            raise Conflict("this invoice is not open for payment", code="invoice_not_open")
-        raise Conflict("another payment for this invoice is in progress", code="payment_in_progress")
-
-
-def _unlock(invoice_id, payment_id, *, paid_cents: int = 0) -> None:
-    """Count a finished payment on its invoice (once: `applied_payments`) and release its lock."""
-    coll = Invoice._get_collection()
-    for _ in range(20):
-        inv = coll.find_one({"_id": invoice_id})
-        applied = payment_id in (inv.get("applied_payments") or [])
-        ours = inv.get("payment_in_progress") == payment_id
-        if applied and not ours:
-            return
-        new_paid = inv.get("paid_cents", 0) + (0 if applied else paid_cents)
-        changes: dict = {"$inc": {"version": 1}, "$set": {"paid_cents": new_paid},
-                         "$addToSet": {"applied_payments": payment_id}}
-        if new_paid >= inv.get("total_cents", 0):
-            changes["$set"].update(status="paid", paid_at=inv.get("paid_at") or utcnow())
-        if ours:
-            changes["$unset"] = {"payment_in_progress": "", "payment_started_at": ""}
-        if coll.update_one({"_id": invoice_id, "version": inv.get("version", 0)}, changes).modified_count:
-            return
-    raise Conflict("the invoice is too busy; try again", code="stale_version")
-
-
 def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
     """Record the gateway's answer once; only the caller that flips `processing` applies it to the invoice."""
     now = utcnow()
@@ -259,8 +221,8 @@ def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
 def _settle(done: Payment, actor: Actor, client: Client) -> Payment:
     """What follows a payment's outcome: the invoice credited (once) and unlocked, the audit row, the
     receipt notice (once per key). Also run by the retry of a request that died after the outcome."""
-    _unlock(done.invoice, done.id, paid_cents=done.amount_cents if done.status == "succeeded" else 0)
     result_ok = done.status == "succeeded"
+    invoice_locks.credit_and_unlock(done.invoice, done.id, paid_cents=done.amount_cents if result_ok else 0)
     audit.record(actor, "payment_succeeded" if result_ok else "payment_failed", client=client,
                  object_type="payment", object_id=done.id,
                  details={"amount_cents": done.amount_cents, "code": done.failure_code,
@@ -317,7 +279,7 @@ def charge_invoice(actor: Actor, invoice_id, *, idempotency_key: str, payment_me
             raise
         return _replay(found, gateway, inv, actor, client)
     try:
-        _lock(inv, payment.id)
+        invoice_locks.lock(inv.id, payment.id)
     except Conflict:
         # Nothing was charged: free the key so the same request can be retried later.
         Payment._get_collection().delete_one({"_id": payment.id, "status": "processing"})
@@ -335,7 +297,7 @@ def _recover_stale(inv: Invoice, gateway: PaymentGateway, actor: Actor, client: 
     """
     if inv.payment_in_progress is None or inv.payment_started_at is None:
         return
-    if utcnow() - inv.payment_started_at < STALE_LOCK:
+    if utcnow() - inv.payment_started_at < invoice_locks.STALE_LOCK:
         return
     stale = Payment.objects(id=inv.payment_in_progress).first()
     if stale is None:
