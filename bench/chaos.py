@@ -74,8 +74,12 @@ def pay(http: Http, portal: dict, person, invoice_id: str, paid: list, lock) -> 
     invoice) reuse one Idempotency-Key, so the processor is asked once."""
     card = {"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": date.today().year + 2, "cvc": "123"}}
     headers = {**portal, "Idempotency-Key": f"chaos-{person.id}"}
-    r = wait(lambda: (lambda resp: resp if resp.status_code != 409 else None)(
-        http.call("POST", f"/api/v1/invoices/{invoice_id}/payments", headers=headers, json=card)), what="payment")
+
+    def answered():  # 409: an earlier attempt of this payment is still being processed; ask again
+        resp = http.call("POST", f"/api/v1/invoices/{invoice_id}/payments", headers=headers, json=card)
+        return resp if resp.status_code != 409 else None
+
+    r = wait(answered, what="payment")
     if r.status_code != 201:
         raise RuntimeError(f"payment {r.status_code} {r.text[:200]}")
     with lock:

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from engine import config, db
 from engine.errors import Conflict, ValidationFailed
-from engine.models import utcnow
+from engine.models import aware, utcnow
 from engine.models.accounts import PortalAccount, StaffMember
 from engine.models.clients import Client, Contact, ContactLink
 from engine.models.invitations import Invitation
@@ -136,7 +136,7 @@ def _unfinished(invitation, account, password: str) -> bool:
     if invitation is None or not invitation.password_hash or invitation.used_at is None:
         return False
     changed = account.password_changed_at
-    if changed is not None and changed.replace(tzinfo=None) >= invitation.used_at.replace(tzinfo=None):
+    if changed is not None and aware(changed) >= aware(invitation.used_at):
         return False
     return passwords.verify_password(invitation.password_hash, password)[0]
 
