@@ -1,6 +1,7 @@
 """Human-task completions per second and their latency over HTTP, against raw SpiffWorkflow.
 
-    .venv/bin/python bench/throughput.py [--tasks 1500] [--clients 8] [--web-workers 2]
+    .venv/bin/python bench/throughput.py [--tasks 3000] [--clients 8] [--web-workers 2]
+    .venv/bin/python bench/throughput.py --tasks 25000     # the soak: ~10 minutes, a rate per minute
 
 Portico: `portico web` (gunicorn, two worker processes) on the embedded SecantusDB (fsync on
 commit), `--clients` concurrent HTTP clients (keep-alive) each POSTing /api/v1/tasks/<id>/complete
@@ -9,7 +10,13 @@ run, compare-and-set save, inbox projection, audit row.
 Baseline, same run, same BPMN: raw SpiffWorkflow in memory in this process (one core), completing
 the same user task and running the engine steps after it; with and without a to_dict/from_dict
 round trip (how SpiffWorkflow persists by default).
-Goal (issue 8): >= 150 completions/s and p99 <= 50 ms on a 2-core machine.
+Floor, same run, same client count: bench/floor.py's bare database loop (one read, one two-write
+transaction per completion); Portico's rate is printed as a percentage of it.
+Goals (issue 14): >= 80 % of the floor; p99 <= 50 ms at one client, <= 150 ms at 8; no decay: the
+last third (and the last minute) of the run within 10 % of the first.
+
+Setup copies one started instance (its document, inbox row) rather than starting each: 25,000
+instances in seconds, and the setup writes no retryable-write records of its own before the run.
 
 Also printed, for the measured run: database commands per completion (the server's own counters,
 driver heartbeats included) and CPU per completion of the database server, the web workers and
@@ -24,6 +31,7 @@ import threading
 import time
 
 from _harness import embedded_services, summary, web_processes
+from floor import floor_run
 
 BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d_bench" targetNamespace="x">
@@ -72,7 +80,8 @@ def raw_baseline(n: int) -> tuple[list[float], list[float]]:
     return plain, round_trip
 
 
-def http_run(base: str, token: str, task_ids: list[str], clients: int) -> tuple[list[float], float, dict]:
+def http_run(base: str, token: str, task_ids: list[str], clients: int) -> tuple[list[float], float, dict, list]:
+    """(latencies, wall seconds, status counts, each completion's end in seconds from the start)."""
     import requests
 
     latencies: list[float] = []
@@ -83,24 +92,53 @@ def http_run(base: str, token: str, task_ids: list[str], clients: int) -> tuple[
     def client(ids: list[str]) -> None:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
-        mine, codes = [], {}
+        mine, ends, codes = [], [], {}
         for tid in ids:
             t0 = time.perf_counter()
             resp = session.post(f"{base}/api/v1/tasks/{tid}/complete", json={"data": {"note": "ok"}}, timeout=60)
-            mine.append(time.perf_counter() - t0)
+            t1 = time.perf_counter()
+            mine.append(t1 - t0)
+            ends.append(t1)
             codes[resp.status_code] = codes.get(resp.status_code, 0) + 1
         with lock:
             latencies.extend(mine)
+            done_at.extend(ends)
             for k, v in codes.items():
                 statuses[k] = statuses.get(k, 0) + v
 
+    done_at: list[float] = []
     threads = [threading.Thread(target=client, args=(share,)) for share in shares]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return latencies, time.perf_counter() - t0, statuses
+    return latencies, time.perf_counter() - t0, statuses, sorted(x - t0 for x in done_at)
+
+
+def rates_over_time(done_at: list[float], wall: float) -> tuple[list[float], list[float]]:
+    """(completions/s in each third of the run, completions/s in each whole minute)."""
+    thirds = [sum(1 for x in done_at if k * wall / 3 <= x < (k + 1) * wall / 3) / (wall / 3) for k in range(3)]
+    minutes = [sum(1 for x in done_at if m * 60 <= x < (m + 1) * 60) / 60 for m in range(int(wall // 60))]
+    return thirds, minutes
+
+
+def started_tasks(n: int) -> list[str]:
+    """Ids of `n` open inbox rows, each of its own instance: one started, the rest copies of it."""
+    from bson import ObjectId
+
+    from engine.models.workflow import Task
+    from engine.workflow import store
+    from engine.workflow.runtime import start
+
+    seed = start("bench_complete")
+    doc = store.instances().find_one({"_id": seed})
+    row = Task._get_collection().find_one({"instance_id": seed, "status": "open"})
+    for first in range(0, n - 1, 5000):
+        batch = [ObjectId() for _ in range(min(5000, n - 1 - first))]
+        store.instances().insert_many([dict(doc, _id=i) for i in batch])
+        Task._get_collection().insert_many([dict(row, _id=ObjectId(), instance_id=i) for i in batch])
+    return [str(t["_id"]) for t in Task._get_collection().find({"status": "open"}, {"_id": 1})]
 
 
 def _cpu_by_role() -> dict[str, float]:
@@ -127,7 +165,8 @@ def _commands(db) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tasks", type=int, default=1500)
+    ap.add_argument("--tasks", type=int, default=3000)
+    ap.add_argument("--floor-seconds", type=float, default=20)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--web-workers", type=int, default=2)
     args = ap.parse_args()
@@ -135,25 +174,23 @@ def main() -> None:
     with embedded_services("portico-bench-throughput-") as (_settings, env, _root):
         from engine import db
         from engine.authz import SYSTEM
-        from engine.models.workflow import Task
         from engine.services import tokens
         from engine.workflow.deploy import deploy
-        from engine.workflow.runtime import start
         from tests.helpers import make_staff
 
         database = db.get_db()
         deploy(SYSTEM, BPMN)
         token, _ = tokens.issue_token(make_staff(roles=("org_admin",)), label="bench")
         print(f"starting {args.tasks} instances (setup, not measured) ...", flush=True)
-        for _ in range(args.tasks):
-            start("bench_complete")
-        task_ids = [str(t.id) for t in Task.objects(status="open").only("id")]
+        task_ids = started_tasks(args.tasks)
         with web_processes(env, workers=args.web_workers) as base:
             warm = task_ids[:50]
             http_run(base, token, warm, 2)  # import and connection warm-up in each gunicorn worker
             cpu0, own0, commands0 = _cpu_by_role(), time.process_time(), _commands(database)
-            latencies, wall, statuses = http_run(base, token, task_ids[50:], args.clients)
+            latencies, wall, statuses, done_at = http_run(base, token, task_ids[50:], args.clients)
             cpu1, own1, commands1 = _cpu_by_role(), time.process_time(), _commands(database)
+        floor_rate, floor_latencies = floor_run(_settings.mongodb_uri, clients=args.clients,
+                                                seconds=args.floor_seconds)
         plain, round_trip = raw_baseline(min(args.tasks, 1000))
 
     n = len(latencies)
@@ -168,6 +205,15 @@ def main() -> None:
     print(f"per completion: {(commands1 - commands0) / n:.2f} database commands; CPU ms: database {per['database']:.2f}"
           f"  web workers {per['web']:.2f}  HTTP clients (this process) {(own1 - own0) / n * 1000:.2f}"
           f"  other {per['other']:.2f}")
+    thirds, minutes = rates_over_time(done_at, wall)
+    print(f"floor (bare database: 1 read + 1 two-write transaction), {args.clients} clients: {floor_rate:7.1f}/s  "
+          f"{summary(floor_latencies)}")
+    print(f"Portico = {100 * rate / floor_rate:.0f} % of the floor (goal >= 80 %)")
+    print("completions/s by third: " + "  ".join(f"{r:.1f}" for r in thirds)
+          + f"   last/first {thirds[-1] / thirds[0]:.3f} (goal >= 0.90)")
+    if minutes:
+        print("completions/s by minute: " + "  ".join(f"{r:.1f}" for r in minutes)
+              + (f"   last/first {minutes[-1] / minutes[0]:.3f}" if len(minutes) > 1 else ""))
     print(f"ratio Portico/raw {rate / raw_rate:.3f}   Portico/raw+serialize {rate / rt_rate:.3f}   "
           f"(goal >= 150/s: {'met' if rate >= 150 else 'MISSED'}; p99 <= 50 ms: "
           f"{'met' if sorted(latencies)[int(0.99 * (n - 1))] <= 0.05 else 'MISSED'})")
