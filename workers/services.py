@@ -21,15 +21,19 @@ import threading
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from engine.services import mail, scheduling
+from engine.services import audit, mail, scheduling
 from workers import studio
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60
 # What a dead process or a relay outage left undone is picked up here.
-SWEEPS = (("appointment reminders", scheduling.send_due_reminders), ("unsent mails", mail.retry_unsent),
-          ("stalled migration runs", studio.resume_stalled))
+SWEEPS = (("appointment reminders sent", scheduling.send_due_reminders), ("unsent mails sent", mail.retry_unsent),
+          ("stalled migration runs resumed", studio.resume_stalled))
+# Audit entries committed with task completions are chained in batches, soon after (readers of the
+# trail chain what is left first, so this only keeps the stored chain close behind).
+AUDIT_SECONDS = 1.0
+AUDIT_SWEEPS = (("audit entries chained", audit.chain_pending),)
 
 
 @dramatiq.actor(queue_name="services", max_retries=5, min_backoff=10_000, max_backoff=300_000)
@@ -38,18 +42,22 @@ def send_appointment_reminders() -> int:
     return scheduling.send_due_reminders()
 
 
-class ReminderSweep(Middleware):
-    """Runs the SWEEPS (appointment reminders, unsent mail) every SWEEP_SECONDS in each worker process,
-    until it shuts down."""
+class _PeriodicSweep(Middleware):
+    """Runs `sweeps` every `interval` seconds on a thread of each worker process, until it shuts down."""
 
-    def __init__(self, interval: float = SWEEP_SECONDS):
-        self.interval = interval
+    interval: float = SWEEP_SECONDS
+    sweeps: tuple = ()
+    name = "sweep"
+
+    def __init__(self, interval: float | None = None):
+        if interval is not None:
+            self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker, worker) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="reminder-sweep", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
     def before_worker_shutdown(self, broker, worker) -> None:
@@ -59,13 +67,25 @@ class ReminderSweep(Middleware):
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            for what, sweep in SWEEPS:
+            for what, sweep in self.sweeps:
                 try:
-                    sent = sweep()
-                    if sent:
-                        log.info("%s sent: %d", what, sent)
+                    done = sweep()
+                    if done:
+                        log.info("%s: %d", what, done)
                 except Exception:  # the database may be restarting; try again next round
                     log.exception("%s sweep failed", what)
+
+
+class ReminderSweep(_PeriodicSweep):
+    """The SWEEPS (appointment reminders, unsent mail, stalled migrations) every SWEEP_SECONDS."""
+
+    interval, sweeps, name = SWEEP_SECONDS, SWEEPS, "reminder-sweep"
+
+
+class AuditChainSweep(_PeriodicSweep):
+    """Chains the audit entries committed with task completions, every AUDIT_SECONDS."""
+
+    interval, sweeps, name = AUDIT_SECONDS, AUDIT_SWEEPS, "audit-chain"
 
 
 def install_sweep(broker: dramatiq.Broker | None = None) -> None:
@@ -73,6 +93,7 @@ def install_sweep(broker: dramatiq.Broker | None = None) -> None:
     broker = broker or dramatiq.get_broker()
     if not any(isinstance(m, ReminderSweep) for m in broker.middleware):
         broker.add_middleware(ReminderSweep())
+        broker.add_middleware(AuditChainSweep())
 
 
 # `portico worker` sets up the real broker before importing the actor modules, so this lands there.

@@ -28,10 +28,10 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bson import Binary
+from bson import Binary, ObjectId
 from pymongo.errors import BulkWriteError
 
-from engine import config
+from engine import config, db
 from engine.authz import Actor
 from engine.models import utcnow
 from engine.models.audit import AuditEvent
@@ -76,14 +76,12 @@ def _stored_row(row: dict, mac: str) -> dict:
     return doc
 
 
-def record(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
-           outcome: str = "ok", details: dict | None = None) -> AuditEvent:
-    """Append one audit event for `actor`. `client` may be a Client or an id."""
+def _values(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
+            outcome: str = "ok", details: dict | None = None) -> dict:
     client_id = str(getattr(client, "id", client) or "")
     at = utcnow()
-    at = at.replace(microsecond=at.microsecond // 1000 * 1000)
-    values = {
-        "at": at,
+    return {
+        "at": at.replace(microsecond=at.microsecond // 1000 * 1000),
         "actor_kind": actor.kind,
         "actor_id": actor.id,
         "action": action,
@@ -95,7 +93,13 @@ def record(actor: Actor, action: str, *, client=None, object_type: str = "", obj
         "user_agent": (actor.user_agent or "")[:300],
         "details": details or {},
     }
-    item = _Pending(values)
+
+
+def record(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
+           outcome: str = "ok", details: dict | None = None) -> AuditEvent:
+    """Append one audit event for `actor`. `client` may be a Client or an id."""
+    item = _Pending(_values(actor, action, client=client, object_type=object_type, object_id=object_id,
+                            outcome=outcome, details=details))
     with _queue_lock:
         _queue.append(item)
     with _append_lock:
@@ -108,6 +112,75 @@ def record(actor: Actor, action: str, *, client=None, object_type: str = "", obj
         raise item.error
     assert item.event is not None  # noqa: S101 - _append ends every item with an event or an error
     return item.event
+
+
+# An audit event committed in the same transaction as the change it records (a task completion):
+# it cannot be lost between the change and its append, and the change pays one insert for it, not
+# a head read and a chained insert. The worker's sweep chains such entries in batches
+# (`chain_pending`), and every reader of the trail chains what is left first.
+PENDING = "audit_pending"
+_CHAIN_BATCH = 500
+
+
+def entry(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
+          outcome: str = "ok", details: dict | None = None) -> db.Write:
+    """An audit event to commit with other writes (engine.db.commit_writes); chained later."""
+    values = _values(actor, action, client=client, object_type=object_type, object_id=object_id,
+                     outcome=outcome, details=details)
+    return (PENDING, "insert", {"document": dict(values, _id=ObjectId())})
+
+
+def chain_pending(limit: int = _CHAIN_BATCH) -> int:
+    """Chain the committed entries not chained yet, oldest first, in batches. Returns how many.
+
+    Each batch's chained rows and the removal of its entries are one transaction: an entry is
+    chained once, whoever else chains at the same time (a batch another process took first is read
+    again).
+    """
+    pending = db.get_db()[PENDING]
+    chained = 0
+    for _round in range(_MAX_RACE_RETRIES):
+        batch = list(pending.find({}, sort=[("_id", 1)], limit=limit))
+        if not batch:
+            return chained
+        with _append_lock:
+            taken = _chain(batch)
+        if taken:
+            chained += len(batch)
+            if len(batch) < limit:
+                return chained
+    return chained
+
+
+def _chain(batch: list[dict]) -> bool:
+    """Chain `batch` onto the head; False if another process removed some of its entries first."""
+    coll = AuditEvent._get_collection()
+    events = AuditEvent._get_collection_name()
+    for attempt in range(_MAX_RACE_RETRIES):
+        if attempt:
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))  # noqa: S311 - see _append
+        head = _head(coll)
+        seq = (head["seq"] + 1) if head else 1
+        prev = _hex(head.get("mac")) if head else ""
+        writes: list[db.Write] = []
+        for pending in batch:
+            row = dict({k: v for k, v in pending.items() if k != "_id"}, seq=seq)
+            prev = _mac(prev, row)
+            writes.append((events, "insert", {"document": _stored_row(row, prev)}))
+            seq += 1
+        removals = [(PENDING, "delete_one", {"filter": {"_id": p["_id"]}}) for p in batch]
+        try:
+            db.commit_writes([*writes, *removals], guards=list(range(len(writes), len(writes) + len(batch))))
+        except db.GuardFailed:
+            return False
+        except Exception as exc:
+            if not db.is_duplicate_key(exc):
+                raise
+            _saw(seq - len(batch))  # another process took these seqs: read the head again
+            continue
+        _saw(seq - 1)
+        return True
+    raise RuntimeError("audit chain too contended to append")  # never expected in practice
 
 
 # Appends are grouped per process. Every append races for the chain's head, and threads racing in
@@ -238,7 +311,10 @@ class VerifyResult:
 
 
 def verify(batch: int = 2000) -> VerifyResult:
-    """Walk the chain in order; report the first row that was changed, removed or inserted."""
+    """Walk the chain in order; report the first row that was changed, removed or inserted.
+
+    Entries committed but not chained yet are chained first."""
+    chain_pending()
     prev_mac = ""
     expected_seq = 1
     count = 0
@@ -263,6 +339,7 @@ def events_for(actor: Actor, *, client_id: str | None = None, action: str | None
                limit: int = 100, before_seq: int | None = None) -> list[AuditEvent]:
     """Audit rows newest first (permission audit.view). Raises NotAuthenticated or Forbidden."""
     actor.require("audit.view")
+    chain_pending()
     query: dict = {}
     if client_id:
         query["client_id"] = client_id

@@ -18,6 +18,7 @@ from datetime import timedelta
 from bson import ObjectId
 from pymongo import UpdateOne
 
+from engine import db
 from engine.errors import NotFound
 from engine.models import utcnow
 from engine.models.migration import MigrationSnapshot
@@ -50,12 +51,12 @@ def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=
     iid, tasks = doc["_id"], Task._get_collection()
     if revive and new.tasks:
         # "completed" too: a forced rollback can put back a task someone completed after the move.
-        tasks.update_many({"instance_id": iid, "task_id": {"$in": list(new.tasks)},
-                           "status": {"$in": ["closed", "completed"]}},
-                          {"$set": {"status": "open", "completed_at": None, "completed_by": None}})
+        db.update_many(tasks.name, {"instance_id": iid, "task_id": {"$in": list(new.tasks)},
+                               "status": {"$in": ["closed", "completed"]}},
+                       {"$set": {"status": "open", "completed_at": None, "completed_by": None}})
     if revive and new.timers:
-        Timer._get_collection().update_many(
-            {"instance_id": iid, "status": "cancelled",
+        db.update_many(
+            Timer._get_collection_name(), {"instance_id": iid, "status": "cancelled",
              "$or": [{"task_id": f["task_id"], "due_at": f["due_at"]} for f in new.timers.values()]},
             {"$set": {"status": "waiting", "fired_at": None, "enqueued_at": None}})
     for task_id, fields in new.tasks.items():
@@ -126,8 +127,8 @@ class _Move:
 def _lease_many(ids: list) -> tuple[str, list[dict]]:
     owner = store.owner_token()
     now = utcnow()
-    store.instances().update_many(
-        {"_id": {"$in": ids}, **store._free(now)},
+    db.update_many(
+        store.instances().name, {"_id": {"$in": ids}, **store._free(now)},
         {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=store.lease_seconds())}})
     return owner, list(store.instances().find({"_id": {"$in": ids}, "lease_owner": owner}, {"history": 0}))
 
@@ -197,8 +198,8 @@ def move_batch(ids: list, target: ProcessVersion, *, by: str, run_id=None) -> di
         if move is not None:
             moves.append(move)
     if release:
-        store.instances().update_many({"_id": {"$in": [r.id for r in release]}, "lease_owner": owner},
-                                      {"$set": {"lease_owner": None, "lease_until": None}})
+        db.update_many(store.instances().name, {"_id": {"$in": [r.id for r in release]}, "lease_owner": owner},
+                       {"$set": {"lease_owner": None, "lease_until": None}})
     _commit(moves, results)
     for iid in ids:  # leased by someone else: wait for each like a workflow step does
         if iid not in results:

@@ -74,13 +74,13 @@ def _seal(actor: Actor, row: dict, data: dict):
     return {"form_answers": sub.answers, "submission_id": str(sub.id)}, sub
 
 
-def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str) -> None:
+def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str, also: list) -> None:
     """Complete the task with its seal; a seal the task turned out not to take is superseded (it is
     nobody's answers), unless a racing retry of the same answers completed the task with it."""
     from engine.services import submissions
 
     try:
-        runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me)
+        runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=also)
     except TaskNotOpen:
         done = runtime.task_completion(row["instance_id"], row["task_id"])
         if not done or done.get("details", {}).get("submission") != str(sub.id):
@@ -304,12 +304,13 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         answers = clean(definition, data)
         if row.get("lane") in ("client", "guardian") and row.get("client_id") and row.get("form_key"):
             answers, sub = _seal(actor, row, data)
+    # Its audit entry is committed with the completion itself (chained by the worker's sweep).
+    also = [audit.entry(actor, "task_completed", client=row.get("client_id"), object_type="task",
+                        object_id=row["_id"], details={"process_id": row["process_id"], "task": row["spec_name"]})]
     if sub is None:
-        runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me)
+        runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=also)
     else:
-        _complete_sealed(actor, row, answers, sub, me)
-    audit.record(actor, "task_completed", client=row.get("client_id"), object_type="task", object_id=row["_id"],
-                 details={"process_id": row["process_id"], "task": row["spec_name"]})
+        _complete_sealed(actor, row, answers, sub, me, also)
     return shape(dict(row, status="completed", completed_at=utcnow(), completed_by=me))
 
 

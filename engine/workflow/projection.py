@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pymongo import UpdateMany, UpdateOne
+from bson import ObjectId
 from pymongo.errors import BulkWriteError
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.util.task import TaskState
 
+from engine import db
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import dispatch
@@ -132,29 +133,6 @@ def compute(workflow, instance: dict) -> Projection:
     return result
 
 
-def _insert_ignoring_duplicates(collection, rows: list[dict]) -> list:
-    """Insert rows; rows already there (a repeated projection) are left as they are."""
-    if not rows:
-        return []
-    try:
-        return collection.insert_many(rows, ordered=False).inserted_ids
-    except BulkWriteError as exc:
-        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-            raise
-        failed = {e["index"] for e in exc.details["writeErrors"]}
-        return [row["_id"] for i, row in enumerate(rows) if i not in failed and "_id" in row]
-
-
-def _bulk_ignoring_duplicates(collection, writes: list) -> None:
-    if not writes:
-        return
-    try:
-        collection.bulk_write(writes, ordered=False)
-    except BulkWriteError as exc:
-        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
-            raise
-
-
 def _pin_form(form_key: str | None) -> str | None:
     if not form_key:
         return None
@@ -164,58 +142,99 @@ def _pin_form(form_key: str | None) -> str | None:
     return version_id
 
 
-def apply(instance: dict, previous: dict, new: Projection, *, completed: tuple | None = None) -> None:
-    """Write the differences between the previous projection and `new`; then enqueue new operations.
+TASKS, TIMERS, OUTBOX = (m._get_collection_name() for m in (Task, Timer, OutboxMessage))
+
+
+def writes(instance: dict, previous: dict, new: Projection, *,
+           completed: tuple | None = None) -> tuple[list[db.Write], list[ObjectId]]:
+    """The writes that take the projection from `previous` to `new`, and the ids of the operations they
+    add (to send once they are committed).
 
     `completed` = (task id, by): that row is marked completed rather than closed.
     """
     iid = instance["_id"]
     now = utcnow()
     old_tasks, old_timers, old_ops = (set(previous.get(k, [])) for k in ("tasks", "timers", "ops"))
-    rows = [dict(fields, instance_id=iid, task_id=tid, process_id=instance["process_id"],
-                 client_id=instance.get("client_id"), status="open", created_at=now,
-                 form_version_id=_pin_form(fields["form_key"]),
-                 # A task for one named staff member is theirs from the start.
-                 claimed_by=fields["audience"] if fields["audience"].startswith("staff:") else None)
-            for tid, fields in new.tasks.items() if tid not in old_tasks]
+    out: list[db.Write] = []
+    for tid, fields in new.tasks.items():
+        if tid in old_tasks:
+            continue
+        row = dict(fields, instance_id=iid, task_id=tid, process_id=instance["process_id"],
+                   client_id=instance.get("client_id"), status="open", created_at=now,
+                   form_version_id=_pin_form(fields["form_key"]),
+                   # A task for one named staff member is theirs from the start.
+                   claimed_by=fields["audience"] if fields["audience"].startswith("staff:") else None)
+        # An upsert, so that a projection written twice (the repair sweep's) leaves one row.
+        out.append((TASKS, "update_one", {"filter": {"instance_id": iid, "task_id": tid},
+                                          "update": {"$setOnInsert": row}, "upsert": True}))
     gone = sorted(old_tasks - set(new.tasks))
-    # Upserts, not inserts: with the updates below they travel as one "update" command.
-    writes: list = [UpdateOne({"instance_id": iid, "task_id": row["task_id"]}, {"$setOnInsert": row}, upsert=True)
-                    for row in rows]
     if completed and completed[0] in gone:
         gone.remove(completed[0])
-        writes.append(UpdateOne({"instance_id": iid, "task_id": completed[0], "status": "open"}, {"$set": {
-            "status": "completed", "completed_at": now, "completed_by": completed[1]}}))
+        out.append((TASKS, "update_one", {
+            "filter": {"instance_id": iid, "task_id": completed[0], "status": "open"},
+            "update": {"$set": {"status": "completed", "completed_at": now, "completed_by": completed[1]}}}))
     if gone:
-        writes.append(UpdateMany({"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
-                                 {"$set": {"status": "closed", "completed_at": now}}))
-    _bulk_ignoring_duplicates(Task._get_collection(), writes)  # one round trip for the inbox
+        out.append((TASKS, "update_many", {
+            "filter": {"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
+            "update": {"$set": {"status": "closed", "completed_at": now}}}))
 
-    timers = [dict(fields, instance_id=iid, status="waiting") for key, fields in new.timers.items()
-              if key not in old_timers]
-    _insert_ignoring_duplicates(Timer._get_collection(), timers)
-    gone_timers = [key.split("|", 1) for key in old_timers - set(new.timers)]
-    for task_id, due in gone_timers:
+    for key, fields in new.timers.items():
+        if key not in old_timers:
+            out.append((TIMERS, "insert", {"document": dict(fields, _id=ObjectId(), instance_id=iid,
+                                                             status="waiting")}))
+    for key in sorted(old_timers - set(new.timers)):
+        task_id, due = key.split("|", 1)
         # A timer that left WAITING after its due time fired; one that left before was cancelled.
         fired = datetime.fromisoformat(due) <= now
-        Timer._get_collection().update_one(
-            {"instance_id": iid, "task_id": task_id, "due_at": datetime.fromisoformat(due), "status": "waiting"},
-            {"$set": {"status": "fired" if fired else "cancelled", "fired_at": now if fired else None}})
+        out.append((TIMERS, "update_one", {
+            "filter": {"instance_id": iid, "task_id": task_id, "due_at": datetime.fromisoformat(due),
+                       "status": "waiting"},
+            "update": {"$set": {"status": "fired" if fired else "cancelled",
+                                "fired_at": now if fired else None}}}))
 
     # A process without a broker (the web app) leaves the send to the scheduler's next sweep, at once
     # rather than after the resend interval.
     sending = dispatch.installed()
-    ops = [dict(fields, _id=None, key=f"{iid}:{tid}", instance_id=iid, task_id=tid, status="pending",
-                attempts=0, created_at=now, enqueued_at=now if sending else None, sends=1 if sending else 0,
-                resend_at=dispatch.resend_at(now, 1) if sending else None, last_error="")
-           for tid, fields in new.ops.items() if tid not in old_ops]
-    for row in ops:
-        row.pop("_id")
-    for op_id in _insert_ignoring_duplicates(OutboxMessage._get_collection(), ops):
-        dispatch.send("perform_operation", op_id)
+    op_ids = []
+    for tid, fields in new.ops.items():
+        if tid in old_ops:
+            continue
+        op_ids.append(ObjectId())
+        out.append((OUTBOX, "insert", {"document": dict(
+            fields, _id=op_ids[-1], key=f"{iid}:{tid}", instance_id=iid, task_id=tid, status="pending",
+            attempts=0, created_at=now, enqueued_at=now if sending else None, sends=1 if sending else 0,
+            resend_at=dispatch.resend_at(now, 1) if sending else None, last_error="")}))
     gone_ops = sorted(old_ops - set(new.ops))
     if gone_ops:
         # The service task was interrupted (boundary event, cancel): its operation is no longer wanted.
-        OutboxMessage._get_collection().update_many(
-            {"key": {"$in": [f"{iid}:{t}" for t in gone_ops]}, "status": "pending"},
-            {"$set": {"status": "cancelled", "done_at": now}})
+        out.append((OUTBOX, "update_many", {
+            "filter": {"key": {"$in": [f"{iid}:{t}" for t in gone_ops]}, "status": "pending"},
+            "update": {"$set": {"status": "cancelled", "done_at": now}}}))
+    return out, op_ids
+
+
+def send(op_ids: list[ObjectId]) -> None:
+    """Wake the workers for operations whose rows are committed (the outbox relay resends lost ones)."""
+    for op_id in op_ids:
+        dispatch.send("perform_operation", op_id)
+
+
+def apply(instance: dict, previous: dict, new: Projection, *, completed: tuple | None = None) -> None:
+    """Write the differences between the previous projection and `new` outside a transaction, rows
+    already there left as they are (the repair sweep and batch paths); then send new operations."""
+    planned, op_ids = writes(instance, previous, new, completed=completed)
+    failed: set = set()
+    database = db.get_db()
+    # The writes touch different rows, so their order does not matter here.
+    for name, kind, args in planned:
+        if kind == "update_many":  # see db.update_many: never a plain updateMany here
+            db.update_many(name, args["filter"], args["update"])
+    for name, group in db.runs([w for w in planned if w[1] != "update_many"]):
+        try:
+            database[name].bulk_write([db.model(kind, args) for kind, args in group], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+            failed.update(group[e["index"]][1].get("document", {}).get("_id") for e in exc.details["writeErrors"])
+    send([op_id for op_id in op_ids if op_id not in failed])
+

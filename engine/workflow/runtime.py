@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from engine import db
 from engine.errors import NotFound, StaleVersion
 from engine.models import utcnow
 from engine.models.workflow import ProcessDefinition
@@ -55,9 +56,11 @@ def _status(workflow: BpmnWorkflow, error: dict | None) -> str:
     return "completed" if workflow.is_completed() else "running"
 
 
-def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=None):
+def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=None, also: list[db.Write] = ()):
     """Apply `change` to the instance under its lease and save it. Returns what `change` returned.
 
+    The save, the projection's rows (inbox, timers, outbox) and `also` (an audit entry, say) are
+    committed in one transaction; new operations are sent once it is committed.
     Raises NotFound, InstanceBusy, StaleVersion (after many lost races), and whatever `change` raises.
     """
     iid = instance_id if isinstance(instance_id, ObjectId) else ObjectId(str(instance_id))
@@ -71,21 +74,23 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
                 return result
             error = _run_engine(loaded) or (loaded.doc.get("error") if loaded.doc.get("status") == "errored" else None)
             new = projection.compute(loaded.workflow, loaded.doc)
+            writes, op_ids = projection.writes(loaded.doc, loaded.doc.get("projected") or {}, new,
+                                               completed=loaded.completed)
         except BaseException:
             store.release(loaded)
             raise
-        previous = loaded.doc.get("projected") or {}
         if store.save(loaded, status=_status(loaded.workflow, error), projected=new.summary,
-                      waiting_messages=new.messages, error=error):
+                      waiting_messages=new.messages, error=error, writes=[*writes, *also]):
             if after_save is not None:
                 after_save(loaded)
-            project(loaded.doc, previous, new, completed=loaded.completed)
+            projection.send(op_ids)
             return result
         log.info("instance %s: lost a race at version %s; reloading", iid, loaded.version)
     raise StaleVersion("the process instance kept changing; try again")
 
 
 def project(doc: dict, previous: dict, new: projection.Projection, *, completed=None) -> None:
+    """Write a projection outside a transaction and mark it written (the migration paths)."""
     projection.apply(doc, previous, new, completed=completed)
     store.mark_projected(doc["_id"], doc["version"])
 
@@ -107,7 +112,7 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
            "process_version_id": definition.latest_version_id,
            "client_id": ObjectId(str(client_id)) if client_id else None, "status": "running",
            "serializer_version": SERIALIZER_VERSION, "version": 1, "lease_owner": None, "lease_until": None,
-           "dirty": True, "projected": {}, "waiting_messages": [], "error": None, "started_by": started_by,
+           "dirty": False, "projected": {}, "waiting_messages": [], "error": None, "started_by": started_by,
            "created_at": now, "updated_at": now, "completed_at": None,
            "history": [{"at": now, "kind": "started", "by": started_by}]}
     loaded = store.Loaded(doc=doc, workflow=workflow, owner="")
@@ -118,8 +123,10 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
                projected=new.summary, waiting_messages=new.messages)
     if doc["status"] == "completed":
         doc["completed_at"] = now
-    doc["_id"] = store.insert(doc)
-    project(doc, {}, new)
+    doc["_id"] = ObjectId()
+    writes, op_ids = projection.writes(doc, {}, new)
+    db.commit_writes([store.inserting(doc), *writes])  # the instance and its rows, or nothing
+    projection.send(op_ids)
     return doc["_id"]
 
 
@@ -130,10 +137,11 @@ def _task(loaded: store.Loaded, task_id: str):
         return None
 
 
-def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=None) -> None:
+def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=None,
+                  also: list[db.Write] = ()) -> None:
     """Complete a READY human task with `data` merged into its data. Raises TaskNotOpen (409), NotFound.
 
-    Its inbox row is marked completed by `by` in the projection's write.
+    Its inbox row is marked completed by `by` in the projection's write; `also` is committed with it.
     """
 
     def change(loaded):
@@ -148,7 +156,7 @@ def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=
         loaded.completed = (str(task_id), by)
         return None
 
-    step(instance_id, change, after_save=after_save)
+    step(instance_id, change, after_save=after_save, also=also)
 
 
 def task_completion(instance_id, task_id: str) -> dict | None:

@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
+from engine import db
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Timer
 from engine.workflow import dispatch, projection, store
@@ -47,7 +48,6 @@ def _due_rows(now, soon) -> list[dict]:
 
 def _enqueue_timers(now, resend: float | None) -> int:
     """Send due timers in batches of timers.BATCH_SIZE per message (one firing message each was the cost)."""
-    timers = Timer._get_collection()
     # Rows that go out together share their send time and their count of sends so far.
     groups: dict[tuple, list] = defaultdict(list)
     for row in _due_rows(now, now + timedelta(seconds=NEAR_SECONDS)):
@@ -58,12 +58,13 @@ def _enqueue_timers(now, resend: float | None) -> int:
             chunk = ids[i:i + fire.BATCH_SIZE]
             # Claim by compare-and-set on `sends`: a concurrent scheduler that read the same rows
             # claims none of them (and if it claimed some, a duplicate send costs a skip, no effect).
-            claimed = timers.update_many(
+            claimed = db.update_many(
+                Timer._get_collection_name(),
                 {"_id": {"$in": chunk}, "status": "waiting", "sends": sends or {"$in": [0, None]}},
                 {"$set": {"enqueued_at": now, "sends": sends + 1, "resend_at": dispatch.resend_at(at, sends + 1, resend)}})
-            if claimed.modified_count and dispatch.send(
+            if claimed and dispatch.send(
                     "fire_timers", ",".join(str(t) for t in chunk), int((at - now).total_seconds() * 1000)):
-                sent += claimed.modified_count
+                sent += claimed
     return sent
 
 

@@ -188,11 +188,10 @@ def release(loaded: Loaded) -> None:
                                {"$set": {"lease_owner": None, "lease_until": None}})
 
 
-def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list, error: dict | None = None) -> bool:
-    """Write the new state with compare-and-set on `version` (and lease) and release the lease.
-
-    False = lost race: someone saved first, or holds a live lease.
-    """
+def saving(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list,
+           error: dict | None = None) -> tuple[db.Write, dict]:
+    """The compare-and-set write of a step's save (on `version`, and on the lease held or nobody
+    holding a live one), and the fields it sets (for `saved`)."""
     now = utcnow()
     changes = {
         "state_json": encode_state(wfspecs.dump_state(loaded.workflow), status),
@@ -200,7 +199,8 @@ def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list
         "status": status,
         "projected": projected,
         "waiting_messages": waiting_messages,
-        "dirty": True,
+        # The projection is committed in the same transaction (see `save`): never left half-written.
+        "dirty": False,
         "updated_at": now,
         "lease_owner": None,
         "lease_until": None,
@@ -212,20 +212,47 @@ def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list
     if loaded.history:
         update["$push"] = {"history": {"$each": loaded.history}}
     guard = {"lease_owner": loaded.owner} if loaded.owner else _free(now)
-    result = instances().update_one({"_id": loaded.id, "version": loaded.version, **guard}, update)
-    if result.modified_count == 1:
-        loaded.doc.update(changes)
-        loaded.doc["version"] = loaded.version + 1
-        return True
-    return False
+    name = ProcessInstance._get_collection_name()
+    return (name, "update_one", {"filter": {"_id": loaded.id, "version": loaded.version, **guard},
+                                 "update": update}), changes
+
+
+def saved(loaded: Loaded, changes: dict) -> None:
+    """Bring the loaded document up to what its committed save wrote."""
+    loaded.doc.update(changes)
+    loaded.doc["version"] = loaded.version + 1
+
+
+def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list, error: dict | None = None,
+         writes: list[db.Write] = ()) -> bool:  # type: ignore[assignment]
+    """Write the new state with compare-and-set on `version` (and lease), release the lease, and
+    commit `writes` (the projection's rows, an audit entry) in the same transaction.
+
+    False = lost race: someone saved first, or holds a live lease; nothing was written.
+    """
+    cas, changes = saving(loaded, status=status, projected=projected, waiting_messages=waiting_messages,
+                          error=error)
+    try:
+        db.commit_writes([cas, *writes], guards=[0])
+    except db.GuardFailed:
+        return False
+    saved(loaded, changes)
+    return True
 
 
 def mark_projected(instance_id: ObjectId, version: int) -> None:
     instances().update_one({"_id": instance_id, "version": version}, {"$set": {"dirty": False}})
 
 
-def insert(doc: dict) -> ObjectId:
-    """Insert a new instance document, its state given as JSON text (stored as `encode_state` says)."""
+def inserting(doc: dict) -> db.Write:
+    """The write that inserts a new instance document (its state given as JSON text, stored as
+    `encode_state` says); the document must carry its `_id`."""
     if isinstance(doc.get("state_json"), str):
         doc = dict(doc, state_json=encode_state(doc["state_json"], doc.get("status", "")))
-    return instances().insert_one(doc).inserted_id
+    return (ProcessInstance._get_collection_name(), "insert", {"document": doc})
+
+
+def insert(doc: dict) -> ObjectId:
+    """Insert a new instance document on its own (state as JSON text, stored as `encode_state` says)."""
+    _name, _kind, args = inserting(doc)
+    return instances().insert_one(args["document"]).inserted_id

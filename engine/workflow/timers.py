@@ -4,8 +4,8 @@
 instance, save, mark the row, mark the projection — five round trips, three of them committed
 writes. When thousands of reminders fall due in the same second those round trips are the cost
 (FINDINGS: every one counts), so `fire_batch` reads the rows and their instances with one query
-each, saves each instance with the same compare-and-set as every step, and then marks the fired
-rows and the written projections with one write each for the whole batch.
+each and commits the whole batch in one transaction: each instance's save (the same
+compare-and-set as every step) with its projection's writes, which mark its fired rows.
 
 "None twice" holds for the same reason as in the single path: a timer fires only in a save that
 is compare-and-set on the version read (and refused while someone else holds a live lease), and
@@ -23,6 +23,7 @@ from datetime import datetime
 
 from bson import ObjectId
 
+from engine import db
 from engine.models import utcnow
 from engine.models.workflow import Timer
 from engine.workflow import outbox, projection, runtime, store
@@ -33,14 +34,25 @@ BATCH_SIZE = 50  # timers per broker message: a lost message (resent after a whi
 
 
 @dataclass
+class _Firing:
+    """One instance's share of a batch: its save, its projection's writes, the rows it fires."""
+
+    loaded: store.Loaded
+    save: db.Write
+    changes: dict
+    writes: list
+    op_ids: list
+    fired: list[dict]
+
+
+@dataclass
 class _Marks:
     """What one batch leaves to write at its end, and the outcome of each timer."""
 
     outcomes: dict[str, str] = field(default_factory=dict)
-    fired: list[ObjectId] = field(default_factory=list)  # rows whose timer this batch fired
     stale: list[dict] = field(default_factory=list)  # rows whose timer had left WAITING already
     early: list[ObjectId] = field(default_factory=list)  # rows not due yet
-    clean: list[tuple[ObjectId, int]] = field(default_factory=list)  # (instance, version saved) projected
+    firings: list[_Firing] = field(default_factory=list)
 
     def settle(self, rows: list[dict], outcome: str) -> None:
         self.outcomes.update({str(r["_id"]): outcome for r in rows})
@@ -74,6 +86,7 @@ def fire_batch(timer_ids) -> dict[str, str]:
         except Exception:  # one broken instance must not keep the others from firing
             log.exception("could not fire the timers of instance %s", iid)
             marks.outcomes.update({str(r["_id"]): "error" for r in inst_rows})
+    _commit(marks)
     _write_marks(marks, now)
     return marks.outcomes
 
@@ -97,21 +110,42 @@ def _fire_instance(marks: _Marks, doc: dict | None, rows: list[dict], now: datet
         return
     error = runtime._run_engine(loaded) or (doc.get("error") if doc.get("status") == "errored" else None)
     new = projection.compute(loaded.workflow, loaded.doc)
-    previous = dict(doc.get("projected") or {})
-    if not store.save(loaded, status=runtime._status(loaded.workflow, error), projected=new.summary,
-                      waiting_messages=new.messages, error=error):
-        _one_by_one(marks, rows)  # lost a race: the single path retries under the lease
-        return
-    # The fired rows are marked at the end of the batch, all in one write: take their keys out
-    # of the diff so that the projection does not mark them one by one.
-    previous["timers"] = [key for key in previous.get("timers", [])
-                          if key in new.timers or key.split("|", 1)[0] not in fired]
-    projection.apply(loaded.doc, previous, new)
-    marks.clean.append((loaded.id, loaded.version))
-    mine = [r for r in rows if r["task_id"] in fired]
-    marks.fired.extend(r["_id"] for r in mine)
-    marks.outcomes.update({str(r["_id"]): "fired" for r in mine})
+    # The projection's writes mark the fired rows (their keys leave the projection), with the save.
+    writes, op_ids = projection.writes(loaded.doc, doc.get("projected") or {}, new)
+    save, changes = store.saving(loaded, status=runtime._status(loaded.workflow, error), projected=new.summary,
+                                 waiting_messages=new.messages, error=error)
+    marks.firings.append(_Firing(loaded, save, changes, writes, op_ids, [r for r in rows if r["task_id"] in fired]))
     marks.settle([r for r in rows if r["task_id"] not in fired], "not_due")
+
+
+def _commit(marks: _Marks) -> None:
+    """Commit every firing of the batch in one transaction. Instances whose save lost a race go
+    through the single path (which takes the lease and retries); the rest are committed again."""
+    firings = marks.firings
+    for _attempt in range(3):
+        if not firings:
+            return
+        writes: list[db.Write] = []
+        guards = []
+        for firing in firings:
+            guards.append(len(writes))
+            writes += [firing.save, *firing.writes]
+        try:
+            db.commit_writes(writes, guards=guards)
+        except db.GuardFailed as exc:
+            # A write conflict names no instance: then each goes alone.
+            lost = {guards.index(i) for i in exc.failed} if exc.failed else set(range(len(firings)))
+            for k in sorted(lost):
+                _one_by_one(marks, firings[k].fired)
+            firings = [f for k, f in enumerate(firings) if k not in lost]
+            continue
+        for firing in firings:
+            store.saved(firing.loaded, firing.changes)
+            projection.send(firing.op_ids)
+            marks.outcomes.update({str(r["_id"]): "fired" for r in firing.fired})
+        return
+    for firing in firings:
+        _one_by_one(marks, firing.fired)
 
 
 def _one_by_one(marks: _Marks, rows: list[dict]) -> None:
@@ -120,24 +154,16 @@ def _one_by_one(marks: _Marks, rows: list[dict]) -> None:
 
 
 def _write_marks(marks: _Marks, now: datetime) -> None:
-    """The batch's row and projection writes, one per kind: rows first, then the projection is clean."""
-    timers = Timer._get_collection()
+    """The batch's row writes for timers it did not fire, one per kind."""
+    timers = Timer._get_collection_name()
     waiting = {"status": "waiting"}
     # A stale row left WAITING without this wake-up: it fired already if it was due (its writer
     # died before marking the row), else it was cancelled — the projection's rule, as in outbox.fire.
-    fired = marks.fired + [r["_id"] for r in marks.stale if r["due_at"] <= now]
+    fired = [r["_id"] for r in marks.stale if r["due_at"] <= now]
     cancelled = [r["_id"] for r in marks.stale if r["due_at"] > now]
     if fired:
-        timers.update_many({"_id": {"$in": fired}, **waiting}, {"$set": {"status": "fired", "fired_at": now}})
+        db.update_many(timers, {"_id": {"$in": fired}, **waiting}, {"$set": {"status": "fired", "fired_at": now}})
     if cancelled:
-        timers.update_many({"_id": {"$in": cancelled}, **waiting}, {"$set": {"status": "cancelled", "fired_at": None}})
+        db.update_many(timers, {"_id": {"$in": cancelled}, **waiting}, {"$set": {"status": "cancelled", "fired_at": None}})
     if marks.early:  # the scheduler's next sweep sends these again, delayed to their due time
-        timers.update_many({"_id": {"$in": marks.early}, **waiting}, {"$set": {"enqueued_at": None}})
-    # store.mark_projected for many: only the version this batch saved (a newer one is not clean).
-    # One write per version, not one `$or` of pairs: SecantusDB scans the whole collection for a
-    # filter with a top-level `$or`.
-    by_version: dict[int, list[ObjectId]] = defaultdict(list)
-    for iid, version in marks.clean:
-        by_version[version].append(iid)
-    for version, iids in by_version.items():
-        store.instances().update_many({"_id": {"$in": iids}, "version": version}, {"$set": {"dirty": False}})
+        db.update_many(timers, {"_id": {"$in": marks.early}, **waiting}, {"$set": {"enqueued_at": None}})
