@@ -177,9 +177,9 @@ def _run(database: Database, writes: list[Write], session, guards: set[int]) -> 
         while (end < len(writes) and writes[end][0] == writes[start][0] and start not in guards
                and end not in guards):
             end += 1
-        result = database[writes[start][0]].bulk_write(
+        run = database[writes[start][0]].bulk_write(
             [_MODELS[kind](**args) for _name, kind, args in writes[start:end]], ordered=True, session=session)
-        done = result.inserted_count + result.matched_count + result.upserted_count + result.deleted_count
+        done = run.inserted_count + run.matched_count + run.upserted_count + run.deleted_count
         # Exact for a run of one (every guard); a longer run's writes each get the run's least answer.
         matched.extend([done if end - start == 1 else int(done >= end - start)] * (end - start))
         start = end
@@ -188,13 +188,14 @@ def _run(database: Database, writes: list[Write], session, guards: set[int]) -> 
 
 def is_duplicate_key(exc: BaseException) -> bool:
     """Whether a bulk write failed (only) on a unique index."""
+    errors: list = []
     if isinstance(exc, ClientBulkWriteException):
-        errors = exc.write_errors or []
+        errors = [getattr(e, "details", None) or e for e in exc.write_errors or []]
     elif isinstance(exc, BulkWriteError):
         errors = exc.details.get("writeErrors", [])
     else:
         return isinstance(exc, OperationFailure) and exc.code == DUPLICATE_KEY
-    return bool(errors) and all(e.get("code") == DUPLICATE_KEY for e in errors)
+    return bool(errors) and all(isinstance(e, dict) and e.get("code") == DUPLICATE_KEY for e in errors)
 
 
 def model(kind: str, args: dict):

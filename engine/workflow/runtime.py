@@ -56,7 +56,7 @@ def _status(workflow: BpmnWorkflow, error: dict | None) -> str:
     return "completed" if workflow.is_completed() else "running"
 
 
-def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=None, also: list[db.Write] = ()):
+def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=None, also: list[db.Write] | None = None):
     """Apply `change` to the instance under its lease and save it. Returns what `change` returned.
 
     The save, the projection's rows (inbox, timers, outbox) and `also` (an audit entry, say) are
@@ -80,7 +80,7 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
             store.release(loaded)
             raise
         if store.save(loaded, status=_status(loaded.workflow, error), projected=new.summary,
-                      waiting_messages=new.messages, error=error, writes=[*writes, *also]):
+                      waiting_messages=new.messages, error=error, writes=[*writes, *(also or [])]):
             if after_save is not None:
                 after_save(loaded)
             projection.send(op_ids)
@@ -138,7 +138,7 @@ def _task(loaded: store.Loaded, task_id: str):
 
 
 def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=None,
-                  also: list[db.Write] = ()) -> None:
+                  also: list[db.Write] | None = None) -> None:
     """Complete a READY human task with `data` merged into its data. Raises TaskNotOpen (409), NotFound.
 
     Its inbox row is marked completed by `by` in the projection's write; `also` is committed with it.
