@@ -108,6 +108,7 @@ class Signature(me.Document):
     # The random reference answers hold (`portico-file:<token>`); unset on records from before tokens,
     # whose answers hold their id.
     token = me.StringField()
+    encrypted = me.BooleanField(default=False)  # bytes in the encrypted file store, else in `form_files`
     file_id = me.ObjectIdField(required=True)  # GridFS id
     content_type = me.StringField(required=True)
     size = me.IntField(default=0)

@@ -1,8 +1,10 @@
 """Form files: signatures and uploaded files taken out of a submission's answers.
 
-A `signaturepad` or `file` answer arrives as a base64 data URL; its bytes are stored in the `form_files`
-GridFS bucket. The answer then holds only `portico-file:<token>`, a random 256-bit token, never a
-database id, so references can be neither guessed nor enumerated.
+A `signaturepad` or `file` answer arrives as a base64 data URL. Its bytes go through the encrypted file
+store (engine/services/files.py): the type is sniffed from the content (the data URL's own header is not
+trusted), SVG and anything that is not an accepted image or PDF is refused, the size is capped, and the
+bytes are kept AES-GCM encrypted. The answer then holds only `portico-file:<token>`, a random 256-bit
+token, never a database id, so references can be neither guessed nor enumerated.
 
 A file is bound to one client and one submission when it is stored, and the binding never changes.
 Answers may carry a reference only to a file already bound to the very submission being completed (its
@@ -10,8 +12,10 @@ draft); a reference taken from anyone else's submission is refused, never re-lin
 through the submission that holds the reference and checks that binding.
 
 Files stored before this (records without a token) stay readable, in place: their references are
-database ids, honoured only for a submission of their own client whose sealed answers hold them. Sealed answers cannot be rewritten (the seal covers them), so
-these references are kept as they are.
+database ids into the older unencrypted `form_files` bucket, honoured only for a submission of their own
+client whose sealed answers hold them. Sealed answers cannot be rewritten (the seal covers them), so
+these references are kept as they are; `encrypt_stored_files` (`portico forms encrypt-files`) moves
+their bytes into the encrypted store under the same record.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ from bson import ObjectId
 from gridfs.errors import NoFile
 
 from engine import db
-from engine.errors import NotFound, TooLarge, ValidationFailed
+from engine.errors import NotFound, TooLarge, UnsupportedMediaType, ValidationFailed
 from engine.forms.validator import all_questions, value_name
 from engine.models.forms import Signature
+from engine.services import files
 
 FILE_REF = "portico-file:"
 MAX_FILE_BYTES = 10 * 1024 * 1024
-_ALLOWED_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp|svg\+xml)|application/pdf)$")
+SIGNATURE_TYPES = frozenset({"image/png", "image/jpeg"})
+UPLOAD_TYPES = files.IMAGE_TYPES | {"application/pdf"}
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 _LEGACY_ID = re.compile(r"^[0-9a-f]{24}$")
 _NOT_OURS = "this file is not part of this form; upload it again"
@@ -82,20 +88,31 @@ def _decode(data_url: str, question: str) -> tuple[str, bytes]:
     return declared, raw
 
 
-def _store(data_url: str, *, question: str, client_id, submission_id, name: str, signature: bool) -> str:
-    """Store one data URL bound to `submission_id`; returns its reference.
+def _store(data_url: str, *, question: str, client_id, submission_id, name: str,
+           signature: bool) -> tuple[str, str]:
+    """Check, encrypt and store one data URL bound to `submission_id`; returns its reference and the
+    content type its bytes showed.
 
     Raises ValidationFailed (bad data, a type not accepted: details by question), TooLarge."""
     declared, raw = _decode(data_url, question)
-    content_type = declared or "application/octet-stream"
-    if not _ALLOWED_TYPES.match(content_type):
-        raise ValidationFailed("file type not accepted", details={question: [f"{content_type} is not accepted"]})
-    file_id = _bucket().put(raw, content_type=content_type, filename=name or question)
+    if declared == "image/svg+xml":
+        # Refused by name as well as by content: an SVG is a document that can carry script.
+        raise ValidationFailed("file type not accepted", details={question: ["SVG images are not accepted"]})
+    allowed = SIGNATURE_TYPES if signature else UPLOAD_TYPES
+    try:
+        stored = files.store_file(raw, filename=name or question, client_id=client_id, allowed=allowed,
+                                  purpose="form_signature" if signature else "form_file")
+    except UnsupportedMediaType as exc:
+        raise ValidationFailed("file type not accepted", details={question: [
+            "the file's content is not an accepted type "
+            + ("(PNG or JPEG)" if signature else "(an image or a PDF)")]}) from exc
+    except (TooLarge, ValidationFailed) as exc:
+        raise type(exc)(exc.message, details={question: [exc.message]}) from exc
     token = secrets.token_urlsafe(32)
-    Signature(token=token, file_id=file_id, content_type=content_type, size=len(raw),
-              sha256=hashlib.sha256(raw).hexdigest(), name=name, question=question, client=client_id,
-              submission=submission_id).save()
-    return f"{FILE_REF}{token}"
+    Signature(token=token, encrypted=True, file_id=ObjectId(stored.id), content_type=stored.content_type,
+              size=stored.size, sha256=hashlib.sha256(raw).hexdigest(), question=question,
+              client=client_id, submission=submission_id).save()
+    return f"{FILE_REF}{token}", stored.content_type
 
 
 def _keep_own(ref: str, *, question: str, client_id, submission_id) -> str:
@@ -120,16 +137,17 @@ def externalize(definition: dict, answers: dict, *, client_id, submission_id) ->
             value = out.get(name)
             kind = q.get("type")
             if kind == "signaturepad" and isinstance(value, str) and value:
-                out[name] = _one(value, q, created, client_id=client_id, submission_id=submission_id,
-                                 name=f"{name}.png")
+                out[name], _ = _one(value, q, created, client_id=client_id, submission_id=submission_id,
+                                    name=f"{name}.png")
             elif kind == "file" and isinstance(value, list):
                 entries = []
                 for f in value:
                     if not isinstance(f, dict) or not isinstance(f.get("content"), str):
                         raise ValidationFailed("bad file", details={name: ["each file needs its content"]})
-                    ref = _one(f["content"], q, created, client_id=client_id, submission_id=submission_id,
-                               name=str(f.get("name", "")))
-                    entries.append({**f, "content": ref})
+                    ref, sniffed = _one(f["content"], q, created, client_id=client_id,
+                                        submission_id=submission_id, name=str(f.get("name", "")))
+                    # The type the bytes showed, not the one the browser claimed.
+                    entries.append({**f, "content": ref, **({"type": sniffed} if sniffed else {})})
                 out[name] = entries
     except Exception:
         discard(created)
@@ -137,15 +155,17 @@ def externalize(definition: dict, answers: dict, *, client_id, submission_id) ->
     return out, created
 
 
-def _one(value: str, q: dict, created: list[str], *, client_id, submission_id, name: str) -> str:
+def _one(value: str, q: dict, created: list[str], *, client_id, submission_id,
+         name: str) -> tuple[str, str | None]:
+    """One signature or file answer as a reference (and the sniffed type of a new upload)."""
     question = value_name(q)
     if value.startswith("data:"):
-        ref = _store(value, question=question, client_id=client_id, submission_id=submission_id, name=name,
-                     signature=q.get("type") == "signaturepad")
+        ref, sniffed = _store(value, question=question, client_id=client_id, submission_id=submission_id,
+                              name=name, signature=q.get("type") == "signaturepad")
         created.append(ref)
-        return ref
+        return ref, sniffed
     if is_ref(value):
-        return _keep_own(value, question=question, client_id=client_id, submission_id=submission_id)
+        return _keep_own(value, question=question, client_id=client_id, submission_id=submission_id), None
     raise ValidationFailed("bad file", details={question: ["not an uploaded file"]})
 
 
@@ -153,13 +173,21 @@ def discard(refs: Iterable[str]) -> None:
     """Remove files stored for a submission that was not saved (they would be orphans)."""
     for ref in refs:
         rec = _record(ref)
-        if rec is not None:
-            _bucket().delete(rec.file_id)
+        if rec is not None and rec.encrypted:
+            files.delete_file(rec.file_id)
             rec.delete()
 
 
-def _bucket() -> gridfs.GridFS:
+def _legacy_bucket() -> gridfs.GridFS:
     return gridfs.GridFS(db.get_db(), collection="form_files")
+
+
+def _served_type(data: bytes) -> str:
+    try:
+        sniffed = files.sniff(data)
+    except (UnsupportedMediaType, ValidationFailed):
+        return "application/octet-stream"
+    return sniffed if sniffed in UPLOAD_TYPES else "application/octet-stream"
 
 
 def read(sub, ref: str) -> tuple[bytes, str, str]:
@@ -168,11 +196,15 @@ def read(sub, ref: str) -> tuple[bytes, str, str]:
     rec = _record(ref) if ref in refs_in(sub.answers) else None
     if rec is None or rec.client != sub.client or (rec.token and rec.submission != sub.id):
         raise NotFound("no such file")
+    if rec.encrypted:
+        data, meta = files.read_file(rec.file_id)
+        return data, meta.content_type, meta.filename
+    # Stored before encryption: its recorded type came from the browser, so the bytes decide again.
     try:
-        data = _bucket().get(rec.file_id).read()
+        data = _legacy_bucket().get(rec.file_id).read()
     except NoFile:
         raise NotFound("no such file") from None
-    return data, rec.content_type, rec.name or rec.question or "file"
+    return data, _served_type(data), rec.name or rec.question or "file"
 
 
 def reader(*subs) -> Callable[[str], tuple[bytes, str]]:
@@ -185,3 +217,33 @@ def reader(*subs) -> Callable[[str], tuple[bytes, str]]:
         raise NotFound("no such file")
 
     return read_one
+
+
+def encrypt_stored_files() -> dict[str, int]:
+    """Move form files kept unencrypted in the `form_files` bucket into the encrypted file store, each
+    under its own record (so its reference in sealed answers still holds). Safe to repeat and to run
+    beside the web: a record switches by a guarded update, and the plain copy goes only after that.
+
+    Returns counts: moved; refused (bytes the store does not accept, e.g. SVG: they stay where they
+    are, served only as attachments typed by their bytes); missing (no bytes)."""
+    counts = {"moved": 0, "refused": 0, "missing": 0}
+    for rec in Signature.objects(encrypted__ne=True).only("id", "file_id", "client", "question", "name"):
+        try:
+            data = _legacy_bucket().get(rec.file_id).read()
+        except NoFile:
+            counts["missing"] += 1
+            continue
+        try:
+            stored = files.store_file(data, filename=rec.name or rec.question or "file", client_id=rec.client,
+                                      allowed=UPLOAD_TYPES, purpose="form_file")
+        except (UnsupportedMediaType, TooLarge, ValidationFailed):
+            counts["refused"] += 1
+            continue
+        if Signature.objects(id=rec.id, encrypted__ne=True, file_id=rec.file_id).update_one(
+                set__file_id=ObjectId(stored.id), set__encrypted=True, set__content_type=stored.content_type,
+                set__name=""):
+            _legacy_bucket().delete(rec.file_id)
+            counts["moved"] += 1
+        else:  # another process moved it first
+            files.delete_file(stored.id)
+    return counts

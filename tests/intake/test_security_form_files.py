@@ -3,6 +3,8 @@
 Hole 1: a client could put another client's `portico-file:<id>` reference into her own answers; it was
 re-linked to her submission (so she could download it and the owner lost it), ids were sequential, and
 the PDF renderer read any file by id.
+Hole 2: form files were stored unencrypted in their own GridFS bucket, typed by the browser's data-URL
+header (SVG accepted), and served inline.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import pypdf
 import pytest
 from bson import ObjectId
 
-from engine import db
+from engine import config, db
 from engine.authz import SYSTEM
+from engine.errors import TooLarge
 from engine.models.forms import Signature, Submission
 from engine.models.workflow import Task
 from engine.services import submissions
 from engine.services.forms import published_definition
-from tests.form_file_world import DEFINITION, FORM_KEY, build_world
+from tests.form_file_world import DEFINITION, FORM_KEY, PDF_BYTES, build_world, data_url
 from tests.forms.fills import SIG
 
 REF = "portico-file:"
@@ -54,6 +57,19 @@ def _plant(sub, **answers) -> None:
     still refuse files that are not the submission's own)."""
     Submission.objects(id=sub.id).update_one(set__answers_json=submissions.canonical_json({**sub.answers,
                                                                                            **answers}))
+
+
+def _legacy_submission(client_id, raw: bytes) -> tuple[Submission, Signature]:
+    """A sealed-looking submission whose signature was stored the old way (plain bytes, id reference)."""
+    file_id = gridfs.GridFS(db.get_db(), collection="form_files").put(raw, content_type="image/png")
+    old = Signature(file_id=file_id, content_type="image/png", sha256="x", question="signature", client=client_id)
+    old.save()
+    version_id, _ = published_definition(FORM_KEY)
+    sub = Submission(form_key=FORM_KEY, form_version=ObjectId(version_id), version_number=1, client=client_id,
+                     status="completed", answers_json=submissions.canonical_json({"signature": f"{REF}{old.id}"}))
+    sub.save()
+    Signature.objects(id=old.id).update_one(set__submission=sub.id)
+    return sub, old
 
 
 def test_hole1_foreign_file_reference_is_refused(client, world):
@@ -141,17 +157,7 @@ def test_a_reference_to_a_file_of_the_same_draft_is_kept(world):
 def test_files_stored_before_tokens_stay_readable_through_their_own_submission_only(client, world):
     """Is a signature stored the old way (database-id reference, plain GridFS bytes) still shown with
     its own submission, and refused through anyone else's?"""
-    png = base64.b64decode(SIG.partition(",")[2])
-    file_id = gridfs.GridFS(db.get_db(), collection="form_files").put(png, content_type="image/png")
-    old = Signature(file_id=file_id, content_type="image/png", sha256="x", question="signature",
-                    client=world.minor.id)
-    old.save()
-    version_id, _ = published_definition(FORM_KEY)
-    sub_a = Submission(form_key=FORM_KEY, form_version=ObjectId(version_id), version_number=1,
-                       client=world.minor.id, status="completed",
-                       answers_json=submissions.canonical_json({"signature": f"{REF}{old.id}"}))
-    sub_a.save()
-    Signature.objects(id=old.id).update_one(set__submission=sub_a.id)
+    sub_a, old = _legacy_submission(world.minor.id, base64.b64decode(SIG.partition(",")[2]))
     staff = world.headers("therapist_a")
     got = client.get(f"/api/v1/submissions/{sub_a.id}/files/{old.id}", headers=staff)
     assert got.status_code == 200 and got.data.startswith(b"\x89PNG") and got.mimetype == "image/png"
@@ -163,3 +169,115 @@ def test_files_stored_before_tokens_stay_readable_through_their_own_submission_o
                       headers=world.headers("client_b")).status_code == 404
     assert world.complete(client, "client_b", world.task_for(world.client_b),
                           world.answers(signature=f"{REF}{old.id}")).status_code == 422
+
+
+# Hole 2 ----------------------------------------------------------------------------------------------
+
+def _stored_count() -> tuple[int, int, int]:
+    database = db.get_db()
+    return (database["files.files"].count_documents({}), database["form_files.files"].count_documents({}),
+            Signature.objects.count())
+
+
+def test_hole2_form_files_are_encrypted_and_sniffed(client, world):
+    """Are signatures and uploads kept encrypted in the file store, typed by their bytes rather than by
+    the browser's data-URL header?"""
+    task = world.task_for(world.minor)
+    png_sent_as_jpeg = SIG.replace("data:image/png", "data:image/jpeg")
+    pdf_sent_as_png = [{"name": "letter.pdf", "type": "image/png", "content": data_url(PDF_BYTES, "image/png")}]
+    resp = world.complete(client, "client_a", task, world.answers(signature=png_sent_as_jpeg, docs=pdf_sent_as_png))
+    assert resp.status_code == 200, resp.get_json()
+    sub = world.sealed(task)
+    assert db.get_db()["form_files.files"].count_documents({}) == 0
+    assert db.get_db()["files.files"].count_documents({}) == 2
+    for chunk in db.get_db()["files.chunks"].find():
+        assert b"\x89PNG" not in chunk["data"] and b"%PDF" not in chunk["data"]
+    for record in Signature.objects(submission=sub.id):
+        assert record.encrypted and record.name == ""  # the file name travels inside the ciphertext
+    got = client.get(_file_url(sub, sub.answers["signature"]), headers=world.headers("therapist_a"))
+    assert got.status_code == 200 and got.mimetype == "image/png" and got.data.startswith(b"\x89PNG")
+    assert sub.answers["docs"][0]["type"] == "application/pdf"
+    doc = client.get(_file_url(sub, sub.answers["docs"][0]["content"]), headers=world.headers("client_a"))
+    assert doc.mimetype == "application/pdf" and doc.data == PDF_BYTES
+
+
+@pytest.mark.parametrize("answers", [
+    {"signature": data_url(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+                           "image/svg+xml")},
+    {"signature": data_url(b'<!-- hi --><svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml")},
+    {"docs": [{"name": "a.pdf", "content": data_url(PDF_BYTES, "application/pdf")},
+              {"name": "x.png", "content": data_url(b'<?xml version="1.0"?><svg/>', "image/png")}]},
+], ids=["svg-signature", "svg-without-prolog", "svg-named-png-after-a-good-file"])
+def test_hole2_svg_is_refused(client, world, answers):
+    """Is an SVG refused, whatever its header says, with nothing stored (not even files before it)?"""
+    task = world.task_for(world.minor)
+    resp = world.complete(client, "client_a", task, world.answers(**answers))
+    assert resp.status_code == 422, resp.get_json()
+    assert set(resp.get_json()["error"]["details"]) <= {"signature", "docs"}
+    assert _stored_count() == (0, 0, 0)
+    assert Task.objects(id=ObjectId(task)).first().status == "open"
+
+
+@pytest.mark.parametrize(("question", "raw"), [
+    ("signature", b"\x7fELF\x02\x01\x01" + b"\0" * 64),
+    ("signature", b"<html><body onload=alert(1)>hi</body></html>"),
+    ("signature", b"just some text, not a picture"),
+    ("signature", PDF_BYTES),  # a PDF is an accepted upload, but not a signature
+    ("docs", b"MZ\x90\x00" + b"\0" * 64),
+    ("docs", b"plain text is not an accepted upload"),
+], ids=["elf", "html", "text", "pdf-as-signature", "exe-upload", "text-upload"])
+def test_hole2_bytes_that_do_not_match_an_allowed_type_are_refused(client, world, question, raw):
+    """Is a file refused when its bytes are not an accepted type, although its header claims one?"""
+    value = data_url(raw) if question == "signature" else [{"name": "f.png", "type": "image/png",
+                                                            "content": data_url(raw)}]
+    task = world.task_for(world.minor)
+    resp = world.complete(client, "client_a", task, world.answers(**{question: value}))
+    assert resp.status_code == 422, resp.get_json()
+    assert question in resp.get_json()["error"]["details"]
+    assert _stored_count() == (0, 0, 0)
+
+
+def test_hole2_form_files_are_served_as_attachments(client, world):
+    """Is a form file downloaded as an attachment, never rendered as a page?"""
+    sub, _ = _signed_by_a(client, world)
+    for ref in (sub.answers["signature"], sub.answers["docs"][0]["content"]):
+        got = client.get(_file_url(sub, ref), headers=world.headers("therapist_a"))
+        assert got.headers["Content-Disposition"].startswith("attachment")
+        assert got.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hole2_the_file_stores_size_limit_applies(world, settings):
+    """Does the file store's size limit (PORTICO_MAX_UPLOAD_MB) apply to form files, with nothing stored?"""
+    big = b"\x89PNG\r\n\x1a\n" + b"\0" * (1024 * 1024 + 1)
+    config.install(settings.with_(max_upload_mb=1))
+    try:
+        with pytest.raises(TooLarge) as exc:
+            submissions.complete(SYSTEM, world.minor.id, FORM_KEY, world.answers(signature=data_url(big)))
+    finally:
+        config.install(settings)
+    assert "signature" in exc.value.details
+    assert _stored_count() == (0, 0, 0)
+
+
+def test_hole2_files_stored_before_are_moved_into_the_encrypted_store(client, world):
+    """Does `portico forms encrypt-files` encrypt files stored before the fix under their own records (so
+    sealed references still hold), leave what the store refuses in place, and change nothing when run
+    again?"""
+    from engine.cli import parser
+    from engine.cli_forms import cmd_encrypt_files
+    from engine.services.form_files import encrypt_stored_files
+
+    assert parser().parse_args(["forms", "encrypt-files"]).func is cmd_encrypt_files
+    png = base64.b64decode(SIG.partition(",")[2])
+    sub, old = _legacy_submission(world.minor.id, png)
+    svg_sub, svg = _legacy_submission(world.minor.id, b'<svg xmlns="http://www.w3.org/2000/svg"/>')
+    assert encrypt_stored_files() == {"moved": 1, "refused": 1, "missing": 0}
+    assert encrypt_stored_files() == {"moved": 0, "refused": 1, "missing": 0}
+    assert Signature.objects(id=old.id).first().encrypted
+    assert db.get_db()["form_files.files"].count_documents({}) == 1  # only the refused SVG is left
+    staff = world.headers("therapist_a")
+    got = client.get(f"/api/v1/submissions/{sub.id}/files/{old.id}", headers=staff)
+    assert got.status_code == 200 and got.data == png and got.mimetype == "image/png"
+    kept = client.get(f"/api/v1/submissions/{svg_sub.id}/files/{svg.id}", headers=staff)
+    assert kept.status_code == 200 and kept.mimetype == "application/octet-stream"
+    assert kept.headers["Content-Disposition"].startswith("attachment")
