@@ -186,6 +186,9 @@ def parser() -> argparse.ArgumentParser:
     from engine import cli_instances
 
     cli_instances.register(sub)  # portico instances migrate
+    from engine import cli_forms
+
+    cli_forms.register(sub)  # portico forms encrypt-files
     return p
 
 

@@ -100,10 +100,15 @@ class Submission(me.Document):
 
 
 class Signature(me.Document):
-    """A signature or uploaded file taken out of answers and kept in GridFS."""
+    """A signature or uploaded file taken out of a submission's answers (engine/services/form_files.py)."""
 
-    meta = {"collection": "form_signatures", "indexes": ["submission", "sha256"]}
+    meta = {"collection": "form_signatures",
+            "indexes": ["submission", "sha256", {"fields": ["token"], "unique": True, "sparse": True}]}
 
+    # The random reference answers hold (`portico-file:<token>`); unset on records from before tokens,
+    # whose answers hold their id.
+    token = me.StringField()
+    encrypted = me.BooleanField(default=False)  # bytes in the encrypted file store, else in `form_files`
     file_id = me.ObjectIdField(required=True)  # GridFS id
     content_type = me.StringField(required=True)
     size = me.IntField(default=0)

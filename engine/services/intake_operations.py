@@ -19,7 +19,7 @@ from engine.models.clients import Client
 from engine.models.invitations import IntakeReminder
 from engine.models.mail import MailMessage
 from engine.models.organization import Organization
-from engine.services import documents, intake, invitations, mail
+from engine.services import documents, form_files, intake, invitations, mail
 from engine.workflow.operations import OperationBusy, OperationFailed, operation
 
 
@@ -113,11 +113,11 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
 def _submission_pdf(sub) -> bytes:
     from engine.forms.pdf import submission_pdf
     from engine.services.forms import get_version
-    from engine.services.submissions import read_file, submission_view
+    from engine.services.submissions import submission_view
 
     view = submission_view(sub)
     return submission_pdf(get_version(sub.form_version).definition, view["data"], view["evidence"],
-                          read_file=lambda ref: read_file(ref)[:2])
+                          read_file=form_files.reader(sub))
 
 
 def _title(form_key: str) -> str:
@@ -134,17 +134,18 @@ def render_packet_pdf(*, params: dict, key: str, instance_id: str, task_id: str)
     """Join the latest submission of each packet form into one PDF (stored encrypted); returns its file id."""
     from engine.forms.pdf import packet_pdf
     from engine.services.forms import get_version
-    from engine.services.submissions import read_file, submission_view
+    from engine.services.submissions import submission_view
 
     client = _client(params)
-    items = []
+    items, subs = [], []
     for form_key in params.get("forms") or []:
         sub = intake.latest_submission(ObjectId(instance_id), form_key)
         if sub is None:
             raise OperationFailed(f"no submission of {form_key!r} to put in the packet", permanent=True)
         view = submission_view(sub)
         items.append((get_version(sub.form_version).definition, view["data"], view["evidence"]))
-    pdf = packet_pdf(items, read_file=lambda ref: read_file(ref)[:2])
+        subs.append(sub)
+    pdf = packet_pdf(items, read_file=form_files.reader(*subs))
     return {"file_id": documents.store_pdf(client.id, pdf, filename="intake-packet.pdf")}
 
 

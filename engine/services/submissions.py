@@ -2,42 +2,30 @@
 
 A completed submission is sealed: the SHA-256 of its canonical JSON (answers,
 form version, client, signer, time, IP, user agent) is stored with it and
-`verify_submission` recomputes it. Signature and file data URLs move to GridFS
-first, so answers hold only `portico-file:<id>` references.
+`verify_submission` recomputes it. Signature and file data URLs move to the
+encrypted file store first, so answers hold only `portico-file:<token>` references
+(engine/services/form_files.py: who may reference and read which file).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import re
 from datetime import UTC, datetime
 
-import gridfs
 import mongoengine as me
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from engine import db
 from engine.authz import Actor, get_client_for, parse_id
-from engine.errors import Conflict, NotFound, TooLarge, ValidationFailed
+from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.forms import clean_submission, validate_submission
 from engine.forms.prefill import prefill, proposed_changes
-from engine.forms.validator import all_questions, value_name
 from engine.models import utcnow
-from engine.models.forms import Evidence, ReviewItem, Signature, Submission
-from engine.services import audit
+from engine.models.forms import Evidence, ReviewItem, Submission
+from engine.services import audit, form_files
 from engine.services.forms import canonical_json, get_version, published_definition
 
-FILE_REF = "portico-file:"
-MAX_FILE_BYTES = 10 * 1024 * 1024
-_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(;[\w=.-]+)*;base64,(.*)$", re.S)
-_ALLOWED_TYPES = re.compile(r"^(image/(png|jpeg|gif|webp|svg\+xml)|application/pdf)$")
-
-
-def _fs() -> gridfs.GridFS:
-    return gridfs.GridFS(db.get_db(), collection="form_files")
+FILE_REF = form_files.FILE_REF
 
 
 def _open_progress(client_id, form_key, context) -> Submission | None:
@@ -79,58 +67,6 @@ def save_progress(actor: Actor, client_id, form_key: str, data: dict, *, context
     return draft
 
 
-def _store_file(data_url: str, *, question: str, client_id, name: str = "") -> str:
-    match = _DATA_URL.match(data_url)
-    if not match:
-        raise ValidationFailed("bad file", details={question: ["not a base64 data URL"]})
-    content_type = match.group(1) or "application/octet-stream"
-    if not _ALLOWED_TYPES.match(content_type):
-        raise ValidationFailed("file type not accepted", details={question: [f"{content_type} is not accepted"]})
-    try:
-        raw = base64.b64decode(match.group(3), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValidationFailed("bad file", details={question: ["the file is not valid base64"]}) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise TooLarge(f"{question}: file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-    digest = hashlib.sha256(raw).hexdigest()
-    file_id = _fs().put(raw, content_type=content_type, filename=name or question)
-    sig = Signature(file_id=file_id, content_type=content_type, size=len(raw), sha256=digest, name=name,
-                    question=question, client=client_id)
-    sig.save()
-    return f"{FILE_REF}{sig.id}"
-
-
-def externalize_files(definition: dict, answers: dict, client_id) -> tuple[dict, list[str]]:
-    """Answers with every signature/file data URL replaced by a GridFS reference; also the new ids."""
-    out = dict(answers)
-    created = []
-    for q in all_questions(definition):
-        name = value_name(q)
-        value = out.get(name)
-        if q.get("type") == "signaturepad" and isinstance(value, str) and value.startswith("data:"):
-            out[name] = _store_file(value, question=name, client_id=client_id, name=f"{name}.png")
-            created.append(out[name])
-        elif q.get("type") == "file" and isinstance(value, list):
-            files = []
-            for f in value:
-                content = f.get("content") if isinstance(f, dict) else None
-                if isinstance(content, str) and content.startswith("data:"):
-                    ref = _store_file(content, question=name, client_id=client_id, name=str(f.get("name", "")))
-                    f = {**f, "content": ref}
-                    created.append(ref)
-                files.append(f)
-            out[name] = files
-    return out, created
-
-
-def read_file(ref: str) -> tuple[bytes, str, Signature]:
-    """Bytes and content type of a stored signature/file reference. Raises NotFound."""
-    sig = Signature.objects(id=parse_id(ref.removeprefix(FILE_REF))).first()
-    if sig is None:
-        raise NotFound("no such file")
-    return _fs().get(sig.file_id).read(), sig.content_type, sig
-
-
 def _seal_fields(sub: Submission) -> dict:
     e = sub.evidence
     return {"form_key": sub.form_key, "form_version": str(sub.form_version), "version_number": sub.version_number,
@@ -161,14 +97,6 @@ def _earlier_seal(seal_key: str, fingerprint: str | None) -> Submission | None:
     if earlier.fingerprint == fingerprint:
         return earlier
     raise Conflict("this form was already signed and submitted; reload to see it", code="already_sealed")
-
-
-def _discard_files(answers: dict) -> None:
-    """Drop files stored for a seal that lost its race to an identical one (they would be orphans)."""
-    ids = [ObjectId(r.removeprefix(FILE_REF)) for r in _refs(answers)]
-    for sig in Signature.objects(id__in=ids, submission=None):
-        _fs().delete(sig.file_id)
-        sig.delete()
 
 
 def supersede(actor: Actor, seal_key: str, submission_id=None, *, sealed_before: datetime | None = None) -> bool:
@@ -219,8 +147,9 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
     fingerprint = _fingerprint(actor, version.id, cleaned) if seal_key else None
     if seal_key and (earlier := _earlier_seal(seal_key, fingerprint)) is not None:
         return earlier
-    answers, _ = externalize_files(definition, cleaned, client.id)
-    sub = draft or Submission(form_key=form_key, client=client.id, context=context)
+    # A new submission's id is fixed now: its files are bound to it as they are stored.
+    sub = draft or Submission(id=ObjectId(), form_key=form_key, client=client.id, context=context)
+    answers, created = form_files.externalize(definition, cleaned, client_id=client.id, submission_id=sub.id)
     sub.form_version, sub.version_number = version.id, version.number
     sub.answers_json = canonical_json(answers)
     sub.status, sub.saved_by, sub.updated_at = "completed", actor.id, utcnow()
@@ -233,7 +162,7 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         ip=actor.ip, user_agent=actor.user_agent[:500])
     sub.evidence.sha256 = seal_hash(sub)
     try:
-        if sub.id is not None:
+        if draft is not None:
             sealed = Submission.objects(id=sub.id, status="in_progress").update_one(
                 set__status="completed", set__answers_json=sub.answers_json, set__evidence=sub.evidence,
                 set__form_version=sub.form_version, set__version_number=sub.version_number,
@@ -242,31 +171,20 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
             if not sealed:
                 raise me.NotUniqueError("the draft was sealed by a racing request")
         else:
-            sub.save()
+            sub.save(force_insert=True)  # an insert: a save with a given id would be a findAndModify
     except (me.NotUniqueError, DuplicateKeyError):
         # A racing request sealed first: the same submission is answered with that seal, not a second one.
-        _discard_files(answers)
+        form_files.discard(created)
         earlier = _earlier_seal(seal_key, fingerprint) if seal_key else None
         if earlier is None:
             raise Conflict("this form was already completed") from None
         return earlier
-    Signature.objects(id__in=[ObjectId(r.removeprefix(FILE_REF)) for r in _refs(answers)]).update(set__submission=sub.id)
     for change in proposed_changes(definition, client, answers):
         ReviewItem(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
                    question=change["question"], old_value=change["old"], new_value=change["new"]).save()
     audit.record(actor, "form_submission_completed", client=client, object_type="submission",
                  object_id=str(sub.id), details={"form": form_key, "version": version.number})
     return sub
-
-
-def _refs(answers: dict) -> list[str]:
-    found = []
-    for v in answers.values():
-        if isinstance(v, str) and v.startswith(FILE_REF):
-            found.append(v)
-        elif isinstance(v, list):
-            found += [f["content"] for f in v if isinstance(f, dict) and str(f.get("content", "")).startswith(FILE_REF)]
-    return found
 
 
 def verify_submission(submission_id) -> bool:
@@ -335,13 +253,11 @@ def read_submission(actor: Actor, submission_id) -> dict:
     return submission_view(sub)
 
 
-def submission_file(actor: Actor, submission_id, file_id) -> tuple[bytes, str, Signature]:
-    """A signature or uploaded file belonging to a submission the actor may see. Raises NotFound."""
+def submission_file(actor: Actor, submission_id, file_ref) -> tuple[bytes, str, str]:
+    """(bytes, content type, file name) of a signature or uploaded file that a submission the actor may
+    see holds (`file_ref`: the reference without its prefix). Raises NotFound."""
     sub = get_submission_for(actor, submission_id)
-    data, content_type, sig = read_file(str(file_id))
-    if sig.submission != sub.id:
-        raise NotFound("no such file")
-    return data, content_type, sig
+    return form_files.read(sub, f"{FILE_REF}{file_ref}")
 
 
 def submission_pdf(actor: Actor, submission_id) -> bytes:
@@ -354,18 +270,19 @@ def submission_pdf(actor: Actor, submission_id) -> bytes:
     view = submission_view(sub)
     audit.record(actor, "form_submission_printed", client=sub.client, object_type="submission", object_id=str(sub.id))
     return render(get_version(sub.form_version).definition, view["data"], view["evidence"],
-                  read_file=lambda ref: read_file(ref)[:2])
+                  read_file=form_files.reader(sub))
 
 
 def packet_pdf(actor: Actor, submission_ids: list) -> bytes:
     """Several completed submissions joined into one PDF, in the given order. Raises NotFound, Conflict."""
     from engine.forms.pdf import packet_pdf as render
 
-    items = []
+    items, subs = [], []
     for sid in submission_ids:
         sub = get_submission_for(actor, sid)
         if sub.status != "completed":
             raise Conflict("only completed submissions go into a packet")
         view = submission_view(sub)
         items.append((get_version(sub.form_version).definition, view["data"], view["evidence"]))
-    return render(items, read_file=lambda ref: read_file(ref)[:2])
+        subs.append(sub)
+    return render(items, read_file=form_files.reader(*subs))

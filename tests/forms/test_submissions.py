@@ -11,8 +11,8 @@ from engine.authz import SYSTEM, staff_actor
 from engine.errors import ValidationFailed
 from engine.models.clients import Address, Client
 from engine.models.forms import ReviewItem, Signature, Submission
+from engine.services import form_files, submissions
 from engine.services import forms as form_service
-from engine.services import submissions
 from tests.forms.fills import VALID
 from tests.helpers import make_client, make_staff
 
@@ -74,7 +74,7 @@ def test_completed_submission_is_sealed_and_one_changed_byte_breaks_it(clean_db)
     assert submissions.verify_submission(sub.id)
     # signatures live in GridFS; answers keep only a reference
     assert sub.answers["signature"].startswith(submissions.FILE_REF)
-    data, content_type, _ = submissions.read_file(sub.answers["signature"])
+    data, content_type, _ = form_files.read(sub, sub.answers["signature"])
     assert content_type == "image/png" and data.startswith(b"\x89PNG")
     assert Signature.objects(submission=sub.id).count() == 1
     raw = clean_db["form_submissions"].find_one({"_id": sub.id})

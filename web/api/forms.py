@@ -199,9 +199,9 @@ def submission_pdf(submission_id):
 @blp.route("/submissions/<submission_id>/files/<file_id>")
 @access("authenticated")
 def submission_file(submission_id, file_id):
-    """A signature image or uploaded file of a submission (never rendered as a page)."""
-    data, content_type, _ = sub_service.submission_file(current_actor(), submission_id, file_id)
-    return download(data, content_type, file_id, inline=True)  # shown in <img> on review pages
+    """A signature image or uploaded file of a submission, as an attachment (an <img> still shows it)."""
+    data, content_type, filename = sub_service.submission_file(current_actor(), submission_id, file_id)
+    return download(data, content_type, filename)
 
 
 def _review(item) -> dict:
