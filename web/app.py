@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import config as config_mod
 from engine import db
@@ -32,6 +33,12 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
         JSON_SORT_KEYS=False,
     )
     logging.basicConfig(level=settings.log_level)
+    if settings.trusted_proxies:
+        # Behind N proxies, the client is the Nth address from the right of X-Forwarded-For (what a
+        # client sends itself is further left and ignored). Rate limits, audit rows, sessions and
+        # signature evidence all read request.remote_addr, so this one place fixes them all.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if connect:
         if not settings.mongodb_uri:
             raise config_mod.ConfigError("PORTICO_MONGODB_URI is not set (use `portico up` for the embedded database)")

@@ -49,6 +49,10 @@ def init_sessions(app: Flask) -> None:
     settings = app.config["PORTICO"]
     app.config.update(
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in _resolve, once we know how the caller authenticated
+        # Its HTTPS-only Referer check cannot pass: every page sends Referrer-Policy: no-referrer, so
+        # browsers send no Referer, and behind a trusted proxy (PORTICO_TRUSTED_PROXIES) requests are
+        # HTTPS. The token, SameSite=Lax cookies and HSTS are the defence.
+        WTF_CSRF_SSL_STRICT=False,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_STRATEGY="moving-window",  # a fixed window would let 2×limit through across its edge

@@ -1,0 +1,110 @@
+"""Security at the web edge (issue 12, holes 6-9): client addresses behind a proxy, the return path
+after login, activation links in logs and stored mail, and the cap on wrong MFA codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine import config as config_mod
+from engine.models.audit import AuditEvent
+from tests.helpers import PASSWORD, api_login, make_client, make_portal_account, make_staff
+
+ROOT = Path(__file__).resolve().parents[2]
+PROXY = "10.0.0.2"  # the reverse proxy's address: what the web server sees without ProxyFix
+
+
+@pytest.fixture()
+def app_factory(settings, clean_db):
+    """Build an app with changed settings; the session's settings come back afterwards."""
+    from web.app import create_app
+
+    def build(**changes):
+        application = create_app(settings.with_(**changes))
+        application.config.update(TESTING=True)
+        return application
+
+    yield build
+    config_mod.install(settings)
+
+
+def _via_proxy(client, forwarded_for: str, path: str, **kwargs):
+    headers = {"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https", **kwargs.pop("headers", {})}
+    return client.post(path, headers=headers, environ_base={"REMOTE_ADDR": PROXY}, **kwargs)
+
+
+def _token(client, forwarded_for: str, email: str, password: str):
+    return _via_proxy(client, forwarded_for, "/api/v1/auth/token", json={"email": email, "password": password})
+
+
+# --- hole 6: client addresses behind the shipped reverse proxy -------------------------------------
+
+def test_hole6_trusted_proxy_failed_logins_from_many_addresses_do_not_lock_out_another(app_factory):
+    """Behind one trusted proxy, do failed logins from many forwarded addresses leave a correct login
+    from yet another address alone (the per-address limit counts each client, not the proxy)?"""
+    client = app_factory(trusted_proxies=1, login_ip_limit="3 per minute").test_client()
+    staff = make_staff()
+    for i in range(6):
+        assert _token(client, f"203.0.113.{i + 1}", f"nobody{i}@example.org", "wrong password!").status_code == 401
+    assert _token(client, "198.51.100.7", staff.email, PASSWORD).status_code == 200
+
+
+def test_hole6_trusted_proxy_audit_and_session_record_the_forwarded_address(app_factory):
+    """Behind one trusted proxy, do the login's audit row and its session carry the client's address,
+    not the proxy's?"""
+    from engine.models.accounts import AuthSession
+
+    client = app_factory(trusted_proxies=1).test_client()
+    staff = make_staff()
+    assert _token(client, "198.51.100.7", staff.email, PASSWORD).status_code == 200
+    page = client.get("/login", environ_base={"REMOTE_ADDR": PROXY})
+    token = page.get_data(as_text=True).split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    resp = _via_proxy(client, "198.51.100.8", "/login",
+                      data={"email": staff.email, "password": PASSWORD, "csrf_token": token})
+    assert resp.status_code == 302
+    ips = [e.ip for e in AuditEvent.objects(action="account_logged_in").order_by("seq")]
+    assert ips == ["198.51.100.7", "198.51.100.8"]
+    assert [s.ip for s in AuthSession.objects(account_id=staff.id)] == ["198.51.100.8"]
+
+
+def test_hole6_trusted_proxy_signature_evidence_records_the_forwarded_address(app_factory):
+    """Behind one trusted proxy, does a signed form's evidence name the signer's address?"""
+    from tests.forms.fills import VALID
+
+    client = app_factory(trusted_proxies=1).test_client()
+    admin = make_staff(roles=("org_admin",))
+    h = api_login(client, admin.email)
+    definition = json.loads((ROOT / "form_defs" / "consent_adult.json").read_text())
+    assert client.post("/api/v1/forms", json={"key": "consent_adult", "kind": "intake", "title": "Consent",
+                                              "definition": definition}, headers=h).status_code == 201
+    assert client.post("/api/v1/forms/consent_adult/publish", headers=h).status_code == 201
+    person = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org")
+    account = make_portal_account(client=person)
+    bearer = _token(client, "198.51.100.9", account.email, PASSWORD).get_json()["token"]
+    resp = _via_proxy(client, "198.51.100.9", f"/api/v1/clients/{person.id}/forms/consent_adult",
+                      json={"data": VALID["consent_adult"]}, headers={"Authorization": f"Bearer {bearer}"})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["evidence"]["ip"] == "198.51.100.9"
+
+
+def test_hole6_no_trusted_proxy_ignores_x_forwarded_for(app_factory):
+    """With no trusted proxy (the default), is X-Forwarded-For ignored, so a client cannot pick its own
+    address: neither to dodge the per-address limit nor to plant an address in the audit trail?"""
+    assert config_mod.load({"PORTICO_SECRET_KEY": "x" * 40}).trusted_proxies == 0
+    client = app_factory(trusted_proxies=0, login_ip_limit="3 per minute").test_client()
+    staff = make_staff()
+    codes = [_token(client, f"203.0.113.{i + 1}", f"nobody{i}@example.org", "wrong password!").status_code
+             for i in range(4)]
+    assert codes == [401, 401, 401, 429]
+    client = app_factory(trusted_proxies=0).test_client()
+    assert _token(client, "198.51.100.7", staff.email, PASSWORD).status_code == 200
+    assert [e.ip for e in AuditEvent.objects(action="account_logged_in", actor_id=str(staff.id))] == [PROXY]
+
+
+def test_hole6_trusted_proxies_setting_is_checked():
+    """Is a nonsense PORTICO_TRUSTED_PROXIES refused with a one-line reason?"""
+    for bad in ("-1", "many", "50"):
+        with pytest.raises(config_mod.ConfigError, match="PORTICO_TRUSTED_PROXIES must"):
+            config_mod.load({"PORTICO_SECRET_KEY": "x" * 40, "PORTICO_TRUSTED_PROXIES": bad})
