@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from engine import config as config_mod
 from engine.models.audit import AuditEvent
@@ -108,3 +112,77 @@ def test_hole6_trusted_proxies_setting_is_checked():
     for bad in ("-1", "many", "50"):
         with pytest.raises(config_mod.ConfigError, match="PORTICO_TRUSTED_PROXIES must"):
             config_mod.load({"PORTICO_SECRET_KEY": "x" * 40, "PORTICO_TRUSTED_PROXIES": bad})
+
+
+# --- hole 7: the return path after login -----------------------------------------------------------
+
+def _login_with_next(client, next_value: str):
+    from tests.helpers import csrf_token
+
+    staff = make_staff()
+    return client.post("/login", data={"email": staff.email, "password": PASSWORD, "next": next_value,
+                                       "csrf_token": csrf_token(client)})
+
+
+def _stays_on_site(location: str) -> bool:
+    """Would a browser following this Location stay on https://portico.test? Resolved as browsers do
+    (WHATWG URL): tabs and newlines are dropped and a backslash counts as a slash."""
+    cleaned = "".join(c for c in location if c not in "\t\n\r").replace("\\", "/")
+    return urlsplit(urljoin("https://portico.test/login", cleaned)).netloc == "portico.test"
+
+
+def test_hole7_next_with_tab_is_not_an_open_redirect(client):
+    """Does next=/<tab>/evil.example/steal send the browser home instead of to evil.example?"""
+    resp = _login_with_next(client, "/\t/evil.example/steal")
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/" and _stays_on_site(resp.headers["Location"])
+
+
+def test_hole7_newline_in_next_is_not_a_500(app):
+    """Is a newline (or other control character) in next answered with a redirect home, not a 500?"""
+    for bad in ("/portal\r\nSet-Cookie: x=1", "/portal\n", "/a\x00b", "/a\x7fb"):
+        resp = _login_with_next(app.test_client(), bad)
+        assert resp.status_code == 302 and resp.headers["Location"] == "/", bad
+    assert app.test_client().get("/login?next=%2Fportal%0A%2Fx").status_code == 200
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "https://evil.example/",
+                                    "/ /evil.example", "/\u3000/evil.example", "javascript:alert(1)",
+                                    "/%0a/evil", "\t/evil", "/\x0c/evil.example", "http:/evil.example"])
+def test_hole7_other_tricks_go_home(target):
+    """Do the usual open-redirect spellings all fall back to the default?"""
+    from web.sessions import safe_next
+
+    result = safe_next(target, "/")
+    assert _stays_on_site(result)
+    assert result == "/" or target == "/%0a/evil"  # percent-encoded stays a path on this site
+
+
+def test_hole7_paths_on_this_site_still_come_back(app):
+    """Does a real page (with a query and an encoded space) still come back after login?"""
+    resp = _login_with_next(app.test_client(), "/staff/clients?q=Ada%20L&page=2")
+    assert resp.headers["Location"] == "/staff/clients?q=Ada%20L&page=2"
+    bounced = app.test_client().get("/staff/tasks/a b é")
+    assert bounced.status_code == 302
+    next_value = parse_qs(urlsplit(bounced.headers["Location"]).query)["next"][0]
+    from web.sessions import safe_next
+
+    assert safe_next(next_value, "") == "/staff/tasks/a%20b%20%C3%A9"
+
+
+@settings_(max_examples=400, deadline=None)
+@given(st.one_of(st.text(), st.text(alphabet="/\\\t\n\r :.@%?#ab\x00\x0b\u3000\u2028\uff0f", max_size=24),
+                 st.builds(lambda a, b: "/" + a + "/" + b, st.text(max_size=4), st.text(max_size=8))))
+def test_hole7_safe_next_only_ever_answers_a_path_on_this_site(target):
+    """Whatever string comes in, is the answer either the default or a bare path that a browser
+    resolves to this site, and can it be sent as a Location header?"""
+    from werkzeug.utils import redirect as wz_redirect
+
+    from web.sessions import safe_next
+
+    result = safe_next(target, "/home")
+    assert result == "/home" or result == target
+    parts = urlsplit(result)
+    assert result.startswith("/") and not parts.scheme and not parts.netloc
+    assert _stays_on_site(result)
+    assert wz_redirect(result).headers["Location"] == result
