@@ -186,3 +186,99 @@ def test_hole7_safe_next_only_ever_answers_a_path_on_this_site(target):
     assert result.startswith("/") and not parts.scheme and not parts.netloc
     assert _stays_on_site(result)
     assert wz_redirect(result).headers["Location"] == result
+
+
+# --- hole 9: wrong MFA codes are capped per account, whatever the address ---------------------------
+
+def _browser_at_mfa_step(app, staff, address: str):
+    """A browser that passed the password step from `address` and waits for its code."""
+    from tests.helpers import csrf_token
+
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+    resp = browser.post("/login", data={"email": staff.email, "password": PASSWORD,
+                                        "csrf_token": csrf_token(browser)})
+    assert resp.headers["Location"] == "/mfa/verify"
+    return browser, csrf_token(browser, "/mfa/verify")
+
+
+def _code(browser, token: str, code: str, address: str):
+    browser.environ_base["REMOTE_ADDR"] = address
+    return browser.post("/mfa/verify", data={"code": code, "csrf_token": token})
+
+
+def _signed_in(browser) -> bool:
+    return browser.get("/account/password").status_code == 200
+
+
+def test_hole9_mfa_failures_void_pending_sign_in(app):
+    """After MAX_FAILURES wrong codes from as many addresses, is every login waiting for a code void,
+    so that not even the right code gets in without the password, and is the right code refused
+    until the failures age out?"""
+    from engine.models.accounts import AuthSession, StaffMember
+    from engine.services import mfa
+    from tests.helpers import enable_mfa, totp_code, wrong_totp_code
+
+    staff = make_staff()
+    secret = enable_mfa(staff)
+    browser, token = _browser_at_mfa_step(app, staff, "192.0.2.1")
+    other, other_token = _browser_at_mfa_step(app, staff, "192.0.2.99")
+    wrong = wrong_totp_code(secret)
+    for i in range(mfa.MAX_FAILURES - 1):
+        assert _code(browser, token, wrong, f"198.51.100.{i + 1}").status_code == 401
+    last = _code(browser, token, wrong, "198.51.100.200")
+    assert last.status_code == 302 and last.headers["Location"] == "/login"
+    assert "too many wrong codes" in browser.get("/login").get_data(as_text=True)
+    assert AuthSession.objects(account_id=staff.id, mfa_passed=False).count() == 0
+    # Both waiting logins are void: the right code now signs nobody in.
+    for waiting, waiting_token in ((browser, token), (other, other_token)):
+        _code(waiting, waiting_token, totp_code(secret), "192.0.2.50")
+        assert not _signed_in(waiting)
+    # The password again: the account still takes no code until the failures are FAILURE_WINDOW old.
+    again, again_token = _browser_at_mfa_step(app, staff, "192.0.2.1")
+    refused = _code(again, again_token, totp_code(secret), "192.0.2.1")
+    assert refused.headers.get("Location") == "/login" and not _signed_in(again)
+    aged = [at - mfa.FAILURE_WINDOW for at in StaffMember.objects.get(id=staff.id).totp_failures]
+    StaffMember.objects(id=staff.id).update_one(set__totp_failures=aged)
+    later, later_token = _browser_at_mfa_step(app, staff, "192.0.2.1")
+    assert _code(later, later_token, totp_code(secret), "192.0.2.1").status_code == 302
+    assert _signed_in(later)
+    assert StaffMember.objects.get(id=staff.id).totp_failures == []
+
+
+def test_hole9_api_token_mfa_failures_are_capped_per_account(app_factory):
+    """Does the token endpoint stop taking codes for an account after MAX_FAILURES wrong ones from
+    as many addresses, the right code included?"""
+    from engine.services import mfa
+    from tests.helpers import enable_mfa, totp_code, wrong_totp_code
+
+    # A loose per-e-mail login limit, so that only the MFA cap can refuse the right code below.
+    client = app_factory(login_limit="50 per minute").test_client()
+    staff = make_staff()
+    secret = enable_mfa(staff)
+
+    def token_from(address: str, code: str):
+        return client.post("/api/v1/auth/token", json={"email": staff.email, "password": PASSWORD, "totp": code},
+                           environ_base={"REMOTE_ADDR": address})
+
+    codes = [token_from(f"198.51.100.{i + 1}", wrong_totp_code(secret)).get_json()["error"]["code"]
+             for i in range(mfa.MAX_FAILURES)]
+    assert codes == ["mfa_invalid"] * (mfa.MAX_FAILURES - 1) + ["mfa_locked"]
+    right = token_from("203.0.113.5", totp_code(secret))
+    assert right.status_code == 401 and right.get_json()["error"]["code"] == "mfa_locked"
+
+
+def test_hole9_a_right_code_clears_the_count(app_factory):
+    """Does a right code forget earlier wrong ones, so a user who mistypes now and then is never locked?"""
+    from engine.services import mfa
+    from tests.helpers import enable_mfa, totp_code, wrong_totp_code
+
+    client = app_factory(login_limit="50 per minute").test_client()
+    staff = make_staff()
+    secret = enable_mfa(staff)
+    body = {"email": staff.email, "password": PASSWORD}
+    for step in (0, 1):
+        for _ in range(mfa.MAX_FAILURES - 1):
+            resp = client.post("/api/v1/auth/token", json={**body, "totp": wrong_totp_code(secret)})
+            assert resp.get_json()["error"]["code"] == "mfa_invalid"
+        assert client.post("/api/v1/auth/token", json={**body, "totp": totp_code(secret, step)}).status_code == 200
