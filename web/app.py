@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, g, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -11,6 +12,21 @@ from engine import config as config_mod
 from engine import db
 from engine.config import Settings
 from web import errors, headers, security
+
+
+class _NoQueryStrings(logging.Filter):
+    """Development server (werkzeug) access lines without query strings, like `portico web`'s
+    (engine.cli.ACCESS_LOG_FORMAT): activation links carry their token there."""
+
+    _QUERY = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
+            record.args = (self._QUERY.sub("", record.args[0]), *record.args[1:])
+        return True
+
+
+_ACCESS_FILTER = _NoQueryStrings()
 
 
 def create_app(settings: Settings | None = None, *, connect: bool = True) -> Flask:
@@ -33,6 +49,7 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
         JSON_SORT_KEYS=False,
     )
     logging.basicConfig(level=settings.log_level)
+    logging.getLogger("werkzeug").addFilter(_ACCESS_FILTER)
     if settings.trusted_proxies:
         # Behind N proxies, the client is the Nth address from the right of X-Forwarded-For (what a
         # client sends itself is further left and ignored). Rate limits, audit rows, sessions and

@@ -282,3 +282,123 @@ def test_hole9_a_right_code_clears_the_count(app_factory):
             resp = client.post("/api/v1/auth/token", json={**body, "totp": wrong_totp_code(secret)})
             assert resp.get_json()["error"]["code"] == "mfa_invalid"
         assert client.post("/api/v1/auth/token", json={**body, "totp": totp_code(secret, step)}).status_code == 200
+
+
+# --- hole 8: activation links stay out of logs and out of our copy of sent mail ---------------------
+
+def _activation_mail(ann) -> tuple[str, str]:
+    """Mail Ann her activation link (as the intake's invitation does); returns (link, raw token) as
+    her mailbox (the development sink) received them."""
+    from engine.models.mail import MailMessage
+    from engine.services import intake_operations, mail
+
+    intake_operations.mail_reminder(ann, ["Intake questionnaire"], key="hole8")
+    received = MailMessage.objects(direction="sink").get()
+    [link] = [found for found in mail.links(received.text) if "/portal/activate" in found]
+    return link, parse_qs(urlsplit(link).query)["token"][0]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_hole8_activation_token_not_in_access_log(settings, clean_db, tmp_path):
+    """Does `portico web` (gunicorn) log an activation request by its path only, without the token?"""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import requests
+
+    from engine import embedded
+
+    port = embedded.free_port()
+    log = tmp_path / "web.log"
+    env = {**os.environ, "PORTICO_PORT": str(port), "PORTICO_LOG_LEVEL": "INFO"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "web", "--workers", "1"], cwd=ROOT,
+                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        embedded.wait_for_port(port, timeout=60)
+        secret = "hole8-secret-token-0123456789abcdef"
+        page = requests.get(f"http://127.0.0.1:{port}/portal/activate?token={secret}", timeout=30)
+        assert page.status_code == 200 and secret in page.text  # the form still carries it, in the POST body
+        assert requests.get(f"http://127.0.0.1:{port}/healthz?probe={secret}", timeout=30).status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    text = log.read_text()
+    assert '"GET /portal/activate HTTP/1.1" 200' in text and '"GET /healthz HTTP/1.1" 200' in text
+    assert secret not in text and "token=" not in text
+
+
+def test_hole8_development_server_access_log_has_no_query_string(app, caplog):
+    """Does the development server (werkzeug) log the path of an activation request without the token?"""
+    import logging
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            resp = requests.get(f"http://127.0.0.1:{server.port}/portal/activate?token=hole8-dev-secret", timeout=30)
+            assert resp.status_code == 200
+    finally:
+        server.shutdown()
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("GET /portal/activate HTTP/1.1" in line for line in lines), lines
+    assert not any("hole8-dev-secret" in line for line in lines)
+
+
+def test_hole8_stored_mail_has_no_live_link(client):
+    """Once an activation mail is sent, does our stored copy (and nothing else in the database but the
+    development sink, which stands for her mailbox) hold the token, while her link still works?"""
+    from engine import db
+    from engine.models.mail import MailMessage
+
+    ann = make_client(first_name="Ann", email="ann@example.org")
+    link, raw = _activation_mail(ann)
+    sent = MailMessage.objects(direction="out").get()
+    assert sent.status == "sent"
+    assert raw not in sent.text and raw not in sent.html
+    assert f"{urlsplit(link).path}?" in sent.text  # where the link went, for the record
+    database = db.get_db()
+    for name in database.list_collection_names():
+        for doc in database[name].find():
+            if name == MailMessage._get_collection_name() and doc["direction"] == "sink":
+                continue
+            assert raw not in str(doc), f"{name} holds a live activation token"
+    ok = client.post("/api/v1/portal/activate", json={"token": raw, "password": "a long portal password 42"})
+    assert ok.status_code == 200, ok.get_json()
+
+
+def test_hole8_dev_mail_page_still_shows_the_live_link(client):
+    """Does /dev/mail (development only: the demo's stand-in for the recipient's mailbox) still show
+    the working activation link?"""
+    from engine.models.mail import MailMessage
+    from tests.helpers import login_as
+
+    ann = make_client(first_name="Ann", email="ann@example.org")
+    link, _raw = _activation_mail(ann)
+    staff = make_staff(roles=("org_admin",))
+    login_as(client, staff.email)
+    received = MailMessage.objects(direction="sink").get()
+    page = client.get(f"/dev/mail/{received.id}").get_data(as_text=True)
+    assert link.replace("&", "&amp;") in page
+
+
+def test_hole8_redact_links_keeps_plain_links_and_cuts_queries():
+    """Are plain links kept as they are, and every query string and fragment (in text or HTML) cut?"""
+    from engine.services.mail import REDACTED, redact_links
+
+    text = ("Sign in: https://p.example/portal/tasks\n"
+            "Set your password: https://p.example/portal/activate?token=abc-123&x=1\n"
+            '<a href="https://p.example/r#t=zzz">go</a>')
+    redacted = redact_links(text)
+    assert "https://p.example/portal/tasks\n" in redacted
+    assert f"https://p.example/portal/activate?{REDACTED}\n" in redacted
+    assert f'href="https://p.example/r?{REDACTED}"' in redacted
+    assert "abc-123" not in redacted and "zzz" not in redacted
