@@ -72,12 +72,19 @@ def cmd_up(args) -> int:
         raise _Refused(exc.message) from None
 
 
+# gunicorn's default access line with the request line's path only: no query string (activation
+# links carry their single-use token there, and logs travel further than the database) and no
+# Referer (another site's URL, with its own query string).
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
+
 def cmd_web(args) -> int:
     settings = _settings("mongodb_uri", "broker_url")
     workers = str(args.workers or settings.web_workers)
     argv = [sys.executable, "-m", "gunicorn", "web.wsgi:app", "--bind", f"{settings.host}:{settings.port}",
             "--workers", workers, "--threads", "4", "--graceful-timeout", "10", "--timeout", "60",
-            "--access-logfile", "-", "--log-level", settings.log_level.lower(),
+            "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+            "--log-level", settings.log_level.lower(),
             # Its default is one socket path per user ($HOME): several instances would fight over it.
             "--no-control-socket"]
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process; the supervisor keeps the pid

@@ -37,6 +37,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "PORTICO_TOKEN_HOURS": ("12", "lifetime of API bearer tokens"),
     "PORTICO_LOGIN_LIMIT": ("5 per minute", "login attempts allowed per account (Flask-Limiter syntax)"),
     "PORTICO_LOGIN_IP_LIMIT": ("30 per minute", "failed logins allowed per client IP, all accounts together"),
+    "PORTICO_TRUSTED_PROXIES": ("0", "reverse proxies in front of the web server whose X-Forwarded-For/-Proto are believed (deploy/: 1)"),
     "PORTICO_MAX_UPLOAD_MB": ("20", "largest accepted upload"),
     "PORTICO_WEB_WORKERS": ("2", "gunicorn worker processes for `portico web`"),
     "PORTICO_LOG_LEVEL": ("INFO", "log level"),
@@ -70,6 +71,7 @@ class Settings:
     token_hours: int = 12
     login_limit: str = "5 per minute"
     login_ip_limit: str = "30 per minute"
+    trusted_proxies: int = 0
     max_upload_mb: int = 20
     web_workers: int = 2
     payment_gateway: str = "sandbox"
@@ -110,6 +112,13 @@ def _int(environ, name: str) -> int:
         return int(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _trusted_proxies(environ) -> int:
+    hops = _int(environ, "PORTICO_TRUSTED_PROXIES")
+    if not 0 <= hops <= 5:  # more hops than any sane layout: almost surely a mistake that trusts spoofed headers
+        raise ConfigError(f"PORTICO_TRUSTED_PROXIES must be between 0 and 5, got {hops}")
+    return hops
 
 
 def _payment_gateway(environ) -> str:
@@ -180,6 +189,7 @@ def load(environ: dict | None = None) -> Settings:
         token_hours=_int(env_map, "PORTICO_TOKEN_HOURS"),
         login_limit=_or_default(env_map, "PORTICO_LOGIN_LIMIT"),
         login_ip_limit=_or_default(env_map, "PORTICO_LOGIN_IP_LIMIT"),
+        trusted_proxies=_trusted_proxies(env_map),
         max_upload_mb=_int(env_map, "PORTICO_MAX_UPLOAD_MB"),
         web_workers=_int(env_map, "PORTICO_WEB_WORKERS"),
         payment_gateway=_payment_gateway(env_map),

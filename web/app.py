@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, g, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import config as config_mod
 from engine import db
 from engine.config import Settings
 from web import errors, headers, security
+
+
+class _NoQueryStrings(logging.Filter):
+    """Development server (werkzeug) access lines without query strings, like `portico web`'s
+    (engine.cli.ACCESS_LOG_FORMAT): activation links carry their token there."""
+
+    _QUERY = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
+            record.args = (self._QUERY.sub("", record.args[0]), *record.args[1:])
+        return True
+
+
+_ACCESS_FILTER = _NoQueryStrings()
 
 
 def create_app(settings: Settings | None = None, *, connect: bool = True) -> Flask:
@@ -32,6 +49,13 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
         JSON_SORT_KEYS=False,
     )
     logging.basicConfig(level=settings.log_level)
+    logging.getLogger("werkzeug").addFilter(_ACCESS_FILTER)
+    if settings.trusted_proxies:
+        # Behind N proxies, the client is the Nth address from the right of X-Forwarded-For (what a
+        # client sends itself is further left and ignored). Rate limits, audit rows, sessions and
+        # signature evidence all read request.remote_addr, so this one place fixes them all.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     if connect:
         if not settings.mongodb_uri:
             raise config_mod.ConfigError("PORTICO_MONGODB_URI is not set (use `portico up` for the embedded database)")

@@ -22,7 +22,7 @@ logout, disable and password change could not end a session.
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import Flask, current_app, g, redirect, request, session
 from flask_limiter import Limiter
@@ -49,6 +49,10 @@ def init_sessions(app: Flask) -> None:
     settings = app.config["PORTICO"]
     app.config.update(
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in _resolve, once we know how the caller authenticated
+        # Its HTTPS-only Referer check cannot pass: every page sends Referrer-Policy: no-referrer, so
+        # browsers send no Referer, and behind a trusted proxy (PORTICO_TRUSTED_PROXIES) requests are
+        # HTTPS. The token, SameSite=Lax cookies and HSTS are the defence.
+        WTF_CSRF_SSL_STRICT=False,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_STRATEGY="moving-window",  # a fixed window would let 2×limit through across its edge
@@ -149,11 +153,26 @@ def end_browser_session() -> str | None:
     return sid
 
 
-def safe_next(target: str | None, default: str = "/") -> str:
-    """A local path to go to after login; anything else (other hosts, //evil) becomes `default`."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+_MAX_NEXT = 2000
+
+
+def safe_next(target: object, default: str = "/") -> str:
+    """A path on this site to go to after login (every `next` passes here); anything else is `default`.
+
+    Browsers forgive a lot in a Location header: they drop tabs and newlines (`/`, a tab, `/evil`
+    becomes `//evil`: another host), read a backslash as a slash, and a newline cannot be sent at
+    all (a 500). So only printable ASCII without spaces or backslashes passes, and it must parse as
+    a bare path: no scheme, no host, not `//`. Paths this app builds are percent-encoded, so
+    nothing real is lost.
+    """
+    if not isinstance(target, str) or not target.startswith("/") or len(target) > _MAX_NEXT:
+        return default
+    if "\\" in target or any(not "!" <= char <= "~" for char in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return default
+    return target
 
 
 # --- login throttling ------------------------------------------------------------
@@ -202,4 +221,7 @@ def _not_authenticated(exc: NotAuthenticated):
         return resp
     if g.get("pending_account") is not None:
         return redirect("/mfa/verify" if g.pending_account.mfa_enabled else "/mfa/setup")
-    return redirect("/login?" + urlencode({"next": request.full_path.rstrip("?")}))
+    # request.path is decoded: quote it again, so a path with spaces or accents survives safe_next.
+    query = request.query_string.decode("latin-1")
+    back = quote(request.path) + (f"?{query}" if query else "")
+    return redirect("/login?" + urlencode({"next": back}))

@@ -120,11 +120,24 @@ def start_session(email, password, *, ip: str = "", user_agent: str = "") -> tup
     return raw, step
 
 
+MFA_LOCKED = "too many wrong codes: sign in again with your password in 15 minutes"
+
+
+def _refuse_code(account, email, ip: str, user_agent: str) -> NoReturn:
+    """A code was refused. Once the account has had too many wrong codes (engine.services.mfa), every
+    login waiting for a code is void: whoever guesses must start again with the password."""
+    if mfa.locked(account):
+        tokens.close_pending_sessions(account)
+        _fail("mfa_locked", email, account, ip, user_agent, code="mfa_locked", message=MFA_LOCKED)
+    _fail("mfa_invalid", email, account, ip, user_agent, code="mfa_invalid",
+          message="that code is not valid (codes work once)")
+
+
 def complete_mfa(row: AuthSession, account, code: str, *, ip: str = "", user_agent: str = "") -> None:
-    """Second step of a browser login. Raises NotAuthenticated (mfa_invalid) for a wrong or reused code."""
+    """Second step of a browser login. Raises NotAuthenticated: mfa_invalid for a wrong or reused code,
+    mfa_locked (this login is void) after too many wrong codes for the account."""
     if not mfa.verify(account, code):
-        _fail("mfa_invalid", account.email, account, ip, user_agent, code="mfa_invalid",
-              message="that code is not valid (codes work once)")
+        _refuse_code(account, account.email, ip, user_agent)
     tokens.mark_mfa_passed(row)
     _logged_in(account, "password+totp", ip, user_agent)
 
@@ -150,7 +163,9 @@ def disable_mfa(actor: authz.Actor, code: str) -> None:
     if mfa.policy_requires(account):
         raise Forbidden("two-factor authentication is required for your account", code="mfa_required_by_policy")
     if not mfa.verify(account, code):
-        raise ValidationFailed("that code is not valid", details={"code": ["code is wrong or already used"]})
+        locked = mfa.locked(account)
+        problem = "too many wrong codes; try again in 15 minutes" if locked else "code is wrong or already used"
+        raise ValidationFailed("that code is not valid", details={"code": [problem]})
     mfa.disable(account)
     audit.record(actor, "mfa_disabled", object_type=account.kind, object_id=account.id)
 
@@ -159,8 +174,9 @@ def issue_api_token(email, password, totp=None, *, ip: str = "", user_agent: str
     """POST /auth/token: (raw bearer token, expires_at).
 
     Raises NotAuthenticated with code invalid_credentials, mfa_required (MFA is on
-    and no code came), mfa_invalid, or mfa_setup_required (MFA is required but
-    not set up yet: that happens in the browser).
+    and no code came), mfa_invalid, mfa_locked (too many wrong codes for the account,
+    from anywhere: no code is taken until they age out), or mfa_setup_required (MFA
+    is required but not set up yet: that happens in the browser).
     """
     account = check_password(email, password, ip=ip, user_agent=user_agent)
     step = next_step(account)
@@ -171,8 +187,7 @@ def issue_api_token(email, password, totp=None, *, ip: str = "", user_agent: str
         if not totp:
             raise NotAuthenticated("a one-time code (totp) is required", code="mfa_required")
         if not mfa.verify(account, str(totp)):
-            _fail("mfa_invalid", email, account, ip, user_agent, code="mfa_invalid",
-                  message="that code is not valid (codes work once)")
+            _refuse_code(account, email, ip, user_agent)
     raw, row = tokens.issue_token(account, label="api")
     _logged_in(account, "api_token", ip, user_agent)
     return raw, row.expires_at

@@ -3,7 +3,7 @@
 Sending is two steps so that a Dramatiq actor can do the second one:
 `queue_mail(...)` records the message (an existing idempotency key returns the
 first message instead), `deliver(message_id)` claims it, talks SMTP and marks
-it sent. `send_mail(...)` does both in the caller's process.
+it sent, keeping a copy whose links have lost their query strings (tokens). `send_mail(...)` does both in the caller's process.
 
 PORTICO_SMTP_URL: smtp://[user:pass@]host[:port][?starttls=1] or smtps://… for
 TLS from the first byte. In development without a URL (tests, a bare
@@ -22,7 +22,7 @@ import ssl
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse, urlsplit, urlunsplit
 
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
@@ -106,8 +106,29 @@ def deliver(message_id) -> MailMessage:
     except (smtplib.SMTPException, OSError) as exc:
         message.modify(set__status="failed", set__last_error=f"{type(exc).__name__}: {exc}"[:1000])
         raise
-    message.modify(set__status="sent", set__sent_at=utcnow(), set__last_error="")
+    # Our copy of a sent mail keeps no live link: the recipient's mailbox holds the only one.
+    message.modify(set__status="sent", set__sent_at=utcnow(), set__last_error="",
+                   set__text=redact_links(message.text), set__html=redact_links(message.html))
     return message
+
+
+REDACTED = "[removed after sending]"
+
+
+def _redact_link(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query and not parts.fragment:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) + "?" + REDACTED
+
+
+def redact_links(body: str) -> str:
+    """`body` with the query string and fragment of every link replaced by a note.
+
+    Single-use links (portal activation) carry their token there. A sent mail is kept for the
+    record; with the tokens in it, a copy of the database would hold working links.
+    """
+    return _LINK.sub(lambda found: _redact_link(found.group(0)), body or "")
 
 
 # A queued message nobody delivered within this lost its sender (a process died between queueing and

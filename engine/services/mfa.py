@@ -4,6 +4,12 @@ The shared secret is encrypted with a key derived from PORTICO_SECRET_KEY, so
 a copy of the database alone cannot mint codes. A code is accepted once: the
 account keeps the last accepted time step and a compare-and-set refuses that
 step and every older one, also when two requests race with the same code.
+
+Six digits are guessable at speed, and the web's per-address throttle does not stop someone who
+has the password and many addresses. So wrong codes are also counted per account, from anywhere:
+after MAX_FAILURES within FAILURE_WINDOW the account takes no code at all (not even the right one)
+until the oldest of them is FAILURE_WINDOW old, and callers void every login waiting for a code.
+That bounds guessing to MAX_FAILURES codes per window, whatever the number of addresses.
 """
 
 from __future__ import annotations
@@ -12,18 +18,24 @@ import base64
 import hmac
 import os
 import time
+from datetime import timedelta
 
 import pyotp
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from engine import config
+from engine import config, db
 from engine.errors import ValidationFailed
+from engine.models import aware, utcnow
 
 ISSUER = "Portico"
 STEP_SECONDS = 30
 DRIFT_STEPS = 1  # accept the previous and next step too: phones drift
 _ENC_PREFIX = "v1:"
+# Per address the web allows 5 wrong codes a minute; per account, from everywhere together, this many
+# per window: at most 960 guesses a day at 3 valid codes in a million (NIST SP 800-63B allows 100 in a row).
+MAX_FAILURES = 10
+FAILURE_WINDOW = timedelta(minutes=15)
 
 
 def _cipher() -> AESGCM:
@@ -114,12 +126,38 @@ def confirm_setup(account, code: str) -> None:
 
 
 def verify(account, code: str) -> bool:
-    """Is `code` a valid, never used code for the account's confirmed secret? Uses it up when it is."""
+    """Is `code` a valid, never used code for the account's confirmed secret? Uses it up when it is.
+
+    A wrong code counts against the account; while `locked(account)`, every code is refused unread.
+    """
     secret = unseal(account.totp_secret or "") if account.mfa_enabled else ""
-    if not secret:
+    if not secret or locked(account):
         return False
     step = _matching_step(secret, code)
-    return step is not None and _consume_step(account, step)
+    if step is not None and _consume_step(account, step):
+        if account.totp_failures:
+            type(account).objects(id=account.id).update_one(set__totp_failures=[])
+            account.totp_failures = []
+        return True
+    _count_failure(account)
+    return False
+
+
+def _recent_failures(account, now) -> int:
+    return sum(1 for at in account.totp_failures or [] if aware(at) > now - FAILURE_WINDOW)
+
+
+def locked(account) -> bool:
+    """Have MAX_FAILURES wrong codes come for this account within FAILURE_WINDOW (from any address)?"""
+    return _recent_failures(account, utcnow()) >= MAX_FAILURES
+
+
+def _count_failure(account) -> None:
+    """Record a wrong code in one atomic update (racing requests each count); keeps the newest few."""
+    found = db.update_then_read(type(account)._get_collection(), {"_id": account.id},
+                                {"$push": {"totp_failures": {"$each": [utcnow()], "$slice": -MAX_FAILURES}}},
+                                projection={"totp_failures": 1})
+    account.totp_failures = (found or {}).get("totp_failures", [])
 
 
 def disable(account) -> None:

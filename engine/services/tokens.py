@@ -108,6 +108,11 @@ def mark_mfa_passed(row: AuthSession) -> None:
     row.mfa_passed = True
 
 
+def close_pending_sessions(account) -> int:
+    """Delete every session of `account` still waiting for its MFA code (all addresses); returns how many."""
+    return AuthSession.objects(account_kind=account.kind, account_id=account.id, mfa_passed=False).delete()
+
+
 def close_session(raw: str) -> AuthSession | None:
     """Delete the session with this id (logout); returns the deleted row, if there was one."""
     row = AuthSession.objects(token_hash=digest(raw)).first() if raw else None

@@ -103,6 +103,10 @@ def mfa_verify():
         accounts.complete_mfa(g.auth_session, account, request.form.get("code", ""), **_client_info())
     except NotAuthenticated as exc:
         sessions.note_login_failed()
+        if exc.code == "mfa_locked":  # this login is void: back to the password
+            sessions.end_browser_session()
+            flash(exc.message, "error")
+            return redirect("/login")
         return render_template("auth/mfa_verify.html", error=exc.message), 401
     return _finish_login()
 
