@@ -6,10 +6,12 @@ requests, but it is the second line; the first is that no page tries. So these t
 chromium with the policy bypassed (a request the policy would have refused is still recorded) and
 every request of the context goes through one route: a request to another host is written down and
 aborted before it leaves the machine, whatever its kind (document, stylesheet, font, image, CSS
-@import, iframe, prefetch, fetch).
+@import, iframe, prefetch, fetch, websocket); connection hints (preconnect, dns-prefetch) are read from
+each page. A probe page shows the recorder sees each of these.
 
 Each role of the demo practice (engine/services/demo.py) signs in and walks its own pages breadth
-first from its home page, following links to this site only, plus its open tasks and its forms.
+first from its home page, following links to this site only, plus its open tasks and its forms. It
+only reads: it never submits a form and never follows a link that signs out or changes something.
 """
 
 from __future__ import annotations
@@ -80,7 +82,6 @@ BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f7" sourceRef="join" targetRef="end"/>
   </bpmn:process>
 </bpmn:definitions>"""
-ROLES = ["anonymous", "org_admin", "therapist", "front_desk", "client", "guardian"]
 
 
 @dataclass
@@ -97,12 +98,19 @@ class Recorder:
         if _origin(request.url) == self.origin:
             route.continue_()
             return
-        self.outside.append(f"{request.resource_type} {request.url} (from {request.frame.url})")
+        self.outside.append(f"{request.resource_type} {request.url} (from {_frame_url(request)})")
         route.abort()  # before it leaves the machine
 
     def websocket(self, ws) -> None:
         if _origin(ws.url.replace("ws", "http", 1)) != self.origin:
             self.outside.append(f"websocket {ws.url}")
+
+
+def _frame_url(request) -> str:
+    try:
+        return request.frame.url
+    except Exception:  # a service worker's request has no frame
+        return "a worker"
 
 
 def _origin(url: str) -> str:
@@ -166,6 +174,7 @@ def practice_snapshot(settings):
 
 @pytest.fixture()
 def practice(clean_db, practice_snapshot):
+    """The module's practice, put back into the emptied database."""
     built, collections = practice_snapshot
     for name, documents in collections.items():
         if documents:
@@ -181,8 +190,9 @@ def _sign_in(page, base: str, email: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def _visit(page, url: str) -> list[str]:
-    """Open `url`, let its scripts, their fetches and its fonts settle; return the links on it."""
+def _visit(page, recorder: Recorder, url: str) -> list[str]:
+    """Open `url`, let its scripts, their fetches and its fonts settle, note connection hints to another
+    host, and return the links on the page."""
     response = page.goto(url, wait_until="networkidle")
     if response is None or "text/html" not in (response.headers.get("content-type") or ""):
         return []
@@ -190,6 +200,11 @@ def _visit(page, url: str) -> list[str]:
         page.wait_for_function("document.querySelector('#survey .sd-question')"
                                " || !/Loading/.test(document.querySelector('#form-status')?.textContent || '')")
     page.evaluate("document.fonts.ready.then(() => true)")
+    # Connection hints open a connection (or look up a name) without a request a route could see.
+    for rel, href in page.eval_on_selector_all("link[rel~=preconnect], link[rel~=dns-prefetch]",
+                                               "links => links.map(l => [l.rel, l.href])"):
+        if _origin(href) != recorder.origin:
+            recorder.outside.append(f"{rel} {href} (from {url})")
     return page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
 
 
@@ -202,8 +217,9 @@ def _kind(app, url: str) -> str:
         return path
 
 
-def crawl(app, page, base: str, start: list[str]) -> list[str]:
+def crawl(app, page, recorder: Recorder, start: list[str]) -> list[str]:
     """Visit `start`, then the pages they link to on this site, breadth first; return the URLs visited."""
+    base = recorder.origin
     queue = deque(urljoin(base, url) for url in start)
     seen = set(queue)
     visited: list[str] = []
@@ -215,7 +231,7 @@ def crawl(app, page, base: str, start: list[str]) -> list[str]:
             continue
         kinds[kind] += 1
         visited.append(url)
-        for link in _visit(page, url):
+        for link in _visit(page, recorder, url):
             link = urldefrag(link).url
             if _origin(link) != base or link in seen or any(part in urlsplit(link).path for part in SKIP):
                 continue
@@ -229,7 +245,7 @@ def test_hole14_form_page_asks_no_outside_font_server(live_server, recorded, pra
     other host, for anything?"""
     page, recorder = recorded
     _sign_in(page, live_server, practice["logins"]["client"]["email"])
-    _visit(page, live_server + practice["tasks"]["client"][0])
+    _visit(page, recorder, live_server + practice["tasks"]["client"][0])
     assert page.locator("#survey .sd-question").count(), "the form did not render"
     assert recorder.seen["stylesheet"] and recorder.seen["script"]
     assert recorder.outside == []
@@ -247,7 +263,30 @@ def test_no_page_asks_another_host(app, live_server, recorded, practice, role):
     if role != "anonymous":
         _sign_in(page, live_server, practice["logins"][role]["email"])
         start = ["/", *practice["tasks"][role]]
-    visited = crawl(app, page, live_server, start)
+    visited = crawl(app, page, recorder, start)
     print(f"{role}: {len(visited)} pages, requests {dict(recorder.seen)}", *visited, sep="\n  ")
     assert len(visited) >= len(start), visited
     assert recorder.outside == [], "\n".join(recorder.outside)
+
+
+PROBE = """<!doctype html><html><head>
+<link rel="stylesheet" href="/probe.css"><link rel="prefetch" href="https://prefetch.example.invalid/next">
+<link rel="preconnect" href="https://preconnect.example.invalid">
+</head><body><p class="lettered">Probe</p><img src="https://images.example.invalid/pixel.png" alt="">
+<iframe src="https://frames.example.invalid/embed" title="probe"></iframe></body></html>"""
+PROBE_CSS = """@import url("https://imports.example.invalid/more.css");
+@font-face { font-family: Probe; src: url(https://fonts.example.invalid/probe.woff2) format("woff2"); }
+.lettered { font-family: Probe; }"""
+
+
+def test_recorder_sees_every_kind_of_request_to_another_host(live_server, recorded):
+    """Can the crawl's recorder fail at all: does it see a font, an image, a CSS @import, an iframe, a
+    prefetch and a preconnect that a page asks of another host?"""
+    page, recorder = recorded
+    # The probe page and its stylesheet are served by the test, under the app's own origin.
+    page.route(f"{live_server}/probe", lambda route: route.fulfill(content_type="text/html", body=PROBE))
+    page.route(f"{live_server}/probe.css", lambda route: route.fulfill(content_type="text/css", body=PROBE_CSS))
+    _visit(page, recorder, f"{live_server}/probe")
+    hosts = {urlsplit(entry.split()[1]).hostname for entry in recorder.outside}
+    assert hosts == {f"{kind}.example.invalid" for kind in ("prefetch", "preconnect", "images", "frames",
+                                                            "imports", "fonts")}, recorder.outside
