@@ -312,9 +312,12 @@ def decide_review(actor: Actor, item_id, *, accept: bool) -> ReviewItem:
 
 
 def pending_reviews(actor: Actor, client_id) -> list[ReviewItem]:
-    """Proposed record changes waiting for staff. Raises NotFound."""
+    """Proposed record changes waiting for staff (an audited read). Raises NotFound."""
     client = get_client_for(actor, client_id)
-    return list(ReviewItem.objects(client=client.id, status="pending").order_by("created_at"))
+    items = list(ReviewItem.objects(client=client.id, status="pending").order_by("created_at"))
+    audit.record(actor, "client_changes_viewed", client=client, object_type="client", object_id=client.id,
+                 details={"shown": len(items)})
+    return items
 
 
 def submission_view(sub: Submission) -> dict:
@@ -341,6 +344,7 @@ def submission_file(actor: Actor, submission_id, file_id) -> tuple[bytes, str, S
     data, content_type, sig = read_file(str(file_id))
     if sig.submission != sub.id:
         raise NotFound("no such file")
+    audit.record(actor, "form_file_downloaded", client=sub.client, object_type="submission", object_id=str(sub.id))
     return data, content_type, sig
 
 
