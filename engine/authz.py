@@ -154,7 +154,14 @@ def portal_profiles(account) -> list[dict]:
     """Every client profile a portal account reaches, with what it may do there.
 
     Its own profile (full rights) first, then each linked client through a
-    contact link (the link's permissions), when the contact network is on.
+    contact link (the link's permissions), when the contact network is on. A
+    link reaches its client only through an explicit right, or as the guardian
+    of a minor: a link without rights shows nothing (not even the name).
+
+    `whole_record` says whether the profile may read the whole client record
+    (date of birth, contact details, address): its own, a guardian's of a minor,
+    or through the forms right (forms are prefilled from those fields anyway).
+    Any other right shows only the client's name.
     """
     from engine.models.clients import LINK_PERMISSIONS, Contact, ContactLink
     from engine.models.organization import Organization
@@ -164,8 +171,9 @@ def portal_profiles(account) -> list[dict]:
         own = account.client
         if own.status == "active":
             profiles.append({"client": own, "relationship": "self", "is_guardian": False,
-                             "permissions": dict.fromkeys(LINK_PERMISSIONS, True)})
-    if not Organization.get().portal.contact_network_enabled:
+                             "permissions": dict.fromkeys(LINK_PERMISSIONS, True), "whole_record": True})
+    portal = Organization.get().portal
+    if not portal.contact_network_enabled:
         return profiles
     contact_query = {"portal_account": account.id}
     contacts = list(Contact.objects(**contact_query).only("id"))
@@ -178,10 +186,20 @@ def portal_profiles(account) -> list[dict]:
         client = link.client
         if client is None or client.id in seen or client.status != "active":
             continue
+        rights = link.permissions.as_dict()
+        guardian_of_minor = link.is_guardian and client.is_minor(portal.age_of_majority)
+        if not (any(rights.values()) or guardian_of_minor):
+            continue
         seen.add(client.id)
         profiles.append({"client": client, "relationship": link.relationship,
-                         "is_guardian": link.is_guardian, "permissions": link.permissions.as_dict()})
+                         "is_guardian": link.is_guardian, "permissions": rights,
+                         "whole_record": guardian_of_minor or rights["forms"]})
     return profiles
+
+
+def portal_profile(account, client_id) -> dict | None:
+    """The profile of `client_id` among those `account` reaches (see portal_profiles), or None."""
+    return next((p for p in portal_profiles(account) if p["client"].id == client_id), None)
 
 
 def staff_can_see_client(actor: Actor, client) -> bool:
@@ -215,9 +233,7 @@ def get_client_for(actor: Actor, client_id, *, need: str | None = None):
         if need:
             actor.require(need)
         return client
-    for profile in portal_profiles(actor.account):
-        if profile["client"].id == client.id:
-            if need and not profile["permissions"].get(need):
-                raise NotFound("no such client")
-            return client
-    raise NotFound("no such client")
+    profile = portal_profile(actor.account, client.id)
+    if profile is None or (need and not profile["permissions"].get(need)):
+        raise NotFound("no such client")
+    return client

@@ -6,7 +6,9 @@
     portico scheduler                the timer/sweep loop (engine.workflow.scheduler.run_forever)
     portico mailsink --port N        the development SMTP sink (started by `portico up`)
     portico config                   every PORTICO_* variable, its value and default
-    portico audit verify             check the audit chain; exit 1 naming the first bad row
+    portico audit verify [--anchor F]   check the audit chain (and the anchors in F); exit 1 naming
+                                        the first bad row
+    portico audit anchor [--file F]     print the chain head's seq and MAC (and append it to F)
     portico instances migrate --process ID --to N   move running instances (engine/cli_instances.py)
     portico backup|restore ARCHIVE   database and documents to/from one archive (engine/cli_backup.py)
 
@@ -151,15 +153,47 @@ def cmd_config(args) -> int:
 
 def cmd_audit_verify(args) -> int:
     settings = _settings("mongodb_uri")
+    anchors: list[tuple[int, str]] = []
+    if args.anchor:
+        from engine.services.audit import parse_anchors
+
+        try:
+            with open(args.anchor, encoding="utf-8") as f:
+                anchors = parse_anchors(f.read())
+        except OSError as exc:
+            raise _Refused(f"cannot read the anchor file: {exc.strerror}: {args.anchor}") from None
+        if not anchors:
+            raise _Refused(f"no anchor lines (written by `portico audit anchor`) in {args.anchor}")
     _connect(settings)
     from engine.services import audit
 
-    result = audit.verify()
+    result = audit.verify(anchors=anchors)
     if result.ok:
-        print(f"ok {result.rows} rows")
+        print(f"ok {result.rows} rows" + (f", {len(anchors)} anchors hold" if anchors else ""))
         return 0
     print(f"tampered: first bad row seq={result.first_bad_seq}: {result.reason}")
     return 1
+
+
+def cmd_audit_anchor(args) -> int:
+    """Print the chain head's anchor line; with --file also append it there (kept off the database host)."""
+    settings = _settings("mongodb_uri")
+    _connect(settings)
+    from engine.services import audit
+
+    head = audit.anchor()
+    if head is None:
+        print("the audit chain is empty: nothing to anchor", file=sys.stderr)
+        return 1
+    line = head.line()
+    if args.file:
+        try:
+            with open(args.file, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError as exc:
+            raise _Refused(f"cannot append to the anchor file: {exc.strerror}: {args.file}") from None
+    print(line)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -186,7 +220,13 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("config", help="list every PORTICO_* variable").set_defaults(func=cmd_config)
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="verify the HMAC chain").set_defaults(func=cmd_audit_verify)
+    verify = audit_sub.add_parser("verify", help="verify the HMAC chain")
+    verify.add_argument("--anchor", metavar="FILE",
+                        help="also check every anchor in FILE (rows cut off the end, or a replaced end)")
+    verify.set_defaults(func=cmd_audit_verify)
+    anchor = audit_sub.add_parser("anchor", help="print the chain head's sequence and MAC")
+    anchor.add_argument("--file", metavar="FILE", help="also append the line to FILE")
+    anchor.set_defaults(func=cmd_audit_anchor)
     from engine import cli_backup
 
     cli_backup.register(sub)  # portico backup / portico restore

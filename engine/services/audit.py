@@ -23,8 +23,10 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -310,11 +312,49 @@ class VerifyResult:
     reason: str = ""
 
 
-def verify(batch: int = 2000) -> VerifyResult:
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's head as seen at one moment, kept outside the database (see `anchor`)."""
+
+    seq: int
+    mac: str  # hex
+    at: datetime
+
+    def line(self) -> str:
+        return f"{self.at.astimezone(UTC).isoformat(timespec='seconds')} seq={self.seq} mac={self.mac}"
+
+
+_ANCHOR_LINE = re.compile(r"\bseq=(\d+) mac=([0-9a-f]{64})\b")
+
+
+def anchor() -> Anchor | None:
+    """The head's sequence and MAC, or None for an empty chain.
+
+    The chain alone cannot show rows cut off its end (a shorter chain verifies), nor a tail rewritten
+    by someone holding the key. Kept somewhere the database's users cannot write (a log host, a
+    ticket, paper), an anchor lets `verify(anchors=...)` detect both.
+    """
+    chain_pending()
+    head = _head(AuditEvent._get_collection())
+    if head is None:
+        return None
+    return Anchor(seq=head["seq"], mac=_hex(head.get("mac")), at=utcnow())
+
+
+def parse_anchors(text: str) -> list[tuple[int, str]]:
+    """(seq, mac) of every anchor line in `text` (lines written by Anchor.line; others are ignored)."""
+    return [(int(m.group(1)), m.group(2)) for m in map(_ANCHOR_LINE.search, text.splitlines()) if m]
+
+
+def verify(batch: int = 2000, *, anchors: Sequence[tuple[int, str]] = ()) -> VerifyResult:
     """Walk the chain in order; report the first row that was changed, removed or inserted.
 
-    Entries committed but not chained yet are chained first."""
+    `anchors` ((seq, mac) pairs from `anchor`): each anchored row must still exist with that MAC, so
+    rows deleted from the end, or an end replaced, are reported too. Entries committed but not
+    chained yet are chained first.
+    """
     chain_pending()
+    pinned = dict(anchors)
     prev_mac = ""
     expected_seq = 1
     count = 0
@@ -330,8 +370,16 @@ def verify(batch: int = 2000) -> VerifyResult:
         mac = _mac(prev_mac, values)
         if not hmac.compare_digest(_hex(doc.get("mac")), mac):
             return VerifyResult(False, count, seq, f"row {seq} was altered")
+        if seq in pinned and not hmac.compare_digest(pinned[seq], mac):
+            return VerifyResult(False, count, seq, f"row {seq} is not the row anchored at seq {seq}: "
+                                                   "the chain from there on was replaced")
         prev_mac = mac
         expected_seq += 1
+    beyond = [seq for seq in pinned if seq >= expected_seq]
+    if beyond:
+        return VerifyResult(False, count, expected_seq,
+                            f"rows {expected_seq} to {max(beyond)} are missing: the chain ends before "
+                            f"an anchor at seq {max(beyond)}")
     return VerifyResult(True, count)
 
 

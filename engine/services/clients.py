@@ -14,7 +14,7 @@ import re
 import mongoengine as me
 from mongoengine.errors import SaveConditionError
 
-from engine.authz import Actor, get_client_for, parse_id
+from engine.authz import Actor, get_client_for, parse_id, portal_profile
 from engine.errors import (
     Conflict,
     Forbidden,
@@ -51,7 +51,14 @@ def _embedded_dict(doc) -> dict:
 
 
 def describe_client(client: Client, *, actor: Actor | None = None) -> dict:
-    """The public shape of a client; portal callers do not see staff assignments."""
+    """The public shape of a client; portal callers do not see staff assignments, and a contact
+    whose link does not show the whole record (authz.portal_profiles) sees only the name."""
+    if actor is not None and actor.is_portal:
+        profile = portal_profile(actor.login, client.id)
+        if profile is None or not profile["whole_record"]:
+            return {"id": str(client.id), "first_name": client.first_name, "last_name": client.last_name,
+                    "preferred_name": client.preferred_name, "display_name": client.display_name,
+                    "status": client.status}
     shape = {
         "id": str(client.id), "first_name": client.first_name, "last_name": client.last_name,
         "preferred_name": client.preferred_name, "display_name": client.display_name,

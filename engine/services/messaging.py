@@ -234,6 +234,7 @@ def unread_threads_for_staff(actor: Actor, *, limit: int = 50) -> list[dict]:
     for row in rows:
         client = clients.get(parse_id(row["client_id"]))
         row["client_name"] = client.display_name if client and staff_can_see_client(actor, client) else ""
+    audit.record(actor, "message_thread_list_viewed", object_type="message_thread", details={"shown": len(rows)})
     return rows
 
 

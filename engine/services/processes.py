@@ -95,6 +95,13 @@ def get_instance(actor: Actor, instance_id) -> dict:
     return instance_shape(doc, detail=True)
 
 
+def audit_list_read(actor: Actor, query: dict, *, page: int, shown: int) -> None:
+    """Record that a page of instances (which name their clients) was read, with its filters."""
+    filters = {k: str(v) for k, v in query.items() if k != "client_id"}
+    audit.record(actor, "process_instance_list_viewed", client=query.get("client_id"), object_type="process_instance",
+                 details={**filters, "page": page, "shown": shown})
+
+
 def list_instances(actor: Actor, *, process_id=None, status=None, client_id=None, page=1, per_page=25) -> dict:
     actor.require(MANAGE)
     query: dict = {}
@@ -107,6 +114,7 @@ def list_instances(actor: Actor, *, process_id=None, status=None, client_id=None
     page, per_page = max(1, int(page)), max(1, min(100, int(per_page)))
     rows = list(ProcessInstance._get_collection().find(query, _INSTANCE_LIST_FIELDS).sort("created_at", -1)
                 .skip((page - 1) * per_page).limit(per_page + 1))
+    audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
     return {"items": [instance_shape(r) for r in rows[:per_page]], "page": page, "per_page": per_page,
             "has_more": len(rows) > per_page}
 

@@ -14,7 +14,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.models.forms import FormDefinition
 from engine.models.workflow import ProcessDefinition, ProcessInstance, ProcessVersion
 from engine.services import audit
-from engine.services.processes import instance_shape
+from engine.services.processes import audit_list_read, instance_shape
 from engine.workflow import deploy as deploy_mod
 from engine.workflow import operations, store
 from engine.workflow.errors import DeployRejected
@@ -98,6 +98,7 @@ def search_instances(actor: Actor, *, process_id=None, process_version=None, sta
     page, per_page = max(1, int(page)), max(1, min(100, int(per_page)))
     rows = list(ProcessInstance._get_collection().find(query, _LIST_FIELDS).sort("created_at", -1)
                 .skip((page - 1) * per_page).limit(per_page + 1))
+    audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
     return {"items": [instance_shape(r) for r in rows[:per_page]], "page": page, "per_page": per_page,
             "has_more": len(rows) > per_page}
 

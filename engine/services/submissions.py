@@ -230,9 +230,12 @@ def decide_review(actor: Actor, item_id, *, accept: bool) -> ReviewItem:
 
 
 def pending_reviews(actor: Actor, client_id) -> list[ReviewItem]:
-    """Proposed record changes waiting for staff. Raises NotFound."""
+    """Proposed record changes waiting for staff (an audited read). Raises NotFound."""
     client = get_client_for(actor, client_id)
-    return list(ReviewItem.objects(client=client.id, status="pending").order_by("created_at"))
+    items = list(ReviewItem.objects(client=client.id, status="pending").order_by("created_at"))
+    audit.record(actor, "client_changes_viewed", client=client, object_type="client", object_id=client.id,
+                 details={"shown": len(items)})
+    return items
 
 
 def submission_view(sub: Submission) -> dict:
@@ -257,7 +260,9 @@ def submission_file(actor: Actor, submission_id, file_ref) -> tuple[bytes, str, 
     """(bytes, content type, file name) of a signature or uploaded file that a submission the actor may
     see holds (`file_ref`: the reference without its prefix). Raises NotFound."""
     sub = get_submission_for(actor, submission_id)
-    return form_files.read(sub, f"{FILE_REF}{file_ref}")
+    found = form_files.read(sub, f"{FILE_REF}{file_ref}")
+    audit.record(actor, "form_file_downloaded", client=sub.client, object_type="submission", object_id=str(sub.id))
+    return found
 
 
 def submission_pdf(actor: Actor, submission_id) -> bytes:

@@ -191,6 +191,8 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
     rows = ordered[(page - 1) * per_page:page * per_page + 1]
     forms: dict = {}
     items = [shape(r, forms=forms) for r in rows[:per_page]]
+    audit.record(actor, "task_list_viewed", client=client_id, object_type="task",
+                 details={"scope": scope, "status": status, "page": page, "shown": len(items)})
     return {"items": items, "page": page, "per_page": per_page, "has_more": len(rows) > per_page}
 
 
@@ -259,9 +261,14 @@ def shape(row: dict, *, forms: dict | None = None, prefill: bool = False) -> dic
 
 def read_task(actor: Actor, task_id) -> dict:
     """One task with its form and prefilled answers (an audited read of client data). Raises NotFound."""
+    return shape(read_task_row(actor, task_id), prefill=True)
+
+
+def read_task_row(actor: Actor, task_id) -> dict:
+    """A task row the actor may see, its read audited (for pages that show more of it). Raises NotFound."""
     row = get_task_for(actor, task_id)
     audit.record(actor, "task_viewed", client=row.get("client_id"), object_type="task", object_id=row["_id"])
-    return shape(row, prefill=True)
+    return row
 
 
 def claim(actor: Actor, task_id) -> dict:

@@ -38,7 +38,7 @@ def task_list():
 def task_page(task_id):
     """One task's form, filled in with survey-js-ui; answers are saved and submitted through the API."""
     actor = current_actor()
-    row = tasks.get_task_for(actor, task_id)
+    row = tasks.read_task_row(actor, task_id)
     task = tasks.shape(row)
     if task["status"] != "open" or not task["form_key"]:
         return redirect("/portal/tasks", 303)
