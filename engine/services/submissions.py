@@ -23,12 +23,13 @@ from engine import db
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from engine.forms import clean_submission, validate_submission
-from engine.forms.prefill import prefill, proposed_changes
+from engine.forms.prefill import needs_insurance, prefill, proposed_changes
 from engine.forms.validator import all_questions, value_name
 from engine.models import utcnow
 from engine.models.forms import Evidence, ReviewItem, Signature, Submission
 from engine.services import audit
 from engine.services.forms import canonical_json, get_version, published_definition
+from engine.services.insurance import current_policy
 
 FILE_REF = "portico-file:"
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -55,8 +56,10 @@ def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
     if draft is not None:
         version_id, definition = str(draft.form_version), get_version(draft.form_version).definition
     audit.record(actor, "client_form_opened", client=client, object_type="form", object_id=form_key)
+    policy = current_policy(actor, client.id) if needs_insurance(definition) else None
     return {"form_key": form_key, "version_id": version_id, "definition": definition,
-            "data": prefill(definition, client, saved, signer=actor.account if actor.is_portal else None),
+            "data": prefill(definition, client, saved, insurance=policy,
+                            signer=actor.account if actor.is_portal else None),
             "has_progress": draft is not None}
 
 
