@@ -24,6 +24,7 @@ from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, TooLarge, ValidationFailed
 from engine.forms import clean_submission, validate_submission
 from engine.forms.prefill import needs_insurance, prefill, proposed_changes
+from engine.forms.sanitize import sanitize_definition
 from engine.forms.validator import all_questions, value_name
 from engine.models import utcnow
 from engine.models.forms import Evidence, ReviewItem, Signature, Submission
@@ -54,7 +55,9 @@ def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
     draft = _open_progress(client.id, form_key, context)
     saved = draft.answers if draft is not None else None
     if draft is not None:
-        version_id, definition = str(draft.form_version), get_version(draft.form_version).definition
+        # What the browser renders: HTML cleaned, also of versions published before sanitizing existed.
+        version_id = str(draft.form_version)
+        definition = sanitize_definition(get_version(draft.form_version).definition)
     audit.record(actor, "client_form_opened", client=client, object_type="form", object_id=form_key)
     policy = current_policy(actor, client.id) if needs_insurance(definition) else None
     return {"form_key": form_key, "version_id": version_id, "definition": definition,
