@@ -29,6 +29,7 @@ from engine.forms.validator import all_questions, value_name
 from engine.models import utcnow
 from engine.models.forms import Evidence, ReviewItem, Signature, Submission
 from engine.services import audit
+from engine.services.form_requests import TASK_CONTEXT, require_request
 from engine.services.forms import canonical_json, get_version, published_definition
 from engine.services.insurance import current_policy
 
@@ -49,8 +50,10 @@ def _open_progress(client_id, form_key, context) -> Submission | None:
 def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
     """The form to show: version id, definition and initial answers (saved progress over prefill).
 
-    Raises NotFound (no such form or client, or not visible to the actor)."""
+    A portal account opens only a form an open task of theirs asks for (`context` "task:<id>").
+    Raises NotFound (no such form or client, not visible to the actor, or not asked of them)."""
     client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    require_request(actor, client.id, form_key, context)
     version_id, definition = published_definition(form_key)
     draft = _open_progress(client.id, form_key, context)
     saved = draft.answers if draft is not None else None
@@ -67,10 +70,12 @@ def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
 
 
 def save_progress(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "") -> Submission:
-    """Keep partial answers (not validated) to resume later. Raises NotFound, ValidationFailed."""
+    """Keep partial answers (not validated) to resume later; a portal account only under an open task
+    of theirs asking for the form (`context`). Raises NotFound, ValidationFailed."""
     if not isinstance(data, dict):
         raise ValidationFailed("answers must be an object", details={"data": ["must be an object"]})
     client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    require_request(actor, client.id, form_key, context)
     draft = _open_progress(client.id, form_key, context)
     if draft is None:
         version_id, _ = published_definition(form_key)
@@ -149,9 +154,6 @@ def seal_hash(sub: Submission) -> str:
     return hashlib.sha256(canonical_json(_seal_fields(sub)).encode()).hexdigest()
 
 
-TASK_CONTEXT = "task:"
-
-
 def _fingerprint(actor: Actor, version_id, cleaned: dict) -> str:
     """Who signed which version with which answers: equal for a retried submission, else different."""
     return hashlib.sha256(canonical_json(
@@ -198,6 +200,8 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
              version_id: str | None = None, seal_key: str | None = None) -> Submission:
     """Validate, move files to GridFS, seal with evidence, propose record changes for review.
 
+    A portal account submits only by completing the task that asks for the form
+    (engine.services.form_requests).
     With `seal_key` (a task's forms: engine/services/tasks.py), at most one submission is ever sealed under
     that key: the same signer sending the same answers again gets the earlier seal back (a retry after a
     crash or a lost answer), anything else gets Conflict (already_sealed).
@@ -209,6 +213,8 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         raise ValidationFailed("a task's form is submitted by completing the task",
                                details={"context": ["complete the task instead"]})
     client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    if seal_key is None:  # with a seal key, the task service has already checked the open task
+        require_request(actor, client.id, form_key, context)
     draft = _open_progress(client.id, form_key, context)
     if version_id is None and draft is not None:
         version_id = str(draft.form_version)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from bson import ObjectId
 
 from engine.authz import SYSTEM, staff_actor
 from engine.errors import ValidationFailed
@@ -164,3 +165,122 @@ def test_hole3_insurance_basics_only_for_whoever_may_see_insurance(clean_db):
     aunt = submissions.start(fam["aunt"], fam["minor"].id, "coverage", context=context)["data"]
     assert guardian == {"payer": "Acme Health", "first": "Mia"}
     assert aunt == {"first": "Mia"}
+
+
+# --- hole 13: unrequested form submissions ----------------------------------------------------------
+
+@pytest.fixture()
+def asked(client):
+    """The shipped forms; a minor (her own account), her guardian and an aunt whose link grants forms;
+    another adult client. Open tasks: the minor's gad7 (client lane), her guardian's consent_minor
+    (guardian lane), Bea's gad7; the minor's phq9 task is already completed."""
+    from engine.authz import portal_actor
+    from engine.services import tasks
+    from engine.services.intake_setup import load_shipped_forms
+    from tests.form_requests import request_form
+    from tests.forms.fills import VALID
+    from tests.portal_family import build_family
+
+    load_shipped_forms()
+    fam = build_family()
+    bea = make_client(first_name="Bea")
+    bea_account = make_portal_account(client=bea)
+    done = request_form(fam["minor"], "phq9")
+    tasks.complete(fam["client"], str(done.id), VALID["phq9"])
+    return {
+        "fam": fam, "bea": bea, "bea_actor": portal_actor(bea_account),
+        "gad7": request_form(fam["minor"], "gad7"), "consent": request_form(fam["minor"], "consent_minor", lane="guardian"),
+        "done": done, "bea_gad7": request_form(bea, "gad7"),
+        "headers": {who: api_login(client, email) for who, email in fam["emails"].items() if who != "staff"}
+        | {"bea": api_login(client, bea_account.email)},
+    }
+
+
+def _submissions(**query) -> list:
+    from engine.models.forms import Submission
+
+    return list(Submission.objects(**query))
+
+
+def test_hole13_client_cannot_submit_unrequested_form(client, asked):
+    """May a client open, save or submit a published form nobody asked of her (the staff-only
+    acknowledgement form, or a packet form)? Nothing may be written."""
+    bea, headers = asked["bea"], asked["headers"]["bea"]
+    for key, data in (("form_acknowledgement", {"decision": "acknowledge"}),
+                      ("phq9", {"phq9_1": 0}), ("consent_adult", {"consent_given": True})):
+        url = f"/api/v1/clients/{bea.id}/forms/{key}"
+        assert client.get(url, headers=headers).status_code == 404
+        assert client.put(url, headers=headers, json={"data": data}).status_code == 404
+        assert client.post(url, headers=headers, json={"data": data}).status_code == 404
+    assert _submissions(client=bea.id) == []
+
+
+def test_hole13_a_task_of_one_form_does_not_open_another(client, asked):
+    """May a client use her open gad7 task to open, save or submit another form (staff-only included)?"""
+    minor, headers = asked["fam"]["minor"], asked["headers"]["client"]
+    context = f"task:{asked['gad7'].id}"
+    for key in ("form_acknowledgement", "phq9", "guardian_approval"):
+        url = f"/api/v1/clients/{minor.id}/forms/{key}"
+        assert client.get(url, headers=headers, query_string={"context": context}).status_code == 404
+        assert client.put(url, headers=headers, json={"data": {}, "context": context}).status_code == 404
+        assert client.post(url, headers=headers, json={"data": {}, "context": context}).status_code in (404, 422)
+    assert _submissions(client=minor.id, form_key__ne="phq9") == []
+
+
+def test_hole13_engine_refuses_unrequested_forms_for_every_portal_actor(asked):
+    """Does the service itself (not only the API) refuse a form not asked of the client, guardian or aunt?"""
+    from engine.errors import NotFound
+    from tests.forms.fills import VALID
+
+    minor = asked["fam"]["minor"]
+    for who in ("client", "guardian", "aunt"):
+        actor = asked["fam"][who]
+        with pytest.raises(NotFound):
+            submissions.complete(actor, minor.id, "form_acknowledgement", {"decision": "acknowledge"})
+        with pytest.raises(NotFound):
+            submissions.complete(actor, minor.id, "gad7", VALID["gad7"])  # asked, but only through its task
+        with pytest.raises(NotFound):
+            submissions.save_progress(actor, minor.id, "phq9", {"phq9_1": 1})
+        with pytest.raises(NotFound):
+            submissions.start(actor, minor.id, "consent_adult")
+    assert _submissions(client=minor.id, form_key__ne="phq9") == []
+
+
+def test_staff_still_fill_in_a_form_for_their_client_without_a_task(asked):
+    """May the assigned therapist open and save a form for her client without any request (on paper
+    in the office)?"""
+    staff, minor = asked["fam"]["staff"], asked["fam"]["minor"]
+    assert submissions.start(staff, minor.id, "gad7")["form_key"] == "gad7"
+    submissions.save_progress(staff, minor.id, "gad7", {"gad7_1": 1})
+    assert [s.context for s in _submissions(client=minor.id, form_key="gad7")] == [""]
+
+
+def test_forms_api_matrix_for_portal_accounts(client, asked):
+    """Forms API x portal account x task context x form: only an open task the account may see, naming
+    that form for that client, opens and saves it; nobody submits outside a task; no refusal writes."""
+    fam, bea = asked["fam"], asked["bea"]
+    minor = fam["minor"]
+    contexts = {"none": "", "gad7": f"task:{asked['gad7'].id}", "consent": f"task:{asked['consent'].id}",
+                "done": f"task:{asked['done'].id}", "bea_gad7": f"task:{asked['bea_gad7'].id}",
+                "garbage": "task:not-an-id", "missing": f"task:{ObjectId()}", "bare": str(asked["gad7"].id)}
+    keys = ("gad7", "phq9", "consent_minor", "form_acknowledgement", "guardian_approval", "no_such_form")
+    profiles = {"client": minor, "guardian": minor, "aunt": minor, "bea": bea}
+    allowed = {("client", "gad7", "gad7"), ("aunt", "gad7", "gad7"), ("guardian", "gad7", "gad7"),
+               ("guardian", "consent", "consent_minor"), ("bea", "bea_gad7", "gad7")}
+    wrong = []
+    for who, profile in [*profiles.items(), ("bea", minor)]:
+        headers = asked["headers"][who]
+        for name, context in contexts.items():
+            for key in keys:
+                url = f"/api/v1/clients/{profile.id}/forms/{key}"
+                ok = (who, name, key) in allowed and profile == profiles[who]
+                got = (client.get(url, headers=headers, query_string={"context": context}).status_code,
+                       client.put(url, headers=headers, json={"data": {}, "context": context}).status_code,
+                       client.post(url, headers=headers, json={"data": {}, "context": context}).status_code)
+                want_get_put = (200, 204) if ok else (404, 404)
+                if got[:2] != want_get_put or got[2] not in (404, 422):
+                    wrong.append(f"{who} on {profile.first_name}'s {key} with {name}: {got}")
+    assert wrong == [], "\n".join(wrong)
+    written = {(s.form_key, s.context, s.status) for s in _submissions(form_key__ne="phq9")}
+    assert written == {("gad7", contexts["gad7"], "in_progress"), ("consent_minor", contexts["consent"], "in_progress"),
+                       ("gad7", contexts["bea_gad7"], "in_progress")}
