@@ -13,6 +13,7 @@ import jsonschema
 
 from engine.forms.expressions import ExpressionSyntaxError, functions, parse, variables
 from engine.forms.functions import FUNCTIONS
+from engine.forms.prefill import prefill_problems
 
 QUESTION_TYPES = {"text", "comment", "radiogroup", "dropdown", "checkbox", "tagbox", "boolean", "rating",
                   "matrix", "matrixdropdown", "matrixdynamic", "paneldynamic", "multipletext", "file",
@@ -47,6 +48,8 @@ def check_definition(definition) -> dict[str, list[str]]:
     if problems:
         return problems  # semantic checks assume the basic shape
     _Semantic(definition, problems).run()
+    for path, messages in prefill_problems(definition).items():
+        problems.setdefault(path, []).extend(messages)
     return problems
 
 

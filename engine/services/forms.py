@@ -13,6 +13,7 @@ import re
 
 from engine.authz import Actor
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
 from engine.models.forms import FORM_KINDS, KEY_REGEX, FormDefinition, FormVersion
 from engine.services import audit
@@ -47,14 +48,15 @@ def form_exists(key: str) -> bool:
 
 
 def published_definition(key: str) -> tuple[str, dict]:
-    """(version id, definition) of the latest published version of `key`. Raises NotFound."""
+    """(version id, definition) of the latest published version of `key`, its HTML cleaned again (it may
+    have been published before sanitizing existed). Raises NotFound."""
     form = FormDefinition.objects(key=key, archived=False).only("latest_version_id").first()
     if form is None or form.latest_version_id is None:
         raise NotFound(f"no published form {key!r}")
     version = FormVersion.objects(id=form.latest_version_id).first()
     if version is None:
         raise NotFound(f"no published form {key!r}")
-    return str(version.id), version.definition
+    return str(version.id), sanitize_definition(version.definition)
 
 
 def get_version(version_id) -> FormVersion:
@@ -94,6 +96,7 @@ def create_form(actor: Actor, key: str, kind: str, title: str, definition: dict)
     if problems:
         raise ValidationFailed("invalid form", details=problems)
     actor.require(_MANAGE[kind])
+    definition = sanitize_definition(definition)
     _check_definition(definition)
     if FormDefinition.objects(key=key).count():
         raise Conflict(f"a form with key {key!r} exists")
@@ -109,6 +112,7 @@ def update_draft(actor: Actor, key: str, definition: dict, *, title: str | None 
 
     form = _get(key)
     actor.require(_MANAGE[form.kind])
+    definition = sanitize_definition(definition)
     _check_definition(definition)
     changes = {"set__draft": definition, "set__updated_at": utcnow(), "inc__version": 1}
     if title:
@@ -125,8 +129,9 @@ def publish(actor: Actor, key: str) -> FormVersion:
     actor.require(_MANAGE[form.kind])
     if form.archived:
         raise Conflict("an archived form cannot be published")
-    _check_definition(form.draft)
-    text = canonical_json(form.draft)
+    draft = sanitize_definition(form.draft)  # a draft saved before sanitizing existed is cleaned too
+    _check_definition(draft)
+    text = canonical_json(draft)
     digest = hashlib.sha256(text.encode()).hexdigest()
     if form.latest_version_id:
         current = FormVersion.objects(id=form.latest_version_id).only("sha256").first()

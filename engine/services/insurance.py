@@ -51,6 +51,17 @@ def get_policy_for(actor: Actor, policy_id, *, client_id=None) -> tuple[Insuranc
     return policy, get_client_for(actor, policy.client, need=_need(actor))
 
 
+def current_policy(actor: Actor, client_id) -> InsurancePolicy | None:
+    """The client's newest primary policy that is not rejected, for forms showing insurance basics;
+    None when there is none or the actor may not see the client's insurance (portal: `payments`)."""
+    try:
+        get_client_for(actor, client_id, need=_need(actor))
+    except NotFound:
+        return None
+    return InsurancePolicy.objects(client=parse_id(client_id), priority="primary",
+                                   status__ne="rejected").order_by("-created_at").first()
+
+
 def _apply(policy: InsurancePolicy, data: dict, *, partial: bool) -> None:
     problems = Problems()
     for name, limit, required in (("payer", 200, True), ("member_id", 60, True), ("group_number", 60, False),

@@ -19,11 +19,14 @@ from pymongo.errors import DuplicateKeyError
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.forms import clean_submission, validate_submission
-from engine.forms.prefill import prefill, proposed_changes
+from engine.forms.prefill import needs_insurance, prefill, proposed_changes
+from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
 from engine.models.forms import Evidence, ReviewItem, Submission
 from engine.services import audit, form_files
+from engine.services.form_requests import TASK_CONTEXT, require_request
 from engine.services.forms import canonical_json, get_version, published_definition
+from engine.services.insurance import current_policy
 
 FILE_REF = form_files.FILE_REF
 
@@ -35,24 +38,32 @@ def _open_progress(client_id, form_key, context) -> Submission | None:
 def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
     """The form to show: version id, definition and initial answers (saved progress over prefill).
 
-    Raises NotFound (no such form or client, or not visible to the actor)."""
+    A portal account opens only a form an open task of theirs asks for (`context` "task:<id>").
+    Raises NotFound (no such form or client, not visible to the actor, or not asked of them)."""
     client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    require_request(actor, client.id, form_key, context)
     version_id, definition = published_definition(form_key)
     draft = _open_progress(client.id, form_key, context)
     saved = draft.answers if draft is not None else None
     if draft is not None:
-        version_id, definition = str(draft.form_version), get_version(draft.form_version).definition
+        # What the browser renders: HTML cleaned, also of versions published before sanitizing existed.
+        version_id = str(draft.form_version)
+        definition = sanitize_definition(get_version(draft.form_version).definition)
     audit.record(actor, "client_form_opened", client=client, object_type="form", object_id=form_key)
+    policy = current_policy(actor, client.id) if needs_insurance(definition) else None
     return {"form_key": form_key, "version_id": version_id, "definition": definition,
-            "data": prefill(definition, client, saved, signer=actor.account if actor.is_portal else None),
+            "data": prefill(definition, client, saved, insurance=policy,
+                            signer=actor.account if actor.is_portal else None),
             "has_progress": draft is not None}
 
 
 def save_progress(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "") -> Submission:
-    """Keep partial answers (not validated) to resume later. Raises NotFound, ValidationFailed."""
+    """Keep partial answers (not validated) to resume later; a portal account only under an open task
+    of theirs asking for the form (`context`). Raises NotFound, ValidationFailed."""
     if not isinstance(data, dict):
         raise ValidationFailed("answers must be an object", details={"data": ["must be an object"]})
     client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    require_request(actor, client.id, form_key, context)
     draft = _open_progress(client.id, form_key, context)
     if draft is None:
         version_id, _ = published_definition(form_key)
@@ -77,9 +88,6 @@ def _seal_fields(sub: Submission) -> dict:
 
 def seal_hash(sub: Submission) -> str:
     return hashlib.sha256(canonical_json(_seal_fields(sub)).encode()).hexdigest()
-
-
-TASK_CONTEXT = "task:"
 
 
 def _fingerprint(actor: Actor, version_id, cleaned: dict) -> str:
@@ -120,6 +128,8 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
              version_id: str | None = None, seal_key: str | None = None) -> Submission:
     """Validate, move files to GridFS, seal with evidence, propose record changes for review.
 
+    A portal account submits only by completing the task that asks for the form
+    (engine.services.form_requests).
     With `seal_key` (a task's forms: engine/services/tasks.py), at most one submission is ever sealed under
     that key: the same signer sending the same answers again gets the earlier seal back (a retry after a
     crash or a lost answer), anything else gets Conflict (already_sealed).
@@ -131,6 +141,8 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         raise ValidationFailed("a task's form is submitted by completing the task",
                                details={"context": ["complete the task instead"]})
     client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
+    if seal_key is None:  # with a seal key, the task service has already checked the open task
+        require_request(actor, client.id, form_key, context)
     draft = _open_progress(client.id, form_key, context)
     if version_id is None and draft is not None:
         version_id = str(draft.form_version)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from engine import db
 from engine.authz import Actor, parse_id, portal_profiles
 from engine.errors import BadRequest, Conflict, NotAuthenticated, NotFound, ValidationFailed
+from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
 from engine.models.clients import Client
 from engine.models.workflow import ProcessVersion, Task
@@ -34,11 +35,12 @@ def _validator():
 
 
 def _form_definition(version_id: str | None) -> dict | None:
+    """The task's form version as the browser renders it: HTML cleaned (older versions too)."""
     if not version_id:
         return None
     from engine.services.forms import get_version
 
-    return get_version(version_id).definition
+    return sanitize_definition(get_version(version_id).definition)
 
 
 # A seal left by an attempt that died before completing its task may be replaced by different answers only

@@ -8,6 +8,7 @@ from pathlib import Path
 from engine.authz import SYSTEM
 from engine.services import forms as form_service
 from engine.services import submissions
+from tests.form_requests import request_form
 from tests.forms.fills import VALID
 from tests.helpers import login_as, make_client, make_portal_account, make_staff
 
@@ -20,15 +21,21 @@ def _publish(key):
     form_service.publish(SYSTEM, key)
 
 
-def test_portal_fill_page_loads_survey_js_ui(client):
-    """Does the portal form page load survey-core, survey-js-ui and the page script for the active profile?"""
+def test_portal_form_link_leads_to_the_task_asking_for_it(client):
+    """Does a portal link to a form lead to the task that asks for it (survey-core, survey-js-ui and the
+    page script loaded for the active profile), and is a form nobody asked for not found?"""
     _publish("gad7")
+    _publish("phq9")
     person = make_client()
     account = make_portal_account(client=person)
+    task = request_form(person, "gad7")
     login_as(client, account.email)
-    html = client.get("/portal/forms/gad7").get_data(as_text=True)
-    assert "vendor/survey-js-ui.min.js" in html and "js/form-page.js" in html
+    resp = client.get("/portal/forms/gad7")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/portal/tasks/{task.id}")
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "vendor/survey-js-ui.min.js" in html and "js/portal-task.js" in html
     assert f'data-client-id="{person.id}"' in html
+    assert client.get("/portal/forms/phq9").status_code == 404  # published, but not asked of her
     assert client.get("/portal/forms/no_such_form").status_code == 404
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine.models.forms import Submission
+from tests.form_requests import request_form
 from tests.forms.fills import VALID
 from tests.helpers import api_login, make_client, make_portal_account, make_staff
 
@@ -38,15 +40,19 @@ def test_portal_client_fills_saves_and_submits(client):
     account = make_portal_account(client=person)
     ph = api_login(client, account.email)
     url = f"/api/v1/clients/{person.id}/forms/consent_adult"
-    start = client.get(url, headers=ph).get_json()
+    task = request_form(person, "consent_adult")  # a client fills only a form asked of her (issue 12 #13)
+    context = {"context": f"task:{task.id}"}
+    start = client.get(url, headers=ph, query_string=context).get_json()
     assert start["data"]["signed_name"] == "Ada Lovelace"
-    assert client.put(url, json={"data": {"consent_given": True}}, headers=ph).status_code == 204
-    assert client.get(url, headers=ph).get_json()["data"]["consent_given"] is True
-    r = client.post(url, json={"data": {"consent_given": True}}, headers=ph)
+    assert client.put(url, json={"data": {"consent_given": True}, **context}, headers=ph).status_code == 204
+    assert client.get(url, headers=ph, query_string=context).get_json()["data"]["consent_given"] is True
+    done = f"/api/v1/tasks/{task.id}/complete"
+    r = client.post(done, json={"data": {"consent_given": True}}, headers=ph)
     assert r.status_code == 422 and {"acknowledgements", "signature"} <= set(r.get_json()["error"]["details"])
-    r = client.post(url, json={"data": VALID["consent_adult"]}, headers=ph)
-    assert r.status_code == 201, r.get_json()
-    sub = r.get_json()
+    r = client.post(done, json={"data": VALID["consent_adult"]}, headers=ph)
+    assert r.status_code == 200, r.get_json()
+    sealed = Submission.objects(seal_key=f"task:{task.id}").get()
+    sub = client.get(f"/api/v1/submissions/{sealed.id}", headers=ph).get_json()
     assert sub["verified"] is True and sub["evidence"]["signer_account"] == str(account.id)
     assert sub["data"]["signature"].startswith("portico-file:")
     staff_view = client.get(f"/api/v1/submissions/{sub['id']}", headers=h).get_json()

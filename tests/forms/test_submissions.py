@@ -107,6 +107,7 @@ def test_guardian_sees_their_own_name_prefilled(clean_db):
     """On a minor's consent, is the guardian's own name prefilled (signer), and the child's from the record?"""
     from engine.authz import portal_actor
     from engine.models.clients import Contact, ContactLink, LinkPermissions
+    from tests.form_requests import request_form
     from tests.helpers import make_portal_account
 
     _publish("consent_minor")
@@ -116,7 +117,8 @@ def test_guardian_sees_their_own_name_prefilled(clean_db):
     ContactLink(contact=mum, client=child, relationship="parent", is_guardian=True,
                 permissions=LinkPermissions(forms=True)).save()
     account = make_portal_account(contact=mum)
-    start = submissions.start(portal_actor(account), child.id, "consent_minor")
+    task = request_form(child, "consent_minor")
+    start = submissions.start(portal_actor(account), child.id, "consent_minor", context=f"task:{task.id}")
     assert start["data"]["minor_name"] == "Sam Lovelace" and start["data"]["guardian_name"] == "Ada Lovelace"
 
 

@@ -64,8 +64,9 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/clients/<client_id>/documents": "CLIENT",
     "POST /api/v1/clients/<client_id>/documents": "STAFFCLIENT:client_documents.upload",
     "POST /api/v1/clients/<client_id>/form-requests": "STAFFCLIENT:portal.invite",
-    "GET /api/v1/clients/<client_id>/forms/<key>": "CLIENT/forms",
-    "POST /api/v1/clients/<client_id>/forms/<key>": "CLIENT/forms",
+    # Portal accounts only under an open task asking for the form: tests/proof/test_authz_forms.py.
+    "GET /api/v1/clients/<client_id>/forms/<key>": "STAFFCLIENT",
+    "POST /api/v1/clients/<client_id>/forms/<key>": "STAFFCLIENT",
     "PUT /api/v1/clients/<client_id>/forms/<key>": "NONE",  # no open request for gad7
     "GET /api/v1/clients/<client_id>/insurance": "CLIENT/payments",
     "POST /api/v1/clients/<client_id>/insurance": "CLIENT/payments",

@@ -89,12 +89,15 @@ def _csp_watch(page):  # noqa: F811
 def test_survey_page_runs_under_the_policy_in_a_real_browser(live_server, page):  # noqa: F811
     """Do the login page and a survey-js-ui form page render in chromium with no CSP violation?"""
     from engine.services import forms as form_service
+    from tests.form_requests import request_form
 
     violations = _csp_watch(page)
     definition = json.loads((ROOT / "form_defs" / "gad7.json").read_text())
     form_service.create_form(SYSTEM, "gad7", "intake", "GAD-7", definition)
     form_service.publish(SYSTEM, "gad7")
-    account = make_portal_account(client=make_client())
+    person = make_client()
+    account = make_portal_account(client=person)
+    request_form(person, "gad7")  # a client sees only forms asked of her
     page.goto(f"{live_server}/login")
     page.fill("input[name=email]", account.email)
     page.fill("input[name=password]", PASSWORD)

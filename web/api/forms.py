@@ -55,14 +55,18 @@ class FormCopyIn(ma.Schema):
     title = _S()
 
 
+_CONTEXT = ("the task the answers belong to (task:<id>); a portal account must name an open task of "
+            "theirs that asks for this form")
+
+
 class FormAnswersIn(ma.Schema):
     data = ma.fields.Dict(load_default=dict, metadata={"description": "answers by question name"})
-    context = _S(load_default="", metadata={"description": "task or form request id the answers belong to"})
+    context = _S(load_default="", metadata={"description": _CONTEXT})
     version_id = _S(load_default=None, allow_none=True)
 
 
 class FormContextQuery(ma.Schema):
-    context = _S(load_default="", metadata={"description": "task or form request id the answers belong to"})
+    context = _S(load_default="", metadata={"description": _CONTEXT})
 
 
 class FormSessionOut(ma.Schema):
@@ -174,7 +178,9 @@ class FillForm(MethodView):
     @blp.response(201, FormSubmissionOut)
     @access("authenticated")
     def post(self, body, client_id, key):
-        """Submit: 422 with errors by question name (progress kept), else the sealed submission."""
+        """Submit: 422 with errors by question name (progress kept), else the sealed submission.
+
+        Portal accounts submit by completing the task asking for the form: POST /tasks/{id}/complete."""
         sub = sub_service.complete(current_actor(), client_id, key, body["data"], context=body["context"],
                                    version_id=body["version_id"])
         return sub_service.submission_view(sub)

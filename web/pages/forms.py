@@ -1,4 +1,4 @@
-"""Form pages: the portal page that fills a form with survey-js-ui (answers go through the API),
+"""Form pages: a portal link to a form asked of the client (it leads to the task that asks for it),
 and the staff page showing a completed submission with its evidence and review items."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request
 from engine.errors import NotFound
 from engine.models.forms import ReviewItem
 from engine.services import submissions as sub_service
+from engine.services.form_requests import open_request_id
 from web.security import access, current_actor
 
 bp = Blueprint("form_pages", __name__)
@@ -16,13 +17,11 @@ bp = Blueprint("form_pages", __name__)
 @bp.get("/portal/forms/<key>")
 @access("portal")
 def fill(key):
-    """Fill a form for the active client profile: progress is saved, field errors come from the server."""
+    """A form asked of the active client profile: its task's page (a form nobody asked for is 404)."""
     client_id = getattr(g, "active_client_id", None)
     if not client_id:
         raise NotFound("no active client profile")
-    context = request.args.get("context", "")[:100]
-    sub_service.start(current_actor(), client_id, key, context=context)  # 404 before rendering anything
-    return render_template("forms/fill.html", key=key, client_id=client_id, context=context)
+    return redirect(f"/portal/tasks/{open_request_id(current_actor(), client_id, key)}", 303)
 
 
 @bp.get("/staff/submissions/<submission_id>")

@@ -1,0 +1,48 @@
+"""Which forms a portal account may open, save and submit: those an open task of theirs asks for.
+
+Staff send forms (an intake packet, one form request, a re-consent, a guardian's approval); each
+is an open client- or guardian-lane task naming the form. A client or contact reaches a form only through
+such a task: the forms API's `context` names it ("task:<id>"), and its answers are submitted by
+completing the task (engine.services.tasks), never as a free-standing submission. Staff and the
+system are not limited here (the client guard decides for them).
+"""
+
+from __future__ import annotations
+
+from engine.authz import Actor, parse_id
+from engine.errors import NotFound
+from engine.services.intake import PORTAL_LANES, outstanding
+from engine.services.tasks import get_task_for
+
+TASK_CONTEXT = "task:"
+
+
+def _not_asked() -> NotFound:
+    return NotFound("this form was not asked of you")
+
+
+def require_request(actor: Actor, client_id, form_key: str, context: str) -> None:
+    """Let a portal account through only when `context` names an open task of theirs asking for
+    `form_key` for this client. Raises NotFound (nothing about the form or the task is told)."""
+    if not actor.is_portal:
+        return
+    if not isinstance(context, str) or not context.startswith(TASK_CONTEXT):
+        raise _not_asked()
+    row = get_task_for(actor, context.removeprefix(TASK_CONTEXT))
+    if (row.get("status") != "open" or row.get("lane") not in PORTAL_LANES
+            or row.get("form_key") != form_key or row.get("client_id") != parse_id(client_id)):
+        raise _not_asked()
+
+
+def open_request_id(actor: Actor, client_id, form_key: str) -> str:
+    """The id of the oldest open task of the actor's asking for `form_key` for the client.
+    Raises NotFound."""
+    for item in outstanding(parse_id(client_id)):
+        if item["form_key"] != form_key:
+            continue
+        try:
+            require_request(actor, client_id, form_key, TASK_CONTEXT + item["task_id"])
+        except NotFound:
+            continue  # e.g. a guardian's task, which the client herself may not see
+        return item["task_id"]
+    raise _not_asked()
