@@ -8,6 +8,7 @@ pytest-timeout: on code without the bounds these would run until killed.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -19,10 +20,10 @@ from engine.workflow import runtime, store
 from engine.workflow.deploy import deploy
 from tests.helpers import login_as, make_staff, wait_for
 
-# The budgets of engine.workflow.sandbox, spelled out: this file must import on code without it.
-TIME_LIMIT_SECONDS = 2
-TIME_WORDS = f"ran longer than {TIME_LIMIT_SECONDS} seconds"
-MEMORY_WORDS = "needed more than 256 MB of memory"
+# The words of engine.workflow.sandbox's errors, spelled out: this file must import on code without it.
+# (Stopped by its 2 s CPU budget, or on a very busy machine by the 10 s deadline.)
+TIME_WORDS = re.compile(r"the script ran longer than (2|10) seconds and was stopped")
+MEMORY_WORDS = "the script needed more than 256 MB of memory and was stopped"
 
 
 def _xml(text: str) -> str:
@@ -53,78 +54,77 @@ def saved(iid) -> dict:
     return store.instances().find_one({"_id": ObjectId(str(iid))})
 
 
-def run_script(pid: str, script: str) -> tuple[dict, float]:
-    """Deploy a one-script process and start it here (as a web request does). (saved instance, seconds)."""
+def run_script(pid: str, script: str) -> dict:
+    """Deploy a one-script process and start it here (as a web request does); the saved instance."""
     deploy(SYSTEM, process(pid, script=script))
-    t0 = time.monotonic()
-    iid = runtime.start(pid)
-    return saved(iid), time.monotonic() - t0
+    return saved(runtime.start(pid))
 
 
 @pytest.mark.timeout(60)
 def test_hole10_infinite_loop_fails_the_instance(clean_db, client):
     """Does `while True: pass` fail its instance within the time budget, with the reason shown in words
     on the instance page and in the API, while an ordinary script still runs?"""
-    doc, took = run_script("runaway_loop", "while True:\n    pass")
+    doc = run_script("runaway_loop", "while True:\n    pass")
     assert doc["status"] == "errored"
-    assert TIME_WORDS in doc["error"]["message"] and doc["error"]["task_name"] == "work"
-    assert took < TIME_LIMIT_SECONDS + 5
-    ok, _ = run_script("ordinary_loop", "total = 0\nfor i in range(1000):\n    total += i")
+    assert TIME_WORDS.fullmatch(doc["error"]["message"]) and doc["error"]["task_name"] == "work"
+    ok = run_script("ordinary_loop", "total = 0\nfor i in range(1000):\n    total += i")
     assert ok["status"] == "completed"
 
     headers = login_as(client, make_staff(roles=("org_admin",)).email)
     page = client.get(f"/studio/instances/{doc['_id']}").get_data(as_text=True)
-    assert f"{TIME_WORDS} and was stopped at work" in page
+    assert f"{doc['error']['message']} at work" in page
     detail = client.get(f"/api/v1/process-instances/{doc['_id']}", headers=headers).get_json()
-    assert detail["status"] == "errored" and TIME_WORDS in detail["error"]["message"]
+    assert detail["status"] == "errored" and TIME_WORDS.fullmatch(detail["error"]["message"])
 
 
 @pytest.mark.timeout(60)
 def test_hole10_huge_power_is_refused(clean_db):
     """Does `10**10**10` (one C-level operation no trace function can interrupt) fail its instance?"""
-    doc, took = run_script("runaway_power", "x = 10 ** 10 ** 10")
-    assert doc["status"] == "errored" and TIME_WORDS in doc["error"]["message"]
-    assert took < TIME_LIMIT_SECONDS + 5
+    doc = run_script("runaway_power", "x = 10 ** 10 ** 10")
+    assert doc["status"] == "errored" and TIME_WORDS.fullmatch(doc["error"]["message"]), doc["error"]
 
 
 @pytest.mark.timeout(60)
 def test_hole10_huge_string_repeat_is_refused(clean_db):
     """Does `'a' * 10**10` (10 GB at once), or a string doubled forty times, fail its instance on memory?"""
-    doc, _ = run_script("runaway_repeat", "s = 'a' * 10 ** 10")
-    assert doc["status"] == "errored" and MEMORY_WORDS in doc["error"]["message"], doc["error"]
-    doc, _ = run_script("runaway_doubling", "s = 'a'\nfor i in range(40):\n    s = s + s")
-    assert doc["status"] == "errored" and MEMORY_WORDS in doc["error"]["message"], doc["error"]
+    doc = run_script("runaway_repeat", "s = 'a' * 10 ** 10")
+    assert doc["status"] == "errored" and doc["error"]["message"] == MEMORY_WORDS, doc["error"]
+    doc = run_script("runaway_doubling", "s = 'a'\nfor i in range(40):\n    s = s + s")
+    assert doc["status"] == "errored" and doc["error"]["message"] == MEMORY_WORDS, doc["error"]
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(60)
 def test_hole10_deploy_does_not_evaluate_timer_expressions(clean_db):
     """Is a timer expression only compiled at deploy (a literal still checked as ISO-8601), so that a
     slow one cannot hold the deploy request, and is it bounded when the timer starts?"""
     slow = "len([i for i in range(10 ** 9) if i < 0]) or 'PT1H'"  # about a minute of Python bytecode
     t0 = time.monotonic()
     deploy(SYSTEM, process("slow_timer", timer=slow))
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 20  # compiling is milliseconds; a loaded machine makes the rest slow
     from engine.workflow.errors import DeployRejected
 
     with pytest.raises(DeployRejected) as rejected:
         deploy(SYSTEM, process("bad_literal", timer="'P3X'"))
     assert any("ISO-8601" in m for m in rejected.value.details["wait"])
     doc = saved(runtime.start("slow_timer"))
-    assert doc["status"] == "errored" and TIME_WORDS in doc["error"]["message"]
+    assert doc["status"] == "errored" and TIME_WORDS.fullmatch(doc["error"]["message"]), doc["error"]
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(240)
 def test_hole10_worker_stays_responsive(clean_db, scheduler):
     """With more runaway scripts than the worker has threads, does each fail its instance, and does an
     ordinary instance queued behind them still finish?"""
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    def soon() -> dict:  # the timer fires on the worker, a moment after the start returned
+        return {"fire_at": (datetime.now(UTC) + timedelta(seconds=3)).isoformat()}
+
     deploy(SYSTEM, process("timed_runaway", timer="fire_at", script="while True:\n    pass"))
     deploy(SYSTEM, process("timed_ordinary", timer="fire_at", script="note = 'done'"))
-    runaways = [runtime.start("timed_runaway", data={"fire_at": soon}) for _ in range(3)]  # the worker has 2 threads
-    ordinary = runtime.start("timed_ordinary", data={"fire_at": soon})
-    assert all(saved(i)["status"] == "running" for i in [*runaways, ordinary])
-    wait_for(lambda: saved(ordinary)["status"] == "completed", timeout=60, what="the ordinary instance to finish")
+    runaways = [runtime.start("timed_runaway", data=soon()) for _ in range(3)]  # the worker has 2 threads
+    ordinary = runtime.start("timed_ordinary", data=soon())
+    wait_for(lambda: saved(ordinary)["status"] == "completed", timeout=150, what="the ordinary instance to finish")
     for iid in runaways:
-        doc = wait_for(lambda iid=iid: (d := saved(iid))["status"] == "errored" and d, timeout=30,
+        doc = wait_for(lambda iid=iid: (d := saved(iid))["status"] == "errored" and d, timeout=60,
                        what="the runaway instance to fail")
-        assert TIME_WORDS in doc["error"]["message"]
+        assert TIME_WORDS.fullmatch(doc["error"]["message"]), doc["error"]
+    for iid in [*runaways, ordinary]:  # each step ran on the worker, when its timer fired
+        assert "timer_fired" in [e["kind"] for e in saved(iid)["history"]]
