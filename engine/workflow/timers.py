@@ -97,6 +97,7 @@ def _fire_instance(marks: _Marks, doc: dict | None, rows: list[dict], now: datet
         return
     error = runtime._run_engine(loaded) or (doc.get("error") if doc.get("status") == "errored" else None)
     new = projection.compute(loaded.workflow, loaded.doc)
+    error = error or runtime._projection_error(loaded, new)
     previous = dict(doc.get("projected") or {})
     if not store.save(loaded, status=runtime._status(loaded.workflow, error), projected=new.summary,
                       waiting_messages=new.messages, error=error):

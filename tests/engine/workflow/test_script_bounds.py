@@ -27,11 +27,11 @@ MEMORY_WORDS = "the script needed more than 256 MB of memory and was stopped"
 
 
 def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def process(pid: str, *, script: str | None = None, timer: str | None = None) -> bytes:
-    """start -> [timer: timeDate `timer`] -> [script task `script`] -> end."""
+def process(pid: str, *, script: str | None = None, timer: str | None = None, due: str | None = None) -> bytes:
+    """start -> [timer: timeDate `timer`] -> [script task `script`] -> [user task, `due` expression] -> end."""
     nodes, order = [], ["start"]
     if timer is not None:
         nodes.append(f'<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDate>'
@@ -41,11 +41,17 @@ def process(pid: str, *, script: str | None = None, timer: str | None = None) ->
         nodes.append(f'<bpmn:scriptTask id="work" name="Work"><bpmn:script>{_xml(script)}</bpmn:script>'
                      f'</bpmn:scriptTask>')
         order.append("work")
+    if due is not None:
+        nodes.append(f'<bpmn:userTask id="review" name="Review"><bpmn:extensionElements>'
+                     f'<spiffworkflow:properties><spiffworkflow:property name="due" value="{_xml(due)}"/>'
+                     f'</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>')
+        order.append("review")
     order.append("done")
     flows = "".join(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>'
                     for i, (a, b) in enumerate(zip(order, order[1:], strict=False)))
     return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
-            f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d_{pid}" targetNamespace="x">'
+            f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            f'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d_{pid}" targetNamespace="x">'
             f'<bpmn:process id="{pid}" name="{pid}" isExecutable="true"><bpmn:startEvent id="start"/>'
             f'{"".join(nodes)}<bpmn:endEvent id="done"/>{flows}</bpmn:process></bpmn:definitions>').encode()
 
@@ -128,3 +134,14 @@ def test_hole10_worker_stays_responsive(clean_db, scheduler):
         assert TIME_WORDS.fullmatch(doc["error"]["message"]), doc["error"]
     for iid in [*runaways, ordinary]:  # each step ran on the worker, when its timer fired
         assert "timer_fired" in [e["kind"] for e in saved(iid)["history"]]
+
+
+@pytest.mark.timeout(60)
+def test_hole10_runaway_task_expression_fails_the_instance(clean_db):
+    """Does a user task's `due` expression that runs away fail the instance (no inbox row for the task)
+    instead of failing every attempt to reach the task?"""
+    deploy(SYSTEM, process("runaway_due", due="len([i for i in range(10 ** 9) if i < 0]) or 'P1D'"))
+    doc = saved(runtime.start("runaway_due"))
+    assert doc["status"] == "errored" and TIME_WORDS.fullmatch(doc["error"]["message"]), doc["error"]
+    assert doc["error"]["task_name"] == "review" and doc["projected"]["tasks"] == []
+    assert "error_raised" in [e["kind"] for e in doc["history"]]
