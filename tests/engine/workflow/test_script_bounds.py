@@ -9,7 +9,6 @@ pytest-timeout: on code without the bounds these would run until killed.
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -103,10 +102,8 @@ def test_hole10_huge_string_repeat_is_refused(clean_db):
 def test_hole10_deploy_does_not_evaluate_timer_expressions(clean_db):
     """Is a timer expression only compiled at deploy (a literal still checked as ISO-8601), so that a
     slow one cannot hold the deploy request, and is it bounded when the timer starts?"""
-    slow = "len([i for i in range(10 ** 9) if i < 0]) or 'PT1H'"  # about a minute of Python bytecode
-    t0 = time.monotonic()
-    deploy(SYSTEM, process("slow_timer", timer=slow))
-    assert time.monotonic() - t0 < 20  # compiling is milliseconds; a loaded machine makes the rest slow
+    slow = "len([i for i in range(10 ** 12) if i < 0]) or 'PT1H'"  # hours of Python bytecode
+    deploy(SYSTEM, process("slow_timer", timer=slow))  # evaluating it here would meet the timeout
     from engine.workflow.errors import DeployRejected
 
     with pytest.raises(DeployRejected) as rejected:
@@ -140,7 +137,7 @@ def test_hole10_worker_stays_responsive(clean_db, scheduler):
 def test_hole10_runaway_task_expression_fails_the_instance(clean_db):
     """Does a user task's `due` expression that runs away fail the instance (no inbox row for the task)
     instead of failing every attempt to reach the task?"""
-    deploy(SYSTEM, process("runaway_due", due="len([i for i in range(10 ** 9) if i < 0]) or 'P1D'"))
+    deploy(SYSTEM, process("runaway_due", due="len([i for i in range(10 ** 12) if i < 0]) or 'P1D'"))
     doc = saved(runtime.start("runaway_due"))
     assert doc["status"] == "errored" and TIME_WORDS.fullmatch(doc["error"]["message"]), doc["error"]
     assert doc["error"]["task_name"] == "review" and doc["projected"]["tasks"] == []
