@@ -38,6 +38,7 @@ from engine.services.migration_batch import (
 from engine.workflow import migration as wfmig
 from engine.workflow import projection, store
 from engine.workflow import specs as wfspecs
+from engine.workflow.errors import ScriptFailed
 from engine.workflow.scripting import script_engine
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,9 @@ def rollback(actor: Actor, instance_id, *, snapshot_id=None, force: bool = False
         workflow = wfspecs.load_state(snap.state_json, spec, subs)
         workflow.script_engine = script_engine()
         new = projection.compute(workflow, loaded.doc)
+        if new.error:  # the old version's task expressions fail now: keep the instance as it is
+            message = new.error["message"]
+            raise ScriptFailed(message, details={new.error["task_name"] or "script": [message]})
     except BaseException:
         store.release(loaded)
         raise

@@ -99,6 +99,8 @@ class _Move:
             refuse_broken(verdict, error)
         self.loaded, self.verdict = loaded, verdict
         self.new = projection.compute(workflow, doc)
+        if self.new.error:  # a task's assignee, due or form expression fails on the new version
+            refuse_broken(verdict, self.new.error)
         self.previous = doc.get("projected") or {}
         self.snapshot = {f: doc.get(f) for f in SNAPSHOT_FIELDS}
         self.snapshot.update(_id=ObjectId(), run_id=run_id, instance_id=doc["_id"], process_id=doc["process_id"],

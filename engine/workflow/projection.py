@@ -19,13 +19,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import db
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import dispatch
+from engine.workflow.errors import ScriptFailed, ScriptRefused
 from engine.workflow.helpers import duration_delta
+from engine.workflow.scripting import unwrap
 from engine.workflow.specs import OPERATION_PARAMS_KEY, OutboxServiceTask
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -38,6 +41,9 @@ class Projection:
     timers: dict = field(default_factory=dict)  # "task id|due iso" -> row fields
     ops: dict = field(default_factory=dict)  # task id -> row fields
     messages: list = field(default_factory=list)
+    # A task property expression (assignee, due, form) that failed or ran out of time or memory:
+    # its task gets no inbox row and the instance is marked errored by it.
+    error: dict | None = None
 
     @property
     def summary(self) -> dict:
@@ -109,10 +115,17 @@ def compute(workflow, instance: dict) -> Projection:
     client_id = instance.get("client_id")
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         ts = task.task_spec
-        result.tasks[str(task.id)] = {
-            "spec_name": ts.name, "name": ts.bpmn_name or ts.bpmn_id or ts.name,
-            "lane": (ts.lane or "").lower(), "audience": audience(task, client_id),
-            "form_key": form_key(task), "due_at": _due(task)}
+        try:
+            result.tasks[str(task.id)] = {
+                "spec_name": ts.name, "name": ts.bpmn_name or ts.bpmn_id or ts.name,
+                "lane": (ts.lane or "").lower(), "audience": audience(task, client_id),
+                "form_key": form_key(task), "due_at": _due(task)}
+        except SpiffWorkflowException as exc:
+            inner = unwrap(exc)
+            if not isinstance(inner, ScriptFailed | ScriptRefused):
+                raise
+            result.error = result.error or {"kind": "script", "message": inner.message,
+                                            "task": str(task.id), "task_name": ts.bpmn_id or ""}
     for task in workflow.get_tasks(state=TaskState.STARTED):
         if isinstance(task.task_spec, OutboxServiceTask):
             ts = task.task_spec

@@ -50,6 +50,14 @@ def _run_engine(loaded: store.Loaded) -> dict | None:
     return None
 
 
+def _projection_error(loaded: store.Loaded, new: projection.Projection) -> dict | None:
+    """The error of a task property expression (assignee, due, form) that failed, recorded."""
+    if new.error:
+        error = new.error
+        loaded.record("error_raised", task=error["task"], message=error["message"], caught=False)
+    return new.error
+
+
 def _status(workflow: BpmnWorkflow, error: dict | None) -> str:
     if error:
         return "errored"
@@ -74,6 +82,7 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
                 return result
             error = _run_engine(loaded) or (loaded.doc.get("error") if loaded.doc.get("status") == "errored" else None)
             new = projection.compute(loaded.workflow, loaded.doc)
+            error = error or _projection_error(loaded, new)
             writes, op_ids = projection.writes(loaded.doc, loaded.doc.get("projected") or {}, new,
                                                completed=loaded.completed)
         except BaseException:
@@ -117,8 +126,9 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
            "history": [{"at": now, "kind": "started", "by": started_by}]}
     loaded = store.Loaded(doc=doc, workflow=workflow, owner="")
     error = _run_engine(loaded)
-    doc["history"].extend(loaded.history)
     new = projection.compute(workflow, doc)
+    error = error or _projection_error(loaded, new)
+    doc["history"].extend(loaded.history)
     doc.update(state_json=dump_state(workflow), status=_status(workflow, error), error=error,
                projected=new.summary, waiting_messages=new.messages)
     if doc["status"] == "completed":

@@ -8,7 +8,12 @@ attribute access goes through `_guarded_getattr`, which only allows public
 attributes of plain data types (so generator frames, code objects, bound
 method internals and `str.format` tricks are out of reach).
 
-Raises ScriptRefused (not allowed) or ScriptFailed (raised while running).
+Scripts, and expressions that could compute something large (a call, arithmetic),
+run in a child process bounded in time and memory (engine.workflow.sandbox);
+plain conditions on task data run here.
+
+Raises ScriptRefused (not allowed) or ScriptFailed (raised while running, or out of
+time or memory).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.workflow import helpers
+from engine.workflow import helpers, sandbox
 from engine.workflow.errors import ScriptFailed, ScriptRefused
 
 # How a source is compiled: a script (statements) or an expression.
@@ -95,6 +100,7 @@ def _safe_builtins() -> dict:
 
 
 _BUILTINS = _safe_builtins()
+_HELPERS = helpers.script_globals()
 _GUARDS = {
     "_getattr_": _guarded_getattr,
     "_getitem_": _guarded_getitem,
@@ -155,50 +161,88 @@ def _compile(source: str, mode: Mode):
         _refuse(str(exc))
 
 
+# Expression nodes that cannot compute anything larger or slower than the task data they read:
+# names, constants, lookups, comparisons, and/or/not. Such expressions (most gateway conditions)
+# run in this process; anything else (a call, arithmetic, a comprehension, an f-string) runs in
+# the bounded child process of engine.workflow.sandbox.
+_BOUNDED_NODES = (ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Compare, ast.cmpop, ast.BoolOp,
+                  ast.boolop, ast.Not, ast.USub, ast.UAdd, ast.Subscript, ast.Attribute, ast.IfExp)
+
+
+@lru_cache(maxsize=2048)
+def runs_inline(expression: str) -> bool:
+    """Whether `expression` is bounded by the data it reads (so needs no sandbox)."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return False
+    return all(isinstance(node, _BOUNDED_NODES) or (isinstance(node, ast.UnaryOp)
+               and isinstance(node.op, ast.Not | ast.USub | ast.UAdd)) for node in ast.walk(tree))
+
+
+def _globals(context: dict, external_context: dict | None) -> dict:
+    scope = {"__builtins__": _BUILTINS, **_GUARDS, **_HELPERS}
+    scope.update(external_context or {})
+    scope.update(context)
+    return scope
+
+
+def evaluate_here(expression: str, context: dict, external_context: dict | None = None):
+    """Evaluate in this process, under the guards but unbounded: for bounded expressions and the sandbox."""
+    code = _compile(expression, "eval")
+    return _run(lambda: eval(code, _globals(context, external_context)))  # noqa: S307 - restricted code
+
+
+def execute_here(script: str, context: dict, external_context: dict | None = None) -> None:
+    """Run a script in this process (the sandbox child), updating `context` as the script left it."""
+    code = _compile(script, "exec")
+    scope = _globals(context, external_context)
+    before = set(scope)
+    _run(lambda: exec(code, scope))  # noqa: S102 - restricted code
+    fixed = {"__builtins__", *_GUARDS, *_HELPERS, *(external_context or {})}
+    for key in list(context):
+        if key not in scope:
+            del context[key]
+    for key, value in scope.items():
+        if key in fixed or key.startswith("_") or callable(value) or isinstance(value, helpers.Namespace):
+            continue
+        if key in context or key not in before or context.get(key) is not value:
+            context[key] = value
+
+
+def _run(fn):
+    try:
+        return fn()
+    except (ScriptRefused, MemoryError):
+        raise
+    except Exception as exc:  # any error inside user code becomes a domain error
+        raise ScriptFailed(f"{type(exc).__name__}: {exc}", details={"script": [str(exc)]}) from exc
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """Evaluates expressions and runs scripts against task data, under the guards above."""
+    """Evaluates expressions and runs scripts against task data, under the guards above, bounded in
+    time and memory (engine.workflow.sandbox)."""
 
     def __init__(self):
-        super().__init__(helpers.script_globals())
-
-    def _globals(self, context: dict, external_context: dict | None) -> dict:
-        scope = {"__builtins__": _BUILTINS, **_GUARDS, **self.globals}
-        scope.update(external_context or {})
-        scope.update(context)
-        return scope
+        super().__init__(_HELPERS)
 
     def evaluate(self, expression, context, external_context=None):
-        code = _compile(expression, "eval")
-        return self._run(lambda: eval(code, self._globals(context, external_context)))  # noqa: S307 - restricted code
+        _compile(expression, "eval")  # refusals without a round trip
+        if runs_inline(expression):
+            return evaluate_here(expression, context, external_context)
+        return sandbox.run("eval", expression, context, external_context)
 
     def execute(self, script, context, external_context=None):
-        code = _compile(script, "exec")
-        scope = self._globals(context, external_context)
-        before = set(scope)
-        self._run(lambda: exec(code, scope))  # noqa: S102 - restricted code
-        fixed = {"__builtins__", *_GUARDS, *self.globals, *(external_context or {})}
-        for key in list(context):
-            if key not in scope:
-                del context[key]
-        for key, value in scope.items():
-            if key in fixed or key.startswith("_") or callable(value) or isinstance(value, helpers.Namespace):
-                continue
-            if key in context or key not in before or context.get(key) is not value:
-                context[key] = value
+        _compile(script, "exec")
+        left = sandbox.run("exec", script, context, external_context)
+        # The script ran on a copy: task data becomes what it left (same keys, same order).
+        context.clear()
+        context.update(left)
         return True
 
     def call_service(self, context, **kwargs):
         # Service tasks go through the outbox (engine.workflow.specs), never inline.
         raise ScriptRefused("service tasks are performed by workers, not scripts")
-
-    @staticmethod
-    def _run(fn):
-        try:
-            return fn()
-        except ScriptRefused:
-            raise
-        except Exception as exc:  # any error inside user code becomes a domain error
-            raise ScriptFailed(f"{type(exc).__name__}: {exc}", details={"script": [str(exc)]}) from exc
 
 
 class RestrictedScriptEngine(PythonScriptEngine):

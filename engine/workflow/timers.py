@@ -110,6 +110,7 @@ def _fire_instance(marks: _Marks, doc: dict | None, rows: list[dict], now: datet
         return
     error = runtime._run_engine(loaded) or (doc.get("error") if doc.get("status") == "errored" else None)
     new = projection.compute(loaded.workflow, loaded.doc)
+    error = error or runtime._projection_error(loaded, new)
     # The projection's writes mark the fired rows (their keys leave the projection), with the save.
     writes, op_ids = projection.writes(loaded.doc, doc.get("projected") or {}, new)
     save, changes = store.saving(loaded, status=runtime._status(loaded.workflow, error), projected=new.summary,
