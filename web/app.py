@@ -10,6 +10,7 @@ from engine import config as config_mod
 from engine import db
 from engine.config import Settings
 from web import errors, headers, security
+from web.api import reject_unknown_query
 
 
 def create_app(settings: Settings | None = None, *, connect: bool = True) -> Flask:
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
     @app.before_request
     def _gate():
         security.enforce(g.actor)
+        reject_unknown_query()  # after the access check: a caller refused learns nothing about parameters
 
     @app.get("/healthz")
     @security.public
