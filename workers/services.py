@@ -21,7 +21,7 @@ import threading
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from engine.services import mail, scheduling
+from engine.services import mail, scheduling, webhook_delivery
 from workers import studio
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
 # What a dead process or a relay outage left undone is picked up here.
 SWEEPS = (("appointment reminders", scheduling.send_due_reminders), ("unsent mails", mail.retry_unsent),
-          ("stalled migration runs", studio.resume_stalled))
+          ("stalled migration runs", studio.resume_stalled), ("webhook deliveries", webhook_delivery.retry_due))
 
 
 @dramatiq.actor(queue_name="services", max_retries=5, min_backoff=10_000, max_backoff=300_000)

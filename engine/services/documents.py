@@ -14,7 +14,7 @@ from mongoengine.errors import NotUniqueError
 from engine.authz import SYSTEM, Actor, get_client_for, parse_id
 from engine.errors import NotFound, ValidationFailed
 from engine.models.documents import Document
-from engine.services import audit, files
+from engine.services import audit, files, webhooks
 
 UPLOAD = "client_documents.upload"
 PORTAL_KINDS = ("form", "packet")
@@ -118,4 +118,6 @@ def file_pdf(client_id, *, file_id: str, title: str, kind: str, source_key: str,
         return Document.objects.get(source_key=source_key)
     audit.record(SYSTEM, "client_document_filed", client=doc.client, object_type="document",
                  object_id=doc.id, details={"kind": kind, "form": form_key})
+    webhooks.emit("document.filed", key=str(doc.id), client_id=doc.client, document_id=doc.id,
+                  process_instance_id=instance_id)
     return doc

@@ -27,7 +27,7 @@ from engine.forms.prefill import prefill, proposed_changes
 from engine.forms.validator import all_questions, value_name
 from engine.models import utcnow
 from engine.models.forms import Evidence, ReviewItem, Signature, Submission
-from engine.services import audit
+from engine.services import audit, webhooks
 from engine.services.forms import canonical_json, get_version, published_definition
 
 FILE_REF = "portico-file:"
@@ -256,6 +256,7 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
                    question=change["question"], old_value=change["old"], new_value=change["new"]).save()
     audit.record(actor, "form_submission_completed", client=client, object_type="submission",
                  object_id=str(sub.id), details={"form": form_key, "version": version.number})
+    webhooks.emit("form.submitted", key=str(sub.id), client_id=client.id, submission_id=sub.id)
     return sub
 
 

@@ -33,6 +33,13 @@ def _validator():
     return validate_submission, clean_submission
 
 
+def _intake():
+    """The intake area (an acknowledgement's decision is its event); imported late: it imports this module."""
+    from engine.services import intake
+
+    return intake
+
+
 def _form_definition(version_id: str | None) -> dict | None:
     if not version_id:
         return None
@@ -331,6 +338,7 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         _complete_sealed(actor, row, answers, sub, me)
     audit.record(actor, "task_completed", client=row.get("client_id"), object_type="task", object_id=row["_id"],
                  details={"process_id": row["process_id"], "task": row["spec_name"]})
+    _intake().reviewed(row, answers)
     return shape(dict(row, status="completed", completed_at=utcnow(), completed_by=me))
 
 

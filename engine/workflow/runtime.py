@@ -29,6 +29,10 @@ from engine.workflow.scripting import script_engine, unwrap
 from engine.workflow.specs import SERIALIZER_VERSION, dump_state
 
 log = logging.getLogger(__name__)
+# Called with the instance document after the save that completed it (once: only that save changes the
+# status). The services register here what follows a completion (engine.services.intake: the
+# intake.completed webhook event); the workflow layer cannot call up into them.
+COMPLETION_LISTENERS: list[Callable[[dict], None]] = []
 UNCHANGED = object()  # a step function returns this when there is nothing to save
 OPERATION_ERROR_CODE = "operation_failed"
 _MAX_RACES = 25
@@ -75,14 +79,25 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
             store.release(loaded)
             raise
         previous = loaded.doc.get("projected") or {}
+        was = loaded.doc.get("status")
         if store.save(loaded, status=_status(loaded.workflow, error), projected=new.summary,
                       waiting_messages=new.messages, error=error):
             if after_save is not None:
                 after_save(loaded)
             project(loaded.doc, previous, new, completed=loaded.completed)
+            if was != "completed" and loaded.doc.get("status") == "completed":
+                _completed(loaded.doc)
             return result
         log.info("instance %s: lost a race at version %s; reloading", iid, loaded.version)
     raise StaleVersion("the process instance kept changing; try again")
+
+
+def _completed(doc: dict) -> None:
+    for listener in COMPLETION_LISTENERS:
+        try:
+            listener(doc)
+        except Exception:  # the instance is saved; a listener's trouble must not make the step look failed
+            log.exception("completion listener %r failed for instance %s", listener, doc.get("_id"))
 
 
 def project(doc: dict, previous: dict, new: projection.Projection, *, completed=None) -> None:
@@ -120,6 +135,8 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
         doc["completed_at"] = now
     doc["_id"] = store.insert(doc)
     project(doc, {}, new)
+    if doc["status"] == "completed":
+        _completed(doc)
     return doc["_id"]
 
 

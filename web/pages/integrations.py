@@ -8,7 +8,8 @@ from flask import Blueprint, render_template, request
 
 from engine.authz import PERMISSIONS
 from engine.errors import ValidationFailed
-from engine.services import service_tokens
+from engine.models.integrations import WEBHOOK_EVENTS
+from engine.services import service_tokens, webhooks
 from web.pages._flash import back
 from web.security import access, current_actor
 
@@ -56,3 +57,84 @@ def revoke_token(token_id):
     """Revoke a token; the integration using it is refused from its next request."""
     made = service_tokens.revoke_token(current_actor(), token_id)
     return back("/admin/service-tokens", f"{made['name']} revoked.")
+
+
+# A delivery's state as people read it.
+DELIVERY_STATES = {"pending": "Waiting to send", "sending": "Sending", "delivered": "Delivered",
+                   "retrying": "Will try again", "failed": "Gave up"}
+
+
+def _endpoint_form(form) -> dict:
+    return {"url": form.get("url", "").strip(), "description": form.get("description", "").strip(),
+            "events": form.getlist("events"), "active": "active" in form}
+
+
+def _webhooks_page(status: int = 200, *, created: dict | None = None, secret: str = "", errors=None, values=None):
+    return render_template("admin/webhooks.html", endpoints=webhooks.list_endpoints(current_actor()),
+                           event_labels=WEBHOOK_EVENTS, event_options=[(k, v, None) for k, v in WEBHOOK_EVENTS.items()],
+                           created=created, secret=secret, errors=errors or {},
+                           values=values or {"active": True}), status
+
+
+@bp.get("/webhooks")
+@access("staff:integrations.manage")
+def webhook_list():
+    """Every webhook endpoint with the events it receives, and the form to add one."""
+    return _webhooks_page()
+
+
+@bp.post("/webhooks")
+@access("staff:integrations.manage")
+def create_webhook():
+    """Register an endpoint and show its signing secret this once."""
+    values = _endpoint_form(request.form)
+    try:
+        secret, made = webhooks.create_endpoint(current_actor(), **values)
+    except ValidationFailed as exc:
+        return _webhooks_page(exc.status, errors=exc.details, values=values)
+    return _webhooks_page(201, created=made, secret=secret)
+
+
+def _endpoint_page(endpoint_id, status: int = 200, *, errors=None, values=None):
+    actor = current_actor()
+    endpoint = webhooks.describe(webhooks.get_endpoint(actor, endpoint_id))
+    log = webhooks.deliveries(actor, endpoint_id, page=max(1, request.args.get("page", 1, type=int) or 1))
+    return render_template("admin/webhook.html", endpoint=endpoint, log=log, states=DELIVERY_STATES,
+                           event_labels=WEBHOOK_EVENTS,
+                           event_options=[(k, v, None) for k, v in WEBHOOK_EVENTS.items()],
+                           errors=errors or {}, values=values or endpoint), status
+
+
+@bp.get("/webhooks/<endpoint_id>")
+@access("staff:integrations.manage")
+def webhook(endpoint_id):
+    """One endpoint: its settings and its delivery log with every attempt."""
+    return _endpoint_page(endpoint_id)
+
+
+@bp.post("/webhooks/<endpoint_id>")
+@access("staff:integrations.manage")
+def edit_webhook(endpoint_id):
+    """Save an endpoint's URL, events, description and whether it is on."""
+    values = _endpoint_form(request.form)
+    try:
+        webhooks.update_endpoint(current_actor(), endpoint_id, values)
+    except ValidationFailed as exc:
+        return _endpoint_page(endpoint_id, exc.status, errors=exc.details, values=values)
+    return back(f"/admin/webhooks/{endpoint_id}", "Changes saved.")
+
+
+@bp.post("/webhooks/<endpoint_id>/delete")
+@access("staff:integrations.manage")
+def delete_webhook(endpoint_id):
+    """Remove an endpoint and its log."""
+    webhooks.delete_endpoint(current_actor(), endpoint_id)
+    return back("/admin/webhooks", "Endpoint removed.")
+
+
+@bp.post("/webhook-deliveries/<delivery_id>/resend")
+@access("staff:integrations.manage")
+def resend_delivery(delivery_id):
+    """Send a delivery again (same event id), back on its endpoint's page."""
+    sent = webhooks.resend(current_actor(), delivery_id)
+    return back(f"/admin/webhooks/{sent['endpoint_id']}", "Sent again.")
