@@ -218,7 +218,7 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
     cleaned = clean_submission(definition, data)
     fingerprint = _fingerprint(actor, version.id, cleaned) if seal_key else None
     if seal_key and (earlier := _earlier_seal(seal_key, fingerprint)) is not None:
-        return earlier
+        return _announced(earlier)  # a retry: the event is announced again (same id) in case the first died
     answers, _ = externalize_files(definition, cleaned, client.id)
     sub = draft or Submission(form_key=form_key, client=client.id, context=context)
     sub.form_version, sub.version_number = version.id, version.number
@@ -249,14 +249,20 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         earlier = _earlier_seal(seal_key, fingerprint) if seal_key else None
         if earlier is None:
             raise Conflict("this form was already completed") from None
-        return earlier
+        return _announced(earlier)
     Signature.objects(id__in=[ObjectId(r.removeprefix(FILE_REF)) for r in _refs(answers)]).update(set__submission=sub.id)
     for change in proposed_changes(definition, client, answers):
         ReviewItem(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
                    question=change["question"], old_value=change["old"], new_value=change["new"]).save()
     audit.record(actor, "form_submission_completed", client=client, object_type="submission",
                  object_id=str(sub.id), details={"form": form_key, "version": version.number})
-    webhooks.emit("form.submitted", key=str(sub.id), client_id=client.id, submission_id=sub.id)
+    return _announced(sub)
+
+
+def _announced(sub: Submission) -> Submission:
+    """The form.submitted webhook event of a sealed submission; its id comes from the submission's, so
+    announcing again (a retry that found the seal) is the same event, recorded once."""
+    webhooks.emit("form.submitted", key=str(sub.id), client_id=sub.client, submission_id=sub.id)
     return sub
 
 

@@ -84,15 +84,17 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
                       waiting_messages=new.messages, error=error):
             if after_save is not None:
                 after_save(loaded)
-            project(loaded.doc, previous, new, completed=loaded.completed)
             if was != "completed" and loaded.doc.get("status") == "completed":
-                _completed(loaded.doc)
+                notify_completed(loaded.doc)  # before the projection clears `dirty`: see notify_completed
+            project(loaded.doc, previous, new, completed=loaded.completed)
             return result
         log.info("instance %s: lost a race at version %s; reloading", iid, loaded.version)
     raise StaleVersion("the process instance kept changing; try again")
 
 
-def _completed(doc: dict) -> None:
+def notify_completed(doc: dict) -> None:
+    """Tell the completion listeners. Called while the instance is still `dirty`, so that when the process
+    dies before, the scheduler's repair of the projection calls it again (listeners are idempotent)."""
     for listener in COMPLETION_LISTENERS:
         try:
             listener(doc)
@@ -134,9 +136,9 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
     if doc["status"] == "completed":
         doc["completed_at"] = now
     doc["_id"] = store.insert(doc)
-    project(doc, {}, new)
     if doc["status"] == "completed":
-        _completed(doc)
+        notify_completed(doc)
+    project(doc, {}, new)
     return doc["_id"]
 
 

@@ -76,3 +76,41 @@ def test_admin_pages_register_show_secret_once_and_name_events_in_words(client):
     assert client.post(f"/admin/webhooks/{endpoint['id']}/delete",
                        data={"csrf_token": csrf["X-CSRFToken"]}).status_code == 303
     assert webhooks.list_endpoints(staff_actor(admin)) == [] and WebhookDelivery.objects.count() == 0
+
+
+def test_an_event_lost_with_its_writer_is_announced_again_by_the_retry_or_the_repair(clean_db):
+    """When the process dies after the work but before the event was recorded, does the retry of a filing,
+    or the scheduler's repair of a completed intake, record it (once, with the same event id)?"""
+    from datetime import UTC, datetime
+
+    from engine.models.workflow import Task
+    from engine.services import documents
+    from engine.workflow import runtime, scheduler, store
+    from engine.workflow.deploy import deploy
+    from tests.helpers import make_client
+    from tests.web.api.test_task_filters import BPMN
+
+    admin = staff_actor(make_staff(roles=("org_admin",)))
+    webhooks.create_endpoint(admin, url="http://127.0.0.1:9/all", events=list(WEBHOOK_EVENTS))
+    person = make_client()
+
+    file_id = documents.store_pdf(person.id, b"%PDF-1.4 packet", filename="packet.pdf")
+    doc = documents.file_pdf(person.id, file_id=file_id, title="Packet", kind="packet", source_key="k:1")
+    [first] = WebhookDelivery.objects(event="document.filed")
+    first.delete()  # as if the process had died between the filing and the event
+    assert documents.file_pdf(person.id, file_id=file_id, title="Packet", kind="packet", source_key="k:1").id == doc.id
+    [again] = WebhookDelivery.objects(event="document.filed")
+    assert again.event_id == first.event_id
+
+    deploy(SYSTEM, BPMN.replace('id="t_check"', 'id="client_intake"').encode())
+    iid = runtime.start("client_intake", client_id=person.id)
+    task = Task.objects.get(instance_id=iid)
+    runtime.complete_task(iid, task.task_id, {}, by="staff:x")
+    [completed] = WebhookDelivery.objects(event="intake.completed")
+    assert json.loads(completed.body)["data"] == {"client_id": str(person.id), "process_instance_id": str(iid)}
+    completed.delete()
+    store.instances().update_one({"_id": iid}, {"$set": {"dirty": True, "updated_at": datetime(2020, 1, 1, tzinfo=UTC)}})
+    assert scheduler.repair(iid)
+    [repaired] = WebhookDelivery.objects(event="intake.completed")
+    assert repaired.event_id == completed.event_id
+    assert scheduler.repair(iid) is False  # projected now: nothing more to tell
