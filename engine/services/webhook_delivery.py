@@ -164,11 +164,16 @@ def deliver(delivery_id) -> str:
     if endpoint is None or not endpoint.active:
         _record(oid, doc, "failed", WebhookAttempt(at=utcnow(), error="the endpoint was removed or switched off"))
         return "failed"
+    secret = mfa.unseal(endpoint.secret_sealed)
+    if not secret:  # never sign with an empty key: the receiver would accept forgeries made the same way
+        _record(oid, doc, "failed", WebhookAttempt(at=utcnow(), error=(
+            "the signing secret cannot be read (was PORTICO_SECRET_KEY changed?); register the endpoint again")))
+        return "failed"
     body = doc["body"].encode()
     timestamp = int(time.time())
     headers = {"Content-Type": "application/json", "User-Agent": "Portico-Webhooks/1",
                "Portico-Event-Id": doc["event_id"], "Portico-Event": doc["event"],
-               SIGNATURE_HEADER: sign(mfa.unseal(endpoint.secret_sealed), timestamp, body)}
+               SIGNATURE_HEADER: sign(secret, timestamp, body)}
     started = time.monotonic()
     attempt = WebhookAttempt(at=utcnow())
     try:

@@ -114,3 +114,21 @@ def test_an_event_lost_with_its_writer_is_announced_again_by_the_retry_or_the_re
     [repaired] = WebhookDelivery.objects(event="intake.completed")
     assert repaired.event_id == completed.event_id
     assert scheduler.repair(iid) is False  # projected now: nothing more to tell
+
+
+def test_a_delivery_is_never_signed_with_an_unreadable_secret(clean_db):
+    """When the endpoint's secret cannot be decrypted (the app key changed), is the delivery refused
+    rather than signed with an empty key?"""
+    import base64
+
+    from engine.models.integrations import WebhookEndpoint
+    from engine.services import webhook_delivery
+
+    admin = staff_actor(make_staff(roles=("org_admin",)))
+    _secret, made = webhooks.create_endpoint(admin, url="http://127.0.0.1:9/h", events=["invoice.paid"])
+    WebhookEndpoint.objects(id=made["id"]).update_one(set__secret_sealed="v1:" + base64.b64encode(bytes(40)).decode())
+    webhooks.emit("invoice.paid", key="inv-2", client_id="c", invoice_id="inv-2")
+    row = WebhookDelivery.objects.get()
+    assert webhook_delivery.deliver(row.id) == "failed"
+    row.reload()
+    assert row.status == "failed" and "signing secret" in row.attempts[0].error
