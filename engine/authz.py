@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, str] = {
     "billing.manage": "Create invoices, record payments, review insurance",
     "calendar.manage": "Manage every staff member's calendar and availability",
     "audit.view": "Read the audit trail",
+    "integrations.manage": "Service tokens and webhooks for other systems",
 }
 
 ROLE_PRESETS: dict[str, dict] = {
@@ -82,15 +83,20 @@ def check_roles(roles: list[str]) -> list[str]:
 class Actor:
     """Who is acting: a staff member, a portal account (on one client profile), the system, or nobody."""
 
-    kind: str  # staff | portal | system | anonymous
+    kind: str  # staff | portal | service | system | anonymous
     account: Login | None = None  # a StaffMember (staff) or PortalAccount (portal); None otherwise
     permissions: frozenset[str] = field(default_factory=frozenset)
     ip: str = ""
     user_agent: str = ""
+    service_id: str = ""  # the ServiceToken's id (service)
 
     @property
     def id(self) -> str:
-        return str(self.account.id) if self.account is not None else ""
+        return str(self.account.id) if self.account is not None else self.service_id
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind == "service"
 
     @property
     def login(self) -> Login:
@@ -134,6 +140,12 @@ def staff_actor(member, *, ip: str = "", user_agent: str = "") -> Actor:
     org = Organization.get()
     perms = effective_permissions(member.roles, member.permissions, org.default_permissions)
     return Actor(kind="staff", account=member, permissions=perms, ip=ip, user_agent=user_agent)
+
+
+def service_actor(token, *, ip: str = "", user_agent: str = "") -> Actor:
+    """An integration acting through a service token: its own permissions (unknown codes dropped), no person."""
+    perms = frozenset(p for p in token.permissions if p in PERMISSIONS)
+    return Actor(kind="service", permissions=perms, ip=ip, user_agent=user_agent, service_id=str(token.id))
 
 
 def portal_actor(account, *, ip: str = "", user_agent: str = "") -> Actor:
@@ -205,6 +217,8 @@ def portal_profile(account, client_id) -> dict | None:
 def staff_can_see_client(actor: Actor, client) -> bool:
     if actor.kind == "system":
         return True
+    if actor.is_service:  # no assignments: a token sees every client (clients.view_all) or none
+        return "clients.view_all" in actor.permissions
     if not actor.is_staff:
         return False
     return "clients.view_all" in actor.permissions or actor.login.id in (client.assigned_staff or [])
@@ -227,7 +241,7 @@ def get_client_for(actor: Actor, client_id, *, need: str | None = None):
         raise NotFound("no such client")
     if actor.kind == "system":
         return client
-    if actor.is_staff:
+    if actor.is_staff or actor.is_service:
         if not staff_can_see_client(actor, client):
             raise NotFound("no such client")
         if need:

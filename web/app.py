@@ -12,6 +12,7 @@ from engine import config as config_mod
 from engine import db
 from engine.config import Settings
 from web import errors, headers, security
+from web.api import reject_unknown_query
 
 
 class _NoQueryStrings(logging.Filter):
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
     @app.before_request
     def _gate():
         security.enforce(g.actor)
+        reject_unknown_query()  # after the access check: a caller refused learns nothing about parameters
 
     @app.get("/healthz")
     @security.public

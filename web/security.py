@@ -75,9 +75,24 @@ def enforce(actor: Actor) -> None:
     if actor.kind == "anonymous":
         raise NotAuthenticated()
     audience, _, perm = rule.partition(":")
+    if actor.is_service:
+        _admit_service(actor, audience, perm)
+        return
     if audience == "staff" and not actor.is_staff:
         raise Forbidden("staff only")
     if audience == "portal" and not actor.is_portal:
         raise Forbidden("portal accounts only")
     if perm:
         actor.require(perm)
+
+
+def _admit_service(actor: Actor, audience: str, perm: str) -> None:
+    """A service token reaches routes that name a permission it holds; the other staff and signed-in
+    routes read client records, so they need clients.view_all (a token has no assigned clients). Portal
+    routes, personal ones (/me, password, logout) and pages are a person's, never a token's."""
+    if audience == "portal" or not request.path.startswith("/api/") or request.path.startswith(_PERSONAL):
+        raise Forbidden("not for service tokens")
+    actor.require(perm or "clients.view_all")
+
+
+_PERSONAL = ("/api/v1/me", "/api/v1/auth/")

@@ -1,7 +1,8 @@
 """Who is calling: bearer token or server-side session → g.actor; CSRF; login throttling.
 
 Per request, in this order:
-  1. `Authorization: Bearer <token>` → that token's account. Such requests carry
+  1. `Authorization: Bearer <token>` → that token's account, or for a service token (pst_…) the
+     integration itself (engine.services.service_tokens). Such requests carry
      no ambient authority (a browser never adds the header by itself), so they
      skip CSRF and ignore any cookie.
   2. Otherwise the signed Flask session cookie's random `sid` → AuthSession
@@ -34,7 +35,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from engine.authz import ANONYMOUS
 from engine.errors import NotAuthenticated
 from engine.models import organization
-from engine.services import accounts, tokens
+from engine.services import accounts, service_tokens, tokens
 from web import errors
 
 SESSION_KEY = "sid"
@@ -112,6 +113,9 @@ def _resolve() -> None:
         return
     ip, user_agent = _client_info()
     raw = bearer_token()
+    if raw is not None and raw.startswith(service_tokens.PREFIX):
+        g.actor = service_tokens.resolve(raw, ip=ip, user_agent=user_agent) or ANONYMOUS
+        return
     if raw is not None:
         found = tokens.resolve_token(raw)
         if found is not None:

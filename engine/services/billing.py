@@ -30,7 +30,7 @@ from engine.errors import Conflict, NotFound, PorticoError, ValidationFailed
 from engine.models import utcnow
 from engine.models.billing import Counter, Invoice, LineItem, Payment, PaymentMethod
 from engine.models.clients import Client
-from engine.services import audit, invoice_locks, notices
+from engine.services import audit, invoice_locks, notices, webhooks
 from engine.services._fields import Problems, text
 from engine.services.availability import a_date
 from engine.services.payments import PaymentGateway, get_gateway
@@ -227,12 +227,23 @@ def _settle(done: Payment, actor: Actor, client: Client) -> Payment:
                  object_type="payment", object_id=done.id,
                  details={"amount_cents": done.amount_cents, "code": done.failure_code,
                           "decline_code": done.decline_code})
+    _payment_events(done, client)
     if result_ok:
         recipients = [actor.login] if actor.is_portal else _payers(client)
         for account in recipients:
             notices.notify(account, headline="Your payment was received", path="/portal/billing",
                            key=f"receipt:{done.id}:{account.id}")
     return done
+
+
+def _payment_events(done: Payment, client: Client) -> None:
+    """payment.failed, or invoice.paid once the invoice is settled (keys: the payment, the invoice)."""
+    if done.status != "succeeded":
+        webhooks.emit("payment.failed", key=str(done.id), client_id=client.id, invoice_id=done.invoice,
+                      payment_id=done.id)
+    elif Invoice.objects(id=done.invoice, status="paid").only("id").first() is not None:
+        webhooks.emit("invoice.paid", key=str(done.invoice), client_id=client.id, invoice_id=done.invoice,
+                      payment_id=done.id)
 
 
 def _charge(gateway: PaymentGateway, payment: Payment, inv: Invoice, actor: Actor, client: Client) -> Payment:

@@ -89,7 +89,7 @@ def describe_link(link: ContactLink) -> dict:
 def _require_staff(actor: Actor) -> None:
     if actor.kind == "anonymous":
         raise NotAuthenticated()
-    if not (actor.is_staff or actor.kind == "system"):
+    if not (actor.is_staff or actor.is_service or actor.kind == "system"):
         raise Forbidden("staff only")
 
 

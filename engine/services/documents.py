@@ -14,7 +14,7 @@ from mongoengine.errors import NotUniqueError
 from engine.authz import SYSTEM, Actor, get_client_for, parse_id
 from engine.errors import NotFound, ValidationFailed
 from engine.models.documents import Document
-from engine.services import audit, files
+from engine.services import audit, files, webhooks
 
 UPLOAD = "client_documents.upload"
 PORTAL_KINDS = ("form", "packet")
@@ -106,7 +106,7 @@ def file_pdf(client_id, *, file_id: str, title: str, kind: str, source_key: str,
     """File a stored PDF into General Documents once per `source_key` (a retry returns the first one)."""
     existing = Document.objects(source_key=source_key).first()
     if existing is not None:
-        return existing
+        return _announced(existing)  # a retry of the filing: announced again (same event id) in case it died
     _data, meta = files.read_file(file_id)
     doc = Document(client=parse_id(client_id), kind=kind, title=title[:200], file_id=file_id,
                    content_type=meta.content_type, size=meta.size, form_key=form_key,
@@ -115,7 +115,14 @@ def file_pdf(client_id, *, file_id: str, title: str, kind: str, source_key: str,
     try:
         doc.save(force_insert=True)
     except NotUniqueError:
-        return Document.objects.get(source_key=source_key)
+        return _announced(Document.objects.get(source_key=source_key))
     audit.record(SYSTEM, "client_document_filed", client=doc.client, object_type="document",
                  object_id=doc.id, details={"kind": kind, "form": form_key})
+    return _announced(doc)
+
+
+def _announced(doc: Document) -> Document:
+    """The document.filed webhook event (its id from the document's: announcing again is the same event)."""
+    webhooks.emit("document.filed", key=str(doc.id), client_id=doc.client, document_id=doc.id,
+                  process_instance_id=doc.instance_id)
     return doc

@@ -20,12 +20,14 @@ from engine.models.clients import Client
 from engine.models.forms import Submission
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessInstance, Task
-from engine.services import audit, invitations, processes
+from engine.services import audit, invitations, processes, webhooks
 from engine.services._fields import Problems
 from engine.services.settings import check_intake_packet
+from engine.workflow import runtime
 
 INVITE = "portal.invite"
 PROCESS = "client_intake"
+REVIEW_TASK = "acknowledge_form"  # the acknowledgement user task (review_context, reviewed)
 PORTAL_LANES = ("client", "guardian")
 
 
@@ -163,7 +165,7 @@ def review_context(actor: Actor, task_id) -> dict:
     from engine.workflow import store
 
     row = tasks.get_task_for(actor, task_id)
-    if row.get("spec_name") != "acknowledge_form" or row.get("status") != "open":
+    if row.get("spec_name") != REVIEW_TASK or row.get("status") != "open":
         raise NotFound("no such acknowledgement task")
     doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
     task = store.restore(doc).get_task_from_id(UUID(row["task_id"]))
@@ -219,3 +221,30 @@ def approval_context(actor: Actor, row: dict) -> list[dict]:
         if sub is not None:
             shown.append({"title": get_form(form_key).title, **submissions.read_submission(actor, sub.id)})
     return shown
+
+
+def _intake_completed(doc: dict) -> None:
+    """After the save that completed an instance: an intake's completion is an integration event."""
+    if doc.get("process_id") == PROCESS:
+        webhooks.emit("intake.completed", key=str(doc["_id"]), client_id=doc.get("client_id"),
+                      process_instance_id=doc["_id"])
+
+
+runtime.COMPLETION_LISTENERS.append(_intake_completed)
+
+
+def reviewed(row: dict, answers: dict) -> None:
+    """After staff completed a task: an acknowledgement's decision is an integration event
+    (form.acknowledged or form.returned, with the reviewed submission's id)."""
+    decision = answers.get("decision")
+    if row.get("spec_name") != REVIEW_TASK or decision not in ("acknowledge", "return"):
+        return
+    from engine.workflow import store
+
+    doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
+    task = store.restore(doc).get_task_from_id(UUID(row["task_id"])) if doc else None
+    sub = latest_submission(row["instance_id"], (task.data if task else {}).get("review_form"))
+    webhooks.emit("form.acknowledged" if decision == "acknowledge" else "form.returned", key=str(row["_id"]),
+                  client_id=row.get("client_id"), submission_id=sub.id if sub else None, task_id=row["_id"],
+                  process_instance_id=row["instance_id"])
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import NotFound, ValidationFailed
-from engine.models.workflow import ProcessDefinition, ProcessInstance, ProcessVersion
+from engine.models.workflow import ProcessDefinition, ProcessInstance, ProcessVersion, Task
 from engine.services import audit
 from engine.workflow import deploy as deploy_mod
 from engine.workflow import outbox, runtime, store
@@ -69,6 +69,16 @@ def start(actor: Actor, process_id: str, *, client_id=None, data: dict | None = 
     return get_instance(actor, iid)
 
 
+_TASK_BRIEF_FIELDS = {"name": 1, "lane": 1, "status": 1, "form_key": 1, "due_at": 1, "client_id": 1}
+
+
+def task_brief(row: dict) -> dict:
+    """An open task of an instance as its detail lists it; the full task is GET /tasks/{id}."""
+    return {"id": str(row["_id"]), "name": row["name"], "lane": row.get("lane") or "", "status": row["status"],
+            "form_key": row.get("form_key"), "due_at": row.get("due_at"),
+            "client_id": str(row["client_id"]) if row.get("client_id") else None}
+
+
 def instance_shape(doc: dict, *, detail: bool = False) -> dict:
     out = {"id": str(doc["_id"]), "process_id": doc["process_id"], "process_version": doc["process_version"],
            "client_id": str(doc["client_id"]) if doc.get("client_id") else None, "status": doc["status"],
@@ -77,7 +87,11 @@ def instance_shape(doc: dict, *, detail: bool = False) -> dict:
            "completed_at": doc.get("completed_at")}
     if detail:
         out["history"] = doc.get("history", [])
-        out["open_tasks"] = (doc.get("projected") or {}).get("tasks", [])
+        # The inbox rows' ids, the ones GET /tasks/{id} takes (not the engine's task UUIDs).
+        rows = list(Task._get_collection().find({"instance_id": doc["_id"], "status": "open"},
+                                                _TASK_BRIEF_FIELDS).sort("created_at", 1))
+        out["open_tasks"] = [str(r["_id"]) for r in rows]
+        out["tasks"] = [task_brief(r) for r in rows]
         out["lease_owner"] = doc.get("lease_owner")
     return out
 

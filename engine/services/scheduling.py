@@ -31,7 +31,7 @@ from engine.models.accounts import StaffMember
 from engine.models.clients import Client
 from engine.models.organization import Organization
 from engine.models.scheduling import HOLDS_SLOT, Appointment, SlotClaim
-from engine.services import audit, notices
+from engine.services import audit, notices, webhooks
 from engine.services.availability import blocks, check_location, is_open, service_type
 
 REMINDER_BEFORE = timedelta(hours=24)
@@ -141,6 +141,8 @@ def book(actor: Actor, *, client_id, staff_id, location: str, service_type_key: 
     audit.record(actor, "appointment_requested" if request else "appointment_booked", client=client,
                  object_type="appointment", object_id=appt.id, details={"start": begin.isoformat()})
     _notify(appt, client, actor, "booked")
+    if not request:
+        webhooks.emit("appointment.booked", key=str(appt.id), client_id=client.id, appointment_id=appt.id)
     return appointment_dict(appt, {staff.id: staff.display_name})
 
 
@@ -191,6 +193,7 @@ def cancel(actor: Actor, appointment_id, *, reason: str = "", now: datetime | No
     audit.record(actor, "appointment_cancelled", client=appt.client, object_type="appointment",
                  object_id=appt.id, details={"late": late})
     _notify(appt, client, actor, "cancelled")
+    webhooks.emit("appointment.cancelled", key=str(appt.id), client_id=appt.client, appointment_id=appt.id)
     return appointment_dict(appt, _staff_names([appt]))
 
 
@@ -231,6 +234,8 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
     audit.record(actor, "appointment_rescheduled", client=appt.client, object_type="appointment",
                  object_id=appt.id, details={"start": begin.isoformat(), "late": late})
     _notify(appt, client, actor, "rescheduled")
+    webhooks.emit("appointment.rescheduled", key=f"{appt.id}:{begin.isoformat()}", client_id=appt.client,
+                  appointment_id=appt.id)
     return appointment_dict(appt, _staff_names([appt]))
 
 

@@ -23,7 +23,7 @@ from engine.forms.prefill import needs_insurance, prefill, proposed_changes
 from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
 from engine.models.forms import Evidence, ReviewItem, Submission
-from engine.services import audit, form_files
+from engine.services import audit, form_files, webhooks
 from engine.services.form_requests import TASK_CONTEXT, require_request
 from engine.services.forms import canonical_json, get_version, published_definition
 from engine.services.insurance import current_policy
@@ -158,7 +158,7 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
     cleaned = clean_submission(definition, data)
     fingerprint = _fingerprint(actor, version.id, cleaned) if seal_key else None
     if seal_key and (earlier := _earlier_seal(seal_key, fingerprint)) is not None:
-        return earlier
+        return _announced(earlier)  # a retry: the event is announced again (same id) in case the first died
     # A new submission's id is fixed now: its files are bound to it as they are stored.
     sub = draft or Submission(id=ObjectId(), form_key=form_key, client=client.id, context=context)
     answers, created = form_files.externalize(definition, cleaned, client_id=client.id, submission_id=sub.id)
@@ -190,12 +190,19 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         earlier = _earlier_seal(seal_key, fingerprint) if seal_key else None
         if earlier is None:
             raise Conflict("this form was already completed") from None
-        return earlier
+        return _announced(earlier)
     for change in proposed_changes(definition, client, answers):
         ReviewItem(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
                    question=change["question"], old_value=change["old"], new_value=change["new"]).save()
     audit.record(actor, "form_submission_completed", client=client, object_type="submission",
                  object_id=str(sub.id), details={"form": form_key, "version": version.number})
+    return _announced(sub)
+
+
+def _announced(sub: Submission) -> Submission:
+    """The form.submitted webhook event of a sealed submission; its id comes from the submission's, so
+    announcing again (a retry that found the seal) is the same event, recorded once."""
+    webhooks.emit("form.submitted", key=str(sub.id), client_id=sub.client, submission_id=sub.id)
     return sub
 
 

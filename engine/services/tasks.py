@@ -15,7 +15,7 @@ from engine import db
 from engine.authz import Actor, parse_id, portal_profiles
 from engine.errors import BadRequest, Conflict, NotAuthenticated, NotFound, ValidationFailed
 from engine.forms.sanitize import sanitize_definition
-from engine.models import utcnow
+from engine.models import aware, utcnow
 from engine.models.clients import Client
 from engine.models.workflow import ProcessVersion, Task
 from engine.services import audit, task_windows
@@ -32,6 +32,13 @@ def _validator():
     from engine.forms import clean_submission, validate_submission
 
     return validate_submission, clean_submission
+
+
+def _intake():
+    """The intake area (an acknowledgement's decision is its event); imported late: it imports this module."""
+    from engine.services import intake
+
+    return intake
 
 
 def _form_definition(version_id: str | None) -> dict | None:
@@ -144,17 +151,23 @@ def _visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None =
 
 
 def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
-                  due_before: datetime | None = None, assigned: list | None = None) -> list[dict]:
+                  due_before: datetime | None = None, assigned: list | None = None, instance_id=None,
+                  match: dict | None = None) -> list[dict]:
     """The filters behind an inbox page: each an equality on a declared index's leading fields.
 
     One filter per audience key (not one `$in`), because a key equality keeps the index bounds
     narrow on every engine (SecantusDB scans everything for `$in` combined with a range).
     "mine" is what the actor claimed; a task for one named staff member is claimed by them
-    from the start.
+    from the start. `match`: further equalities (form_key, lane) every filter carries.
     """
-    if client_id:
-        # One client's tasks are few: the client index bounds them; inbox() keeps the visible ones.
-        filters = [{"status": status, "client_id": parse_id(client_id)}]
+    if instance_id or client_id:
+        # One instance's or one client's tasks are few: their index bounds them; inbox() keeps the visible ones.
+        one: dict = {"status": status}
+        if instance_id:
+            one["instance_id"] = parse_id(instance_id)
+        if client_id:
+            one["client_id"] = parse_id(client_id)
+        filters = [one]
     elif scope == "mine":
         filters = [{"status": status, "claimed_by": actor_key(actor)}]
     else:
@@ -165,15 +178,19 @@ def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, stat
             # bounds them to those clients' entries.
             assigned = _assigned_clients(actor) if assigned is None else assigned
             filters.append({"status": status, "audience": "staff", "client_id": {"$in": [*assigned, None]}})
-    if due_before:
-        for f in filters:
+    for f in filters:
+        f.update(match or {})
+        if due_before:
             f["due_at"] = {"$lte": due_before}
     return filters
 
 
 def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
-          due_before: datetime | None = None, page: int = 1, per_page: int = 25) -> dict:
-    """One page of the actor's tasks, soonest due first. Raises BadRequest, NotAuthenticated."""
+          due_before: datetime | None = None, due_after: datetime | None = None, process_instance_id=None,
+          form_key: str | None = None, lane: str | None = None, page: int = 1, per_page: int = 25) -> dict:
+    """One page of the actor's tasks, soonest due first, narrowed by the filters given.
+
+    Raises BadRequest, NotAuthenticated."""
     if scope not in SCOPES:
         raise BadRequest(f"scope must be one of {', '.join(SCOPES)}")
     if status not in ("open", "completed", "closed"):
@@ -182,12 +199,23 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
     need = page * per_page + 1
     found: dict = {}
     limited = actor.is_staff and "clients.view_all" not in actor.permissions
-    filtered_scope = client_id or (limited and scope != "mine")
+    narrowed = client_id or process_instance_id
+    filtered_scope = narrowed or (limited and scope != "mine")
     assigned = _assigned_clients(actor) if limited and scope != "mine" else None
-    keep = _visible_filter(actor, mine=scope == "mine", assigned=assigned) if filtered_scope else None
-    for query in inbox_queries(actor, scope=scope, client_id=client_id, status=status, assigned=assigned):
-        filtered = keep is not None and "client_id" in query
-        for row in task_windows.first_rows(query, need, keep if filtered else None, due_before):
+    visible = _visible_filter(actor, mine=scope == "mine", assigned=assigned) if filtered_scope else None
+    after = aware(due_after) if due_after is not None else None
+
+    def in_range(row: dict) -> bool:
+        # The windows (task_windows) own the due_at bound of each query; the lower bound is judged here.
+        return after is None or (row.get("due_at") is not None and aware(row["due_at"]) >= after)
+
+    match = {k: v for k, v in (("form_key", form_key), ("lane", lane)) if v}
+    for query in inbox_queries(actor, scope=scope, client_id=client_id, status=status, assigned=assigned,
+                               instance_id=process_instance_id, match=match):
+        check = visible if visible is not None and ("client_id" in query or "instance_id" in query) else None
+        keep = (lambda r, c=check: c(r) and in_range(r)) if check is not None else (
+            in_range if after is not None else None)
+        for row in task_windows.first_rows(query, need, keep, due_before):
             found[row["_id"]] = row
     ordered = sorted(found.values(), key=task_windows.sort_key)
     rows = ordered[(page - 1) * per_page:page * per_page + 1]
@@ -320,6 +348,7 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=also)
     else:
         _complete_sealed(actor, row, answers, sub, me, also)
+    _intake().reviewed(row, answers)
     return shape(dict(row, status="completed", completed_at=utcnow(), completed_by=me))
 
 

@@ -35,7 +35,9 @@ def installed() -> bool:
 
 
 def send(kind: str, object_id, delay_ms: int = 0) -> bool:
-    """Ask for `kind` ("perform_operation" | "fire_timer") on `object_id`. False if not sent now."""
+    """Ask for `kind` ("perform_operation" | "fire_timer" | "fire_timers" | "deliver_webhook") on `object_id`.
+
+    False if not sent now."""
     if _dispatcher is None:
         return False
     try:

@@ -30,6 +30,10 @@ from engine.workflow.scripting import script_engine, unwrap
 from engine.workflow.specs import SERIALIZER_VERSION, dump_state
 
 log = logging.getLogger(__name__)
+# Called with the instance document after the save that completed it (once: only that save changes the
+# status). The services register here what follows a completion (engine.services.intake: the
+# intake.completed webhook event); the workflow layer cannot call up into them.
+COMPLETION_LISTENERS: list[Callable[[dict], None]] = []
 UNCHANGED = object()  # a step function returns this when there is nothing to save
 OPERATION_ERROR_CODE = "operation_failed"
 _MAX_RACES = 25
@@ -88,14 +92,31 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
         except BaseException:
             store.release(loaded)
             raise
-        if store.save(loaded, status=_status(loaded.workflow, error), projected=new.summary,
-                      waiting_messages=new.messages, error=error, writes=[*writes, *(also or [])]):
+        status = _status(loaded.workflow, error)
+        # Saved `dirty` while the completion listeners have not been told: if this process dies
+        # before, the scheduler's repair tells them (listeners are idempotent).
+        completing = status == "completed" and loaded.doc.get("status") != "completed" and bool(COMPLETION_LISTENERS)
+        if store.save(loaded, status=status, projected=new.summary, waiting_messages=new.messages, error=error,
+                      writes=[*writes, *(also or [])], dirty=completing):
             if after_save is not None:
                 after_save(loaded)
             projection.send(op_ids)
+            if completing:
+                notify_completed(loaded.doc)
+                store.mark_projected(loaded.id, loaded.version)
             return result
         log.info("instance %s: lost a race at version %s; reloading", iid, loaded.version)
     raise StaleVersion("the process instance kept changing; try again")
+
+
+def notify_completed(doc: dict) -> None:
+    """Tell the completion listeners. Called while the instance is still `dirty`, so that when the process
+    dies before, the scheduler's repair of the projection calls it again (listeners are idempotent)."""
+    for listener in COMPLETION_LISTENERS:
+        try:
+            listener(doc)
+        except Exception:  # the instance is saved; a listener's trouble must not make the step look failed
+            log.exception("completion listener %r failed for instance %s", listener, doc.get("_id"))
 
 
 def project(doc: dict, previous: dict, new: projection.Projection, *, completed=None) -> None:
@@ -133,10 +154,17 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
                projected=new.summary, waiting_messages=new.messages)
     if doc["status"] == "completed":
         doc["completed_at"] = now
+    # Saved `dirty` while the completion listeners have not been told: if this process dies before,
+    # the scheduler's repair tells them (listeners are idempotent).
+    completing = doc["status"] == "completed" and bool(COMPLETION_LISTENERS)
     doc["_id"] = ObjectId()
+    doc["dirty"] = completing
     writes, op_ids = projection.writes(doc, {}, new)
     db.commit_writes([store.inserting(doc), *writes])  # the instance and its rows, or nothing
     projection.send(op_ids)
+    if completing:
+        notify_completed(doc)
+        store.mark_projected(doc["_id"], doc["version"])
     return doc["_id"]
 
 

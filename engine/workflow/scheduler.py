@@ -19,7 +19,7 @@ from datetime import timedelta
 from engine import db
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Timer
-from engine.workflow import dispatch, projection, store
+from engine.workflow import dispatch, projection, runtime, store
 from engine.workflow import timers as fire
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,9 @@ def repair(instance_id) -> bool:
     new = projection.compute(workflow, doc)
     # The stored summary already describes `new`; diff against what the rows may still say.
     projection.apply(doc, _rows_projected(doc), new)
+    if doc.get("status") == "completed":
+        # Its writer may have died before telling the completion listeners (runtime.notify_completed).
+        runtime.notify_completed(doc)
     store.mark_projected(doc["_id"], doc["version"])
     return True
 

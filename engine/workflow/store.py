@@ -189,7 +189,7 @@ def release(loaded: Loaded) -> None:
 
 
 def saving(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list,
-           error: dict | None = None) -> tuple[db.Write, dict]:
+           error: dict | None = None, dirty: bool = False) -> tuple[db.Write, dict]:
     """The compare-and-set write of a step's save (on `version`, and on the lease held or nobody
     holding a live one), and the fields it sets (for `saved`)."""
     now = utcnow()
@@ -200,7 +200,8 @@ def saving(loaded: Loaded, *, status: str, projected: dict, waiting_messages: li
         "projected": projected,
         "waiting_messages": waiting_messages,
         # The projection is committed in the same transaction (see `save`): never left half-written.
-        "dirty": False,
+        # `dirty` asks the scheduler's repair for what must follow a commit (completion listeners).
+        "dirty": dirty,
         "updated_at": now,
         "lease_owner": None,
         "lease_until": None,
@@ -224,14 +225,14 @@ def saved(loaded: Loaded, changes: dict) -> None:
 
 
 def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list, error: dict | None = None,
-         writes: list[db.Write] = ()) -> bool:  # type: ignore[assignment]
+         writes: list[db.Write] = (), dirty: bool = False) -> bool:  # type: ignore[assignment]
     """Write the new state with compare-and-set on `version` (and lease), release the lease, and
     commit `writes` (the projection's rows, an audit entry) in the same transaction.
 
     False = lost race: someone saved first, or holds a live lease; nothing was written.
     """
     cas, changes = saving(loaded, status=status, projected=projected, waiting_messages=waiting_messages,
-                          error=error)
+                          error=error, dirty=dirty)
     try:
         db.commit_writes([cas, *writes], guards=[0])
     except db.GuardFailed:

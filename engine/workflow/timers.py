@@ -113,8 +113,10 @@ def _fire_instance(marks: _Marks, doc: dict | None, rows: list[dict], now: datet
     error = error or runtime._projection_error(loaded, new)
     # The projection's writes mark the fired rows (their keys leave the projection), with the save.
     writes, op_ids = projection.writes(loaded.doc, doc.get("projected") or {}, new)
-    save, changes = store.saving(loaded, status=runtime._status(loaded.workflow, error), projected=new.summary,
-                                 waiting_messages=new.messages, error=error)
+    status = runtime._status(loaded.workflow, error)
+    completing = status == "completed" and doc.get("status") != "completed" and bool(runtime.COMPLETION_LISTENERS)
+    save, changes = store.saving(loaded, status=status, projected=new.summary, waiting_messages=new.messages,
+                                 error=error, dirty=completing)
     marks.firings.append(_Firing(loaded, save, changes, writes, op_ids, [r for r in rows if r["task_id"] in fired]))
     marks.settle([r for r in rows if r["task_id"] not in fired], "not_due")
 
@@ -143,6 +145,9 @@ def _commit(marks: _Marks) -> None:
         for firing in firings:
             store.saved(firing.loaded, firing.changes)
             projection.send(firing.op_ids)
+            if firing.changes["dirty"]:  # completed: tell the listeners, as runtime.step does
+                runtime.notify_completed(firing.loaded.doc)
+                store.mark_projected(firing.loaded.id, firing.loaded.version)
             marks.outcomes.update({str(r["_id"]): "fired" for r in firing.fired})
         return
     for firing in firings:

@@ -26,9 +26,18 @@ class InstanceOut(ma.Schema):
     completed_at = ma.fields.DateTime(allow_none=True)
 
 
+class InstanceTask(ma.Schema):
+    id = _S(metadata={"description": "the id GET /tasks/{id} takes"})
+    name, lane, status = _S(), _S(), _S()
+    form_key = _S(allow_none=True)
+    client_id = _S(allow_none=True)
+    due_at = ma.fields.DateTime(allow_none=True)
+
+
 class InstanceDetail(InstanceOut):
     history = ma.fields.List(ma.fields.Dict())
-    open_tasks = ma.fields.List(_S())
+    open_tasks = ma.fields.List(_S(), metadata={"description": "ids of the open tasks, as GET /tasks/{id} takes"})
+    tasks = ma.fields.List(ma.fields.Nested(InstanceTask), metadata={"description": "the open tasks"})
     lease_owner = _S(allow_none=True)
     retried_operations = ma.fields.Integer()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -12,6 +14,7 @@ from web.security import access, current_actor
 blp = Blueprint("tasks_api", __name__, url_prefix="/api/v1", description="The task inbox")
 
 _S = ma.fields.String
+_len = ma.validate.Length
 
 
 class TaskOut(ma.Schema):
@@ -30,9 +33,13 @@ class TaskOut(ma.Schema):
 class TaskQuery(ma.Schema):
     scope = _S(load_default="audience", validate=ma.validate.OneOf(task_service.SCOPES),
                metadata={"description": "audience: every task addressed to you; mine: claimed by or assigned to you"})
-    client_id = _S()
+    client_id = _S(validate=_len(max=64), metadata={"description": "only this client's tasks"})
+    process_instance_id = _S(validate=_len(max=64), metadata={"description": "only this process instance's tasks"})
+    form_key = _S(validate=_len(max=200), metadata={"description": "only tasks with this form"})
+    lane = _S(validate=_len(max=100), metadata={"description": "client, guardian, staff or admin"})
     status = _S(load_default="open", validate=ma.validate.OneOf(("open", "completed", "closed")))
-    due_before = ma.fields.DateTime()
+    due_after = ma.fields.AwareDateTime(default_timezone=UTC, metadata={"description": "due at or after"})
+    due_before = ma.fields.AwareDateTime(default_timezone=UTC, metadata={"description": "due at or before"})
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
     per_page = ma.fields.Integer(load_default=25, validate=ma.validate.Range(min=1, max=task_service.MAX_PER_PAGE))
 
@@ -53,7 +60,7 @@ class Tasks(MethodView):
     @blp.response(200, TaskPage)
     @access("authenticated")
     def get(self, args):
-        """Your tasks, soonest due first."""
+        """Your tasks, soonest due first, narrowed by the filters given (an unknown filter is a 422)."""
         return task_service.inbox(current_actor(), **args)
 
 
