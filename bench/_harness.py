@@ -27,15 +27,31 @@ def summary(values_s: list[float]) -> str:
     return f"p50 {statistics.median(ms):7.2f} ms  p99 {pct(ms, 99):7.2f} ms  (n={len(ms)})"
 
 
+def external_mongodb() -> str | None:
+    """PORTICO_BENCH_MONGODB_URI with a fresh database name, or None: the benchmarks then run against
+    that MongoDB server instead of the embedded one (none can be installed on the machine these
+    figures come from, so docs/BENCHMARKS.md has none of its figures)."""
+    uri = os.environ.get("PORTICO_BENCH_MONGODB_URI")
+    if not uri:
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    return urlunsplit(parts._replace(path=f"/portico_bench_{os.getpid()}"))
+
+
 @contextlib.contextmanager
 def embedded_services(prefix: str, *, redis: bool = True):
-    """SecantusDB (fsync on commit, as `portico up` runs it) and redis-server; yields (settings, env)."""
+    """SecantusDB (fsync on commit, as `portico up` runs it; or PORTICO_BENCH_MONGODB_URI's server) and
+    redis-server; yields (settings, env, root)."""
     from engine import config, db, embedded
 
     root = Path(tempfile.mkdtemp(prefix=prefix))
-    mongo = embedded.start_mongodb(root, log=root / "mongodb.log", sync_on_commit=True)
+    external = external_mongodb()
+    mongo = None if external else embedded.start_mongodb(root, log=root / "mongodb.log", sync_on_commit=True)
+    uri = external or mongo.url
     broker = embedded.start_redis(root, log=root / "redis.log") if redis else None
-    env = {"PORTICO_SECRET_KEY": SECRET, "PORTICO_MONGODB_URI": mongo.url, "PORTICO_DATA_DIR": str(root / "data"),
+    env = {"PORTICO_SECRET_KEY": SECRET, "PORTICO_MONGODB_URI": uri, "PORTICO_DATA_DIR": str(root / "data"),
            "PORTICO_LOG_LEVEL": "WARNING", "PORTICO_LOGIN_LIMIT": "100000 per minute",
            "PORTICO_LOGIN_IP_LIMIT": "100000 per minute",  # every benchmark client is 127.0.0.1
            **({"PORTICO_BROKER_URL": broker.url} if broker else {})}
@@ -47,7 +63,10 @@ def embedded_services(prefix: str, *, redis: bool = True):
     finally:
         if broker:
             broker.stop()
-        mongo.stop()
+        if mongo is not None:
+            mongo.stop()
+        else:
+            db.get_db().client.drop_database(db.get_db().name)
 
 
 @contextlib.contextmanager

@@ -9,17 +9,17 @@ No HTTP, no Python engine, no Portico code: the figure is what the embedded data
 commit, as `portico up` runs it) can do on this machine now. bench/throughput.py measures the
 same in its own run and prints Portico's rate as a percentage of it.
 
-With PORTICO_BENCH_MONGODB_URI set, the same loop runs against that MongoDB server instead.
+With PORTICO_BENCH_MONGODB_URI set (as for every script here, see _harness.embedded_services), the
+same loop runs against that MongoDB server instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import threading
 import time
 
-from _harness import summary
+from _harness import embedded_services, external_mongodb, summary
 from bson import ObjectId
 from pymongo import MongoClient
 
@@ -82,17 +82,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--doc-kb", type=int, default=8)
     args = ap.parse_args()
-    external = os.environ.get("PORTICO_BENCH_MONGODB_URI")
-    if external:
-        rate, lat = floor_run(external, clients=args.clients, seconds=args.seconds, doc_kb=args.doc_kb)
-        print(f"floor on {external.split('@')[-1]}, {args.clients} clients: {rate:7.1f}/s  {summary(lat)}")
-        return
-    from _harness import embedded_services
-
     with embedded_services("portico-bench-floor-", redis=False) as (settings, _env, _root):
         rate, lat = floor_run(settings.mongodb_uri, clients=args.clients, seconds=args.seconds,
                               doc_kb=args.doc_kb)
-    print(f"floor on the embedded database, {args.clients} clients: {rate:7.1f}/s  {summary(lat)}")
+    where = "PORTICO_BENCH_MONGODB_URI's server" if external_mongodb() else "the embedded database"
+    print(f"floor on {where}, {args.clients} clients: {rate:7.1f}/s  {summary(lat)}")
 
 
 if __name__ == "__main__":

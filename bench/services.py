@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _harness import external_mongodb  # noqa: E402 - after the path setup, like the other scripts
+
 
 def timed(fn, n: int) -> list[float]:
     out = []
@@ -45,15 +47,18 @@ def main() -> None:
     from engine import config, db, embedded
 
     root = Path(tempfile.mkdtemp(prefix="portico-bench-services-"))
-    mongo = embedded.start_mongodb(root, log=root / "mongodb.log", sync_on_commit=True)
+    external = external_mongodb()  # PORTICO_BENCH_MONGODB_URI: that server instead of the embedded one
+    mongo = None if external else embedded.start_mongodb(root, log=root / "mongodb.log", sync_on_commit=True)
     try:
-        settings = config.install(config.load({"PORTICO_SECRET_KEY": "b" * 40, "PORTICO_MONGODB_URI": mongo.url,
+        settings = config.install(config.load({"PORTICO_SECRET_KEY": "b" * 40,
+                                               "PORTICO_MONGODB_URI": external or mongo.url,
                                                "PORTICO_DATA_DIR": str(root / "data")}))
         db.connect(settings.mongodb_uri)
         db.ensure_indexes()
         run(args)
     finally:
-        mongo.stop()
+        if mongo is not None:
+            mongo.stop()
 
 
 def run(args) -> None:
