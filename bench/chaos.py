@@ -332,6 +332,16 @@ def main() -> None:
             stuck_lines.append(f"{iid} {doc.get('status')} lease_until={doc.get('lease_until')} "
                                f"dirty={doc.get('dirty')} error={str(doc.get('error'))[:80]} ops={ops}")
         finished = store.instances().count_documents({"client_id": {"$in": ids}, "status": "completed"})
+        # The audit trail: the chain still verifies, and every completed task has its audit entry (it
+        # is committed with the completion, so no kill can separate the two).
+        from engine.models.audit import AuditEvent
+        from engine.services import audit
+
+        chain = audit.verify()
+        audited = {e["object_id"] for e in AuditEvent._get_collection().find({"action": "task_completed"},
+                                                                            {"object_id": 1})}
+        unaudited = sum(1 for t in Task._get_collection().find({"status": "completed"}, {"_id": 1})
+                        if str(t["_id"]) not in audited)
         fleet.stop()
         smtp.stop()
         if mongo["svc"] is not None:
@@ -343,6 +353,8 @@ def main() -> None:
     print(f"lost {lost}   duplicated {duplicated} (submissions {dup_forms}, invitation mails {dup_mails})   "
           f"stuck {stuck}   client errors {len(errors)}   mails per client {sorted(mails.values())}")
     print(f"unfinished but waiting on a person (a client who gave up): {waiting}")
+    print(f"audit chain {'verified' if chain.ok else 'BROKEN: ' + chain.reason} ({chain.rows} rows); "
+          f"completed tasks without their audit entry {unaudited}")
     for line in stuck_lines:
         print("  stuck: " + line)
     for line in errors[:10]:

@@ -29,3 +29,5 @@ def test_reduced_chaos_run_loses_doubles_and_strands_nothing():
     assert kills >= 1, done.stdout
     assert (lost, duplicated, stuck, errors) == (0, 0, 0, 0), done.stdout
     assert "payments answered 201 3; lost charges 0, duplicated charges 0" in done.stdout, done.stdout
+    assert re.search(r"audit chain verified \(\d+ rows\); completed tasks without their audit entry 0\b",
+                     done.stdout), done.stdout
