@@ -80,6 +80,19 @@ def form_key(task) -> str | None:
     return props.get("formKey")
 
 
+def role_fields(task) -> dict:
+    """The task's declared role (engine.workflow.roles) and what its page shows, read now so that
+    the page needs the row alone: `submittedForms` (a form key or a list of them) and `note`."""
+    props = _props(task.task_spec)
+    shown = _evaluate(task, props["submittedForms"]) if props.get("submittedForms") else None
+    if not isinstance(shown, list | tuple):
+        shown = [shown]
+    note = _evaluate(task, props["note"]) if props.get("note") else ""
+    return {"role": props.get("role") or None,
+            "submitted_forms": [str(k) for k in shown or [] if k],
+            "note": str(note or "")}
+
+
 def _due(task) -> datetime | None:
     expression = _props(task.task_spec).get("due")
     if not expression:
@@ -112,7 +125,7 @@ def compute(workflow, instance: dict) -> Projection:
         result.tasks[str(task.id)] = {
             "spec_name": ts.name, "name": ts.bpmn_name or ts.bpmn_id or ts.name,
             "lane": (ts.lane or "").lower(), "audience": audience(task, client_id),
-            "form_key": form_key(task), "due_at": _due(task)}
+            "form_key": form_key(task), "due_at": _due(task), **role_fields(task)}
     for task in workflow.get_tasks(state=TaskState.STARTED):
         if isinstance(task.task_spec, OutboxServiceTask):
             ts = task.task_spec
