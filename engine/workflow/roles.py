@@ -40,7 +40,7 @@ REQUIRED = {
 # instances keep the pages they had. Nothing else reads element ids.
 _LEGACY = {
     "acknowledge_form": {"role": "acknowledgement", "submittedForms": "review_form"},
-    "revise_form": {"role": "revision", "note": "return_comments.get(returned_form, '')"},
+    "revise_form": {"role": "revision", "note": 'return_comments.get(returned_form, "")'},
     "approve": {"role": "approval", "submittedForms": "packet"},
 }
 
