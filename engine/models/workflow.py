@@ -46,6 +46,8 @@ class ProcessVersion(me.Document):
     form_keys = me.ListField(me.StringField(), default=list)
     operations = me.ListField(me.StringField(), default=list)
     permissions = me.ListField(me.StringField(), default=list)  # codes its tasks are addressed to
+    # Unset on versions stored before tasks declared roles (engine.workflow.roles.declare_legacy).
+    declares_roles = me.BooleanField()
     deployed_by = me.StringField(default="")
     deployed_at = me.DateTimeField(default=utcnow)
 
@@ -107,6 +109,11 @@ class Task(me.Document):
     lane = me.StringField(default="")
     audience = me.StringField(required=True)
     form_key = me.StringField()
+    # What the task is for in the product (engine.workflow.roles), and what its page shows: the form
+    # keys whose submissions it is about, and a text for whoever does it (a returned form's comment).
+    role = me.StringField()
+    submitted_forms = me.ListField(me.StringField(), default=list)
+    note = me.StringField(default="")
     form_version_id = me.StringField()  # pinned when the row is created
     client_id = me.ObjectIdField()
     due_at = me.DateTimeField()

@@ -10,7 +10,6 @@ hard-codes them. Mails go out from the workflow's operations
 from __future__ import annotations
 
 from datetime import date
-from uuid import UUID
 
 from bson import ObjectId
 
@@ -27,7 +26,6 @@ from engine.workflow import runtime
 
 INVITE = "portal.invite"
 PROCESS = "client_intake"
-REVIEW_TASK = "acknowledge_form"  # the acknowledgement user task (review_context, reviewed)
 PORTAL_LANES = ("client", "guardian")
 
 
@@ -162,14 +160,11 @@ def review_context(actor: Actor, task_id) -> dict:
     Raises NotFound (task not visible, or not an acknowledgement task).
     """
     from engine.services import submissions, tasks
-    from engine.workflow import store
 
     row = tasks.get_task_for(actor, task_id)
-    if row.get("spec_name") != REVIEW_TASK or row.get("status") != "open":
+    if row.get("role") != "acknowledgement" or row.get("status") != "open":
         raise NotFound("no such acknowledgement task")
-    doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
-    task = store.restore(doc).get_task_from_id(UUID(row["task_id"]))
-    form_key = (task.data if task else {}).get("review_form")
+    form_key = next(iter(row.get("submitted_forms") or []), None)
     sub = latest_submission(row["instance_id"], form_key) if form_key else None
     if not form_key or sub is None:
         raise NotFound("no submission to review")
@@ -182,17 +177,11 @@ def review_context(actor: Actor, task_id) -> dict:
 def revision_context(row: dict) -> dict:
     """For a returned form's task: staff's comment and the earlier answers to start from (signatures and
     files left out: the client signs again). Empty for other tasks."""
-    from engine.workflow import store
-
-    if (row.get("spec_name") or "").split(" [")[0] != "revise_form" or row.get("status") != "open":
+    if row.get("role") != "revision" or row.get("status") != "open":
         return {}
-    doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
-    task = store.restore(doc).get_task_from_id(UUID(row["task_id"])) if doc else None
-    data = task.data if task else {}
-    form_key = data.get("returned_form") or row.get("form_key")
-    earlier = latest_submission(row["instance_id"], form_key)
+    earlier = latest_submission(row["instance_id"], row.get("form_key"))
     answers = {k: v for k, v in (earlier.answers if earlier else {}).items() if _reusable(v)}
-    return {"comment": (data.get("return_comments") or {}).get(form_key, ""), "answers": answers}
+    return {"comment": row.get("note") or "", "answers": answers}
 
 
 def _reusable(value) -> bool:
@@ -209,14 +198,11 @@ def approval_context(actor: Actor, row: dict) -> list[dict]:
     viewed). Empty for other tasks. Raises NotFound when the actor may not read them."""
     from engine.services import submissions
     from engine.services.forms import get_form
-    from engine.workflow import store
 
-    if (row.get("spec_name") or "").split(" [")[0] != "approve" or row.get("status") != "open":
+    if row.get("role") != "approval" or row.get("status") != "open":
         return []
-    doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
-    task = store.restore(doc).get_task_from_id(UUID(row["task_id"])) if doc else None
     shown = []
-    for form_key in (task.data if task else {}).get("packet") or []:
+    for form_key in row.get("submitted_forms") or []:
         sub = latest_submission(row["instance_id"], form_key)
         if sub is not None:
             shown.append({"title": get_form(form_key).title, **submissions.read_submission(actor, sub.id)})
@@ -237,13 +223,10 @@ def reviewed(row: dict, answers: dict) -> None:
     """After staff completed a task: an acknowledgement's decision is an integration event
     (form.acknowledged or form.returned, with the reviewed submission's id)."""
     decision = answers.get("decision")
-    if row.get("spec_name") != REVIEW_TASK or decision not in ("acknowledge", "return"):
+    if row.get("role") != "acknowledgement" or decision not in ("acknowledge", "return"):
         return
-    from engine.workflow import store
-
-    doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
-    task = store.restore(doc).get_task_from_id(UUID(row["task_id"])) if doc else None
-    sub = latest_submission(row["instance_id"], (task.data if task else {}).get("review_form"))
+    form_key = next(iter(row.get("submitted_forms") or []), None)
+    sub = latest_submission(row["instance_id"], form_key) if form_key else None
     webhooks.emit("form.acknowledged" if decision == "acknowledge" else "form.returned", key=str(row["_id"]),
                   client_id=row.get("client_id"), submission_id=sub.id if sub else None, task_id=row["_id"],
                   process_instance_id=row["instance_id"])

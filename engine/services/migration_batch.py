@@ -66,7 +66,8 @@ def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=
         if row is None:
             continue
         changes = {"name": fields["name"], "lane": fields["lane"], "audience": fields["audience"],
-                   "form_key": fields["form_key"]}
+                   "form_key": fields["form_key"], "role": fields["role"],
+                   "submitted_forms": fields["submitted_forms"], "note": fields["note"]}
         if row.get("form_key") != fields["form_key"]:
             changes["form_version_id"] = projection._pin_form(fields["form_key"])
         tasks.update_one({"_id": row["_id"]}, {"$set": changes})

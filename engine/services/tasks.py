@@ -281,7 +281,7 @@ def shape(row: dict, *, forms: dict | None = None, prefill: bool = False) -> dic
         "id": str(row["_id"]), "name": row["name"], "lane": row.get("lane") or "", "status": row["status"],
         "client_id": str(row["client_id"]) if row.get("client_id") else None,
         "process_instance_id": str(row["instance_id"]), "process_id": row["process_id"],
-        "form_key": row.get("form_key"), "form": definition,
+        "form_key": row.get("form_key"), "role": row.get("role"), "form": definition,
         "prefill": _prefill(row, definition) if prefill else {},
         "audience": row["audience"], "due_at": row.get("due_at"), "claimed_by": row.get("claimed_by"),
         "created_at": row.get("created_at"), "completed_at": row.get("completed_at"),

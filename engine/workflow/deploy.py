@@ -3,8 +3,10 @@
 Checks: the XML parses into executable processes; every call activity names a
 process in the file or already deployed; every user task's `formKey` is a
 published form; every service task names a known operation; lanes are known
-audiences; scripts, conditions and parameter expressions compile in the
-restricted engine; timer expressions compile, and a literal one is valid ISO-8601
+audiences; a user task's `role` is a known role with the properties it needs, and
+a process the product starts by id has the roles its pages rely on
+(engine.workflow.roles); scripts, conditions and parameter expressions compile in
+the restricted engine; timer expressions compile, and a literal one is valid ISO-8601
 (nothing an author wrote is run at deploy).
 A rejected deploy leaves the live version in place.
 """
@@ -28,7 +30,7 @@ from engine.authz import PERMISSIONS, Actor
 from engine.errors import Conflict
 from engine.models import utcnow
 from engine.models.workflow import ProcessDefinition, ProcessVersion
-from engine.workflow import operations, scripting
+from engine.workflow import operations, roles, scripting
 from engine.workflow.errors import DeployRejected, ScriptRefused
 from engine.workflow.projection import LANE_PERMISSION
 from engine.workflow.specs import SERIALIZER_VERSION, OutboxServiceTask, PorticoParser, dump_specs
@@ -141,6 +143,17 @@ def _check_task(ts, problems: dict, forms: set, ops: set, perms: set) -> None:
     lane = (ts.lane or "").strip().lower()
     if lane and lane not in LANES:
         bad(f"lane {ts.lane!r} is not an audience ({', '.join(LANES)})")
+    role = props.get("role")
+    if role and not isinstance(ts, UserTask):
+        bad(f"role {role!r}: only a user task has a role")
+    elif role and role not in roles.ROLES:
+        bad(f"role {role!r} is not a task role (known: {', '.join(sorted(roles.ROLES))})")
+    elif role:
+        for needed in roles.NEEDS.get(role, ()):
+            if not props.get(needed):
+                bad(f"role {role!r} needs the property {needed}")
+        if role == "revision" and not (props.get("formKey") or props.get("formKeyExpression")):
+            bad("role 'revision' needs the form revised (formKey or formKeyExpression)")
     if isinstance(ts, UserTask):
         key = props.get("formKey")
         if key:
@@ -159,6 +172,8 @@ def _check_task(ts, problems: dict, forms: set, ops: set, perms: set) -> None:
         compiles(props.get("portalAccount"), "eval", "portalAccount")
         compiles(props.get("formKeyExpression"), "eval", "formKeyExpression")
         compiles(props.get("due"), "eval", "due")
+        compiles(props.get("submittedForms"), "eval", "submittedForms")
+        compiles(props.get("note"), "eval", "note")
     if isinstance(ts, OutboxServiceTask):
         ops.add(ts.operation_name)
         if not operations.known(ts.operation_name):
@@ -190,6 +205,11 @@ def validate(spec, subprocess_specs: dict) -> tuple[set, set, set]:
     for process in [spec, *[s for s in subprocess_specs.values() if s is not None]]:
         for ts in process.task_specs.values():
             _check_task(ts, problems, forms, ops, perms)
+    declared = roles.used(spec, subprocess_specs)
+    for role in roles.REQUIRED.get(spec.name, ()):
+        if role not in declared:
+            problems.setdefault(spec.name, []).append(
+                f"no user task has the role {role!r} ({roles.ROLES[role]}); the product's pages need one")
     if problems:
         raise DeployRejected("the BPMN cannot be deployed", details=problems)
     return forms, ops, perms
@@ -230,7 +250,8 @@ def _store(actor, pid, spec, xml, spec_json, subs, forms, ops, perms) -> dict:
     number = definition.latest_version + 1
     version = ProcessVersion(process_id=pid, number=number, bpmn_xml=xml, sha256=digest, spec_json=spec_json,
                              serializer_version=SERIALIZER_VERSION, calls=sorted(subs), form_keys=sorted(forms),
-                             operations=sorted(ops), permissions=sorted(perms), deployed_by=actor.id)
+                             operations=sorted(ops), permissions=sorted(perms), declares_roles=True,
+                             deployed_by=actor.id)
     try:
         version.save()  # the unique (process_id, number) index decides two simultaneous deploys
     except NotUniqueError:

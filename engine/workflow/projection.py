@@ -9,11 +9,13 @@ what was projected, so the next step writes only the differences.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
@@ -31,6 +33,7 @@ from engine.workflow.helpers import duration_delta
 from engine.workflow.scripting import unwrap
 from engine.workflow.specs import OPERATION_PARAMS_KEY, OutboxServiceTask
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_ATTEMPTS = 5
 LANE_PERMISSION = {"admin": "staff.manage"}  # lanes addressed to staff holding a permission
 
@@ -86,6 +89,32 @@ def form_key(task) -> str | None:
     return props.get("formKey")
 
 
+def _shown(task, expression: str | None):
+    """What a display property gives; None when it names data this instance lacks (e.g. a process
+    started on its own rather than called): a page short of something to show must not stop the
+    workflow, as a wrong formKeyExpression would."""
+    if not expression:
+        return None
+    try:
+        return _evaluate(task, expression)
+    except WorkflowTaskException as exc:
+        log.warning("task %s: %s", task.task_spec.bpmn_id or task.task_spec.name, exc)
+        return None
+
+
+def role_fields(task) -> dict:
+    """The task's declared role (engine.workflow.roles) and what its page shows, read now so that
+    the page needs the row alone: `submittedForms` (a form key or a list of them) and `note`."""
+    props = _props(task.task_spec)
+    shown = _shown(task, props.get("submittedForms"))
+    if not isinstance(shown, list | tuple):
+        shown = [shown]
+    note = _shown(task, props.get("note"))
+    return {"role": props.get("role") or None,
+            "submitted_forms": [str(k) for k in shown or [] if k],
+            "note": str(note or "")}
+
+
 def _due(task) -> datetime | None:
     expression = _props(task.task_spec).get("due")
     if not expression:
@@ -119,7 +148,7 @@ def compute(workflow, instance: dict) -> Projection:
             result.tasks[str(task.id)] = {
                 "spec_name": ts.name, "name": ts.bpmn_name or ts.bpmn_id or ts.name,
                 "lane": (ts.lane or "").lower(), "audience": audience(task, client_id),
-                "form_key": form_key(task), "due_at": _due(task)}
+                "form_key": form_key(task), "due_at": _due(task), **role_fields(task)}
         except SpiffWorkflowException as exc:
             inner = unwrap(exc)
             if not isinstance(inner, ScriptFailed | ScriptRefused):

@@ -146,9 +146,11 @@ def _ensure_dispatcher() -> None:
 
 
 def _deploy_shipped() -> bool:
-    """First start: deploy workflows/bpmn/*.bpmn (unchanged files are no-ops). False = try again later
-    (e.g. the forms they name are not published yet)."""
+    """First start: deploy workflows/bpmn/*.bpmn (unchanged files are no-ops), then the one-off
+    upgrades of older rows (engine.workflow.backfill). False = try again later (e.g. the forms they
+    name are not published yet)."""
     from engine.services.intake_setup import load_shipped_forms
+    from engine.workflow import backfill
     from engine.workflow.deploy import deploy_shipped
 
     try:
@@ -156,6 +158,8 @@ def _deploy_shipped() -> bool:
         for result in deploy_shipped():
             if result["created"]:
                 log.info("deployed shipped process %s version %s", result["process_id"], result["number"])
+        if count := backfill.task_roles():
+            log.info("gave %d open tasks written before task roles their role", count)
         return True
     except Exception as exc:  # a shipped file that cannot deploy yet must not stop timers
         log.warning("shipped BPMN not deployed yet (%s); retrying", getattr(exc, "details", None) or exc)

@@ -35,6 +35,7 @@ from engine import db
 from engine.errors import NotFound
 from engine.models import utcnow
 from engine.models.workflow import ProcessInstance, ProcessVersion
+from engine.workflow import roles
 from engine.workflow import specs as wfspecs
 from engine.workflow.errors import InstanceBusy
 from engine.workflow.scripting import script_engine
@@ -90,11 +91,13 @@ def version_specs(version_id: ObjectId) -> tuple:
         return cached
     with _spec_lock:
         if version_id not in _spec_cache:
-            version = ProcessVersion.objects(id=version_id).only("spec_json").first()
+            version = ProcessVersion.objects(id=version_id).only("spec_json", "declares_roles").first()
             if version is None:
                 raise NotFound("no such process version")
             raw = json.loads(version.spec_json)
             spec, subs = wfspecs.load_specs(raw)
+            if not version.declares_roles:
+                roles.declare_legacy(spec, subs)
             _spec_cache[version_id] = (spec, subs, raw)
     return _spec_cache[version_id]
 

@@ -21,6 +21,8 @@ class TaskOut(ma.Schema):
     id, name, lane, status, process_instance_id, process_id, audience = _S(), _S(), _S(), _S(), _S(), _S(), _S()
     client_id = _S(allow_none=True)
     form_key = _S(allow_none=True)
+    role = _S(allow_none=True, metadata={"description": "what the task is for: acknowledgement, revision, "
+                                                        "approval (declared in the BPMN), or null"})
     form = ma.fields.Dict(allow_none=True, metadata={"description": "SurveyJS JSON of the pinned form version"})
     prefill = ma.fields.Dict()
     due_at = ma.fields.DateTime(allow_none=True)

@@ -12,8 +12,8 @@ from web.security import access, current_actor
 
 bp = Blueprint("inbox_pages", __name__, url_prefix="/staff")
 
-# Tasks with a page of their own (the form's key -> the page).
-DEDICATED_PAGES = {"form_acknowledgement": "/staff/tasks/{id}/acknowledge"}
+# Tasks with a page of their own (the role the BPMN declares -> the page).
+DEDICATED_PAGES = {"acknowledgement": "/staff/tasks/{id}/acknowledge"}
 
 
 def _client_names(items: list[dict]) -> dict[str, str]:
@@ -39,7 +39,7 @@ def inbox():
 def task_page(task_id):
     """One task: its dedicated page, its form, or a plain "mark done" for a task without a form."""
     task = tasks.read_task(current_actor(), task_id)
-    dedicated = DEDICATED_PAGES.get(task["form_key"] or "")
+    dedicated = DEDICATED_PAGES.get(task["role"] or "")
     if dedicated and task["status"] == "open":
         return redirect(dedicated.format(id=task["id"]))
     names = _client_names([task])

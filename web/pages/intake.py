@@ -23,7 +23,7 @@ def documents_tab(client_id):
     actor = current_actor()
     client = get_client_for(actor, client_id)
     acks = [t for t in tasks.inbox(actor, client_id=client.id, per_page=100)["items"]
-            if t["form_key"] == "form_acknowledgement"]
+            if t["role"] == "acknowledgement"]
     return render_template(
         "intake/documents.html", client=client, docs=documents.list_documents(actor, client.id), acks=acks,
         outstanding=intake.outstanding(client.id), default_packet=Organization.get().portal.intake_packet,
