@@ -209,13 +209,15 @@ def _arith(op, a, b):
         if not js.truthy(b):
             return None
         if op == "div":
-            return _num(x / y)
-        return _num(math.fmod(x, y))
+            return _num(x / y if y else math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x))
+        # JS %: NaN for an infinite dividend or a zero divisor (math.fmod raises there)
+        return _num(math.fmod(x, y) if math.isfinite(x) and y else math.nan)
     if op == "power":
         try:
-            return _num(x ** y)
+            result = x ** y
         except (OverflowError, ZeroDivisionError):
             return math.inf
+        return _num(result if isinstance(result, float) else math.nan)  # (-8) ^ 0.5 is NaN in JS, not complex
     raise ValueError(op)
 
 
@@ -310,7 +312,7 @@ def _unparse(node) -> str:
 def run(expression: str, ctx: Context | dict):
     """Evaluate expression text (a value expression). Raises ExpressionSyntaxError."""
     if isinstance(ctx, dict):
-        ctx = Context(ctx)
+        ctx = Context(js.from_json(ctx))
     return evaluate(parse(expression), ctx)
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import re
 
+from engine.forms import jsregex
 from engine.forms import jsvalues as js
 from engine.forms.evaluator import Context, condition, run
 from engine.forms.expressions import ExpressionSyntaxError
 
 REQUIRED = "Response required."
+MAX_TEXT_CHARS = 20_000  # per text in an answer; the longest intake comment is far shorter
+TOO_LONG = f"This answer is too long (at most {MAX_TEXT_CHARS:,} characters)."
+_BINARY_TYPES = ("file", "signaturepad")
 CONTAINERS = ("panel",)
 NO_VALUE = ("html", "image", "expression")
 _EMAIL = re.compile(r"""^(([^<>()\[\].,;:\s@"]+(\.[^<>()\[\].,;:\s@"]+)*)|(".+"))@(([^<>()=\[\].,;:\s@"]+\.)+[^<>()=\[\].,;:\s@"]{2,})$""", re.I)
@@ -73,7 +77,7 @@ def value_name(q) -> str:
 
 def computed_values(definition: dict, data: dict) -> dict:
     """`data` plus calculated values and expression-question results, as survey-core computes them."""
-    values = dict(data)
+    values = js.from_json(data)
     calculated = definition.get("calculatedValues") or []
     expressions = [q for q in all_questions(definition) if q.get("type") == "expression" and q.get("expression")]
     # Two passes settle values that depend on each other in either order.
@@ -176,10 +180,26 @@ def is_answer_empty(q, value) -> bool:
     return js.is_empty(value)
 
 
+def _longest_text(value) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return max((_longest_text(v) for v in value), default=0)
+    return 0
+
+
 def question_errors(q, value, ctx, values, run_) -> list[str]:
     """survey-core's errors for one visible, enabled question (plus shape errors when strict)."""
     qtype = q.get("type")
     out: list[str] = []
+    if run_.strict and qtype not in _BINARY_TYPES:
+        # Typed text has a ceiling (files and signatures are data URLs, bounded by the upload limit):
+        # an answer of megabytes is no answer, and every validator's work grows with its length.
+        comment = values.get(f"{value_name(q)}-Comment")
+        if max(_longest_text(value), _longest_text(comment)) > MAX_TEXT_CHARS:
+            return [TOO_LONG]
     if qtype in ("matrixdropdown", "matrixdynamic", "paneldynamic", "multipletext", "matrix"):
         out += complex_errors(q, value, ctx, values, run_)
     elif _required(q, ctx) and is_answer_empty(q, value):
@@ -244,22 +264,20 @@ def _one_validator(v, value, ctx) -> str | None:
             return f"The value should be between {lo} and {hi}." if lo is not None and hi is not None else \
                 (f"The value should not be less than {lo}" if lo is not None else f"The value should not be greater than {hi}")
     elif kind == "text" and isinstance(value, str):
-        if v.get("allowDigits") is False and re.search(r"\d", value):
+        # survey-core tests /\d+$/: only a digit at the very end counts
+        if v.get("allowDigits") is False and value[-1:].isascii() and value[-1:].isdigit():
             return "Not allowed digits."
-        if (v.get("minLength") or 0) > 0 and len(value) < v["minLength"]:
+        if (v.get("minLength") or 0) > 0 and js.js_length(value) < v["minLength"]:
             return f"Please enter at least {v['minLength']} character(s)."
-        if (v.get("maxLength") or 0) > 0 and len(value) > v["maxLength"]:
+        if (v.get("maxLength") or 0) > 0 and js.js_length(value) > v["maxLength"]:
             return f"Please enter no more than {v['maxLength']} character(s)."
     elif kind == "regex" and v.get("regex"):
-        items = value if isinstance(value, list) else [value]
-        flags = re.I if v.get("caseInsensitive") else 0
-        for item in items:
-            try:
-                matched = re.search(v["regex"], js.to_js_string(item), flags) is not None
-            except re.error:
-                matched = True
-            if not matched:
-                return "The value does not match the required pattern."
+        # survey-core tests each item of a list, then the list itself (as JS text, "a,b")
+        items = [*value, value] if isinstance(value, list) else [value]
+        pattern = js.to_js_string(v["regex"])
+        ignore_case = bool(v.get("caseInsensitive", v.get("insensitive")))
+        if not all(jsregex.test(pattern, js.to_js_string(item), ignore_case) for item in items):
+            return "The value does not match the required pattern."
     elif kind == "answercount" and isinstance(value, list) and value:
         if v.get("minCount") and len(value) < v["minCount"]:
             return f"Please select at least {v['minCount']} option(s)."
