@@ -15,19 +15,40 @@ _NUMERIC = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 MAX_SAFE = 2**53
 
 
-def from_json(value):
-    """Values as JSON.parse gives them to survey-core: integers past 2**53 become doubles (+-Infinity
-    past the double range). Python keeps huge JSON integers exact, and float() of one raises."""
+def _huge(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE
+
+
+def _has_huge_int(value) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif _huge(v):
+            return True
+    return False
+
+
+def _convert(value):
     if isinstance(value, dict):
-        return {k: from_json(v) for k, v in value.items()}
+        return {k: _convert(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [from_json(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE:
+        return [_convert(v) for v in value]
+    if _huge(value):
         try:
             return float(value)
         except OverflowError:
             return math.inf if value > 0 else -math.inf
     return value
+
+
+def from_json(value: dict) -> dict:
+    """A copy of answers as JSON.parse gives them to survey-core: integers past 2**53 become doubles
+    (+-Infinity past the double range). Python keeps huge JSON integers exact; float() of one raises."""
+    return _convert(value) if _has_huge_int(value) else dict(value)
 
 
 def is_empty(value) -> bool:

@@ -19,6 +19,8 @@ from engine.forms.expressions import ExpressionSyntaxError
 REQUIRED = "Response required."
 MAX_TEXT_CHARS = 20_000  # per text in an answer; the longest intake comment is far shorter
 TOO_LONG = f"This answer is too long (at most {MAX_TEXT_CHARS:,} characters)."
+MAX_PARTS = 20_000  # values inside one answer (100 panels of 100 questions with lists still fit)
+TOO_BIG = "This answer has too many parts."
 _BINARY_TYPES = ("file", "signaturepad")
 CONTAINERS = ("panel",)
 NO_VALUE = ("html", "image", "expression")
@@ -122,8 +124,8 @@ class _Run:
         sub.errors, sub.visible_names = {}, set()
         if found.get("type") == "paneldynamic":
             # survey-core checks each existing panel: a dynamic panel with no panels is "ready"
-            panels = self.values.get(value_name(found))
-            for i, panel in enumerate(panels if isinstance(panels, list) else []):
+            panels = dynamic_panels(found, self.values.get(value_name(found)))
+            for i, panel in enumerate(panels):
                 panel = panel if isinstance(panel, dict) else {}
                 sub.walk(found.get("templateElements"), self.ctx.child(panel=panel, panelIndex=i), panel, True,
                          report_as=(found["name"], ""))
@@ -180,14 +182,21 @@ def is_answer_empty(q, value) -> bool:
     return js.is_empty(value)
 
 
-def _longest_text(value) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        return max((_longest_text(v) for v in value), default=0)
-    return 0
+def _oversized(value) -> str | None:
+    """TOO_LONG or TOO_BIG when an answer passes the caps; stops walking as soon as it does."""
+    stack, parts = [value], 0
+    while stack:
+        v = stack.pop()
+        parts += 1
+        if parts > MAX_PARTS:
+            return TOO_BIG
+        if isinstance(v, str) and len(v) > MAX_TEXT_CHARS:
+            return TOO_LONG
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
 
 
 def question_errors(q, value, ctx, values, run_) -> list[str]:
@@ -197,9 +206,10 @@ def question_errors(q, value, ctx, values, run_) -> list[str]:
     if run_.strict and qtype not in _BINARY_TYPES:
         # Typed text has a ceiling (files and signatures are data URLs, bounded by the upload limit):
         # an answer of megabytes is no answer, and every validator's work grows with its length.
-        comment = values.get(f"{value_name(q)}-Comment")
-        if max(_longest_text(value), _longest_text(comment)) > MAX_TEXT_CHARS:
-            return [TOO_LONG]
+        if count := count_errors(q, value):
+            return count
+        if too_big := _oversized([value, values.get(f"{value_name(q)}-Comment")]):
+            return [too_big]
     if qtype in ("matrixdropdown", "matrixdynamic", "paneldynamic", "multipletext", "matrix"):
         out += complex_errors(q, value, ctx, values, run_)
     elif _required(q, ctx) and is_answer_empty(q, value):
@@ -318,5 +328,5 @@ def clean(definition: dict, data: dict) -> dict:
 
 
 # Imported last: these modules build on the helpers above (a cycle resolved at import time, not per call).
-from engine.forms.complex import complex_errors, prune_nested  # noqa: E402
+from engine.forms.complex import complex_errors, count_errors, dynamic_panels, prune_nested  # noqa: E402
 from engine.forms.shape import shape_errors  # noqa: E402
