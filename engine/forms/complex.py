@@ -110,6 +110,10 @@ def _dropdown_matrix(q, value, ctx) -> list[str]:
         labelled = [(f"row {i + 1}", r if isinstance(r, dict) else {}) for i, r in enumerate(rows)]
         if _required(q, ctx) and _dynamic_rows_empty(value):
             out.append(REQUIRED)
+        minimum = _count(q, "minRowCount")
+        if minimum and _required(q, ctx) and sum(not js.is_empty(row) for _, row in labelled) < minimum:
+            # survey-core validateMinRows: a required matrix needs minRowCount rows with an answer
+            out.append(f"Please fill in at least {minimum} row(s).")
     else:
         answers = value if isinstance(value, dict) else {}
         labelled = []

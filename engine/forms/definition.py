@@ -194,6 +194,6 @@ class _Semantic:
                 self.add(path, f"unknown function {fn}()")
         for var in variables(tree):
             head = re.split(r"[.\[]", var, maxsplit=1)[0].lower()
-            if head in SCOPES or head in known or head in local or var.lower() in known:
+            if head in {s.lower() for s in SCOPES} or head in known or head in local or var.lower() in known:
                 continue
             self.add(path, f"{{{var}}} names no question or calculated value")

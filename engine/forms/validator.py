@@ -111,6 +111,7 @@ class _Run:
         self.ctx = Context(self.values, container_ready=self.container_ready)
         self.errors: dict[str, list[str]] = {}
         self.visible_names: set[str] = set()
+        self.through_hidden_panels = False
 
     def add(self, name, message):
         self.errors.setdefault(name, []).append(message)
@@ -122,6 +123,9 @@ class _Run:
         sub = _Run.__new__(_Run)
         sub.definition, sub.strict, sub.values, sub.ctx = self.definition, False, self.values, self.ctx
         sub.errors, sub.visible_names = {}, set()
+        # survey-core's isContainerReady validates each question on its own visibility: a visible
+        # question inside a hidden inner panel still counts (checked in Node).
+        sub.through_hidden_panels = True
         if found.get("type") == "paneldynamic":
             # survey-core checks each existing panel: a dynamic panel with no panels is "ready"
             panels = dynamic_panels(found, self.values.get(value_name(found)))
@@ -135,7 +139,7 @@ class _Run:
 
     def walk(self, elements, ctx, values, enabled, report_as=None):
         for el in elements or []:
-            if not _visible(el, ctx):
+            if not _visible(el, ctx) and not (self.through_hidden_panels and el.get("type") == "panel"):
                 continue
             el_enabled = enabled and _enabled(el, ctx)
             if el.get("type") == "panel":
