@@ -11,13 +11,16 @@ survey-core behaviours matched on purpose (each checked in Node, each surprising
   blank or whitespace-only text, the email validator does not;
 - a matrixdynamic without an answer still has its default 2 rows, so required cells fail;
   `[{}]` counts as answered but rows of blank cells do not; a paneldynamic counts as answered
-  once a panel has any key; minRowCount/minPanelCount never produce errors (rows are added);
+  once a panel has any key; an empty paneldynamic answer gets max(panelCount, minPanelCount)
+  blank panels and a short matrix is filled up to minRowCount rows, so their required questions fail;
 - numeric matrix cells drop non-numeric text; a top-level number input keeps it;
 - answers to disabled (enableIf false / readOnly) questions are not checked;
 - `+` concatenates as soon as one side is text ("1" + "x" = "1x"), so a total over a bad
   answer is text and compares false with numbers.
+- regex validators are JavaScript patterns, run with RE2 in linear time (engine/forms/jsregex.py).
 Beyond survey-core (strict mode, on by default): values must have their question's type and
-come from its choices, and text respects maxLength — the API does not go through widgets.
+come from its choices, text respects maxLength and a 20,000-character cap, and dynamic panels and
+matrices keep their min/max counts — the API does not go through widgets or add/remove buttons.
 """
 
 from __future__ import annotations

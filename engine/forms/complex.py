@@ -9,6 +9,47 @@ from engine.forms import jsvalues as js
 from engine.forms.validator import REQUIRED, _required, _visible, is_answer_empty, validator_errors
 
 DEFAULT_ROW_COUNT = 2  # survey-core's matrixdynamic rowCount when the answer has no rows
+MAX_ROWS, MAX_PANELS = 1000, 100  # survey-core's settings.matrix.maxRowCount / panel.maxPanelCount
+
+
+def _count(q, prop, default=0) -> int:
+    n = q.get(prop, default)
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else default
+
+
+def dynamic_panels(q, value) -> list:
+    """The panels survey-core builds for an answer: an empty answer gets max(panelCount,
+    minPanelCount) blank panels, so their required questions fail; a non-empty one is kept."""
+    if isinstance(value, list) and value:
+        return value
+    return [{} for _ in range(min(max(_count(q, "panelCount"), _count(q, "minPanelCount")), MAX_PANELS))]
+
+
+def dynamic_rows(q, value) -> list:
+    """The rows survey-core builds: no answer gets max(rowCount, minRowCount) blank rows, `[]` none,
+    and a shorter answer is filled up to minRowCount with blank rows."""
+    if not isinstance(value, list):
+        return [{} for _ in range(min(max(_count(q, "rowCount", DEFAULT_ROW_COUNT), _count(q, "minRowCount")), MAX_ROWS))]
+    missing = _count(q, "minRowCount") - len(value) if value else 0
+    return value + [{} for _ in range(min(missing, MAX_ROWS))] if missing > 0 else value
+
+
+def count_errors(q, value) -> list[str]:
+    """Portico's own check (strict): a request cannot add or remove entries past the form's limits,
+    which survey-core leaves to its add/remove buttons. Runs before the entries are walked."""
+    if q.get("type") not in ("paneldynamic", "matrixdynamic") or not isinstance(value, list):
+        return []
+    panel = q["type"] == "paneldynamic"
+    if panel and not value:
+        return []  # the browser sends [] for panels left blank; dynamic_panels() checks those
+    lo = _count(q, "minPanelCount" if panel else "minRowCount")
+    hi = min(_count(q, "maxPanelCount" if panel else "maxRowCount", MAX_PANELS if panel else MAX_ROWS),
+             MAX_PANELS if panel else MAX_ROWS)
+    if len(value) < lo:
+        return [f"Please add at least {lo} entries."]
+    if len(value) > hi:
+        return [f"Please add no more than {hi} entries."]
+    return []
 
 
 def _value_of(item):
@@ -65,13 +106,14 @@ def _dropdown_matrix(q, value, ctx) -> list[str]:
     dynamic = q["type"] == "matrixdynamic"
     out = []
     if dynamic:
-        rows = value if isinstance(value, list) else None
-        if rows is None:
-            count = q.get("rowCount", DEFAULT_ROW_COUNT)
-            rows = [{} for _ in range(max(count, q.get("minRowCount", 0) or 0))]
+        rows = dynamic_rows(q, value)
         labelled = [(f"row {i + 1}", r if isinstance(r, dict) else {}) for i, r in enumerate(rows)]
         if _required(q, ctx) and _dynamic_rows_empty(value):
             out.append(REQUIRED)
+        minimum = _count(q, "minRowCount")
+        if minimum and _required(q, ctx) and sum(not js.is_empty(row) for _, row in labelled) < minimum:
+            # survey-core validateMinRows: a required matrix needs minRowCount rows with an answer
+            out.append(f"Please fill in at least {minimum} row(s).")
     else:
         answers = value if isinstance(value, dict) else {}
         labelled = []
@@ -115,7 +157,7 @@ def _dynamic_rows_empty(value) -> bool:
 
 
 def _paneldynamic(q, value, ctx, run_) -> list[str]:
-    panels = value if isinstance(value, list) else []
+    panels = dynamic_panels(q, value)
     out = []
     # survey-core counts a panel as answered once it has any key, even a blank one.
     if _required(q, ctx) and not any(isinstance(p, dict) and p for p in panels):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 
+from engine.forms import jsregex
 from engine.forms.expressions import ExpressionSyntaxError, functions, parse, variables
 from engine.forms.functions import FUNCTIONS
 from engine.forms.prefill import prefill_problems
@@ -123,11 +124,10 @@ class _Semantic:
         for j, v in enumerate(el.get("validators") or []):
             if v["type"] == "expression" and v.get("expression"):
                 self.expressions.append((f"{path}.validators[{j}].expression", v["expression"], set(local) if local else set()))
-            if v["type"] == "regex":
-                try:
-                    re.compile(v.get("regex", ""))
-                except re.error as exc:
-                    self.add(f"{path}.validators[{j}].regex", f"bad regular expression: {exc}")
+        self.regexes(el.get("validators"), f"{path}.validators")
+        for j, item in enumerate(el.get("items") or [] if kind == "multipletext" else []):
+            if isinstance(item, dict):
+                self.regexes(item.get("validators"), f"{path}.items[{j}].validators")
         self.choices(el.get("choices"), f"{path}.choices")
         if kind in ("radiogroup", "dropdown", "checkbox", "tagbox", "imagepicker", "ranking") \
                 and not el.get("choices") and not el.get("choicesByUrl") and not el.get("choicesFromQuestion"):
@@ -151,6 +151,14 @@ class _Semantic:
                     self.add(f"{path}.items[{j}]", "each item needs a unique name")
                 seen.add(name)
 
+    def regexes(self, validators, path):
+        """Regex validators run on client input: refuse what cannot run in linear time (jsregex)."""
+        for j, v in enumerate(validators if isinstance(validators, list) else []):
+            if isinstance(v, dict) and v.get("type") == "regex" and v.get("regex"):
+                why = jsregex.problem(v["regex"], bool(v.get("caseInsensitive", v.get("insensitive"))))
+                if why:
+                    self.add(f"{path}[{j}].regex", f"this pattern cannot be used: {why}")
+
     def columns(self, columns, path):
         seen = set()
         for j, col in enumerate(columns):
@@ -163,6 +171,7 @@ class _Semantic:
             if col.get("cellType", "dropdown") not in CELL_TYPES:
                 self.add(f"{path}[{j}].cellType", f"unknown cell type {col.get('cellType')!r}")
             self.choices(col.get("choices"), f"{path}[{j}].choices")
+            self.regexes(col.get("validators"), f"{path}[{j}].validators")
             if isinstance(col.get("visibleIf"), str):
                 self.expressions.append((f"{path}[{j}].visibleIf", col["visibleIf"], {c.get("name", "").lower() for c in columns if isinstance(c, dict)}))
 
@@ -188,6 +197,6 @@ class _Semantic:
                 self.add(path, f"unknown function {fn}()")
         for var in variables(tree):
             head = re.split(r"[.\[]", var, maxsplit=1)[0].lower()
-            if head in SCOPES or head in known or head in local or var.lower() in known:
+            if head in {s.lower() for s in SCOPES} or head in known or head in local or var.lower() in known:
                 continue
             self.add(path, f"{{{var}}} names no question or calculated value")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from datetime import datetime
 
 from engine.forms import jsvalues as js
@@ -117,9 +118,17 @@ def _cmp(left, right, op):
     if isinstance(left, datetime) and isinstance(right, datetime):
         return left < right if op == "<" else left > right
     if isinstance(left, datetime) or isinstance(right, datetime):
-        left = left.timestamp() * 1000 if isinstance(left, datetime) else left
-        right = right.timestamp() * 1000 if isinstance(right, datetime) else right
+        left = _epoch_ms(left) if isinstance(left, datetime) else left
+        right = _epoch_ms(right) if isinstance(right, datetime) else right
     return js.compare(left, right, op)
+
+
+def _epoch_ms(moment: datetime) -> float:
+    """JS Date.valueOf() of a local-time date; near year 1 or 9999 the OS refuses timestamp()."""
+    try:
+        return moment.timestamp() * 1000
+    except (ValueError, OverflowError, OSError):
+        return ((moment - datetime(1970, 1, 1)).total_seconds() + time.timezone) * 1000
 
 
 def _equal(left, right):
@@ -209,13 +218,15 @@ def _arith(op, a, b):
         if not js.truthy(b):
             return None
         if op == "div":
-            return _num(x / y)
-        return _num(math.fmod(x, y))
+            return _num(x / y if y else math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x))
+        # JS %: NaN for an infinite dividend or a zero divisor (math.fmod raises there)
+        return _num(math.fmod(x, y) if math.isfinite(x) and y else math.nan)
     if op == "power":
         try:
-            return _num(x ** y)
+            result = x ** y
         except (OverflowError, ZeroDivisionError):
             return math.inf
+        return _num(result if isinstance(result, float) else math.nan)  # (-8) ^ 0.5 is NaN in JS, not complex
     raise ValueError(op)
 
 
@@ -310,7 +321,7 @@ def _unparse(node) -> str:
 def run(expression: str, ctx: Context | dict):
     """Evaluate expression text (a value expression). Raises ExpressionSyntaxError."""
     if isinstance(ctx, dict):
-        ctx = Context(ctx)
+        ctx = Context(js.from_json(ctx))
     return evaluate(parse(expression), ctx)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timedelta
 
-from engine.forms.jsvalues import is_empty, is_number, round_like_js, to_number, truthy
+from engine.forms.jsvalues import compare, is_empty, is_number, round_like_js, to_number, truthy
 
 
 def to_date(value) -> datetime | None:
@@ -56,18 +56,62 @@ def f_avg(params, ctx):
     return f_sum(params, ctx) / len(items) if items else 0
 
 
-def _minmax(params, pick):
-    items = [v for v in _flatten(params, []) if v is not None]
-    return pick(items) if items else None
+def _js_less(a, b) -> bool:
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return a < b
+    return compare(a, b, "<")
+
+
+def _minmax(params, is_min: bool):
+    """survey-core min_max: JS `<`/`>` over the flattened values (mixed types compare, never raise)."""
+    result = None
+    for v in _flatten(params, []):
+        if result is None:
+            result = v
+        if (_js_less(v, result) if is_min else _js_less(result, v)):
+            result = v
+    return result
+
+
+def _js_float(value) -> float:
+    """A JS number from a Python one: ints beyond float range are +-Infinity, as JSON.parse gives."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _pow10(precision) -> float:
+    """JS Math.pow(10, precision) without building a huge int first (10 ** 10**7 took seconds)."""
+    precision = _js_float(precision)
+    if math.isnan(precision):
+        return math.nan
+    if precision > 400 or precision < -400:  # beyond doubles both ways
+        return math.inf if precision > 0 else 0.0
+    try:
+        return float(10 ** int(precision)) if precision.is_integer() else 10.0 ** precision
+    except OverflowError:
+        return math.inf
+
+
+def _js_div(a: float, b: float) -> float:
+    if b == 0:
+        return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1, b)
+    return a / b
 
 
 def f_round(params, ctx):
     items = _flatten(params, [])
     if items and is_number(items[0]):
         precision = items[1] if len(items) > 1 and items[1] else 0
-        p = 10 ** precision
+        if not is_number(precision):
+            return None  # survey-core returns NaN, which every later check treats as empty
+        p = _pow10(to_number(precision))
         # survey-core multiplies by (1 + EPSILON) and uses Math.round (half up)
-        return math.floor(items[0] * p * (1 + 2.220446049250313e-16) + 0.5) / p
+        n = _js_float(to_number(items[0])) * p * (1 + 2.220446049250313e-16)
+        rounded = math.floor(n + 0.5) if math.isfinite(n) else n
+        result = _js_div(rounded, p)
+        return None if math.isnan(result) else result
     return None
 
 
@@ -119,18 +163,24 @@ def f_date_add(params, ctx):
     unit = (params[2] if len(params) > 2 else "") or "days"
     if d is None:
         return None
-    if unit in ("days", "hours", "minutes", "seconds"):
-        return d + timedelta(**{unit: n})
-    months = d.month - 1 + int(n) * (12 if unit == "years" else 1)
-    # JS setMonth/setFullYear roll an overflowing day into the next month (Jan 31 + 1 month = Mar 3)
-    first = d.replace(year=d.year + months // 12, month=months % 12 + 1, day=1)
-    return first + timedelta(days=d.day - 1)
+    try:
+        if unit in ("days", "hours", "minutes", "seconds"):
+            return d + timedelta(**{unit: n})
+        months = d.month - 1 + int(n) * (12 if unit == "years" else 1)
+        # JS setMonth/setFullYear roll an overflowing day into the next month (Jan 31 + 1 month = Mar 3)
+        first = d.replace(year=d.year + months // 12, month=months % 12 + 1, day=1)
+        return first + timedelta(days=d.day - 1)
+    except (OverflowError, ValueError):
+        return None  # past year 9999 (or an infinite count): JS gives an Invalid Date, compared as false
 
 
 def f_today(params, ctx):
     now = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
     if len(params) == 1 and is_number(params[0]):
-        now += timedelta(days=to_number(params[0]))
+        try:
+            now += timedelta(days=to_number(params[0]))
+        except (OverflowError, ValueError):
+            return None  # beyond year 9999: JS gives an Invalid Date, compared as false
     return now
 
 
@@ -192,7 +242,7 @@ def f_is_container_ready(params, ctx):
 
 FUNCTIONS = {
     "sum": f_sum, "count": f_count, "avg": f_avg,
-    "min": lambda p, c: _minmax(p, min), "max": lambda p, c: _minmax(p, max),
+    "min": lambda p, c: _minmax(p, True), "max": lambda p, c: _minmax(p, False),
     "round": f_round, "iif": f_iif, "age": f_age, "dateDiff": f_date_diff, "dateAdd": f_date_add,
     "today": f_today, "currentDate": f_current_date, "getDate": f_get_date,
     "year": f_year, "getYear": f_year, "currentYear": f_current_year,

@@ -12,6 +12,45 @@ import re
 _NUMERIC = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
+MAX_SAFE = 2**53
+
+
+def _huge(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE
+
+
+def _has_huge_int(value) -> bool:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif _huge(v):
+            return True
+    return False
+
+
+def _convert(value):
+    if isinstance(value, dict):
+        return {k: _convert(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_convert(v) for v in value]
+    if _huge(value):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    return value
+
+
+def from_json(value: dict) -> dict:
+    """A copy of answers as JSON.parse gives them to survey-core: integers past 2**53 become doubles
+    (+-Infinity past the double range). Python keeps huge JSON integers exact; float() of one raises."""
+    return _convert(value) if _has_huge_int(value) else dict(value)
+
+
 def is_empty(value) -> bool:
     """survey-core Helpers.isValueEmpty: None, "", [], or an object whose values are all empty."""
     if isinstance(value, list):
@@ -112,6 +151,11 @@ def round_like_js(a, b, result):
     if digits > 0 and isinstance(result, float):
         result = float(f"{result:.{digits}f}")
     return result
+
+
+def js_length(text: str) -> int:
+    """JS `text.length`: UTF-16 code units (an emoji counts 2)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def to_js_string(value) -> str:

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import re
 
+from engine.forms import jsregex
 from engine.forms import jsvalues as js
 from engine.forms.evaluator import Context, condition, run
 from engine.forms.expressions import ExpressionSyntaxError
 
 REQUIRED = "Response required."
+MAX_TEXT_CHARS = 20_000  # per text in an answer; the longest intake comment is far shorter
+TOO_LONG = f"This answer is too long (at most {MAX_TEXT_CHARS:,} characters)."
+MAX_PARTS = 20_000  # values inside one answer (100 panels of 100 questions with lists still fit)
+TOO_BIG = "This answer has too many parts."
+_BINARY_TYPES = ("file", "signaturepad")
 CONTAINERS = ("panel",)
 NO_VALUE = ("html", "image", "expression")
 _EMAIL = re.compile(r"""^(([^<>()\[\].,;:\s@"]+(\.[^<>()\[\].,;:\s@"]+)*)|(".+"))@(([^<>()=\[\].,;:\s@"]+\.)+[^<>()=\[\].,;:\s@"]{2,})$""", re.I)
@@ -73,7 +79,7 @@ def value_name(q) -> str:
 
 def computed_values(definition: dict, data: dict) -> dict:
     """`data` plus calculated values and expression-question results, as survey-core computes them."""
-    values = dict(data)
+    values = js.from_json(data)
     calculated = definition.get("calculatedValues") or []
     expressions = [q for q in all_questions(definition) if q.get("type") == "expression" and q.get("expression")]
     # Two passes settle values that depend on each other in either order.
@@ -105,6 +111,7 @@ class _Run:
         self.ctx = Context(self.values, container_ready=self.container_ready)
         self.errors: dict[str, list[str]] = {}
         self.visible_names: set[str] = set()
+        self.through_hidden_panels = False
 
     def add(self, name, message):
         self.errors.setdefault(name, []).append(message)
@@ -116,10 +123,13 @@ class _Run:
         sub = _Run.__new__(_Run)
         sub.definition, sub.strict, sub.values, sub.ctx = self.definition, False, self.values, self.ctx
         sub.errors, sub.visible_names = {}, set()
+        # survey-core's isContainerReady validates each question on its own visibility: a visible
+        # question inside a hidden inner panel still counts (checked in Node).
+        sub.through_hidden_panels = True
         if found.get("type") == "paneldynamic":
             # survey-core checks each existing panel: a dynamic panel with no panels is "ready"
-            panels = self.values.get(value_name(found))
-            for i, panel in enumerate(panels if isinstance(panels, list) else []):
+            panels = dynamic_panels(found, self.values.get(value_name(found)))
+            for i, panel in enumerate(panels):
                 panel = panel if isinstance(panel, dict) else {}
                 sub.walk(found.get("templateElements"), self.ctx.child(panel=panel, panelIndex=i), panel, True,
                          report_as=(found["name"], ""))
@@ -129,7 +139,7 @@ class _Run:
 
     def walk(self, elements, ctx, values, enabled, report_as=None):
         for el in elements or []:
-            if not _visible(el, ctx):
+            if not _visible(el, ctx) and not (self.through_hidden_panels and el.get("type") == "panel"):
                 continue
             el_enabled = enabled and _enabled(el, ctx)
             if el.get("type") == "panel":
@@ -176,10 +186,34 @@ def is_answer_empty(q, value) -> bool:
     return js.is_empty(value)
 
 
+def _oversized(value) -> str | None:
+    """TOO_LONG or TOO_BIG when an answer passes the caps; stops walking as soon as it does."""
+    stack, parts = [value], 0
+    while stack:
+        v = stack.pop()
+        parts += 1
+        if parts > MAX_PARTS:
+            return TOO_BIG
+        if isinstance(v, str) and len(v) > MAX_TEXT_CHARS:
+            return TOO_LONG
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return None
+
+
 def question_errors(q, value, ctx, values, run_) -> list[str]:
     """survey-core's errors for one visible, enabled question (plus shape errors when strict)."""
     qtype = q.get("type")
     out: list[str] = []
+    if run_.strict and qtype not in _BINARY_TYPES:
+        # Typed text has a ceiling (files and signatures are data URLs, bounded by the upload limit):
+        # an answer of megabytes is no answer, and every validator's work grows with its length.
+        if count := count_errors(q, value):
+            return count
+        if too_big := _oversized([value, values.get(f"{value_name(q)}-Comment")]):
+            return [too_big]
     if qtype in ("matrixdropdown", "matrixdynamic", "paneldynamic", "multipletext", "matrix"):
         out += complex_errors(q, value, ctx, values, run_)
     elif _required(q, ctx) and is_answer_empty(q, value):
@@ -244,22 +278,20 @@ def _one_validator(v, value, ctx) -> str | None:
             return f"The value should be between {lo} and {hi}." if lo is not None and hi is not None else \
                 (f"The value should not be less than {lo}" if lo is not None else f"The value should not be greater than {hi}")
     elif kind == "text" and isinstance(value, str):
-        if v.get("allowDigits") is False and re.search(r"\d", value):
+        # survey-core tests /\d+$/: only a digit at the very end counts
+        if v.get("allowDigits") is False and value[-1:].isascii() and value[-1:].isdigit():
             return "Not allowed digits."
-        if (v.get("minLength") or 0) > 0 and len(value) < v["minLength"]:
+        if (v.get("minLength") or 0) > 0 and js.js_length(value) < v["minLength"]:
             return f"Please enter at least {v['minLength']} character(s)."
-        if (v.get("maxLength") or 0) > 0 and len(value) > v["maxLength"]:
+        if (v.get("maxLength") or 0) > 0 and js.js_length(value) > v["maxLength"]:
             return f"Please enter no more than {v['maxLength']} character(s)."
     elif kind == "regex" and v.get("regex"):
-        items = value if isinstance(value, list) else [value]
-        flags = re.I if v.get("caseInsensitive") else 0
-        for item in items:
-            try:
-                matched = re.search(v["regex"], js.to_js_string(item), flags) is not None
-            except re.error:
-                matched = True
-            if not matched:
-                return "The value does not match the required pattern."
+        # survey-core tests each item of a list, then the list itself (as JS text, "a,b")
+        items = [*value, value] if isinstance(value, list) else [value]
+        pattern = js.to_js_string(v["regex"])
+        ignore_case = bool(v.get("caseInsensitive", v.get("insensitive")))
+        if not all(jsregex.test(pattern, js.to_js_string(item), ignore_case) for item in items):
+            return "The value does not match the required pattern."
     elif kind == "answercount" and isinstance(value, list) and value:
         if v.get("minCount") and len(value) < v["minCount"]:
             return f"Please select at least {v['minCount']} option(s)."
@@ -300,5 +332,5 @@ def clean(definition: dict, data: dict) -> dict:
 
 
 # Imported last: these modules build on the helpers above (a cycle resolved at import time, not per call).
-from engine.forms.complex import complex_errors, prune_nested  # noqa: E402
+from engine.forms.complex import complex_errors, count_errors, dynamic_panels, prune_nested  # noqa: E402
 from engine.forms.shape import shape_errors  # noqa: E402
