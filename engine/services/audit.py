@@ -165,6 +165,19 @@ def entry(actor: Actor, action: str, *, client=None, object_type: str = "", obje
     return (PENDING, "insert", {"document": dict(values, _id=ObjectId())})
 
 
+def commit_entries(entries: list[db.Write]) -> None:
+    """Commit `entries` (from `entry`) on their own, when the writes they were meant to go with failed
+    but what they record happened. An entry already committed (same id, not chained yet) is skipped."""
+    docs = [args["document"] for _name, _kind, args in entries]
+    if not docs:
+        return
+    try:
+        db.get_db()[PENDING].insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise
+
+
 def chain_pending(limit: int = _CHAIN_BATCH) -> int:
     """Chain the committed entries not chained yet, oldest first, in batches. Returns how many.
 

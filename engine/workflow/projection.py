@@ -136,10 +136,9 @@ def compute(workflow, instance: dict) -> Projection:
 def _pin_form(form_key: str | None) -> str | None:
     if not form_key:
         return None
-    from engine.services.forms import published_definition
+    from engine.services.forms import published_version_id
 
-    version_id, _definition = published_definition(form_key)
-    return version_id
+    return published_version_id(form_key)
 
 
 TASKS, TIMERS, OUTBOX = (m._get_collection_name() for m in (Task, Timer, OutboxMessage))
