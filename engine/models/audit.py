@@ -39,8 +39,10 @@ class IdText(me.StringField):
 class AuditEvent(me.Document):
     # strict off: rows stored before the short keys (full names, `prev_mac`) still load; the workers
     # rewrite them under the short keys (engine.services.audit.compact_stored_rows).
+    # Indexes for the trail's readers (engine.services.audit.events_for: by client, by action, by seq);
+    # none by actor, which nothing queries: each index costs every chained row ~1 ms on the embedded server.
     meta = {"collection": "audit_events", "strict": False, "indexes": [
-        {"fields": ["seq"], "unique": True}, ("client_id", "-seq"), ("actor_id", "-seq"), "action",
+        {"fields": ["seq"], "unique": True}, ("client_id", "-seq"), "action",
     ]}
 
     seq = me.IntField(required=True)
