@@ -30,7 +30,8 @@ SWEEP_SECONDS = 60
 # What a dead process or a relay outage left undone is picked up here.
 SWEEPS = (("appointment reminders sent", scheduling.send_due_reminders), ("unsent mails sent", mail.retry_unsent),
           ("stalled migration runs resumed", studio.resume_stalled),
-          ("webhook deliveries retried", webhook_delivery.retry_due))
+          ("webhook deliveries retried", webhook_delivery.retry_due),
+          ("audit rows rewritten under short keys", audit.compact_stored_rows))
 # Audit entries committed with task completions are chained in batches, soon after (readers of the
 # trail chain what is left first, so this only keeps the stored chain close behind).
 AUDIT_SECONDS = 1.0

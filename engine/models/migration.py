@@ -48,7 +48,7 @@ class MigrationSnapshot(me.Document):
     from_version = me.IntField(required=True)
     from_version_id = me.ObjectIdField(required=True)
     to_version = me.IntField(required=True)
-    state_json = me.StringField(required=True)
+    state_json = me.DynamicField(required=True)  # zlib-compressed binary (engine.workflow.store), or older JSON text
     serializer_version = me.StringField(required=True)
     status = me.StringField(required=True)
     error = me.DictField(null=True)

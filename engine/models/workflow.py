@@ -69,7 +69,7 @@ class ProcessInstance(me.Document):
     process_version_id = me.ObjectIdField(required=True)
     client_id = me.ObjectIdField()
     status = me.StringField(choices=INSTANCE_STATUSES, default="running")
-    state_json = me.StringField(required=True)
+    state_json = me.DynamicField(required=True)  # zlib-compressed binary (engine.workflow.store), or older JSON text
     serializer_version = me.StringField(required=True)
     version = me.IntField(default=1)
     lease_owner = me.StringField()

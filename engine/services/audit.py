@@ -12,9 +12,13 @@ process, threads do not race each other: appends are grouped (see `_append`).
 Encoding (rows are ~100 per finished intake, so bytes per row count): the MAC is stored as its 32
 raw bytes, not 64 hex characters; the previous row's MAC is not stored again (the chain already
 binds it: each MAC is computed over it, and `verify()` takes it from the previous row); empty
-string and empty `details` fields are left out and read back as empty. The MAC input is unchanged
-(hex text of the previous MAC, canonical JSON of every chained field), so older rows, stored with
-`prev_mac` and a hex `mac`, verify in the same chain.
+string and empty `details` fields, an "ok" outcome and a "system" actor kind are left out and read
+back as such; fields are stored under one- or two-letter keys (`STORED_KEYS`; field names were a
+third of a row), and ids that are database ids are stored as 12-byte ObjectIds rather than 24
+characters (read back as the same text). The MAC input is unchanged (hex text of the previous MAC,
+canonical JSON of every chained field under its full name, ids as text), so older rows, stored with
+full names, `prev_mac` and a hex `mac`, verify in the same chain. A row holding a field under both
+its short and its full name was altered.
 """
 
 from __future__ import annotations
@@ -36,14 +40,21 @@ from pymongo.errors import BulkWriteError
 from engine import config, db
 from engine.authz import Actor
 from engine.models import utcnow
-from engine.models.audit import AuditEvent
+from engine.models.audit import AuditEvent, id_value
 
 _MAX_RACE_RETRIES = 200
 _DUPLICATE_KEY = 11000
 _CHAINED_FIELDS = ("seq", "at", "actor_kind", "actor_id", "action", "client_id", "object_type",
                    "object_id", "outcome", "ip", "user_agent", "details")
-# Left out of the stored row when empty; verify() reads a missing one back as empty.
-_OMIT_WHEN_EMPTY = ("actor_id", "client_id", "object_type", "object_id", "ip", "user_agent", "details")
+# Left out of the stored row when they hold this value; verify() reads a missing one back as it.
+_DEFAULTS = {"actor_kind": "system", "actor_id": "", "client_id": "", "object_type": "", "object_id": "",
+             "outcome": "ok", "ip": "", "user_agent": "", "details": {}}
+# The key each chained field is stored under (engine.models.audit.AuditEvent declares the same).
+STORED_KEYS = {"seq": "seq", "at": "t", "actor_kind": "k", "actor_id": "a", "action": "n", "client_id": "c",
+               "object_type": "y", "object_id": "o", "outcome": "r", "ip": "i", "user_agent": "u",
+               "details": "d"}
+MAC_KEY = "m"
+_ID_FIELDS = ("actor_id", "client_id", "object_id")
 
 
 def _key() -> bytes:
@@ -73,9 +84,31 @@ def _hex(stored) -> str:
 
 
 def _stored_row(row: dict, mac: str) -> dict:
-    doc = {k: v for k, v in row.items() if not (k in _OMIT_WHEN_EMPTY and v in ("", {}))}
-    doc["mac"] = Binary(bytes.fromhex(mac))
+    """The document stored for a chained row (`row`: every chained field under its full name)."""
+    doc = {}
+    for name, value in row.items():
+        if name in _DEFAULTS and value == _DEFAULTS[name]:
+            continue
+        doc[STORED_KEYS.get(name, name)] = id_value(value) if name in _ID_FIELDS else value
+    doc[MAC_KEY] = Binary(bytes.fromhex(mac))
     return doc
+
+
+def chained_values(doc: dict) -> dict | None:
+    """Every chained field of a stored row under its full name, as the MAC was computed over it; None
+    when a field is stored under both its short and its full name (the row was altered)."""
+    values: dict = {}
+    for name, key in STORED_KEYS.items():
+        if key != name and key in doc and name in doc:
+            return None
+        value = doc[key] if key in doc else doc.get(name, _DEFAULTS.get(name, ""))
+        values[name] = str(value) if isinstance(value, ObjectId) else value
+    return values
+
+
+def stored_mac(doc: dict) -> str:
+    """A stored row's MAC as hex text, whichever encoding stored it."""
+    return _hex(doc[MAC_KEY] if MAC_KEY in doc else doc.get("mac"))
 
 
 def _values(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
@@ -132,6 +165,19 @@ def entry(actor: Actor, action: str, *, client=None, object_type: str = "", obje
     return (PENDING, "insert", {"document": dict(values, _id=ObjectId())})
 
 
+def commit_entries(entries: list[db.Write]) -> None:
+    """Commit `entries` (from `entry`) on their own, when the writes they were meant to go with failed
+    but what they record happened. An entry already committed (same id, not chained yet) is skipped."""
+    docs = [args["document"] for _name, _kind, args in entries]
+    if not docs:
+        return
+    try:
+        db.get_db()[PENDING].insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise
+
+
 def chain_pending(limit: int = _CHAIN_BATCH) -> int:
     """Chain the committed entries not chained yet, oldest first, in batches. Returns how many.
 
@@ -163,7 +209,7 @@ def _chain(batch: list[dict]) -> bool:
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))  # noqa: S311 - see _append
         head = _head(coll)
         seq = (head["seq"] + 1) if head else 1
-        prev = _hex(head.get("mac")) if head else ""
+        prev = stored_mac(head) if head else ""
         writes: list[db.Write] = []
         for pending in batch:
             row = dict({k: v for k, v in pending.items() if k != "_id"}, seq=seq)
@@ -218,7 +264,7 @@ def _append(batch: list[_Pending]) -> None:
                 time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))  # noqa: S311
             head = _head(coll)
             first = (head["seq"] + 1) if head else 1
-            prev = _hex(head.get("mac")) if head else ""
+            prev = stored_mac(head) if head else ""
             rows, docs = [], []
             for seq, item in enumerate(todo, start=first):
                 row = dict(item.values, seq=seq)
@@ -255,7 +301,7 @@ def _append(batch: list[_Pending]) -> None:
 # bound above it (the chain was emptied, or restored from an older backup) finds nothing, and a
 # bound is searched for afresh. Threads may race on it: every value it takes is a seq that existed.
 _seen_seq = 0
-_HEAD_FIELDS = {"seq": 1, "mac": 1}
+_HEAD_FIELDS = {"seq": 1, "mac": 1, MAC_KEY: 1}
 
 
 def _saw(seq: int) -> None:
@@ -304,6 +350,38 @@ def _bound_near_head(coll) -> int:
     return low
 
 
+_compacted = False
+
+
+def compact_stored_rows(batch: int = 500) -> int:
+    """Rewrite rows stored before the short keys under them (same values, same MAC, as raw bytes);
+    how many. Readers of the trail query the short keys, so an older row is found by them once it
+    is rewritten. A row already rewritten is left alone (the filter names a full-name field), so
+    several processes may run this at once. Once a process finds none it does not look again.
+    """
+    global _compacted
+    if _compacted:
+        return 0
+    coll = AuditEvent._get_collection()
+    done = 0
+    while True:
+        rows = list(coll.find({"action": {"$exists": True}}, limit=batch))
+        if not rows:
+            _compacted = True
+            return done
+        rewritten = 0
+        for row in rows:
+            values, mac = chained_values(row), stored_mac(row)
+            if values is None or MAC_KEY in row or not re.fullmatch(r"[0-9a-f]{64}", mac):
+                continue  # an altered row stays as it is, for verify() to report
+            compact = dict(_stored_row(values, mac), _id=row["_id"])
+            rewritten += coll.replace_one({"_id": row["_id"], "action": {"$exists": True}}, compact).modified_count
+        done += rewritten
+        if len(rows) < batch or not rewritten:
+            _compacted = True
+            return done
+
+
 @dataclass
 class VerifyResult:
     ok: bool
@@ -338,7 +416,7 @@ def anchor() -> Anchor | None:
     head = _head(AuditEvent._get_collection())
     if head is None:
         return None
-    return Anchor(seq=head["seq"], mac=_hex(head.get("mac")), at=utcnow())
+    return Anchor(seq=head["seq"], mac=stored_mac(head), at=utcnow())
 
 
 def parse_anchors(text: str) -> list[tuple[int, str]]:
@@ -364,11 +442,13 @@ def verify(batch: int = 2000, *, anchors: Sequence[tuple[int, str]] = ()) -> Ver
         seq = doc.get("seq")
         if seq != expected_seq:
             return VerifyResult(False, count, expected_seq, f"row {expected_seq} is missing (found {seq})")
-        values = {k: doc.get(k, "" if k != "details" else {}) for k in _CHAINED_FIELDS}
+        values = chained_values(doc)
+        if values is None or (MAC_KEY in doc and "mac" in doc):
+            return VerifyResult(False, count, seq, f"row {seq} was altered")
         if "prev_mac" in doc and doc["prev_mac"] != prev_mac:  # older rows repeat the previous MAC
             return VerifyResult(False, count, seq, f"row {seq} does not follow row {seq - 1}")
         mac = _mac(prev_mac, values)
-        if not hmac.compare_digest(_hex(doc.get("mac")), mac):
+        if not hmac.compare_digest(stored_mac(doc), mac):
             return VerifyResult(False, count, seq, f"row {seq} was altered")
         if seq in pinned and not hmac.compare_digest(pinned[seq], mac):
             return VerifyResult(False, count, seq, f"row {seq} is not the row anchored at seq {seq}: "

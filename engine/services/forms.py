@@ -59,6 +59,15 @@ def published_definition(key: str) -> tuple[str, dict]:
     return str(version.id), sanitize_definition(version.definition)
 
 
+def published_version_id(key: str) -> str:
+    """The id of the latest published version of `key` (what a new task pins), without reading the
+    version: published versions are never modified or deleted. Raises NotFound."""
+    form = FormDefinition.objects(key=key, archived=False).only("latest_version_id").first()
+    if form is None or form.latest_version_id is None:
+        raise NotFound(f"no published form {key!r}")
+    return str(form.latest_version_id)
+
+
 def get_version(version_id) -> FormVersion:
     """A published version by id. Raises NotFound."""
     from engine.authz import parse_id

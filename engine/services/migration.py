@@ -249,7 +249,7 @@ def rollback(actor: Actor, instance_id, *, snapshot_id=None, force: bool = False
             raise Conflict(f"the instance changed since it was moved (version {snap.migrated_version} → "
                            f"{loaded.version}); rolling back would undo that work", code="instance_changed")
         spec, subs, _ = store.version_specs(snap.from_version_id)
-        workflow = wfspecs.load_state(snap.state_json, spec, subs)
+        workflow = wfspecs.load_state(store.decode_state(snap.state_json), spec, subs)
         workflow.script_engine = script_engine()
         new = projection.compute(workflow, loaded.doc)
         if new.error:  # the old version's task expressions fail now: keep the instance as it is

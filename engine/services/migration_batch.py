@@ -65,8 +65,9 @@ def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=
         row = tasks.find_one({"instance_id": iid, "task_id": task_id, "status": "open"}, {"form_key": 1})
         if row is None:
             continue
-        changes = {"name": fields["name"], "lane": fields["lane"], "audience": fields["audience"],
-                   "form_key": fields["form_key"], "role": fields["role"],
+        # spec_name too: a revived row was done, and done rows drop it (engine.workflow.projection).
+        changes = {"spec_name": fields["spec_name"], "name": fields["name"], "lane": fields["lane"],
+                   "audience": fields["audience"], "form_key": fields["form_key"], "role": fields["role"],
                    "submitted_forms": fields["submitted_forms"], "note": fields["note"]}
         if row.get("form_key") != fields["form_key"]:
             changes["form_version_id"] = projection._pin_form(fields["form_key"])
@@ -110,7 +111,7 @@ class _Move:
                              migrated_version=doc["version"] + 1, created_at=utcnow(),
                              projected=self.previous, waiting_messages=doc.get("waiting_messages") or [])
         now = utcnow()
-        self.changes = {"state_json": wfspecs.dump_state(workflow), "serializer_version": wfspecs.SERIALIZER_VERSION,
+        self.changes = {"state_json": store.encode_state(wfspecs.dump_state(workflow), status), "serializer_version": wfspecs.SERIALIZER_VERSION,
                         "process_version": target.number, "process_version_id": target.id, "status": status,
                         "error": error, "projected": self.new.summary, "waiting_messages": self.new.messages,
                         "dirty": True, "updated_at": now, "lease_owner": None, "lease_until": None,

@@ -22,7 +22,7 @@ from engine.forms import clean_submission, validate_submission
 from engine.forms.prefill import needs_insurance, prefill, proposed_changes
 from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
-from engine.models.forms import Evidence, ReviewItem, Submission
+from engine.models.forms import Evidence, FormVersion, ReviewItem, Submission
 from engine.services import audit, form_files, webhooks
 from engine.services.form_requests import TASK_CONTEXT, require_request
 from engine.services.forms import canonical_json, get_version, published_definition
@@ -125,7 +125,8 @@ def supersede(actor: Actor, seal_key: str, submission_id=None, *, sealed_before:
 
 
 def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "",
-             version_id: str | None = None, seal_key: str | None = None) -> Submission:
+             version_id: str | None = None, seal_key: str | None = None, version: FormVersion | None = None,
+             audit_to: list | None = None) -> Submission:
     """Validate, move files to GridFS, seal with evidence, propose record changes for review.
 
     A portal account submits only by completing the task that asks for the form
@@ -133,6 +134,10 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
     With `seal_key` (a task's forms: engine/services/tasks.py), at most one submission is ever sealed under
     that key: the same signer sending the same answers again gets the earlier seal back (a retry after a
     crash or a lost answer), anything else gets Conflict (already_sealed).
+
+    `version`: the form version already read by the caller (its id is `version_id`). `audit_to`: a list
+    to append this seal's audit entry to (engine.services.audit.entry), for the caller to commit with its
+    own writes, instead of recording it here.
 
     Raises NotFound, ValidationFailed (details by question name; earlier progress kept), Conflict."""
     if not isinstance(data, dict):
@@ -146,9 +151,12 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
     draft = _open_progress(client.id, form_key, context)
     if version_id is None and draft is not None:
         version_id = str(draft.form_version)
-    if version_id is None:
-        version_id, _ = published_definition(form_key)
-    version = get_version(version_id)
+    if version is not None and str(version.id) != str(version_id or version.id):
+        version = None  # not the version to seal against (the draft's): read that one
+    if version is None:
+        if version_id is None:
+            version_id, _ = published_definition(form_key)
+        version = get_version(version_id)
     if version.key != form_key:
         raise NotFound("no such form version")
     definition = version.definition
@@ -191,11 +199,19 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         if earlier is None:
             raise Conflict("this form was already completed") from None
         return _announced(earlier)
-    for change in proposed_changes(definition, client, answers):
-        ReviewItem(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
-                   question=change["question"], old_value=change["old"], new_value=change["new"]).save()
-    audit.record(actor, "form_submission_completed", client=client, object_type="submission",
-                 object_id=str(sub.id), details={"form": form_key, "version": version.number})
+    items = [ReviewItem(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
+                        question=change["question"], old_value=change["old"], new_value=change["new"])
+             for change in proposed_changes(definition, client, answers)]
+    for item in items:
+        item.validate()  # what save() checks; the insert below does not
+    if items:
+        ReviewItem.objects.insert(items, load_bulk=False)  # one insert for all of them
+    event = {"client": client, "object_type": "submission", "object_id": str(sub.id),
+             "details": {"form": form_key, "version": version.number}}
+    if audit_to is not None:
+        audit_to.append(audit.entry(actor, "form_submission_completed", **event))
+    else:
+        audit.record(actor, "form_submission_completed", **event)
     return _announced(sub)
 
 

@@ -41,13 +41,19 @@ def _intake():
     return intake
 
 
-def _form_definition(version_id: str | None) -> dict | None:
-    """The task's form version as the browser renders it: HTML cleaned (older versions too)."""
+def _form_version(version_id: str | None):
+    """The pinned form version (engine.models.forms.FormVersion), or None for a task without a form."""
     if not version_id:
         return None
     from engine.services.forms import get_version
 
-    return sanitize_definition(get_version(version_id).definition)
+    return get_version(version_id)
+
+
+def _form_definition(version_id: str | None) -> dict | None:
+    """The task's form version as the browser renders it: HTML cleaned (older versions too)."""
+    version = _form_version(version_id)
+    return sanitize_definition(version.definition) if version is not None else None
 
 
 # A seal left by an attempt that died before completing its task may be replaced by different answers only
@@ -56,13 +62,14 @@ def _form_definition(version_id: str | None) -> dict | None:
 REPLACE_ABANDONED_SEAL_AFTER = timedelta(minutes=2)
 
 
-def _seal(actor: Actor, row: dict, data: dict):
+def _seal(actor: Actor, row: dict, data: dict, *, version=None, audit_to: list | None = None):
     """Client and guardian forms are signed records: seal a submission (files move to GridFS) and put
     its answers (file references, not data URLs) under `form_answers`, with `submission_id`, into task
     data — namespaced, so a question named like a process variable cannot overwrite it.
 
     One task, one sealed submission: a retry of the same answers reuses the seal of an attempt that died
     before completing the task; other answers replace it only once it is abandoned (and provably unused).
+    `version`: the pinned form version, already read; the seal's audit entry goes to `audit_to`.
     Returns (task data, submission). Raises NotFound, Conflict (already_sealed)."""
     from engine.services import submissions
 
@@ -70,7 +77,8 @@ def _seal(actor: Actor, row: dict, data: dict):
 
     def seal():
         return submissions.complete(actor, row["client_id"], row["form_key"], data, context=key,
-                                    version_id=row.get("form_version_id"), seal_key=key)
+                                    version_id=row.get("form_version_id"), seal_key=key, version=version,
+                                    audit_to=audit_to)
 
     try:
         sub = seal()
@@ -83,17 +91,22 @@ def _seal(actor: Actor, row: dict, data: dict):
     return {"form_answers": sub.answers, "submission_id": str(sub.id)}, sub
 
 
-def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str, also: list) -> None:
+def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str, also: list, sealed: list) -> None:
     """Complete the task with its seal; a seal the task turned out not to take is superseded (it is
-    nobody's answers), unless a racing retry of the same answers completed the task with it."""
+    nobody's answers), unless a racing retry of the same answers completed the task with it.
+
+    `sealed`: the seal's audit entries, committed with the completion; if the completion fails they
+    are committed on their own (the seal happened: a retry reuses it without recording it again)."""
     from engine.services import submissions
 
     try:
-        runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=also)
-    except TaskNotOpen:
-        done = runtime.task_completion(row["instance_id"], row["task_id"])
-        if not done or done.get("details", {}).get("submission") != str(sub.id):
-            submissions.supersede(actor, f"task:{row['_id']}", sub.id)
+        runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=[*sealed, *also])
+    except BaseException as exc:
+        audit.commit_entries(sealed)
+        if isinstance(exc, TaskNotOpen):
+            done = runtime.task_completion(row["instance_id"], row["task_id"])
+            if not done or done.get("details", {}).get("submission") != str(sub.id):
+                submissions.supersede(actor, f"task:{row['_id']}", sub.id)
         raise
 
 
@@ -330,9 +343,12 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         raise TaskNotOpen("this task is not open any more")
     if row.get("claimed_by") not in (None, me):
         raise Conflict("someone else claimed this task")
-    definition = _form_definition(row.get("form_version_id"))
+    # The pinned version is read once per request: validation, the seal and the answer use it.
+    version = _form_version(row.get("form_version_id"))
+    definition = version.definition if version is not None else None
     answers: dict = {}
     sub = None
+    sealed: list = []
     if definition is not None:
         validate, clean = _validator()
         errors = validate(definition, data)
@@ -340,16 +356,18 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
             raise ValidationFailed("some answers are invalid", details=errors)
         answers = clean(definition, data)
         if row.get("lane") in ("client", "guardian") and row.get("client_id") and row.get("form_key"):
-            answers, sub = _seal(actor, row, data)
-    # Its audit entry is committed with the completion itself (chained by the worker's sweep).
-    also = [audit.entry(actor, "task_completed", client=row.get("client_id"), object_type="task",
-                        object_id=row["_id"], details={"process_id": row["process_id"], "task": row["spec_name"]})]
+            answers, sub = _seal(actor, row, data, version=version, audit_to=sealed)
+    # Its audit entries are committed with the completion itself (chained by the worker's sweep).
+    also = [audit.entry(actor, "task_completed", client=row.get("client_id"), object_type="task", object_id=row["_id"],
+                        # A done row has no spec name (one read just as it was completed, say).
+                        details={"process_id": row["process_id"], "task": row.get("spec_name", "")})]
     if sub is None:
         runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=also)
     else:
-        _complete_sealed(actor, row, answers, sub, me, also)
+        _complete_sealed(actor, row, answers, sub, me, also, sealed)
     _intake().reviewed(row, answers)
-    return shape(dict(row, status="completed", completed_at=utcnow(), completed_by=me))
+    forms = {row["form_version_id"]: sanitize_definition(definition)} if definition is not None else {}
+    return shape(dict(row, status="completed", completed_at=utcnow(), completed_by=me), forms=forms)
 
 
 __all__ = ["audiences", "claim", "complete", "get_task_for", "inbox", "shape"]

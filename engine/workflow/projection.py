@@ -178,13 +178,16 @@ def compute(workflow, instance: dict) -> Projection:
 def _pin_form(form_key: str | None) -> str | None:
     if not form_key:
         return None
-    from engine.services.forms import published_definition
+    from engine.services.forms import published_version_id
 
-    version_id, _definition = published_definition(form_key)
-    return version_id
+    return published_version_id(form_key)
 
 
 TASKS, TIMERS, OUTBOX = (m._get_collection_name() for m in (Task, Timer, OutboxMessage))
+# Inbox row fields left out when empty, and fields only open rows are read for (the intake's task
+# actions and a migration's refresh match open rows by spec name), dropped once a row is done.
+_OMITTED_WHEN_NONE = ("due_at", "claimed_by")
+_UNREAD_ONCE_DONE = {"spec_name": ""}
 
 
 def writes(instance: dict, previous: dict, new: Projection, *,
@@ -206,6 +209,10 @@ def writes(instance: dict, previous: dict, new: Projection, *,
                    form_version_id=_pin_form(fields["form_key"]),
                    # A task for one named staff member is theirs from the start.
                    claimed_by=fields["audience"] if fields["audience"].startswith("staff:") else None)
+        # No due date, nobody claiming: left out (a missing field matches null in queries and indexes).
+        for name in _OMITTED_WHEN_NONE:
+            if row.get(name) is None:
+                row.pop(name, None)
         # An upsert, so that a projection written twice (the repair sweep's) leaves one row.
         out.append((TASKS, "update_one", {"filter": {"instance_id": iid, "task_id": tid},
                                           "update": {"$setOnInsert": row}, "upsert": True}))
@@ -214,11 +221,12 @@ def writes(instance: dict, previous: dict, new: Projection, *,
         gone.remove(completed[0])
         out.append((TASKS, "update_one", {
             "filter": {"instance_id": iid, "task_id": completed[0], "status": "open"},
-            "update": {"$set": {"status": "completed", "completed_at": now, "completed_by": completed[1]}}}))
+            "update": {"$set": {"status": "completed", "completed_at": now, "completed_by": completed[1]},
+                       "$unset": _UNREAD_ONCE_DONE}}))
     if gone:
         out.append((TASKS, "update_many", {
             "filter": {"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
-            "update": {"$set": {"status": "closed", "completed_at": now}}}))
+            "update": {"$set": {"status": "closed", "completed_at": now}, "$unset": _UNREAD_ONCE_DONE}}))
 
     for key, fields in new.timers.items():
         if key not in old_timers:

@@ -8,12 +8,14 @@ this time taking the lease (a guarded update) so that it makes progress
 under contention. A lease whose holder died expires and is taken over.
 Nothing is ever overwritten.
 
-A finished instance keeps its serialized workflow state (`state_json`) zlib-compressed, as BSON
-binary: task data is copied onto every task, so the JSON text of a finished intake is ~90 KB and
-compresses ~12×, and finished instances are what piles up. Running instances keep JSON text:
-steps pay no compression, and a migration's snapshot and rollback copy their state as it is.
-Instances finished before this keep JSON text too; `restore` reads both. The field keeps its name
-so that readers which leave it out (`{"state_json": 0}`) still do.
+An instance keeps its serialized workflow state (`state_json`) zlib-compressed, as BSON binary:
+task data is copied onto every task, so the JSON text of an intake is tens of KB (~90 KB once
+finished) and compresses ~10×. Compressing running instances too costs a step ~1 ms of CPU
+(level 1; measured in bench/storage.py) and saves sending and writing ~40 KB per form completion;
+a finished instance is stored at level 6 (it is written once and kept). Instances of older
+releases keep JSON text until their next save; `restore` reads both, and so do a migration's
+snapshot and rollback, which copy the stored value as it is. The field keeps its name so that
+readers which leave it out (`{"state_json": 0}`) still do.
 """
 
 from __future__ import annotations
@@ -47,17 +49,17 @@ _spec_lock = threading.Lock()
 _STEP_FIELDS = {"history": 0}
 
 
-# Statuses whose state is stored compressed: nothing steps or migrates such an instance any more.
-COMPRESSED_STATUSES = ("completed",)
-# zlib's default level: ~1 ms for the 90 KB state of a finished intake; level 9 saves 2 % for 4× the time.
-_STATE_LEVEL = 6
+# zlib's default level for what is kept (~1 ms for the 90 KB state of a finished intake; level 9 saves
+# 2 % for 4× the time); its fastest for states every step rewrites.
+_FINISHED_LEVEL = 6
+_RUNNING_LEVEL = 1
+_FINISHED = ("completed", "cancelled")
 
 
 def encode_state(text: str, status: str):
     """The stored form of a serialized workflow state (JSON text from `specs.dump_state`)."""
-    if status in COMPRESSED_STATUSES:
-        return Binary(zlib.compress(text.encode(), _STATE_LEVEL))
-    return text
+    level = _FINISHED_LEVEL if status in _FINISHED else _RUNNING_LEVEL
+    return Binary(zlib.compress(text.encode(), level))
 
 
 def decode_state(value) -> str:

@@ -83,7 +83,8 @@ def test_each_caller_gets_its_own_row_when_appends_are_grouped(clean_db):
         th.start()
     for th in threads:
         th.join()
-    stored = {doc["seq"]: (doc["details"]["t"], doc["details"]["i"]) for doc in AuditEvent._get_collection().find()}
+    details = audit.STORED_KEYS["details"]
+    stored = {doc["seq"]: (doc[details]["t"], doc[details]["i"]) for doc in AuditEvent._get_collection().find()}
     assert sorted(seq for seq, _, _ in returned) == list(range(1, 121))
     assert all(stored[seq] == (t, i) for seq, t, i in returned)
     result = audit.verify()

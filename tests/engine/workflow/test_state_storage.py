@@ -1,5 +1,5 @@
-"""The workflow state at rest: JSON text while an instance runs, zlib-compressed BSON binary once it
-has finished, and finished instances of older releases still holding JSON text."""
+"""The workflow state at rest: zlib-compressed BSON binary while an instance runs and once it has
+finished, and instances of older releases still holding JSON text."""
 
 from __future__ import annotations
 
@@ -42,11 +42,14 @@ def finished_path(workflow) -> dict:
             "steps": data["finish"]["steps"]}
 
 
-def test_running_state_is_text_and_finished_state_is_compressed_and_complete(people):
-    """Does a running instance keep JSON text, and does a finished one store compressed binary that
-    restores to exactly the workflow saved, form answers in task data included?"""
+def test_running_and_finished_states_are_compressed_and_complete(people):
+    """Does a running instance store compressed binary that restores to exactly the workflow saved,
+    and does a finished one too, form answers in task data included?"""
     iid = processes.start_process("t_gateways", client_id=people["client"].id)
-    assert isinstance(stored(iid)["state_json"], str)
+    running = stored(iid)
+    assert isinstance(running["state_json"], bytes)
+    assert len(running["state_json"]) * 2 < len(store.decode_state(running["state_json"]).encode())
+    assert json.loads(specs.dump_state(store.restore(running))) == json.loads(store.decode_state(running["state_json"]))
 
     finish_gateways(people)
     doc = stored(iid)
@@ -74,23 +77,35 @@ def test_finished_instance_stored_as_text_by_an_older_release_still_loads(people
     assert compressed["finish"] == "completed" and "rejected" not in compressed
 
 
-def test_insert_stores_a_finished_state_compressed_and_a_running_one_as_text(people):
-    """Does inserting an instance document compress the state of one that finished at its start only,
-    leaving the caller's document as it was?"""
+def test_insert_stores_the_state_compressed(people):
+    """Does inserting an instance document compress its state, running or finished, leaving the
+    caller's document as it was?"""
     iid = processes.start_process("t_gateways", client_id=people["client"].id)
     doc = {k: v for k, v in stored(iid).items() if k != "_id"}
-    for status, kind in (("running", str), ("completed", bytes)):
-        given = dict(doc, status=status)
+    text = store.decode_state(doc["state_json"])
+    for status in ("running", "completed"):
+        given = dict(doc, status=status, state_json=text)
         copy_id = store.insert(given)
-        assert isinstance(given["state_json"], str)
-        assert isinstance(stored(copy_id)["state_json"], kind)
-        assert store.decode_state(stored(copy_id)["state_json"]) == doc["state_json"]
+        assert given["state_json"] == text
+        assert isinstance(stored(copy_id)["state_json"], bytes)
+        assert store.decode_state(stored(copy_id)["state_json"]) == text
+
+
+def test_a_running_instance_stored_as_text_by_an_older_release_steps_on(people):
+    """Does a running instance whose state an older release stored as JSON text restore, complete its
+    task, and come back compressed?"""
+    iid = ObjectId(processes.start_process("t_gateways", client_id=people["client"].id))
+    text = store.decode_state(stored(iid)["state_json"])
+    store.instances().update_one({"_id": iid}, {"$set": {"state_json": text}})
+    finish_gateways(people)
+    doc = stored(iid)
+    assert doc["status"] == "completed" and isinstance(doc["state_json"], bytes)
 
 
 def test_decode_state_accepts_both_forms():
-    """Do JSON text and its compressed form decode to the same text?"""
+    """Do JSON text and its compressed forms decode to the same text?"""
     text = json.dumps({"tasks": {"a": {"data": {"form_answers": {"x": "é" * 50}}}}})
-    assert store.encode_state(text, "running") == text
     assert store.decode_state(text) == text
-    assert store.decode_state(store.encode_state(text, "completed")) == text
-    assert store.decode_state(bytes(store.encode_state(text, "completed"))) == text
+    for status in ("running", "completed"):
+        assert store.decode_state(store.encode_state(text, status)) == text
+        assert store.decode_state(bytes(store.encode_state(text, status))) == text

@@ -81,7 +81,7 @@ def test_spec_is_stored_once_per_version_not_per_instance(deployed):
     """Is the spec kept on the version and absent from instance state?"""
     iid = processes.start_process("t_gateways")
     doc = store.instances().find_one({"_id": ObjectId(iid)})
-    state = json.loads(doc["state_json"])
+    state = json.loads(store.decode_state(doc["state_json"]))
     assert "spec" not in state and "subprocess_specs" not in state
     assert doc["serializer_version"] == "1.5"
     version = ProcessVersion.objects.get(process_id="t_gateways", number=1)
