@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from engine import config
+from engine import config, persistence
 from engine.models import organization, utcnow
 from engine.models.accounts import ApiToken, AuthSession, PortalAccount, StaffMember
 
@@ -42,10 +42,10 @@ def _find_with_account(model, query: dict):
     revoked token, a deleted session, a disabled account or changed permissions count at once.
     """
     pipeline: list[dict] = [{"$match": query}, {"$limit": 1}]
-    pipeline += [{"$lookup": {"from": account_model._get_collection_name(), "localField": "account_id",
+    pipeline += [{"$lookup": {"from": persistence.collection_name(account_model), "localField": "account_id",
                               "foreignField": "_id", "as": f"_{kind}"}} for kind, account_model in _KINDS.items()]
     pipeline.append(organization.lookup_stage("_org"))
-    found = next(iter(model._get_collection().aggregate(pipeline)), None)
+    found = next(iter(persistence.collection(model).aggregate(pipeline)), None)
     if found is None:
         return None
     accounts = {kind: found.pop(f"_{kind}", []) for kind in _KINDS}
