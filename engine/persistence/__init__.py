@@ -85,8 +85,9 @@ Snapshot reads
 
 from __future__ import annotations
 
+from typing import Any
+
 from mongoengine import Document
-from pymongo.collection import Collection
 
 from engine.persistence.claims import update_then_read
 from engine.persistence.transactions import (
@@ -104,8 +105,12 @@ __all__ = ["DUPLICATE_KEY", "GuardFailed", "Write", "collection", "collection_na
            "is_duplicate_key", "model", "runs", "update_many", "update_then_read"]
 
 
-def collection(document: type[Document]) -> Collection:
-    """The pymongo collection of a MongoEngine document class (connected on first use)."""
+def collection(document: type[Document]) -> Any:
+    """The pymongo collection of a MongoEngine document class (connected on first use).
+
+    Typed Any, as MongoEngine's own accessor is: its rows are plain dicts, and a typed Collection
+    would make every find_one's row Optional at call sites that were written for MongoEngine's.
+    """
     return document._get_collection()
 
 
