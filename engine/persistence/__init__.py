@@ -5,10 +5,12 @@ embedded server `portico up` starts when PORTICO_MONGODB_URI is unset (engine/em
 speaks MongoDB's wire protocol over WiredTiger storage. What the code does is right on both; what
 it costs is not. Code elsewhere says what it needs ("one query per case", "a guarded update, not
 findAndModify") and points here; why is written once, below. Nothing outside this package calls
-MongoEngine's private API for a collection: `collection(Document)` and `collection_name(Document)`.
+MongoEngine's private API for a collection or a raw row: `collection(Document)`,
+`collection_name(Document)` and `document(Document, row)`.
 
 Helpers
     collection(Document), collection_name(Document)   the pymongo collection of a document class
+    document(Document, row)          the document instance of a row read through it
     update_then_read (claims.py)     a claim: a guarded update_one, then a read by _id
     commit_writes, update_many, Write, GuardFailed, is_duplicate_key (transactions.py)
                                      writes committed together, guards, idempotent inserts
@@ -102,7 +104,7 @@ from engine.persistence.transactions import (
 )
 
 __all__ = ["DUPLICATE_KEY", "GuardFailed", "Write", "collection", "collection_name", "commit_writes",
-           "is_duplicate_key", "model", "runs", "update_many", "update_then_read"]
+           "document", "is_duplicate_key", "model", "runs", "update_many", "update_then_read"]
 
 
 def collection(document: type[Document]) -> Any:
@@ -112,6 +114,11 @@ def collection(document: type[Document]) -> Any:
     would make every find_one's row Optional at call sites that were written for MongoEngine's.
     """
     return document._get_collection()
+
+
+def document(model: type[Document], row: dict) -> Any:
+    """The `model` instance of a raw row read through `collection` (as MongoEngine loads its own)."""
+    return model._from_son(row)
 
 
 def collection_name(document: type[Document]) -> str:

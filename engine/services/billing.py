@@ -157,7 +157,7 @@ def void_invoice(actor: Actor, invoice_id) -> dict:
     if doc is None:
         raise Conflict("only an open invoice with nothing paid can be voided", code="invoice_not_voidable")
     audit.record(actor, "invoice_voided", client=client, object_type="invoice", object_id=inv.id)
-    return invoice_dict(Invoice._from_son(doc))
+    return invoice_dict(persistence.document(Invoice, doc))
 
 
 def _payers(client: Client) -> list:
@@ -215,7 +215,7 @@ def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
                               {"$set": changes})
     if doc is None:
         return Payment.objects.get(id=payment.id)  # someone else finished it first
-    return _settle(Payment._from_son(doc), actor, client)
+    return _settle(persistence.document(Payment, doc), actor, client)
 
 
 def _settle(done: Payment, actor: Actor, client: Client) -> Payment:

@@ -110,7 +110,7 @@ def activate(raw_token: str, password: str, *, ip: str = "", user_agent: str = "
     # claim whose retry, with the same password, finishes the activation.
     claimed = persistence.update_then_read(persistence.collection(Invitation), {"_id": found.id, "used_at": None},
                                   {"$set": {"used_at": now, "password_hash": passwords.hash_password(password)}})
-    invitation = Invitation._from_son(claimed) if claimed is not None else None
+    invitation = persistence.document(Invitation, claimed) if claimed is not None else None
     account = PortalAccount.objects(id=found.account).first()
     if invitation is None:
         invitation = Invitation.objects(id=found.id).first()

@@ -93,7 +93,7 @@ def deliver(message_id) -> MailMessage:
                       {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}}):
         doc = doc or persistence.update_then_read(persistence.collection(MailMessage),
                                          {"_id": ObjectId(str(message_id)), "direction": "out", **claimable}, claim)
-    message = MailMessage._from_son(doc) if doc is not None else None
+    message = persistence.document(MailMessage, doc) if doc is not None else None
     if message is None:
         existing = MailMessage.objects(id=message_id, direction="out").first()
         if existing is None:

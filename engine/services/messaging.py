@@ -137,7 +137,7 @@ def _next_seq(client_id, author_kind: str) -> MessageThread:
                 {"$inc": {"last_seq": 1}, "$set": {"last_message_at": utcnow(), "last_author_kind": author_kind},
                  "$setOnInsert": {"created_at": utcnow()}},
                 upsert=True, return_document=ReturnDocument.AFTER)
-            return MessageThread._from_son(doc)
+            return persistence.document(MessageThread, doc)
         except DuplicateKeyError:
             continue
     raise DuplicateKeyError("message thread upsert kept colliding")

@@ -189,7 +189,7 @@ def cancel(actor: Actor, appointment_id, *, reason: str = "", now: datetime | No
     if doc is None:
         raise Conflict("the appointment changed meanwhile; reload and try again", code="stale_version")
     _release(appt.id)
-    appt = Appointment._from_son(doc)
+    appt = persistence.document(Appointment, doc)
     audit.record(actor, "appointment_cancelled", client=appt.client, object_type="appointment",
                  object_id=appt.id, details={"late": late})
     _notify(appt, client, actor, "cancelled")
@@ -230,7 +230,7 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
     # Two deletes rather than one top-level `$or` (see engine.persistence).
     for gone in ({"staff": {"$ne": new_staff}}, {"block_start": {"$nin": blocks(begin, end)}}):
         persistence.collection(SlotClaim).delete_many({"appointment": appt.id, **gone})
-    appt = Appointment._from_son(doc)
+    appt = persistence.document(Appointment, doc)
     audit.record(actor, "appointment_rescheduled", client=appt.client, object_type="appointment",
                  object_id=appt.id, details={"start": begin.isoformat(), "late": late})
     _notify(appt, client, actor, "rescheduled")
@@ -261,7 +261,7 @@ def update(actor: Actor, appointment_id, *, status: str | None = None, telehealt
         raise Conflict("the appointment changed meanwhile; reload and try again", code="stale_version")
     if changes.get("status") in ("completed", "no_show"):
         _release(appt.id)  # the past needs no claims; keeps the index small
-    appt = Appointment._from_son(doc)
+    appt = persistence.document(Appointment, doc)
     audit.record(actor, "appointment_updated", client=appt.client, object_type="appointment", object_id=appt.id,
                  details={k: v for k, v in changes.items() if k != "telehealth_url"})
     return appointment_dict(appt, _staff_names([appt]))
@@ -340,7 +340,7 @@ def send_due_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
                                   {"$unset": {"reminder_due_at": ""}, "$set": {"reminder_sent_at": now}})
         if doc is None:
             continue  # another worker took it, or it is no longer booked or ahead
-        appt = Appointment._from_son(doc)
+        appt = persistence.document(Appointment, doc)
         client = Client.objects(id=appt.client).first()
         for account in appointment_participants(client):
             notices.notify(account, headline="Reminder: you have an upcoming appointment",

@@ -51,9 +51,9 @@ def _find_with_account(model, query: dict):
     accounts = {kind: found.pop(f"_{kind}", []) for kind in _KINDS}
     orgs = found.pop("_org", [])
     organization.remember_for_request(orgs[0] if orgs else None)
-    row = model._from_son(found)
+    row = persistence.document(model, found)
     matched = accounts.get(row.account_kind) or [None]
-    account = _KINDS[row.account_kind]._from_son(matched[0]) if matched[0] is not None else None
+    account = persistence.document(_KINDS[row.account_kind], matched[0]) if matched[0] is not None else None
     return row, (None if account is None or account.disabled else account)
 
 

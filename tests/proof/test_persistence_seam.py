@@ -43,6 +43,11 @@ def private_collection_calls(root: Path = ROOT) -> list[str]:
     return _hits(root, r"_get_collection", _in_seam)
 
 
+def private_row_loads(root: Path = ROOT) -> list[str]:
+    """MongoEngine's private loader of a raw row, outside the seam and the model classes themselves."""
+    return _hits(root, r"\._from_son\(", lambda rel: _in_seam(rel) or rel.is_relative_to("engine/models"))
+
+
 def embedded_database_named(root: Path = ROOT) -> list[str]:
     return _hits(root, r"secantus", lambda rel: _in_seam(rel) or rel in STARTS_THE_SERVER)
 
@@ -59,6 +64,11 @@ def test_only_the_seam_calls_private_collection_api():
     """Does nothing in engine/, web/ or workers/ outside engine/persistence call `_get_collection()`
     or `_get_collection_name()` (use persistence.collection / collection_name)?"""
     assert private_collection_calls() == []
+
+
+def test_only_the_seam_loads_raw_rows_into_documents():
+    """Does no service or view call MongoEngine's private `_from_son` (use persistence.document)?"""
+    assert private_row_loads() == []
 
 
 def test_only_the_seam_names_the_embedded_database():
