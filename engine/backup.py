@@ -6,7 +6,7 @@ Archive (tar.gz):
     secret.json            only in development, where the secret key lives in the data dir
 
 Consistency: every collection is read in one snapshot session (MongoDB 5+ replica sets and the
-embedded SecantusDB); a server without snapshot reads falls back to one read-only transaction,
+embedded development server); a server without snapshot reads falls back to one read-only transaction,
 and the manifest records which was used. Production keeps PORTICO_SECRET_KEY outside the archive
 on purpose: a stolen backup must not carry the key that decrypts its files.
 

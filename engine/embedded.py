@@ -104,10 +104,9 @@ def start_mongodb(data_dir: Path, *, port: int | None = None, log: Path | None =
         args.append("--sync-on-commit")
     proc = _popen(args, log)
     wait_for_port(port, proc, timeout=60)
-    # Retryable writes off: SecantusDB keeps a record of each for 30 minutes and scans (past 10,000,
-    # sorts) them all on every retryable write, so a small update went from ~0.7 ms to 6.6-8.8 ms after
-    # a few minutes of load. The records live in its memory and vanish with a restart, so they buy
-    # nothing against it; a real MongoDB (PORTICO_MONGODB_URI) keeps the driver's default.
+    # Retryable writes off: against this server they cost every write more than they buy
+    # (engine.persistence, "Retryable writes"); a real MongoDB (PORTICO_MONGODB_URI) keeps the
+    # driver's default.
     return Service("mongodb", proc, port, f"mongodb://127.0.0.1:{port}/portico?retryWrites=false")
 
 

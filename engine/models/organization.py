@@ -40,8 +40,11 @@ class PortalSettings(me.EmbeddedDocument):
     reconsent_on_new_version = me.BooleanField(default=True)
 
 
+_COLLECTION = "organizations"  # named here for lookup_stage: models sit below engine.persistence
+
+
 class Organization(me.Document):
-    meta = {"collection": "organizations"}
+    meta = {"collection": _COLLECTION}
 
     name = me.StringField(required=True, max_length=200)
     timezone = me.StringField(default="America/New_York")
@@ -83,7 +86,7 @@ def lookup_stage(as_field: str) -> dict:
 
     So the lookup a request does anyway (its session or token) brings the organization along.
     """
-    return {"$lookup": {"from": Organization._get_collection_name(),
+    return {"$lookup": {"from": _COLLECTION,
                         "pipeline": [{"$sort": {"_id": 1}}, {"$limit": 1}], "as": as_field}}
 
 

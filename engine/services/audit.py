@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from bson import Binary, ObjectId
 from pymongo.errors import BulkWriteError
 
-from engine import config, db
+from engine import config, db, persistence
 from engine.authz import Actor
 from engine.models import utcnow
 from engine.models.audit import AuditEvent, id_value
@@ -158,14 +158,14 @@ _CHAIN_BATCH = 500
 
 
 def entry(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
-          outcome: str = "ok", details: dict | None = None) -> db.Write:
-    """An audit event to commit with other writes (engine.db.commit_writes); chained later."""
+          outcome: str = "ok", details: dict | None = None) -> persistence.Write:
+    """An audit event to commit with other writes (engine.persistence.commit_writes); chained later."""
     values = _values(actor, action, client=client, object_type=object_type, object_id=object_id,
                      outcome=outcome, details=details)
     return (PENDING, "insert", {"document": dict(values, _id=ObjectId())})
 
 
-def commit_entries(entries: list[db.Write]) -> None:
+def commit_entries(entries: list[persistence.Write]) -> None:
     """Commit `entries` (from `entry`) on their own, when the writes they were meant to go with failed
     but what they record happened. An entry already committed (same id, not chained yet) is skipped."""
     docs = [args["document"] for _name, _kind, args in entries]
@@ -202,15 +202,15 @@ def chain_pending(limit: int = _CHAIN_BATCH) -> int:
 
 def _chain(batch: list[dict]) -> bool:
     """Chain `batch` onto the head; False if another process removed some of its entries first."""
-    coll = AuditEvent._get_collection()
-    events = AuditEvent._get_collection_name()
+    coll = persistence.collection(AuditEvent)
+    events = persistence.collection_name(AuditEvent)
     for attempt in range(_MAX_RACE_RETRIES):
         if attempt:
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))  # noqa: S311 - see _append
         head = _head(coll)
         seq = (head["seq"] + 1) if head else 1
         prev = stored_mac(head) if head else ""
-        writes: list[db.Write] = []
+        writes: list[persistence.Write] = []
         for pending in batch:
             row = dict({k: v for k, v in pending.items() if k != "_id"}, seq=seq)
             prev = _mac(prev, row)
@@ -218,11 +218,11 @@ def _chain(batch: list[dict]) -> bool:
             seq += 1
         removals = [(PENDING, "delete_one", {"filter": {"_id": p["_id"]}}) for p in batch]
         try:
-            db.commit_writes([*writes, *removals], guards=list(range(len(writes), len(writes) + len(batch))))
-        except db.GuardFailed:
+            persistence.commit_writes([*writes, *removals], guards=list(range(len(writes), len(writes) + len(batch))))
+        except persistence.GuardFailed:
             return False
         except Exception as exc:
-            if not db.is_duplicate_key(exc):
+            if not persistence.is_duplicate_key(exc):
                 raise
             _saw(seq - len(batch))  # another process took these seqs: read the head again
             continue
@@ -253,7 +253,7 @@ def _append(batch: list[_Pending]) -> None:
     Other processes still race for the head: the unique index on seq decides. Rows inserted before
     the first taken seq stay (they chain onto the real head); the rest are chained again and retried.
     """
-    coll = AuditEvent._get_collection()
+    coll = persistence.collection(AuditEvent)
     todo = batch
     try:
         for attempt in range(_MAX_RACE_RETRIES):
@@ -293,9 +293,8 @@ def _append(batch: list[_Pending]) -> None:
             raise
 
 
-# The head is the row with the highest seq. "Sort by seq descending, take one" costs every row of
-# the collection on SecantusDB, which sorts all matches before a limit applies (~60 ms at 2,000
-# rows, ~330 ms at 10,000, on every append), while a range on seq costs only the rows inside it.
+# The head is the row with the highest seq, read with a range on seq, which costs only the rows inside
+# it, never as "sort by seq descending, take one" (engine.persistence, "Sort before limit").
 # So the head is read as "the highest seq >= a seq this process has seen". Any bound at or below
 # the real head finds it, whatever other processes appended since (they only add higher seqs); a
 # bound above it (the chain was emptied, or restored from an older backup) finds nothing, and a
@@ -362,7 +361,7 @@ def compact_stored_rows(batch: int = 500) -> int:
     global _compacted
     if _compacted:
         return 0
-    coll = AuditEvent._get_collection()
+    coll = persistence.collection(AuditEvent)
     done = 0
     while True:
         rows = list(coll.find({"action": {"$exists": True}}, limit=batch))
@@ -413,7 +412,7 @@ def anchor() -> Anchor | None:
     ticket, paper), an anchor lets `verify(anchors=...)` detect both.
     """
     chain_pending()
-    head = _head(AuditEvent._get_collection())
+    head = _head(persistence.collection(AuditEvent))
     if head is None:
         return None
     return Anchor(seq=head["seq"], mac=stored_mac(head), at=utcnow())
@@ -436,7 +435,7 @@ def verify(batch: int = 2000, *, anchors: Sequence[tuple[int, str]] = ()) -> Ver
     prev_mac = ""
     expected_seq = 1
     count = 0
-    coll = AuditEvent._get_collection()
+    coll = persistence.collection(AuditEvent)
     for doc in coll.find({}, sort=[("seq", 1)], batch_size=batch):
         count += 1
         seq = doc.get("seq")

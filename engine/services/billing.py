@@ -24,7 +24,7 @@ from datetime import timedelta
 from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
 
-from engine import db
+from engine import persistence
 from engine.authz import SYSTEM, Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, PorticoError, ValidationFailed
 from engine.models import utcnow
@@ -50,7 +50,7 @@ def _need(actor: Actor, staff_need: str | None = None) -> str | None:
 
 
 def _next(name: str, prefix: str) -> str:
-    doc = Counter._get_collection().find_one_and_update(
+    doc = persistence.collection(Counter).find_one_and_update(
         {"_id": name}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
     return f"{prefix}-{doc['value']:06d}"
 
@@ -151,13 +151,13 @@ def void_invoice(actor: Actor, invoice_id) -> dict:
     inv, client = get_invoice_for(actor, invoice_id, staff_need="billing.manage")
     if actor.is_portal:
         raise NotFound("no such invoice")
-    doc = Invoice._get_collection().find_one_and_update(
+    doc = persistence.collection(Invoice).find_one_and_update(
         {"_id": inv.id, "status": "open", "paid_cents": 0, "payment_in_progress": None},
         {"$set": {"status": "void"}, "$inc": {"version": 1}}, return_document=ReturnDocument.AFTER)
     if doc is None:
         raise Conflict("only an open invoice with nothing paid can be voided", code="invoice_not_voidable")
     audit.record(actor, "invoice_voided", client=client, object_type="invoice", object_id=inv.id)
-    return invoice_dict(Invoice._from_son(doc))
+    return invoice_dict(persistence.document(Invoice, doc))
 
 
 def _payers(client: Client) -> list:
@@ -211,11 +211,11 @@ def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
                "failure_message": result.message, "completed_at": now}
     if result.ok:
         changes["receipt_number"] = _next("receipt", "R")
-    doc = db.update_then_read(Payment._get_collection(), {"_id": payment.id, "status": "processing"},
+    doc = persistence.update_then_read(persistence.collection(Payment), {"_id": payment.id, "status": "processing"},
                               {"$set": changes})
     if doc is None:
         return Payment.objects.get(id=payment.id)  # someone else finished it first
-    return _settle(Payment._from_son(doc), actor, client)
+    return _settle(persistence.document(Payment, doc), actor, client)
 
 
 def _settle(done: Payment, actor: Actor, client: Client) -> Payment:
@@ -293,7 +293,7 @@ def charge_invoice(actor: Actor, invoice_id, *, idempotency_key: str, payment_me
         invoice_locks.lock(inv.id, payment.id)
     except Conflict:
         # Nothing was charged: free the key so the same request can be retried later.
-        Payment._get_collection().delete_one({"_id": payment.id, "status": "processing"})
+        persistence.collection(Payment).delete_one({"_id": payment.id, "status": "processing"})
         raise
     audit.record(actor, "payment_started", client=client, object_type="payment", object_id=payment.id,
                  details={"amount_cents": amount, "invoice": str(inv.id)})

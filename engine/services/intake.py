@@ -13,6 +13,7 @@ from datetime import date
 
 from bson import ObjectId
 
+from engine import persistence
 from engine.authz import Actor, get_client_for
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models.clients import Client
@@ -69,7 +70,7 @@ def _start(actor: Actor, client: Client, packet: list[str], *, purpose: str, **p
                                details={"email": ["the client (or, for a minor, a guardian) needs an e-mail address"]})
     data = start_data(client, packet, org=org, purpose=purpose, **payment)
     iid = processes.start_process(PROCESS, client_id=client.id, data=data, started_by=f"{actor.kind}:{actor.id}")
-    doc = ProcessInstance._get_collection().find_one({"_id": ObjectId(iid)}, {"state_json": 0, "history": 0})
+    doc = persistence.collection(ProcessInstance).find_one({"_id": ObjectId(iid)}, {"state_json": 0, "history": 0})
     return processes.instance_shape(doc)
 
 
@@ -114,7 +115,7 @@ def outstanding(client_id, *, instance_id=None) -> list[dict]:
                    "form_key": {"$ne": None}}
     if instance_id is not None:
         query["instance_id"] = instance_id
-    rows = list(Task._get_collection().find(query).sort("created_at", 1))
+    rows = list(persistence.collection(Task).find(query).sort("created_at", 1))
     titles = {f.key: f.title for f in FormDefinition.objects(key__in=[r["form_key"] for r in rows]).only("key", "title")}
     return [{"task_id": str(r["_id"]), "form_key": r["form_key"], "title": titles.get(r["form_key"], r["form_key"]),
              "instance_id": str(r["instance_id"]), "lane": r["lane"]} for r in rows]
@@ -145,7 +146,7 @@ def latest_submission(instance_id, form_key: str | None) -> Submission | None:
     """The newest sealed submission of `form_key` made through a task of this instance.
 
     None looks among the instance's tasks that have no form key."""
-    rows = Task._get_collection().find({"instance_id": instance_id, "form_key": form_key, "status": "completed",
+    rows = persistence.collection(Task).find({"instance_id": instance_id, "form_key": form_key, "status": "completed",
                                         "lane": {"$in": list(PORTAL_LANES)}}, {"_id": 1}).sort("completed_at", -1)
     for row in rows:
         sub = Submission.objects(seal_key=f"task:{row['_id']}").first()  # the task's one sealed submission

@@ -14,7 +14,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from engine import config, db
+from engine import config, persistence
 from engine.errors import Conflict, ValidationFailed
 from engine.models import aware, utcnow
 from engine.models.accounts import PortalAccount, StaffMember
@@ -108,9 +108,9 @@ def activate(raw_token: str, password: str, *, ip: str = "", user_agent: str = "
     # Claim the link together with the chosen password's hash; the password reaches the account in a
     # second write. A process or database killed between the two (found by bench/chaos.py) leaves a
     # claim whose retry, with the same password, finishes the activation.
-    claimed = db.update_then_read(Invitation._get_collection(), {"_id": found.id, "used_at": None},
+    claimed = persistence.update_then_read(persistence.collection(Invitation), {"_id": found.id, "used_at": None},
                                   {"$set": {"used_at": now, "password_hash": passwords.hash_password(password)}})
-    invitation = Invitation._from_son(claimed) if claimed is not None else None
+    invitation = persistence.document(Invitation, claimed) if claimed is not None else None
     account = PortalAccount.objects(id=found.account).first()
     if invitation is None:
         invitation = Invitation.objects(id=found.id).first()

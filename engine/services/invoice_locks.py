@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from engine import persistence
 from engine.errors import Conflict
 from engine.models import utcnow
 from engine.models.billing import Invoice
@@ -19,9 +20,9 @@ STALE_LOCK = timedelta(minutes=10)  # a payment that died mid-charge stops block
 def lock(invoice_id, payment_id) -> None:
     """Hold the open invoice for `payment_id`. Raises Conflict (invoice_not_open, payment_in_progress)."""
     now = utcnow()
-    coll = Invoice._get_collection()
+    coll = persistence.collection(Invoice)
     # Free, or held by a payment gone stale: two guarded updates rather than one top-level `$or` or a
-    # findAndModify, for either of which SecantusDB scans every invoice (engine/workflow/store._free).
+    # findAndModify: see engine.persistence.
     for free in ({"payment_in_progress": None}, {"payment_started_at": {"$lt": now - STALE_LOCK}}):
         if coll.update_one({"_id": invoice_id, "status": "open", **free},
                            {"$set": {"payment_in_progress": payment_id, "payment_started_at": now}}).modified_count:
@@ -34,7 +35,7 @@ def lock(invoice_id, payment_id) -> None:
 
 def credit_and_unlock(invoice_id, payment_id, *, paid_cents: int = 0) -> None:
     """Count a finished payment on its invoice (once: `applied_payments`) and release its lock."""
-    coll = Invoice._get_collection()
+    coll = persistence.collection(Invoice)
     for _ in range(20):
         inv = coll.find_one({"_id": invoice_id})
         applied = payment_id in (inv.get("applied_payments") or [])

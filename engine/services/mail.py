@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, unquote, urlparse, urlsplit, urlunsplit
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
 
-from engine import config, db
+from engine import config, persistence
 from engine.errors import ConfigError, Conflict, NotFound, ValidationFailed
 from engine.models import aware, utcnow
 from engine.models.mail import MailMessage
@@ -86,14 +86,14 @@ def deliver(message_id) -> MailMessage:
         raise NotFound("no such mail message")
     now = utcnow()
     # One atomic claim, so two workers handed the same message cannot both send it: a guarded update per
-    # claimable state (not one `$or`, nor findAndModify: SecantusDB scans the collection for either).
+    # claimable state (not one `$or`, nor findAndModify: see engine.persistence).
     claim = {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}}
     doc = None
     for claimable in ({"status": {"$in": ["queued", "failed"]}},
                       {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}}):
-        doc = doc or db.update_then_read(MailMessage._get_collection(),
+        doc = doc or persistence.update_then_read(persistence.collection(MailMessage),
                                          {"_id": ObjectId(str(message_id)), "direction": "out", **claimable}, claim)
-    message = MailMessage._from_son(doc) if doc is not None else None
+    message = persistence.document(MailMessage, doc) if doc is not None else None
     if message is None:
         existing = MailMessage.objects(id=message_id, direction="out").first()
         if existing is None:
@@ -150,7 +150,7 @@ def retry_unsent(*, now=None, batch: int = 100) -> int:
     fewer than MAX_ATTEMPTS tries) or claimed by a sender that died. Stops at the first relay failure
     (the relay is down: the next sweep tries again). Returns how many messages went out."""
     now = now or utcnow()
-    dues = ({"status": "queued", "created_at__lt": now - UNSENT_AFTER},  # one query each: no `$or` scan
+    dues = ({"status": "queued", "created_at__lt": now - UNSENT_AFTER},  # one query each, no `$or` (engine.persistence)
             {"status": "failed", "attempts__lt": MAX_ATTEMPTS},
             {"status": "sending", "claimed_at__lt": now - STALE_CLAIM})
     messages = [m for due in dues

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from engine import persistence
 from engine.authz import Actor, get_client_for, parse_id, staff_can_see_client
 from engine.errors import NotFound, ValidationFailed
 from engine.models import utcnow
@@ -108,7 +109,7 @@ def list_messages(actor: Actor, client_id, *, before_seq: int | None = None, lim
 
 def _mark(thread_id, kind: str, participant_id, seq: int) -> None:
     # $max: a late, older "read up to" never moves the marker backwards.
-    ThreadReadState._get_collection().update_one(
+    persistence.collection(ThreadReadState).update_one(
         {"thread": thread_id, "participant_kind": kind, "participant_id": participant_id},
         {"$max": {"last_read_seq": seq}, "$set": {"last_read_at": utcnow()}}, upsert=True)
 
@@ -128,7 +129,7 @@ def mark_read(actor: Actor, client_id, *, up_to_seq: int | None = None) -> dict:
 
 
 def _next_seq(client_id, author_kind: str) -> MessageThread:
-    coll = MessageThread._get_collection()
+    coll = persistence.collection(MessageThread)
     for _ in range(2):  # two first posts racing on the upsert: the loser retries as an update
         try:
             doc = coll.find_one_and_update(
@@ -136,7 +137,7 @@ def _next_seq(client_id, author_kind: str) -> MessageThread:
                 {"$inc": {"last_seq": 1}, "$set": {"last_message_at": utcnow(), "last_author_kind": author_kind},
                  "$setOnInsert": {"created_at": utcnow()}},
                 upsert=True, return_document=ReturnDocument.AFTER)
-            return MessageThread._from_son(doc)
+            return persistence.document(MessageThread, doc)
         except DuplicateKeyError:
             continue
     raise DuplicateKeyError("message thread upsert kept colliding")

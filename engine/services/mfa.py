@@ -24,7 +24,7 @@ import pyotp
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from engine import config, db
+from engine import config, persistence
 from engine.errors import ValidationFailed
 from engine.models import aware, utcnow
 
@@ -154,7 +154,7 @@ def locked(account) -> bool:
 
 def _count_failure(account) -> None:
     """Record a wrong code in one atomic update (racing requests each count); keeps the newest few."""
-    found = db.update_then_read(type(account)._get_collection(), {"_id": account.id},
+    found = persistence.update_then_read(persistence.collection(type(account)), {"_id": account.id},
                                 {"$push": {"totp_failures": {"$each": [utcnow()], "$slice": -MAX_FAILURES}}},
                                 projection={"totp_failures": 1})
     account.totp_failures = (found or {}).get("totp_failures", [])

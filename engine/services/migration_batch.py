@@ -18,7 +18,7 @@ from datetime import timedelta
 from bson import ObjectId
 from pymongo import UpdateOne
 
-from engine import db
+from engine import persistence
 from engine.errors import NotFound
 from engine.models import utcnow
 from engine.models.migration import MigrationSnapshot
@@ -48,15 +48,15 @@ def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=
         runtime.project(doc, previous, new)
     else:  # the caller marks many instances projected in one write
         projection.apply(doc, previous, new)
-    iid, tasks = doc["_id"], Task._get_collection()
+    iid, tasks = doc["_id"], persistence.collection(Task)
     if revive and new.tasks:
         # "completed" too: a forced rollback can put back a task someone completed after the move.
-        db.update_many(tasks.name, {"instance_id": iid, "task_id": {"$in": list(new.tasks)},
+        persistence.update_many(tasks.name, {"instance_id": iid, "task_id": {"$in": list(new.tasks)},
                                "status": {"$in": ["closed", "completed"]}},
                        {"$set": {"status": "open", "completed_at": None, "completed_by": None}})
     if revive and new.timers:
-        db.update_many(
-            Timer._get_collection_name(), {"instance_id": iid, "status": "cancelled",
+        persistence.update_many(
+            persistence.collection_name(Timer), {"instance_id": iid, "status": "cancelled",
              "$or": [{"task_id": f["task_id"], "due_at": f["due_at"]} for f in new.timers.values()]},
             {"$set": {"status": "waiting", "fired_at": None, "enqueued_at": None}})
     for task_id, fields in new.tasks.items():
@@ -131,7 +131,7 @@ class _Move:
 def _lease_many(ids: list) -> tuple[str, list[dict]]:
     owner = store.owner_token()
     now = utcnow()
-    db.update_many(
+    persistence.update_many(
         store.instances().name, {"_id": {"$in": ids}, **store._free(now)},
         {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=store.lease_seconds())}})
     return owner, list(store.instances().find({"_id": {"$in": ids}, "lease_owner": owner}, {"history": 0}))
@@ -157,13 +157,13 @@ def _prepare(loaded: store.Loaded, target, run_id, by: str, results: dict, relea
 def _commit(moves: list[_Move], results: dict) -> None:
     if not moves:
         return
-    MigrationSnapshot._get_collection().insert_many([m.snapshot for m in moves])
+    persistence.collection(MigrationSnapshot).insert_many([m.snapshot for m in moves])
     store.instances().bulk_write([m.update() for m in moves], ordered=False)
     landed = {d["_id"] for d in store.instances().find(
         {"_id": {"$in": [m.loaded.id for m in moves]}, MARK: {"$in": [m.snapshot["_id"] for m in moves]}}, {"_id": 1})}
     lost = [m for m in moves if m.loaded.id not in landed]
     if lost:
-        MigrationSnapshot._get_collection().delete_many({"_id": {"$in": [m.snapshot["_id"] for m in lost]}})
+        persistence.collection(MigrationSnapshot).delete_many({"_id": {"$in": [m.snapshot["_id"] for m in lost]}})
         _release([m.loaded for m in lost])
     projected: list = []
     for m in moves:
@@ -202,7 +202,7 @@ def move_batch(ids: list, target: ProcessVersion, *, by: str, run_id=None) -> di
         if move is not None:
             moves.append(move)
     if release:
-        db.update_many(store.instances().name, {"_id": {"$in": [r.id for r in release]}, "lease_owner": owner},
+        persistence.update_many(store.instances().name, {"_id": {"$in": [r.id for r in release]}, "lease_owner": owner},
                        {"$set": {"lease_owner": None, "lease_until": None}})
     _commit(moves, results)
     for iid in ids:  # leased by someone else: wait for each like a workflow step does

@@ -7,6 +7,7 @@ processes and deliver messages through `start_process` and `correlate_message`
 
 from __future__ import annotations
 
+from engine import persistence
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import NotFound, ValidationFailed
 from engine.models.workflow import ProcessDefinition, ProcessInstance, ProcessVersion, Task
@@ -88,7 +89,7 @@ def instance_shape(doc: dict, *, detail: bool = False) -> dict:
     if detail:
         out["history"] = doc.get("history", [])
         # The inbox rows' ids, the ones GET /tasks/{id} takes (not the engine's task UUIDs).
-        rows = list(Task._get_collection().find({"instance_id": doc["_id"], "status": "open"},
+        rows = list(persistence.collection(Task).find({"instance_id": doc["_id"], "status": "open"},
                                                 _TASK_BRIEF_FIELDS).sort("created_at", 1))
         out["open_tasks"] = [str(r["_id"]) for r in rows]
         out["tasks"] = [task_brief(r) for r in rows]
@@ -126,7 +127,7 @@ def list_instances(actor: Actor, *, process_id=None, status=None, client_id=None
     if client_id:
         query["client_id"] = get_client_for(actor, client_id).id
     page, per_page = max(1, int(page)), max(1, min(100, int(per_page)))
-    rows = list(ProcessInstance._get_collection().find(query, _INSTANCE_LIST_FIELDS).sort("created_at", -1)
+    rows = list(persistence.collection(ProcessInstance).find(query, _INSTANCE_LIST_FIELDS).sort("created_at", -1)
                 .skip((page - 1) * per_page).limit(per_page + 1))
     audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
     return {"items": [instance_shape(r) for r in rows[:per_page]], "page": page, "per_page": per_page,

@@ -23,7 +23,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from engine import db
+from engine import persistence
 from engine.authz import SYSTEM, Actor, get_client_for, parse_id, portal_profiles
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import utcnow
@@ -94,9 +94,9 @@ def _claim(staff_id, appointment_id, wanted: list[datetime]) -> None:
         return
     docs = [{"staff": staff_id, "block_start": b, "appointment": appointment_id} for b in sorted(wanted)]
     try:
-        SlotClaim._get_collection().insert_many(docs, ordered=True)
+        persistence.collection(SlotClaim).insert_many(docs, ordered=True)
     except (BulkWriteError, DuplicateKeyError):
-        SlotClaim._get_collection().delete_many(
+        persistence.collection(SlotClaim).delete_many(
             {"appointment": appointment_id, "block_start": {"$in": wanted}})
         raise Conflict("that time was just taken; pick another slot", code="slot_taken") from None
 
@@ -105,7 +105,7 @@ def _release(appointment_id, only: list[datetime] | None = None) -> None:
     query: dict = {"appointment": appointment_id}
     if only is not None:
         query["block_start"] = {"$in": only}
-    SlotClaim._get_collection().delete_many(query)
+    persistence.collection(SlotClaim).delete_many(query)
 
 
 def book(actor: Actor, *, client_id, staff_id, location: str, service_type_key: str, start,
@@ -180,7 +180,7 @@ def cancel(actor: Actor, appointment_id, *, reason: str = "", now: datetime | No
     if appt.status not in HOLDS_SLOT:
         raise Conflict("this appointment is not active", code="not_active")
     late = _policy(actor, appt, now)
-    doc = Appointment._get_collection().find_one_and_update(
+    doc = persistence.collection(Appointment).find_one_and_update(
         {"_id": appt.id, "status": {"$in": list(HOLDS_SLOT)}, "sequence": appt.sequence},
         {"$set": {"status": "cancelled", "cancelled_at": now, "cancelled_by_kind": actor.kind,
                   "cancel_reason": (reason or "")[:500], "late_cancellation": late},
@@ -189,7 +189,7 @@ def cancel(actor: Actor, appointment_id, *, reason: str = "", now: datetime | No
     if doc is None:
         raise Conflict("the appointment changed meanwhile; reload and try again", code="stale_version")
     _release(appt.id)
-    appt = Appointment._from_son(doc)
+    appt = persistence.document(Appointment, doc)
     audit.record(actor, "appointment_cancelled", client=appt.client, object_type="appointment",
                  object_id=appt.id, details={"late": late})
     _notify(appt, client, actor, "cancelled")
@@ -217,7 +217,7 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
     old = set(blocks(appt.start.astimezone(UTC), appt.end.astimezone(UTC))) if new_staff == appt.staff else set()
     new = [b for b in blocks(begin, end) if b not in old]
     _claim(new_staff, appt.id, new)
-    doc = Appointment._get_collection().find_one_and_update(
+    doc = persistence.collection(Appointment).find_one_and_update(
         {"_id": appt.id, "status": {"$in": list(HOLDS_SLOT)}, "sequence": appt.sequence},
         {"$set": {"start": begin, "end": end, "staff": new_staff, "reminder_due_at": begin - REMINDER_BEFORE,
                   "late_cancellation": appt.late_cancellation or late},
@@ -227,10 +227,10 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
         _release(appt.id, new)
         raise Conflict("the appointment changed meanwhile; reload and try again", code="stale_version")
     # Drop the old blocks the new time does not cover (or all of them after a staff change).
-    # Two deletes rather than one top-level `$or`, which SecantusDB answers by scanning every claim.
+    # Two deletes rather than one top-level `$or` (see engine.persistence).
     for gone in ({"staff": {"$ne": new_staff}}, {"block_start": {"$nin": blocks(begin, end)}}):
-        SlotClaim._get_collection().delete_many({"appointment": appt.id, **gone})
-    appt = Appointment._from_son(doc)
+        persistence.collection(SlotClaim).delete_many({"appointment": appt.id, **gone})
+    appt = persistence.document(Appointment, doc)
     audit.record(actor, "appointment_rescheduled", client=appt.client, object_type="appointment",
                  object_id=appt.id, details={"start": begin.isoformat(), "late": late})
     _notify(appt, client, actor, "rescheduled")
@@ -254,14 +254,14 @@ def update(actor: Actor, appointment_id, *, status: str | None = None, telehealt
         changes["status"] = status
     if not changes:
         return appointment_dict(appt, _staff_names([appt]))
-    doc = Appointment._get_collection().find_one_and_update(
+    doc = persistence.collection(Appointment).find_one_and_update(
         {"_id": appt.id, "sequence": appt.sequence}, {"$set": changes, "$inc": {"sequence": 1}},
         return_document=ReturnDocument.AFTER)
     if doc is None:
         raise Conflict("the appointment changed meanwhile; reload and try again", code="stale_version")
     if changes.get("status") in ("completed", "no_show"):
         _release(appt.id)  # the past needs no claims; keeps the index small
-    appt = Appointment._from_son(doc)
+    appt = persistence.document(Appointment, doc)
     audit.record(actor, "appointment_updated", client=appt.client, object_type="appointment", object_id=appt.id,
                  details={k: v for k, v in changes.items() if k != "telehealth_url"})
     return appointment_dict(appt, _staff_names([appt]))
@@ -329,18 +329,18 @@ def send_due_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
 
     Each appointment is claimed by a guarded update (unsetting reminder_due_at), so any number
     of workers may sweep at once and each reminder goes out once. Candidates come from the
-    reminder_due_at index first: a findAndModify would scan every appointment (SecantusDB).
+    reminder_due_at index first, then each is claimed by its _id: no findAndModify (engine.persistence).
     """
     now = now or utcnow()
-    coll = Appointment._get_collection()
+    coll = persistence.collection(Appointment)
     due = {"reminder_due_at": {"$lte": now}, "status": "booked", "start": {"$gt": now}}
     sent = 0
     for candidate in list(coll.find(due, {"_id": 1}).limit(batch)):
-        doc = db.update_then_read(coll, {"_id": candidate["_id"], **due},
+        doc = persistence.update_then_read(coll, {"_id": candidate["_id"], **due},
                                   {"$unset": {"reminder_due_at": ""}, "$set": {"reminder_sent_at": now}})
         if doc is None:
             continue  # another worker took it, or it is no longer booked or ahead
-        appt = Appointment._from_son(doc)
+        appt = persistence.document(Appointment, doc)
         client = Client.objects(id=appt.client).first()
         for account in appointment_participants(client):
             notices.notify(account, headline="Reminder: you have an upcoming appointment",

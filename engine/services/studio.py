@@ -9,6 +9,7 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.task import TaskState
 
+from engine import persistence
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import NotFound, ValidationFailed
 from engine.models.forms import FormDefinition
@@ -96,7 +97,7 @@ def search_instances(actor: Actor, *, process_id=None, process_version=None, sta
     if client_id:
         query["client_id"] = get_client_for(actor, client_id).id
     page, per_page = max(1, int(page)), max(1, min(100, int(per_page)))
-    rows = list(ProcessInstance._get_collection().find(query, _LIST_FIELDS).sort("created_at", -1)
+    rows = list(persistence.collection(ProcessInstance).find(query, _LIST_FIELDS).sort("created_at", -1)
                 .skip((page - 1) * per_page).limit(per_page + 1))
     audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
     return {"items": [instance_shape(r) for r in rows[:per_page]], "page": page, "per_page": per_page,

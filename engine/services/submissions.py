@@ -191,7 +191,7 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
             if not sealed:
                 raise me.NotUniqueError("the draft was sealed by a racing request")
         else:
-            sub.save(force_insert=True)  # an insert: a save with a given id would be a findAndModify
+            sub.save(force_insert=True)  # an insert, not a save by id (engine.persistence)
     except (me.NotUniqueError, DuplicateKeyError):
         # A racing request sealed first: the same submission is answered with that seal, not a second one.
         form_files.discard(created)

@@ -1,7 +1,7 @@
 """Reading an inbox query's first rows in (due_at, _id) order, window by window (engine.services.tasks).
 
-SecantusDB reads, fetches and sorts every row matching an index's equality prefix before a limit
-applies, so the inbox never asks for "the first N rows sorted" in one query; see below.
+The inbox never asks for "the first N rows sorted" in one query (engine.persistence, "Sort before
+limit"); see below.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import ExecutionTimeout
 
+from engine import persistence
 from engine.models import aware, utcnow
 from engine.models.workflow import Task
 
@@ -19,8 +20,8 @@ def sort_key(row: dict):
     return (due is not None, due or datetime.min, row["_id"])  # MongoDB's order: no due date first
 
 
-# SecantusDB reads, fetches and sorts every row matching an index's equality prefix before a limit
-# applies, but a due_at range costs only the rows inside it. So a page is read window by window in
+# A sorted query with a limit may cost every row of its index prefix, but a due_at range costs only
+# the rows inside it (engine.persistence). So a page is read window by window in
 # (due_at, _id) order: rows without a due date (MongoDB sorts null first), then [-inf, t0), [t0, t1), ...
 # until enough rows are in. A window holds every row of its due dates, so the rows equal the unbounded
 # sorted query's. HINTS (where a query's rows began, how far apart a page's due dates lay, whether the
@@ -36,7 +37,7 @@ QUICK_MS = 5  # a whole query that takes longer holds too many rows: read it in 
 
 def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = None) -> list[dict]:
     """The first `need` rows (kept by `keep`) of `query` in (due_at, _id) order, due no later than due_before."""
-    coll = Task._get_collection()
+    coll = persistence.collection(Task)
     rows: list[dict] = []
 
     def take(bound: dict | None, limit_ms: int = 0) -> int:  # limit_ms: 0 a window, -1 whole, >0 whole if quick
@@ -54,8 +55,8 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
 
     cap = aware(due_before) if due_before is not None else None
     if any(isinstance(v, dict) for v in query.values()):
-        # SecantusDB bounds an index by an $in only without a due_at range (with one it reads every open
-        # row): read such a query whole, its rows are few, and leave out here what is due after due_before.
+        # An $in with a due_at range may read every open row (engine.persistence, "`$in` with a range"):
+        # read such a query whole, its rows are few, and leave out here what is due after due_before.
         for r in coll.find(query).sort([("due_at", 1), ("_id", 1)]).batch_size(_BATCH):
             if (cap is None or (r.get("due_at") is not None and aware(r["due_at"]) <= cap)) and (keep is None or keep(r)):
                 rows.append(r)

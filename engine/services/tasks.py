@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine import db
+from engine import persistence
 from engine.authz import Actor, parse_id, portal_profiles
 from engine.errors import BadRequest, Conflict, NotAuthenticated, NotFound, ValidationFailed
 from engine.forms.sanitize import sanitize_definition
@@ -141,7 +141,7 @@ def audiences(actor: Actor, *, used_only: bool = False) -> tuple[list[str], bool
 
 def _assigned_clients(actor: Actor) -> list:
     """The clients a staff member is assigned to (whose "staff" tasks they see without clients.view_all)."""
-    return [c["_id"] for c in Client._get_collection().find({"assigned_staff": actor.login.id}, {"_id": 1})]
+    return [c["_id"] for c in persistence.collection(Client).find({"assigned_staff": actor.login.id}, {"_id": 1})]
 
 
 def _visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None = None):
@@ -169,7 +169,7 @@ def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, stat
     """The filters behind an inbox page: each an equality on a declared index's leading fields.
 
     One filter per audience key (not one `$in`), because a key equality keeps the index bounds
-    narrow on every engine (SecantusDB scans everything for `$in` combined with a range).
+    narrow on every engine (engine.persistence, "`$in` with a range").
     "mine" is what the actor claimed; a task for one named staff member is claimed by them
     from the start. `match`: further equalities (form_key, lane) every filter carries.
     """
@@ -242,9 +242,9 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
 def get_task_for(actor: Actor, task_id) -> dict:
     """A task row the actor may see. Raises NotAuthenticated or NotFound."""
     visible = _visible_filter(actor)  # NotAuthenticated first, before any lookup
-    # Fetched by id and judged here: the visibility rule as a filter needs a top-level `$or`, for which
-    # SecantusDB scans every task row.
-    row = Task._get_collection().find_one({"_id": parse_id(task_id)})
+    # Fetched by id and judged here: the visibility rule as a filter needs a top-level `$or` (see
+    # engine.persistence).
+    row = persistence.collection(Task).find_one({"_id": parse_id(task_id)})
     me = actor_key(actor)
     # Completed rows stay readable by whoever completed or claimed them.
     if row is None or not (visible(row) or me in (row.get("completed_by"), row.get("claimed_by"))):
@@ -284,7 +284,7 @@ def _question_names(node) -> list[str]:
 
 
 def shape(row: dict, *, forms: dict | None = None, prefill: bool = False) -> dict:
-    """The API shape of a task (DESIGN.md "A task")."""
+    """The API shape of a task (web/api/tasks.py TaskOut)."""
     forms = {} if forms is None else forms
     vid = row.get("form_version_id")
     if vid and vid not in forms:
@@ -320,7 +320,7 @@ def claim(actor: Actor, task_id) -> dict:
     if row["status"] != "open":
         raise TaskNotOpen("this task is not open any more")
     me = actor_key(actor)
-    updated = db.update_then_read(Task._get_collection(),
+    updated = persistence.update_then_read(persistence.collection(Task),
                                   {"_id": row["_id"], "status": "open", "claimed_by": {"$in": [None, me]}},
                                   {"$set": {"claimed_by": me}})
     if updated is None:

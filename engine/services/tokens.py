@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from engine import config
+from engine import config, persistence
 from engine.models import organization, utcnow
 from engine.models.accounts import ApiToken, AuthSession, PortalAccount, StaffMember
 
@@ -42,18 +42,18 @@ def _find_with_account(model, query: dict):
     revoked token, a deleted session, a disabled account or changed permissions count at once.
     """
     pipeline: list[dict] = [{"$match": query}, {"$limit": 1}]
-    pipeline += [{"$lookup": {"from": account_model._get_collection_name(), "localField": "account_id",
+    pipeline += [{"$lookup": {"from": persistence.collection_name(account_model), "localField": "account_id",
                               "foreignField": "_id", "as": f"_{kind}"}} for kind, account_model in _KINDS.items()]
     pipeline.append(organization.lookup_stage("_org"))
-    found = next(iter(model._get_collection().aggregate(pipeline)), None)
+    found = next(iter(persistence.collection(model).aggregate(pipeline)), None)
     if found is None:
         return None
     accounts = {kind: found.pop(f"_{kind}", []) for kind in _KINDS}
     orgs = found.pop("_org", [])
     organization.remember_for_request(orgs[0] if orgs else None)
-    row = model._from_son(found)
+    row = persistence.document(model, found)
     matched = accounts.get(row.account_kind) or [None]
-    account = _KINDS[row.account_kind]._from_son(matched[0]) if matched[0] is not None else None
+    account = persistence.document(_KINDS[row.account_kind], matched[0]) if matched[0] is not None else None
     return row, (None if account is None or account.disabled else account)
 
 

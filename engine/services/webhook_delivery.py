@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from bson import ObjectId
 
-from engine import config, db
+from engine import config, persistence
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import utcnow
 from engine.models.integrations import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -140,7 +140,7 @@ def _claim(oid: ObjectId) -> dict | None:
     doc = None
     for claimable in ({"status": {"$in": ["pending", "retrying"]}},
                       {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}}):
-        doc = doc or db.update_then_read(WebhookDelivery._get_collection(), {"_id": oid, **claimable}, update)
+        doc = doc or persistence.update_then_read(persistence.collection(WebhookDelivery), {"_id": oid, **claimable}, update)
     return doc
 
 
@@ -154,7 +154,7 @@ def deliver(delivery_id) -> str:
     oid = ObjectId(str(delivery_id))
     doc = _claim(oid)
     if doc is None:
-        existing = WebhookDelivery._get_collection().find_one({"_id": oid}, {"status": 1})
+        existing = persistence.collection(WebhookDelivery).find_one({"_id": oid}, {"status": 1})
         if existing is None:
             raise NotFound("no such webhook delivery")
         if existing["status"] in ("delivered", "failed"):
@@ -204,7 +204,7 @@ def _record(oid: ObjectId, doc: dict, status: str, attempt: WebhookAttempt) -> N
                      "next_attempt_at": now + backoff(tries) if status == "retrying" else None}
     if status == "delivered":
         changes["delivered_at"] = now
-    WebhookDelivery._get_collection().update_one(
+    persistence.collection(WebhookDelivery).update_one(
         {"_id": oid, "status": "sending"}, {"$set": changes, "$push": {"attempts": attempt.to_mongo().to_dict()}})
 
 
@@ -212,8 +212,8 @@ def retry_due(*, now=None, batch: int = 100) -> int:
     """Send deliveries nobody is sending: pending past UNSENT_AFTER (their message was lost), retrying
     whose backoff is over, or claimed by a worker that died. Returns how many were delivered."""
     now = now or utcnow()
-    coll = WebhookDelivery._get_collection()
-    dues = ({"status": "pending", "created_at": {"$lt": now - UNSENT_AFTER}},  # one query each: no `$or` scan
+    coll = persistence.collection(WebhookDelivery)
+    dues = ({"status": "pending", "created_at": {"$lt": now - UNSENT_AFTER}},  # one query each, no `$or` (engine.persistence)
             {"status": "retrying", "next_attempt_at": {"$lte": now}},
             {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}})
     ids = [row["_id"] for due in dues for row in coll.find(due, {"_id": 1}).limit(batch)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from engine import persistence
 from engine.models.workflow import Task
 from engine.workflow import projection, store
 
@@ -21,7 +22,7 @@ def task_roles() -> int:
     projection of the instance's current state, as for a new row: versions stored before roles
     existed get their declarations when loaded (engine.workflow.roles.declare_legacy).
     """
-    tasks = Task._get_collection()
+    tasks = persistence.collection(Task)
     missing = {"status": "open", "role": {"$exists": False}}
     instance_ids = {row["instance_id"] for row in tasks.find(missing, {"instance_id": 1})}
     done = 0

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from bson import ObjectId
 
-from engine import db
+from engine import persistence
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Timer
 from engine.workflow import dispatch, operations, runtime
@@ -42,7 +42,7 @@ class RetryLater(Exception):
 
 
 def _rows():
-    return OutboxMessage._get_collection()
+    return persistence.collection(OutboxMessage)
 
 
 def perform(outbox_id) -> str:
@@ -52,7 +52,7 @@ def perform(outbox_id) -> str:
     """
     oid = ObjectId(str(outbox_id))
     now = utcnow()
-    row = db.update_then_read(
+    row = persistence.update_then_read(
         _rows(), {"_id": oid, "status": "pending",
                   "claimed_until": {"$not": {"$gte": now}}},  # unclaimed or lapsed; no `$or` (store._free)
         {"$set": {"claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
@@ -135,7 +135,7 @@ def retry(instance_id, *, by: str) -> int:
 def fire(timer_id) -> str:
     """Fire one timer row (idempotent). Returns fired | stale | not_due | skipped."""
     tid = ObjectId(str(timer_id))
-    timers = Timer._get_collection()
+    timers = persistence.collection(Timer)
     row = timers.find_one({"_id": tid})
     if row is None or row["status"] != "waiting":
         return "skipped"

@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import db
+from engine import db, persistence
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import dispatch
@@ -183,7 +183,7 @@ def _pin_form(form_key: str | None) -> str | None:
     return published_version_id(form_key)
 
 
-TASKS, TIMERS, OUTBOX = (m._get_collection_name() for m in (Task, Timer, OutboxMessage))
+TASKS, TIMERS, OUTBOX = (persistence.collection_name(m) for m in (Task, Timer, OutboxMessage))
 # Inbox row fields left out when empty, and fields only open rows are read for (the intake's task
 # actions and a migration's refresh match open rows by spec name), dropped once a row is done.
 _OMITTED_WHEN_NONE = ("due_at", "claimed_by")
@@ -191,7 +191,7 @@ _UNREAD_ONCE_DONE = {"spec_name": ""}
 
 
 def writes(instance: dict, previous: dict, new: Projection, *,
-           completed: tuple | None = None) -> tuple[list[db.Write], list[ObjectId]]:
+           completed: tuple | None = None) -> tuple[list[persistence.Write], list[ObjectId]]:
     """The writes that take the projection from `previous` to `new`, and the ids of the operations they
     add (to send once they are committed).
 
@@ -200,7 +200,7 @@ def writes(instance: dict, previous: dict, new: Projection, *,
     iid = instance["_id"]
     now = utcnow()
     old_tasks, old_timers, old_ops = (set(previous.get(k, [])) for k in ("tasks", "timers", "ops"))
-    out: list[db.Write] = []
+    out: list[persistence.Write] = []
     for tid, fields in new.tasks.items():
         if tid in old_tasks:
             continue
@@ -277,11 +277,11 @@ def apply(instance: dict, previous: dict, new: Projection, *, completed: tuple |
     database = db.get_db()
     # The writes touch different rows, so their order does not matter here.
     for name, kind, args in planned:
-        if kind == "update_many":  # see db.update_many: never a plain updateMany here
-            db.update_many(name, args["filter"], args["update"])
-    for name, group in db.runs([w for w in planned if w[1] != "update_many"]):
+        if kind == "update_many":  # see persistence.update_many: never a plain updateMany here
+            persistence.update_many(name, args["filter"], args["update"])
+    for name, group in persistence.runs([w for w in planned if w[1] != "update_many"]):
         try:
-            database[name].bulk_write([db.model(kind, args) for kind, args in group], ordered=False)
+            database[name].bulk_write([persistence.model(kind, args) for kind, args in group], ordered=False)
         except BulkWriteError as exc:
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                 raise

@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import db
+from engine import persistence
 from engine.errors import NotFound, StaleVersion
 from engine.models import utcnow
 from engine.models.workflow import ProcessDefinition
@@ -68,7 +68,7 @@ def _status(workflow: BpmnWorkflow, error: dict | None) -> str:
     return "completed" if workflow.is_completed() else "running"
 
 
-def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=None, also: list[db.Write] | None = None):
+def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=None, also: list[persistence.Write] | None = None):
     """Apply `change` to the instance under its lease and save it. Returns what `change` returned.
 
     The save, the projection's rows (inbox, timers, outbox) and `also` (an audit entry, say) are
@@ -160,7 +160,7 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
     doc["_id"] = ObjectId()
     doc["dirty"] = completing
     writes, op_ids = projection.writes(doc, {}, new)
-    db.commit_writes([store.inserting(doc), *writes])  # the instance and its rows, or nothing
+    persistence.commit_writes([store.inserting(doc), *writes])  # the instance and its rows, or nothing
     projection.send(op_ids)
     if completing:
         notify_completed(doc)
@@ -176,7 +176,7 @@ def _task(loaded: store.Loaded, task_id: str):
 
 
 def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=None,
-                  also: list[db.Write] | None = None) -> None:
+                  also: list[persistence.Write] | None = None) -> None:
     """Complete a READY human task with `data` merged into its data. Raises TaskNotOpen (409), NotFound.
 
     Its inbox row is marked completed by `by` in the projection's write; `also` is committed with it.

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-from engine import db
+from engine import persistence
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Timer
 from engine.workflow import dispatch, projection, runtime, store
@@ -28,16 +28,16 @@ NEAR_SECONDS = 30  # timers due this soon go out as delayed messages
 REPAIR_SECONDS = 10  # an instance left dirty this long gets its projection rewritten
 BATCH = 500
 # The timer queries read every waiting row due soon (no index covers "not sent yet"): with
-# 10,000 timers in flight that was ~0.5 s of the embedded database's time per sweep, so they run
+# 10,000 timers in flight that was ~0.5 s of the database's time per sweep, so they run
 # at most this often, unless the last round filled a batch (more are waiting to go).
 TIMER_SECONDS = 2.0
 
 
 def _due_rows(now, soon) -> list[dict]:
     """Timer rows to send: never sent, or sent, still waiting, and their resend time has come (the
-    wake-up was lost). Two queries rather than one `$or`: SecantusDB scans the whole collection for
-    a filter with a top-level `$or`, where these two ride the (status, due_at) index."""
-    timers = Timer._get_collection()
+    wake-up was lost). Two queries rather than one `$or`, so that each rides the (status, due_at)
+    index (engine.persistence, "Top-level `$or`")."""
+    timers = persistence.collection(Timer)
     due = {"status": "waiting", "due_at": {"$lte": soon}}
     rows = list(timers.find({**due, "enqueued_at": None}, {"due_at": 1, "sends": 1}).sort("due_at", 1).limit(BATCH))
     if len(rows) < BATCH:  # limit(0) would mean no limit
@@ -58,8 +58,8 @@ def _enqueue_timers(now, resend: float | None) -> int:
             chunk = ids[i:i + fire.BATCH_SIZE]
             # Claim by compare-and-set on `sends`: a concurrent scheduler that read the same rows
             # claims none of them (and if it claimed some, a duplicate send costs a skip, no effect).
-            claimed = db.update_many(
-                Timer._get_collection_name(),
+            claimed = persistence.update_many(
+                persistence.collection_name(Timer),
                 {"_id": {"$in": chunk}, "status": "waiting", "sends": sends or {"$in": [0, None]}},
                 {"$set": {"enqueued_at": now, "sends": sends + 1, "resend_at": dispatch.resend_at(at, sends + 1, resend)}})
             if claimed and dispatch.send(
@@ -69,9 +69,9 @@ def _enqueue_timers(now, resend: float | None) -> int:
 
 
 def _relay_outbox(now, resend: float | None) -> int:
-    outbox = OutboxMessage._get_collection()
-    # Sendable: never sent, or its resend time has come. One query per case, not one `$or`: a
-    # top-level `$or` makes SecantusDB scan every outbox row ever written, in each sweep.
+    outbox = persistence.collection(OutboxMessage)
+    # Sendable: never sent, or its resend time has come. One query per case, not one `$or`: see
+    # engine.persistence.
     sent, seen = 0, set()
     for sendable in ({"enqueued_at": None}, {"resend_at": None}, {"resend_at": {"$lt": now}}):
         query = {"status": {"$in": ["pending", "performed"]}, **sendable}
@@ -109,10 +109,10 @@ def _rows_projected(doc) -> dict:
     from engine.models.workflow import Task
 
     iid = doc["_id"]
-    tasks = [r["task_id"] for r in Task._get_collection().find({"instance_id": iid, "status": "open"}, {"task_id": 1})]
+    tasks = [r["task_id"] for r in persistence.collection(Task).find({"instance_id": iid, "status": "open"}, {"task_id": 1})]
     timers = [f"{r['task_id']}|{r['due_at'].isoformat()}"
-              for r in Timer._get_collection().find({"instance_id": iid, "status": "waiting"})]
-    ops = [r["task_id"] for r in OutboxMessage._get_collection().find({"instance_id": iid}, {"task_id": 1})]
+              for r in persistence.collection(Timer).find({"instance_id": iid, "status": "waiting"})]
+    ops = [r["task_id"] for r in persistence.collection(OutboxMessage).find({"instance_id": iid}, {"task_id": 1})]
     return {"tasks": tasks, "timers": timers, "ops": ops}
 
 

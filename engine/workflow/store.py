@@ -1,6 +1,6 @@
 """Instance persistence: leases, load (with serializer migration), compare-and-set save.
 
-Round trips per step are the cost that matters (FINDINGS: ~1 ms each), so a
+Round trips per step are the cost that matters (engine.persistence: ~1 ms each), so a
 step first reads optimistically (one find) and saves with one update_one
 filtered on the version read and on nobody else holding a live lease. A save
 that matches nothing lost a race; the caller starts again from a fresh load,
@@ -33,7 +33,7 @@ from datetime import timedelta
 from bson import Binary, ObjectId
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
-from engine import db
+from engine import persistence
 from engine.errors import NotFound
 from engine.models import utcnow
 from engine.models.workflow import ProcessInstance, ProcessVersion
@@ -83,7 +83,7 @@ def owner_token() -> str:
 
 
 def instances():
-    return ProcessInstance._get_collection()
+    return persistence.collection(ProcessInstance)
 
 
 def version_specs(version_id: ObjectId) -> tuple:
@@ -144,8 +144,7 @@ def restore(doc: dict):
 
 def _free(now) -> dict:
     """Filter: nobody holds a live lease (none, null, or expired). Written with `$not` rather than a
-    top-level `$or`: SecantusDB answers any filter with a top-level `$or` by scanning the whole
-    collection (FINDINGS), which made every save cost ~270 ms at 20,000 instances instead of ~2 ms."""
+    top-level `$or`, which would make every save scan the collection (engine.persistence)."""
     return {"lease_until": {"$not": {"$gte": now}}}
 
 
@@ -166,7 +165,7 @@ def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = N
     while True:
         now = utcnow()
         if lease:
-            doc = db.update_then_read(
+            doc = persistence.update_then_read(
                 instances(), {"_id": instance_id, **_free(now)},
                 {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=ttl)}},
                 projection=_STEP_FIELDS)
@@ -194,7 +193,7 @@ def release(loaded: Loaded) -> None:
 
 
 def saving(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list,
-           error: dict | None = None, dirty: bool = False) -> tuple[db.Write, dict]:
+           error: dict | None = None, dirty: bool = False) -> tuple[persistence.Write, dict]:
     """The compare-and-set write of a step's save (on `version`, and on the lease held or nobody
     holding a live one), and the fields it sets (for `saved`)."""
     now = utcnow()
@@ -218,7 +217,7 @@ def saving(loaded: Loaded, *, status: str, projected: dict, waiting_messages: li
     if loaded.history:
         update["$push"] = {"history": {"$each": loaded.history}}
     guard = {"lease_owner": loaded.owner} if loaded.owner else _free(now)
-    name = ProcessInstance._get_collection_name()
+    name = persistence.collection_name(ProcessInstance)
     return (name, "update_one", {"filter": {"_id": loaded.id, "version": loaded.version, **guard},
                                  "update": update}), changes
 
@@ -230,7 +229,7 @@ def saved(loaded: Loaded, changes: dict) -> None:
 
 
 def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list, error: dict | None = None,
-         writes: list[db.Write] = (), dirty: bool = False) -> bool:  # type: ignore[assignment]
+         writes: list[persistence.Write] = (), dirty: bool = False) -> bool:  # type: ignore[assignment]
     """Write the new state with compare-and-set on `version` (and lease), release the lease, and
     commit `writes` (the projection's rows, an audit entry) in the same transaction.
 
@@ -239,8 +238,8 @@ def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list
     cas, changes = saving(loaded, status=status, projected=projected, waiting_messages=waiting_messages,
                           error=error, dirty=dirty)
     try:
-        db.commit_writes([cas, *writes], guards=[0])
-    except db.GuardFailed:
+        persistence.commit_writes([cas, *writes], guards=[0])
+    except persistence.GuardFailed:
         return False
     saved(loaded, changes)
     return True
@@ -250,12 +249,12 @@ def mark_projected(instance_id: ObjectId, version: int) -> None:
     instances().update_one({"_id": instance_id, "version": version}, {"$set": {"dirty": False}})
 
 
-def inserting(doc: dict) -> db.Write:
+def inserting(doc: dict) -> persistence.Write:
     """The write that inserts a new instance document (its state given as JSON text, stored as
     `encode_state` says); the document must carry its `_id`."""
     if isinstance(doc.get("state_json"), str):
         doc = dict(doc, state_json=encode_state(doc["state_json"], doc.get("status", "")))
-    return (ProcessInstance._get_collection_name(), "insert", {"document": doc})
+    return (persistence.collection_name(ProcessInstance), "insert", {"document": doc})
 
 
 def insert(doc: dict) -> ObjectId:

@@ -3,7 +3,7 @@
 `outbox.fire(timer_id)` fires one timer through `runtime.fire_timer`: read the row, read the
 instance, save, mark the row, mark the projection — five round trips, three of them committed
 writes. When thousands of reminders fall due in the same second those round trips are the cost
-(FINDINGS: every one counts), so `fire_batch` reads the rows and their instances with one query
+(engine.persistence: every one counts), so `fire_batch` reads the rows and their instances with one query
 each and commits the whole batch in one transaction: each instance's save (the same
 compare-and-set as every step) with its projection's writes, which mark its fired rows.
 
@@ -23,7 +23,7 @@ from datetime import datetime
 
 from bson import ObjectId
 
-from engine import db
+from engine import persistence
 from engine.models import utcnow
 from engine.models.workflow import Timer
 from engine.workflow import outbox, projection, runtime, store
@@ -38,7 +38,7 @@ class _Firing:
     """One instance's share of a batch: its save, its projection's writes, the rows it fires."""
 
     loaded: store.Loaded
-    save: db.Write
+    save: persistence.Write
     changes: dict
     writes: list
     op_ids: list
@@ -70,7 +70,7 @@ def fire_batch(timer_ids) -> dict[str, str]:
     """
     ids = [ObjectId(str(t)) for t in timer_ids]
     marks = _Marks()
-    rows = {r["_id"]: r for r in Timer._get_collection().find({"_id": {"$in": ids}})}
+    rows = {r["_id"]: r for r in persistence.collection(Timer).find({"_id": {"$in": ids}})}
     by_instance: dict[ObjectId, list[dict]] = defaultdict(list)
     for tid in ids:
         row = rows.get(tid)
@@ -128,14 +128,14 @@ def _commit(marks: _Marks) -> None:
     for _attempt in range(3):
         if not firings:
             return
-        writes: list[db.Write] = []
+        writes: list[persistence.Write] = []
         guards = []
         for firing in firings:
             guards.append(len(writes))
             writes += [firing.save, *firing.writes]
         try:
-            db.commit_writes(writes, guards=guards)
-        except db.GuardFailed as exc:
+            persistence.commit_writes(writes, guards=guards)
+        except persistence.GuardFailed as exc:
             # A write conflict names no instance: then each goes alone.
             lost = {guards.index(i) for i in exc.failed} if exc.failed else set(range(len(firings)))
             for k in sorted(lost):
@@ -161,15 +161,15 @@ def _one_by_one(marks: _Marks, rows: list[dict]) -> None:
 
 def _write_marks(marks: _Marks, now: datetime) -> None:
     """The batch's row writes for timers it did not fire, one per kind."""
-    timers = Timer._get_collection_name()
+    timers = persistence.collection_name(Timer)
     waiting = {"status": "waiting"}
     # A stale row left WAITING without this wake-up: it fired already if it was due (its writer
     # died before marking the row), else it was cancelled — the projection's rule, as in outbox.fire.
     fired = [r["_id"] for r in marks.stale if r["due_at"] <= now]
     cancelled = [r["_id"] for r in marks.stale if r["due_at"] > now]
     if fired:
-        db.update_many(timers, {"_id": {"$in": fired}, **waiting}, {"$set": {"status": "fired", "fired_at": now}})
+        persistence.update_many(timers, {"_id": {"$in": fired}, **waiting}, {"$set": {"status": "fired", "fired_at": now}})
     if cancelled:
-        db.update_many(timers, {"_id": {"$in": cancelled}, **waiting}, {"$set": {"status": "cancelled", "fired_at": None}})
+        persistence.update_many(timers, {"_id": {"$in": cancelled}, **waiting}, {"$set": {"status": "cancelled", "fired_at": None}})
     if marks.early:  # the scheduler's next sweep sends these again, delayed to their due time
-        db.update_many(timers, {"_id": {"$in": marks.early}, **waiting}, {"$set": {"enqueued_at": None}})
+        persistence.update_many(timers, {"_id": {"$in": marks.early}, **waiting}, {"$set": {"enqueued_at": None}})

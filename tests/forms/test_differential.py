@@ -1,6 +1,6 @@
 """Differential test: Portico's verdict on a submission equals survey-core's own (run in Node).
 
-survey-core is the oracle (FINDINGS.md): where its behaviour surprises, the
+survey-core is the oracle (its verdict is the reference): where its behaviour surprises, the
 server matches it and says why (engine/forms/__init__.py lists them). Compared:
 which questions are invalid, for the survey-core layer (`strict=False`); the
 strict shape checks are Portico's own and tested in test_templates.py.

@@ -1,4 +1,4 @@
-"""The task inbox over HTTP: list, read, claim, complete; 422/409/404 as DESIGN.md says."""
+"""The task inbox over HTTP: list, read, claim, complete; 422/409/404 as docs/API.md says."""
 
 from __future__ import annotations
 

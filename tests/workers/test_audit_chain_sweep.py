@@ -7,7 +7,7 @@ import time
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from engine import db
+from engine import db, persistence
 from engine.authz import SYSTEM
 from engine.models.audit import AuditEvent
 from engine.services import audit
@@ -17,7 +17,7 @@ def test_a_booted_worker_chains_pending_audit_entries(clean_db):
     """Does a booted worker chain committed audit entries on its own, and stop its sweep with it?"""
     from workers.services import AuditChainSweep, install_sweep
 
-    db.commit_writes([audit.entry(SYSTEM, "probe", details={"n": n}) for n in range(3)])
+    persistence.commit_writes([audit.entry(SYSTEM, "probe", details={"n": n}) for n in range(3)])
     broker = StubBroker()
     install_sweep(broker)
     [sweep] = [m for m in broker.middleware if isinstance(m, AuditChainSweep)]

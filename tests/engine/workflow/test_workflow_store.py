@@ -110,13 +110,13 @@ def test_a_free_instance_is_one_without_a_live_lease(clean_db):
 def test_update_then_read_claims_once_and_shows_the_claim(clean_db):
     """Does the findAndModify replacement give the document as updated to the one claimer whose guard
     matched, None to the next one, and refuse a query without an _id?"""
-    from engine import db
+    from engine import persistence
 
     rows = clean_db["claim_probe"]
     oid = rows.insert_one({"claimed_by": None, "n": 1}).inserted_id
-    first = db.update_then_read(rows, {"_id": oid, "claimed_by": None}, {"$set": {"claimed_by": "a"}})
+    first = persistence.update_then_read(rows, {"_id": oid, "claimed_by": None}, {"$set": {"claimed_by": "a"}})
     assert first == {"_id": oid, "claimed_by": "a", "n": 1}
-    assert db.update_then_read(rows, {"_id": oid, "claimed_by": None}, {"$set": {"claimed_by": "b"}}) is None
+    assert persistence.update_then_read(rows, {"_id": oid, "claimed_by": None}, {"$set": {"claimed_by": "b"}}) is None
     assert rows.find_one({"_id": oid})["claimed_by"] == "a"
     with pytest.raises(ValueError):
-        db.update_then_read(rows, {"claimed_by": "a"}, {"$set": {"n": 2}})
+        persistence.update_then_read(rows, {"claimed_by": "a"}, {"$set": {"n": 2}})
