@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bson import ObjectId
 from pymongo.errors import ExecutionTimeout
 
 from engine.models import aware, utcnow
@@ -28,6 +29,7 @@ def sort_key(row: dict):
 HINTS: dict[str, tuple[datetime, timedelta | None, bool]] = {}  # query → (first due, due span per row, few)
 _FAR = timedelta(days=4096)  # the first window holds what is older; then quarter the distance to now
 _MARGIN = 1.5  # a window sized from the hint is this much wider than the rows asked for should need
+_MARGIN_KIND = 2.0  # ... from the hint of another query of its kind (another person's due dates)
 _LAST = datetime(9000, 1, 1, tzinfo=UTC)
 _END = datetime.max.replace(tzinfo=UTC)  # every date a row can hold (Python reads no later one)
 _BATCH = 10_000  # rows per reply (the driver asks for 101 first)
@@ -66,15 +68,19 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
     # whole costs every row before any time limit applies; anything else (one person's, one client's) is
     # likely small enough to read whole.
     shared = query.get("audience") == "staff" or str(query.get("audience")).startswith("perm:")
-    start, pace, few = HINTS.get(key, (now - _FAR, None, not shared))
-    width = pace * (need * _MARGIN) if pace is not None else None
+    kind = None if shared else _kind(query)
+    hint, margin = HINTS.get(key), _MARGIN
+    if hint is None and kind is not None and kind in HINTS:
+        hint, margin = HINTS[kind], _MARGIN_KIND
+    start, pace, few = hint or (now - _FAR, None, not shared)
+    width = pace * (need * margin) if pace is not None else None
     if few and QUICK_MS:  # few rows last time (or never asked): the whole query is cheapest, if it stays quick
         try:
             take({"$lte": cap} if cap is not None else None, limit_ms=QUICK_MS)
         except ExecutionTimeout:
             rows.clear()
         else:
-            _remember(key, rows, start, None, True, need)
+            _remember(key, kind, rows, start, None, True, need)
             return rows[:need]
     if cap is None:
         take(None)  # no due date: matched by null, never by a date range; $lte excludes it too
@@ -96,17 +102,40 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
             break
         found = take({"$gte": floor, "$lt": hi} if floor is not None else {"$lt": hi})
         if found or width is not None:
-            missing = need - len(rows)
+            # Sized for the rows still missing at this window's density, but for no fewer than a
+            # quarter page: one row short, a window sized for one row came back empty about a time
+            # in four, and a query costs more than a few rows more.
+            missing = max(need - len(rows), need / 4)
             width = max(timedelta(seconds=1), (hi - lo) * (4 if not found else min(8.0, 1.25 * missing / found)))
         lo = floor = hi
     else:
         read_to = lo
-    _remember(key, rows, start, read_to, read_to is None and len(rows) <= need, need)
+    _remember(key, kind, rows, start, read_to, read_to is None and len(rows) <= need, need)
     return rows[:need]
 
 
-def _remember(key: str, rows: list[dict], start: datetime, end: datetime | None, few: bool, need: int) -> None:
-    """Hint the next read of `key` with what this one found: `rows` in order, read up to `end` (None: all)."""
+def _kind(query: dict) -> str | None:
+    """The hint key shared by queries alike but for whom they are (one therapist's "staff:<id>" and
+    another's, one client's and another's), or None for a query naming nobody.
+
+    A person's first page after a start has no hint of its own; without one a large queue is first
+    tried whole (wasted: it overruns QUICK_MS) and then found window by window from _FAR back, up to
+    ~10 queries. The last hint of a query of the same kind is a far better first guess, and only a
+    guess: the windows still cover every due date, and the page's own hint replaces it."""
+    parts, named = [], False
+    for field, value in sorted(query.items()):
+        if isinstance(value, ObjectId):
+            value, named = "*", True
+        elif isinstance(value, str) and ":" in value:
+            value, named = value.split(":", 1)[0] + ":*", True
+        parts.append((field, value))
+    return f"like {parts!r}" if named else None
+
+
+def _remember(key: str, kind: str | None, rows: list[dict], start: datetime, end: datetime | None, few: bool,
+              need: int) -> None:
+    """Hint the next read of `key` (and the first of another of its kind) with what this one found:
+    `rows` in order, read up to `end` (None: all)."""
     dated = [aware(r["due_at"]) for r in rows[:need] if r.get("due_at") is not None]
     first = dated[0] if dated else start
     if len(HINTS) > 4096:
@@ -118,3 +147,5 @@ def _remember(key: str, rows: list[dict], start: datetime, end: datetime | None,
         span = dated[-1] - first if dated and len(rows) >= need else end - first
         pace = max(span, timedelta(minutes=1)) / max(len(dated), 1)
     HINTS[key] = (first, pace, few)
+    if kind is not None:
+        HINTS[kind] = HINTS[key]
