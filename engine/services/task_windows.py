@@ -20,6 +20,13 @@ def sort_key(row: dict):
     return (due is not None, due or datetime.min, row["_id"])  # MongoDB's order: no due date first
 
 
+def _sorted(rows) -> list[dict]:
+    """Rows read whole (a window, a small query) in (due_at, _id) order. Sorted here, not by the
+    server: SecantusDB sorts in Python with a BSON comparator, over half of the database CPU a window
+    costs (measured: 184 rows, 21.5 ms of its CPU sorted, 9.5 ms not; 37 rows 3.25 and 2.5 ms)."""
+    return sorted(rows, key=sort_key)
+
+
 # SecantusDB reads, fetches and sorts every row matching an index's equality prefix before a limit
 # applies, but a due_at range costs only the rows inside it. So a page is read window by window in
 # (due_at, _id) order: rows without a due date (MongoDB sorts null first), then [-inf, t0), [t0, t1), ...
@@ -47,18 +54,19 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
                 {"$lt": bound["$lt"]} if "$lt" in bound and bound["$lt"] <= cap else {"$lte": cap})
         before = len(rows)
         where = query if limit_ms and bound is None else {**query, "due_at": bound}
-        cursor = coll.find(where).sort([("due_at", 1), ("_id", 1)]).max_time_ms(max(limit_ms, 0) or None)
+        cursor = coll.find(where).max_time_ms(max(limit_ms, 0) or None)
         cursor = cursor.batch_size(_BATCH)  # a window in one reply: no getMore round trip past 101 rows
         if limit_ms and keep is None:
-            cursor = cursor.limit(need)  # MongoDB proper stops there, walking the index in order
-        rows.extend(r for r in cursor if keep is None or keep(r))
+            # MongoDB proper stops at the limit, walking the index in order
+            cursor = cursor.sort([("due_at", 1), ("_id", 1)]).limit(need)
+        rows.extend(_sorted(r for r in cursor if keep is None or keep(r)))
         return len(rows) - before
 
     cap = aware(due_before) if due_before is not None else None
     if any(isinstance(v, dict) for v in query.values()):
         # SecantusDB bounds an index by an $in only without a due_at range (with one it reads every open
         # row): read such a query whole, its rows are few, and leave out here what is due after due_before.
-        for r in coll.find(query).sort([("due_at", 1), ("_id", 1)]).batch_size(_BATCH):
+        for r in _sorted(coll.find(query).batch_size(_BATCH)):
             if (cap is None or (r.get("due_at") is not None and aware(r["due_at"]) <= cap)) and (keep is None or keep(r)):
                 rows.append(r)
         return rows[:need]

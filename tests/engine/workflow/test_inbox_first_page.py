@@ -11,7 +11,7 @@ from bson import ObjectId
 from engine.authz import staff_actor
 from engine.models.workflow import Task
 from engine.services import task_windows, tasks
-from tests.helpers import make_staff
+from tests.helpers import make_client, make_staff
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -82,3 +82,26 @@ def test_a_hint_of_another_queue_never_changes_the_page(clean_db, monkeypatch):
         got = tasks.inbox(far, page=page, per_page=10)
         assert [i["id"] for i in got["items"]] == want[(page - 1) * 10:page * 10], page
         assert got["has_more"] == (len(want) > page * 10)
+
+
+def test_no_read_of_a_page_asks_the_database_to_sort(therapists, clean_db):
+    """Does a page read its windows and its assigned clients' "staff" rows unsorted (SecantusDB sorts in
+    Python, most of what a window costs it) and still show them in (due_at, _id) order?"""
+    first, _second = therapists
+    client = make_client(assigned_staff=[first.login.id])
+    Task._get_collection().insert_many([
+        {"instance_id": ObjectId(), "task_id": f"s{i}", "process_id": "p", "spec_name": "u", "name": "S",
+         "lane": "", "audience": "staff", "client_id": client.id, "status": "open",
+         "due_at": NOW + timedelta(hours=7 * i - 60)} for i in range(12)])
+    want = [str(r["_id"]) for r in Task._get_collection().find(
+        {"status": "open", "$or": [{"audience": f"staff:{first.id}"}, {"audience": "staff", "client_id": client.id}]}
+    ).sort([("due_at", 1), ("_id", 1)])]
+    clean_db.command("profile", 2)
+    try:
+        pages = [tasks.inbox(first, page=page) for page in (1, 2, 3)]
+    finally:
+        clean_db.command("profile", 0)
+    finds = [p["command"] for p in clean_db["system.profile"].find({"op": "query", "ns": f"{clean_db.name}.tasks"})]
+    clean_db["system.profile"].drop()
+    assert [i["id"] for p in pages for i in p["items"]] == want[:75]
+    assert len(finds) >= 6 and [f for f in finds if f.get("sort")] == []
