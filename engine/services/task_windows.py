@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bson import ObjectId
 from pymongo.errors import ExecutionTimeout
 
 from engine import persistence
@@ -20,6 +21,12 @@ def sort_key(row: dict):
     return (due is not None, due or datetime.min, row["_id"])  # MongoDB's order: no due date first
 
 
+def _sorted(rows) -> list[dict]:
+    """Rows read whole (a window, a small query) in (due_at, _id) order. Sorted here, not by the
+    server (engine.persistence, "sort before limit": over half of the database time a window costs)."""
+    return sorted(rows, key=sort_key)
+
+
 # A sorted query with a limit may cost every row of its index prefix, but a due_at range costs only
 # the rows inside it (engine.persistence). So a page is read window by window in
 # (due_at, _id) order: rows without a due date (MongoDB sorts null first), then [-inf, t0), [t0, t1), ...
@@ -29,6 +36,7 @@ def sort_key(row: dict):
 HINTS: dict[str, tuple[datetime, timedelta | None, bool]] = {}  # query → (first due, due span per row, few)
 _FAR = timedelta(days=4096)  # the first window holds what is older; then quarter the distance to now
 _MARGIN = 1.5  # a window sized from the hint is this much wider than the rows asked for should need
+_MARGIN_KIND = 2.0  # ... from the hint of another query of its kind (another person's due dates)
 _LAST = datetime(9000, 1, 1, tzinfo=UTC)
 _END = datetime.max.replace(tzinfo=UTC)  # every date a row can hold (Python reads no later one)
 _BATCH = 10_000  # rows per reply (the driver asks for 101 first)
@@ -46,18 +54,19 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
                 {"$lt": bound["$lt"]} if "$lt" in bound and bound["$lt"] <= cap else {"$lte": cap})
         before = len(rows)
         where = query if limit_ms and bound is None else {**query, "due_at": bound}
-        cursor = coll.find(where).sort([("due_at", 1), ("_id", 1)]).max_time_ms(max(limit_ms, 0) or None)
+        cursor = coll.find(where).max_time_ms(max(limit_ms, 0) or None)
         cursor = cursor.batch_size(_BATCH)  # a window in one reply: no getMore round trip past 101 rows
         if limit_ms and keep is None:
-            cursor = cursor.limit(need)  # MongoDB proper stops there, walking the index in order
-        rows.extend(r for r in cursor if keep is None or keep(r))
+            # MongoDB proper stops at the limit, walking the index in order
+            cursor = cursor.sort([("due_at", 1), ("_id", 1)]).limit(need)
+        rows.extend(_sorted(r for r in cursor if keep is None or keep(r)))
         return len(rows) - before
 
     cap = aware(due_before) if due_before is not None else None
     if any(isinstance(v, dict) for v in query.values()):
         # An $in with a due_at range may read every open row (engine.persistence, "`$in` with a range"):
         # read such a query whole, its rows are few, and leave out here what is due after due_before.
-        for r in coll.find(query).sort([("due_at", 1), ("_id", 1)]).batch_size(_BATCH):
+        for r in _sorted(coll.find(query).batch_size(_BATCH)):
             if (cap is None or (r.get("due_at") is not None and aware(r["due_at"]) <= cap)) and (keep is None or keep(r)):
                 rows.append(r)
         return rows[:need]
@@ -67,15 +76,19 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
     # whole costs every row before any time limit applies; anything else (one person's, one client's) is
     # likely small enough to read whole.
     shared = query.get("audience") == "staff" or str(query.get("audience")).startswith("perm:")
-    start, pace, few = HINTS.get(key, (now - _FAR, None, not shared))
-    width = pace * (need * _MARGIN) if pace is not None else None
+    kind = None if shared else _kind(query)
+    hint, margin = HINTS.get(key), _MARGIN
+    if hint is None and kind is not None and kind in HINTS:
+        hint, margin = HINTS[kind], _MARGIN_KIND
+    start, pace, few = hint or (now - _FAR, None, not shared)
+    width = pace * (need * margin) if pace is not None else None
     if few and QUICK_MS:  # few rows last time (or never asked): the whole query is cheapest, if it stays quick
         try:
             take({"$lte": cap} if cap is not None else None, limit_ms=QUICK_MS)
         except ExecutionTimeout:
             rows.clear()
         else:
-            _remember(key, rows, start, None, True, need)
+            _remember(key, kind, rows, start, None, True, need)
             return rows[:need]
     if cap is None:
         take(None)  # no due date: matched by null, never by a date range; $lte excludes it too
@@ -97,17 +110,40 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
             break
         found = take({"$gte": floor, "$lt": hi} if floor is not None else {"$lt": hi})
         if found or width is not None:
-            missing = need - len(rows)
+            # Sized for the rows still missing at this window's density, but for no fewer than a
+            # quarter page: one row short, a window sized for one row came back empty about a time
+            # in four, and a query costs more than a few rows more.
+            missing = max(need - len(rows), need / 4)
             width = max(timedelta(seconds=1), (hi - lo) * (4 if not found else min(8.0, 1.25 * missing / found)))
         lo = floor = hi
     else:
         read_to = lo
-    _remember(key, rows, start, read_to, read_to is None and len(rows) <= need, need)
+    _remember(key, kind, rows, start, read_to, read_to is None and len(rows) <= need, need)
     return rows[:need]
 
 
-def _remember(key: str, rows: list[dict], start: datetime, end: datetime | None, few: bool, need: int) -> None:
-    """Hint the next read of `key` with what this one found: `rows` in order, read up to `end` (None: all)."""
+def _kind(query: dict) -> str | None:
+    """The hint key shared by queries alike but for whom they are (one therapist's "staff:<id>" and
+    another's, one client's and another's), or None for a query naming nobody.
+
+    A person's first page after a start has no hint of its own; without one a large queue is first
+    tried whole (wasted: it overruns QUICK_MS) and then found window by window from _FAR back, up to
+    ~10 queries. The last hint of a query of the same kind is a far better first guess, and only a
+    guess: the windows still cover every due date, and the page's own hint replaces it."""
+    parts, named = [], False
+    for field, value in sorted(query.items()):
+        if isinstance(value, ObjectId):
+            value, named = "*", True
+        elif isinstance(value, str) and ":" in value:
+            value, named = value.split(":", 1)[0] + ":*", True
+        parts.append((field, value))
+    return f"like {parts!r}" if named else None
+
+
+def _remember(key: str, kind: str | None, rows: list[dict], start: datetime, end: datetime | None, few: bool,
+              need: int) -> None:
+    """Hint the next read of `key` (and the first of another of its kind) with what this one found:
+    `rows` in order, read up to `end` (None: all)."""
     dated = [aware(r["due_at"]) for r in rows[:need] if r.get("due_at") is not None]
     first = dated[0] if dated else start
     if len(HINTS) > 4096:
@@ -119,3 +155,5 @@ def _remember(key: str, rows: list[dict], start: datetime, end: datetime | None,
         span = dated[-1] - first if dated and len(rows) >= need else end - first
         pace = max(span, timedelta(minutes=1)) / max(len(dated), 1)
     HINTS[key] = (first, pace, few)
+    if kind is not None:
+        HINTS[kind] = HINTS[key]
