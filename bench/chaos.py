@@ -338,8 +338,7 @@ def main() -> None:
         from engine.services import audit
 
         chain = audit.verify()
-        audited = {e["object_id"] for e in AuditEvent._get_collection().find({"action": "task_completed"},
-                                                                            {"object_id": 1})}
+        audited = {e.object_id for e in AuditEvent.objects(action="task_completed").only("object_id")}
         unaudited = sum(1 for t in Task._get_collection().find({"status": "completed"}, {"_id": 1})
                         if str(t["_id"]) not in audited)
         fleet.stop()
