@@ -116,7 +116,17 @@ def _run(database: Database, writes: list[Write], session, guards: set[int]) -> 
     client = database.client
     if (client.topology_description.common_wire_version or 0) >= _CLIENT_BULK_WIRE_VERSION:
         models = [_MODELS[kind](**args, namespace=f"{database.name}.{name}") for name, kind, args in writes]
-        result = client.bulk_write(models, session=session, ordered=True, verbose_results=True)
+        try:
+            result = client.bulk_write(models, session=session, ordered=True, verbose_results=True)
+        except ClientBulkWriteException as exc:
+            # A write after a guard that matched nothing may fail on a unique index: the rows it adds
+            # were just added by the writer that won the race. The lost guard is the answer.
+            partial = exc.partial_result
+            answered = partial.update_results if partial is not None and partial.has_verbose_results else {}
+            lost = [i for i in sorted(guards) if i in answered and not answered[i].matched_count]
+            if lost:
+                raise GuardFailed(lost) from exc
+            raise
         updates, inserts, deletes = result.update_results, result.insert_results, result.delete_results
         return [int(i in inserts) if kind == "insert"
                 else (deletes[i].deleted_count if i in deletes else 0) if kind == "delete_one"
@@ -134,6 +144,8 @@ def _run(database: Database, writes: list[Write], session, guards: set[int]) -> 
         run = database[writes[start][0]].bulk_write(
             [_MODELS[kind](**args) for _name, kind, args in writes[start:end]], ordered=True, session=session)
         done = run.inserted_count + run.matched_count + run.upserted_count + run.deleted_count
+        if start in guards and not done:
+            raise GuardFailed([start])  # lost: the writes after it would only collide with the winner's
         # Exact for a run of one (every guard); a longer run's writes each get the run's least answer.
         matched.extend([done if end - start == 1 else int(done >= end - start)] * (end - start))
         start = end
