@@ -18,6 +18,13 @@ class ScriptFailed(PorticoError):
     status = 422
 
 
+class ScriptInterrupted(Conflict):
+    """The process running a script stopped for a reason of its own (killed from outside, not by its
+    time or memory budget): nothing is saved and the step may be tried again."""
+
+    code = "script_interrupted"
+
+
 class DeployRejected(ValidationFailed):
     """The BPMN cannot be deployed; details name each problem by element id."""
 

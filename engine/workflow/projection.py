@@ -28,7 +28,7 @@ from engine import db, persistence
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import dispatch
-from engine.workflow.errors import ScriptFailed, ScriptRefused
+from engine.workflow.errors import ScriptFailed, ScriptInterrupted, ScriptRefused
 from engine.workflow.helpers import duration_delta
 from engine.workflow.scripting import unwrap
 from engine.workflow.specs import OPERATION_PARAMS_KEY, OutboxServiceTask
@@ -151,6 +151,8 @@ def compute(workflow, instance: dict) -> Projection:
                 "form_key": form_key(task), "due_at": _due(task), **role_fields(task)}
         except SpiffWorkflowException as exc:
             inner = unwrap(exc)
+            if isinstance(inner, ScriptInterrupted):
+                raise inner from exc  # see runtime._run_engine: tried again, not an error of the instance
             if not isinstance(inner, ScriptFailed | ScriptRefused):
                 raise
             result.error = result.error or {"kind": "script", "message": inner.message,

@@ -25,7 +25,7 @@ from engine.errors import NotFound, StaleVersion
 from engine.models import utcnow
 from engine.models.workflow import ProcessDefinition
 from engine.workflow import projection, store
-from engine.workflow.errors import TaskNotOpen
+from engine.workflow.errors import ScriptInterrupted, TaskNotOpen
 from engine.workflow.scripting import script_engine, unwrap
 from engine.workflow.specs import SERIALIZER_VERSION, dump_state
 
@@ -45,6 +45,8 @@ def _run_engine(loaded: store.Loaded) -> dict | None:
         loaded.workflow.do_engine_steps()
     except SpiffWorkflowException as exc:
         inner = unwrap(exc)
+        if isinstance(inner, ScriptInterrupted):
+            raise inner from exc  # not the script's fault: nothing is saved, the step is tried again
         task = getattr(exc, "task", None)
         error = {"kind": "script", "message": getattr(inner, "message", None) or str(exc),
                  "task": str(task.id) if task is not None else "",

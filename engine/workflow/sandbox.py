@@ -40,7 +40,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from engine.workflow.errors import ScriptFailed, ScriptRefused
+from engine.workflow.errors import ScriptFailed, ScriptInterrupted, ScriptRefused
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,13 @@ class _Child:
         finally:
             theirs.close()
         self.conn = Connection(mine.detach())
-        if not self.conn.poll(_START_SECONDS) or self.conn.recv_bytes() != b"ready":
+        try:
+            ready = self.conn.poll(_START_SECONDS) and self.conn.recv_bytes() == b"ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             self.kill()
-            raise ScriptFailed("the script sandbox did not start", details={"script": ["sandbox did not start"]})
+            raise ScriptInterrupted("the script sandbox did not start; try again")
 
     def ask(self, request: bytes) -> bytes:
         """Send one request; its answer, or ScriptFailed when the child ran out of time or died."""
@@ -119,8 +123,12 @@ class _Child:
         except (EOFError, OSError):
             code = self.kill()
             # SIGXCPU: its CPU budget ran out (RLIMIT_CPU), the usual end of a runaway script.
-            message = _limit_message(CPU_LIMIT_SECONDS) if code == -signal.SIGXCPU else _DIED
-            raise ScriptFailed(message, details={"script": [message]}) from None
+            if code == -signal.SIGXCPU:
+                message = _limit_message(CPU_LIMIT_SECONDS)
+                raise ScriptFailed(message, details={"script": [message]}) from None
+            # Killed from outside (a supervisor, the machine): not the script's fault, and nothing
+            # was saved; the step is tried again (chaos: a killed child errored its instance for good).
+            raise ScriptInterrupted(_DIED + "; try again") from None
 
     def kill(self) -> int | None:
         with contextlib.suppress(OSError):
@@ -185,7 +193,7 @@ def run(kind: str, source: str, context: dict, external: dict | None) -> Any:
     child = _POOL.take()
     try:
         answer = _loads(child.ask(request))
-    except ScriptFailed:
+    except (ScriptFailed, ScriptInterrupted):
         raise  # the child is gone already
     except BaseException:
         child.kill()  # interrupted mid-answer: the conversation is out of step

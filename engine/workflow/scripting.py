@@ -36,7 +36,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.workflow import helpers, sandbox
-from engine.workflow.errors import ScriptFailed, ScriptRefused
+from engine.workflow.errors import ScriptFailed, ScriptInterrupted, ScriptRefused
 
 # How a source is compiled: a script (statements) or an expression.
 Mode = Literal["exec", "eval"]
@@ -279,7 +279,7 @@ def unwrap(exc: BaseException) -> BaseException | None:
     seen = 0
     current: BaseException | None = exc
     while current is not None and seen < 10:
-        if isinstance(current, ScriptRefused | ScriptFailed):
+        if isinstance(current, ScriptRefused | ScriptFailed | ScriptInterrupted):
             return current
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__
         seen += 1
