@@ -87,10 +87,16 @@ def test_hole6_trusted_proxy_signature_evidence_records_the_forwarded_address(ap
     person = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org")
     account = make_portal_account(client=person)
     bearer = _token(client, "198.51.100.9", account.email, PASSWORD).get_json()["token"]
-    resp = _via_proxy(client, "198.51.100.9", f"/api/v1/clients/{person.id}/forms/consent_adult",
+    # A client signs only a form a task of theirs asks for (security #13): the task's completion seals it.
+    from engine.models.forms import Submission
+    from tests.form_requests import request_form
+
+    task = request_form(person, "consent_adult")
+    resp = _via_proxy(client, "198.51.100.9", f"/api/v1/tasks/{task.id}/complete",
                       json={"data": VALID["consent_adult"]}, headers={"Authorization": f"Bearer {bearer}"})
-    assert resp.status_code == 201, resp.get_json()
-    assert resp.get_json()["evidence"]["ip"] == "198.51.100.9"
+    assert resp.status_code == 200, resp.get_json()
+    [sealed] = Submission.objects(client=person.id, status="completed")
+    assert sealed.evidence.ip == "198.51.100.9"
 
 
 def test_hole6_no_trusted_proxy_ignores_x_forwarded_for(app_factory):
