@@ -24,27 +24,6 @@ DEFINITION = {"title": "Signed upload", "elements": [
     {"type": "file", "name": "docs", "title": "Documents", "storeDataAsText": True, "allowMultiple": True},
     {"type": "signaturepad", "name": "signature", "title": "Signature", "isRequired": True},
 ]}
-BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
-                  id="defs_t_signed_upload" targetNamespace="http://portico.test/bpmn">
-  <bpmn:process id="t_signed_upload" name="Test signed upload" isExecutable="true">
-    <bpmn:laneSet id="lanes">
-      <bpmn:lane id="lane_client" name="client"><bpmn:flowNodeRef>fill</bpmn:flowNodeRef></bpmn:lane>
-    </bpmn:laneSet>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="fill" name="Sign and upload">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="formKey" value="{FORM_KEY}"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:userTask>
-    <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fill"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="done"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -68,11 +47,9 @@ class World:
 
     def task_for(self, client) -> str:
         """A new open client-lane task of `client` asking for the form; its id."""
-        from engine.models.workflow import Task
-        from engine.workflow.runtime import start
+        from tests.form_requests import request_form
 
-        instance = start("t_signed_upload", client_id=client.id)
-        return str(Task.objects(instance_id=instance, status="open").first().id)
+        return str(request_form(client, FORM_KEY).id)
 
     @staticmethod
     def answers(**over) -> dict:
@@ -94,11 +71,9 @@ class World:
 def build_world() -> World:
     from engine.authz import portal_actor, staff_actor
     from engine.services import forms as form_service
-    from engine.workflow.deploy import deploy
 
     form_service.create_form(SYSTEM, FORM_KEY, "intake", "Signed upload", DEFINITION)
     form_service.publish(SYSTEM, FORM_KEY)
-    deploy(SYSTEM, BPMN)
     fam = build_family()
     client_b = make_client(first_name="Bea")
     account_b = make_portal_account(client=client_b)

@@ -44,13 +44,10 @@ def test_min_row_count_is_enforced():
 
 
 def test_huge_entry_counts_are_refused_before_they_are_walked():
-    """Is a request with 200,000 panels refused quickly, without judging each panel?"""
-    import time
-
-    start = time.perf_counter()
+    """Is a request with 200,000 panels refused with one error for the count, not one per panel?
+    (How fast that is, is for a bench/ script: tests/proof/test_fuzz_validators.py's 1 s budget per case.)"""
     errors = validate_submission(PANELS, {"kids": [{}] * 200_000})
     assert errors == {"kids": ["Please add no more than 3 entries."]}
-    assert time.perf_counter() - start < 1.0
 
 
 def test_survey_core_agrees_on_counts():
