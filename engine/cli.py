@@ -155,7 +155,7 @@ def cmd_audit_verify(args) -> int:
     settings = _settings("mongodb_uri")
     anchors: list[tuple[int, str]] = []
     if args.anchor:
-        from engine.services.audit import parse_anchors
+        from engine.services.audit_anchors import parse_anchors
 
         try:
             with open(args.anchor, encoding="utf-8") as f:
@@ -179,9 +179,9 @@ def cmd_audit_anchor(args) -> int:
     """Print the chain head's anchor line; with --file also append it there (kept off the database host)."""
     settings = _settings("mongodb_uri")
     _connect(settings)
-    from engine.services import audit
+    from engine.services import audit_anchors
 
-    head = audit.anchor()
+    head = audit_anchors.anchor()
     if head is None:
         print("the audit chain is empty: nothing to anchor", file=sys.stderr)
         return 1
