@@ -183,8 +183,8 @@ def record_pending(actor: Actor, action: str, *, client=None, object_type: str =
     """Append one audit event as an entry chained later, alone (for frequent reads, an inbox page):
     one insert into a collection without secondary indexes, where `record` reads the head and inserts
     into four indexes (~3x the database time). Stored before this returns, like `record`'s."""
-    db.get_db()[PENDING].insert_one(entry(actor, action, client=client, object_type=object_type,
-                                          object_id=object_id, outcome=outcome, details=details)[2]["document"])
+    commit_entries([entry(actor, action, client=client, object_type=object_type, object_id=object_id,
+                          outcome=outcome, details=details)])
 
 
 def chain_pending(limit: int = _CHAIN_BATCH) -> int:
