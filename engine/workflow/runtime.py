@@ -97,7 +97,7 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
         status = _status(loaded.workflow, error)
         # Saved `dirty` while the completion listeners have not been told: if this process dies
         # before, the scheduler's repair tells them (listeners are idempotent).
-        completing = status == "completed" and loaded.doc.get("status") != "completed" and bool(COMPLETION_LISTENERS)
+        completing = completes(loaded.doc.get("status"), status)
         if store.save(loaded, status=status, projected=new.summary, waiting_messages=new.messages, error=error,
                       writes=[*writes, *(also or [])], dirty=completing):
             if after_save is not None:
@@ -109,6 +109,12 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
             return result
         log.info("instance %s: lost a race at version %s; reloading", iid, loaded.version)
     raise StaleVersion("the process instance kept changing; try again")
+
+
+def completes(was: str | None, status: str) -> bool:
+    """Whether a save from status `was` to `status` completes the instance with listeners to tell: it
+    is then saved `dirty` until they are told (see notify_completed)."""
+    return status == "completed" and was != "completed" and bool(COMPLETION_LISTENERS)
 
 
 def notify_completed(doc: dict) -> None:
@@ -158,7 +164,7 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
         doc["completed_at"] = now
     # Saved `dirty` while the completion listeners have not been told: if this process dies before,
     # the scheduler's repair tells them (listeners are idempotent).
-    completing = doc["status"] == "completed" and bool(COMPLETION_LISTENERS)
+    completing = completes(None, doc["status"])
     doc["_id"] = ObjectId()
     doc["dirty"] = completing
     writes, op_ids = projection.writes(doc, {}, new)

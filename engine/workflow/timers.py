@@ -114,7 +114,7 @@ def _fire_instance(marks: _Marks, doc: dict | None, rows: list[dict], now: datet
     # The projection's writes mark the fired rows (their keys leave the projection), with the save.
     writes, op_ids = projection.writes(loaded.doc, doc.get("projected") or {}, new)
     status = runtime._status(loaded.workflow, error)
-    completing = status == "completed" and doc.get("status") != "completed" and bool(runtime.COMPLETION_LISTENERS)
+    completing = runtime.completes(doc.get("status"), status)
     save, changes = store.saving(loaded, status=status, projected=new.summary, waiting_messages=new.messages,
                                  error=error, dirty=completing)
     marks.firings.append(_Firing(loaded, save, changes, writes, op_ids, [r for r in rows if r["task_id"] in fired]))
