@@ -117,6 +117,19 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, inv
         r = http.call("GET", "/api/v1/tasks", headers=headers, params={"per_page": 100})
         return [t for t in r.json()["items"] if pred(t)] if r.status_code == 200 else []
 
+    def finished(resp, task, headers) -> bool:
+        """Is the task done: completed by this call (200) or no longer open (404: an earlier attempt
+        whose answer was lost completed it)? A 409 (instance busy, script interrupted, stale version)
+        means nothing was saved: ask again. Counting a 409 as done once left a form unanswered and
+        the client waiting for an acknowledgement that could never come."""
+        if resp.status_code in (200, 404):
+            return True
+        if resp.status_code == 409:
+            time.sleep(0.5)
+            again = http.call("GET", f"/api/v1/tasks/{task['id']}", headers=headers)
+            return again.status_code == 404 or (again.status_code == 200 and again.json().get("status") != "open")
+        return False
+
     done: set[str] = set()
     while len(done) < len(PACKET):
         for task in wait(lambda: open_tasks(portal, lambda t: t["client_id"] == cid and t["lane"] == "client"
@@ -126,7 +139,7 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, inv
             if r.status_code == 200:
                 with lock:
                     answered.append((cid, task["form_key"]))
-            if r.status_code in (200, 404, 409):
+            if finished(r, task, portal):
                 done.add(task["form_key"])
     acked = 0
     while acked < len(PACKET):
@@ -134,7 +147,7 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, inv
                                             and t["client_id"] == cid) or None, what="acknowledgement"):
             r = http.call("POST", f"/api/v1/tasks/{task['id']}/complete", headers=staff,
                           json={"data": {"decision": "acknowledge"}})
-            if r.status_code in (200, 404, 409):
+            if finished(r, task, staff):
                 acked += 1
 
 
@@ -320,10 +333,11 @@ def main() -> None:
         # What each stuck instance still has: its lease, its unfinished operations (sends, attempts, errors).
         from engine.models.workflow import OutboxMessage
 
-        stuck_lines = []
+        stuck_lines, waiting_lines = [], []
         for iid in unfinished:
-            if Task.objects(instance_id=iid, status="open").count() or Timer.objects(instance_id=iid,
-                                                                                      status="waiting").count():
+            open_tasks = [f"{t.name} ({t.lane})" for t in Task.objects(instance_id=iid, status="open")]
+            if open_tasks or Timer.objects(instance_id=iid, status="waiting").count():
+                waiting_lines.append(f"{iid} waits on {', '.join(open_tasks) or 'a timer'}")
                 continue
             doc = store.instances().find_one({"_id": iid}, {"status": 1, "lease_until": 1, "dirty": 1, "error": 1})
             ops = [f"{o.operation} {o.status} sends={o.sends} "
@@ -354,6 +368,8 @@ def main() -> None:
     print(f"unfinished but waiting on a person (a client who gave up): {waiting}")
     print(f"audit chain {'verified' if chain.ok else 'BROKEN: ' + chain.reason} ({chain.rows} rows); "
           f"completed tasks without their audit entry {unaudited}")
+    for line in waiting_lines:
+        print("  waiting: " + line)
     for line in stuck_lines:
         print("  stuck: " + line)
     for line in errors[:10]:
