@@ -95,7 +95,7 @@ def main() -> None:
             worker.start()
             stop = threading.Event()
             sweeper = threading.Thread(target=scheduler.run_forever, daemon=True,
-                                       kwargs={"interval": 0.2, "stop": stop, "deploy_shipped_on_start": False})
+                                       kwargs={"interval": 0.2, "stop": stop})
             sweeper.start()
             for i in range(args.intakes):
                 email = f"client{i}@example.org"

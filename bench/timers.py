@@ -96,6 +96,7 @@ def main() -> None:
     ap.add_argument("--wait", type=float, default=600, help="stop waiting this many seconds after the due second")
     args = ap.parse_args()
     with embedded_services("portico-bench-timers-") as (_settings, env, _root):
+        from engine import wiring
         from engine.authz import SYSTEM
         from engine.workflow import scheduler, store
         from engine.workflow.deploy import deploy
@@ -124,9 +125,10 @@ def main() -> None:
                                     stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(args.workers)]
         for w in workers:
             w.stdout.readline()
+        wiring.wire_broker(_settings.broker_url)  # what `portico scheduler` does at start
         stop = threading.Event()
         sweeper = threading.Thread(target=scheduler.run_forever, daemon=True, kwargs={
-            "interval": 0.5, "stop": stop, "resend_seconds": 10, "deploy_shipped_on_start": False})
+            "interval": 0.5, "stop": stop, "resend_seconds": 10})
         sweeper.start()
         try:
             _wait_until_done(due, args.wait)

@@ -15,13 +15,13 @@
 web, worker and scheduler refuse to start on bad configuration with a one-line
 reason on stderr and exit code 2 (production needs every service URL and a
 secret key). This module imports neither Flask nor Dramatiq: web and worker
-exec gunicorn and dramatiq, which import them.
+exec gunicorn and dramatiq, which import them. Each command imports what it runs inside its
+function, so that `portico web` or `portico config` does not load the engine it does not use.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import re
@@ -34,7 +34,6 @@ from engine.config import Settings
 from engine.errors import ConfigError
 
 EXIT_CONFIG = 2
-SCHEDULER_MODULE = "engine.workflow.scheduler"
 
 
 class _Refused(Exception):
@@ -104,24 +103,16 @@ def cmd_worker(args) -> int:
 def cmd_scheduler(args) -> int:
     settings = _settings("mongodb_uri", "broker_url")
     _connect(settings)
-    log = logging.getLogger("portico.scheduler")
+    from engine import wiring
+    from engine.services.intake_setup import deploy_on_start
+    from engine.workflow.scheduler import run_forever
+
+    wiring.wire()
+    wiring.wire_broker(settings.broker_url)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    try:
-        module = importlib.import_module(SCHEDULER_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != SCHEDULER_MODULE:
-            raise  # the module exists but something it imports is missing: a real error
-        module = None
-    run_forever = getattr(module, "run_forever", None)
-    if run_forever is None:
-        log.warning("%s.run_forever does not exist: the scheduler sweeps nothing and idles", SCHEDULER_MODULE)
-        while not stop.wait(3600):
-            pass
-        return 0
-    log.info("scheduler running %s.run_forever()", SCHEDULER_MODULE)
-    run_forever(stop=stop)  # returns once a signal sets `stop`
+    run_forever(stop=stop, on_start=deploy_on_start)  # returns once a signal sets `stop`
     return 0
 
 

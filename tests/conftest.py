@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine import config as config_mod
-from engine import db, embedded
+from engine import db, embedded, wiring
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +46,7 @@ def settings(services) -> config_mod.Settings:
     config_mod.install(s)
     db.connect(s.mongodb_uri)
     db.ensure_indexes()
+    wiring.wire()  # what every process does at start (engine/wiring.py)
     os.environ.update({k: v for k, v in env.items() if k != "PORTICO_LOG_LEVEL"})
     return s
 

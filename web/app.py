@@ -9,7 +9,7 @@ from flask import Flask, g, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine import config as config_mod
-from engine import db
+from engine import db, wiring
 from engine.config import Settings
 from web import errors, headers, security
 from web.api import reject_unknown_query
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
         # signature evidence all read request.remote_addr, so this one place fixes them all.
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    wiring.wire()  # events, listeners and operations, as in every process
     if connect:
         if not settings.mongodb_uri:
             raise config_mod.ConfigError("PORTICO_MONGODB_URI is not set (use `portico up` for the embedded database)")

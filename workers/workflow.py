@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dramatiq
 
-from engine.workflow import dispatch, operations, outbox, timers
+from engine import wiring
+from engine.workflow import dispatch, outbox, timers
 
 QUEUE = "workflow"
 
@@ -60,5 +61,5 @@ def _dispatch(kind: str, object_id: str, delay_ms: int) -> None:
     ACTORS[kind].send_with_options(args=(object_id,), delay=delay_ms or None)
 
 
-operations.load_all()
+wiring.wire()  # the operations this worker performs, and the events they raise
 dispatch.set_dispatcher(_dispatch)

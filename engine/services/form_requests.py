@@ -9,12 +9,27 @@ system are not limited here (the client guard decides for them).
 
 from __future__ import annotations
 
+from engine import persistence
 from engine.authz import Actor, parse_id
 from engine.errors import NotFound
-from engine.services.intake import PORTAL_LANES, outstanding
+from engine.models.forms import FormDefinition
+from engine.models.workflow import Task
 from engine.services.tasks import get_task_for
 
 TASK_CONTEXT = "task:"
+PORTAL_LANES = ("client", "guardian")
+
+
+def outstanding(client_id, *, instance_id=None) -> list[dict]:
+    """Open portal form tasks of the client's intakes: [{"task_id", "form_key", "title", "instance_id"}]."""
+    query: dict = {"client_id": client_id, "status": "open", "lane": {"$in": list(PORTAL_LANES)},
+                   "form_key": {"$ne": None}}
+    if instance_id is not None:
+        query["instance_id"] = instance_id
+    rows = list(persistence.collection(Task).find(query).sort("created_at", 1))
+    titles = {f.key: f.title for f in FormDefinition.objects(key__in=[r["form_key"] for r in rows]).only("key", "title")}
+    return [{"task_id": str(r["_id"]), "form_key": r["form_key"], "title": titles.get(r["form_key"], r["form_key"]),
+             "instance_id": str(r["instance_id"]), "lane": r["lane"]} for r in rows]
 
 
 def _not_asked() -> NotFound:

@@ -8,11 +8,20 @@ not intake forms).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 
+from engine import events
 from engine.authz import Actor
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, StaleVersion, ValidationFailed
+from engine.forms.catalogue import (  # noqa: F401 - the catalogue's reads are part of this area's API
+    canonical_json,
+    form_exists,
+    get_form,
+    get_version,
+    published_definition,
+    published_version_id,
+)
+from engine.forms.definition import check_definition
 from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
 from engine.models.forms import FORM_KINDS, KEY_REGEX, FormDefinition, FormVersion
@@ -22,60 +31,10 @@ _MANAGE = {"intake": "intake_forms.manage", "task": "intake_forms.manage",
            "dynamic": "dynamic_forms.manage"}
 
 
-def canonical_json(value) -> str:
-    """The one JSON spelling used for hashing and storage: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _check_definition(definition) -> None:
-    from engine.forms.definition import check_definition
-
     problems = check_definition(definition)
     if problems:
         raise ValidationFailed("the form definition is invalid", details=problems)
-
-
-def _get(key: str) -> FormDefinition:
-    form = FormDefinition.objects(key=key).first()
-    if form is None:
-        raise NotFound(f"no form {key!r}")
-    return form
-
-
-def form_exists(key: str) -> bool:
-    """Whether a form with this key has a published version and is not archived."""
-    return FormDefinition.objects(key=key, archived=False, latest_version__gt=0).count() > 0
-
-
-def published_definition(key: str) -> tuple[str, dict]:
-    """(version id, definition) of the latest published version of `key`, its HTML cleaned again (it may
-    have been published before sanitizing existed). Raises NotFound."""
-    form = FormDefinition.objects(key=key, archived=False).only("latest_version_id").first()
-    if form is None or form.latest_version_id is None:
-        raise NotFound(f"no published form {key!r}")
-    version = FormVersion.objects(id=form.latest_version_id).first()
-    if version is None:
-        raise NotFound(f"no published form {key!r}")
-    return str(version.id), sanitize_definition(version.definition)
-
-
-def published_version_id(key: str) -> str:
-    """The id of the latest published version of `key` (what a new task pins), without reading the
-    version: published versions are never modified or deleted. Raises NotFound."""
-    form = FormDefinition.objects(key=key, archived=False).only("latest_version_id").first()
-    if form is None or form.latest_version_id is None:
-        raise NotFound(f"no published form {key!r}")
-    return str(form.latest_version_id)
-
-
-def get_version(version_id) -> FormVersion:
-    """A published version by id. Raises NotFound."""
-    from engine.authz import parse_id
-
-    version = FormVersion.objects(id=parse_id(version_id)).first()
-    if version is None:
-        raise NotFound("no such form version")
-    return version
 
 
 def list_forms(actor: Actor, *, kind: str | None = None, include_archived: bool = False) -> list[FormDefinition]:
@@ -86,11 +45,6 @@ def list_forms(actor: Actor, *, kind: str | None = None, include_archived: bool 
     if not include_archived:
         query["archived"] = False
     return list(FormDefinition.objects(**query).order_by("key"))
-
-
-def get_form(key: str) -> FormDefinition:
-    """A form definition by key. Raises NotFound."""
-    return _get(key)
 
 
 def create_form(actor: Actor, key: str, kind: str, title: str, definition: dict) -> FormDefinition:
@@ -117,9 +71,7 @@ def create_form(actor: Actor, key: str, kind: str, title: str, definition: dict)
 
 def update_draft(actor: Actor, key: str, definition: dict, *, title: str | None = None) -> FormDefinition:
     """Replace a form's draft. Raises NotFound, Forbidden, ValidationFailed, StaleVersion."""
-    from engine.errors import StaleVersion
-
-    form = _get(key)
+    form = get_form(key)
     actor.require(_MANAGE[form.kind])
     definition = sanitize_definition(definition)
     _check_definition(definition)
@@ -129,12 +81,12 @@ def update_draft(actor: Actor, key: str, definition: dict, *, title: str | None 
     if not FormDefinition.objects(id=form.id, version=form.version).update_one(**changes):
         raise StaleVersion()
     audit.record(actor, "form_draft_updated", object_type="form", object_id=key)
-    return _get(key)
+    return get_form(key)
 
 
 def publish(actor: Actor, key: str) -> FormVersion:
     """Publish the draft as the next immutable version. Raises NotFound, Forbidden, ValidationFailed, Conflict."""
-    form = _get(key)
+    form = get_form(key)
     actor.require(_MANAGE[form.kind])
     if form.archived:
         raise Conflict("an archived form cannot be published")
@@ -156,24 +108,22 @@ def publish(actor: Actor, key: str) -> FormVersion:
         raise Conflict("someone else published this form at the same time")
     audit.record(actor, "form_version_published", object_type="form", object_id=key,
                  details={"number": number})
-    from engine.services.reconsent import on_form_published  # seam: re-consent (issue 7)
-
-    on_form_published(actor, version)
+    events.emit(events.FormVersionPublished(actor=actor, version=version))  # re-consent listens
     return version
 
 
 def archive(actor: Actor, key: str) -> FormDefinition:
     """Archive a form: no new requests; existing submissions keep their version. Raises NotFound, Forbidden."""
-    form = _get(key)
+    form = get_form(key)
     actor.require(_MANAGE[form.kind])
     FormDefinition.objects(id=form.id).update_one(set__archived=True, set__updated_at=utcnow())
     audit.record(actor, "form_definition_archived", object_type="form", object_id=key)
-    return _get(key)
+    return get_form(key)
 
 
 def copy_to_intake(actor: Actor, key: str, new_key: str, title: str | None = None) -> FormDefinition:
     """Copy a dynamic form into a new intake form (draft). Raises NotFound, Forbidden, ValidationFailed, Conflict."""
-    source = _get(key)
+    source = get_form(key)
     if source.kind != "dynamic":
         raise ValidationFailed("only dynamic forms can be copied to intake", details={"key": ["not a dynamic form"]})
     definition = source.draft
@@ -181,4 +131,4 @@ def copy_to_intake(actor: Actor, key: str, new_key: str, title: str | None = Non
         definition = FormVersion.objects(id=source.latest_version_id).first().definition
     form = create_form(actor, new_key, "intake", title or source.title, definition)
     FormDefinition.objects(id=form.id).update_one(set__copied_from=key)
-    return _get(new_key)
+    return get_form(new_key)

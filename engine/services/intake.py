@@ -13,21 +13,21 @@ from datetime import date
 
 from bson import ObjectId
 
-from engine import persistence
+from engine import events, persistence
 from engine.authz import Actor, get_client_for
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, ValidationFailed
+from engine.models import utcnow
 from engine.models.clients import Client
-from engine.models.forms import Submission
 from engine.models.organization import Organization
-from engine.models.workflow import ProcessInstance, Task
+from engine.models.workflow import ProcessInstance
 from engine.services import audit, invitations, processes, webhooks
 from engine.services._fields import Problems
+from engine.services.intake_operations import mail_reminder
+from engine.services.intake_queries import latest_submission, outstanding
 from engine.services.settings import check_intake_packet
-from engine.workflow import runtime
 
 INVITE = "portal.invite"
 PROCESS = "client_intake"
-PORTAL_LANES = ("client", "guardian")
 
 
 def _packet(org: Organization, packet) -> list[str]:
@@ -107,27 +107,11 @@ def send_form(actor: Actor, client_id, form_key: str) -> dict:
     return shape
 
 
-def outstanding(client_id, *, instance_id=None) -> list[dict]:
-    """Open portal form tasks of the client's intakes: [{"task_id", "form_key", "title", "instance_id"}]."""
-    from engine.models.forms import FormDefinition
-
-    query: dict = {"client_id": client_id, "status": "open", "lane": {"$in": list(PORTAL_LANES)},
-                   "form_key": {"$ne": None}}
-    if instance_id is not None:
-        query["instance_id"] = instance_id
-    rows = list(persistence.collection(Task).find(query).sort("created_at", 1))
-    titles = {f.key: f.title for f in FormDefinition.objects(key__in=[r["form_key"] for r in rows]).only("key", "title")}
-    return [{"task_id": str(r["_id"]), "form_key": r["form_key"], "title": titles.get(r["form_key"], r["form_key"]),
-             "instance_id": str(r["instance_id"]), "lane": r["lane"]} for r in rows]
-
-
 def resend_missed(actor: Actor, client_id) -> dict:
     """Mail the client (and whoever fills in forms for them) a reminder of the forms still open.
 
     Raises Forbidden, NotFound. Returns {"forms": [...], "recipients": n}.
     """
-    from engine.services.intake_operations import mail_reminder
-
     client = get_client_for(actor, client_id, need=INVITE)
     forms = outstanding(client.id)
     sent = mail_reminder(client, [f["title"] for f in forms], key=f"resend:{client.id}:{_now_key()}") if forms else 0
@@ -137,87 +121,21 @@ def resend_missed(actor: Actor, client_id) -> dict:
 
 
 def _now_key() -> str:
-    from engine.models import utcnow
-
     return utcnow().strftime("%Y%m%dT%H%M%S%f")
 
 
-def latest_submission(instance_id, form_key: str | None) -> Submission | None:
-    """The newest sealed submission of `form_key` made through a task of this instance.
-
-    None looks among the instance's tasks that have no form key."""
-    rows = persistence.collection(Task).find({"instance_id": instance_id, "form_key": form_key, "status": "completed",
-                                        "lane": {"$in": list(PORTAL_LANES)}}, {"_id": 1}).sort("completed_at", -1)
-    for row in rows:
-        sub = Submission.objects(seal_key=f"task:{row['_id']}").first()  # the task's one sealed submission
-        if sub is not None:
-            return sub
-    return None
-
-
-def review_context(actor: Actor, task_id) -> dict:
-    """What a staff acknowledgement task shows: the form under review and the client's submission.
-
-    Raises NotFound (task not visible, or not an acknowledgement task).
-    """
-    from engine.services import submissions, tasks
-
-    row = tasks.get_task_for(actor, task_id)
-    if row.get("role") != "acknowledgement" or row.get("status") != "open":
-        raise NotFound("no such acknowledgement task")
-    form_key = next(iter(row.get("submitted_forms") or []), None)
-    sub = latest_submission(row["instance_id"], form_key) if form_key else None
-    if not form_key or sub is None:
-        raise NotFound("no submission to review")
-    from engine.services.forms import get_form
-
-    return {"task": tasks.shape(row), "form_key": form_key, "title": get_form(form_key).title,
-            "submission": submissions.read_submission(actor, sub.id)}
-
-
-def revision_context(row: dict) -> dict:
-    """For a returned form's task: staff's comment and the earlier answers to start from (signatures and
-    files left out: the client signs again). Empty for other tasks."""
-    if row.get("role") != "revision" or row.get("status") != "open":
-        return {}
-    earlier = latest_submission(row["instance_id"], row.get("form_key"))
-    answers = {k: v for k, v in (earlier.answers if earlier else {}).items() if _reusable(v)}
-    return {"comment": row.get("note") or "", "answers": answers}
-
-
-def _reusable(value) -> bool:
-    """An earlier answer that may prefill a revision: not a signature or an uploaded file."""
-    if isinstance(value, str):
-        return not value.startswith("portico-file:")
-    if isinstance(value, list):
-        return not any(isinstance(item, dict) and "content" in item for item in value)
-    return True
-
-
-def approval_context(actor: Actor, row: dict) -> list[dict]:
-    """For a guardian's approval task: the minor's submitted packet forms to review (each audited as
-    viewed). Empty for other tasks. Raises NotFound when the actor may not read them."""
-    from engine.services import submissions
-    from engine.services.forms import get_form
-
-    if row.get("role") != "approval" or row.get("status") != "open":
-        return []
-    shown = []
-    for form_key in row.get("submitted_forms") or []:
-        sub = latest_submission(row["instance_id"], form_key)
-        if sub is not None:
-            shown.append({"title": get_form(form_key).title, **submissions.read_submission(actor, sub.id)})
-    return shown
-
-
-def _intake_completed(doc: dict) -> None:
-    """After the save that completed an instance: an intake's completion is an integration event."""
+def intake_completed(doc: dict) -> None:
+    """After the save that completed an instance: an intake's completion is an integration event
+    (engine.wiring makes it a listener of engine.workflow.runtime)."""
     if doc.get("process_id") == PROCESS:
         webhooks.emit("intake.completed", key=str(doc["_id"]), client_id=doc.get("client_id"),
                       process_instance_id=doc["_id"])
 
 
-runtime.COMPLETION_LISTENERS.append(_intake_completed)
+
+def task_completed(event: events.TaskCompleted) -> None:
+    """The subscriber to engine.events.TaskCompleted (engine.wiring subscribes it)."""
+    reviewed(event.row, event.answers)
 
 
 def reviewed(row: dict, answers: dict) -> None:

@@ -14,12 +14,15 @@ from bson import ObjectId
 
 from engine import config
 from engine.errors import Conflict, NotFound
+from engine.forms.catalogue import get_form, get_version
+from engine.forms.pdf import packet_pdf, submission_pdf
 from engine.models.accounts import PortalAccount, StaffMember
 from engine.models.clients import Client
 from engine.models.invitations import IntakeReminder
 from engine.models.mail import MailMessage
 from engine.models.organization import Organization
-from engine.services import documents, form_files, intake, invitations, mail
+from engine.services import billing, documents, form_files, intake_queries, invitations, mail
+from engine.services.submissions import submission_view
 from engine.workflow.operations import OperationBusy, OperationFailed, operation
 
 
@@ -101,7 +104,7 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
             _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=iid)
         return {"sent": len(recipients)}
     if template == "reminder":
-        forms = intake.outstanding(client.id, instance_id=iid)
+        forms = intake_queries.outstanding(client.id, instance_id=iid)
         IntakeReminder.objects(key=key).update_one(upsert=True, set_on_insert__instance_id=iid,
                                                    set_on_insert__forms=[f["form_key"] for f in forms])
         if forms:  # the last form may have come in just as the timer fired
@@ -111,18 +114,12 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
 
 
 def _submission_pdf(sub) -> bytes:
-    from engine.forms.pdf import submission_pdf
-    from engine.services.forms import get_version
-    from engine.services.submissions import submission_view
-
     view = submission_view(sub)
     return submission_pdf(get_version(sub.form_version).definition, view["data"], view["evidence"],
                           read_file=form_files.reader(sub))
 
 
 def _title(form_key: str) -> str:
-    from engine.services.forms import get_form
-
     try:
         return get_form(form_key).title
     except NotFound:
@@ -132,14 +129,10 @@ def _title(form_key: str) -> str:
 @operation("render_packet_pdf")
 def render_packet_pdf(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
     """Join the latest submission of each packet form into one PDF (stored encrypted); returns its file id."""
-    from engine.forms.pdf import packet_pdf
-    from engine.services.forms import get_version
-    from engine.services.submissions import submission_view
-
     client = _client(params)
     items, subs = [], []
     for form_key in params.get("forms") or []:
-        sub = intake.latest_submission(ObjectId(instance_id), form_key)
+        sub = intake_queries.latest_submission(ObjectId(instance_id), form_key)
         if sub is None:
             raise OperationFailed(f"no submission of {form_key!r} to put in the packet", permanent=True)
         view = submission_view(sub)
@@ -163,7 +156,7 @@ def file_document(*, params: dict, key: str, instance_id: str, task_id: str) -> 
         source = f"{key}:{form_key}"
         existing = documents.Document.objects(source_key=source).first()
         if existing is None:
-            sub = intake.latest_submission(iid, form_key)
+            sub = intake_queries.latest_submission(iid, form_key)
             if sub is None:
                 raise OperationFailed(f"no submission of {form_key!r} to file", permanent=True)
             file_id = documents.store_pdf(client.id, _submission_pdf(sub), filename=f"{form_key}.pdf")
@@ -192,8 +185,6 @@ def notify_staff(*, params: dict, key: str, instance_id: str, task_id: str) -> d
 @operation("charge_payment")
 def charge_payment(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
     """Charge the invoice through the billing service; a declined charge raises the BPMN error at once."""
-    from engine.services import billing
-
     payment = billing.charge_payment(invoice_id=params.get("invoice_id"), idempotency_key=key,
                                      payment_method=params.get("payment_method") or None)
     if payment.get("status") != "succeeded":

@@ -16,6 +16,8 @@ from engine.authz import SYSTEM
 from engine.errors import Conflict
 from engine.models.forms import FormDefinition
 from engine.services import forms
+from engine.workflow import backfill
+from engine.workflow.deploy import deploy_shipped
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +45,25 @@ def load_shipped_forms() -> list[str]:
 
 def install_shipped() -> dict:
     """Shipped forms, then shipped processes (their formKeys must be published first)."""
-    from engine.workflow.deploy import deploy_shipped
-
     created = load_shipped_forms()
     deployed = [r for r in deploy_shipped() if r["created"]]
     if created or deployed:
         log.info("installed %d shipped forms and %d process versions", len(created), len(deployed))
     return {"forms": created, "processes": deployed}
+
+
+def deploy_on_start() -> bool:
+    """The scheduler's start-up (engine.workflow.scheduler.run_forever's `on_start`): the shipped forms
+    and BPMN (unchanged files are no-ops), then the one-off upgrades of older rows
+    (engine.workflow.backfill). False = try again later (e.g. the forms they name are not published yet)."""
+    try:
+        load_shipped_forms()  # the shipped processes name these forms: publish them first
+        for result in deploy_shipped():
+            if result["created"]:
+                log.info("deployed shipped process %s version %s", result["process_id"], result["number"])
+        if count := backfill.task_roles():
+            log.info("gave %d open tasks written before task roles their role", count)
+        return True
+    except Exception as exc:  # a shipped file that cannot deploy yet must not stop timers
+        log.warning("shipped BPMN not deployed yet (%s); retrying", getattr(exc, "details", None) or exc)
+        return False

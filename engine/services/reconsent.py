@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 
+from engine import events
 from engine.authz import SYSTEM, Actor
 from engine.errors import PorticoError
 from engine.models.forms import FormVersion, Submission
 from engine.models.organization import Organization
 from engine.models.workflow import Task
-from engine.services import audit
+from engine.services import audit, intake
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,11 @@ def clients_to_ask(key: str, number: int) -> list:
     return sorted(c for c in signed_old - signed_new - asked if c is not None)
 
 
+def form_version_published(event: events.FormVersionPublished) -> dict:
+    """The subscriber to engine.events.FormVersionPublished (engine.wiring subscribes it)."""
+    return on_form_published(event.actor, event.version)
+
+
 def on_form_published(actor: Actor, version: FormVersion) -> dict:
     """Called after a form version is published: ask earlier signers to sign again when the setting is on.
 
@@ -59,8 +65,6 @@ def on_form_published(actor: Actor, version: FormVersion) -> dict:
     org = Organization.get()
     if not org.portal.reconsent_on_new_version:
         return result
-    from engine.services import intake
-
     for client_id in clients_to_ask(version.key, version.number):
         try:
             intake.send_form(SYSTEM, client_id, version.key)

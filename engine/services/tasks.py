@@ -3,23 +3,24 @@
 A task row is visible to an actor when its audience is one of the actor's
 (engine.models.workflow.Task); staff see "staff" rows only for clients they
 may see. Invisible tasks are NotFound. Completion validates the answers
-against the form version pinned on the row (the forms area's validator,
-reached through `_validator()`), then runs the task and the engine steps.
+against the form version pinned on the row (engine.forms), then runs the task and the engine steps.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine import persistence
+from engine import events, persistence
 from engine.authz import Actor, parse_id, portal_profiles
 from engine.errors import BadRequest, Conflict, NotAuthenticated, NotFound, ValidationFailed
+from engine.forms import clean_submission, validate_submission
+from engine.forms.catalogue import get_version
 from engine.forms.sanitize import sanitize_definition
 from engine.models import aware, utcnow
 from engine.models.clients import Client
 from engine.models.workflow import ProcessVersion, Task
 from engine.services import audit, task_windows
-from engine.workflow import runtime
+from engine.workflow import runtime, store
 from engine.workflow.errors import TaskNotOpen
 
 SCOPES = ("audience", "mine")
@@ -27,32 +28,9 @@ SCOPES = ("audience", "mine")
 MAX_PER_PAGE = 100
 
 
-def _validator():
-    """The forms area's verdict on a submission: (validate, clean)."""
-    from engine.forms import clean_submission, validate_submission
-
-    return validate_submission, clean_submission
-
-
-def _intake():
-    """The intake area (an acknowledgement's decision is its event); imported late: it imports this module."""
-    from engine.services import intake
-
-    return intake
-
-
-def _form_version(version_id: str | None):
-    """The pinned form version (engine.models.forms.FormVersion), or None for a task without a form."""
-    if not version_id:
-        return None
-    from engine.services.forms import get_version
-
-    return get_version(version_id)
-
-
 def _form_definition(version_id: str | None) -> dict | None:
     """The task's form version as the browser renders it: HTML cleaned (older versions too)."""
-    version = _form_version(version_id)
+    version = get_version(version_id) if version_id else None
     return sanitize_definition(version.definition) if version is not None else None
 
 
@@ -257,8 +235,6 @@ def _prefill(row: dict, definition: dict | None) -> dict:
     """Answers already known: task data values named like the form's questions."""
     if not definition or row.get("status") != "open":
         return {}
-    from engine.workflow import store
-
     doc = store.instances().find_one({"_id": row["instance_id"]}, {"history": 0})
     if doc is None:
         return {}
@@ -345,17 +321,16 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
     if row.get("claimed_by") not in (None, me):
         raise Conflict("someone else claimed this task")
     # The pinned version is read once per request: validation, the seal and the answer use it.
-    version = _form_version(row.get("form_version_id"))
+    version = get_version(row["form_version_id"]) if row.get("form_version_id") else None
     definition = version.definition if version is not None else None
     answers: dict = {}
     sub = None
     sealed: list = []
     if definition is not None:
-        validate, clean = _validator()
-        errors = validate(definition, data)
+        errors = validate_submission(definition, data)
         if errors:
             raise ValidationFailed("some answers are invalid", details=errors)
-        answers = clean(definition, data)
+        answers = clean_submission(definition, data)
         if row.get("lane") in ("client", "guardian") and row.get("client_id") and row.get("form_key"):
             answers, sub = _seal(actor, row, data, version=version, audit_to=sealed)
     # Its audit entries are committed with the completion itself (chained by the worker's sweep).
@@ -366,7 +341,7 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=also)
     else:
         _complete_sealed(actor, row, answers, sub, me, also, sealed)
-    _intake().reviewed(row, answers)
+    events.emit(events.TaskCompleted(row=row, answers=answers))  # an acknowledgement's decision is a webhook
     forms = {row["form_version_id"]: sanitize_definition(definition)} if definition is not None else {}
     return shape(dict(row, status="completed", completed_at=utcnow(), completed_by=me), forms=forms)
 

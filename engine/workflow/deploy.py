@@ -26,8 +26,9 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.specs.ExclusiveChoice import ExclusiveChoice
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
-from engine.authz import PERMISSIONS, Actor
+from engine.authz import PERMISSIONS, SYSTEM, Actor
 from engine.errors import Conflict
+from engine.forms.catalogue import form_exists
 from engine.models import utcnow
 from engine.models.workflow import ProcessDefinition, ProcessVersion
 from engine.workflow import operations, roles, scripting
@@ -38,12 +39,6 @@ from engine.workflow.specs import SERIALIZER_VERSION, OutboxServiceTask, Portico
 LANES = ("client", "guardian", "staff", "admin")
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "workflows" / "bpmn"
 _MAX_DEPENDENCY_ROUNDS = 20
-
-
-def _form_exists(key: str) -> bool:
-    from engine.services.forms import form_exists
-
-    return form_exists(key)
 
 
 def _parse(sources: list[bytes]) -> PorticoParser:
@@ -158,7 +153,7 @@ def _check_task(ts, problems: dict, forms: set, ops: set, perms: set) -> None:
         key = props.get("formKey")
         if key:
             forms.add(key)
-            if not _form_exists(key):
+            if not form_exists(key):
                 bad(f"formKey {key!r} is not a published form")
         perm = props.get("permission")
         if perm and perm not in PERMISSIONS:
@@ -264,8 +259,6 @@ def _store(actor, pid, spec, xml, spec_json, subs, forms, ops, perms) -> dict:
 
 def deploy_shipped(actor: Actor | None = None, directory: Path | None = None) -> list[dict]:
     """Deploy every workflows/bpmn/*.bpmn (first start, and after upgrades: unchanged files are no-ops)."""
-    from engine.authz import SYSTEM
-
     folder = directory or SHIPPED_DIR
     files = sorted(folder.glob("*.bpmn")) if folder.is_dir() else []
     by_process: dict[str, bytes] = {}

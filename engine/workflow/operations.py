@@ -2,7 +2,7 @@
 
 A BPMN service task names its operation (`<spiffworkflow:serviceTaskOperator
 id="send_email">`); deploy refuses unknown names. Each area registers its own
-operations where it defines them:
+operations where it defines them, and engine.wiring imports that module at start:
 
     from engine.workflow.operations import operation
 
@@ -28,8 +28,6 @@ Operation = Callable[..., object]
 _REGISTRY: dict[str, Operation] = {}
 # Operations the product ships; their implementations land with the areas that own them.
 KNOWN_NAMES = ("send_email", "render_packet_pdf", "file_document", "charge_payment", "notify_staff")
-# Modules whose import registers operations; add yours here (one line) so that workers load it.
-OPERATION_MODULES: list[str] = ["engine.services.intake_operations"]
 
 
 class OperationFailed(Exception):
@@ -77,14 +75,6 @@ def get(name: str) -> Operation:
     if name not in _REGISTRY:
         raise NotFound(f"no implementation registered for operation {name!r}")
     return _REGISTRY[name]
-
-
-def load_all() -> None:
-    """Import every module listed in OPERATION_MODULES (workers call this at start)."""
-    import importlib
-
-    for module in OPERATION_MODULES:
-        importlib.import_module(module)
 
 
 def names() -> list[str]:

@@ -25,6 +25,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import db, persistence
+from engine.forms.catalogue import published_version_id
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import dispatch
@@ -180,8 +181,6 @@ def compute(workflow, instance: dict) -> Projection:
 def _pin_form(form_key: str | None) -> str | None:
     if not form_key:
         return None
-    from engine.services.forms import published_version_id
-
     return published_version_id(form_key)
 
 

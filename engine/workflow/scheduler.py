@@ -14,11 +14,12 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 
 from engine import persistence
 from engine.models import utcnow
-from engine.models.workflow import OutboxMessage, Timer
+from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import dispatch, projection, runtime, store
 from engine.workflow import timers as fire
 
@@ -106,8 +107,6 @@ def repair(instance_id) -> bool:
 
 def _rows_projected(doc) -> dict:
     """What the collections currently hold for an instance, in projection-summary form."""
-    from engine.models.workflow import Task
-
     iid = doc["_id"]
     tasks = [r["task_id"] for r in persistence.collection(Task).find({"instance_id": iid, "status": "open"}, {"task_id": 1})]
     timers = [f"{r['task_id']}|{r['due_at'].isoformat()}"
@@ -135,52 +134,22 @@ def sweep_once(*, resend_seconds: float | None = None, timers: bool = True) -> d
             "operations": _relay_outbox(now, resend_seconds), "repaired": _repair_dirty(now)}
 
 
-def _ensure_dispatcher() -> None:
-    """Set up the broker and the dispatcher by module name: engine/ stays free of dramatiq imports."""
-    import importlib
-
-    from engine import config
-
-    # Importing workers.workflow installs the dispatcher.
-    importlib.import_module("workers.workflow").ensure_broker(config.current().broker_url)
-
-
-def _deploy_shipped() -> bool:
-    """First start: deploy workflows/bpmn/*.bpmn (unchanged files are no-ops), then the one-off
-    upgrades of older rows (engine.workflow.backfill). False = try again later (e.g. the forms they
-    name are not published yet)."""
-    from engine.services.intake_setup import load_shipped_forms
-    from engine.workflow import backfill
-    from engine.workflow.deploy import deploy_shipped
-
-    try:
-        load_shipped_forms()  # the shipped processes name these forms: publish them first
-        for result in deploy_shipped():
-            if result["created"]:
-                log.info("deployed shipped process %s version %s", result["process_id"], result["number"])
-        if count := backfill.task_roles():
-            log.info("gave %d open tasks written before task roles their role", count)
-        return True
-    except Exception as exc:  # a shipped file that cannot deploy yet must not stop timers
-        log.warning("shipped BPMN not deployed yet (%s); retrying", getattr(exc, "details", None) or exc)
-        return False
-
-
 def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None,
-                resend_seconds: float | None = None, deploy_shipped_on_start: bool = True) -> None:
+                resend_seconds: float | None = None, on_start: Callable[[], bool] | None = None) -> None:
     """Sweep every `interval` seconds until `stop` is set (or forever).
 
-    On start it also deploys the shipped BPMN (engine.workflow.deploy.deploy_shipped), retrying
-    each round until that succeeds, so a fresh installation gets its processes without a step.
+    `on_start`: start-up work tried before the first sweep and every 30 s until it returns True (the
+    CLI passes engine.services.intake_setup.deploy_on_start, so a fresh installation gets its
+    processes without a step). Sends go through the dispatcher the process installed
+    (engine.wiring.wire_broker); without one the rows wait for a scheduler that has it.
     """
-    _ensure_dispatcher()
     stop = stop or threading.Event()
     log.info("scheduler running (every %.1fs)", interval)
-    shipped_pending, next_deploy, next_timers = deploy_shipped_on_start, 0.0, 0.0
+    start_pending, next_start, next_timers = on_start is not None, 0.0, 0.0
     while not stop.is_set():
         started = time.monotonic()
-        if shipped_pending and started >= next_deploy:
-            shipped_pending, next_deploy = not _deploy_shipped(), started + 30
+        if start_pending and on_start is not None and started >= next_start:
+            start_pending, next_start = not on_start(), started + 30
         try:
             timers = started >= next_timers
             counts = sweep_once(resend_seconds=resend_seconds, timers=timers)

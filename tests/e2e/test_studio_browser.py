@@ -8,11 +8,12 @@ import os
 
 import pytest
 
+from engine import wiring
 from engine.authz import SYSTEM, staff_actor
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessDefinition, Task
 from engine.services import intake
-from engine.workflow import operations, runtime, store
+from engine.workflow import runtime, store
 from engine.workflow.deploy import deploy
 from tests.forms.test_form_page_browser import _login
 from tests.helpers import make_client, make_staff
@@ -32,7 +33,7 @@ def _shot(page, name):  # noqa: F811
 def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, page, installed, smtp):  # noqa: F811
     """Can an admin open the intake in the modeler, add a user task bound to a form, deploy it, and does
     the next invitation run the new version with that task?"""
-    operations.load_all()
+    wiring.wire()
     lc.configure(intake_packet=["demographics"], reminder_max=0)
     admin = make_staff(roles=("org_admin",))
     before = ProcessDefinition.objects.get(process_id="client_intake").latest_version

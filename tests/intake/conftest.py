@@ -71,11 +71,11 @@ def installed(clean_db):
 @pytest.fixture()
 def people(client, installed, smtp):
     """Ann, an adult client with a portal account, and an admin; packet demographics + phq9, no reminders."""
-    from engine.workflow import operations
+    from engine import wiring
     from tests.helpers import api_login, make_client, make_portal_account, make_staff
     from tests.intake import lifecycle as lc
 
-    operations.load_all()
+    wiring.wire()
     lc.configure(intake_packet=["demographics", "phq9"], reminder_max=0)
     admin = make_staff(roles=("org_admin",))
     ann = make_client(first_name="Ann", email="ann@example.org")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from lxml import etree
 
+from engine import wiring
 from engine.models.clients import Contact, ContactLink, LinkPermissions
 from engine.models.workflow import ProcessInstance, ProcessVersion, Task
-from engine.workflow import operations
 from engine.workflow.deploy import SHIPPED_DIR, deploy_shipped
 from tests.forms.fills import SIG, VALID
 from tests.helpers import login_as, make_client, make_staff
@@ -81,7 +81,7 @@ def test_an_intake_with_every_element_id_renamed_runs_through_the_pages(app, cli
     live = ProcessVersion.objects(process_id="client_intake").order_by("-number").first().bpmn_xml
     assert not re.search(r'id="(acknowledge_form|revise_form|fill_form)"', live)
 
-    operations.load_all()
+    wiring.wire()
     lc.configure(intake_packet=["minor_assent"], reminder_max=0, guardian_approval_rule="any",
                  guardian_approval_timeout="P7D")
     today = date.today()

@@ -39,9 +39,9 @@ def inbox(actor, **kw) -> list[dict]:
 
 @pytest.fixture()
 def people(installed, smtp):
-    from engine.workflow import operations
+    from engine import wiring
 
-    operations.load_all()  # what a worker does at start
+    wiring.wire()  # what every process does at start
     configure(intake_packet=["demographics"])
     admin = make_staff(roles=("org_admin",))
     client = make_client(first_name="Ann", email="ann@example.org")

@@ -17,7 +17,7 @@ import pytest
 import requests
 from bson import ObjectId
 
-from engine import embedded
+from engine import embedded, wiring
 from engine.authz import SYSTEM
 from engine.services import tokens
 from engine.workflow import store
@@ -56,9 +56,10 @@ def test_two_web_and_two_worker_processes_lose_and_double_nothing(clean_db, sett
     ports = [embedded.free_port(), embedded.free_port()]
     procs = [_spawn("web", "--workers", "1", PORTICO_PORT=str(p)) for p in ports]
     procs += [_spawn("worker", "--processes", "1", "--threads", "4") for _ in range(2)]
+    wiring.wire_broker(settings.broker_url)  # what `portico scheduler` does at start
     stop = threading.Event()
     sweeper = threading.Thread(target=scheduler.run_forever, daemon=True, kwargs={
-        "interval": 0.5, "stop": stop, "resend_seconds": 3, "deploy_shipped_on_start": False})
+        "interval": 0.5, "stop": stop, "resend_seconds": 3})
     try:
         for port in ports:
             embedded.wait_for_port(port, timeout=60)

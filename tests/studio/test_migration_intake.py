@@ -12,11 +12,12 @@ import pytest
 from bson import ObjectId
 from lxml import etree
 
+from engine import wiring
 from engine.authz import SYSTEM
 from engine.models.migration import MigrationSnapshot
 from engine.models.workflow import ProcessVersion, Task
 from engine.services import migration
-from engine.workflow import operations, store
+from engine.workflow import store
 from engine.workflow.deploy import deploy
 from tests.forms.fills import VALID
 from tests.helpers import api_login, make_client, make_portal_account, make_staff
@@ -62,7 +63,7 @@ def welcome(client, staff, iid) -> None:
 
 @pytest.fixture()
 def world(client, installed, smtp):  # noqa: F811
-    operations.load_all()
+    wiring.wire()
     lc.configure(intake_packet=["gad7"], reminder_max=0)
     staff = api_login(client, make_staff(roles=("org_admin",)).email)
     seeds, portals = {}, {}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from engine import wiring
 from engine.authz import SYSTEM
 from engine.models.forms import FormDefinition, FormVersion, Submission
 from engine.models.workflow import ProcessInstance, Task
 from engine.services import forms
 from engine.services.reconsent import is_consent_form
-from engine.workflow import operations
 from tests.helpers import make_client, make_portal_account
 from tests.intake import lifecycle as lc
 from tests.intake.conftest import installed, smtp  # noqa: F401 - the intake engineer's fixtures
@@ -30,7 +30,7 @@ def _publish_new_version(key: str) -> None:
 
 @pytest.fixture()
 def signers(installed, smtp):  # noqa: F811
-    operations.load_all()
+    wiring.wire()
     lc.configure(reminder_max=0)
     people = {}
     for name in ("old", "current", "unsigned"):

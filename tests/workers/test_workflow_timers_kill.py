@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import wiring
 from engine.authz import SYSTEM
 from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import store
@@ -55,10 +56,10 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     assert Timer.objects(status="waiting").count() == N, "could not create 500 waiting timers in time"
     # Workers start once every timer waits; firing needs them only from the due second on.
     workers = [_start_worker(), _start_worker()]
+    wiring.wire_broker(settings.broker_url)  # what `portico scheduler` does at start
     stop = threading.Event()
     sweeper = threading.Thread(target=scheduler.run_forever, daemon=True,
-                               kwargs={"interval": 0.5, "stop": stop, "resend_seconds": 3,
-                                       "deploy_shipped_on_start": False})
+                               kwargs={"interval": 0.5, "stop": stop, "resend_seconds": 3})
     sweeper.start()
     assert len({t.due_at for t in Timer.objects.only("due_at")}) == 1
     try:

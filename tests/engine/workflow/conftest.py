@@ -98,7 +98,7 @@ def scheduler(worker):
 
     stop = threading.Event()
     thread = threading.Thread(target=sched.run_forever, daemon=True,
-                              kwargs={"interval": 0.2, "stop": stop, "deploy_shipped_on_start": False})
+                              kwargs={"interval": 0.2, "stop": stop})
     thread.start()
     yield
     stop.set()

@@ -39,11 +39,13 @@ def test_unsent_operation_is_relayed(deployed, worker):
 
 
 def test_shipped_bpmn_deployed_on_start(clean_db, tmp_path, monkeypatch):
-    """Does the scheduler deploy the shipped BPMN when it starts?"""
+    """Does the scheduler's start-up work (what `portico scheduler` passes as on_start) deploy the shipped BPMN?"""
     from engine.workflow import deploy
     from tests.engine.workflow.conftest import bpmn
 
     (tmp_path / "t_message.bpmn").write_bytes(bpmn("t_message"))
     monkeypatch.setattr(deploy, "SHIPPED_DIR", tmp_path)
-    assert scheduler._deploy_shipped() is True
+    from engine.services.intake_setup import deploy_on_start
+
+    assert deploy_on_start() is True
     assert ProcessDefinition.objects.get(process_id="t_message").latest_version == 1
