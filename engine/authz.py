@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from engine.errors import Forbidden, NotAuthenticated, NotFound
+from engine.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
     from engine.models.accounts import Login
@@ -62,8 +62,6 @@ def effective_permissions(roles: list[str], grants: list[str], default_set: list
 
 def check_codes(codes: list[str], *, field_name: str = "permissions") -> list[str]:
     """Validate a list of permission codes; raises ValidationFailed naming the unknown ones."""
-    from engine.errors import ValidationFailed
-
     unknown = sorted(set(codes) - set(PERMISSIONS))
     if unknown:
         raise ValidationFailed("unknown permission codes", details={field_name: [f"unknown: {c}" for c in unknown]})
@@ -71,8 +69,6 @@ def check_codes(codes: list[str], *, field_name: str = "permissions") -> list[st
 
 
 def check_roles(roles: list[str]) -> list[str]:
-    from engine.errors import ValidationFailed
-
     unknown = sorted(set(roles) - set(ROLE_PRESETS))
     if unknown:
         raise ValidationFailed("unknown roles", details={"roles": [f"unknown: {r}" for r in unknown]})

@@ -16,6 +16,7 @@ from engine import config
 
 @contextlib.contextmanager
 def _database(settings):
+    # Imported here, as in every command (engine/cli.py): `portico --help` loads none of them.
     from engine import db, embedded
 
     service = None

@@ -78,6 +78,7 @@ def summary(run: dict, out=None) -> None:
 
 
 def cmd_migrate(args) -> int:
+    # Imported here: `portico --help` must not need the engine's database modules.
     from engine.authz import SYSTEM
     from engine.cli import _connect, _settings
     from engine.errors import PorticoError

@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 import mongoengine
 from pymongo.database import Database
 
+from engine.models import all_documents
+
 DEFAULT_DB = "portico"
 
 
@@ -37,7 +39,5 @@ def get_db() -> Database:
 
 def ensure_indexes() -> None:
     """Create the declared indexes of every document class (safe to repeat)."""
-    from engine.models import all_documents
-
     for doc in all_documents():
         doc.ensure_indexes()

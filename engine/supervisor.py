@@ -240,6 +240,7 @@ class Supervisor:
 
     def _prepare_database(self) -> list[dict]:
         """Bootstrap admin and (with --demo) demo data, once, before web starts."""
+        # Imported here: the supervisor itself runs no engine code until its database is up.
         from engine import config, db
 
         mongodb_uri = self.urls["PORTICO_MONGODB_URI"]

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 def validate_submission(definition: dict, data: dict) -> dict[str, list[str]]:
     """Errors by question name for `data` answered against `definition`; `{}` when valid."""
+    # Imported when called: a module that needs only the sanitizer or the catalogue of this package
+    # does not load the validator and its expression language.
     from engine.forms.validator import validate
 
     return validate(definition, data)

@@ -180,7 +180,10 @@ def prune_nested(q, value, ctx):
     """`value` without answers hidden inside it: invisible columns' cells, invisible panel questions."""
     kind = q.get("type")
     if kind == "paneldynamic" and isinstance(value, list):
-        from engine.forms.validator import iter_questions, value_name
+        from engine.forms.validator import (  # validator imports this module
+            iter_questions,
+            value_name,
+        )
 
         out = []
         for i, panel in enumerate(value):

@@ -202,7 +202,7 @@ def f_current_year(params, ctx):
 
 
 def _in_array(params, ctx, *, count: bool):
-    from engine.forms.evaluator import condition
+    from engine.forms.evaluator import condition  # imported here: the evaluator imports this module
 
     if len(params) < 2 or not params[0] or not isinstance(params[1], str):
         return 0

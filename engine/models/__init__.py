@@ -25,7 +25,7 @@ def all_documents() -> list[type[me.Document]]:
     import importlib
     import pkgutil
 
-    import engine.models as pkg
+    import engine.models as pkg  # this package itself, to walk its modules
 
     # Every module of this package is imported, so a new aggregate needs no registration.
     for info in pkgutil.iter_modules(pkg.__path__):

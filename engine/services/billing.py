@@ -30,6 +30,7 @@ from engine.errors import Conflict, NotFound, PorticoError, ValidationFailed
 from engine.models import utcnow
 from engine.models.billing import Counter, Invoice, LineItem, Payment, PaymentMethod
 from engine.models.clients import Client
+from engine.models.organization import Organization
 from engine.services import audit, invoice_locks, notices, webhooks
 from engine.services._fields import Problems, text
 from engine.services.availability import a_date
@@ -371,8 +372,6 @@ def delete_payment_method(actor: Actor, method_id) -> None:
 
 def get_receipt(actor: Actor, payment_id) -> dict:
     """The receipt of a successful payment: practice, client, invoice, amount, card. Raises NotFound."""
-    from engine.models.organization import Organization
-
     payment = Payment.objects(id=parse_id(payment_id), status="succeeded").first()
     if payment is None:
         raise NotFound("no such receipt")

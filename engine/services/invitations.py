@@ -15,6 +15,7 @@ import secrets
 from datetime import timedelta
 
 from engine import config, persistence
+from engine.authz import portal_actor
 from engine.errors import Conflict, ValidationFailed
 from engine.models import aware, utcnow
 from engine.models.accounts import PortalAccount, StaffMember
@@ -142,6 +143,4 @@ def _unfinished(invitation, account, password: str) -> bool:
 
 
 def audit_actor(account, ip: str, user_agent: str):
-    from engine.authz import portal_actor
-
     return portal_actor(account, ip=ip, user_agent=user_agent)

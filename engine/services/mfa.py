@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from engine import config, persistence
 from engine.errors import ValidationFailed
 from engine.models import aware, utcnow
+from engine.models.organization import Organization
 
 ISSUER = "Portico"
 STEP_SECONDS = 30
@@ -67,8 +68,6 @@ def policy_requires(account) -> bool:
     """Does policy demand MFA? Staff in production; portal accounts when the org says so."""
     if account.kind == "staff":
         return config.current().production
-    from engine.models.organization import Organization
-
     return bool(Organization.get().portal.require_mfa_for_portal)
 
 

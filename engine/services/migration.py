@@ -35,6 +35,7 @@ from engine.services.migration_batch import (
     settle,
     write_back,
 )
+from engine.services.processes import get_instance
 from engine.workflow import migration as wfmig
 from engine.workflow import projection, store
 from engine.workflow import specs as wfspecs
@@ -272,6 +273,4 @@ def rollback(actor: Actor, instance_id, *, snapshot_id=None, force: bool = False
     audit.record(actor, "process_instance_rolled_back", client=loaded.doc.get("client_id"),
                  object_type="process_instance", object_id=iid,
                  details={"snapshot": str(snap.id), "to_version": snap.from_version})
-    from engine.services.processes import get_instance
-
     return get_instance(actor, iid)

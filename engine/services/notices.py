@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 
 from engine import config
+from engine.models.clients import ContactLink
 from engine.models.organization import Organization
+from engine.services.mail import send_mail
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,6 @@ def recipient_of(account) -> tuple[str, str] | None:
 def portal_accounts_with(client, permission: str) -> list:
     """Activated portal accounts acting for `client` with a link permission: the client's own,
     then each contact whose link grants `permission` (messages, appointments, payments, forms)."""
-    from engine.models.clients import ContactLink
-
     if client is None:
         return []
     accounts = [client.portal_account] if client.portal_account is not None else []
@@ -51,8 +51,6 @@ def notify(account, *, headline: str, path: str, key: str) -> None:
     text = (f"{greeting}\n\n{headline} from {org_name}.\nSign in to see it:\n{link}\n\n"
             f"{org_name}\n")
     try:
-        from engine.services.mail import send_mail
-
         send_mail(to, f"{headline} — {org_name}", text, idempotency_key=key)
     except Exception:  # noqa: BLE001 - a notice must not fail the action it reports
         log.warning("notification %s to account %s not sent", key, getattr(account, "id", "?"),

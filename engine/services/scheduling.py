@@ -23,7 +23,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from engine import persistence
+from engine import config, persistence
 from engine.authz import SYSTEM, Actor, get_client_for, parse_id, portal_profiles
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models import utcnow
@@ -31,7 +31,7 @@ from engine.models.accounts import StaffMember
 from engine.models.clients import Client
 from engine.models.organization import Organization
 from engine.models.scheduling import HOLDS_SLOT, Appointment, SlotClaim
-from engine.services import audit, notices, webhooks
+from engine.services import audit, ical, notices, webhooks
 from engine.services.availability import blocks, check_location, is_open, service_type
 
 REMINDER_BEFORE = timedelta(hours=24)
@@ -361,9 +361,6 @@ def get_appointment(actor: Actor, appointment_id) -> dict:
 
 def calendar_ics(actor: Actor, *, appointment_id=None, **list_args) -> str:
     """iCalendar text: one appointment, or the actor's list (as list_appointments would give it)."""
-    from engine import config
-    from engine.services import ical
-
     org = Organization.get()
     items = [get_appointment(actor, appointment_id)] if appointment_id else list_appointments(actor, **list_args)
     names = {loc.key: loc.name for loc in org.locations}

@@ -15,6 +15,7 @@ from engine import authz
 from engine.authz import Actor
 from engine.errors import Conflict, StaleVersion
 from engine.models import organization
+from engine.models.forms import FormDefinition
 from engine.models.organization import Location, Organization, PortalSettings, ServiceType
 from engine.services import audit
 from engine.services._fields import Problems, boolean
@@ -153,8 +154,6 @@ def _check_portal_value(name: str, value, problems: Problems):
 
 def check_intake_packet(keys, problems: Problems) -> list[str]:
     """An ordered list of distinct, published, unarchived intake form keys."""
-    from engine.models.forms import FormDefinition
-
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         problems.add("intake_packet", "must be a list of form keys")
         return []

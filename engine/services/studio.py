@@ -20,6 +20,7 @@ from engine.workflow import deploy as deploy_mod
 from engine.workflow import operations, store
 from engine.workflow.errors import DeployRejected
 from engine.workflow.layout import ensure_layout
+from engine.workflow.migration import describe
 
 MANAGE = "workflows.manage"
 _LIST_FIELDS = {"state_json": 0, "history": 0, "projected": 0}
@@ -57,8 +58,6 @@ def check_bpmn(actor: Actor, bpmn_xml: str) -> dict:
 
 def _changes_from_live(process_id: str, spec, subs: dict) -> dict | None:
     """What deploying this would change against the live version (None: not deployed yet)."""
-    from engine.workflow.migration import describe
-
     definition = ProcessDefinition.objects(process_id=process_id).only("latest_version", "latest_version_id").first()
     if definition is None or not definition.latest_version_id:
         return None

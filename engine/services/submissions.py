@@ -18,10 +18,11 @@ from pymongo.errors import DuplicateKeyError
 
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.forms import clean_submission, validate_submission
+from engine.forms import clean_submission, pdf, validate_submission
 from engine.forms.prefill import needs_insurance, prefill, proposed_changes
 from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
+from engine.models.clients import Client
 from engine.models.forms import Evidence, FormVersion, ReviewItem, Submission
 from engine.services import audit, form_files, webhooks
 from engine.services.form_requests import TASK_CONTEXT, require_request
@@ -243,8 +244,6 @@ def get_submission_for(actor: Actor, submission_id) -> Submission:
 
 def decide_review(actor: Actor, item_id, *, accept: bool) -> ReviewItem:
     """Accept (apply to the client record) or reject one proposed change. Raises NotFound, Forbidden, Conflict."""
-    from engine.models.clients import Client
-
     item = ReviewItem.objects(id=parse_id(item_id)).first()
     if item is None:
         raise NotFound("no such review item")
@@ -302,21 +301,17 @@ def submission_file(actor: Actor, submission_id, file_ref) -> tuple[bytes, str, 
 
 def submission_pdf(actor: Actor, submission_id) -> bytes:
     """The filled PDF of a completed submission (answers, signature images, evidence). Raises NotFound, Conflict."""
-    from engine.forms.pdf import submission_pdf as render
-
     sub = get_submission_for(actor, submission_id)
     if sub.status != "completed":
         raise Conflict("only completed submissions have a PDF")
     view = submission_view(sub)
     audit.record(actor, "form_submission_printed", client=sub.client, object_type="submission", object_id=str(sub.id))
-    return render(get_version(sub.form_version).definition, view["data"], view["evidence"],
-                  read_file=form_files.reader(sub))
+    return pdf.submission_pdf(get_version(sub.form_version).definition, view["data"], view["evidence"],
+                              read_file=form_files.reader(sub))
 
 
 def packet_pdf(actor: Actor, submission_ids: list) -> bytes:
     """Several completed submissions joined into one PDF, in the given order. Raises NotFound, Conflict."""
-    from engine.forms.pdf import packet_pdf as render
-
     items, subs = [], []
     for sid in submission_ids:
         sub = get_submission_for(actor, sid)
@@ -325,4 +320,4 @@ def packet_pdf(actor: Actor, submission_ids: list) -> bytes:
         view = submission_view(sub)
         items.append((get_version(sub.form_version).definition, view["data"], view["evidence"]))
         subs.append(sub)
-    return render(items, read_file=form_files.reader(*subs))
+    return pdf.packet_pdf(items, read_file=form_files.reader(*subs))

@@ -49,6 +49,7 @@ def _seal(actor: Actor, row: dict, data: dict, *, version=None, audit_to: list |
     before completing the task; other answers replace it only once it is abandoned (and provably unused).
     `version`: the pinned form version, already read; the seal's audit entry goes to `audit_to`.
     Returns (task data, submission). Raises NotFound, Conflict (already_sealed)."""
+    # Imported here: submissions imports form_requests, which imports this module (get_task_for).
     from engine.services import submissions
 
     key = f"task:{row['_id']}"
@@ -75,6 +76,7 @@ def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str, also:
 
     `sealed`: the seal's audit entries, committed with the completion; if the completion fails they
     are committed on their own (the seal happened: a retry reuses it without recording it again)."""
+    # Imported here: submissions imports form_requests, which imports this module (get_task_for).
     from engine.services import submissions
 
     try:

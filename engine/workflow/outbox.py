@@ -19,7 +19,7 @@ from bson import ObjectId
 from engine import persistence
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, Timer
-from engine.workflow import dispatch, operations, runtime
+from engine.workflow import dispatch, operations, runtime, store
 
 log = logging.getLogger(__name__)
 # A performer holds its operation this long. A worker killed mid-operation blocks it only until then:
@@ -119,8 +119,6 @@ def retry(instance_id, *, by: str) -> int:
     failed = list(_rows().find({"instance_id": iid, "status": "failed"}, {"_id": 1}))
     if not failed:
         return 0
-    from engine.workflow import store
-
     store.instances().update_one({"_id": iid, "status": "errored"}, {
         "$set": {"status": "running", "error": None},
         "$push": {"history": {"at": now, "kind": "retried", "by": by}}})

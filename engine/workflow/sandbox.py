@@ -223,7 +223,7 @@ def _address_space() -> int:
 
 
 def _answer(kind: str, source: str, context: dict, external: dict) -> bytes:
-    from engine.workflow import scripting
+    from engine.workflow import scripting  # imported here: scripting imports this module
 
     try:
         if kind == "eval":

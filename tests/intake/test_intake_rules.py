@@ -57,7 +57,7 @@ def test_returning_one_form_reopens_only_that_form(client, staff, smtp):
     assert filed == ["demographics", "gad7"]
 
     from engine.models.workflow import Task
-    from engine.services.intake import revision_context
+    from engine.services.intake_queries import revision_context
 
     revision = revision_context(Task._get_collection().find_one({"_id": Task.objects.get(id=reopened["id"]).id}))
     assert revision["comment"] == "Please answer question 9 again."

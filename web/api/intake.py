@@ -7,7 +7,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine.services import intake, invitations
+from engine.services import intake, intake_queries, invitations
 from web.security import access, current_actor, public
 
 blp = Blueprint("intake_api", __name__, url_prefix="/api/v1", description="Portal invitations and intake forms")
@@ -104,5 +104,5 @@ class Review(MethodView):
     @access("staff")
     def get(self, task_id):
         """What an open acknowledgement task is about: the form and the client's submission of it."""
-        context = intake.review_context(current_actor(), task_id)
+        context = intake_queries.review_context(current_actor(), task_id)
         return {"form_key": context["form_key"], "submission": context["submission"]}

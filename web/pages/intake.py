@@ -9,7 +9,7 @@ from engine.authz import get_client_for
 from engine.errors import PorticoError
 from engine.models.forms import FormDefinition
 from engine.models.organization import Organization
-from engine.services import documents, files, intake, tasks
+from engine.services import documents, files, intake, intake_queries, tasks
 from web.pages._flash import back
 from web.security import access, current_actor
 
@@ -26,7 +26,7 @@ def documents_tab(client_id):
             if t["role"] == "acknowledgement"]
     return render_template(
         "intake/documents.html", client=client, docs=documents.list_documents(actor, client.id), acks=acks,
-        outstanding=intake.outstanding(client.id), default_packet=Organization.get().portal.intake_packet,
+        outstanding=intake_queries.outstanding(client.id), default_packet=Organization.get().portal.intake_packet,
         intake_forms=FormDefinition.objects(kind="intake", archived=False, latest_version__gt=0).order_by("title"),
         can_invite=actor.has(intake.INVITE), can_upload=actor.has(documents.UPLOAD))
 
@@ -79,7 +79,7 @@ def upload(client_id):
 @access("staff")
 def acknowledge_page(task_id):
     """The acknowledgement task: the client's submission, then acknowledge it or return it with a comment."""
-    context = intake.review_context(current_actor(), task_id)
+    context = intake_queries.review_context(current_actor(), task_id)
     return render_template("intake/acknowledge.html", ctx=context, sub=context["submission"],
                            client_id=context["task"]["client_id"])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request
 
 from engine.errors import NotFound, ValidationFailed
-from engine.services import accounts, documents, intake, invitations, tasks
+from engine.services import accounts, documents, intake_queries, invitations, tasks
 from web.pages._flash import back
 from web.security import access, current_actor, public
 
@@ -43,7 +43,7 @@ def task_page(task_id):
     if task["status"] != "open" or not task["form_key"]:
         return redirect("/portal/tasks", 303)
     return render_template("intake/portal_task.html", task=task, profile=_profile(actor), active_tab="tasks",
-                           revision=intake.revision_context(row), review=intake.approval_context(actor, row))
+                           revision=intake_queries.revision_context(row), review=intake_queries.approval_context(actor, row))
 
 
 @bp.get("/documents")

@@ -72,6 +72,7 @@ def get_gateway(name: str | None = None) -> PaymentGateway:
     """The configured gateway (PORTICO_PAYMENT_GATEWAY), or the one named."""
     settings = config.current()
     name = name or settings.payment_gateway
+    # Imported when chosen: the Stripe SDK loads only where Stripe is the gateway.
     if name == "stripe":
         from engine.services.payments.stripe_gateway import StripeGateway
 
