@@ -12,7 +12,37 @@ from engine import config as config_mod
 from engine import db, wiring
 from engine.config import Settings
 from web import errors, headers, security
+from web.api import appointments as api_appointments
+from web.api import auth as api_auth
+from web.api import billing as api_billing
+from web.api import clients as api_clients
+from web.api import documents as api_documents
+from web.api import forms as api_forms
+from web.api import insurance as api_insurance
+from web.api import intake as api_intake
+from web.api import messages as api_messages
+from web.api import process_instances as api_process_instances
+from web.api import processes as api_processes
 from web.api import reject_unknown_query
+from web.api import service_tokens as api_service_tokens
+from web.api import settings as api_settings
+from web.api import staff as api_staff
+from web.api import studio as api_studio
+from web.api import tasks as api_tasks
+from web.api import webhooks as api_webhooks
+from web.pages import admin as pages_admin
+from web.pages import auth as pages_auth
+from web.pages import devmail as pages_devmail
+from web.pages import forms as pages_forms
+from web.pages import inbox as pages_inbox
+from web.pages import intake as pages_intake
+from web.pages import integrations as pages_integrations
+from web.pages import portal as pages_portal
+from web.pages import portal_services as pages_portal_services
+from web.pages import portal_tasks as pages_portal_tasks
+from web.pages import staff as pages_staff
+from web.pages import staff_services as pages_staff_services
+from web.pages import studio as pages_studio
 
 
 class _NoQueryStrings(logging.Filter):
@@ -28,6 +58,21 @@ class _NoQueryStrings(logging.Filter):
 
 
 _ACCESS_FILTER = _NoQueryStrings()
+
+
+# What the app is made of, in registration order: the API's resources (/api/v1) and the page areas.
+# A new module is added here by hand: nothing is discovered by scanning packages.
+API_BLUEPRINTS = (
+    api_appointments.blp, api_auth.blp, api_billing.blp, api_clients.blp, api_documents.blp,
+    api_forms.blp, api_insurance.blp, api_intake.blp, api_messages.blp, api_process_instances.blp,
+    api_processes.blp, api_service_tokens.blp, api_settings.blp, api_staff.blp, api_studio.blp,
+    api_tasks.blp, api_webhooks.blp,
+)
+PAGE_BLUEPRINTS = (
+    pages_admin.bp, pages_auth.bp, pages_devmail.bp, pages_forms.bp, pages_inbox.bp,
+    pages_intake.bp, pages_integrations.bp, pages_portal.bp, pages_portal_services.bp,
+    pages_portal_tasks.bp, pages_staff.bp, pages_staff_services.bp, pages_studio.bp,
+)
 
 
 def create_app(settings: Settings | None = None, *, connect: bool = True) -> Flask:
@@ -73,12 +118,10 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
     # flask-smorest's own view (a bound method, so it cannot carry the marker itself): the API description is public.
     openapi_view = app.view_functions["api-docs.openapi_json"]
     app.view_functions["api-docs.openapi_json"] = security.public(lambda: openapi_view())
-    from web.api import register_api
-
-    register_api(api)
-    from web.pages import register_pages
-
-    register_pages(app)
+    for blp in API_BLUEPRINTS:
+        api.register_blueprint(blp)
+    for bp in PAGE_BLUEPRINTS:
+        app.register_blueprint(bp)
     errors.register(app)
     headers.install(app)
 

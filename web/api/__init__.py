@@ -1,7 +1,7 @@
 """The JSON API under /api/v1 (flask-smorest: marshmallow schemas -> OpenAPI document).
 
 Each area is one module exposing `blp`, a flask_smorest.Blueprint with
-url_prefix under /api/v1. Every module here (not starting with "_") is registered.
+url_prefix under /api/v1, listed in web/app.py API_BLUEPRINTS.
 
 A query parameter a route does not declare is refused (422 naming it) rather than ignored, so a
 mistyped filter never silently widens an answer: `reject_unknown_query` runs before every API view.
@@ -9,25 +9,10 @@ mistyped filter never silently widens an answer: `reject_unknown_query` runs bef
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import marshmallow as ma
 from flask import current_app, request
-from flask_smorest import Api
 
 from engine.errors import ValidationFailed
-
-
-def register_api(api: Api) -> None:
-    import web.api as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        area = info.name
-        module = importlib.import_module(f"web.api.{area}")
-        api.register_blueprint(module.blp)
 
 
 def _declared_query(endpoint: str, method: str) -> set[str]:
