@@ -2,7 +2,7 @@
 
 A web request only records the run and sends this message, so a web worker that dies mid-way loses
 nothing. A worker killed mid-run leaves the run "running" with a stale heartbeat: the broker's
-redelivery, or the worker sweep (workers.services), resumes it where it stopped.
+redelivery, or the worker sweep (workers/sweeps.py), resumes it where it stopped.
 """
 
 from __future__ import annotations

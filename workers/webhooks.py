@@ -2,7 +2,7 @@
 
 The engine asks for a send through engine.workflow.dispatch ("deliver_webhook", registered below with the
 workflow actors' dispatcher); deliveries whose message was lost, or whose sender died, are sent by the
-workers' sweep (workers.services, engine.services.webhook_delivery.retry_due).
+workers' sweep (workers/sweeps.py, engine.services.webhook_delivery.retry_due).
 """
 
 from __future__ import annotations

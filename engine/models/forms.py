@@ -120,8 +120,11 @@ class Signature(me.Document):
     created_at = me.DateTimeField(default=utcnow)
 
 
-class ReviewItem(me.Document):
-    """A proposed change to a client record from a form answer, waiting for staff to accept or reject."""
+class ProposedChange(me.Document):
+    """A proposed change to a client record from a form answer, waiting for staff to accept or reject.
+
+    Named ReviewItem before issue 13 ("review" also meant acknowledging a form and a guardian's
+    approval); its collection keeps the old name so that existing rows stay where they are."""
 
     meta = {"collection": "form_review_items", "indexes": ["client", "status", "submission"]}
 

@@ -23,7 +23,7 @@ from engine.forms.prefill import needs_insurance, prefill, proposed_changes
 from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
 from engine.models.clients import Client
-from engine.models.forms import Evidence, FormVersion, ReviewItem, Submission
+from engine.models.forms import Evidence, FormVersion, ProposedChange, Submission
 from engine.services import audit, form_files, webhooks
 from engine.services.form_requests import TASK_CONTEXT, require_request
 from engine.services.forms import canonical_json, get_version, published_definition
@@ -200,13 +200,13 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         if earlier is None:
             raise Conflict("this form was already completed") from None
         return _announced(earlier)
-    items = [ReviewItem(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
+    items = [ProposedChange(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
                         question=change["question"], old_value=change["old"], new_value=change["new"])
              for change in proposed_changes(definition, client, answers)]
     for item in items:
         item.validate()  # what save() checks; the insert below does not
     if items:
-        ReviewItem.objects.insert(items, load_bulk=False)  # one insert for all of them
+        ProposedChange.objects.insert(items, load_bulk=False)  # one insert for all of them
     event = {"client": client, "object_type": "submission", "object_id": str(sub.id),
              "details": {"form": form_key, "version": version.number}}
     if audit_to is not None:
@@ -242,15 +242,15 @@ def get_submission_for(actor: Actor, submission_id) -> Submission:
     return sub
 
 
-def decide_review(actor: Actor, item_id, *, accept: bool) -> ReviewItem:
+def decide_proposed_change(actor: Actor, item_id, *, accept: bool) -> ProposedChange:
     """Accept (apply to the client record) or reject one proposed change. Raises NotFound, Forbidden, Conflict."""
-    item = ReviewItem.objects(id=parse_id(item_id)).first()
+    item = ProposedChange.objects(id=parse_id(item_id)).first()
     if item is None:
         raise NotFound("no such review item")
     client = get_client_for(actor, item.client, need="clients.manage")
     if not actor.is_staff and actor.kind != "system":
         raise NotFound("no such review item")
-    if not ReviewItem.objects(id=item.id, status="pending").update_one(
+    if not ProposedChange.objects(id=item.id, status="pending").update_one(
             set__status="accepted" if accept else "rejected", set__decided_by=actor.id, set__decided_at=utcnow()):
         raise Conflict("this change was already decided")
     if accept:
@@ -260,13 +260,13 @@ def decide_review(actor: Actor, item_id, *, accept: bool) -> ReviewItem:
         Client.objects(id=client.id).update_one(**{"set__" + item.field.replace(".", "__"): value, "inc__version": 1})
     audit.record(actor, "client_change_accepted" if accept else "client_change_rejected", client=client,
                  object_type="review_item", object_id=str(item.id), details={"field": item.field})
-    return ReviewItem.objects(id=item.id).first()
+    return ProposedChange.objects(id=item.id).first()
 
 
-def pending_reviews(actor: Actor, client_id) -> list[ReviewItem]:
+def pending_changes(actor: Actor, client_id) -> list[ProposedChange]:
     """Proposed record changes waiting for staff (an audited read). Raises NotFound."""
     client = get_client_for(actor, client_id)
-    items = list(ReviewItem.objects(client=client.id, status="pending").order_by("created_at"))
+    items = list(ProposedChange.objects(client=client.id, status="pending").order_by("created_at"))
     audit.record(actor, "client_changes_viewed", client=client, object_type="client", object_id=client.id,
                  details={"shown": len(items)})
     return items

@@ -62,9 +62,9 @@ def test_staff_accepts_a_proposed_change_on_the_page(client):
     headers = login_as(client, staff.email)
     html = client.get(f"/staff/submissions/{sub.id}").get_data(as_text=True)
     assert "555-0199" in html and "Accept" in html
-    from engine.models.forms import ReviewItem
+    from engine.models.forms import ProposedChange
 
-    item = ReviewItem.objects(submission=sub.id, field="phone").first()
+    item = ProposedChange.objects(submission=sub.id, field="phone").first()
     r = client.post(f"/staff/review-items/{item.id}", data={"decision": "accept"}, headers=headers)
     assert r.status_code == 303
     assert Client.objects(id=person.id).first().phone == "555-0199"

@@ -10,7 +10,7 @@ import pytest
 from engine.authz import SYSTEM, staff_actor
 from engine.errors import ValidationFailed
 from engine.models.clients import Address, Client
-from engine.models.forms import ReviewItem, Signature, Submission
+from engine.models.forms import ProposedChange, Signature, Submission
 from engine.services import form_files, submissions
 from engine.services import forms as form_service
 from tests.forms.fills import VALID
@@ -93,12 +93,12 @@ def test_record_changes_wait_for_staff_review(clean_db):
                          address=Address(line1="1 Old Road", city="Springfield"))
     data = {**VALID["demographics"], "phone": "555-0199", "city": "Shelbyville"}
     sub = submissions.complete(SYSTEM, client.id, "demographics", data)
-    items = {i.field: i for i in ReviewItem.objects(submission=sub.id)}
+    items = {i.field: i for i in ProposedChange.objects(submission=sub.id)}
     assert items["phone"].old_value == "555-0100" and items["phone"].new_value == "555-0199"
     assert Client.objects(id=client.id).first().phone == "555-0100"  # nothing changed silently
     staff = staff_actor(make_staff(roles=("org_admin",)))
-    submissions.decide_review(staff, items["phone"].id, accept=True)
-    submissions.decide_review(staff, items["address.city"].id, accept=False)
+    submissions.decide_proposed_change(staff, items["phone"].id, accept=True)
+    submissions.decide_proposed_change(staff, items["address.city"].id, accept=False)
     fresh = Client.objects(id=client.id).first()
     assert fresh.phone == "555-0199" and fresh.address.city == "Springfield"
 

@@ -15,11 +15,11 @@ from engine.services import audit
 
 def test_a_booted_worker_chains_pending_audit_entries(clean_db):
     """Does a booted worker chain committed audit entries on its own, and stop its sweep with it?"""
-    from workers.services import AuditChainSweep, install_sweep
+    from workers.sweeps import AuditChainSweep, install_sweeps
 
     persistence.commit_writes([audit.entry(SYSTEM, "probe", details={"n": n}) for n in range(3)])
     broker = StubBroker()
-    install_sweep(broker)
+    install_sweeps(broker)
     [sweep] = [m for m in broker.middleware if isinstance(m, AuditChainSweep)]
     sweep.interval = 0.1
     worker = dramatiq.Worker(broker, worker_timeout=100)

@@ -219,7 +219,7 @@ def _review(item) -> dict:
 @access("staff")
 def review_items(client_id):
     """Proposed client-record changes from forms, waiting for a decision."""
-    return {"items": [_review(i) for i in sub_service.pending_reviews(current_actor(), client_id)]}
+    return {"items": [_review(i) for i in sub_service.pending_changes(current_actor(), client_id)]}
 
 
 @blp.route("/review-items/<item_id>/<decision>", methods=["POST"])
@@ -231,4 +231,4 @@ def decide(item_id, decision):
 
     if decision not in ("accept", "reject"):
         raise NotFound()
-    return _review(sub_service.decide_review(current_actor(), item_id, accept=decision == "accept"))
+    return _review(sub_service.decide_proposed_change(current_actor(), item_id, accept=decision == "accept"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from engine.errors import NotFound
-from engine.models.forms import ReviewItem
+from engine.models.forms import ProposedChange
 from engine.services import submissions as sub_service
 from engine.services.form_requests import open_request_id
 from web.security import access, current_actor
@@ -29,7 +29,7 @@ def fill(key):
 def submission(submission_id):
     """A submission as staff see it: answers, signature images, evidence and whether the seal verifies."""
     view = sub_service.read_submission(current_actor(), submission_id)
-    reviews = list(ReviewItem.objects(submission=view["id"]).order_by("created_at"))
+    reviews = list(ProposedChange.objects(submission=view["id"]).order_by("created_at"))
     return render_template("forms/submission.html", sub=view, reviews=reviews, file_ref=sub_service.FILE_REF)
 
 
@@ -38,6 +38,6 @@ def submission(submission_id):
 def decide_review(item_id):
     """Accept or reject one proposed client-record change, then return to its submission."""
     decision = request.form.get("decision")
-    item = sub_service.decide_review(current_actor(), item_id, accept=decision == "accept")
+    item = sub_service.decide_proposed_change(current_actor(), item_id, accept=decision == "accept")
     flash(f"Change to {item.field} {'accepted' if decision == 'accept' else 'rejected'}.", "ok")
     return redirect(f"/staff/submissions/{item.submission}", 303)

@@ -24,16 +24,16 @@ def _due_appointment(family) -> Appointment:
 
 def test_reminder_actor_sends_due_reminders(family):
     """Does the reminder actor, run by a worker, mark a due appointment reminded and mail the guardian?"""
-    import workers.services
+    import workers.appointments
 
     appt = _due_appointment(family)
     broker, previous = StubBroker(), dramatiq.get_broker()
     use_broker(broker)
     try:
-        workers.services.send_appointment_reminders.send()
+        workers.appointments.send_appointment_reminders.send()
         worker = dramatiq.Worker(broker, worker_timeout=100)
         worker.start()
-        broker.join(workers.services.send_appointment_reminders.queue_name, fail_fast=True)
+        broker.join(workers.appointments.send_appointment_reminders.queue_name, fail_fast=True)
         worker.join()
         worker.stop()
     finally:
@@ -43,14 +43,14 @@ def test_reminder_actor_sends_due_reminders(family):
 
 
 def test_worker_sweeps_reminders_on_its_own(family):
-    """Does a booted worker send a due reminder by itself (the ReminderSweep timer), and stop with the worker?"""
-    from workers.services import ReminderSweep, install_sweep
+    """Does a booted worker send a due reminder by itself (the CatchUpSweep timer), and stop with the worker?"""
+    from workers.sweeps import CatchUpSweep, install_sweeps
 
     appt = _due_appointment(family)
     broker = StubBroker()
-    install_sweep(broker)
-    install_sweep(broker)  # idempotent
-    sweeps = [m for m in broker.middleware if isinstance(m, ReminderSweep)]
+    install_sweeps(broker)
+    install_sweeps(broker)  # idempotent
+    sweeps = [m for m in broker.middleware if isinstance(m, CatchUpSweep)]
     assert len(sweeps) == 1
     sweeps[0].interval = 0.1
     worker = dramatiq.Worker(broker, worker_timeout=100)

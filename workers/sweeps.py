@@ -1,16 +1,14 @@
-"""Dramatiq actors of the portal services (thin: they call engine services).
+"""The periodic sweeps each worker process runs on timer threads (dramatiq middleware started
+after the worker boots), distinct from the scheduler (engine.workflow.scheduler), which sends due
+BPMN timers and relays the outbox.
 
-Appointment reminders are a sweep (engine.services.scheduling.send_due_reminders)
-that must run every minute or so. Each worker process runs it on a timer thread
-(`ReminderSweep` middleware, started after the worker boots), and the actor
-`send_appointment_reminders` lets anything else ask for a sweep now. Several
-workers sweeping at once is fine: each reminder is claimed atomically. The same timer
-retries outgoing mail nobody delivered (engine.services.mail.retry_unsent): a notice
-sent inside a request while the relay was down, a message whose sender died; and
-resumes migration runs whose worker died (workers.studio.resume_stalled).
-
-The `payment` BPMN's `charge_payment` operation lives with the intake operations
-(engine.services.intake_operations) and calls engine.services.billing.charge_payment.
+`CatchUpSweep`, every minute, sends what has come due and picks up what a dead process or an
+outage left undone: appointment reminders (engine.services.scheduling.send_due_reminders), outgoing
+mail nobody delivered (engine.services.mail.retry_unsent: a notice sent inside a request while the
+relay was down, a message whose sender died), migration runs whose worker died
+(workers.studio.resume_stalled), webhook deliveries due a retry, audit rows still under long keys.
+`AuditChainSweep`, every second, chains the audit entries committed with task completions.
+Several workers sweeping at once is fine: each piece of work is claimed atomically.
 """
 
 from __future__ import annotations
@@ -36,12 +34,6 @@ SWEEPS = (("appointment reminders sent", scheduling.send_due_reminders), ("unsen
 # trail chain what is left first, so this only keeps the stored chain close behind).
 AUDIT_SECONDS = 1.0
 AUDIT_SWEEPS = (("audit entries chained", audit.chain_pending),)
-
-
-@dramatiq.actor(queue_name="services", max_retries=5, min_backoff=10_000, max_backoff=300_000)
-def send_appointment_reminders() -> int:
-    """Mail the reminders that have come due (24 hours before each booked appointment)."""
-    return scheduling.send_due_reminders()
 
 
 class _PeriodicSweep(Middleware):
@@ -78,10 +70,11 @@ class _PeriodicSweep(Middleware):
                     log.exception("%s sweep failed", what)
 
 
-class ReminderSweep(_PeriodicSweep):
-    """The SWEEPS (appointment reminders, unsent mail, stalled migrations) every SWEEP_SECONDS."""
+class CatchUpSweep(_PeriodicSweep):
+    """The SWEEPS (appointment reminders, unsent mail, stalled migrations, webhook retries, audit
+    compaction) every SWEEP_SECONDS. Named ReminderSweep before issue 13: reminders are one of five."""
 
-    interval, sweeps, name = SWEEP_SECONDS, SWEEPS, "reminder-sweep"
+    interval, sweeps, name = SWEEP_SECONDS, SWEEPS, "catch-up-sweep"
 
 
 class AuditChainSweep(_PeriodicSweep):
@@ -90,13 +83,13 @@ class AuditChainSweep(_PeriodicSweep):
     interval, sweeps, name = AUDIT_SECONDS, AUDIT_SWEEPS, "audit-chain"
 
 
-def install_sweep(broker: dramatiq.Broker | None = None) -> None:
-    """Add the sweep to the broker workers run on (once)."""
+def install_sweeps(broker: dramatiq.Broker | None = None) -> None:
+    """Add the sweeps to the broker workers run on (once)."""
     broker = broker or dramatiq.get_broker()
-    if not any(isinstance(m, ReminderSweep) for m in broker.middleware):
-        broker.add_middleware(ReminderSweep())
+    if not any(isinstance(m, CatchUpSweep) for m in broker.middleware):
+        broker.add_middleware(CatchUpSweep())
         broker.add_middleware(AuditChainSweep())
 
 
-# `portico worker` sets up the real broker before importing the actor modules, so this lands there.
-install_sweep()
+# `portico worker` sets up the real broker before importing the worker modules, so this lands there.
+install_sweeps()
