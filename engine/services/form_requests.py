@@ -14,7 +14,7 @@ from engine.authz import Actor, parse_id
 from engine.errors import NotFound
 from engine.models.forms import FormDefinition
 from engine.models.workflow import Task
-from engine.services.tasks import get_task_for
+from engine.services.task_visibility import get_task_for
 
 TASK_CONTEXT = "task:"
 PORTAL_LANES = ("client", "guardian")

@@ -11,15 +11,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from engine import events, persistence
-from engine.authz import Actor, parse_id, portal_profiles
-from engine.errors import BadRequest, Conflict, NotAuthenticated, NotFound, ValidationFailed
+from engine.authz import Actor, parse_id
+from engine.errors import BadRequest, Conflict, ValidationFailed
 from engine.forms import clean_submission, validate_submission
 from engine.forms.catalogue import get_version
 from engine.forms.sanitize import sanitize_definition
 from engine.models import aware, utcnow
-from engine.models.clients import Client
-from engine.models.workflow import ProcessVersion, Task
-from engine.services import audit, task_windows
+from engine.models.workflow import Task
+from engine.services import audit, submissions, task_windows
+from engine.services.task_visibility import (  # noqa: F401 - the inbox's readers use them from here
+    actor_key,
+    assigned_clients,
+    audiences,
+    get_task_for,
+    visible_filter,
+)
 from engine.workflow import runtime, store
 from engine.workflow.errors import TaskNotOpen
 
@@ -49,9 +55,6 @@ def _seal(actor: Actor, row: dict, data: dict, *, version=None, audit_to: list |
     before completing the task; other answers replace it only once it is abandoned (and provably unused).
     `version`: the pinned form version, already read; the seal's audit entry goes to `audit_to`.
     Returns (task data, submission). Raises NotFound, Conflict (already_sealed)."""
-    # Imported here: submissions imports form_requests, which imports this module (get_task_for).
-    from engine.services import submissions
-
     key = f"task:{row['_id']}"
 
     def seal():
@@ -76,9 +79,6 @@ def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str, also:
 
     `sealed`: the seal's audit entries, committed with the completion; if the completion fails they
     are committed on their own (the seal happened: a retry reuses it without recording it again)."""
-    # Imported here: submissions imports form_requests, which imports this module (get_task_for).
-    from engine.services import submissions
-
     try:
         runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=[*sealed, *also])
     except BaseException as exc:
@@ -88,59 +88,6 @@ def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str, also:
             if not done or done.get("details", {}).get("submission") != str(sub.id):
                 submissions.supersede(actor, f"task:{row['_id']}", sub.id)
         raise
-
-
-def actor_key(actor: Actor) -> str:
-    return f"{actor.kind}:{actor.id}"
-
-
-def audiences(actor: Actor, *, used_only: bool = False) -> tuple[list[str], bool]:
-    """The audience strings an actor belongs to, and whether "staff" rows are limited to assigned clients.
-
-    used_only: leave out permissions no deployed process addresses tasks to (each key costs a query).
-    """
-    if actor.kind == "anonymous":
-        raise NotAuthenticated()
-    if actor.is_staff:
-        perms = actor.permissions
-        if used_only:
-            perms = perms & set(ProcessVersion.objects.distinct("permissions"))
-        keys = [f"staff:{actor.id}", *[f"perm:{p}" for p in sorted(perms)], "staff"]
-        return keys, "clients.view_all" not in actor.permissions
-    if actor.is_portal:
-        keys = [f"account:{actor.id}"]
-        for profile in portal_profiles(actor.account):
-            cid = profile["client"].id
-            if profile["relationship"] == "self" or profile["permissions"].get("forms"):
-                keys.append(f"client:{cid}")
-            if profile.get("is_guardian"):
-                keys.append(f"guardian:{cid}")
-        return keys, False
-    return [], False
-
-
-def _assigned_clients(actor: Actor) -> list:
-    """The clients a staff member is assigned to (whose "staff" tasks they see without clients.view_all)."""
-    return [c["_id"] for c in persistence.collection(Client).find({"assigned_staff": actor.login.id}, {"_id": 1})]
-
-
-def _visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None = None):
-    """Whether the actor may see a task row: its audience is one of the actor's, and a "staff" row of a
-    limited staff member is for an assigned client (or none). mine: only rows the actor claimed.
-
-    assigned: `_assigned_clients(actor)` when the caller already has it (one lookup per page)."""
-    if mine:
-        me = actor_key(actor)
-        return lambda row: row.get("claimed_by") == me
-    keys, limited = audiences(actor)
-    mine_keys = set(keys)
-    if actor.kind == "system":
-        return lambda row: True
-    if not limited:
-        return lambda row: row["audience"] in mine_keys
-    for_clients = set(_assigned_clients(actor) if assigned is None else assigned)
-    return lambda row: row["audience"] in mine_keys and (
-        row["audience"] != "staff" or row.get("client_id") in for_clients or row.get("client_id") is None)
 
 
 def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
@@ -169,7 +116,7 @@ def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, stat
         if limited:
             # "staff" rows of assigned clients (or of none) only: the index on (status, audience, client_id)
             # bounds them to those clients' entries.
-            assigned = _assigned_clients(actor) if assigned is None else assigned
+            assigned = assigned_clients(actor) if assigned is None else assigned
             filters.append({"status": status, "audience": "staff", "client_id": {"$in": [*assigned, None]}})
     for f in filters:
         f.update(match or {})
@@ -194,8 +141,8 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
     limited = actor.is_staff and "clients.view_all" not in actor.permissions
     narrowed = client_id or process_instance_id
     filtered_scope = narrowed or (limited and scope != "mine")
-    assigned = _assigned_clients(actor) if limited and scope != "mine" else None
-    visible = _visible_filter(actor, mine=scope == "mine", assigned=assigned) if filtered_scope else None
+    assigned = assigned_clients(actor) if limited and scope != "mine" else None
+    visible = visible_filter(actor, mine=scope == "mine", assigned=assigned) if filtered_scope else None
     after = aware(due_after) if due_after is not None else None
 
     def in_range(row: dict) -> bool:
@@ -218,19 +165,6 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
     audit.record_pending(actor, "task_list_viewed", client=client_id, object_type="task",
                          details={"scope": scope, "status": status, "page": page, "shown": len(items)})
     return {"items": items, "page": page, "per_page": per_page, "has_more": len(rows) > per_page}
-
-
-def get_task_for(actor: Actor, task_id) -> dict:
-    """A task row the actor may see. Raises NotAuthenticated or NotFound."""
-    visible = _visible_filter(actor)  # NotAuthenticated first, before any lookup
-    # Fetched by id and judged here: the visibility rule as a filter needs a top-level `$or` (see
-    # engine.persistence).
-    row = persistence.collection(Task).find_one({"_id": parse_id(task_id)})
-    me = actor_key(actor)
-    # Completed rows stay readable by whoever completed or claimed them.
-    if row is None or not (visible(row) or me in (row.get("completed_by"), row.get("claimed_by"))):
-        raise NotFound("no such task")
-    return row
 
 
 def _prefill(row: dict, definition: dict | None) -> dict:

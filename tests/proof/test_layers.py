@@ -27,14 +27,19 @@ def test_the_layer_contracts_hold():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Layers import only downward KEPT" in result.stdout
     assert "engine/ imports neither Flask nor Dramatiq, nor the adapters that do KEPT" in result.stdout
+    assert "No import cycles among the use cases, nor in the workflow glue KEPT" in result.stdout
+
+
+def _copy_tree(to: Path) -> None:
+    for package in ("engine", "web", "workers"):
+        shutil.copytree(ROOT / package, to / package, ignore=NOT_PYTHON)
+    shutil.copy(ROOT / "pyproject.toml", to / "pyproject.toml")
 
 
 def test_a_workflow_module_importing_services_breaks_the_contract(tmp_path):
     """Does the contract fail when a module of engine/workflow imports engine.services, even inside a
     function (where the cycle used to hide)?"""
-    for package in ("engine", "web", "workers"):
-        shutil.copytree(ROOT / package, tmp_path / package, ignore=NOT_PYTHON)
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    _copy_tree(tmp_path)
     (tmp_path / "engine" / "workflow" / "upward.py").write_text(
         "def form_title(key):\n"
         "    from engine.services.forms import get_form\n\n"
@@ -44,3 +49,16 @@ def test_a_workflow_module_importing_services_breaks_the_contract(tmp_path):
     assert result.returncode != 0, result.stdout
     assert "Layers import only downward BROKEN" in result.stdout
     assert "engine.workflow.upward -> engine.services.forms" in result.stdout
+
+
+def test_a_cycle_among_the_use_cases_breaks_the_contract(tmp_path):
+    """Does the contract fail when a use case imports one that imports it (forms <-> intake_setup)?"""
+    _copy_tree(tmp_path)
+    forms = tmp_path / "engine" / "services" / "forms.py"
+    forms.write_text(forms.read_text() + "\n\ndef _shipped():\n    from engine.services import intake_setup\n\n"
+                     "    return intake_setup\n")
+
+    result = _lint_imports(tmp_path)
+    assert result.returncode != 0, result.stdout
+    assert "No import cycles among the use cases, nor in the workflow glue BROKEN" in result.stdout
+    assert "Layers import only downward KEPT" in result.stdout

@@ -56,7 +56,7 @@ def _visibility(actor) -> dict:
     keys, limited = tasks.audiences(actor)
     if not limited:
         return {"audience": {"$in": keys}}
-    assigned = tasks._assigned_clients(actor)
+    assigned = tasks.assigned_clients(actor)
     return {"audience": {"$in": keys}, "$or": [{"audience": {"$ne": "staff"}}, {"client_id": {"$in": [*assigned, None]}}]}
 
 
