@@ -19,6 +19,8 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from engine.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from engine.models.clients import LINK_PERMISSIONS, Client, Contact, ContactLink
+from engine.models.organization import Organization
 
 if TYPE_CHECKING:
     from engine.models.accounts import Login
@@ -131,8 +133,6 @@ ANONYMOUS = Actor(kind="anonymous")
 
 
 def staff_actor(member, *, ip: str = "", user_agent: str = "") -> Actor:
-    from engine.models.organization import Organization
-
     org = Organization.get()
     perms = effective_permissions(member.roles, member.permissions, org.default_permissions)
     return Actor(kind="staff", account=member, permissions=perms, ip=ip, user_agent=user_agent)
@@ -171,9 +171,6 @@ def portal_profiles(account) -> list[dict]:
     or through the forms right (forms are prefilled from those fields anyway).
     Any other right shows only the client's name.
     """
-    from engine.models.clients import LINK_PERMISSIONS, Contact, ContactLink
-    from engine.models.organization import Organization
-
     profiles: list[dict] = []
     if account.client is not None:
         own = account.client
@@ -228,8 +225,6 @@ def get_client_for(actor: Actor, client_id, *, need: str | None = None):
     Raises NotAuthenticated, NotFound (also when the actor may not see the client)
     or Forbidden (staff who see the client but lack the permission).
     """
-    from engine.models.clients import Client
-
     if actor.kind == "anonymous":
         raise NotAuthenticated()
     client = Client.objects(id=parse_id(client_id)).first()
