@@ -87,3 +87,27 @@ def test_readme_quick_start_is_the_two_dev_commands():
     section = README.read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```[a-z]*\n(.*?)```", section, flags=re.S)
     assert blocks == ["./dev demo\n./dev test\n"]
+
+
+@pytest.mark.timeout(300)
+def test_scheduler_command_deploys_the_shipped_processes_and_stops_on_sigterm(clean_db, settings):
+    """Does `portico scheduler` run its start-up work (the shipped forms and BPMN, wired by the command,
+    not named by the scheduler) and stop cleanly on SIGTERM?"""
+    import signal
+    import time
+
+    from engine.models.workflow import ProcessDefinition
+
+    env = {**os.environ, "PORTICO_MONGODB_URI": settings.mongodb_uri, "PORTICO_BROKER_URL": settings.broker_url}
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "scheduler"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not ProcessDefinition.objects(process_id="client_intake").count():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the shipped processes were not deployed"
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    assert rc == 0, proc.stderr.read()
