@@ -44,7 +44,7 @@ def external_mongodb() -> str | None:
 def embedded_services(prefix: str, *, redis: bool = True):
     """SecantusDB (fsync on commit, as `portico up` runs it; or PORTICO_BENCH_MONGODB_URI's server) and
     redis-server; yields (settings, env, root)."""
-    from engine import config, db, embedded
+    from engine import config, db, embedded, wiring
 
     root = Path(tempfile.mkdtemp(prefix=prefix))
     external = external_mongodb()
@@ -59,6 +59,7 @@ def embedded_services(prefix: str, *, redis: bool = True):
         settings = config.install(config.load(env))
         db.connect(settings.mongodb_uri)
         db.ensure_indexes()
+        wiring.wire()  # what every process does at start (engine/wiring.py)
         yield settings, env, root
     finally:
         if broker:
