@@ -57,7 +57,7 @@ def start_data(client: Client, packet: list[str], *, org: Organization | None = 
             "reminder_max": portal.reminder_max, "is_minor": minor, "guardian_rule": portal.guardian_approval_rule,
             "guardian_approvers": approvers, "guardian_timeout": portal.guardian_approval_timeout,
             "collect_payment": bool(collect_payment and invoice_id), "invoice_id": invoice_id or "",
-            "payment_method": payment_method or ""}
+            "payment_method": payment_method or "", "closed_requests": {}}
 
 
 def _start(actor: Actor, client: Client, packet: list[str], *, purpose: str, **payment) -> dict:
