@@ -122,24 +122,33 @@ def outstanding(client_id, *, instance_id=None) -> list[dict]:
 
 
 def resend_missed(actor: Actor, client_id) -> dict:
-    """Mail the client (and whoever fills in forms for them) a reminder of the forms still open.
+    """Remind the client (and whoever fills in forms for them) of the forms still open: starts a
+    `resend_forms` instance per intake waiting for forms, whose mail a worker sends. Each counts toward
+    the intake's reminder limit, like the timer's reminders; an intake at its limit is left out.
 
-    Raises Forbidden, NotFound. Returns {"forms": [...], "recipients": n}.
+    Raises Forbidden, NotFound, Conflict (nothing outstanding, or every intake at its limit).
+    Returns {"forms": [...], "instances": [resend_forms instance ids]}.
     """
-    from engine.services.intake_operations import mail_reminder
+    from engine.models.invitations import IntakeReminder
 
     client = get_client_for(actor, client_id, need=INVITE)
     forms = outstanding(client.id)
-    sent = mail_reminder(client, [f["title"] for f in forms], key=f"resend:{client.id}:{_now_key()}") if forms else 0
+    intakes = {f["instance_id"] for f in forms}
+    running = {str(d["_id"]) for d in persistence.collection(ProcessInstance).find(
+        {"_id": {"$in": [ObjectId(i) for i in intakes]}, "process_id": PROCESS, "status": "running"}, {"_id": 1})}
+    limit = Organization.get().portal.reminder_max
+    due = sorted(i for i in running if not limit or IntakeReminder.objects(instance_id=ObjectId(i)).count() < limit)
+    if not running:
+        raise Conflict("no intake of this client is waiting for forms")
+    if not due:
+        raise Conflict(f"the reminder limit is reached: {limit} reminder{'s' if limit != 1 else ''} went out "
+                       "for each intake; staff have a follow-up task")
+    started = [processes.start_process("resend_forms", client_id=client.id, started_by=f"{actor.kind}:{actor.id}",
+                                       data={"reminder_max": limit, "intake_id": iid}) for iid in due]
+    shown = [f for f in forms if f["instance_id"] in due]
     audit.record(actor, "client_forms_resent", client=client, object_type="client", object_id=client.id,
-                 details={"forms": [f["form_key"] for f in forms], "recipients": sent})
-    return {"forms": forms, "recipients": sent}
-
-
-def _now_key() -> str:
-    from engine.models import utcnow
-
-    return utcnow().strftime("%Y%m%dT%H%M%S%f")
+                 details={"forms": [f["form_key"] for f in shown], "instances": started})
+    return {"forms": shown, "instances": started}
 
 
 def latest_submission(instance_id, form_key: str | None) -> Submission | None:

@@ -101,13 +101,26 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
             _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=iid)
         return {"sent": len(recipients)}
     if template == "reminder":
-        forms = intake.outstanding(client.id, instance_id=iid)
-        IntakeReminder.objects(key=key).update_one(upsert=True, set_on_insert__instance_id=iid,
-                                                   set_on_insert__forms=[f["form_key"] for f in forms])
-        if forms:  # the last form may have come in just as the timer fired
-            mail_reminder(client, [f["title"] for f in forms], key=key, instance_id=iid)
-        return {"number": IntakeReminder.objects(instance_id=iid).count(), "forms": [f["form_key"] for f in forms]}
+        return _reminder(client, params, key=key, iid=iid)
     raise OperationFailed(f"unknown mail template {template!r}", permanent=True)
+
+
+def _reminder(client: Client, params: dict, *, key: str, iid: ObjectId) -> dict:
+    """A numbered reminder of the intake's outstanding forms. Timer reminders and staff's resends count
+    toward the same `reminder_max`; one past it is neither counted nor sent ("counted": False)."""
+    # Staff's resend runs as an instance of its own and names the intake it reminds of.
+    intake_iid = ObjectId(params["intake_id"]) if params.get("intake_id") else iid
+    forms = intake.outstanding(client.id, instance_id=intake_iid)
+    keys = [f["form_key"] for f in forms]
+    limit = int(params.get("reminder_max") or 0)
+    sent_before = IntakeReminder.objects(instance_id=intake_iid, key__ne=key).count()
+    if limit and sent_before >= limit and not IntakeReminder.objects(key=key).count():
+        return {"number": sent_before, "forms": keys, "counted": False}
+    IntakeReminder.objects(key=key).update_one(upsert=True, set_on_insert__instance_id=intake_iid,
+                                               set_on_insert__forms=keys)
+    if forms:  # the last form may have come in just as the timer fired
+        mail_reminder(client, [f["title"] for f in forms], key=key, instance_id=intake_iid)
+    return {"number": IntakeReminder.objects(instance_id=intake_iid).count(), "forms": keys, "counted": True}
 
 
 def _submission_pdf(sub) -> bytes:

@@ -5,13 +5,17 @@ Operations are performed here directly (tests.intake.lifecycle.perform_all) inst
 
 from __future__ import annotations
 
+import io
+import time
+
 from bson import ObjectId
 
 from engine.models.audit import AuditEvent
 from engine.models.documents import Document
+from engine.models.invitations import IntakeReminder
 from engine.models.workflow import ProcessInstance, Task, Timer
 from engine.services import audit
-from engine.workflow import runtime
+from engine.workflow import outbox, runtime
 from tests.forms.fills import VALID
 from tests.helpers import api_login, make_staff
 from tests.intake import lifecycle as lc
@@ -164,8 +168,6 @@ def test_a_paper_form_answers_its_request(client, people):
 
 
 def _file():
-    import io
-
     return io.BytesIO(PDF)
 
 
@@ -208,3 +210,39 @@ def test_shared_documents_and_awaiting_review(client, people):
     form_doc = next(d for d in lc.documents(client, people["staff"], str(ann.id)) if d["kind"] == "form")
     refused = client.put(f"/api/v1/documents/{form_doc['id']}/sharing", headers=people["staff"], json={"shared": False})
     assert refused.status_code == 422
+
+
+def test_resending_missed_forms_runs_the_resend_workflow_within_the_reminder_limit(client, people, smtp):
+    """Does "resend missed forms" start the resend workflow (its mail sent by the operation, not the
+    request), count toward the intake's reminder limit (a follow-up for staff at the limit, a refusal
+    after it), and does a timer reminder past the limit neither mail nor count?"""
+    # Timers fire here only when the test fires them (no scheduler), so a short cadence is safe.
+    lc.configure(intake_packet=["demographics", "phq9"], reminder_cadence="PT2S", reminder_max=1)
+    ann = people["client"]
+    iid = _invite(client, people)
+    mails = len(smtp.to("ann@example.org"))
+    url = f"/api/v1/clients/{ann.id}/resend-missed"
+
+    resp = client.post(url, headers=people["staff"])
+    assert resp.status_code == 200, resp.get_json()
+    [resend] = resp.get_json()["instances"]
+    assert ProcessInstance.objects.get(id=resend).process_id == "resend_forms"
+    assert len(smtp.to("ann@example.org")) == mails  # nothing mailed inside the request
+    assert lc.perform_all(resend) == ["send_email"]
+    assert len(smtp.to("ann@example.org")) == mails + 1 and "waiting for 2 forms" in smtp.to("ann@example.org")[-1]
+    assert IntakeReminder.objects(instance_id=ObjectId(iid)).count() == 1  # counted for the intake
+    follow_ups = [t for t in lc.open_tasks(client, people["staff"]) if t["name"].startswith("Follow up")]
+    assert len(follow_ups) == 1
+    assert _audited("client_forms_resent", client_id=str(ann.id)) == 1
+
+    again = client.post(url, headers=people["staff"])
+    assert again.status_code == 409 and "limit" in again.get_json()["error"]["message"]
+
+    # The intake's own timer comes due: past the limit, no mail, no second follow-up.
+    timer = Timer.objects(instance_id=ObjectId(iid), status="waiting").get()
+    time.sleep(2.5)
+    assert outbox.fire(timer.id) == "fired"
+    assert lc.perform_all(iid) == ["send_email"]
+    assert len(smtp.to("ann@example.org")) == mails + 1
+    assert IntakeReminder.objects(instance_id=ObjectId(iid)).count() == 1
+    assert len([t for t in lc.open_tasks(client, people["staff"]) if t["name"].startswith("Follow up")]) == 1

@@ -39,7 +39,7 @@ class OutstandingForm(ma.Schema):
 
 class ResendOut(ma.Schema):
     forms = ma.fields.List(ma.fields.Nested(OutstandingForm))
-    recipients = ma.fields.Integer()
+    instances = ma.fields.List(_S(), metadata={"description": "the resend_forms instances that send the mail"})
 
 
 class ActivateIn(ma.Schema):
@@ -79,7 +79,7 @@ class ResendMissed(MethodView):
     @blp.response(200, ResendOut)
     @access("staff:portal.invite")
     def post(self, client_id):
-        """Mail a reminder of the client's outstanding forms now."""
+        """Remind the client of the outstanding forms: a worker sends the mail (409 at the reminder limit)."""
         return intake.resend_missed(current_actor(), client_id)
 
 

@@ -69,8 +69,8 @@ def invite(client_id):
 @bp.post("/clients/<client_id>/resend-missed")
 @access("staff:portal.invite")
 def resend(client_id):
-    """Mail a reminder of the outstanding forms now."""
-    return _act(client_id, lambda: intake.resend_missed(current_actor(), client_id), "Reminder sent.")
+    """Remind the client of the outstanding forms (the mail goes out from the workers)."""
+    return _act(client_id, lambda: intake.resend_missed(current_actor(), client_id), "Reminder on its way.")
 
 
 @bp.post("/clients/<client_id>/form-requests")
