@@ -101,10 +101,16 @@ def send_form(actor: Actor, client_id, form_key: str) -> dict:
         keys = _packet(Organization.get(), [form_key])
     except ValidationFailed as exc:
         raise ValidationFailed("this form cannot be sent", details={"form_key": exc.details["packet"]}) from None
-    shape = _start(actor, client, keys, purpose="form_request")
+    shape = start_request(actor, client, keys[0])
     audit.record(actor, "client_form_requested", client=client, object_type="process_instance",
                  object_id=shape["id"], details={"form": form_key})
     return shape
+
+
+def start_request(actor: Actor, client: Client, form_key: str) -> dict:
+    """Start a `client_intake` asking the client for one form the caller has checked (an intake form, or a
+    dynamic form: engine.services.dynamic_forms). Raises Conflict (portal off), ValidationFailed (email)."""
+    return _start(actor, client, [form_key], purpose="form_request")
 
 
 def outstanding(client_id, *, instance_id=None) -> list[dict]:

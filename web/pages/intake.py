@@ -10,10 +10,11 @@ from bson import ObjectId
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
-from engine.errors import PorticoError
+from engine.errors import NotFound, PorticoError
 from engine.models.forms import FormDefinition
 from engine.models.organization import Organization
-from engine.services import availability, documents, files, intake, intake_requests, tasks
+from engine.services import availability, documents, dynamic_forms, files, intake, intake_requests
+from engine.services import tasks
 from web.pages._flash import back
 from web.security import access, current_actor
 
@@ -39,7 +40,7 @@ def documents_tab(client_id):
     return render_template(
         "intake/documents.html", client=client, docs=documents.list_documents(actor, client.id), acks=acks,
         outstanding=intake.outstanding(client.id), default_packet=Organization.get().portal.intake_packet,
-        closed=intake_requests.closed_requests(actor, client.id),
+        closed=intake_requests.closed_requests(actor, client.id), dynamic_forms=dynamic_forms.usable(actor),
         intake_forms=FormDefinition.objects(kind="intake", archived=False, latest_version__gt=0).order_by("title"),
         can_invite=actor.has(intake.INVITE), can_upload=actor.has(documents.UPLOAD))
 
@@ -109,6 +110,27 @@ def sharing(document_id):
     doc = documents.get_document_for(actor, document_id)
     return _act(doc.client, lambda: documents.set_shared(actor, document_id, shared),
                 "Shared with the client." if shared else "Hidden from the client.")
+
+
+@bp.get("/clients/<client_id>/dynamic-forms/<key>")
+@access("staff:dynamic_forms.manage")
+def dynamic_fill_page(client_id, key):
+    """Fill a dynamic form for the client (prefilled from the record); submitting files it."""
+    actor = current_actor()
+    client = get_client_for(actor, client_id, need=dynamic_forms.RIGHT)
+    form = next((f for f in dynamic_forms.usable(actor) if f.key == key), None)
+    if form is None:
+        raise NotFound("no such dynamic form")
+    return render_template("intake/dynamic_fill.html", client=client, form=form)
+
+
+@bp.post("/clients/<client_id>/dynamic-forms")
+@access("staff:dynamic_forms.manage")
+def send_dynamic(client_id):
+    """Send the chosen dynamic form to the client's portal."""
+    key = request.form.get("form_key", "")
+    return _act(client_id, lambda: dynamic_forms.send_to_portal(current_actor(), client_id, key),
+                "Form sent to the client's portal.")
 
 
 @bp.post("/intakes/<instance_id>/cancel")
