@@ -13,8 +13,15 @@ from engine.authz import get_client_for
 from engine.errors import NotFound, PorticoError
 from engine.models.forms import FormDefinition
 from engine.models.organization import Organization
-from engine.services import availability, documents, dynamic_forms, files, intake, intake_requests
-from engine.services import tasks
+from engine.services import (
+    availability,
+    documents,
+    dynamic_forms,
+    files,
+    intake,
+    intake_requests,
+    tasks,
+)
 from web.pages._flash import back
 from web.security import access, current_actor
 
