@@ -114,3 +114,30 @@ def test_staff_close_requests_and_share_documents(live_server, browser, page, in
     assert _client_forms(portal, live_server) == []
     assert page.locator("table.closed-requests").get_by_text("Sent by mistake").count() == 1
     portal.context.close()
+
+
+def test_a_therapist_fills_a_session_note(live_server, browser, installed, smtp):  # noqa: F811
+    """Can a therapist open a dynamic form for a client from General Documents, find it prefilled from
+    the client record, submit it, and see it filed there?"""
+    from engine.authz import SYSTEM
+    from engine.services import forms as form_service
+    from tests.intake.test_dynamic_forms_in_use import NOTE
+
+    form_service.create_form(SYSTEM, "session_note", "dynamic", "Session note", NOTE)
+    form_service.publish(SYSTEM, "session_note")
+    therapist = make_staff(roles=("therapist",))
+    ada = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org",
+                      assigned_staff=[therapist.id])
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
+    page.set_default_timeout(15000)
+    _login(page, live_server, therapist.email, PASSWORD)
+    page.goto(f"{live_server}/staff/clients/{ada.id}/documents")
+    page.get_by_role("link", name="Session note").click()
+    page.wait_for_function("window.porticoSurvey !== undefined")
+    assert page.evaluate("window.porticoSurvey.getValue('client_name')").startswith("Ada")
+    page.evaluate("window.porticoSurvey.setValue('note', 'Worked on sleep.')")
+    page.locator(".sd-navigation__complete-btn").click()
+    page.wait_for_url("**/documents")
+    row = page.locator("tbody tr").filter(has_text="Session note")
+    assert "Completed form" in row.inner_text()
+    page.context.close()
