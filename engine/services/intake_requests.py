@@ -16,6 +16,7 @@ from bson import ObjectId
 from engine import persistence
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.models.clients import Client
 from engine.models.documents import Document
 from engine.models.forms import FormDefinition
 from engine.models.workflow import ProcessInstance, Task
@@ -48,7 +49,7 @@ def _marking(instance_id, task_ids: list[str], outcome: str, **fields) -> persis
                                    "update": {"$set": {"closed_as": outcome, **fields}}})
 
 
-def _intake_for(actor: Actor, instance_id) -> tuple[dict, object]:
+def _intake_for(actor: Actor, instance_id) -> tuple[dict, Client]:
     doc = persistence.collection(ProcessInstance).find_one(
         {"_id": parse_id(instance_id), "process_id": PROCESS}, {"client_id": 1, "status": 1})
     if doc is None or doc.get("client_id") is None:
@@ -77,7 +78,7 @@ def _cancel(actor: Actor, iid: ObjectId, client, text: str, *, form_key: str = "
     return {"instance_id": str(iid), "status": "cancelled", "forms_closed": len(open_ids)}
 
 
-def _request_for(actor: Actor, task_id) -> tuple[dict, object]:
+def _request_for(actor: Actor, task_id) -> tuple[dict, Client]:
     """An open form request of an intake (a client's packet form, not a review step) the actor may
     manage. Raises NotFound, Forbidden."""
     # A client's task is not in staff inboxes: staff reach it through the client it is for.

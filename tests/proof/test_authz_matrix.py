@@ -63,6 +63,8 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/clients/<client_id>/contacts": "STAFFCLIENT:clients.manage",
     "GET /api/v1/clients/<client_id>/documents": "CLIENT",
     "POST /api/v1/clients/<client_id>/documents": "STAFFCLIENT:client_documents.upload",
+    "POST /api/v1/clients/<client_id>/dynamic-forms/<key>/fill": "STAFFCLIENT:dynamic_forms.manage",  # {}: 422
+    "POST /api/v1/clients/<client_id>/dynamic-forms/<key>/send": "STAFFCLIENT:dynamic_forms.manage",  # gad7: 422
     "POST /api/v1/clients/<client_id>/form-requests": "STAFFCLIENT:portal.invite",
     # Portal accounts only under an open task asking for the form: tests/proof/test_authz_forms.py.
     "GET /api/v1/clients/<client_id>/forms/<key>": "STAFFCLIENT",
