@@ -31,3 +31,7 @@ class Document(me.Document):
     source_key = me.StringField()
     created_by = me.StringField(default="")  # "<kind>:<id>" or "system"
     created_at = me.DateTimeField(default=utcnow)
+    # Staff may show an upload in the client's portal (filed forms and packets are always shown there).
+    shared = me.BooleanField(default=False)
+    shared_at = me.DateTimeField()
+    shared_by = me.StringField(default="")

@@ -122,6 +122,12 @@ class Task(me.Document):
     created_at = me.DateTimeField(default=utcnow)
     completed_at = me.DateTimeField()
     completed_by = me.StringField()
+    # A request closed without a submission (engine.services.intake_requests): "cancelled" or "paper",
+    # staff's reason, who closed it, and the uploaded paper form that answered it.
+    closed_as = me.StringField()
+    close_reason = me.StringField()
+    closed_by = me.StringField()
+    paper_document_id = me.StringField()
 
 
 class Timer(me.Document):

@@ -16,13 +16,12 @@ from bson import ObjectId
 from engine import events, persistence
 from engine.authz import Actor, get_client_for
 from engine.errors import Conflict, ValidationFailed
-from engine.models import utcnow
 from engine.models.clients import Client
+from engine.models.invitations import IntakeReminder
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessInstance
 from engine.services import audit, invitations, processes, webhooks
 from engine.services._fields import Problems
-from engine.services.intake_operations import mail_reminder
 from engine.services.intake_queries import latest_submission, outstanding
 from engine.services.settings import check_intake_packet
 
@@ -57,7 +56,7 @@ def start_data(client: Client, packet: list[str], *, org: Organization | None = 
             "reminder_max": portal.reminder_max, "is_minor": minor, "guardian_rule": portal.guardian_approval_rule,
             "guardian_approvers": approvers, "guardian_timeout": portal.guardian_approval_timeout,
             "collect_payment": bool(collect_payment and invoice_id), "invoice_id": invoice_id or "",
-            "payment_method": payment_method or ""}
+            "payment_method": payment_method or "", "closed_requests": {}}
 
 
 def _start(actor: Actor, client: Client, packet: list[str], *, purpose: str, **payment) -> dict:
@@ -101,27 +100,44 @@ def send_form(actor: Actor, client_id, form_key: str) -> dict:
         keys = _packet(Organization.get(), [form_key])
     except ValidationFailed as exc:
         raise ValidationFailed("this form cannot be sent", details={"form_key": exc.details["packet"]}) from None
-    shape = _start(actor, client, keys, purpose="form_request")
+    shape = start_request(actor, client, keys[0])
     audit.record(actor, "client_form_requested", client=client, object_type="process_instance",
                  object_id=shape["id"], details={"form": form_key})
     return shape
 
 
-def resend_missed(actor: Actor, client_id) -> dict:
-    """Mail the client (and whoever fills in forms for them) a reminder of the forms still open.
+def start_request(actor: Actor, client: Client, form_key: str) -> dict:
+    """Start a `client_intake` asking the client for one form the caller has checked (an intake form, or a
+    dynamic form: engine.services.dynamic_forms). Raises Conflict (portal off), ValidationFailed (email)."""
+    return _start(actor, client, [form_key], purpose="form_request")
 
-    Raises Forbidden, NotFound. Returns {"forms": [...], "recipients": n}.
+
+def resend_missed(actor: Actor, client_id) -> dict:
+    """Remind the client (and whoever fills in forms for them) of the forms still open: starts a
+    `resend_forms` instance per intake waiting for forms, whose mail a worker sends. Each counts toward
+    the intake's reminder limit, like the timer's reminders; an intake at its limit is left out.
+
+    Raises Forbidden, NotFound, Conflict (nothing outstanding, or every intake at its limit).
+    Returns {"forms": [...], "instances": [resend_forms instance ids]}.
     """
     client = get_client_for(actor, client_id, need=INVITE)
     forms = outstanding(client.id)
-    sent = mail_reminder(client, [f["title"] for f in forms], key=f"resend:{client.id}:{_now_key()}") if forms else 0
+    intakes = {f["instance_id"] for f in forms}
+    running = {str(d["_id"]) for d in persistence.collection(ProcessInstance).find(
+        {"_id": {"$in": [ObjectId(i) for i in intakes]}, "process_id": PROCESS, "status": "running"}, {"_id": 1})}
+    limit = Organization.get().portal.reminder_max
+    due = sorted(i for i in running if not limit or IntakeReminder.objects(instance_id=ObjectId(i)).count() < limit)
+    if not running:
+        raise Conflict("no intake of this client is waiting for forms")
+    if not due:
+        raise Conflict(f"the reminder limit is reached: {limit} reminder{'s' if limit != 1 else ''} went out "
+                       "for each intake; staff have a follow-up task")
+    started = [processes.start_process("resend_forms", client_id=client.id, started_by=f"{actor.kind}:{actor.id}",
+                                       data={"reminder_max": limit, "intake_id": iid}) for iid in due]
+    shown = [f for f in forms if f["instance_id"] in due]
     audit.record(actor, "client_forms_resent", client=client, object_type="client", object_id=client.id,
-                 details={"forms": [f["form_key"] for f in forms], "recipients": sent})
-    return {"forms": forms, "recipients": sent}
-
-
-def _now_key() -> str:
-    return utcnow().strftime("%Y%m%dT%H%M%S%f")
+                 details={"forms": [f["form_key"] for f in shown], "instances": started})
+    return {"forms": shown, "instances": started}
 
 
 def intake_completed(doc: dict) -> None:

@@ -104,13 +104,30 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
             _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=iid)
         return {"sent": len(recipients)}
     if template == "reminder":
-        forms = intake_queries.outstanding(client.id, instance_id=iid)
-        IntakeReminder.objects(key=key).update_one(upsert=True, set_on_insert__instance_id=iid,
-                                                   set_on_insert__forms=[f["form_key"] for f in forms])
-        if forms:  # the last form may have come in just as the timer fired
-            mail_reminder(client, [f["title"] for f in forms], key=key, instance_id=iid)
-        return {"number": IntakeReminder.objects(instance_id=iid).count(), "forms": [f["form_key"] for f in forms]}
+        return _reminder(client, params, key=key, iid=iid)
     raise OperationFailed(f"unknown mail template {template!r}", permanent=True)
+
+
+def _reminder(client: Client, params: dict, *, key: str, iid: ObjectId) -> dict:
+    """A numbered reminder of the intake's outstanding forms. Timer reminders and staff's resends count
+    toward the same `reminder_max`; one past it is neither kept nor sent ("counted": False)."""
+    # Staff's resend runs as an instance of its own and names the intake it reminds of.
+    intake_iid = ObjectId(params["intake_id"]) if params.get("intake_id") else iid
+    forms = intake_queries.outstanding(client.id, instance_id=intake_iid)
+    keys = [f["form_key"] for f in forms]
+    IntakeReminder.objects(key=key).update_one(upsert=True, set_on_insert__instance_id=intake_iid,
+                                               set_on_insert__forms=keys)
+    mine = IntakeReminder.objects.get(key=key)
+    # Its place among the intake's reminders, not how many there are now: two reminders performed at
+    # once (a resend as the timer fires) get different numbers, so only one of them reaches the limit.
+    number = IntakeReminder.objects(instance_id=intake_iid, id__lte=mine.id).count()
+    limit = int(params.get("reminder_max") or 0)
+    if limit and number > limit:
+        mine.delete()  # not sent: it does not count (a retry of this operation judges again)
+        return {"number": number, "forms": keys, "counted": False}
+    if forms:  # the last form may have come in just as the timer fired
+        mail_reminder(client, [f["title"] for f in forms], key=key, instance_id=intake_iid)
+    return {"number": number, "forms": keys, "counted": True}
 
 
 def _submission_pdf(sub) -> bytes:

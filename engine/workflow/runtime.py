@@ -94,7 +94,7 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
         except BaseException:
             store.release(loaded)
             raise
-        status = _status(loaded.workflow, error)
+        status = "cancelled" if loaded.doc.get("status") == "cancelled" else _status(loaded.workflow, error)
         # Saved `dirty` while the completion listeners have not been told: if this process dies
         # before, the scheduler's repair tells them (listeners are idempotent).
         completing = completes(loaded.doc.get("status"), status)
@@ -203,6 +203,43 @@ def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=
         return None
 
     step(instance_id, change, after_save=after_save, also=also)
+
+
+def close_task(instance_id, task_id: str, data: dict, *, by: str, event: str,
+               also: list[persistence.Write] | None = None, **details) -> None:
+    """Run a READY human task to its end without anyone completing it: a request staff cancelled or
+    answered otherwise (a paper form). `data` says so to the process, whose scripts decide what that
+    means; its inbox row is closed, not completed, and history records `event` with `details`.
+
+    Raises TaskNotOpen (409), NotFound.
+    """
+
+    def change(loaded):
+        task = _task(loaded, task_id)
+        if task is None or not task.has_state(TaskState.READY) or not task.task_spec.manual:
+            raise TaskNotOpen("this task is not open any more")
+        task.set_data(**data)
+        task.run()
+        loaded.record(event, by=by, task=str(task_id), name=task.task_spec.bpmn_id or "", **details)
+        return None
+
+    step(instance_id, change, also=also)
+
+
+def cancel_instance(instance_id, *, by: str, reason: str, also: list[persistence.Write] | None = None) -> bool:
+    """Cancel a running (or errored) instance: every open task, timer and operation of it ends, its
+    status becomes cancelled and its history keeps who cancelled it and why. False when it had
+    already finished (nothing is saved, `also` neither)."""
+
+    def change(loaded):
+        if loaded.doc.get("status") not in ("running", "errored"):
+            return UNCHANGED
+        loaded.workflow.cancel()
+        loaded.doc["status"], loaded.doc["error"] = "cancelled", None
+        loaded.record("instance_cancelled", by=by, reason=reason)
+        return True
+
+    return step(instance_id, change, also=also) is True
 
 
 def task_completion(instance_id, task_id: str) -> dict | None:

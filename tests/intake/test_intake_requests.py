@@ -24,6 +24,8 @@ def test_send_one_form_and_resend_missed(client, people, smtp):
 
     resent = client.post(f"/api/v1/clients/{ann.id}/resend-missed", headers=people["staff"])
     assert resent.status_code == 200 and [f["form_key"] for f in resent.get_json()["forms"]] == ["gad7"]
+    [resend] = resent.get_json()["instances"]
+    assert lc.perform_all(resend) == ["send_email"]  # the mail goes out from the workers, not the request
     reminder = smtp.to("ann@example.org")[-1]
     assert "waiting for 1 form " in reminder and "GAD" not in reminder and "anxiety" not in reminder.lower()
     bad = client.post(f"/api/v1/clients/{ann.id}/form-requests", headers=people["staff"], json={"form_key": "nope"})

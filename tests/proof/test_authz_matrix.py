@@ -63,6 +63,8 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/clients/<client_id>/contacts": "STAFFCLIENT:clients.manage",
     "GET /api/v1/clients/<client_id>/documents": "CLIENT",
     "POST /api/v1/clients/<client_id>/documents": "STAFFCLIENT:client_documents.upload",
+    "POST /api/v1/clients/<client_id>/dynamic-forms/<key>/fill": "STAFFCLIENT:dynamic_forms.manage",  # {}: 422
+    "POST /api/v1/clients/<client_id>/dynamic-forms/<key>/send": "STAFFCLIENT:dynamic_forms.manage",  # gad7: 422
     "POST /api/v1/clients/<client_id>/form-requests": "STAFFCLIENT:portal.invite",
     # Portal accounts only under an open task asking for the form: tests/proof/test_authz_forms.py.
     "GET /api/v1/clients/<client_id>/forms/<key>": "STAFFCLIENT",
@@ -83,9 +85,15 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/clients/<client_id>/payment-methods": "CLIENT/payments",
     "POST /api/v1/clients/<client_id>/resend-missed": "STAFFCLIENT:portal.invite",
     "GET /api/v1/clients/<client_id>/review-items": "STAFFCLIENT",
+    "GET /api/v1/clients/<client_id>/closed-requests": "STAFFCLIENT",
+    "GET /api/v1/clients/<client_id>/submitted-forms": "CLIENT",
     "DELETE /api/v1/contact-links/<link_id>": "STAFFCLIENT:clients.manage",
     "PATCH /api/v1/contact-links/<link_id>": "STAFFCLIENT:clients.manage",
     "GET /api/v1/documents/<document_id>/content": "STAFFCLIENT",  # a staff upload, not shared
+    "PUT /api/v1/documents/<document_id>/sharing": "STAFFCLIENT:client_documents.upload",  # {}: 422 if let through
+    # The world's instance and task are a t_reminder's, no intake: nobody may cancel them.
+    "POST /api/v1/form-requests/<task_id>/cancel": "NONE",
+    "POST /api/v1/intakes/<instance_id>/cancel": "NONE",
     "GET /api/v1/forms": "STAFF",
     "POST /api/v1/forms": "STAFF",
     "GET /api/v1/forms/<key>": "STAFF",

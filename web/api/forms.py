@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.forms.pdf import blank_pdf
+from engine.services import dynamic_forms
 from engine.services import forms as form_service
 from engine.services import submissions as sub_service
 from web.api._files import download
@@ -184,6 +185,38 @@ class FillForm(MethodView):
         sub = sub_service.complete(current_actor(), client_id, key, body["data"], context=body["context"],
                                    version_id=body["version_id"])
         return sub_service.submission_view(sub)
+
+
+class DynamicFillIn(ma.Schema):
+    data = ma.fields.Dict(required=True, metadata={"description": "answers by question name"})
+    version_id = _S(load_default=None, allow_none=True)
+
+
+class DynamicFillOut(ma.Schema):
+    submission_id = _S()
+    document = ma.fields.Dict(metadata={"description": "the PDF filed in the client's General Documents"})
+
+
+class DynamicSendOut(ma.Schema):
+    id, process_id, status = _S(), _S(), _S()
+
+
+@blp.route("/clients/<client_id>/dynamic-forms/<key>/fill", methods=["POST"])
+@blp.arguments(DynamicFillIn)
+@blp.response(201, DynamicFillOut)
+@access("staff:dynamic_forms.manage")
+def fill_dynamic(body, client_id, key):
+    """Staff fill a dynamic form for the client (prefill: GET /clients/{id}/forms/{key}); sealed and filed
+    in General Documents."""
+    return dynamic_forms.fill_for_client(current_actor(), client_id, key, body["data"], version_id=body["version_id"])
+
+
+@blp.route("/clients/<client_id>/dynamic-forms/<key>/send", methods=["POST"])
+@blp.response(201, DynamicSendOut)
+@access("staff:dynamic_forms.manage")
+def send_dynamic(client_id, key):
+    """Send a dynamic form to the client's portal: acknowledged and filed like an intake form."""
+    return dynamic_forms.send_to_portal(current_actor(), client_id, key)
 
 
 @blp.route("/submissions/<submission_id>")

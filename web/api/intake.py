@@ -1,4 +1,5 @@
-"""API: invite a client (starts `client_intake`), send one form, resend missed forms, activate a portal account."""
+"""API: invite a client (starts `client_intake`), send one form, resend missed forms, cancel an intake or
+one requested form, activate a portal account."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine.services import intake, intake_queries, invitations
+from engine.services import intake, intake_queries, intake_requests, invitations
 from web.security import access, current_actor, public
 
 blp = Blueprint("intake_api", __name__, url_prefix="/api/v1", description="Portal invitations and intake forms")
@@ -38,7 +39,7 @@ class OutstandingForm(ma.Schema):
 
 class ResendOut(ma.Schema):
     forms = ma.fields.List(ma.fields.Nested(OutstandingForm))
-    recipients = ma.fields.Integer()
+    instances = ma.fields.List(_S(), metadata={"description": "the resend_forms instances that send the mail"})
 
 
 class ActivateIn(ma.Schema):
@@ -78,8 +79,56 @@ class ResendMissed(MethodView):
     @blp.response(200, ResendOut)
     @access("staff:portal.invite")
     def post(self, client_id):
-        """Mail a reminder of the client's outstanding forms now."""
+        """Remind the client of the outstanding forms: a worker sends the mail (409 at the reminder limit)."""
         return intake.resend_missed(current_actor(), client_id)
+
+
+class CancelIn(ma.Schema):
+    reason = _S(required=True, metadata={"description": "why: kept in the intake's history"})
+
+
+class CancelOut(ma.Schema):
+    instance_id, status = _S(), _S()
+    forms_closed = ma.fields.Integer(metadata={"description": "requested forms that left the client's list"})
+
+
+class ClosedRequest(ma.Schema):
+    task_id, title, outcome, reason = _S(), _S(), _S(), _S()
+    document_id = _S(allow_none=True)
+    at = ma.fields.DateTime(allow_none=True)
+
+
+class ClosedRequests(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ClosedRequest))
+
+
+@blp.route("/intakes/<instance_id>/cancel")
+class CancelIntake(MethodView):
+    @blp.arguments(CancelIn)
+    @blp.response(200, CancelOut)
+    @access("staff:portal.invite")
+    def post(self, body, instance_id):
+        """Cancel a whole intake with a reason: its forms leave the client's list, its reminders stop."""
+        return intake_requests.cancel_intake(current_actor(), instance_id, body["reason"])
+
+
+@blp.route("/form-requests/<task_id>/cancel")
+class CancelFormRequest(MethodView):
+    @blp.arguments(CancelIn)
+    @blp.response(200, CancelOut)
+    @access("staff:portal.invite")
+    def post(self, body, task_id):
+        """Cancel one requested form (an outstanding form's task id) with a reason."""
+        return intake_requests.cancel_request(current_actor(), task_id, body["reason"])
+
+
+@blp.route("/clients/<client_id>/closed-requests")
+class ClosedRequestList(MethodView):
+    @blp.response(200, ClosedRequests)
+    @access("staff")
+    def get(self, client_id):
+        """The client's requested forms closed without a submission: cancelled, or answered on paper."""
+        return {"items": intake_requests.closed_requests(current_actor(), client_id)}
 
 
 @blp.route("/portal/activate")

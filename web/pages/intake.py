@@ -1,19 +1,40 @@
-"""Staff pages of the intake: a client's General Documents tab (upload, downloads, blank forms),
-the invite dialog with its packet picker, resend / send-form actions, and the acknowledgement page."""
+"""Staff pages of the intake: a client's General Documents tab (upload, paper forms, sharing, downloads,
+blank forms), the invite dialog with its packet picker, resend / send-form / cancel actions, and the
+acknowledgement page."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from bson import ObjectId
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
-from engine.errors import PorticoError
+from engine.errors import NotFound, PorticoError
 from engine.models.forms import FormDefinition
 from engine.models.organization import Organization
-from engine.services import documents, files, intake, intake_queries, tasks
+from engine.services import (
+    availability,
+    documents,
+    dynamic_forms,
+    files,
+    intake,
+    intake_queries,
+    intake_requests,
+    tasks,
+)
 from web.pages._flash import back
 from web.security import access, current_actor
 
 bp = Blueprint("intake_pages", __name__, url_prefix="/staff")
+
+
+@bp.app_template_filter("local_time")
+def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    """A stored time (UTC) shown in the practice's time zone."""
+    if not value:
+        return ""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(availability.org_zone()).strftime(fmt)
 
 
 @bp.get("/clients/<client_id>/documents")
@@ -27,8 +48,14 @@ def documents_tab(client_id):
     return render_template(
         "intake/documents.html", client=client, docs=documents.list_documents(actor, client.id), acks=acks,
         outstanding=intake_queries.outstanding(client.id), default_packet=Organization.get().portal.intake_packet,
+        closed=intake_requests.closed_requests(actor, client.id), dynamic_forms=dynamic_forms.usable(actor),
         intake_forms=FormDefinition.objects(kind="intake", archived=False, latest_version__gt=0).order_by("title"),
         can_invite=actor.has(intake.INVITE), can_upload=actor.has(documents.UPLOAD))
+
+
+def _back_to(client_id: str) -> str:
+    """The client whose tab a form came from: only an id goes into the path we send the browser to."""
+    return client_id if ObjectId.is_valid(client_id) else ""
 
 
 def _act(client_id, action, done: str):
@@ -51,8 +78,8 @@ def invite(client_id):
 @bp.post("/clients/<client_id>/resend-missed")
 @access("staff:portal.invite")
 def resend(client_id):
-    """Mail a reminder of the outstanding forms now."""
-    return _act(client_id, lambda: intake.resend_missed(current_actor(), client_id), "Reminder sent.")
+    """Remind the client of the outstanding forms (the mail goes out from the workers)."""
+    return _act(client_id, lambda: intake.resend_missed(current_actor(), client_id), "Reminder on its way.")
 
 
 @bp.post("/clients/<client_id>/form-requests")
@@ -66,13 +93,72 @@ def send_form(client_id):
 @bp.post("/clients/<client_id>/documents")
 @access("staff:client_documents.upload")
 def upload(client_id):
-    """Upload a scanned form or another file (checked by content, size-limited, encrypted)."""
+    """Upload a scanned form or another file (checked by content, size-limited, encrypted); a completed
+    paper form may answer an outstanding request, which then closes."""
+    answers = request.form.get("answers_request", "")
+
     def store():
         f = request.files.get("file")
         data = files.read_upload(f.stream) if f else b""
-        documents.upload(current_actor(), client_id, filename=f.filename if f else "", data=data,
-                         title=request.form.get("title", ""))
-    return _act(client_id, store, "File uploaded.")
+        name, title = (f.filename if f else ""), request.form.get("title", "")
+        if answers:
+            intake_requests.upload_paper_form(current_actor(), client_id, answers, filename=name, data=data,
+                                              title=title)
+        else:
+            documents.upload(current_actor(), client_id, filename=name, data=data, title=title)
+    return _act(client_id, store, "Paper form filed: the request is closed." if answers else "File uploaded.")
+
+
+@bp.post("/documents/<document_id>/sharing")
+@access("staff:client_documents.upload")
+def sharing(document_id):
+    """Show an upload in the client's portal, or hide it again."""
+    shared = request.form.get("shared") == "yes"
+    actor = current_actor()
+    doc = documents.get_document_for(actor, document_id)
+    return _act(doc.client, lambda: documents.set_shared(actor, document_id, shared),
+                "Shared with the client." if shared else "Hidden from the client.")
+
+
+@bp.get("/clients/<client_id>/dynamic-forms/<key>")
+@access("staff:dynamic_forms.manage")
+def dynamic_fill_page(client_id, key):
+    """Fill a dynamic form for the client (prefilled from the record); submitting files it."""
+    actor = current_actor()
+    client = get_client_for(actor, client_id, need=dynamic_forms.RIGHT)
+    form = next((f for f in dynamic_forms.usable(actor) if f.key == key), None)
+    if form is None:
+        raise NotFound("no such dynamic form")
+    return render_template("intake/dynamic_fill.html", client=client, form=form)
+
+
+@bp.post("/clients/<client_id>/dynamic-forms")
+@access("staff:dynamic_forms.manage")
+def send_dynamic(client_id):
+    """Send the chosen dynamic form to the client's portal."""
+    key = request.form.get("form_key", "")
+    return _act(client_id, lambda: dynamic_forms.send_to_portal(current_actor(), client_id, key),
+                "Form sent to the client's portal.")
+
+
+@bp.post("/intakes/<instance_id>/cancel")
+@access("staff:portal.invite")
+def cancel_intake(instance_id):
+    """Cancel a whole intake with the reason typed in the dialog."""
+    client_id = _back_to(request.form.get("client_id", ""))
+    return _act(client_id, lambda: intake_requests.cancel_intake(current_actor(), instance_id,
+                                                                 request.form.get("reason", "")),
+                "Intake cancelled.")
+
+
+@bp.post("/form-requests/<task_id>/cancel")
+@access("staff:portal.invite")
+def cancel_request(task_id):
+    """Cancel one requested form with the reason typed next to it."""
+    client_id = _back_to(request.form.get("client_id", ""))
+    return _act(client_id, lambda: intake_requests.cancel_request(current_actor(), task_id,
+                                                                  request.form.get("reason", "")),
+                "Form request cancelled.")
 
 
 @bp.get("/tasks/<task_id>/acknowledge")

@@ -49,11 +49,13 @@ def task_page(task_id):
 @bp.get("/documents")
 @access("portal")
 def documents_page():
-    """The completed forms and packets filed for the active profile."""
+    """The active profile's submitted forms awaiting review, the forms and packets filed for it, and the
+    documents the practice shared."""
     actor = current_actor()
     profile = _profile(actor)
     return render_template("intake/portal_documents.html", profile=profile, active_tab="documents",
-                           docs=documents.list_documents(actor, profile["client_id"]))
+                           docs=documents.list_documents(actor, profile["client_id"]),
+                           submitted=documents.submitted_forms(actor, profile["client_id"]))
 
 
 @bp.get("/activate")
