@@ -17,7 +17,7 @@ from engine import persistence
 from engine.authz import Actor, get_client_for
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.models.clients import Client
-from engine.models.forms import Submission
+from engine.models.forms import FormDefinition, Submission
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessInstance, Task
 from engine.services import audit, invitations, processes, webhooks
@@ -107,18 +107,40 @@ def send_form(actor: Actor, client_id, form_key: str) -> dict:
     return shape
 
 
+def in_packet_order(rows: list[dict], *, instance: str = "instance_id") -> list[dict]:
+    """Form rows (tasks, outstanding forms) in the order the practice's packet lists their forms.
+
+    A packet's tasks become ready in one step, so their due dates tie and the store's order among them
+    is arbitrary: the packet's order is the one staff chose, and the client should meet it everywhere.
+    Earlier intakes come first (ids grow with time); forms outside the packet keep their place after it.
+    """
+    position = {key: i for i, key in enumerate(Organization.get().portal.intake_packet)}
+    return sorted(rows, key=lambda r: (str(r.get(instance) or ""), position.get(r.get("form_key"), len(position))))
+
+
+def invite_choices() -> list[dict]:
+    """Every published intake form for the invite dialog: the packet's forms first, in its order and
+    ticked, then the others by title. [{"key", "title", "in_packet"}]"""
+    packet = list(Organization.get().portal.intake_packet)
+    found = FormDefinition.objects(kind="intake", archived=False, latest_version__gt=0).only("key", "title")
+    titles = {f.key: f.title for f in found}
+    first = [{"key": k, "title": titles[k], "in_packet": True} for k in packet if k in titles]
+    rest = sorted(({"key": k, "title": t, "in_packet": False} for k, t in titles.items() if k not in packet),
+                  key=lambda f: f["title"].lower())
+    return first + rest
+
+
 def outstanding(client_id, *, instance_id=None) -> list[dict]:
     """Open portal form tasks of the client's intakes: [{"task_id", "form_key", "title", "instance_id"}]."""
-    from engine.models.forms import FormDefinition
-
     query: dict = {"client_id": client_id, "status": "open", "lane": {"$in": list(PORTAL_LANES)},
                    "form_key": {"$ne": None}}
     if instance_id is not None:
         query["instance_id"] = instance_id
     rows = list(persistence.collection(Task).find(query).sort("created_at", 1))
     titles = {f.key: f.title for f in FormDefinition.objects(key__in=[r["form_key"] for r in rows]).only("key", "title")}
-    return [{"task_id": str(r["_id"]), "form_key": r["form_key"], "title": titles.get(r["form_key"], r["form_key"]),
-             "instance_id": str(r["instance_id"]), "lane": r["lane"]} for r in rows]
+    return in_packet_order([{"task_id": str(r["_id"]), "form_key": r["form_key"],
+                              "title": titles.get(r["form_key"], r["form_key"]),
+                              "instance_id": str(r["instance_id"]), "lane": r["lane"]} for r in rows])
 
 
 def resend_missed(actor: Actor, client_id) -> dict:

@@ -77,13 +77,13 @@ def set_default_permissions(actor: Actor, codes: list[str]) -> dict:
     codes = authz.check_codes(list(codes or []))
     org = Organization.get()
     before = sorted(org.default_permissions)
-    _save_org(org, set__default_permissions=codes)
+    save_org(org, set__default_permissions=codes)
     audit.record(actor, "default_permissions_changed", object_type="organization", object_id=org.id,
                  details={"added": sorted(set(codes) - set(before)), "removed": sorted(set(before) - set(codes))})
     return default_permissions(actor)
 
 
-def _save_org(org: Organization, **update) -> None:
+def save_org(org: Organization, **update) -> None:
     """Compare-and-set on the organization's version."""
     try:
         changed = Organization.objects(id=org.id, version=org.version).update_one(inc__version=1, **update)
@@ -123,7 +123,7 @@ def update_portal_settings(actor: Actor, changes: dict) -> dict:
         if name in PORTAL_FIELDS:
             new[name] = _check_portal_value(name, value, problems)
     problems.raise_if_any()
-    _save_org(org, set__portal=PortalSettings(**new))
+    save_org(org, set__portal=PortalSettings(**new))
     changed = sorted(k for k in PORTAL_FIELDS if new[k] != current[k])
     audit.record(actor, "portal_settings_changed", object_type="organization", object_id=org.id,
                  details={"changed": changed})
@@ -198,7 +198,7 @@ def configure_organization(actor: Actor, *, name: str, locations: list[dict], se
     update = {"set__name": name.strip(), "set__locations": locs, "set__service_types": services}
     if timezone_name:
         update["set__timezone"] = timezone_name
-    _save_org(org, **update)
+    save_org(org, **update)
     audit.record(actor, "organization_configured", object_type="organization", object_id=org.id)
     return describe_organization()
 

@@ -149,12 +149,13 @@ def _deploy_shipped() -> bool:
     """First start: deploy workflows/bpmn/*.bpmn (unchanged files are no-ops), then the one-off
     upgrades of older rows (engine.workflow.backfill). False = try again later (e.g. the forms they
     name are not published yet)."""
-    from engine.services.intake_setup import load_shipped_forms
+    from engine.services.intake_setup import install_default_packet, load_shipped_forms
     from engine.workflow import backfill
     from engine.workflow.deploy import deploy_shipped
 
     try:
         load_shipped_forms()  # the shipped processes name these forms: publish them first
+        install_default_packet()
         for result in deploy_shipped():
             if result["created"]:
                 log.info("deployed shipped process %s version %s", result["process_id"], result["number"])

@@ -7,8 +7,6 @@ from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
 from engine.errors import PorticoError
-from engine.models.forms import FormDefinition
-from engine.models.organization import Organization
 from engine.services import documents, files, intake, tasks
 from web.pages._flash import back
 from web.security import access, current_actor
@@ -26,8 +24,7 @@ def documents_tab(client_id):
             if t["role"] == "acknowledgement"]
     return render_template(
         "intake/documents.html", client=client, docs=documents.list_documents(actor, client.id), acks=acks,
-        outstanding=intake.outstanding(client.id), default_packet=Organization.get().portal.intake_packet,
-        intake_forms=FormDefinition.objects(kind="intake", archived=False, latest_version__gt=0).order_by("title"),
+        outstanding=intake.outstanding(client.id), intake_forms=intake.invite_choices(),
         can_invite=actor.has(intake.INVITE), can_upload=actor.has(documents.UPLOAD))
 
 
