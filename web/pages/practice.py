@@ -15,12 +15,14 @@ BLANK_ROWS = 2  # empty rows under the lists, to add a location or a service
 
 
 def _rows(form, prefix: str, fields: tuple[str, ...], checks: tuple[str, ...]) -> list[dict]:
-    """Numbered rows (`loc-0-name`, ...) to the engine's list; a row ticked "remove" or left empty is dropped."""
+    """Numbered rows (`loc-0-name`, ...) to the engine's list; a row ticked "remove", or with nothing
+    typed in it (a ticked box or a chosen "offered" alone is not typing), is dropped."""
     rows, i = [], 0
     while f"{prefix}-{i}-name" in form:
         row = {name: form.get(f"{prefix}-{i}-{name}", "") for name in fields}
         row.update({name: f"{prefix}-{i}-{name}" in form for name in checks})
-        if f"{prefix}-{i}-remove" not in form and any(str(v).strip() for k, v in row.items() if k != "key"):
+        typed = any(str(v).strip() for k, v in row.items() if k not in ("key", "mode") and not isinstance(v, bool))
+        if f"{prefix}-{i}-remove" not in form and typed:
             if not row.get("key"):
                 row.pop("key", None)
             rows.append(row)
