@@ -32,6 +32,7 @@ LOGO_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_PURPOSE = "practice_logo"
 MAX_ROWS = 50
+_KEY = re.compile(r"^[a-z0-9_]{1,40}$")
 
 
 def describe_practice(org: Organization | None = None) -> dict:
@@ -62,8 +63,9 @@ def time_zones() -> list[str]:
 def update_practice(actor: Actor, data: dict) -> dict:
     """Save the practice's set-up; fields left out keep their value. Needs staff.manage.
 
-    `locations` and `service_types` replace the lists: rows are matched to the existing ones by
-    `key` when given (a renamed row keeps its key), new rows get a key derived from their name.
+    `locations` and `service_types` replace the lists: a row keeps the `key` it comes with (so a
+    renamed row keeps its key; an integration may choose its own), a row without one gets a key
+    derived from its name.
     Raises Forbidden, ValidationFailed, StaleVersion.
     """
     actor.require(MANAGE)
@@ -78,10 +80,9 @@ def update_practice(actor: Actor, data: dict) -> dict:
     if "timezone" in data:
         update["set__timezone"] = _time_zone(data["timezone"], problems)
     if "locations" in data:
-        update["set__locations"] = _rows(data["locations"], "locations", org.locations, _location, problems)
+        update["set__locations"] = _rows(data["locations"], "locations", _location, problems)
     if "service_types" in data:
-        update["set__service_types"] = _rows(data["service_types"], "service_types", org.service_types,
-                                             _service_type, problems)
+        update["set__service_types"] = _rows(data["service_types"], "service_types", _service_type, problems)
     problems.raise_if_any()
     save_org(org, **update)
     audit.record(actor, "practice_settings_changed", object_type="organization", object_id=org.id,
@@ -109,13 +110,15 @@ def derive_key(name: str, taken: set[str]) -> str:
     return key
 
 
-def _rows(raw, field: str, existing, build, problems: Problems) -> list:
+def _rows(raw, field: str, build, problems: Problems) -> list:
     if not isinstance(raw, list) or len(raw) > MAX_ROWS:
         problems.add(field, f"must be a list of at most {MAX_ROWS}")
         return []
-    known = {row.key for row in existing}
-    kept = {row.get("key") for row in raw if isinstance(row, dict) and row.get("key") in known}
-    taken, out, names = set(kept), [], set()
+    given = [row.get("key") if isinstance(row, dict) and _KEY.match(str(row.get("key") or "")) else None
+             for row in raw]
+    taken, out, names = {key for key in given if key}, [], set()
+    if len(taken) != len([key for key in given if key]):
+        problems.add(field, "lists a key twice")
     for i, row in enumerate(raw):
         if not isinstance(row, dict):
             problems.add(f"{field}.{i}", "must be an object")
@@ -124,7 +127,7 @@ def _rows(raw, field: str, existing, build, problems: Problems) -> list:
         if name.lower() in names:
             problems.add(f"{field}.{i}.name", f"{name!r} is listed twice")
         names.add(name.lower())
-        key = row.get("key") if row.get("key") in known else derive_key(name, taken)
+        key = given[i] or derive_key(name, taken)
         taken.add(key)
         out.append(build(row, key, name, f"{field}.{i}", problems))
     return out
