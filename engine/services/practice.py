@@ -244,7 +244,7 @@ def checklist(actor: Actor) -> dict:
          "With their length and price: clients book them and invoices list them."),
         ("policy", "Write your cancellation policy", bool(org.cancellation_policy), "/admin/practice#policy",
          "Clients read it when they book."),
-        ("packet", "Review the intake packet", bool(org.portal.intake_packet), "/admin/portal",
+        ("packet", "Review the intake packet", bool(org.portal.intake_packet), "/studio/packet",
          "The forms a new client is invited to fill in."),
         ("team", "Add your team", colleagues, "/admin/staff", "Therapists and front desk, each with a login."),
         ("availability", "Set when therapists can be booked", has_rules, "/staff/appointments",

@@ -4,6 +4,7 @@ every wrong field refused at once, the logo in the encrypted file store, and the
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 
 import pytest
 from PIL import Image
@@ -120,3 +121,19 @@ def test_checklist_tells_what_is_done_and_what_is_left(admin):
                                                 "start": "09:00", "end": "12:00"})
     left = {s["step"] for s in practice.checklist(admin)["steps"] if not s["done"]}
     assert left == {"packet"}  # no shipped forms in this test's database
+
+
+def test_a_video_service_is_booked_only_at_a_telehealth_location(admin):
+    """Is a service offered by video refused at an office, with the reason, and open at telehealth?"""
+    practice.update_practice(admin, {"locations": LOCATIONS, "service_types": SERVICES})
+    therapist = make_staff(roles=("therapist",))
+    day = date.today() + timedelta(days=2)
+    for location in ("harbor_street_office", "telehealth"):
+        availability.add_rule(admin, therapist.id, {"location": location, "weekday": day.weekday(),
+                                                    "start": "09:00", "end": "12:00"})
+    with pytest.raises(ValidationFailed) as caught:
+        availability.open_slots(location="harbor_street_office", service_type_key="family_therapy",
+                                date_from=day, date_to=day)
+    assert "Family therapy is offered by video" in caught.value.details["location"][0]
+    slots = availability.open_slots(location="telehealth", service_type_key="family_therapy", date_from=day, date_to=day)
+    assert len(slots) == 2  # 80 minutes each in three hours

@@ -109,6 +109,14 @@ def test_booking_and_invoices_work_from_the_setup_alone(client, clean_db):
         "client_id": str(ann.id), "staff_id": slots[0]["staff_id"], "location": "harbor_street_office",
         "service_type": "individual_therapy", "start": slots[0]["start"]})
     assert booked.status_code == 201, booked.get_json()
+    browser = client.application.test_client()
+    login_as(browser, therapist.email)
+    mine = browser.get("/staff/appointments").get_data(as_text=True)
+    assert "Harbor Street office · Individual therapy" in mine and "at Harbor Street office" in mine
+    assert "harbor_street_office ·" not in mine and "individual_therapy</p>" not in mine
+    portal_browser = client.application.test_client()
+    login_as(portal_browser, "ann@example.org")
+    assert "Please cancel a day ahead." in portal_browser.get("/portal/appointments").get_data(as_text=True)
 
     inv = client.post(f"/api/v1/clients/{ann.id}/invoices", headers=admin, json={
         "line_items": [{"service_type": "individual_therapy", "service_date": day.isoformat()},

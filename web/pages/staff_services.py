@@ -128,7 +128,10 @@ def review(client_id, policy_id):
 def calendar():
     """Your upcoming appointments (requests first to confirm), and your weekly availability."""
     actor = current_actor()
-    return render_template("services/staff_appointments.html", org=Organization.get(), weekdays=WEEKDAYS,
+    org = Organization.get()
+    return render_template("services/staff_appointments.html", org=org, weekdays=WEEKDAYS,
+                           places={loc.key: loc.name for loc in org.locations},  # people read names, not keys
+                           services={st.key: st.name for st in org.service_types},
                            appointments=scheduling.list_appointments(actor),
                            availability=availability.list_availability(actor, actor.id))
 
