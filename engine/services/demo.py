@@ -65,7 +65,7 @@ HOURS = [
 # The screeners are quick to answer, so the seeded intakes past "invited" use them; the invited client
 # gets the practice's default packet.
 SCREENERS = ["phq9", "gad7"]
-SCREENER_ANSWERS = {"phq9": {**{f"phq9_{i}": 1 for i in range(1, 10)}, "phq9_difficulty": "Somewhat difficult"},
+SCREENER_ANSWERS: dict[str, dict] = {"phq9": {**{f"phq9_{i}": 1 for i in range(1, 10)}, "phq9_difficulty": "Somewhat difficult"},
                     "gad7": {f"gad7_{i}": 1 for i in range(1, 8)}}
 # One client per intake state: (first, last, years old, state).
 INTAKES = [("Casey", "Nguyen", 29, "invited"), ("Jamie", "Patel", 41, "awaiting_acknowledgement"),
