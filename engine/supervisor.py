@@ -256,7 +256,10 @@ class Supervisor:
         if not self.demo:
             return []
         try:
+            from engine import wiring
             from engine.services.demo import seed_demo
+
+            wiring.wire()  # seeding performs the intakes' operations as a worker would
         except ImportError:
             self.say("demo data is not available in this build (engine.services.demo is missing)")
             return []

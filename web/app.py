@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from engine import config as config_mod
 from engine import db, wiring
 from engine.config import Settings
-from web import errors, headers, security
+from web import errors, headers, pages, security
 from web.api import appointments as api_appointments
 from web.api import auth as api_auth
 from web.api import billing as api_billing
@@ -40,6 +40,7 @@ from web.pages import integrations as pages_integrations
 from web.pages import portal as pages_portal
 from web.pages import portal_services as pages_portal_services
 from web.pages import portal_tasks as pages_portal_tasks
+from web.pages import practice as pages_practice
 from web.pages import staff as pages_staff
 from web.pages import staff_services as pages_staff_services
 from web.pages import studio as pages_studio
@@ -71,7 +72,7 @@ API_BLUEPRINTS = (
 PAGE_BLUEPRINTS = (
     pages_admin.bp, pages_auth.bp, pages_devmail.bp, pages_forms.bp, pages_inbox.bp,
     pages_intake.bp, pages_integrations.bp, pages_portal.bp, pages_portal_services.bp,
-    pages_portal_tasks.bp, pages_staff.bp, pages_staff_services.bp, pages_studio.bp,
+    pages_portal_tasks.bp, pages_practice.bp, pages_staff.bp, pages_staff_services.bp, pages_studio.bp,
 )
 
 
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
         api.register_blueprint(blp)
     for bp in PAGE_BLUEPRINTS:
         app.register_blueprint(bp)
+    pages.install_globals(app)
     errors.register(app)
     headers.install(app)
 

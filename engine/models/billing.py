@@ -15,6 +15,7 @@ class LineItem(me.EmbeddedDocument):
     service_date = me.DateField(required=True)
     amount_cents = me.IntField(required=True, min_value=0)
     description = me.StringField(default="", max_length=500)
+    service_type = me.StringField()  # the practice's service type it was chosen from, if any
 
 
 class Invoice(me.Document):

@@ -21,6 +21,7 @@ class ServiceType(me.EmbeddedDocument):
     name = me.StringField(required=True, max_length=120)
     duration_minutes = me.IntField(min_value=5, max_value=480, default=50)
     price_cents = me.IntField(min_value=0, default=0)
+    telehealth = me.BooleanField(default=False)  # offered by video rather than in person
 
 
 class PortalSettings(me.EmbeddedDocument):
@@ -48,6 +49,13 @@ class Organization(me.Document):
 
     name = me.StringField(required=True, max_length=200)
     timezone = me.StringField(default="America/New_York")
+    address = me.StringField(max_length=300, default="")
+    phone = me.StringField(max_length=40, default="")
+    logo_file_id = me.StringField()  # in the encrypted file store (purpose "practice_logo")
+    cancellation_policy = me.StringField(max_length=2000, default="")
+    # Set once the shipped default packet was offered (engine.services.intake_setup): an admin who
+    # empties the packet afterwards keeps it empty.
+    default_packet_installed = me.BooleanField(default=False)
     locations = me.EmbeddedDocumentListField(Location, default=list)
     service_types = me.EmbeddedDocumentListField(ServiceType, default=list)
     default_permissions = me.ListField(me.StringField(), default=list)

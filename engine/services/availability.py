@@ -200,6 +200,9 @@ def open_slots(*, location: str, service_type_key: str, date_from: date, date_to
     org = Organization.get()
     check_location(org, location)
     st = service_type(org, service_type_key)
+    if st.telehealth and not next(loc for loc in org.locations if loc.key == location).telehealth:
+        raise ValidationFailed("this service is offered by video", details={
+            "location": [f"{st.name} is offered by video: choose a telehealth location"]})
     if date_to < date_from or (date_to - date_from).days > MAX_RANGE_DAYS:
         raise ValidationFailed("the date range is invalid",
                                details={"to": [f"must be on or after from, at most {MAX_RANGE_DAYS} days"]})

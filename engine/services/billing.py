@@ -62,7 +62,8 @@ def invoice_dict(inv: Invoice) -> dict:
             "balance_cents": inv.balance_cents, "due_date": inv.due_date.isoformat() if inv.due_date else None,
             "created_at": inv.created_at.isoformat(), "paid_at": inv.paid_at.isoformat() if inv.paid_at else None,
             "line_items": [{"service": li.service, "service_date": li.service_date.isoformat(),
-                            "amount_cents": li.amount_cents, "description": li.description}
+                            "amount_cents": li.amount_cents, "description": li.description,
+                            "service_type": li.service_type}
                            for li in inv.line_items]}
 
 
@@ -96,8 +97,13 @@ def _line_items(raw, problems: Problems) -> list[LineItem]:
         problems.add("line_items", f"at most {MAX_LINE_ITEMS}")
         return []
     items = []
+    offered = {st.key: st for st in Organization.get().service_types}
     for i, item in enumerate(raw):
         item = item if isinstance(item, dict) else {}
+        chosen = _service_type(item, offered, f"line_items.{i}.service_type", problems)
+        if chosen is not None:  # the practice's name and price, unless this line says otherwise
+            item = {"service": chosen.name, "amount_cents": chosen.price_cents,
+                    **{k: v for k, v in item.items() if v not in (None, "")}}
         service = text(item.get("service"), f"line_items.{i}.service", problems, required=True)
         on = a_date(item.get("service_date"), f"line_items.{i}.service_date", problems)
         if on is None:
@@ -107,8 +113,20 @@ def _line_items(raw, problems: Problems) -> list[LineItem]:
             problems.add(f"line_items.{i}.amount_cents", "must be whole cents, 0 to 10,000,000")
             amount = 0
         desc = text(item.get("description"), f"line_items.{i}.description", problems, max_length=500)
-        items.append(LineItem(service=service, service_date=on, amount_cents=amount, description=desc))
+        items.append(LineItem(service=service, service_date=on, amount_cents=amount, description=desc,
+                              service_type=chosen.key if chosen else None))
     return items
+
+
+def _service_type(item: dict, offered: dict, where: str, problems: Problems):
+    """The practice's service type a line names (by key), or None when it names none."""
+    key = item.get("service_type")
+    if key in (None, ""):
+        return None
+    if key not in offered:
+        problems.add(where, "is not one of the practice's services")
+        return None
+    return offered[key]
 
 
 def create_invoice(actor: Actor, client_id, data: dict) -> dict:

@@ -13,11 +13,23 @@ from engine import persistence
 from engine.authz import Actor, parse_id
 from engine.errors import NotFound
 from engine.models.forms import FormDefinition
+from engine.models.organization import Organization
 from engine.models.workflow import Task
 from engine.services.task_visibility import get_task_for
 
 TASK_CONTEXT = "task:"
 PORTAL_LANES = ("client", "guardian")
+
+
+def in_packet_order(rows: list[dict], *, instance: str = "instance_id") -> list[dict]:
+    """Form rows (tasks, outstanding forms) in the order the practice's packet lists their forms.
+
+    A packet's tasks become ready in one step, so their due dates tie and the store's order among them
+    is arbitrary: the packet's order is the one staff chose, and the client should meet it everywhere.
+    Earlier intakes come first (ids grow with time); forms outside the packet keep their place after it.
+    """
+    position = {key: i for i, key in enumerate(Organization.get().portal.intake_packet)}
+    return sorted(rows, key=lambda r: (str(r.get(instance) or ""), position.get(r.get("form_key"), len(position))))
 
 
 def outstanding(client_id, *, instance_id=None) -> list[dict]:
@@ -28,8 +40,9 @@ def outstanding(client_id, *, instance_id=None) -> list[dict]:
         query["instance_id"] = instance_id
     rows = list(persistence.collection(Task).find(query).sort("created_at", 1))
     titles = {f.key: f.title for f in FormDefinition.objects(key__in=[r["form_key"] for r in rows]).only("key", "title")}
-    return [{"task_id": str(r["_id"]), "form_key": r["form_key"], "title": titles.get(r["form_key"], r["form_key"]),
-             "instance_id": str(r["instance_id"]), "lane": r["lane"]} for r in rows]
+    return in_packet_order([{"task_id": str(r["_id"]), "form_key": r["form_key"],
+                             "title": titles.get(r["form_key"], r["form_key"]),
+                             "instance_id": str(r["instance_id"]), "lane": r["lane"]} for r in rows])
 
 
 def _not_asked() -> NotFound:

@@ -17,6 +17,7 @@ from engine import events, persistence
 from engine.authz import Actor, get_client_for
 from engine.errors import Conflict, ValidationFailed
 from engine.models.clients import Client
+from engine.models.forms import FormDefinition
 from engine.models.invitations import IntakeReminder
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessInstance
@@ -110,6 +111,18 @@ def start_request(actor: Actor, client: Client, form_key: str) -> dict:
     """Start a `client_intake` asking the client for one form the caller has checked (an intake form, or a
     dynamic form: engine.services.dynamic_forms). Raises Conflict (portal off), ValidationFailed (email)."""
     return _start(actor, client, [form_key], purpose="form_request")
+
+
+def invite_choices() -> list[dict]:
+    """Every published intake form for the invite dialog: the packet's forms first, in its order and
+    ticked, then the others by title. [{"key", "title", "in_packet"}]"""
+    packet = list(Organization.get().portal.intake_packet)
+    found = FormDefinition.objects(kind="intake", archived=False, latest_version__gt=0).only("key", "title")
+    titles = {f.key: f.title for f in found}
+    first = [{"key": k, "title": titles[k], "in_packet": True} for k in packet if k in titles]
+    rest = sorted(({"key": k, "title": t, "in_packet": False} for k, t in titles.items() if k not in packet),
+                  key=lambda f: f["title"].lower())
+    return first + rest
 
 
 def resend_missed(actor: Actor, client_id) -> dict:

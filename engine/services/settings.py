@@ -1,7 +1,8 @@
 """Organization settings: the default permission set and the client portal settings.
 
 Both live on the one Organization document, which is written with a version
-check so that two admins saving at once cannot silently overwrite each other.
+check (save_org) so that two admins saving at once cannot silently overwrite
+each other. The practice's own set-up is engine.services.practice.
 """
 
 from __future__ import annotations
@@ -9,14 +10,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import mongoengine as me
-
 from engine import authz
 from engine.authz import Actor
 from engine.errors import Conflict, StaleVersion
 from engine.models import organization
 from engine.models.forms import FormDefinition
-from engine.models.organization import Location, Organization, PortalSettings, ServiceType
+from engine.models.organization import Organization, PortalSettings
 from engine.services import audit
 from engine.services._fields import Problems, boolean
 
@@ -78,14 +77,14 @@ def set_default_permissions(actor: Actor, codes: list[str]) -> dict:
     codes = authz.check_codes(list(codes or []))
     org = Organization.get()
     before = sorted(org.default_permissions)
-    _save_org(org, set__default_permissions=codes)
+    save_org(org, set__default_permissions=codes)
     audit.record(actor, "default_permissions_changed", object_type="organization", object_id=org.id,
                  details={"added": sorted(set(codes) - set(before)), "removed": sorted(set(before) - set(codes))})
     return default_permissions(actor)
 
 
-def _save_org(org: Organization, **update) -> None:
-    """Compare-and-set on the organization's version."""
+def save_org(org: Organization, **update) -> None:
+    """Compare-and-set on the organization's version. Raises StaleVersion when someone saved first."""
     try:
         changed = Organization.objects(id=org.id, version=org.version).update_one(inc__version=1, **update)
     finally:
@@ -124,7 +123,7 @@ def update_portal_settings(actor: Actor, changes: dict) -> dict:
         if name in PORTAL_FIELDS:
             new[name] = _check_portal_value(name, value, problems)
     problems.raise_if_any()
-    _save_org(org, set__portal=PortalSettings(**new))
+    save_org(org, set__portal=PortalSettings(**new))
     changed = sorted(k for k in PORTAL_FIELDS if new[k] != current[k])
     audit.record(actor, "portal_settings_changed", object_type="organization", object_id=org.id,
                  details={"changed": changed})
@@ -167,55 +166,6 @@ def check_intake_packet(keys, problems: Problems) -> list[str]:
         elif form.kind != "intake" or form.archived or not form.latest_version:
             problems.add("intake_packet", f"{key!r} is not a published intake form")
     return keys
-
-
-# --- the practice itself ----------------------------------------------------
-
-def describe_organization(org: Organization | None = None) -> dict:
-    org = org or Organization.get()
-    return {"id": str(org.id), "name": org.name, "timezone": org.timezone,
-            "locations": [{"key": loc.key, "name": loc.name, "address": loc.address, "telehealth": loc.telehealth}
-                          for loc in org.locations],
-            "service_types": [{"key": s.key, "name": s.name, "duration_minutes": s.duration_minutes,
-                               "price_cents": s.price_cents} for s in org.service_types]}
-
-
-def configure_organization(actor: Actor, *, name: str, locations: list[dict], service_types: list[dict],
-                           timezone_name: str | None = None) -> dict:
-    """Set the practice's name, locations and service types. Needs staff.manage.
-
-    Raises Forbidden, ValidationFailed, StaleVersion.
-    """
-    actor.require("staff.manage")
-    org = Organization.get()
-    problems = Problems()
-    locs = _embedded_list(Location, locations, "locations", problems)
-    services = _embedded_list(ServiceType, service_types, "service_types", problems)
-    if not (name or "").strip():
-        problems.add("name", "is required")
-    problems.raise_if_any()
-    update = {"set__name": name.strip(), "set__locations": locs, "set__service_types": services}
-    if timezone_name:
-        update["set__timezone"] = timezone_name
-    _save_org(org, **update)
-    audit.record(actor, "organization_configured", object_type="organization", object_id=org.id)
-    return describe_organization()
-
-
-def _embedded_list(cls, rows: list[dict], field_name: str, problems: Problems) -> list:
-    docs, keys = [], set()
-    for i, row in enumerate(rows or []):
-        try:
-            doc = cls(**row)
-            doc.validate()
-        except (me.ValidationError, me.FieldDoesNotExist, TypeError) as exc:
-            problems.add(f"{field_name}.{i}", str(exc))
-            continue
-        if doc.key in keys:
-            problems.add(f"{field_name}.{i}", f"duplicate key {doc.key!r}")
-        keys.add(doc.key)
-        docs.append(doc)
-    return docs
 
 
 def require_contact_network() -> None:

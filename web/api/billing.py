@@ -17,9 +17,12 @@ _S, _I, _B = ma.fields.String, ma.fields.Integer, ma.fields.Boolean
 
 
 class InvoiceLineItem(ma.Schema):
-    service = _S(required=True, validate=ma.validate.Length(min=1, max=200))
+    service_type = _S(allow_none=True, metadata={
+        "description": "key of one of the practice's service types: its name and price fill `service` and "
+                       "`amount_cents` when they are left out"})
+    service = _S(validate=ma.validate.Length(min=1, max=200), metadata={"description": "required without service_type"})
     service_date = _S(required=True, metadata={"description": "YYYY-MM-DD"})
-    amount_cents = _I(required=True, strict=True)
+    amount_cents = _I(strict=True, metadata={"description": "required without service_type"})
     description = _S(load_default="")
 
 

@@ -1,2 +1,40 @@
 """Server-rendered pages (Jinja). One module per area, each exposing `bp`, listed in
 web/app.py PAGE_BLUEPRINTS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from pymongo.errors import PyMongoError
+
+from engine.models.organization import Organization
+
+
+def practice_brand() -> dict:
+    """The practice's name and whether it has a logo, for the header of every page.
+
+    The error page also shows the header, and may be rendering because the database is down: then
+    the header says Portico rather than failing a second time.
+    """
+    try:
+        org = Organization.get()
+    except PyMongoError:
+        return {"name": "Portico", "logo": False}
+    return {"name": org.name, "logo": bool(org.logo_file_id)}
+
+
+def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    """A stored time (UTC; naive ones are UTC too) shown in the practice's time zone."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(Organization.get().timezone or "UTC")).strftime(fmt)
+
+
+def install_globals(app: Flask) -> None:
+    """What every page's template may use: the practice's brand in the header, `local` for times."""
+    app.jinja_env.globals["practice_brand"] = practice_brand
+    app.jinja_env.filters["local"] = local_time

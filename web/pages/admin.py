@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.authz import PERMISSIONS, ROLE_PRESETS
 from engine.errors import Conflict, ValidationFailed
+from engine.services import practice
 from engine.services import settings as settings_service
 from engine.services import staff as staff_service
 from web.security import access, current_actor
@@ -30,7 +31,7 @@ def staff_form_data(form, *, creating: bool) -> dict:
 
 def _options() -> dict:
     """Checkbox choices as (value, label, description) from the role presets, permission table and practice."""
-    org = settings_service.describe_organization()
+    org = practice.describe_practice()
     return {
         "role_options": [(key, p["label"], ", ".join(sorted(p["permissions"]))) for key, p in ROLE_PRESETS.items()],
         "permission_options": [(code, code, text) for code, text in PERMISSIONS.items()],

@@ -4,17 +4,12 @@ acknowledgement page."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bson import ObjectId
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
 from engine.errors import NotFound, PorticoError
-from engine.models.forms import FormDefinition
-from engine.models.organization import Organization
 from engine.services import (
-    availability,
     documents,
     dynamic_forms,
     files,
@@ -29,14 +24,6 @@ from web.security import access, current_actor
 bp = Blueprint("intake_pages", __name__, url_prefix="/staff")
 
 
-@bp.app_template_filter("local_time")
-def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
-    """A stored time (UTC) shown in the practice's time zone."""
-    if not value:
-        return ""
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(availability.org_zone()).strftime(fmt)
-
-
 @bp.get("/clients/<client_id>/documents")
 @access("staff")
 def documents_tab(client_id):
@@ -47,9 +34,8 @@ def documents_tab(client_id):
             if t["role"] == "acknowledgement"]
     return render_template(
         "intake/documents.html", client=client, docs=documents.list_documents(actor, client.id), acks=acks,
-        outstanding=intake_queries.outstanding(client.id), default_packet=Organization.get().portal.intake_packet,
+        outstanding=intake_queries.outstanding(client.id), intake_forms=intake.invite_choices(),
         closed=intake_requests.closed_requests(actor, client.id), dynamic_forms=dynamic_forms.usable(actor),
-        intake_forms=FormDefinition.objects(kind="intake", archived=False, latest_version__gt=0).order_by("title"),
         can_invite=actor.has(intake.INVITE), can_upload=actor.has(documents.UPLOAD))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, render_template, request
 
 from engine.errors import NotFound, ValidationFailed
-from engine.services import accounts, documents, intake_queries, invitations, tasks
+from engine.services import accounts, documents, form_requests, intake_queries, invitations, tasks
 from web.pages._flash import back
 from web.security import access, current_actor, public
 
@@ -28,7 +28,8 @@ def task_list():
     """The forms waiting for the active profile (its own, and a guardian's approvals)."""
     actor = current_actor()
     profile = _profile(actor)
-    items = tasks.inbox(actor, client_id=profile["client_id"], per_page=100)["items"]
+    items = form_requests.in_packet_order(tasks.inbox(actor, client_id=profile["client_id"], per_page=100)["items"],
+                                   instance="process_instance_id")
     done = tasks.inbox(actor, client_id=profile["client_id"], status="completed", per_page=100)["items"]
     return render_template("intake/portal_tasks.html", profile=profile, items=items, done=done, active_tab="tasks")
 

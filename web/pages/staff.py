@@ -8,6 +8,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.models.clients import LINK_PERMISSIONS
 from engine.models.organization import Organization
 from engine.services import clients as client_service
+from engine.services import practice
 from engine.services import staff as staff_service
 from web.security import access, current_actor
 
@@ -55,10 +56,11 @@ def link_form_data(form) -> dict:
 @bp.get("")
 @access("staff")
 def home():
-    """Staff home: greeting and the clients assigned to me."""
+    """Staff home: greeting, the set-up checklist while the practice is not set up, and the clients assigned to me."""
     actor = current_actor()
     mine = client_service.list_clients(actor, mine=True, per_page=10)
-    return render_template("staff/home.html", mine=mine, first_name=actor.login.first_name)
+    setup = practice.checklist(actor) if actor.has(practice.MANAGE) else None
+    return render_template("staff/home.html", mine=mine, first_name=actor.login.first_name, setup=setup)
 
 
 def _client_list(errors=None, values=None, status=200):

@@ -61,6 +61,7 @@ def client_billing(client_id):
     client = _client(client_id)
     return render_template("services/staff_billing.html", client=client, tab="billing", rows=range(LINE_ROWS),
                            invoices=billing.list_invoices(current_actor(), client_id),
+                           services=Organization.get().service_types,
                            can_bill=current_actor().has("billing.manage"))
 
 
@@ -70,14 +71,17 @@ def create_invoice(client_id):
     form = request.form
     items = []
     for i in range(LINE_ROWS):
-        if not form.get(f"service_{i}") and not form.get(f"amount_{i}"):
+        chosen = form.get(f"service_type_{i}", "")
+        if not chosen and not form.get(f"service_{i}") and not form.get(f"amount_{i}"):
             continue
-        try:
-            cents = round(float(form.get(f"amount_{i}", "") or "x") * 100)
-        except ValueError:
-            cents = -1  # reported by the service as a bad amount on this line
-        items.append({"service": form.get(f"service_{i}", ""), "service_date": form.get(f"date_{i}", ""),
-                      "amount_cents": cents})
+        item = {"service_type": chosen, "service": form.get(f"service_{i}", ""),
+                "service_date": form.get(f"date_{i}", "")}
+        if form.get(f"amount_{i}", "").strip() or not chosen:  # a chosen service brings its own price
+            try:
+                item["amount_cents"] = round(float(form.get(f"amount_{i}", "") or "x") * 100)
+            except ValueError:
+                item["amount_cents"] = -1  # reported by the service as a bad amount on this line
+        items.append(item)
     path = f"/staff/clients/{client_id}/billing"
     try:
         inv = billing.create_invoice(current_actor(), client_id, {"line_items": items,
@@ -124,7 +128,10 @@ def review(client_id, policy_id):
 def calendar():
     """Your upcoming appointments (requests first to confirm), and your weekly availability."""
     actor = current_actor()
-    return render_template("services/staff_appointments.html", org=Organization.get(), weekdays=WEEKDAYS,
+    org = Organization.get()
+    return render_template("services/staff_appointments.html", org=org, weekdays=WEEKDAYS,
+                           places={loc.key: loc.name for loc in org.locations},  # people read names, not keys
+                           services={st.key: st.name for st in org.service_types},
                            appointments=scheduling.list_appointments(actor),
                            availability=availability.list_availability(actor, actor.id))
 
