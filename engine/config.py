@@ -72,7 +72,7 @@ class Settings:
     token_hours: int = 12
     login_limit: str = "5 per minute"
     login_ip_limit: str = "30 per minute"
-    password_reset_limit: str = "3 per 15 minutes"
+    password_reset_limit: str = "3 per 15 minutes"  # noqa: S105 - a rate, not a password
     trusted_proxies: int = 0
     max_upload_mb: int = 20
     web_workers: int = 2

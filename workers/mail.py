@@ -34,4 +34,13 @@ def mail_password_reset(request_id: str) -> None:
     password_reset.mail_link(request_id)
 
 
+# The engine's way to ask for one recorded mail (engine.workflow.dispatch "send_mail": portal invitations
+# of contacts); positional like every dispatched actor.
+@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
+def deliver_mail(message_id: str) -> None:
+    """Send one recorded mail unless it was sent already (a busy claim or SMTP failure is retried)."""
+    send_mail_message.fn(message_id=message_id)
+
+
 workflow.ACTORS[password_reset.DISPATCH_KIND] = mail_password_reset
+workflow.ACTORS["send_mail"] = deliver_mail

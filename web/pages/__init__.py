@@ -7,10 +7,14 @@ import pkgutil
 
 from flask import Flask
 
+from engine.authz import PERMISSIONS
+
 
 def register_pages(app: Flask) -> None:
     import web.pages as pkg
 
+    # Pages that leave out a control for want of a permission name it by its title (templates/_permission.html).
+    app.add_template_global(lambda code: PERMISSIONS[code], "permission_title")
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         if info.name.startswith("_"):
             continue

@@ -8,6 +8,7 @@ from engine.errors import Conflict, ValidationFailed
 from engine.models.clients import LINK_PERMISSIONS
 from engine.models.organization import Organization
 from engine.services import clients as client_service
+from engine.services import contact_invitations
 from engine.services import staff as staff_service
 from web.security import access, current_actor
 
@@ -100,6 +101,7 @@ def _client_page(client_id, *, errors=None, contact_errors=None, link_errors=Non
     directory = staff_service.staff_directory(actor) if can_manage else []
     return render_template("staff/client.html", client=record, network=network, network_on=network_on,
                            can_manage=can_manage, client_choices=choices, directory=directory,
+                           can_invite=actor.has(contact_invitations.INVITE),
                            link_permissions=LINK_PERMISSIONS,
                            values=request.form if errors else client_form_values(record),
                            assigned=request.form.getlist("assigned_staff") if errors else record["assigned_staff"],
@@ -155,6 +157,20 @@ def edit_link(link_id):
     except ValidationFailed as exc:
         return _client_page(link.client.id, link_errors={link_id: exc.details}, status=422)
     flash("Contact link saved.", "success")
+    return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
+
+
+@bp.post("/contact-links/<link_id>/portal-invite")
+@access("staff:portal.invite")
+def invite_contact(link_id):
+    """Mail the link's contact an activation link to the client portal."""
+    link = client_service.get_link_for(current_actor(), link_id)
+    try:
+        sent = contact_invitations.invite_contact(current_actor(), link_id)
+    except (Conflict, ValidationFailed) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Invitation sent to {sent['email']}.", "success")
     return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
 
 
