@@ -108,6 +108,8 @@ NO_CLIENT_DATA: dict[str, str] = {
     "/api/v1/openapi.json": "the API description",
     "/api/v1/settings/default-permissions": "organization settings",
     "/api/v1/settings/intake-packet": "organization settings",
+    "/api/v1/staff/me/preferences": "the signed-in member's own preferences",
+    "/staff/preferences": "the signed-in member's own preferences",
     "/api/v1/settings/portal": "organization settings",
     "/api/v1/staff": "staff members",
     "/api/v1/process-instances/<instance_id>/snapshots": "migration snapshots' versions and dates",

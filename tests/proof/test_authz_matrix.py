@@ -146,6 +146,8 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/staff": "PERM:staff.manage",
     "POST /api/v1/staff": "PERM:staff.manage",
     "PATCH /api/v1/staff/<staff_id>": "PERM:staff.manage",
+    "GET /api/v1/staff/me/preferences": "STAFF",
+    "PUT /api/v1/staff/me/preferences": "STAFF",
     "GET /api/v1/studio/catalog": "PERM:workflows.manage",
     "GET /api/v1/submissions/<submission_id>": "ABSENT",
     "GET /api/v1/submissions/<submission_id>/files/<file_id>": "ABSENT",
