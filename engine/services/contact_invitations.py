@@ -51,12 +51,10 @@ def invite_contact(actor: Actor, link_id) -> dict:
     if not any(link.permissions.as_dict().values()):
         raise Conflict("give this contact at least one right on the client (forms, appointments, payments or "
                        "messages) before inviting them", code="no_rights")
-    account = _login_of(contact)
-    if account is None:
-        if not contact.email:
-            raise ValidationFailed("this contact has no e-mail address",
-                                   details={"email": ["add the contact's e-mail address first"]})
-        account = invitations.account_for(contact.email, contact.first_name, contact=contact)
+    account = _login_of(contact) or invitations.account_for(contact.email, contact.first_name, contact=contact)
+    if account is None:  # no login yet, and no address to make one for
+        raise ValidationFailed("this contact has no e-mail address",
+                               details={"email": ["add the contact's e-mail address first"]})
     if contact.portal_account is None and contact.client is None:
         Contact.objects(id=contact.id).update_one(set__portal_account=account.id)
     if account.activated_at is not None:

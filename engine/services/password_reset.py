@@ -105,6 +105,8 @@ def mail_link(request_id) -> str:
     raw = secrets.token_urlsafe(32)
     now = utcnow()
     # Claim the request together with the token's hash: two workers handed the same request mail once.
+    # A worker killed between this claim and recording the mail leaves a request whose link was never
+    # mailed (the raw token died with it); the person asks again, nothing of the account changed.
     claimed = PasswordReset.objects(id=row.id, status="requested").update_one(
         set__status="mailed", set__account_kind=account.kind, set__account_id=account.id,
         set__token_hash=_digest(raw), set__expires_at=now + timedelta(minutes=LINK_MINUTES))

@@ -98,3 +98,13 @@ def test_without_the_invite_permission_the_page_names_it(client):
     _allow_invites()
     page = client.get(f"/staff/clients/{theo.id}").get_data(as_text=True)
     assert "Invite to the portal" in page and "ask your administrator" not in page
+
+
+def test_a_contact_without_an_address_is_told_what_is_missing(client):
+    """Is inviting a contact who has no e-mail address refused with the field named, and nothing made?"""
+    therapist, _theo, link = _network(LinkPermissions(payments=True), email=None)
+    _allow_invites()
+    staff = login_as(client, therapist.email)
+    refused = client.post(f"/api/v1/contact-links/{link.id}/portal-invite", headers=staff)
+    assert refused.status_code == 422 and "email" in refused.get_json()["error"]["details"]
+    assert MailMessage.objects.count() == 0 and Contact.objects.get(id=link.contact.id).portal_account is None
