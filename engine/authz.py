@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
 # code -> what it allows. Add new codes here and nowhere else.
 PERMISSIONS: dict[str, str] = {
-    "client_documents.upload": "Upload client General Documents",
-    "portal.invite": "Invite clients to the portal and manage their intake forms",
+    # The two client portal permissions carry the brief's own titles: staff ask their administrator for
+    # them by these words, and the administrator adds them to Default Permissions by hand.
+    "client_documents.upload": "Upload Client General Documents",
+    "portal.invite": "Can invite clients to the client portal and manage intake forms",
     "dynamic_forms.manage": "Add, edit, archive dynamic forms (not intake forms)",
     "intake_forms.manage": "Create and edit intake forms and the default packet",
     "portal.settings": "All client portal settings",
@@ -125,7 +127,9 @@ class Actor:
         if self.kind == "anonymous":
             raise NotAuthenticated()
         if not self.has(permission):
-            raise Forbidden(f"needs permission {permission}", details={"permission": permission})
+            title = PERMISSIONS[permission]
+            raise Forbidden(f"this needs the permission “{title}”: ask your administrator for it",
+                            details={"permission": permission, "permission_title": title})
 
 
 SYSTEM = Actor(kind="system")

@@ -37,6 +37,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "PORTICO_TOKEN_HOURS": ("12", "lifetime of API bearer tokens"),
     "PORTICO_LOGIN_LIMIT": ("5 per minute", "login attempts allowed per account (Flask-Limiter syntax)"),
     "PORTICO_LOGIN_IP_LIMIT": ("30 per minute", "failed logins allowed per client IP, all accounts together"),
+    "PORTICO_PASSWORD_RESET_LIMIT": ("3 per 15 minutes", "password reset mails asked for per e-mail address"),
     "PORTICO_TRUSTED_PROXIES": ("0", "reverse proxies in front of the web server whose X-Forwarded-For/-Proto are believed (deploy/: 1)"),
     "PORTICO_MAX_UPLOAD_MB": ("20", "largest accepted upload"),
     "PORTICO_WEB_WORKERS": ("2", "gunicorn worker processes for `portico web`"),
@@ -71,6 +72,7 @@ class Settings:
     token_hours: int = 12
     login_limit: str = "5 per minute"
     login_ip_limit: str = "30 per minute"
+    password_reset_limit: str = "3 per 15 minutes"  # noqa: S105 - a rate, not a password
     trusted_proxies: int = 0
     max_upload_mb: int = 20
     web_workers: int = 2
@@ -189,6 +191,7 @@ def load(environ: dict | None = None) -> Settings:
         token_hours=_int(env_map, "PORTICO_TOKEN_HOURS"),
         login_limit=_or_default(env_map, "PORTICO_LOGIN_LIMIT"),
         login_ip_limit=_or_default(env_map, "PORTICO_LOGIN_IP_LIMIT"),
+        password_reset_limit=_or_default(env_map, "PORTICO_PASSWORD_RESET_LIMIT"),
         trusted_proxies=_trusted_proxies(env_map),
         max_upload_mb=_int(env_map, "PORTICO_MAX_UPLOAD_MB"),
         web_workers=_int(env_map, "PORTICO_WEB_WORKERS"),

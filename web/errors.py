@@ -48,6 +48,8 @@ def error_response(status: int, code: str, message: str, details=None):
         resp = jsonify({"error": {"code": code, "message": message, "details": details}})
         resp.status_code = status
         return resp
+    if isinstance(details, dict) and "permission_title" in details:
+        details = None  # the message names the permission by its title; a page shows no codes
     return render_template("error.html", status=status, code=code, message=message, details=details), status
 
 

@@ -211,6 +211,21 @@ def login_throttled(view):
     return per_ip(per_email(view))
 
 
+_RESET_MESSAGE = "too many password reset requests; wait a while and try again"
+
+
+def reset_throttled(view):
+    """Decorator for "forgot password" views: every request counts (each may send a mail), per e-mail
+    address (PORTICO_PASSWORD_RESET_LIMIT) and per IP (PORTICO_LOGIN_IP_LIMIT). An unknown address is
+    throttled exactly like a known one, so the throttle reveals nothing either."""
+    per_email = limiter.shared_limit(lambda: current_app.config["PORTICO"].password_reset_limit,
+                                     scope="reset-email", key_func=_login_email_key, methods=["POST"],
+                                     error_message=_RESET_MESSAGE)
+    per_ip = limiter.shared_limit(lambda: current_app.config["PORTICO"].login_ip_limit, scope="reset-ip",
+                                  key_func=get_remote_address, methods=["POST"], error_message=_RESET_MESSAGE)
+    return per_ip(per_email(view))
+
+
 # --- error responses owned by this module ----------------------------------------
 
 def _csrf_error(exc: CSRFError):

@@ -1,4 +1,5 @@
-"""Mail actor: deliver one recorded outgoing message (engine.services.mail.queue_mail made it)."""
+"""Mail actors: deliver one recorded outgoing message (engine.services.mail.queue_mail made it); mail a
+password reset link (engine.services.password_reset)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import logging
 import dramatiq
 
 from engine.errors import NotFound
-from engine.services import mail
+from engine.services import mail, password_reset
+from workers import workflow
 
 log = logging.getLogger(__name__)
 
@@ -21,3 +23,24 @@ def send_mail_message(*, message_id: str) -> None:
         mail.deliver(message_id)
     except NotFound:
         log.warning("mail message %s no longer exists; nothing to send", message_id)
+
+
+# The web request asks for it through engine.workflow.dispatch (registered below with the workflow
+# actors' dispatcher); a request whose message was lost is mailed by the workers' sweep
+# (workers.services, engine.services.password_reset.mail_pending).
+@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
+def mail_password_reset(request_id: str) -> None:
+    """Mail the link of one "forgot password" request (nothing when no enabled login has the address)."""
+    password_reset.mail_link(request_id)
+
+
+# The engine's way to ask for one recorded mail (engine.workflow.dispatch "send_mail": portal invitations
+# of contacts); positional like every dispatched actor.
+@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
+def deliver_mail(message_id: str) -> None:
+    """Send one recorded mail unless it was sent already (a busy claim or SMTP failure is retried)."""
+    send_mail_message.fn(message_id=message_id)
+
+
+workflow.ACTORS[password_reset.DISPATCH_KIND] = mail_password_reset
+workflow.ACTORS["send_mail"] = deliver_mail

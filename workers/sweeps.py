@@ -19,7 +19,7 @@ import threading
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from engine.services import audit, mail, scheduling, webhook_delivery
+from engine.services import audit, mail, password_reset, scheduling, webhook_delivery
 from workers import studio
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
 # What a dead process or a relay outage left undone is picked up here.
 SWEEPS = (("appointment reminders sent", scheduling.send_due_reminders), ("unsent mails sent", mail.retry_unsent),
+          ("password reset requests mailed", password_reset.mail_pending),
           ("stalled migration runs resumed", studio.resume_stalled),
           ("webhook deliveries retried", webhook_delivery.retry_due),
           ("audit rows rewritten under short keys", audit.compact_stored_rows))

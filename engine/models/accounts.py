@@ -113,3 +113,29 @@ class ApiToken(me.Document):
     expires_at = me.DateTimeField(required=True)
     revoked_at = me.DateTimeField()
     label = me.StringField(default="")
+
+
+class PasswordReset(me.Document):
+    """A "forgot password" request and, once a worker found its account, the single-use link's HMAC.
+
+    The web request only records the address asked about (the same write whether or not a login has
+    it); a worker looks the address up, and mails a link when there is an enabled login. So the
+    answer and its timing say nothing about which addresses have accounts.
+    """
+
+    meta = {"collection": "password_resets", "indexes": [
+        {"fields": ["token_hash"], "unique": True, "sparse": True},
+        ("status", "requested_at"),
+        ("account_kind", "account_id"),
+        {"fields": ["purge_at"], "expireAfterSeconds": 0},
+    ]}
+
+    email = me.StringField(required=True, max_length=254)  # as asked, normalized
+    status = me.StringField(choices=("requested", "mailed", "no_account"), default="requested")
+    requested_at = me.DateTimeField(default=utcnow)
+    purge_at = me.DateTimeField(required=True)  # the row is deleted then (long after the link expired)
+    account_kind = me.StringField(choices=ACCOUNT_KINDS)
+    account_id = me.ObjectIdField()
+    token_hash = me.StringField()  # HMAC of the raw token; the raw token is only in the mail
+    expires_at = me.DateTimeField()  # the link's end: 30 minutes after it was issued
+    used_at = me.DateTimeField()

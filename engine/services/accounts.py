@@ -112,11 +112,21 @@ def start_session(email, password, *, ip: str = "", user_agent: str = "") -> tup
     `complete_mfa` passes. Raises NotAuthenticated (invalid_credentials).
     """
     account = check_password(email, password, ip=ip, user_agent=user_agent)
+    return open_login(account, via="password", ip=ip, user_agent=user_agent)
+
+
+def open_login(account, *, via: str, ip: str = "", user_agent: str = "") -> tuple[str, str | None]:
+    """A browser session for an account that has just proved itself (its password, or a mailed link
+    with a password chosen there): (raw session id, next step or None when fully logged in).
+
+    Two-factor authentication is not skipped by any of these: with MFA on (or required and not set
+    up) the session waits for that step like after a password.
+    """
     step = next_step(account)
     raw, _row = tokens.open_session(account, mfa_passed=step is None, ip=ip, user_agent=user_agent,
                                     active_client_id=_first_profile_id(account))
     if step is None:
-        _logged_in(account, "password", ip, user_agent)
+        _logged_in(account, via, ip, user_agent)
     return raw, step
 
 

@@ -72,6 +72,14 @@ def describe_client(client: Client, *, actor: Actor | None = None) -> dict:
     return shape
 
 
+def _portal_login(contact) -> str:
+    """The contact's portal login: active (signs in), invited (activation link sent) or none."""
+    account = contact.portal_account or (contact.client.portal_account if contact.client else None)
+    if account is None:
+        return "none"
+    return "active" if account.activated_at is not None else "invited"
+
+
 def describe_link(link: ContactLink) -> dict:
     contact = link.contact
     return {
@@ -80,7 +88,8 @@ def describe_link(link: ContactLink) -> dict:
         "contact": {"id": str(contact.id), "first_name": contact.first_name, "last_name": contact.last_name,
                     "display_name": contact.display_name, "email": contact.email, "phone": contact.phone,
                     "client_id": str(contact.client.id) if contact.client else None,
-                    "has_portal_account": contact.portal_account is not None},
+                    "has_portal_account": contact.portal_account is not None,
+                    "portal_login": _portal_login(contact)},
     }
 
 

@@ -43,7 +43,7 @@ def activation_url(raw: str) -> str:
     return f"{config.current().base_url}/portal/activate?token={raw}"
 
 
-def _account_for(email: str | None, first_name: str, *, client=None, contact=None) -> PortalAccount | None:
+def account_for(email: str | None, first_name: str, *, client=None, contact=None) -> PortalAccount | None:
     """The portal account of a person, created (not yet activated) when missing. Raises Conflict."""
     email = (email or "").strip().lower()
     if not email:
@@ -64,7 +64,7 @@ def ensure_accounts(client: Client, *, minor: bool) -> list[PortalAccount]:
     without an e-mail) and each linked contact with the forms permission (guardians first)."""
     accounts: list[PortalAccount] = []
     if client.email:
-        own = client.portal_account or _account_for(client.email, client.first_name, client=client)
+        own = client.portal_account or account_for(client.email, client.first_name, client=client)
         if own is not None:  # None: the e-mail was only blanks
             if client.portal_account is None:
                 Client.objects(id=client.id).update_one(set__portal_account=own.id)
@@ -75,7 +75,7 @@ def ensure_accounts(client: Client, *, minor: bool) -> list[PortalAccount]:
         contact: Contact = link.contact
         if contact is None or not (link.permissions.forms or (minor and link.is_guardian)):
             continue
-        account = contact.portal_account or _account_for(contact.email, contact.first_name, contact=contact)
+        account = contact.portal_account or account_for(contact.email, contact.first_name, contact=contact)
         if account is None:
             continue
         if contact.portal_account is None:

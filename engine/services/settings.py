@@ -130,6 +130,31 @@ def update_portal_settings(actor: Actor, changes: dict) -> dict:
     return new
 
 
+def intake_packet(actor: Actor) -> dict:
+    """The default intake packet (ordered form keys). Needs intake_forms.manage."""
+    actor.require("intake_forms.manage")
+    return {"intake_packet": list(Organization.get().portal.intake_packet)}
+
+
+def set_intake_packet(actor: Actor, keys) -> dict:
+    """Replace the default intake packet. Needs intake_forms.manage alone: the packet is part of the
+    intake forms (the brief's "create and edit intake forms"), not of the other portal settings.
+
+    Raises Forbidden, ValidationFailed {"intake_packet": [...]}, StaleVersion.
+    """
+    actor.require("intake_forms.manage")
+    problems = Problems()
+    keys = check_intake_packet(keys, problems)
+    problems.raise_if_any()
+    org = Organization.get()
+    before = list(org.portal.intake_packet)
+    portal = PortalSettings(**dict(describe_portal(org.portal), intake_packet=keys))
+    save_org(org, set__portal=portal)
+    audit.record(actor, "intake_packet_changed", object_type="organization", object_id=org.id,
+                 details={"before": before, "after": keys})
+    return {"intake_packet": keys}
+
+
 def _check_portal_value(name: str, value, problems: Problems):
     if name in BOOL_FIELDS:
         return boolean(value, name, problems)

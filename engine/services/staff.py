@@ -1,7 +1,9 @@
 """Staff management: create, edit (roles, explicit grants, preferences), disable and re-enable.
 
 Everything here needs `staff.manage`, except `staff_directory`, which any staff
-member may read to pick colleagues (for example when assigning a client).
+member may read to pick colleagues (for example when assigning a client), and
+each member's own preferences (service types, locations, notifications), which
+the brief has "set by an administrator or individual preferences by each Therapist".
 Disabling a member also ends every browser session and API token they hold.
 """
 
@@ -11,7 +13,7 @@ from typing import Any
 
 from engine import authz
 from engine.authz import Actor, parse_id
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.models.accounts import ApiToken, AuthSession, StaffMember, StaffPreferences
 from engine.models.organization import Organization
 from engine.services import accounts, audit, passwords, tokens
@@ -88,6 +90,31 @@ def check_preferences(raw: dict | None, problems: Problems, *, org: Organization
         **chosen, notify_digest=digest,
         notify_new_task=boolean(raw.get("notify_new_task", True), "preferences.notify_new_task", problems),
         notify_new_message=boolean(raw.get("notify_new_message", True), "preferences.notify_new_message", problems))
+
+
+def own_preferences(actor: Actor) -> dict:
+    """The signed-in staff member's own preferences. Raises Forbidden for anyone but staff."""
+    if not actor.is_staff:
+        raise Forbidden("staff only")
+    return describe_staff(actor.login)["preferences"]
+
+
+def set_own_preferences(actor: Actor, changes: dict) -> dict:
+    """A staff member sets their own service types, locations and notifications (merged with the current
+    ones; no staff.manage needed). Raises Forbidden, ValidationFailed {"preferences.<name>": [...]}."""
+    if not actor.is_staff:
+        raise Forbidden("staff only")
+    member = actor.login
+    org = Organization.get()
+    problems = Problems()
+    merged = describe_staff(member, org)["preferences"] | (changes or {})
+    prefs = check_preferences(merged, problems, org=org)
+    problems.raise_if_any()
+    StaffMember.objects(id=member.id).update_one(set__preferences=prefs)
+    member.preferences = prefs
+    audit.record(actor, "staff_preferences_changed", object_type="staff", object_id=member.id,
+                 details={"fields": sorted(changes or {})})
+    return describe_staff(member, org)["preferences"]
 
 
 def _check_access(data: dict, problems: Problems) -> dict:

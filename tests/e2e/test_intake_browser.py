@@ -73,8 +73,8 @@ def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browse
     client_page.fill("#password", CLIENT_PASSWORD)
     client_page.fill("#confirm", CLIENT_PASSWORD)
     client_page.click("button[type=submit]")
-    client_page.get_by_text("Your password is set").wait_for()
-    _login(client_page, live_server, "ada@example.org", CLIENT_PASSWORD)
+    # Activation signs the client in (issue 15): no second trip through the login form.
+    client_page.get_by_text("Your account is active").wait_for()
 
     client_page.goto(f"{live_server}/portal/tasks")
     wait_for(lambda: client_page.reload() or client_page.locator(".task-list a").count() == 3, what="three forms")

@@ -50,6 +50,8 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/auth/logout": "SELF",
     "POST /api/v1/auth/password": "SELF",
     "POST /api/v1/auth/token": "PUBLIC",
+    "POST /api/v1/auth/password-reset": "PUBLIC",
+    "POST /api/v1/auth/password-reset/complete": "PUBLIC",
     "GET /api/v1/availability": "SELF",
     "POST /api/v1/availability/exceptions": "STAFF",
     "POST /api/v1/availability/rules": "STAFF",
@@ -89,6 +91,7 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/clients/<client_id>/submitted-forms": "CLIENT",
     "DELETE /api/v1/contact-links/<link_id>": "STAFFCLIENT:clients.manage",
     "PATCH /api/v1/contact-links/<link_id>": "STAFFCLIENT:clients.manage",
+    "POST /api/v1/contact-links/<link_id>/portal-invite": "STAFFCLIENT:portal.invite",
     "GET /api/v1/documents/<document_id>/content": "STAFFCLIENT",  # a staff upload, not shared
     "PUT /api/v1/documents/<document_id>/sharing": "STAFFCLIENT:client_documents.upload",  # {}: 422 if let through
     # The world's instance and task are a t_reminder's, no intake: nobody may cancel them.
@@ -144,11 +147,15 @@ ROUTES: dict[str, str] = {
     "PATCH /api/v1/webhooks/<endpoint_id>": "ABSENT",
     "GET /api/v1/webhooks/<endpoint_id>/deliveries": "ABSENT",
     "PUT /api/v1/settings/default-permissions": "PERM:staff.manage",
+    "GET /api/v1/settings/intake-packet": "PERM:intake_forms.manage",
+    "PUT /api/v1/settings/intake-packet": "PERM:intake_forms.manage",
     "GET /api/v1/settings/portal": "PERM:portal.settings",
     "PUT /api/v1/settings/portal": "PERM:portal.settings",
     "GET /api/v1/staff": "PERM:staff.manage",
     "POST /api/v1/staff": "PERM:staff.manage",
     "PATCH /api/v1/staff/<staff_id>": "PERM:staff.manage",
+    "GET /api/v1/staff/me/preferences": "STAFF",
+    "PUT /api/v1/staff/me/preferences": "STAFF",
     "GET /api/v1/studio/catalog": "PERM:workflows.manage",
     "GET /api/v1/submissions/<submission_id>": "ABSENT",
     "GET /api/v1/submissions/<submission_id>/files/<file_id>": "ABSENT",

@@ -134,7 +134,7 @@ def test_admin_adds_portal_invite_to_default_permissions_page(client):
     therapist = make_staff(roles=("therapist",))
     csrf = login_as(client, admin.email)
     page = client.get("/admin/permissions").get_data(as_text=True)
-    assert "Invite clients to the portal" in page  # descriptions from authz.PERMISSIONS
+    assert "Can invite clients to the client portal" in page  # titles from authz.PERMISSIONS
     assert "portal.invite" not in staff_actor(therapist).permissions
     resp = client.post("/admin/permissions", data=_form(csrf, permissions=["portal.invite"]))
     assert resp.status_code == 303

@@ -1,4 +1,4 @@
-"""API: bearer tokens (log in / log out), password change, and GET /me."""
+"""API: bearer tokens (log in / log out), password change and recovery, and GET /me."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from engine.errors import NotAuthenticated
-from engine.services import accounts
+from engine.services import accounts, password_reset
 from web import sessions
 from web.security import access, current_actor, public
 
@@ -28,6 +28,20 @@ class TokenResponse(ma.Schema):
 
 class PasswordChange(ma.Schema):
     current_password = ma.fields.String(required=True, validate=ma.validate.Length(max=1024))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(max=1024))
+
+
+class ResetRequest(ma.Schema):
+    email = ma.fields.String(required=True, validate=ma.validate.Length(max=254))
+
+
+class ResetAnswer(ma.Schema):
+    message = ma.fields.String(metadata={"description": "the same answer for every address"})
+
+
+class ResetComplete(ma.Schema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(max=200),
+                             metadata={"description": "the token of the mailed link"})
     password = ma.fields.String(required=True, validate=ma.validate.Length(max=1024))
 
 
@@ -100,6 +114,30 @@ def change_password(body):
                                    reopen_session=browser, active_client_id=g.active_client_id)
     if raw:
         sessions.begin_browser_session(raw)
+    return None
+
+
+@blp.route("/auth/password-reset", methods=["POST"])
+@blp.arguments(ResetRequest)
+@blp.response(202, ResetAnswer)
+@sessions.reset_throttled
+@public
+def request_password_reset(body):
+    """Forgot password: mail a single-use link (30 minutes) to the address if an account has it.
+
+    The answer is the same for every address; the mail is sent by a worker. 429 when throttled.
+    """
+    return {"message": password_reset.request_reset(body["email"])}
+
+
+@blp.route("/auth/password-reset/complete", methods=["POST"])
+@blp.arguments(ResetComplete)
+@blp.response(204)
+@public
+def complete_password_reset(body):
+    """Set a new password with the mailed link's token. Every session and token of the account ends;
+    sign in again afterwards. 422 names the token (invalid, used, expired) or the password."""
+    password_reset.reset(body["token"], body["password"], **_client_info())
     return None
 
 

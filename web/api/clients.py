@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from engine.models.clients import LINK_PERMISSIONS
 from engine.services import clients as client_service
+from engine.services import contact_invitations
 from web.security import access, current_actor
 
 blp = Blueprint("clients_api", __name__, url_prefix="/api/v1",
@@ -102,6 +103,7 @@ class ContactOut(ma.Schema):
     id, first_name, last_name, display_name, email, phone = _S(), _S(), _S(), _S(), _S(allow_none=True), _S()
     client_id = _S(allow_none=True, metadata={"description": "set when the contact is also a client"})
     has_portal_account = ma.fields.Boolean()
+    portal_login = _S(metadata={"description": "active (signs in), invited (activation link sent) or none"})
 
 
 class LinkOut(LinkFields):
@@ -178,3 +180,18 @@ class ContactLinkItem(MethodView):
     def delete(self, link_id):
         """Unlink the contact from the client; the contact itself stays."""
         client_service.remove_link(current_actor(), link_id)
+
+
+class PortalInviteOut(ma.Schema):
+    email = _S()
+    status = _S(metadata={"description": "invited"})
+
+
+@blp.route("/contact-links/<link_id>/portal-invite")
+class ContactPortalInvite(MethodView):
+    @blp.response(202, PortalInviteOut)
+    @access("staff:portal.invite")
+    def post(self, link_id):
+        """Mail the contact an activation link to the client portal (a worker sends it). The contact then
+        sees this client with the rights of the link. 409 no_rights, already_active; 422 without e-mail."""
+        return contact_invitations.invite_contact(current_actor(), link_id)

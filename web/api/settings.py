@@ -1,5 +1,5 @@
 """API: organization settings — the practice's set-up and first-run checklist and the default permission
-set (staff.manage), and portal settings (portal.settings)."""
+set (staff.manage), portal settings (portal.settings) and the default intake packet (intake_forms.manage)."""
 
 from __future__ import annotations
 
@@ -179,3 +179,25 @@ class ChecklistView(MethodView):
     def get(self):
         """The first-run checklist: each set-up step, whether it is done, and the page to do it on."""
         return practice.checklist(current_actor())
+
+
+class IntakePacket(ma.Schema):
+    intake_packet = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=60)), required=True,
+                                   validate=ma.validate.Length(max=50),
+                                   metadata={"description": "ordered keys of published intake forms"})
+
+
+@blp.route("/intake-packet")
+class IntakePacketView(MethodView):
+    @blp.response(200, IntakePacket)
+    @access("staff:intake_forms.manage")
+    def get(self):
+        """The default intake packet: the forms a new client gets, in order."""
+        return settings_service.intake_packet(current_actor())
+
+    @blp.arguments(IntakePacket)
+    @blp.response(200, IntakePacket)
+    @access("staff:intake_forms.manage")
+    def put(self, body):
+        """Replace the default intake packet (needs only the intake forms permission). 422 names wrong keys."""
+        return settings_service.set_intake_packet(current_actor(), body["intake_packet"])

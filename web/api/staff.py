@@ -92,3 +92,19 @@ class StaffItem(MethodView):
         409 cannot_disable_self / last_staff_manager when the change would lock the practice out.
         """
         return staff_service.update_staff(current_actor(), staff_id, body)
+
+
+@blp.route("/me/preferences")
+class OwnPreferences(MethodView):
+    @blp.response(200, Preferences)
+    @access("staff")
+    def get(self):
+        """Your own preferences: service types you offer, locations you work at, notifications."""
+        return staff_service.own_preferences(current_actor())
+
+    @blp.arguments(Preferences)
+    @blp.response(200, Preferences)
+    @access("staff")
+    def put(self, body):
+        """Change your own preferences (fields left out keep their value). 422 names unknown keys."""
+        return staff_service.set_own_preferences(current_actor(), body)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from pymongo.errors import PyMongoError
 
+from engine.authz import PERMISSIONS
 from engine.models.organization import Organization
 
 
@@ -38,3 +39,5 @@ def install_globals(app: Flask) -> None:
     """What every page's template may use: the practice's brand in the header, `local` for times."""
     app.jinja_env.globals["practice_brand"] = practice_brand
     app.jinja_env.filters["local"] = local_time
+    # Pages that leave out a control for want of a permission name it by its title (templates/_permission.html).
+    app.add_template_global(lambda code: PERMISSIONS[code], "permission_title")

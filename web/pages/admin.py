@@ -33,8 +33,10 @@ def _options() -> dict:
     """Checkbox choices as (value, label, description) from the role presets, permission table and practice."""
     org = practice.describe_practice()
     return {
-        "role_options": [(key, p["label"], ", ".join(sorted(p["permissions"]))) for key, p in ROLE_PRESETS.items()],
-        "permission_options": [(code, code, text) for code, text in PERMISSIONS.items()],
+        # People read permissions by their titles, never their codes.
+        "role_options": [(key, p["label"], "; ".join(sorted(PERMISSIONS[c] for c in p["permissions"])))
+                         for key, p in ROLE_PRESETS.items()],
+        "permission_options": [(code, title, None) for code, title in PERMISSIONS.items()],
         "service_options": [(s["key"], s["name"], None) for s in org["service_types"]],
         "location_options": [(loc["key"], loc["name"], "telehealth" if loc["telehealth"] else None)
                              for loc in org["locations"]],

@@ -1,11 +1,11 @@
-"""Pages: log in, log out, MFA setup and verification, change password, and "/" to the right home."""
+"""Pages: log in, log out, forgotten password, MFA setup and verification, change password, and "/" to the right home."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session
 
 from engine.errors import NotAuthenticated, ValidationFailed
-from engine.services import accounts, mfa
+from engine.services import accounts, mfa, password_reset
 from web import sessions
 from web.security import access, current_actor, public
 
@@ -27,6 +27,19 @@ def _finish_login():
     return redirect(sessions.safe_next(session.pop(NEXT_KEY, None), "/"))
 
 
+def continue_login(step: str | None, message: str):
+    """After a login opened by other means than the login form (a reset or activation link): the pending
+    MFA step, or home."""
+    if step == "mfa_verify":
+        flash(f"{message} Enter the code from your authenticator app to finish signing in.", "info")
+        return redirect("/mfa/verify", 303)
+    if step == "mfa_setup":
+        flash(f"{message} Your account needs two-factor authentication. Set it up to continue.", "info")
+        return redirect("/mfa/setup", 303)
+    flash(message, "success")
+    return redirect("/", 303)
+
+
 @bp.get("/")
 @public
 def index():
@@ -40,7 +53,8 @@ def index():
 def login_form():
     if current_actor().kind != "anonymous":
         return redirect(_home())
-    return render_template("auth/login.html", next=sessions.safe_next(request.args.get("next"), ""))
+    return render_template("auth/login.html", next=sessions.safe_next(request.args.get("next"), ""),
+                           email=request.args.get("email", "")[:254])
 
 
 @bp.post("/login")
@@ -62,6 +76,44 @@ def login_submit():
         flash("Your account needs two-factor authentication. Set it up to continue.", "info")
         return redirect("/mfa/setup")
     return _finish_login()
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@sessions.reset_throttled
+@public
+def forgot_password():
+    """Ask for a reset link: the same answer whether or not the address has an account."""
+    if request.method == "GET":
+        return render_template("auth/forgot.html", email=request.args.get("email", "")[:254], errors={})
+    email = request.form.get("email", "")
+    try:
+        answer = password_reset.request_reset(email)
+    except ValidationFailed as exc:
+        return render_template("auth/forgot.html", email=email[:254], errors=exc.details), 422
+    return render_template("auth/forgot.html", email=email[:254], errors={}, sent=answer)
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@public
+def reset_password():
+    """The mailed link's page: choose a new password; every other session ends and this browser signs in."""
+    token = (request.values.get("token") or "")[:200]
+    if request.method == "GET":
+        try:
+            password_reset.check_token(token)
+        except ValidationFailed as exc:
+            return render_template("auth/reset.html", token="", errors=exc.details), 410
+        return render_template("auth/reset.html", token=token, errors={})
+    if request.form.get("password", "") != request.form.get("confirm", ""):
+        return render_template("auth/reset.html", token=token,
+                               errors={"confirm": ["the two passwords differ"]}), 422
+    try:
+        account = password_reset.reset(token, request.form.get("password", ""), **_client_info())
+    except ValidationFailed as exc:
+        return render_template("auth/reset.html", token=token, errors=exc.details or {}), 422
+    raw, step = accounts.open_login(account, via="password_reset", **_client_info())
+    sessions.begin_browser_session(raw)
+    return continue_login(step, "Your password is changed and every other session is signed out.")
 
 
 @bp.get("/logout")

@@ -7,7 +7,8 @@ from flask import Blueprint, g, redirect, render_template, request
 
 from engine.errors import NotFound, ValidationFailed
 from engine.services import accounts, documents, form_requests, intake_queries, invitations, tasks
-from web.pages._flash import back
+from web import sessions
+from web.pages.auth import continue_login
 from web.security import access, current_actor, public
 
 bp = Blueprint("portal_task_pages", __name__, url_prefix="/portal")
@@ -69,7 +70,7 @@ def activate_page():
 @bp.post("/activate")
 @public
 def activate():
-    """Set the password; on success go to the sign-in page (which sets up MFA when the practice requires it)."""
+    """Set the password; on success the person is signed in (setting up MFA first when the practice requires it)."""
     token = request.form.get("token", "")[:200]
     password = request.form.get("password", "")
     if password != request.form.get("confirm", ""):
@@ -80,5 +81,9 @@ def activate():
                                       user_agent=request.headers.get("User-Agent", ""))
     except ValidationFailed as exc:
         return render_template("intake/activate.html", token=token, errors=exc.details or {}), 422
-    note = " You will set up a sign-in code next." if result["mfa_setup_required"] else ""
-    return back("/login", f"Your password is set. Sign in with {result['email']}.{note}")
+    # The link and the new password prove who this is: sign in now (the MFA step still follows).
+    account = accounts.find_login(result["email"])
+    raw, step = accounts.open_login(account, via="activation", ip=request.remote_addr or "",
+                                    user_agent=request.headers.get("User-Agent", ""))
+    sessions.begin_browser_session(raw)
+    return continue_login(step, "Your account is active. Welcome to the client portal.")

@@ -1,4 +1,5 @@
-"""Staff pages: home, client list (search, create) and a client's page (details, edit, contact network)."""
+"""Staff pages: home, client list (search, create), a client's page (details, edit, contact network) and
+each member's own preferences."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from engine.errors import Conflict, ValidationFailed
 from engine.models.clients import LINK_PERMISSIONS
 from engine.models.organization import Organization
 from engine.services import clients as client_service
-from engine.services import practice
+from engine.services import contact_invitations, practice
+from engine.services import settings as settings_service
 from engine.services import staff as staff_service
 from web.security import access, current_actor
 
@@ -102,6 +104,7 @@ def _client_page(client_id, *, errors=None, contact_errors=None, link_errors=Non
     directory = staff_service.staff_directory(actor) if can_manage else []
     return render_template("staff/client.html", client=record, network=network, network_on=network_on,
                            can_manage=can_manage, client_choices=choices, directory=directory,
+                           can_invite=actor.has(contact_invitations.INVITE),
                            link_permissions=LINK_PERMISSIONS,
                            values=request.form if errors else client_form_values(record),
                            assigned=request.form.getlist("assigned_staff") if errors else record["assigned_staff"],
@@ -160,6 +163,20 @@ def edit_link(link_id):
     return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
 
 
+@bp.post("/contact-links/<link_id>/portal-invite")
+@access("staff:portal.invite")
+def invite_contact(link_id):
+    """Mail the link's contact an activation link to the client portal."""
+    link = client_service.get_link_for(current_actor(), link_id)
+    try:
+        sent = contact_invitations.invite_contact(current_actor(), link_id)
+    except (Conflict, ValidationFailed) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Invitation sent to {sent['email']}.", "success")
+    return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
+
+
 @bp.post("/contact-links/<link_id>/delete")
 @access("staff:clients.manage")
 def remove_link(link_id):
@@ -168,3 +185,30 @@ def remove_link(link_id):
     client_service.remove_link(current_actor(), link_id)
     flash("Contact removed from this client's network.", "success")
     return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
+
+
+def _preferences_page(prefs: dict, errors=None, status=200):
+    org = practice.describe_practice()
+    return render_template(
+        "staff/preferences.html", prefs=prefs, errors=errors or {}, digests=staff_service.DIGESTS,
+        service_options=[(s["key"], s["name"], None) for s in org["service_types"]],
+        location_options=[(loc["key"], loc["name"], "telehealth" if loc["telehealth"] else None)
+                          for loc in org["locations"]]), status
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@access("staff")
+def preferences():
+    """The signed-in member's own service types, locations and notifications."""
+    if request.method == "GET":
+        return _preferences_page(staff_service.own_preferences(current_actor()))
+    form = request.form
+    changes = {"service_types": form.getlist("service_types"), "locations": form.getlist("locations"),
+               "notify_new_task": "notify_new_task" in form, "notify_new_message": "notify_new_message" in form,
+               "notify_digest": form.get("notify_digest", "daily")}
+    try:
+        staff_service.set_own_preferences(current_actor(), changes)
+    except ValidationFailed as exc:
+        return _preferences_page(changes, exc.details, 422)
+    flash("Your preferences are saved.", "success")
+    return redirect("/staff/preferences", 303)

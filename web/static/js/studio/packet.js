@@ -1,5 +1,6 @@
 // Default intake packet editor: an ordered list of intake forms; reorder by drag and drop or with
-// the up/down buttons (keyboard users), add and remove; saved through PUT /api/v1/settings/portal.
+// the up/down buttons (keyboard users), add and remove; saved through PUT /api/v1/settings/intake-packet
+// (the intake forms permission alone, not the portal settings one).
 (function () {
   "use strict";
   const root = document.getElementById("packet-page");
@@ -47,15 +48,15 @@
   });
 
   document.getElementById("packet-save").addEventListener("click", async () => {
-    const result = await api("PUT", "/api/v1/settings/portal", { intake_packet: keys() });
+    const result = await api("PUT", "/api/v1/settings/intake-packet", { intake_packet: keys() });
     if (result.ok) say("packet-status", "The packet is saved. New invitations use it.");
     else say("packet-status", Object.values((result.error && result.error.details) || {}).flat().join(" ") ||
       (result.error && result.error.message) || "Not saved.", true);
   });
 
   async function start() {
-    const [settings, forms] = await Promise.all([api("GET", "/api/v1/settings/portal"), api("GET", "/api/v1/forms?kind=intake")]);
-    if (!settings.ok) { say("packet-status", "You may not change the portal settings.", true); return; }
+    const [settings, forms] = await Promise.all([api("GET", "/api/v1/settings/intake-packet"), api("GET", "/api/v1/forms?kind=intake")]);
+    if (!settings.ok) { say("packet-status", "You may not change the intake packet: ask your administrator for the permission “Create and edit intake forms and the default packet”.", true); return; }
     for (const f of forms.ok ? forms.data : []) {
       titles[f.key] = f.title;
       if (f.latest_version) add.append(el("option", { value: f.key, text: `${f.title} (${f.key})` }));
