@@ -1,4 +1,9 @@
-"""Mail actor: deliver one recorded outgoing message (engine.services.mail.queue_mail made it)."""
+"""Mail actor: deliver one recorded outgoing message (engine.services.mail.queue_mail made it).
+
+The engine asks for a send through engine.workflow.dispatch ("deliver_mail", registered below with the
+workflow actors' dispatcher): notices and receipts are recorded in the request and sent here. Mail whose
+wake-up was lost, or whose sender died, is sent by the workers' sweep (engine.services.mail.retry_unsent).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,21 @@ import dramatiq
 
 from engine.errors import NotFound
 from engine.services import mail
+from workers import workflow
 
 log = logging.getLogger(__name__)
 
 
 # Inside the message's claim (engine.services.mail.STALE_CLAIM): a live sender never outlasts it.
 @dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
-def send_mail_message(*, message_id: str) -> None:
+def send_mail_message(message_id: str) -> None:
     """Send it unless it was sent already. SMTP failures and a busy claim (Conflict) raise, so
-    dramatiq retries them with backoff; a message that no longer exists is dropped."""
+    dramatiq retries them with backoff (the message keeps its Message-ID); a message that no
+    longer exists is dropped."""
     try:
         mail.deliver(message_id)
     except NotFound:
         log.warning("mail message %s no longer exists; nothing to send", message_id)
+
+
+workflow.ACTORS["deliver_mail"] = send_mail_message

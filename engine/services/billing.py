@@ -131,7 +131,7 @@ def create_invoice(actor: Actor, client_id, data: dict) -> dict:
                  details={"total_cents": total})
     for account in _payers(client):
         notices.notify(account, headline="You have a new invoice", path="/portal/billing",
-                       key=f"invoice:{inv.id}:{account.id}")
+                       key=f"invoice:{inv.id}:{account.id}", sentence="{practice} sent you a new invoice.")
     return invoice_dict(inv)
 
 
@@ -202,7 +202,7 @@ def _existing(key: str, invoice_id) -> Payment | None:
     return found
 
 
-def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
+def record_outcome(payment: Payment, result, actor: Actor, client: Client) -> Payment:
     """Record the gateway's answer once; only the caller that flips `processing` applies it to the invoice."""
     now = utcnow()
     changes = {"status": result.status if result.status in ("succeeded", "failed") else "failed",
@@ -231,8 +231,8 @@ def _settle(done: Payment, actor: Actor, client: Client) -> Payment:
     if result_ok:
         recipients = [actor.login] if actor.is_portal else _payers(client)
         for account in recipients:
-            notices.notify(account, headline="Your payment was received", path="/portal/billing",
-                           key=f"receipt:{done.id}:{account.id}")
+            notices.notify(account, headline="Payment received", path="/portal/billing",
+                           key=f"receipt:{done.id}:{account.id}", sentence="{practice} received your payment.")
     return done
 
 
@@ -251,7 +251,7 @@ def _charge(gateway: PaymentGateway, payment: Payment, inv: Invoice, actor: Acto
                             payment_method=payment.payment_method, idempotency_key=payment.idempotency_key,
                             description=f"Invoice {inv.number}",
                             metadata={"invoice": str(inv.id), "payment": str(payment.id)})
-    return _finish(payment, result, actor, client)
+    return record_outcome(payment, result, actor, client)
 
 
 def charge_invoice(actor: Actor, invoice_id, *, idempotency_key: str, payment_method: str | None = None,

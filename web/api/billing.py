@@ -1,4 +1,5 @@
-"""API: invoices, payments (Idempotency-Key header required), receipts, saved payment methods."""
+"""API: invoices, payments (Idempotency-Key header required), receipts, saved payment methods,
+Stripe payment intents and Stripe's webhook."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.errors import ValidationFailed
-from engine.services import billing
-from web.security import access, current_actor
+from engine.services import billing, card_intents
+from web.security import access, current_actor, public
 
 blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Invoices and payments")
 
@@ -161,3 +162,34 @@ class ReceiptItem(MethodView):
     def get(self, payment_id):
         """The receipt of a successful payment."""
         return billing.get_receipt(current_actor(), payment_id)
+
+
+class PaymentIntentOut(ma.Schema):
+    intent_id, client_secret, currency, publishable_key = _S(), _S(), _S(), _S()
+    amount_cents = _I()
+
+
+@blp.route("/invoices/<invoice_id>/payment-intent")
+class PaymentIntent(MethodView):
+    @blp.response(201, PaymentIntentOut)
+    @access("authenticated")
+    def post(self, invoice_id):
+        """Open a payment of the whole balance for Stripe's Payment Element (the same balance: the same
+        intent). The invoice is credited when Stripe's webhook says the payment succeeded."""
+        return card_intents.start_intent(current_actor(), invoice_id)
+
+
+class WebhookAnswer(ma.Schema):
+    outcome = _S(metadata={"description": "credited, duplicate or ignored"})
+
+
+@blp.route("/stripe/webhook")
+class StripeWebhook(MethodView):
+    @blp.response(200, WebhookAnswer)
+    @blp.alt_response(400, description="the Stripe-Signature header does not verify; nothing was done")
+    @public
+    def post(self):
+        """Stripe's events, verified by their signature (PORTICO_STRIPE_WEBHOOK_SECRET); a succeeded
+        payment intent credits its invoice once, however often Stripe sends the event."""
+        return {"outcome": card_intents.handle_stripe_webhook(
+            request.get_data(cache=False), request.headers.get("Stripe-Signature", ""))}
