@@ -41,6 +41,8 @@ class Invoice(me.Document):
     created_at = me.DateTimeField(default=utcnow)
     paid_at = me.DateTimeField()
     version = me.IntField(default=0)
+    # The `payment` process staff started for this invoice ("request payment"): one at a time.
+    payment_request = me.ObjectIdField()
 
     @property
     def balance_cents(self) -> int:

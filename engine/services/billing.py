@@ -347,9 +347,26 @@ def raise_if_failed(payment: dict) -> dict:
 def list_payment_methods(actor: Actor, client_id) -> list[dict]:
     client = get_client_for(actor, client_id, need=_need(actor))
     audit.record(actor, "payment_methods_viewed", client=client, object_type="client", object_id=client.id)
-    return [{"id": str(m.id), "gateway": m.gateway, "brand": m.brand, "last4": m.last4,
-             "exp_month": m.exp_month, "exp_year": m.exp_year}
-            for m in PaymentMethod.objects(client=client.id).order_by("-created_at")]
+    return [method_dict(m) for m in PaymentMethod.objects(client=client.id).order_by("-created_at")]
+
+
+def method_dict(m: PaymentMethod) -> dict:
+    expires = f" (expires {m.exp_month:02d}/{m.exp_year})" if m.exp_month and m.exp_year else ""
+    label = f"{(m.brand or 'card').title()} ending {m.last4}{expires}"
+    return {"id": str(m.id), "gateway": m.gateway, "brand": m.brand, "last4": m.last4,
+            "exp_month": m.exp_month, "exp_year": m.exp_year, "label": label}
+
+
+def save_payment_method(actor: Actor, client_id, *, card: dict | None = None, payment_method: str | None = None) -> dict:
+    """Keep a card for later payments without paying now: sandbox card details, or a gateway token.
+    Raises NotFound, ValidationFailed (card details where the gateway takes none, bad expiry)."""
+    client = get_client_for(actor, client_id, need=_need(actor, "billing.manage"))
+    if payment_method and len(str(payment_method)) == 24:
+        raise ValidationFailed("that is a saved card already", details={"payment_method": ["send a gateway token"]})
+    _token, saved = _resolve_method(get_gateway(), client, payment_method=payment_method, card=card, save=True,
+                                    actor=actor)
+    audit.record(actor, "payment_method_saved", client=client, object_type="payment_method", object_id=saved.id)
+    return method_dict(saved)
 
 
 def charge_payment(*, invoice_id: str | None, idempotency_key: str, payment_method: str | None = None) -> dict:

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.errors import ValidationFailed
-from engine.services import billing, card_intents
+from engine.services import billing, card_intents, payment_requests
 from web.security import access, current_actor, public
 
 blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Invoices and payments")
@@ -80,7 +80,13 @@ class PaymentIn(ma.Schema):
 
 class PaymentMethodOut(ma.Schema):
     id, gateway, brand, last4 = _S(), _S(), _S(), _S()
+    label = _S(metadata={"description": "what a person reads: brand, last four digits, expiry"})
     exp_month, exp_year = _I(allow_none=True), _I(allow_none=True)
+
+
+class PaymentMethodIn(ma.Schema):
+    payment_method = _S(metadata={"description": "a gateway token (Stripe pm_…)"})
+    card = ma.fields.Nested(SandboxCardIn, metadata={"description": "sandbox gateway only: test card details"})
 
 
 class PaymentMethodList(ma.Schema):
@@ -139,6 +145,13 @@ class PaymentMethods(MethodView):
         """Saved cards (brand, last four, expiry; the gateway keeps the card)."""
         return {"items": billing.list_payment_methods(current_actor(), client_id)}
 
+    @blp.arguments(PaymentMethodIn)
+    @blp.response(201, PaymentMethodOut)
+    @access("authenticated")
+    def post(self, body, client_id):
+        """Save a card for later payments without paying now (sandbox: test card details; Stripe: a pm_… token)."""
+        return billing.save_payment_method(current_actor(), client_id, **body)
+
 
 @blp.route("/payment-methods/<method_id>")
 class PaymentMethodItem(MethodView):
@@ -193,3 +206,17 @@ class StripeWebhook(MethodView):
         payment intent credits its invoice once, however often Stripe sends the event."""
         return {"outcome": card_intents.handle_stripe_webhook(
             request.get_data(cache=False), request.headers.get("Stripe-Signature", ""))}
+
+
+class PaymentRequestOut(InvoiceOut):
+    payment_request = _S(metadata={"description": "the payment process started for the invoice"})
+
+
+@blp.route("/invoices/<invoice_id>/payment-request")
+class PaymentRequest(MethodView):
+    @blp.response(201, PaymentRequestOut)
+    @access("staff:billing.manage")
+    def post(self, invoice_id):
+        """Ask the client to pay: starts the payment process (insurance details, then the client's card).
+        409 payment_already_requested while an earlier request for the invoice runs."""
+        return payment_requests.request_payment(current_actor(), invoice_id)

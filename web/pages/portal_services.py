@@ -183,6 +183,21 @@ def pay(invoice_id):
     return back("/portal/billing", f"Thank you — payment received. Receipt {payment['receipt']['number']}.")
 
 
+@bp.post("/billing/cards")
+@access("portal")
+def save_card():
+    """Keep a card for later payments (sandbox test cards; with Stripe the Payment Element pays directly)."""
+    profile = _active("payments")
+    form = request.form
+    card = {"number": form.get("number", ""), "exp_month": form.get("exp_month"), "exp_year": form.get("exp_year"),
+            "cvc": form.get("cvc", "")}
+    try:
+        saved = billing.save_payment_method(current_actor(), profile["client_id"], card=card)
+    except PorticoError as exc:
+        return back("/portal/billing", error=exc)
+    return back("/portal/billing", f"Saved {saved['label']}.")
+
+
 @bp.get("/billing/receipts/<payment_id>")
 @access("portal")
 def receipt(payment_id):
