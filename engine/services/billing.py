@@ -365,6 +365,8 @@ def save_payment_method(actor: Actor, client_id, *, card: dict | None = None, pa
         raise ValidationFailed("that is a saved card already", details={"payment_method": ["send a gateway token"]})
     _token, saved = _resolve_method(get_gateway(), client, payment_method=payment_method, card=card, save=True,
                                     actor=actor)
+    if saved is None or saved.client != client.id:  # a token another client saved: not theirs to see
+        raise ValidationFailed("this card cannot be saved here", details={"payment_method": ["unknown card"]})
     audit.record(actor, "payment_method_saved", client=client, object_type="payment_method", object_id=saved.id)
     return method_dict(saved)
 

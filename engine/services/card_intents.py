@@ -55,7 +55,10 @@ def start_intent(actor: Actor, invoice_id) -> dict:
 def handle_stripe_webhook(payload: bytes, signature: str) -> str:
     """Verify a Stripe webhook request and act on its event once. Returns what happened:
     credited | duplicate | ignored. Raises NotFound (no signing secret set), BadRequest (bad signature)."""
-    from engine.services.payments.stripe_gateway import BadSignature, verify_event  # the SDK loads only here
+    from engine.services.payments.stripe_gateway import (  # the SDK loads only here
+        BadSignature,
+        verify_event,
+    )
 
     secret = config.current().stripe_webhook_secret
     if not secret:

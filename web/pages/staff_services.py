@@ -11,7 +11,14 @@ from flask import Blueprint, render_template, request
 from engine.authz import get_client_for
 from engine.errors import PorticoError
 from engine.models.organization import Organization
-from engine.services import availability, billing, insurance, messaging, payment_requests, scheduling
+from engine.services import (
+    availability,
+    billing,
+    insurance,
+    messaging,
+    payment_requests,
+    scheduling,
+)
 from web.api._files import uploads
 from web.pages._flash import back
 from web.security import access, current_actor

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 import stripe
 
-from engine.services.payments import CardSummary, ChargeResult, GatewayUnavailable, Intent, PaymentGateway
+from engine.services.payments import (
+    CardSummary,
+    ChargeResult,
+    GatewayUnavailable,
+    Intent,
+    PaymentGateway,
+)
 
 if TYPE_CHECKING:
     from stripe.params import PaymentIntentCreateParams
