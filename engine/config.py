@@ -44,7 +44,8 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "PORTICO_LOG_LEVEL": ("INFO", "log level"),
     "PORTICO_PAYMENT_GATEWAY": ("sandbox", "sandbox (built-in test-mode processor) or stripe"),
     "PORTICO_STRIPE_SECRET_KEY": (None, "Stripe secret key (sk_…), needed with PORTICO_PAYMENT_GATEWAY=stripe"),
-    "PORTICO_STRIPE_PUBLISHABLE_KEY": (None, "Stripe publishable key (pk_…) for Stripe.js in the browser"),
+    "PORTICO_STRIPE_PUBLISHABLE_KEY": (None, "Stripe publishable key (pk_…): with it the portal's pay page uses Stripe's Payment Element"),
+    "PORTICO_STRIPE_WEBHOOK_SECRET": (None, "signing secret (whsec_…) of the Stripe webhook endpoint /api/v1/stripe/webhook; unset = the endpoint answers 404"),
 }
 
 
@@ -79,6 +80,7 @@ class Settings:
     payment_gateway: str = "sandbox"
     stripe_secret_key: str | None = None
     stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = None
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
 
@@ -172,6 +174,9 @@ def load(environ: dict | None = None) -> Settings:
         secret = _dev_secret(data_dir)
     host = _or_default(env_map, "PORTICO_HOST")
     port = _int(env_map, "PORTICO_PORT")
+    if env_map.get("PORTICO_STRIPE_PUBLISHABLE_KEY") and _payment_gateway(env_map) != "stripe":
+        # Stripe.js would collect a card for a PaymentIntent the sandbox cannot make.
+        raise ConfigError("PORTICO_STRIPE_PUBLISHABLE_KEY needs PORTICO_PAYMENT_GATEWAY=stripe")
     return Settings(
         env=env,
         secret_key=secret,
@@ -198,6 +203,7 @@ def load(environ: dict | None = None) -> Settings:
         payment_gateway=_payment_gateway(env_map),
         stripe_secret_key=env_map.get("PORTICO_STRIPE_SECRET_KEY") or None,
         stripe_publishable_key=env_map.get("PORTICO_STRIPE_PUBLISHABLE_KEY") or None,
+        stripe_webhook_secret=env_map.get("PORTICO_STRIPE_WEBHOOK_SECRET") or None,
         log_level=_or_default(env_map, "PORTICO_LOG_LEVEL"),
     )
 

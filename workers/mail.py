@@ -1,5 +1,11 @@
 """Mail actors: deliver one recorded outgoing message (engine.services.mail.queue_mail made it); mail a
-password reset link (engine.services.password_reset)."""
+password reset link (engine.services.password_reset).
+
+The engine asks for a send through engine.workflow.dispatch ("deliver_mail", registered below with the
+workflow actors' dispatcher): notices, receipts and contacts' portal invitations are recorded in the
+request and sent here. Mail whose wake-up was lost, or whose sender died, is sent by the workers' sweep
+(engine.services.mail.retry_unsent).
+"""
 
 from __future__ import annotations
 
@@ -16,9 +22,10 @@ log = logging.getLogger(__name__)
 
 # Inside the message's claim (engine.services.mail.STALE_CLAIM): a live sender never outlasts it.
 @dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
-def send_mail_message(*, message_id: str) -> None:
+def send_mail_message(message_id: str) -> None:
     """Send it unless it was sent already. SMTP failures and a busy claim (Conflict) raise, so
-    dramatiq retries them with backoff; a message that no longer exists is dropped."""
+    dramatiq retries them with backoff (the message keeps its Message-ID); a message that no
+    longer exists is dropped."""
     try:
         mail.deliver(message_id)
     except NotFound:
@@ -34,13 +41,5 @@ def mail_password_reset(request_id: str) -> None:
     password_reset.mail_link(request_id)
 
 
-# The engine's way to ask for one recorded mail (engine.workflow.dispatch "send_mail": portal invitations
-# of contacts); positional like every dispatched actor.
-@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
-def deliver_mail(message_id: str) -> None:
-    """Send one recorded mail unless it was sent already (a busy claim or SMTP failure is retried)."""
-    send_mail_message.fn(message_id=message_id)
-
-
 workflow.ACTORS[password_reset.DISPATCH_KIND] = mail_password_reset
-workflow.ACTORS["send_mail"] = deliver_mail
+workflow.ACTORS[mail.DELIVER] = send_mail_message

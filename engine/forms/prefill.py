@@ -25,7 +25,8 @@ REVIEWABLE = ("first_name", "last_name", "preferred_name", "date_of_birth", "ema
 # What `client.<path>` may show: name, date of birth, contact, address, emergency contact ...
 CLIENT_FIELDS = frozenset((*REVIEWABLE, "full_name", "address.country"))
 # ... and insurance basics, from the client's current primary policy (`client.insurance.<field>`).
-INSURANCE_FIELDS = frozenset(("payer", "member_id", "group_number", "subscriber_name", "relationship"))
+INSURANCE_FIELDS = frozenset(("payer", "member_id", "group_number", "subscriber_name", "subscriber_date_of_birth",
+                              "relationship"))
 INSURANCE = "insurance."
 # What `signer.<path>` may show about the person filling the form.
 SIGNER_FIELDS = frozenset(("full_name", "first_name", "last_name", "email", "phone"))
@@ -93,6 +94,13 @@ def prefill_fields(definition: dict) -> dict[str, str]:
                 continue
             out[value_name(q)] = source.removeprefix("client.")
     return out
+
+
+def insurance_answers(definition: dict, answers: dict) -> dict:
+    """The answers given to questions that show the client's insurance: {policy field: answer}. A form
+    that shows the policy is also how the client keeps it (engine.services.insurance.record_from_form)."""
+    return {path.removeprefix(INSURANCE): answers[name] for name, path in prefill_fields(definition).items()
+            if path.startswith(INSURANCE) and answers.get(name) not in (None, "")}
 
 
 def needs_insurance(definition: dict) -> bool:

@@ -42,6 +42,8 @@ class Invoice(me.Document):
     created_at = me.DateTimeField(default=utcnow)
     paid_at = me.DateTimeField()
     version = me.IntField(default=0)
+    # The `payment` process staff started for this invoice ("request payment"): one at a time.
+    payment_request = me.ObjectIdField()
 
     @property
     def balance_cents(self) -> int:
@@ -131,3 +133,15 @@ class SandboxCharge(me.Document):
     decline_code = me.StringField(default="")
     description = me.StringField(default="")
     created_at = me.DateTimeField(default=utcnow)
+
+
+class ProcessorEvent(me.Document):
+    """A payment processor's webhook event we acted on, by the processor's event id: a redelivery of
+    the same event is answered without acting again."""
+
+    meta = {"collection": "processor_events"}
+
+    id = me.StringField(primary_key=True)  # evt_…
+    type = me.StringField(default="")
+    payment_intent = me.StringField(default="")
+    received_at = me.DateTimeField(default=utcnow)

@@ -150,7 +150,7 @@ def create_invoice(actor: Actor, client_id, data: dict) -> dict:
                  details={"total_cents": total})
     for account in _payers(client):
         notices.notify(account, headline="You have a new invoice", path="/portal/billing",
-                       key=f"invoice:{inv.id}:{account.id}")
+                       key=f"invoice:{inv.id}:{account.id}", sentence="{practice} sent you a new invoice.")
     return invoice_dict(inv)
 
 
@@ -221,7 +221,7 @@ def _existing(key: str, invoice_id) -> Payment | None:
     return found
 
 
-def _finish(payment: Payment, result, actor: Actor, client: Client) -> Payment:
+def record_outcome(payment: Payment, result, actor: Actor, client: Client) -> Payment:
     """Record the gateway's answer once; only the caller that flips `processing` applies it to the invoice."""
     now = utcnow()
     changes = {"status": result.status if result.status in ("succeeded", "failed") else "failed",
@@ -250,8 +250,8 @@ def _settle(done: Payment, actor: Actor, client: Client) -> Payment:
     if result_ok:
         recipients = [actor.login] if actor.is_portal else _payers(client)
         for account in recipients:
-            notices.notify(account, headline="Your payment was received", path="/portal/billing",
-                           key=f"receipt:{done.id}:{account.id}")
+            notices.notify(account, headline="Payment received", path="/portal/billing",
+                           key=f"receipt:{done.id}:{account.id}", sentence="{practice} received your payment.")
     return done
 
 
@@ -270,7 +270,7 @@ def _charge(gateway: PaymentGateway, payment: Payment, inv: Invoice, actor: Acto
                             payment_method=payment.payment_method, idempotency_key=payment.idempotency_key,
                             description=f"Invoice {inv.number}",
                             metadata={"invoice": str(inv.id), "payment": str(payment.id)})
-    return _finish(payment, result, actor, client)
+    return record_outcome(payment, result, actor, client)
 
 
 def charge_invoice(actor: Actor, invoice_id, *, idempotency_key: str, payment_method: str | None = None,
@@ -366,9 +366,28 @@ def raise_if_failed(payment: dict) -> dict:
 def list_payment_methods(actor: Actor, client_id) -> list[dict]:
     client = get_client_for(actor, client_id, need=_need(actor))
     audit.record(actor, "payment_methods_viewed", client=client, object_type="client", object_id=client.id)
-    return [{"id": str(m.id), "gateway": m.gateway, "brand": m.brand, "last4": m.last4,
-             "exp_month": m.exp_month, "exp_year": m.exp_year}
-            for m in PaymentMethod.objects(client=client.id).order_by("-created_at")]
+    return [method_dict(m) for m in PaymentMethod.objects(client=client.id).order_by("-created_at")]
+
+
+def method_dict(m: PaymentMethod) -> dict:
+    expires = f" (expires {m.exp_month:02d}/{m.exp_year})" if m.exp_month and m.exp_year else ""
+    label = f"{(m.brand or 'card').title()} ending {m.last4}{expires}"
+    return {"id": str(m.id), "gateway": m.gateway, "brand": m.brand, "last4": m.last4,
+            "exp_month": m.exp_month, "exp_year": m.exp_year, "label": label}
+
+
+def save_payment_method(actor: Actor, client_id, *, card: dict | None = None, payment_method: str | None = None) -> dict:
+    """Keep a card for later payments without paying now: sandbox card details, or a gateway token.
+    Raises NotFound, ValidationFailed (card details where the gateway takes none, bad expiry)."""
+    client = get_client_for(actor, client_id, need=_need(actor, "billing.manage"))
+    if payment_method and len(str(payment_method)) == 24:
+        raise ValidationFailed("that is a saved card already", details={"payment_method": ["send a gateway token"]})
+    _token, saved = _resolve_method(get_gateway(), client, payment_method=payment_method, card=card, save=True,
+                                    actor=actor)
+    if saved is None or saved.client != client.id:  # a token another client saved: not theirs to see
+        raise ValidationFailed("this card cannot be saved here", details={"payment_method": ["unknown card"]})
+    audit.record(actor, "payment_method_saved", client=client, object_type="payment_method", object_id=saved.id)
+    return method_dict(saved)
 
 
 def charge_payment(*, invoice_id: str | None, idempotency_key: str, payment_method: str | None = None) -> dict:

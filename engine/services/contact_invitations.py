@@ -8,7 +8,7 @@ profile with exactly the rights of their link (engine.authz.portal_profiles):
 nothing follows from the login itself.
 
 The mail is recorded in the request and sent by a worker (engine.workflow.dispatch
-"send_mail"; the mail sweep sends one whose wake-up was lost). It carries the
+"deliver_mail"; the mail sweep sends one whose wake-up was lost). It carries the
 practice's name, the person's first name and the link: never the client's name.
 """
 
@@ -24,7 +24,6 @@ from engine.services.settings import require_contact_network
 from engine.workflow import dispatch
 
 INVITE = "portal.invite"
-SEND_MAIL = "send_mail"  # the dispatch kind a worker answers with engine.services.mail.deliver
 
 
 def _login_of(contact: Contact) -> PortalAccount | None:
@@ -69,7 +68,7 @@ def invite_contact(actor: Actor, link_id) -> dict:
             f"Set your password to get started:\n{link_url}\n\n"
             f"The link works once and expires in {invitations.TOKEN_DAYS} days.\n\n{practice}\n")
     message = mail.queue_mail(account.email, f"{practice}: your client portal", text)
-    dispatch.send(SEND_MAIL, message.id)  # a lost wake-up: the mail sweep sends it (mail.retry_unsent)
+    dispatch.send(mail.DELIVER, message.id)  # a lost wake-up: the mail sweep sends it (mail.retry_unsent)
     audit.record(actor, "contact_invited_to_portal", client=client, object_type="contact_link",
                  object_id=link.id, details={"contact_id": str(contact.id), "account_id": str(account.id)})
     return {"email": account.email, "status": "invited"}

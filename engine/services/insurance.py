@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.forms.prefill import insurance_answers
 from engine.models import utcnow
 from engine.models.clients import Client
 from engine.models.insurance import RELATIONSHIPS, InsurancePolicy
@@ -113,6 +114,46 @@ def update_policy(actor: Actor, policy_id, data: dict, *, client_id=None) -> dic
     audit.record(actor, "insurance_policy_updated", client=client, object_type="insurance_policy",
                  object_id=policy.id, details={"fields": sorted(data)})
     return policy_dict(policy)
+
+
+def record_from_form(actor: Actor, client: Client, definition: dict, answers: dict, *, submission_id) -> None:
+    """Keep the insurance a submitted form gave as the client's policy, so nobody enters it twice.
+
+    The questions that show the policy (`prefill: client.insurance.*`) say which answers are its
+    fields. The client's current primary policy is updated when the answers differ from it (and goes
+    back to pending review), or a primary policy is added when there is none. Answers that would not
+    make a valid policy (no payer or member ID: "no insurance") change nothing.
+    """
+    given = insurance_answers(definition, answers)
+    if not given.get("payer") or not given.get("member_id"):
+        return
+    if given.get("relationship", "self") == "self":
+        given["relationship"] = "self"
+        given.setdefault("subscriber_name", client.display_name)
+        if client.date_of_birth and "subscriber_date_of_birth" not in given:
+            given["subscriber_date_of_birth"] = client.date_of_birth.isoformat()
+    elif given["relationship"] not in RELATIONSHIPS:
+        given["relationship"] = "other"
+    data = {k: str(v) for k, v in given.items() if k in _FIELDS}
+    policy = InsurancePolicy.objects(client=client.id, priority="primary",
+                                     status__ne="rejected").order_by("-created_at").first()
+    details = {"submission": str(submission_id)}
+    if policy is None:
+        policy = InsurancePolicy(client=client.id, submitted_by_kind=actor.kind, submitted_by_id=actor.id)
+        _apply(policy, dict(data, priority="primary"), partial=False)
+        policy.save(force_insert=True)
+        audit.record(actor, "insurance_policy_added", client=client, object_type="insurance_policy",
+                     object_id=policy.id, details=details)
+        return
+    before = policy_dict(policy)
+    _apply(policy, data, partial=True)
+    changed = sorted(k for k in data if policy_dict(policy)[k] != before[k])
+    if not changed:
+        return  # the form confirmed what is on file
+    policy.status, policy.updated_at = "pending", utcnow()
+    policy.save()
+    audit.record(actor, "insurance_policy_updated", client=client, object_type="insurance_policy",
+                 object_id=policy.id, details=dict(details, fields=changed))
 
 
 def upload_card(actor: Actor, policy_id, side: str, *, filename: str, data: bytes, client_id=None) -> dict:

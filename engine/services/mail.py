@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # well before (an actor's time limit, gunicorn's 60 s request timeout), so a claim never lapses under
 # a live sender and a message is never sent twice that way.
 STALE_CLAIM = timedelta(seconds=90)
+# The engine.workflow.dispatch kind a worker answers by sending one recorded mail (workers/mail.py).
+DELIVER = "deliver_mail"
 SMTP_TIMEOUT = 30
 MAX_BODY_CHARS = 1_000_000
 _LINK = re.compile(r"https?://[^\s<>\"')\]]+")

@@ -186,7 +186,8 @@ def _notify_others(client: Client, message: Message) -> None:
             if account.id != message.author_id:
                 notices.notify(account, headline="You have a new secure message",
                                path=f"/portal/messages?client={client.id}",
-                               key=f"message:{message.id}:portal:{account.id}")
+                               key=f"message:{message.id}:portal:{account.id}",
+                               sentence="You have a new secure message from {practice}.")
         return
     for member in StaffMember.objects(id__in=client.assigned_staff or [], disabled=False):
         if member.preferences is None or member.preferences.notify_new_message:

@@ -2,6 +2,13 @@
 
 A message body, an appointment's service type, an invoice's line items never
 go into a mail: mail leaves our control. The reader signs in to see them.
+
+A notice is recorded in the caller's process and sent by a worker (the
+`deliver_mail` wake-up; the workers' sweep sends any whose wake-up was lost),
+never inside a web request: a slow or failing relay must not slow or fail the
+action it reports. The mail's idempotency key makes a notice one message, and
+the Message-ID it gets before its first send is kept by every retry, so a
+resend after an unclear failure is recognised as the same mail.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ import logging
 from engine import config
 from engine.models.clients import ContactLink
 from engine.models.organization import Organization
-from engine.services.mail import send_mail
+from engine.services import mail
+from engine.workflow import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +43,16 @@ def portal_accounts_with(client, permission: str) -> list:
     return [a for a in accounts if a.activated_at is not None]
 
 
-def notify(account, *, headline: str, path: str, key: str) -> None:
+def notify(account, *, headline: str, path: str, key: str, sentence: str = "") -> None:
     """Mail `account` that something is waiting at `path`; sent at most once per `key`.
 
-    Best effort: a mail failure is logged (the mail service keeps the message
-    as failed for a retry) and never undoes the action that caused it.
+    `headline` is the subject (the practice's name follows it); `sentence` opens the body and may
+    name the practice as `{practice}` ("{practice} received your payment."); without one the body
+    repeats the headline.
+
+    Only records the mail and asks a worker to send it (engine.services.mail.deliver, at least
+    once, with one Message-ID). Best effort: a mail that cannot even be recorded (a bad address)
+    is logged and never undoes the action that caused it.
     """
     recipient = recipient_of(account)
     if recipient is None:
@@ -48,10 +61,13 @@ def notify(account, *, headline: str, path: str, key: str) -> None:
     org_name = Organization.get().name
     link = f"{config.current().base_url}{path}"
     greeting = f"Hello {first_name}," if first_name else "Hello,"
-    text = (f"{greeting}\n\n{headline} from {org_name}.\nSign in to see it:\n{link}\n\n"
-            f"{org_name}\n")
+    lead = sentence.format(practice=org_name) if sentence else f"{headline}."
+    text = f"{greeting}\n\n{lead}\nSign in to see it:\n{link}\n\n{org_name}\n"
     try:
-        send_mail(to, f"{headline} — {org_name}", text, idempotency_key=key)
+        message = mail.queue_mail(to, f"{headline} — {org_name}", text, idempotency_key=key)
     except Exception:  # noqa: BLE001 - a notice must not fail the action it reports
-        log.warning("notification %s to account %s not sent", key, getattr(account, "id", "?"),
+        log.warning("notification %s to account %s not recorded", key, getattr(account, "id", "?"),
                     exc_info=True)
+        return
+    if message.status == "queued":
+        dispatch.send(mail.DELIVER, message.id)

@@ -27,7 +27,7 @@ from engine.models.forms import Evidence, FormVersion, ProposedChange, Submissio
 from engine.services import audit, form_files, webhooks
 from engine.services.form_requests import TASK_CONTEXT, require_request
 from engine.services.forms import canonical_json, get_version, published_definition
-from engine.services.insurance import current_policy
+from engine.services.insurance import current_policy, record_from_form
 
 FILE_REF = form_files.FILE_REF
 
@@ -207,6 +207,8 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         item.validate()  # what save() checks; the insert below does not
     if items:
         ProposedChange.objects.insert(items, load_bulk=False)  # one insert for all of them
+    if needs_insurance(definition):
+        record_from_form(actor, client, definition, answers, submission_id=sub.id)
     event = {"client": client, "object_type": "submission", "object_id": str(sub.id),
              "details": {"form": form_key, "version": version.number}}
     if audit_to is not None:

@@ -35,7 +35,8 @@ def installed() -> bool:
 
 
 def send(kind: str, object_id, delay_ms: int = 0) -> bool:
-    """Ask for `kind` ("perform_operation" | "fire_timer" | "fire_timers" | "deliver_webhook") on `object_id`.
+    """Ask for `kind` ("perform_operation" | "fire_timer" | "fire_timers" | "deliver_webhook" |
+    "deliver_mail") on `object_id`.
 
     False if not sent now."""
     if _dispatcher is None:

@@ -144,11 +144,14 @@ def test_payment_decline_notifies_staff_and_retries(people):
     data = {"client_id": str(people["client"].id), "invoice_id": invoice["id"], "payment_method": declined.token}
     iid = processes.start_process("payment", client_id=people["client"].id, data=data)
     tasks.complete(people["portal"], inbox(people["portal"])[0]["id"], VALID["insurance_information"])
+    # The client chooses a card in the "Update your payment method" form: here the same declined one, saved.
+    saved = billing.save_payment_method(people["portal"], people["client"].id,
+                                        card={"number": "4000000000000002", "exp_month": 1, "exp_year": 2040})
     for _attempt in (1, 2):
         assert perform_all(iid) == ["charge_payment", "notify_staff"]
         [retry] = inbox(people["portal"])
         assert retry["name"] == "Update your payment method" and restored(iid)[0]["status"] == "running"
-        tasks.complete(people["portal"], retry["id"], {})
+        tasks.complete(people["portal"], retry["id"], {"payment_method": saved["id"]})
     assert perform_all(iid) == ["charge_payment", "notify_staff"]
     [follow_up] = inbox(people["staff"])
     assert follow_up["name"] == "Follow up: payment failed"

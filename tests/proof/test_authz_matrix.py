@@ -85,6 +85,7 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/clients/<client_id>/messages": "CLIENT/messages",
     "POST /api/v1/clients/<client_id>/messages/read": "CLIENT/messages",
     "GET /api/v1/clients/<client_id>/payment-methods": "CLIENT/payments",
+    "POST /api/v1/clients/<client_id>/payment-methods": "CLIENT:billing.manage/payments",
     "POST /api/v1/clients/<client_id>/resend-missed": "STAFFCLIENT:portal.invite",
     "GET /api/v1/clients/<client_id>/review-items": "STAFFCLIENT",
     "GET /api/v1/clients/<client_id>/closed-requests": "STAFFCLIENT",
@@ -106,6 +107,8 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/forms/<key>/copy-to-intake": "PERM:intake_forms.manage",
     "POST /api/v1/forms/<key>/publish": "PERM:intake_forms.manage",
     "POST /api/v1/invoices/<invoice_id>/payments": "CLIENT/payments",
+    "POST /api/v1/invoices/<invoice_id>/payment-intent": "CLIENT:billing.manage/payments",
+    "POST /api/v1/invoices/<invoice_id>/payment-request": "STAFFCLIENT:billing.manage",
     "POST /api/v1/invoices/<invoice_id>/void": "STAFFCLIENT:billing.manage",
     "GET /api/v1/me": "SELF",
     "GET /api/v1/messages/<message_id>/attachments/<int:n>": "CLIENT/messages",
@@ -156,6 +159,7 @@ ROUTES: dict[str, str] = {
     "PATCH /api/v1/staff/<staff_id>": "PERM:staff.manage",
     "GET /api/v1/staff/me/preferences": "STAFF",
     "PUT /api/v1/staff/me/preferences": "STAFF",
+    "POST /api/v1/stripe/webhook": "NONE",  # no signing secret configured: the endpoint is not there
     "GET /api/v1/studio/catalog": "PERM:workflows.manage",
     "GET /api/v1/submissions/<submission_id>": "ABSENT",
     "GET /api/v1/submissions/<submission_id>/files/<file_id>": "ABSENT",
@@ -229,6 +233,11 @@ def world(clean_db, settings):
     admin = make_staff(roles=("org_admin",))
     form_service.create_form(SYSTEM, "gad7", "intake", "GAD-7", json.loads((root / "form_defs/gad7.json").read_text()))
     form_service.publish(SYSTEM, "gad7")
+    # The payment process ("request payment") and the forms it names.
+    for key, kind, folder in (("insurance_information", "intake", "form_defs"),
+                              ("payment_method", "task", "workflows/forms")):
+        form_service.create_form(SYSTEM, key, kind, key, json.loads((root / folder / f"{key}.json").read_text()))
+        form_service.publish(SYSTEM, key)
     doc = documents.upload(staff_actor(admin), minor.id, filename="note.pdf", data=b"%PDF-1.4 " + SURNAME.encode())
     slot = next(s for d in range(1, 30) for s in availability.open_slots(
         location="main", service_type_key="individual", date_from=date.today() + timedelta(days=d),
@@ -244,6 +253,7 @@ def world(clean_db, settings):
     msg = messaging.post_message(fam["guardian"], minor.id, body=f"about {SURNAME}",
                                  attachments=[("a.pdf", b"%PDF-1.4 attachment")])
     deploy(SYSTEM, (root / "tests/data/bpmn/t_reminder.bpmn").read_bytes())
+    deploy(SYSTEM, (root / "workflows/bpmn/payment.bpmn").read_bytes())
     instance = start("t_reminder", client_id=minor.id, data={"reminder_cadence": "P7D"})
     from engine.models.workflow import Task
     task = Task.objects(instance_id=instance).first()

@@ -1,4 +1,5 @@
-"""API: invoices, payments (Idempotency-Key header required), receipts, saved payment methods."""
+"""API: invoices, payments (Idempotency-Key header required), receipts, saved payment methods,
+Stripe payment intents and Stripe's webhook."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.errors import ValidationFailed
-from engine.services import billing
-from web.security import access, current_actor
+from engine.services import billing, card_intents, payment_requests
+from web.security import access, current_actor, public
 
 blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Invoices and payments")
 
@@ -82,7 +83,13 @@ class PaymentIn(ma.Schema):
 
 class PaymentMethodOut(ma.Schema):
     id, gateway, brand, last4 = _S(), _S(), _S(), _S()
+    label = _S(metadata={"description": "what a person reads: brand, last four digits, expiry"})
     exp_month, exp_year = _I(allow_none=True), _I(allow_none=True)
+
+
+class PaymentMethodIn(ma.Schema):
+    payment_method = _S(metadata={"description": "a gateway token (Stripe pm_…)"})
+    card = ma.fields.Nested(SandboxCardIn, metadata={"description": "sandbox gateway only: test card details"})
 
 
 class PaymentMethodList(ma.Schema):
@@ -141,6 +148,13 @@ class PaymentMethods(MethodView):
         """Saved cards (brand, last four, expiry; the gateway keeps the card)."""
         return {"items": billing.list_payment_methods(current_actor(), client_id)}
 
+    @blp.arguments(PaymentMethodIn)
+    @blp.response(201, PaymentMethodOut)
+    @access("authenticated")
+    def post(self, body, client_id):
+        """Save a card for later payments without paying now (sandbox: test card details; Stripe: a pm_… token)."""
+        return billing.save_payment_method(current_actor(), client_id, **body)
+
 
 @blp.route("/payment-methods/<method_id>")
 class PaymentMethodItem(MethodView):
@@ -164,3 +178,48 @@ class ReceiptItem(MethodView):
     def get(self, payment_id):
         """The receipt of a successful payment."""
         return billing.get_receipt(current_actor(), payment_id)
+
+
+class PaymentIntentOut(ma.Schema):
+    intent_id, client_secret, currency, publishable_key = _S(), _S(), _S(), _S()
+    amount_cents = _I()
+
+
+@blp.route("/invoices/<invoice_id>/payment-intent")
+class PaymentIntent(MethodView):
+    @blp.response(201, PaymentIntentOut)
+    @access("authenticated")
+    def post(self, invoice_id):
+        """Open a payment of the whole balance for Stripe's Payment Element (the same balance: the same
+        intent). The invoice is credited when Stripe's webhook says the payment succeeded."""
+        return card_intents.start_intent(current_actor(), invoice_id)
+
+
+class WebhookAnswer(ma.Schema):
+    outcome = _S(metadata={"description": "credited, duplicate or ignored"})
+
+
+@blp.route("/stripe/webhook")
+class StripeWebhook(MethodView):
+    @blp.response(200, WebhookAnswer)
+    @blp.alt_response(400, description="the Stripe-Signature header does not verify; nothing was done")
+    @public
+    def post(self):
+        """Stripe's events, verified by their signature (PORTICO_STRIPE_WEBHOOK_SECRET); a succeeded
+        payment intent credits its invoice once, however often Stripe sends the event."""
+        return {"outcome": card_intents.handle_stripe_webhook(
+            request.get_data(cache=False), request.headers.get("Stripe-Signature", ""))}
+
+
+class PaymentRequestOut(InvoiceOut):
+    payment_request = _S(metadata={"description": "the payment process started for the invoice"})
+
+
+@blp.route("/invoices/<invoice_id>/payment-request")
+class PaymentRequest(MethodView):
+    @blp.response(201, PaymentRequestOut)
+    @access("staff:billing.manage")
+    def post(self, invoice_id):
+        """Ask the client to pay: starts the payment process (insurance details, then the client's card).
+        409 payment_already_requested while an earlier request for the invoice runs."""
+        return payment_requests.request_payment(current_actor(), invoice_id)

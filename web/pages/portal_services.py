@@ -12,13 +12,14 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, flash, g, render_template, request
+from flask import Blueprint, flash, g, make_response, render_template, request
 
 from engine import config
 from engine.errors import NotFound, PorticoError
 from engine.models.organization import Organization
 from engine.services import accounts, availability, billing, files, insurance, messaging, scheduling
 from web.api._files import uploads
+from web.headers import allow_stripe
 from web.pages._flash import back
 from web.security import access, current_actor
 
@@ -152,11 +153,15 @@ def billing_page():
     """Invoices with balances and receipts; a pay form for each open one."""
     profile = _active("payments")
     actor = current_actor()
-    return render_template("services/portal_billing.html", profile=profile,
+    settings = config.current()
+    # Stripe.js comes in only with Stripe configured, and only this page's CSP lets it in.
+    stripe_key = settings.stripe_publishable_key if settings.payment_gateway == "stripe" else None
+    page = render_template("services/portal_billing.html", profile=profile,
                            invoices=billing.list_invoices(actor, profile["client_id"]),
                            methods=billing.list_payment_methods(actor, profile["client_id"]),
-                           sandbox=config.current().payment_gateway == "sandbox",
+                           sandbox=settings.payment_gateway == "sandbox", stripe_key=stripe_key,
                            pay_key=secrets.token_urlsafe(16), active_tab="billing")
+    return allow_stripe(make_response(page)) if stripe_key else page
 
 
 @bp.post("/billing/<invoice_id>/pay")
@@ -176,6 +181,21 @@ def pay(invoice_id):
     except PorticoError as exc:
         return back("/portal/billing", error=exc)
     return back("/portal/billing", f"Thank you — payment received. Receipt {payment['receipt']['number']}.")
+
+
+@bp.post("/billing/cards")
+@access("portal")
+def save_card():
+    """Keep a card for later payments (sandbox test cards; with Stripe the Payment Element pays directly)."""
+    profile = _active("payments")
+    form = request.form
+    card = {"number": form.get("number", ""), "exp_month": form.get("exp_month"), "exp_year": form.get("exp_year"),
+            "cvc": form.get("cvc", "")}
+    try:
+        saved = billing.save_payment_method(current_actor(), profile["client_id"], card=card)
+    except PorticoError as exc:
+        return back("/portal/billing", error=exc)
+    return back("/portal/billing", f"Saved {saved['label']}.")
 
 
 @bp.get("/billing/receipts/<payment_id>")

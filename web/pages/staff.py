@@ -10,7 +10,6 @@ from engine.models.clients import LINK_PERMISSIONS
 from engine.models.organization import Organization
 from engine.services import clients as client_service
 from engine.services import contact_invitations, practice
-from engine.services import settings as settings_service
 from engine.services import staff as staff_service
 from web.security import access, current_actor
 

@@ -11,7 +11,14 @@ from flask import Blueprint, render_template, request
 from engine.authz import get_client_for
 from engine.errors import PorticoError
 from engine.models.organization import Organization
-from engine.services import availability, billing, insurance, messaging, scheduling
+from engine.services import (
+    availability,
+    billing,
+    insurance,
+    messaging,
+    payment_requests,
+    scheduling,
+)
 from web.api._files import uploads
 from web.pages._flash import back
 from web.security import access, current_actor
@@ -89,6 +96,19 @@ def create_invoice(client_id):
     except PorticoError as exc:
         return back(path, error=exc)
     return back(path, f"Invoice {inv['number']} issued.")
+
+
+@bp.post("/invoices/<invoice_id>/request-payment")
+@access("staff:billing.manage")
+def request_payment(invoice_id):
+    """Ask the client to pay the invoice (the payment process: insurance details, then a card)."""
+    client_id = request.form.get("client_id", "")
+    try:
+        inv = payment_requests.request_payment(current_actor(), invoice_id)
+    except PorticoError as exc:
+        return back(f"/staff/clients/{client_id}/billing", error=exc)
+    return back(f"/staff/clients/{inv['client_id']}/billing",
+                f"Payment requested for invoice {inv['number']}: the client has it in their portal.")
 
 
 @bp.post("/invoices/<invoice_id>/void")

@@ -50,6 +50,15 @@ class CardSummary:
     exp_year: int | None
 
 
+@dataclass(frozen=True)
+class Intent:
+    """A payment the browser completes with the processor (Stripe's Payment Element): its id and the
+    client secret the browser needs; the processor tells us the outcome by webhook."""
+
+    id: str
+    client_secret: str
+
+
 class PaymentGateway(ABC):
     name: str = ""
     accepts_raw_cards: bool = False  # only the sandbox
@@ -62,6 +71,12 @@ class PaymentGateway(ABC):
     @abstractmethod
     def describe(self, payment_method: str) -> CardSummary:
         """Brand, last four digits and expiry of a token (to save it as a payment method)."""
+
+    @abstractmethod
+    def create_intent(self, *, amount_cents: int, currency: str, idempotency_key: str,
+                      metadata: dict) -> Intent:
+        """Open a payment for the browser to complete (once per idempotency key); `metadata` comes back
+        with the processor's webhook event."""
 
     def tokenize(self, *, number: str | None, exp_month, exp_year, cvc: str = "") -> CardSummary:
         """Turn raw card details into a token; only a gateway with accepts_raw_cards does."""

@@ -15,6 +15,7 @@ a unique idempotency key: a repeated key returns the first charge.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import date
 
@@ -22,7 +23,7 @@ from mongoengine.errors import NotUniqueError
 
 from engine.errors import NotFound, ValidationFailed
 from engine.models.billing import SandboxCard, SandboxCharge
-from engine.services.payments import CardSummary, ChargeResult, PaymentGateway
+from engine.services.payments import CardSummary, ChargeResult, Intent, PaymentGateway
 
 _OUTCOMES = {
     "4242424242424242": ("succeeded", ""),
@@ -116,3 +117,10 @@ class SandboxGateway(PaymentGateway):
             failure_code=charge.failure_code, decline_code=charge.decline_code,
             message=MESSAGES.get(charge.decline_code) or MESSAGES.get(charge.failure_code, ""),
             card_brand=card.brand if card else "", card_last4=card.last4 if card else "")
+
+    def create_intent(self, *, amount_cents: int, currency: str, idempotency_key: str,
+                      metadata: dict) -> Intent:
+        """An intent id derived from the key (the same key, the same intent, as Stripe answers); nothing
+        completes it but a signed webhook event naming it, as with Stripe."""
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+        return Intent(id=f"pi_sandbox_{digest[:24]}", client_secret=f"pi_sandbox_{digest[:24]}_secret_{digest[24:48]}")

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 import stripe
 
-from engine.services.payments import CardSummary, ChargeResult, GatewayUnavailable, PaymentGateway
+from engine.services.payments import (
+    CardSummary,
+    ChargeResult,
+    GatewayUnavailable,
+    Intent,
+    PaymentGateway,
+)
 
 if TYPE_CHECKING:
     from stripe.params import PaymentIntentCreateParams
@@ -71,6 +77,20 @@ class StripeGateway(PaymentGateway):
                             message="Your bank asks for confirmation; please pay from the portal.",
                             card_brand=card.get("brand", ""), card_last4=card.get("last4", ""))
 
+    def create_intent(self, *, amount_cents: int, currency: str, idempotency_key: str,
+                      metadata: dict) -> Intent:
+        """A PaymentIntent for the Payment Element; Stripe confirms it in the browser and tells us by webhook."""
+        try:
+            intent = self.client.v1.payment_intents.create(params={
+                "amount": amount_cents, "currency": currency,
+                "automatic_payment_methods": {"enabled": True},
+                "metadata": {k: str(v) for k, v in metadata.items()},
+            }, options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as exc:
+            raise GatewayUnavailable("the payment processor did not answer; please try again",
+                                     details={"stripe": type(exc).__name__}) from exc
+        return Intent(id=intent.id, client_secret=intent.client_secret or "")
+
     def describe(self, payment_method: str) -> CardSummary:
         pm = self.client.v1.payment_methods.retrieve(payment_method).to_dict()
         card = _card_of(pm)
@@ -83,3 +103,17 @@ def _card_of(payment_method) -> dict:
         return {}
     card = payment_method.get("card") or {}
     return {k: card.get(k) for k in ("brand", "last4", "exp_month", "exp_year")}
+
+
+class BadSignature(Exception):
+    """A webhook payload whose Stripe-Signature does not verify (or that is not an event)."""
+
+
+def verify_event(payload: bytes, signature: str, secret: str) -> dict:
+    """The event of a webhook request, after Stripe's own check of its signature and timestamp
+    (`stripe.Webhook.construct_event`, five minutes' tolerance). Raises BadSignature."""
+    try:
+        event = stripe.Webhook.construct_event(payload, signature, secret)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise BadSignature(str(exc)) from exc
+    return event.to_dict()

@@ -15,6 +15,8 @@
     api("GET", `${formUrl}?context=${encodeURIComponent(context)}`).then((r) => r.ok ? r.json() : null),
   ]).then(([task, session]) => {
     const survey = new Survey.Model(task.form);
+    // Choices a form loads from the API (a client's saved cards) name the client as {client_id}.
+    survey.setVariable("client_id", root.dataset.clientId);
     const earlier = JSON.parse(document.getElementById("earlier-answers").textContent || "{}");
     // A returned form starts from the earlier answers; saved progress wins over both.
     survey.data = Object.assign({}, task.prefill || {}, earlier, (session && session.data) || {});
