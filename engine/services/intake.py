@@ -175,6 +175,39 @@ def review_context(actor: Actor, task_id) -> dict:
             "submission": submissions.readable_submission(actor, sub.id)}
 
 
+MAX_ACKNOWLEDGED_AT_ONCE = 100
+
+
+def acknowledge_forms(actor: Actor, task_ids: list) -> dict:
+    """Acknowledge several submitted forms at once (the inbox's "Acknowledge selected"): each task
+    is completed on its own, so one that someone else just decided does not stop the others.
+
+    Returns {"acknowledged": [task titles], "refused": [(task title or "A task", reason)]}.
+    Raises ValidationFailed (nothing chosen, or more than MAX_ACKNOWLEDGED_AT_ONCE).
+    """
+    from engine.errors import PorticoError
+    from engine.services import tasks
+
+    ids = list(dict.fromkeys(str(t) for t in task_ids or []))
+    if not ids:
+        raise ValidationFailed("Choose the forms to acknowledge.")
+    if len(ids) > MAX_ACKNOWLEDGED_AT_ONCE:
+        raise ValidationFailed(f"Acknowledge at most {MAX_ACKNOWLEDGED_AT_ONCE} forms at once.")
+    done, refused = [], []
+    for task_id in ids:
+        title = "A task"
+        try:
+            row = tasks.get_task_for(actor, task_id)
+            title = tasks.titles([tasks.shape(row, forms={})])[str(row["_id"])]
+            if row.get("role") != "acknowledgement":
+                raise ValidationFailed("it is not a form waiting for acknowledgement")
+            tasks.complete(actor, task_id, {"decision": "acknowledge"})
+            done.append(title)
+        except PorticoError as exc:
+            refused.append((title, exc.message))
+    return {"acknowledged": done, "refused": refused}
+
+
 def revision_context(row: dict) -> dict:
     """For a returned form's task: staff's comment and the earlier answers to start from (signatures and
     files left out: the client signs again). Empty for other tasks."""

@@ -102,3 +102,38 @@ def test_returning_without_a_comment_keeps_the_choice_and_a_return_mails_the_cli
     portal = api_login(client, "ann@example.org", lc.PORTAL_PASSWORD)
     [reopened] = lc.wait_tasks(client, portal, lambda t: t["lane"] == "client", "the reopened form")
     assert reopened["form_key"] == "demographics"
+
+
+@pytest.mark.slow
+def test_front_desk_acknowledges_three_forms_at_once_from_the_inbox(app, client, staff, smtp):
+    """Does the inbox name each form and its client (grouped by client, never "Acknowledge a submitted
+    form" five times), and can the front desk acknowledge three forms with one button, with a task
+    that is not a form review refused by name and left open?"""
+    lc.configure(intake_packet=["demographics"], reminder_max=0)
+    people = []
+    for first in ("Ada", "Bea", "Cy"):
+        person = make_client(first_name=first, last_name="Tester", email=f"{first.lower()}@example.org",
+                             date_of_birth=date(1990, 1, 1))
+        assert client.post(f"/api/v1/clients/{person.id}/invite", headers=staff["api"], json={}).status_code == 201
+        portal = lc.activate(client, smtp, person.email)
+        lc.fill_packet(client, portal, str(person.id), 1)
+        people.append(person)
+    acks = lc.wait_tasks(client, staff["api"], lambda t: t["form_key"] == "form_acknowledgement", "three reviews", 3)
+    desk = make_staff(roles=("front_desk",))
+    browser = app.test_client()
+    headers = login_as(browser, desk.email)
+    html = browser.get("/staff/inbox").get_data(as_text=True)
+    text = _visible(html)
+    for person in people:
+        assert f"{person.first_name} Tester" in text
+    assert text.count("Review Client information") == 3 and "Acknowledge a submitted form" not in text
+    assert len(re.findall(r'name="task_id" value="([0-9a-f]{24})"', html)) == 3
+
+    resp = browser.post("/staff/inbox/acknowledge", headers=headers,
+                        data={"task_id": [t["id"] for t in acks]})
+    assert resp.status_code == 303
+    after = _visible(browser.get("/staff/inbox").get_data(as_text=True))
+    assert "3 forms acknowledged: Review Client information, Review Client information, Review Client information." in after
+    assert not [t for t in lc.open_tasks(client, staff["api"]) if t["form_key"] == "form_acknowledgement"]
+    assert browser.post("/staff/inbox/acknowledge", headers=headers, data={}).status_code == 303
+    assert "Choose the forms to acknowledge." in _visible(browser.get("/staff/inbox").get_data(as_text=True))
