@@ -317,7 +317,8 @@ def titles(items: list[dict]) -> dict[str, str]:
     forms = {d.key: d.title for d in FormDefinition.objects(key__in=sorted(keys)).only("key", "title")}
     out = {}
     for t in items:
-        concerned = [forms.get(k, "a form") for k in t.get("submitted_forms") or []]
+        # An acknowledgement or approval names the forms it concerns; a revision is its own form.
+        concerned = [forms.get(k, "a form") for k in t.get("submitted_forms") or [t.get("form_key")] if k]
         if t.get("role") in _ROLE_TITLES and concerned:
             form = concerned[0] if len(concerned) == 1 else f"{len(concerned)} forms"
             out[t["id"]] = _ROLE_TITLES[t["role"]].format(form=form)

@@ -15,6 +15,11 @@
     api("GET", `${formUrl}?context=${encodeURIComponent(context)}`).then((r) => r.ok ? r.json() : null),
   ]).then(([task, session]) => {
     const survey = new Survey.Model(task.form);
+    // A form of several pages says where the client is in it ("Page 2 of 4").
+    if (survey.visiblePages.length > 1) {
+      survey.showProgressBar = true;
+      survey.progressBarType = "pages";
+    }
     const earlier = JSON.parse(document.getElementById("earlier-answers").textContent || "{}");
     // A returned form starts from the earlier answers; saved progress wins over both.
     survey.data = Object.assign({}, task.prefill || {}, earlier, (session && session.data) || {});
@@ -22,7 +27,7 @@
       submit: (data) => api("POST", `/api/v1/tasks/${encodeURIComponent(taskId)}/complete`, { data }),
       accepted: (r) => r.ok,
       save: (data) => api("PUT", formUrl, { data, context }),
-      afterSubmit: () => window.location.assign("/portal/tasks"),
+      afterSubmit: () => window.location.assign("/portal/tasks/next"),
       resumed: session && session.has_progress,
     });
   }).catch(() => say("This form is not available."));
