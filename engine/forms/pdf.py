@@ -13,6 +13,7 @@ import unicodedata
 
 from fpdf import FPDF
 
+from engine.forms.answers import Line, readable, title_of
 from engine.forms.validator import pages
 
 _MAP = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
@@ -29,36 +30,7 @@ def latin1(text) -> str:
 
 
 def _title(el) -> str:
-    t = el.get("title") or el.get("name") or ""
-    if isinstance(t, dict):
-        t = t.get("default") or next(iter(t.values()), "")
-    return latin1(t)
-
-
-def _choice_text(el, value) -> str:
-    for c in el.get("choices") or []:
-        if isinstance(c, dict) and c.get("value") == value:
-            return _title({"title": c.get("text", value)})
-    return latin1(value)
-
-
-def _answer_text(el, value) -> str:
-    if value is None or value == "" or value == []:
-        return ""
-    kind = el.get("type")
-    if kind == "boolean":
-        return "Yes" if value is True else "No" if value is False else latin1(value)
-    if kind in ("radiogroup", "dropdown"):
-        return _choice_text(el, value)
-    if kind in ("checkbox", "tagbox"):
-        return ", ".join(_choice_text(el, v) for v in value) if isinstance(value, list) else latin1(value)
-    if kind == "file":
-        return ", ".join(latin1(f.get("name", "file")) for f in value if isinstance(f, dict)) if isinstance(value, list) else ""
-    if isinstance(value, dict):
-        return "; ".join(f"{latin1(k)}: {_answer_text({}, v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return " | ".join(_answer_text({}, v) for v in value)
-    return latin1(value)
+    return latin1(title_of(el))
 
 
 class _Doc(FPDF):
@@ -88,28 +60,37 @@ def _form(doc: _Doc, definition: dict, answers: dict | None, *, evidence: dict |
         doc.set_font("Helvetica", size=9)
         doc.multi_cell(0, 4.5, _title({"title": definition["description"]}), new_x="LMARGIN", new_y="NEXT")
     doc.ln(2)
-    for page in pages(definition):
-        _elements(doc, page.get("elements") or [], answers, read_file)
+    if answers is None:
+        for page in pages(definition):
+            _elements(doc, page.get("elements") or [], read_file)
+    else:
+        _lines(doc, readable(definition, answers), read_file)
     if evidence:
         doc.ln(4)
         doc.set_font("Helvetica", "B", 9)
         doc.multi_cell(0, 4.5, "Evidence", new_x="LMARGIN", new_y="NEXT")
         doc.set_font("Helvetica", size=8)
-        for k in ("signer_name", "signer_account", "profile", "signed_at", "ip", "user_agent", "sha256"):
-            doc.multi_cell(0, 4, latin1(f"{k}: {evidence.get(k, '')}"), new_x="LMARGIN", new_y="NEXT")
+        for label, k in EVIDENCE_LABELS:
+            doc.multi_cell(0, 4, latin1(f"{label}: {evidence.get(k) or ''}"), new_x="LMARGIN", new_y="NEXT")
 
 
 def _evidence_line(e: dict) -> str:
     return f"Signed {e.get('signed_at', '')} by {e.get('signer_name') or e.get('signer_account', '')} from {e.get('ip', '')} - SHA-256 {e.get('sha256', '')}"
 
 
-def _elements(doc, elements, answers, read_file):
+# What the evidence block calls each part of a signature's evidence.
+EVIDENCE_LABELS = (("Signed by", "signer_name"), ("Signed at", "signed_at"), ("IP address", "ip"),
+                   ("Browser", "user_agent"), ("SHA-256 of the signed answers", "sha256"))
+
+
+def _elements(doc, elements, read_file):
+    """A blank form's questions, each with room to write an answer."""
     for el in elements:
         kind = el.get("type")
         if kind == "panel":
             doc.set_font("Helvetica", "B", 11)
             doc.multi_cell(0, 6, _title(el), new_x="LMARGIN", new_y="NEXT")
-            _elements(doc, el.get("elements") or [], answers, read_file)
+            _elements(doc, el.get("elements") or [], read_file)
             continue
         if kind == "html":
             doc.set_font("Helvetica", size=9)
@@ -119,14 +100,30 @@ def _elements(doc, elements, answers, read_file):
         doc.set_font("Helvetica", "B", 9.5)
         doc.multi_cell(0, 5, _title(el) + (" *" if el.get("isRequired") else ""), new_x="LMARGIN", new_y="NEXT")
         doc.set_font("Helvetica", size=9.5)
-        if answers is None:
-            _blank(doc, el)
+        _blank(doc, el)
+        doc.ln(1.5)
+
+
+def _lines(doc, lines: list[Line], read_file, indent: float = 0):
+    """A filled form: each question with its answer in words (engine.forms.answers), as staff see it."""
+    for line in lines:
+        doc.set_x(doc.l_margin + indent)
+        if line.kind in ("section", "entry"):
+            if line.title:
+                doc.set_font("Helvetica", "B", 11 if line.kind == "section" else 9.5)
+                doc.multi_cell(0, 6, latin1(line.title), new_x="LMARGIN", new_y="NEXT")
+            _lines(doc, line.children, read_file, indent + (0 if line.kind == "section" else 4))
+            continue
+        doc.set_font("Helvetica", "B", 9.5)
+        doc.multi_cell(0, 5, latin1(line.title) + (" *" if line.required else ""), new_x="LMARGIN", new_y="NEXT")
+        doc.set_font("Helvetica", size=9.5)
+        doc.set_x(doc.l_margin + indent)
+        if line.kind == "signature" and read_file is not None:
+            _image(doc, line.file_ref, read_file)
+        elif line.children:
+            _lines(doc, line.children, read_file, indent + 4)
         else:
-            value = answers.get(el.get("valueName") or el.get("name"))
-            if kind == "signaturepad" and isinstance(value, str) and value and read_file is not None:
-                _image(doc, value, read_file)
-            else:
-                doc.multi_cell(0, 5, _answer_text(el, value) or "(no answer)", new_x="LMARGIN", new_y="NEXT")
+            doc.multi_cell(0, 5, latin1(line.text) or "(no answer)", new_x="LMARGIN", new_y="NEXT")
         doc.ln(1.5)
 
 

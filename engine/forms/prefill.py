@@ -30,6 +30,26 @@ INSURANCE_FIELDS = frozenset(("payer", "member_id", "group_number", "subscriber_
 INSURANCE = "insurance."
 # What `signer.<path>` may show about the person filling the form.
 SIGNER_FIELDS = frozenset(("full_name", "first_name", "last_name", "email", "phone"))
+# What people call each field of the client record a form may show or propose to change.
+FIELD_LABELS = {
+    "first_name": "First name", "last_name": "Last name", "preferred_name": "Preferred name",
+    "full_name": "Full name", "date_of_birth": "Date of birth", "email": "Email", "phone": "Phone",
+    "address.line1": "Address line 1", "address.line2": "Address line 2", "address.city": "City",
+    "address.region": "State or region", "address.postal_code": "Postal code", "address.country": "Country",
+    "emergency_contact.name": "Emergency contact's name",
+    "emergency_contact.relationship": "Emergency contact's relationship",
+    "emergency_contact.phone": "Emergency contact's phone",
+    "insurance.payer": "Insurance company", "insurance.member_id": "Member ID",
+    "insurance.group_number": "Group number", "insurance.subscriber_name": "Subscriber's name",
+    "insurance.relationship": "Subscriber's relationship to the client",
+}
+
+
+def field_label(path: str) -> str:
+    """What people call a client-record field ("address.city" -> "City")."""
+    return FIELD_LABELS.get(path.removeprefix("client."), path.rsplit(".", 1)[-1].replace("_", " ").capitalize())
+
+
 ALLOWED_PATHS = frozenset((*(f"client.{p}" for p in CLIENT_FIELDS),
                            *(f"client.{INSURANCE}{p}" for p in INSURANCE_FIELDS),
                            *(f"signer.{p}" for p in SIGNER_FIELDS)))

@@ -15,13 +15,13 @@ from bson import ObjectId
 
 from engine import events, persistence
 from engine.authz import Actor, get_client_for
-from engine.errors import Conflict, ValidationFailed
+from engine.errors import Conflict, PorticoError, ValidationFailed
 from engine.models.clients import Client
 from engine.models.forms import FormDefinition
 from engine.models.invitations import IntakeReminder
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessInstance
-from engine.services import audit, invitations, processes, webhooks
+from engine.services import audit, invitations, processes, tasks, webhooks
 from engine.services._fields import Problems
 from engine.services.intake_queries import latest_submission, outstanding
 from engine.services.settings import check_intake_packet
@@ -151,6 +151,36 @@ def resend_missed(actor: Actor, client_id) -> dict:
     audit.record(actor, "client_forms_resent", client=client, object_type="client", object_id=client.id,
                  details={"forms": [f["form_key"] for f in shown], "instances": started})
     return {"forms": shown, "instances": started}
+
+
+MAX_ACKNOWLEDGED_AT_ONCE = 100
+
+
+def acknowledge_forms(actor: Actor, task_ids: list) -> dict:
+    """Acknowledge several submitted forms at once (the inbox's "Acknowledge selected"): each task
+    is completed on its own, so one that someone else just decided does not stop the others.
+
+    Returns {"acknowledged": [task titles], "refused": [(task title or "A task", reason)]}.
+    Raises ValidationFailed (nothing chosen, or more than MAX_ACKNOWLEDGED_AT_ONCE).
+    """
+    ids = list(dict.fromkeys(str(t) for t in task_ids or []))
+    if not ids:
+        raise ValidationFailed("Choose the forms to acknowledge.")
+    if len(ids) > MAX_ACKNOWLEDGED_AT_ONCE:
+        raise ValidationFailed(f"Acknowledge at most {MAX_ACKNOWLEDGED_AT_ONCE} forms at once.")
+    done, refused = [], []
+    for task_id in ids:
+        title = "A task"
+        try:
+            row = tasks.get_task_for(actor, task_id)
+            title = tasks.titles([tasks.shape(row, forms={})])[str(row["_id"])]
+            if row.get("role") != "acknowledgement":
+                raise ValidationFailed("it is not a form waiting for acknowledgement")
+            tasks.complete(actor, task_id, {"decision": "acknowledge"})
+            done.append(title)
+        except PorticoError as exc:
+            refused.append((title, exc.message))
+    return {"acknowledged": done, "refused": refused}
 
 
 def intake_completed(doc: dict) -> None:

@@ -67,8 +67,12 @@ def _mail_account(account: PortalAccount, client: Client, *, key: str, lead: str
                  f"{invitations.TOKEN_DAYS} days."
     else:
         action = f"Sign in to continue:\n{config.current().base_url}/portal/tasks"
-    text = f"{_greeting(account)}\n\n{lead}\n\n{action}\n\n{practice}\n"
-    _send(account.email, f"{practice}: your client portal", text, key)
+    # A guardian or other contact may fill in forms for several people: say whose forms these are.
+    own = account.to_mongo().get("client") == client.id
+    whose = "" if own else f"\n\nThese forms are for {client.first_name}."
+    subject = f"{practice}: your client portal" if own else f"{practice}: forms for {client.first_name}"
+    text = f"{_greeting(account)}\n\n{lead}{whose}\n\n{action}\n\n{practice}\n"
+    _send(account.email, subject, text, key)
 
 
 def _recipients(client: Client) -> list[PortalAccount]:
@@ -90,7 +94,8 @@ def mail_reminder(client: Client, titles: list[str], *, key: str, instance_id=No
 @operation("send_email")
 def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
     """`template` invitation: the activation (or portal) link to everyone who fills in the client's forms.
-    `template` reminder: a numbered reminder of the outstanding forms."""
+    `template` reminder: a numbered reminder of the outstanding forms.
+    `template` returned: staff returned forms (`forms`) to be changed; the comment stays in the portal."""
     client = _client(params)
     iid = ObjectId(instance_id)
     template = params.get("template")
@@ -105,6 +110,15 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
         return {"sent": len(recipients)}
     if template == "reminder":
         return _reminder(client, params, key=key, iid=iid)
+    if template == "returned":
+        practice = Organization.get().name
+        count = len(params.get("forms") or []) or 1
+        lead = (f"{practice} has returned {'a form' if count == 1 else f'{count} forms'} for you to change in its "
+                f"client portal. Their comment says what to change.")
+        recipients = _recipients(client)
+        for account in recipients:
+            _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=iid)
+        return {"sent": len(recipients)}
     raise OperationFailed(f"unknown mail template {template!r}", permanent=True)
 
 

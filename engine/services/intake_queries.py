@@ -43,7 +43,7 @@ def review_context(actor: Actor, task_id) -> dict:
     if not form_key or sub is None:
         raise NotFound("no submission to review")
     return {"task": tasks.shape(row), "form_key": form_key, "title": get_form(form_key).title,
-            "submission": submissions.read_submission(actor, sub.id)}
+            "submission": submissions.readable_submission(actor, sub.id)}
 
 
 def revision_context(row: dict) -> dict:
@@ -74,5 +74,5 @@ def approval_context(actor: Actor, row: dict) -> list[dict]:
     for form_key in row.get("submitted_forms") or []:
         sub = latest_submission(row["instance_id"], form_key)
         if sub is not None:
-            shown.append({"title": get_form(form_key).title, **submissions.read_submission(actor, sub.id)})
+            shown.append({**submissions.readable_submission(actor, sub.id), "title": get_form(form_key).title})
     return shown

@@ -19,7 +19,8 @@ from pymongo.errors import DuplicateKeyError
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.forms import clean_submission, pdf, validate_submission
-from engine.forms.prefill import needs_insurance, prefill, proposed_changes
+from engine.forms.answers import readable, readable_date, title_of
+from engine.forms.prefill import field_label, needs_insurance, prefill, proposed_changes
 from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
 from engine.models.clients import Client
@@ -299,6 +300,24 @@ def submission_file(actor: Actor, submission_id, file_ref) -> tuple[bytes, str, 
     found = form_files.read(sub, f"{FILE_REF}{file_ref}")
     audit.record(actor, "form_file_downloaded", client=sub.client, object_type="submission", object_id=str(sub.id))
     return found
+
+
+def readable_submission(actor: Actor, submission_id) -> dict:
+    """A submission as people read it (audited like read_submission): the view, plus the form's title,
+    the client's name and every question with its answer in words, in the form's order (the same
+    reading as the PDF). Raises NotFound."""
+    view = read_submission(actor, submission_id)
+    sub = Submission.objects.get(id=view["id"])
+    definition = get_version(sub.form_version).definition
+    client = Client.objects(id=sub.client).only("first_name", "last_name", "preferred_name").first() \
+        if sub.client else None
+    return {**view, "title": title_of(definition) or view["form_key"],
+            "client_name": client.display_name if client is not None else "",
+            "answers": readable(definition, sub.answers, file_prefix=FILE_REF),
+            "proposed_changes": [{"id": str(r.id), "label": field_label(r.field), "status": r.status,
+                                  "current": readable_date(r.old_value) if r.field == "date_of_birth" else r.old_value,
+                                  "proposed": readable_date(r.new_value) if r.field == "date_of_birth" else r.new_value}
+                                 for r in ProposedChange.objects(submission=sub.id).order_by("created_at")]}
 
 
 def submission_pdf(actor: Actor, submission_id) -> bytes:

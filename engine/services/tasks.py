@@ -208,11 +208,37 @@ def shape(row: dict, *, forms: dict | None = None, prefill: bool = False) -> dic
         "client_id": str(row["client_id"]) if row.get("client_id") else None,
         "process_instance_id": str(row["instance_id"]), "process_id": row["process_id"],
         "form_key": row.get("form_key"), "role": row.get("role"), "form": definition,
+        "submitted_forms": list(row.get("submitted_forms") or []),
         "prefill": _prefill(row, definition) if prefill else {},
         "audience": row["audience"], "due_at": row.get("due_at"), "claimed_by": row.get("claimed_by"),
         "created_at": row.get("created_at"), "completed_at": row.get("completed_at"),
         "completed_by": row.get("completed_by"),
     }
+
+
+# What a task with a role is called in lists, from the form it concerns ({form}: its title).
+_ROLE_TITLES = {"acknowledgement": "Review {form}", "revision": "Revise {form}", "approval": "Approve {form}"}
+
+
+def titles(items: list[dict]) -> dict[str, str]:
+    """task id -> what people call the task in a list: "Review Client information" for a staff
+    acknowledgement, the BPMN task's name with its form's title for a form task, else its name."""
+    from engine.models.forms import FormDefinition
+
+    keys = {k for t in items for k in [*(t.get("submitted_forms") or []), t.get("form_key")] if k}
+    forms = {d.key: d.title for d in FormDefinition.objects(key__in=sorted(keys)).only("key", "title")}
+    out = {}
+    for t in items:
+        # An acknowledgement or approval names the forms it concerns; a revision is its own form.
+        concerned = [forms.get(k, "a form") for k in t.get("submitted_forms") or [t.get("form_key")] if k]
+        if t.get("role") in _ROLE_TITLES and concerned:
+            form = concerned[0] if len(concerned) == 1 else f"{len(concerned)} forms"
+            out[t["id"]] = _ROLE_TITLES[t["role"]].format(form=form)
+        elif t.get("form_key") in forms and t.get("role") is None and t.get("lane") != "staff":
+            out[t["id"]] = forms[t["form_key"]]
+        else:
+            out[t["id"]] = t["name"]
+    return out
 
 
 def read_task(actor: Actor, task_id) -> dict:

@@ -44,12 +44,13 @@ def test_filled_pdf_shows_questions_and_answers(key):
 
     first = next(q for q in all_questions(definition) if q.get("title") and q["type"] != "html")
     assert _norm(first["title"])[:30] in text
-    from engine.forms.pdf import _answer_text
+    from engine.forms.answers import answer_text
+    from engine.forms.pdf import latin1
 
     questions = {q["name"]: q for q in all_questions(definition)}
     for name, value in answers.items():
         if isinstance(value, str) and not value.startswith(("data:", "portico-file:")) and name in questions:
-            shown = _answer_text(questions[name], value)
+            shown = latin1(answer_text(questions[name], value))
             assert _norm(shown)[:25] in text, (name, shown)
     assert "203.0.113.7" in text
 

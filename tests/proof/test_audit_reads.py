@@ -86,6 +86,7 @@ READS: dict[str, str] = {
 NO_CLIENT_DATA: dict[str, str] = {
     "/": "a redirect",
     "/portal/forms/<key>": "a redirect to the page of the task asking for the form (security #13)",
+    "/portal/tasks/next": "a redirect to the next form waiting (the task list it reads is audited by tasks.inbox)",
     "/admin/service-tokens": "integration settings: token names, permissions, last use",
     "/admin/webhooks": "integration settings: endpoints",
     "/admin/webhooks/<endpoint_id>": "an endpoint and its deliveries, whose bodies carry ids only",

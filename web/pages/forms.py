@@ -6,10 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from engine.errors import NotFound
-from engine.models.forms import ProposedChange
+from engine.forms.prefill import field_label
 from engine.services import submissions as sub_service
 from engine.services.form_requests import open_request_id
 from web.security import access, current_actor
+from web.sessions import safe_next
 
 bp = Blueprint("form_pages", __name__)
 
@@ -28,9 +29,7 @@ def fill(key):
 @access("staff")
 def submission(submission_id):
     """A submission as staff see it: answers, signature images, evidence and whether the seal verifies."""
-    view = sub_service.read_submission(current_actor(), submission_id)
-    reviews = list(ProposedChange.objects(submission=view["id"]).order_by("created_at"))
-    return render_template("forms/submission.html", sub=view, reviews=reviews, file_ref=sub_service.FILE_REF)
+    return render_template("forms/submission.html", sub=sub_service.readable_submission(current_actor(), submission_id))
 
 
 @bp.post("/staff/review-items/<item_id>")
@@ -39,5 +38,5 @@ def decide_review(item_id):
     """Accept or reject one proposed client-record change, then return to its submission."""
     decision = request.form.get("decision")
     item = sub_service.decide_proposed_change(current_actor(), item_id, accept=decision == "accept")
-    flash(f"Change to {item.field} {'accepted' if decision == 'accept' else 'rejected'}.", "ok")
-    return redirect(f"/staff/submissions/{item.submission}", 303)
+    flash(f"Change to {field_label(item.field).lower()} {'accepted' if decision == 'accept' else 'rejected'}.", "ok")
+    return redirect(safe_next(request.form.get("next"), f"/staff/submissions/{item.submission}"), 303)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.errors import PorticoError
+from engine.models import utcnow
 from engine.models.clients import Client
-from engine.services import messaging, tasks
+from engine.services import intake, messaging, tasks
 from web.pages._flash import back
 from web.security import access, current_actor
 
@@ -22,16 +23,45 @@ def _client_names(items: list[dict]) -> dict[str, str]:
                                                                                      "preferred_name")}
 
 
+def _by_client(items: list[dict], names: dict[str, str]) -> list[tuple[str, str, list[dict]]]:
+    """(client id, client name, tasks) groups in the page's order of first appearance; the
+    practice's own tasks (no client) last."""
+    groups: dict[str, list[dict]] = {}
+    for t in items:
+        groups.setdefault(t.get("client_id") or "", []).append(t)
+    ordered = sorted(groups.items(), key=lambda g: not g[0])
+    return [(cid, names.get(cid, "A client") if cid else "Practice tasks", rows) for cid, rows in ordered]
+
+
 @bp.get("/inbox")
 @access("staff")
 def inbox():
-    """My open tasks (claimed by me, or addressed to an audience I belong to) and unread message threads."""
+    """My open tasks (claimed by me, or addressed to an audience I belong to), named by what they are
+    about and grouped by client, and unread message threads."""
     actor = current_actor()
     scope = "mine" if request.args.get("scope") == "mine" else "audience"
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found = tasks.inbox(actor, scope=scope, page=page, per_page=25)
-    return render_template("staff/inbox.html", found=found, scope=scope, names=_client_names(found["items"]),
+    names = _client_names(found["items"])
+    return render_template("staff/inbox.html", found=found, scope=scope, groups=_by_client(found["items"], names),
+                           titles=tasks.titles(found["items"]), now=utcnow(),
                            unread=messaging.unread_threads_for_staff(actor, limit=20), me=tasks.actor_key(actor))
+
+
+@bp.post("/inbox/acknowledge")
+@access("staff")
+def acknowledge_selected():
+    """Acknowledge the submitted forms ticked in the inbox, each on its own; say which were and were not."""
+    try:
+        result = intake.acknowledge_forms(current_actor(), request.form.getlist("task_id"))
+    except PorticoError as exc:
+        return back("/staff/inbox", error=exc)
+    done = result["acknowledged"]
+    if done:
+        flash(f"{len(done)} form{'s' if len(done) != 1 else ''} acknowledged: {', '.join(done)}.", "ok")
+    for title, reason in result["refused"]:
+        flash(f"{title} was not acknowledged: {reason}", "error")
+    return redirect("/staff/inbox", 303)
 
 
 @bp.get("/tasks/<task_id>")

@@ -8,7 +8,7 @@ from bson import ObjectId
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
-from engine.errors import NotFound, PorticoError
+from engine.errors import NotFound, PorticoError, ValidationFailed
 from engine.services import (
     documents,
     dynamic_forms,
@@ -150,23 +150,36 @@ def cancel_request(task_id):
 @bp.get("/tasks/<task_id>/acknowledge")
 @access("staff")
 def acknowledge_page(task_id):
-    """The acknowledgement task: the client's submission, then acknowledge it or return it with a comment."""
+    """The acknowledgement task: the client's answers as the PDF shows them, the proposed changes to
+    the client record, then acknowledge the form or return it with a comment."""
+    return _acknowledge_page(task_id)
+
+
+def _acknowledge_page(task_id, *, decision: str = "acknowledge", comment: str = "", error: str = "",
+                      status: int = 200):
     context = intake_queries.review_context(current_actor(), task_id)
-    return render_template("intake/acknowledge.html", ctx=context, sub=context["submission"],
-                           client_id=context["task"]["client_id"])
+    return render_template("intake/acknowledge.html", ctx=context, sub=context["submission"], decision=decision,
+                           comment=comment, error=error), status
 
 
 @bp.post("/tasks/<task_id>/acknowledge")
 @access("staff")
 def acknowledge(task_id):
-    """Complete the acknowledgement task with the decision and comment from the page."""
+    """Complete the acknowledgement task with the decision and comment from the page. A refused
+    decision shows the page again with the choice and the comment as they were typed."""
     row = tasks.get_task_for(current_actor(), task_id)
-    data = {"decision": request.form.get("decision", "")}
-    if data["decision"] == "return":
-        data["return_comment"] = request.form.get("return_comment", "")
+    decision = request.form.get("decision", "")
+    comment = request.form.get("return_comment", "").strip()
+    if decision == "return" and not comment:
+        return _acknowledge_page(task_id, decision=decision, comment=comment, status=422,
+                                 error="Write what the client should change before returning the form.")
+    data = {"decision": decision, **({"return_comment": comment} if decision == "return" else {})}
     try:
         tasks.complete(current_actor(), task_id, data)
+    except ValidationFailed:
+        return _acknowledge_page(task_id, decision=decision, comment=comment, status=422,
+                                 error="Choose whether to acknowledge the form or return it with a comment.")
     except PorticoError as exc:
         return back(f"/staff/tasks/{task_id}/acknowledge", error=exc)
     return back(f"/staff/clients/{row['client_id']}/documents",
-                "Form returned to the client." if data["decision"] == "return" else "Form acknowledged.")
+                "Form returned to the client." if decision == "return" else "Form acknowledged.")

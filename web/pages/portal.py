@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from engine.errors import BadRequest, NotFound
-from engine.services import accounts
+from engine.services import accounts, portal_home
 from web.security import access, current_actor
 
 bp = Blueprint("portal_pages", __name__, url_prefix="/portal")
@@ -18,9 +18,12 @@ PERMISSION_TEXT = {"forms": "fill in and sign forms", "appointments": "book and 
 @access("portal")
 def home():
     """Portal home: the active client profile and the switcher between reachable profiles."""
-    me = accounts.describe_me(current_actor(), g.active_client_id)
+    actor = current_actor()
+    me = accounts.describe_me(actor, g.active_client_id)
     active = next((p for p in me["profiles"] if p["client_id"] == me["active_profile_id"]), None)
-    return render_template("portal/home.html", me=me, active=active, permission_text=PERMISSION_TEXT)
+    return render_template("portal/home.html", me=me, active=active, permission_text=PERMISSION_TEXT,
+                           home=portal_home.summary(actor, active) if active else None,
+                           waiting=portal_home.waiting_counts(actor, me["profiles"]) if len(me["profiles"]) > 1 else {})
 
 
 @bp.post("/profile")

@@ -10,7 +10,7 @@ charges once.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, flash, g, make_response, render_template, request
 
@@ -29,11 +29,14 @@ SLOT_DAYS = 7
 
 
 @bp.app_template_filter("svc_local")
-def svc_local(value: str, fmt: str = "%a %d %b %Y, %H:%M") -> str:
-    """An ISO time shown in the practice's time zone."""
+def svc_local(value: str | datetime, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A time (ISO text or a datetime; stored times without a zone are UTC) in the practice's time zone."""
     if not value:
         return ""
-    return datetime.fromisoformat(value).astimezone(availability.org_zone()).strftime(fmt)
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(availability.org_zone()).strftime(fmt)
 
 
 @bp.app_template_filter("svc_money")

@@ -3,10 +3,17 @@ profile, a task's form page (survey-js-ui, signature pads, save and resume), and
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request
+from flask import Blueprint, flash, g, redirect, render_template, request
 
 from engine.errors import NotFound, ValidationFailed
-from engine.services import accounts, documents, form_requests, intake_queries, invitations, tasks
+from engine.services import (
+    accounts,
+    documents,
+    intake_queries,
+    invitations,
+    portal_home,
+    tasks,
+)
 from web import sessions
 from web.pages.auth import continue_login
 from web.security import access, current_actor, public
@@ -29,10 +36,21 @@ def task_list():
     """The forms waiting for the active profile (its own, and a guardian's approvals)."""
     actor = current_actor()
     profile = _profile(actor)
-    items = form_requests.in_packet_order(tasks.inbox(actor, client_id=profile["client_id"], per_page=100)["items"],
-                                   instance="process_instance_id")
-    done = tasks.inbox(actor, client_id=profile["client_id"], status="completed", per_page=100)["items"]
-    return render_template("intake/portal_tasks.html", profile=profile, items=items, done=done, active_tab="tasks")
+    return render_template("intake/portal_tasks.html", profile=profile, active_tab="tasks",
+                           forms=portal_home.form_steps(actor, profile["client_id"]))
+
+
+@bp.get("/tasks/next")
+@access("portal")
+def next_task():
+    """Where a client goes after submitting a form: the next form waiting, or home when all are done."""
+    actor = current_actor()
+    steps = portal_home.form_steps(actor, _profile(actor)["client_id"])
+    if steps["next_task_id"]:
+        flash(f"Thank you. {steps['done']} of {steps['total']} forms done; here is the next one.", "ok")
+        return redirect(f"/portal/tasks/{steps['next_task_id']}", 303)
+    flash("Thank you! All your forms are in. The practice will review them.", "ok")
+    return redirect("/portal", 303)
 
 
 @bp.get("/tasks/<task_id>")
