@@ -6,7 +6,7 @@
 Starts its own embedded SecantusDB (fsync on commit, as `portico up` runs it) in a
 temporary directory (or in --keep DIR, kept afterwards: a database that DIR already holds,
 filled for the same --rows/--open, is measured as it is). Prints medians (and p95) only;
-nothing here asserts.
+nothing here asserts. The inbox's task rows are synthetic (see fill_inbox): no instance stands behind them.
 
 Per step = completing one user task of a sequential flow and running the engine
 steps that follow (a script task), for the same BPMN:
@@ -177,39 +177,45 @@ def persisted_steps(steps: int) -> tuple[list[float], list[float]]:
     return engine_only, service
 
 
-def fill_inbox(rows: int, open_rows: int, clients: list, therapists: list[str]) -> None:
-    """Rows spread like a large practice's inbox: most open tasks are clients' portal forms (a few per
-    client), then guardians', tasks assigned to one therapist, permission-addressed and general staff ones."""
+def fill_inbox(rows: int, open_rows: int, clients: list, therapists: list[str], batch_rows: int = 50_000) -> None:
+    """SYNTHETIC rows, spread like a large practice's inbox: most open tasks are clients' portal forms (a few
+    per client), then guardians', tasks assigned to one therapist, permission-addressed and general staff ones.
+
+    No process, instance or form stands behind them (instance ids are fresh ObjectIds): the rows exist only to
+    give the inbox queries a collection and indexes of this size. They are built here as plain documents and
+    written with insert_many in batches of `batch_rows` straight into the collection (engine.persistence),
+    not through the services one task at a time: the server's cost per row is its index entries, and the
+    fewer commands the less the wire and the client add to it."""
     from bson import ObjectId
 
+    from engine import persistence
     from engine.models.workflow import Task
 
-    coll = Task._get_collection()
+    coll = persistence.collection(Task)
     now = datetime.now(UTC)
     rng = random.Random(7)
     perms = ["perm:billing.manage", "perm:staff.manage"]
-    batch, made = [], 0
+    every = max(1, rows // open_rows)
+    made = 0
     t0 = time.perf_counter()
-    for i in range(rows):
-        client = rng.choice(clients)
-        kind = rng.random()
-        audience = (f"client:{client}" if kind < 0.6 else f"guardian:{client}" if kind < 0.7
-                    else f"staff:{rng.choice(therapists)}" if kind < 0.8 else rng.choice(perms) if kind < 0.9
-                    else "staff")
-        batch.append({"instance_id": ObjectId(), "task_id": f"t{i}", "process_id": "bench", "spec_name": "u",
-                      "name": "Bench task", "lane": "", "audience": audience, "form_key": None,
-                      "form_version_id": None, "client_id": client,
-                      "status": "open" if i % (rows // open_rows) == 0 else "completed",
-                      "due_at": now + timedelta(minutes=rng.randint(-5000, 50000)), "created_at": now,
-                      "claimed_by": audience if audience.startswith("staff:") else None})
-        if len(batch) == 10_000:
-            coll.insert_many(batch, ordered=False)
-            made += len(batch)
-            batch = []
-            if made % 100_000 == 0:
-                print(f"  inserted {made:,} rows ({made / (time.perf_counter() - t0):,.0f}/s)", flush=True)
-    if batch:
+    while made < rows:
+        batch = []
+        for i in range(made, min(rows, made + batch_rows)):
+            client = rng.choice(clients)
+            kind = rng.random()
+            audience = (f"client:{client}" if kind < 0.6 else f"guardian:{client}" if kind < 0.7
+                        else f"staff:{rng.choice(therapists)}" if kind < 0.8 else rng.choice(perms) if kind < 0.9
+                        else "staff")
+            batch.append({"instance_id": ObjectId(), "task_id": f"t{i}", "process_id": "bench", "spec_name": "u",
+                          "name": "Bench task", "lane": "", "audience": audience, "form_key": None,
+                          "form_version_id": None, "client_id": client,
+                          "status": "open" if i % every == 0 else "completed",
+                          "due_at": now + timedelta(minutes=rng.randint(-5000, 50000)), "created_at": now,
+                          "claimed_by": audience if audience.startswith("staff:") else None})
         coll.insert_many(batch, ordered=False)
+        made += len(batch)
+        if made % 100_000 == 0 or made == rows:
+            print(f"  inserted {made:,} synthetic rows ({made / (time.perf_counter() - t0):,.0f}/s)", flush=True)
 
 
 def inbox_latency(queries: int, actors: list) -> tuple[list[float], list[float]]:
@@ -330,7 +336,7 @@ def fill_world(args) -> None:
                   for i in range(50)]
     for t in therapists:
         t.save()
-    print(f"filling the inbox: {args.rows:,} task rows, {args.open:,} open ...", flush=True)
+    print(f"filling the inbox: {args.rows:,} synthetic task rows, {args.open:,} open ...", flush=True)
     t0 = time.perf_counter()
     # Into the declared indexes: SecantusDB builds an index over existing rows far more slowly than it
     # keeps one up to date (measured here: 20,000 rows 3 s + 46 s building vs 11 s; 100,000: 10 s + 639 s).
