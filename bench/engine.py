@@ -6,7 +6,7 @@
 Starts its own embedded SecantusDB (fsync on commit, as `portico up` runs it) in a
 temporary directory (or in --keep DIR, kept afterwards: a database that DIR already holds,
 filled for the same --rows/--open, is measured as it is). Prints medians (and p95) only;
-nothing here asserts.
+nothing here asserts. The inbox's task rows are synthetic (see fill_inbox): no instance stands behind them.
 
 Per step = completing one user task of a sequential flow and running the engine
 steps that follow (a script task), for the same BPMN:
@@ -20,6 +20,7 @@ steps that follow (a script task), for the same BPMN:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -177,62 +178,95 @@ def persisted_steps(steps: int) -> tuple[list[float], list[float]]:
     return engine_only, service
 
 
-def fill_inbox(rows: int, open_rows: int, clients: list, therapists: list[str]) -> None:
-    """Rows spread like a large practice's inbox: most open tasks are clients' portal forms (a few per
-    client), then guardians', tasks assigned to one therapist, permission-addressed and general staff ones."""
+def fill_inbox(rows: int, open_rows: int, clients: list, therapists: list[str], batch_rows: int = 50_000,
+               checkpoints: tuple[int, ...] = (), at_checkpoint=None) -> None:
+    """SYNTHETIC rows, spread like a large practice's inbox: most open tasks are clients' portal forms (a few
+    per client), then guardians', tasks assigned to one therapist, permission-addressed and general staff ones.
+
+    No process, instance or form stands behind them (instance ids are fresh ObjectIds): the rows exist only to
+    give the inbox queries a collection and indexes of this size. They are built here as plain documents and
+    written with insert_many in batches of `batch_rows` straight into the collection (engine.persistence),
+    not through the services one task at a time: the server's cost per row is its index entries, and the
+    fewer commands the less the wire and the client add to it.
+
+    The open rows come first, so that every row count from `open_rows` on has the full open inbox (the rows
+    the queries return) and only the completed part of the indexes grows; `at_checkpoint(n)` is called once
+    n rows are in, for each n of `checkpoints` (the inbox measured at 200,000 rows, then at 1,000,000)."""
     from bson import ObjectId
 
+    from engine import persistence
     from engine.models.workflow import Task
 
-    coll = Task._get_collection()
+    coll = persistence.collection(Task)
     now = datetime.now(UTC)
     rng = random.Random(7)
     perms = ["perm:billing.manage", "perm:staff.manage"]
-    batch, made = [], 0
+    made = 0
     t0 = time.perf_counter()
-    for i in range(rows):
-        client = rng.choice(clients)
-        kind = rng.random()
-        audience = (f"client:{client}" if kind < 0.6 else f"guardian:{client}" if kind < 0.7
-                    else f"staff:{rng.choice(therapists)}" if kind < 0.8 else rng.choice(perms) if kind < 0.9
-                    else "staff")
-        batch.append({"instance_id": ObjectId(), "task_id": f"t{i}", "process_id": "bench", "spec_name": "u",
-                      "name": "Bench task", "lane": "", "audience": audience, "form_key": None,
-                      "form_version_id": None, "client_id": client,
-                      "status": "open" if i % (rows // open_rows) == 0 else "completed",
-                      "due_at": now + timedelta(minutes=rng.randint(-5000, 50000)), "created_at": now,
-                      "claimed_by": audience if audience.startswith("staff:") else None})
-        if len(batch) == 10_000:
-            coll.insert_many(batch, ordered=False)
-            made += len(batch)
-            batch = []
-            if made % 100_000 == 0:
-                print(f"  inserted {made:,} rows ({made / (time.perf_counter() - t0):,.0f}/s)", flush=True)
-    if batch:
+    stops = sorted({n for n in checkpoints if 0 < n < rows} | {open_rows, rows})
+    while made < rows:
+        batch = []
+        for i in range(made, min(rows, made + batch_rows, next(n for n in stops if n > made))):
+            client = rng.choice(clients)
+            kind = rng.random()
+            audience = (f"client:{client}" if kind < 0.6 else f"guardian:{client}" if kind < 0.7
+                        else f"staff:{rng.choice(therapists)}" if kind < 0.8 else rng.choice(perms) if kind < 0.9
+                        else "staff")
+            batch.append({"instance_id": ObjectId(), "task_id": f"t{i}", "process_id": "bench", "spec_name": "u",
+                          "name": "Bench task", "lane": "", "audience": audience, "form_key": None,
+                          "form_version_id": None, "client_id": client,
+                          "status": "open" if i < open_rows else "completed",
+                          "due_at": now + timedelta(minutes=rng.randint(-5000, 50000)), "created_at": now,
+                          "claimed_by": audience if audience.startswith("staff:") else None})
         coll.insert_many(batch, ordered=False)
+        made += len(batch)
+        if made % 100_000 == 0 or made in stops:
+            print(f"  inserted {made:,} synthetic rows ({made / (time.perf_counter() - t0):,.0f}/s)", flush=True)
+        if made in checkpoints and made < rows and at_checkpoint is not None:
+            at_checkpoint(made)
 
 
-def inbox_latency(queries: int, actors: list) -> tuple[list[float], list[float]]:
+def inbox_latency(queries: int, actors: list) -> tuple[list[float], list[float], float, float]:
+    """(unbounded queries' times, inbox() times, database CPU ms and commands per inbox() page).
+
+    The database server's CPU per page is the figure a loaded machine disturbs least: wall times
+    include every wait for a core that other processes hold."""
     from engine.models.workflow import Task
     from engine.services import tasks
 
-    raw, service = [], []
+    raw, service, cpu, commands = [], [], 0.0, 0
     for i in range(queries):
         actor = actors[i % len(actors)]
         t0 = time.perf_counter()
         for query in tasks.inbox_queries(actor):
             list(Task._get_collection().find(query).sort([("due_at", 1), ("_id", 1)]).limit(26))
         raw.append(time.perf_counter() - t0)
+        c0, n0 = _server_cpu(), _Commands.count
         t0 = time.perf_counter()
         tasks.inbox(actor, page=1 + i % 3)
         service.append(time.perf_counter() - t0)
-    return raw, service
+        cpu += _server_cpu() - c0
+        commands += _Commands.count - n0
+    return raw, service, cpu / queries * 1000, commands / queries
 
 
-def report_inbox(label: str, raw: list[float], service: list[float]) -> None:
+SERVER_PID: list[int] = []  # the embedded database server's process id
+
+
+def _server_cpu() -> float:
+    import psutil
+
+    if not SERVER_PID:
+        return 0.0
+    times = psutil.Process(SERVER_PID[0]).cpu_times()
+    return times.user + times.system
+
+
+def report_inbox(label: str, raw: list[float], service: list[float], cpu_ms: float, commands: float) -> None:
     ms = 1000
     print(f"  {label:34s} queries p50 {statistics.median(raw) * ms:7.2f} p95 {pct(raw, 95) * ms:7.2f} ms | "
-          f"inbox() p50 {statistics.median(service) * ms:7.2f} p95 {pct(service, 95) * ms:7.2f} ms")
+          f"inbox() p50 {statistics.median(service) * ms:7.2f} p95 {pct(service, 95) * ms:7.2f} ms | "
+          f"per page: database CPU {cpu_ms:5.2f} ms, {commands:.1f} commands", flush=True)
 
 
 def main() -> None:
@@ -243,6 +277,10 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--no-fsync", action="store_true", help="run the database without fsync on commit")
     ap.add_argument("--only", choices=("steps", "inbox"), help="run one half only")
+    ap.add_argument("--measure-at", type=int, nargs="*", default=[],
+                    help="inbox: also measure when the fill has reached these row counts (e.g. 200000)")
+    ap.add_argument("--as-is", action="store_true",
+                    help="inbox: measure the --keep database as it is, even if its fill was stopped part way")
     ap.add_argument("--keep", type=Path, help="database directory to reuse and keep (inbox: filled once)")
     args = ap.parse_args()
 
@@ -251,6 +289,7 @@ def main() -> None:
     _Commands.install()
     root = args.keep or Path(tempfile.mkdtemp(prefix="portico-bench-"))
     mongo = embedded.start_mongodb(root, sync_on_commit=not args.no_fsync, log=root / "db.log")
+    SERVER_PID.append(mongo.proc.pid)
     try:
         settings = config.install(config.load({"PORTICO_MONGODB_URI": mongo.url, "PORTICO_DATA_DIR": str(root),
                                                "PORTICO_SECRET_KEY": "bench-" * 8}))
@@ -288,18 +327,27 @@ def step_figures(steps: int) -> None:
 
 
 def inbox_figures(args) -> None:
-    from engine.authz import portal_actor, staff_actor
-    from engine.models.accounts import PortalAccount, StaffMember
-    from engine.models.clients import Client
     from engine.models.workflow import Task
 
     filled = args.keep / f"inbox-filled-{args.rows}-{args.open}" if args.keep else None
-    if filled is not None and filled.exists():
-        print(f"reusing the inbox of {args.keep}: {Task.objects.count():,} task rows", flush=True)
-    else:
-        fill_world(args)
-        if filled is not None:
-            filled.touch()
+    if args.as_is or (filled is not None and filled.exists()):
+        rows = Task.objects.count()  # as_is: open rows came first (fill_inbox), so all or most are in
+        print(f"reusing the inbox of {args.keep}: {rows:,} task rows", flush=True)
+        measure_inbox(args, rows)
+        return
+    fill_world(args, lambda n: measure_inbox(args, n))
+    if filled is not None:
+        filled.touch()
+    measure_inbox(args, args.rows)
+
+
+def measure_inbox(args, rows: int) -> None:
+    from engine.authz import portal_actor, staff_actor
+    from engine.models.accounts import PortalAccount, StaffMember
+    from engine.models.clients import Client
+    from engine.services import task_windows
+
+    task_windows.HINTS.clear()  # as a freshly started web worker has them (each run used to be a new process)
     client_ids = [c["_id"] for c in Client._get_collection().find({}, {"_id": 1}).limit(40)]
     therapists = [StaffMember.objects.get(email=f"t{i}@example.org") for i in range(5)]
     portal = [portal_actor(acc) for acc in PortalAccount.objects(client__in=client_ids[:30])]
@@ -311,15 +359,16 @@ def inbox_figures(args) -> None:
     groups = {"portal accounts (30)": portal,
               "therapists, assigned clients (5)": [staff_actor(t) for t in therapists],
               "org admin (sees every staff task)": [admin]}
-    print(f"inbox page (25 rows), {args.rows:,} rows / {args.open:,} open (target p95 <= 30 ms):")
+    print(f"inbox page (25 rows), {rows:,} rows / {args.open:,} open (target p95 <= 30 ms), "
+          f"{datetime.now(UTC):%H:%M:%S}, load {' '.join(f'{x:.1f}' for x in os.getloadavg())}:", flush=True)
     for label, actors in groups.items():
         n = args.queries if label.startswith("portal") else max(10, args.queries // 10)
-        raw_q, svc_q = inbox_latency(n, actors)
-        report_inbox(label, raw_q, svc_q)
+        report_inbox(label, *inbox_latency(n, actors))
 
 
-def fill_world(args) -> None:
-    """20,000 clients, 50 therapists (5 assigned to the first 40 clients), 30 portal accounts, the task rows."""
+def fill_world(args, at_checkpoint=None) -> None:
+    """20,000 clients, 50 therapists (5 assigned to the first 40 clients), 30 portal accounts, the task rows
+    (synthetic, see fill_inbox); at_checkpoint(n): measure the inbox at --measure-at row counts on the way."""
     from engine.models.accounts import PortalAccount, StaffMember
     from engine.models.clients import Client
 
@@ -330,16 +379,17 @@ def fill_world(args) -> None:
                   for i in range(50)]
     for t in therapists:
         t.save()
-    print(f"filling the inbox: {args.rows:,} task rows, {args.open:,} open ...", flush=True)
-    t0 = time.perf_counter()
-    # Into the declared indexes: SecantusDB builds an index over existing rows far more slowly than it
-    # keeps one up to date (measured here: 20,000 rows 3 s + 46 s building vs 11 s; 100,000: 10 s + 639 s).
-    fill_inbox(args.rows, args.open, client_ids, [str(t.id) for t in therapists])
-    print(f"  inserted in {time.perf_counter() - t0:.0f}s", flush=True)
     for t in therapists[:5]:
         Client.objects(id__in=client_ids[:40]).update(push__assigned_staff=t.id)
     for cid in client_ids[:30]:
         PortalAccount(email=f"p{cid}@example.org", client=cid).save()
+    print(f"filling the inbox: {args.rows:,} synthetic task rows, {args.open:,} open ...", flush=True)
+    t0 = time.perf_counter()
+    # Into the declared indexes: SecantusDB builds an index over existing rows far more slowly than it
+    # keeps one up to date (measured here: 20,000 rows 3 s + 46 s building vs 11 s; 100,000: 10 s + 639 s).
+    fill_inbox(args.rows, args.open, client_ids, [str(t.id) for t in therapists],
+               checkpoints=tuple(args.measure_at), at_checkpoint=at_checkpoint)
+    print(f"  inserted in {time.perf_counter() - t0:.0f}s", flush=True)
 
 
 if __name__ == "__main__":

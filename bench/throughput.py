@@ -1,7 +1,7 @@
 """Human-task completions per second and their latency over HTTP, against raw SpiffWorkflow.
 
     .venv/bin/python bench/throughput.py [--tasks 3000] [--clients 8] [--web-workers 2]
-    .venv/bin/python bench/throughput.py --tasks 25000     # the soak: ~10 minutes, a rate per minute
+    .venv/bin/python bench/throughput.py --minutes 10 --tasks 40000   # the soak: 10 minutes, a rate per minute
 
 Portico: `portico web` (gunicorn, two worker processes) on the embedded SecantusDB (fsync on
 commit), `--clients` concurrent HTTP clients (keep-alive) each POSTing /api/v1/tasks/<id>/complete
@@ -80,8 +80,11 @@ def raw_baseline(n: int) -> tuple[list[float], list[float]]:
     return plain, round_trip
 
 
-def http_run(base: str, token: str, task_ids: list[str], clients: int) -> tuple[list[float], float, dict, list]:
-    """(latencies, wall seconds, status counts, each completion's end in seconds from the start)."""
+def http_run(base: str, token: str, task_ids: list[str], clients: int,
+             seconds: float | None = None) -> tuple[list[float], float, dict, list]:
+    """(latencies, wall seconds, status counts, each completion's end in seconds from the start).
+
+    seconds: stop starting completions after this long (the soak: a fixed duration, whatever the rate)."""
     import requests
 
     latencies: list[float] = []
@@ -95,6 +98,8 @@ def http_run(base: str, token: str, task_ids: list[str], clients: int) -> tuple[
         mine, ends, codes = [], [], {}
         for tid in ids:
             t0 = time.perf_counter()
+            if stop_at is not None and t0 >= stop_at:
+                break
             resp = session.post(f"{base}/api/v1/tasks/{tid}/complete", json={"data": {"note": "ok"}}, timeout=60)
             t1 = time.perf_counter()
             mine.append(t1 - t0)
@@ -109,6 +114,7 @@ def http_run(base: str, token: str, task_ids: list[str], clients: int) -> tuple[
     done_at: list[float] = []
     threads = [threading.Thread(target=client, args=(share,)) for share in shares]
     t0 = time.perf_counter()
+    stop_at = t0 + seconds if seconds else None
     for t in threads:
         t.start()
     for t in threads:
@@ -169,6 +175,7 @@ def main() -> None:
     ap.add_argument("--floor-seconds", type=float, default=20)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--web-workers", type=int, default=2)
+    ap.add_argument("--minutes", type=float, help="the soak: stop after this many minutes (--tasks: enough for them)")
     args = ap.parse_args()
 
     with embedded_services("portico-bench-throughput-") as (_settings, env, _root):
@@ -187,7 +194,8 @@ def main() -> None:
             warm = task_ids[:50]
             http_run(base, token, warm, 2)  # import and connection warm-up in each gunicorn worker
             cpu0, own0, commands0 = _cpu_by_role(), time.process_time(), _commands(database)
-            latencies, wall, statuses, done_at = http_run(base, token, task_ids[50:], args.clients)
+            latencies, wall, statuses, done_at = http_run(base, token, task_ids[50:], args.clients,
+                                                          seconds=args.minutes * 60 if args.minutes else None)
             cpu1, own1, commands1 = _cpu_by_role(), time.process_time(), _commands(database)
         floor_rate, floor_latencies = floor_run(_settings.mongodb_uri, clients=args.clients,
                                                 seconds=args.floor_seconds)
