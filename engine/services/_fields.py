@@ -8,6 +8,7 @@ all the fields that are wrong rather than the first one only.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 import mongoengine as me
 
@@ -97,3 +98,17 @@ def save_checked(doc: me.Document, **save_kwargs) -> me.Document:
         raise ValidationFailed("some fields are invalid", details=details) from None
     doc.save(validate=False, **save_kwargs)
     return doc
+
+
+def money(value, field_name: str, problems: Problems, *, most: int = 100_000) -> int:
+    """Dollars and cents as people type them ("180", "180.00", "$1,200.50") -> cents; 0 and a
+    problem ("must be an amount such as 140 or 140.00") for anything else."""
+    raw = str(value if value is not None else "").strip().lstrip("$").strip().replace(",", "")
+    try:
+        amount = Decimal(raw or "0")
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount < 0 or amount > most or amount != amount.quantize(Decimal("0.01")):
+        problems.add(field_name, "must be an amount such as 140 or 140.00")
+        return 0
+    return int(amount * 100)

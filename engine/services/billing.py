@@ -32,7 +32,7 @@ from engine.models.billing import Counter, Invoice, LineItem, Payment, PaymentMe
 from engine.models.clients import Client
 from engine.models.organization import Organization
 from engine.services import audit, invoice_locks, notices, webhooks
-from engine.services._fields import Problems, text
+from engine.services._fields import Problems, money, text
 from engine.services.availability import a_date
 from engine.services.payments import PaymentGateway, get_gateway
 
@@ -108,6 +108,12 @@ def _line_items(raw, problems: Problems) -> list[LineItem]:
         on = a_date(item.get("service_date"), f"line_items.{i}.service_date", problems)
         if on is None:
             problems.add(f"line_items.{i}.service_date", "is required")
+        if isinstance(item.get("amount"), str) and "amount_cents" not in item:  # as typed: "$180.00"
+            if item["amount"].strip():
+                item = {**item, "amount_cents": money(item["amount"], f"line_items.{i}.amount", problems)}
+            else:
+                problems.add(f"line_items.{i}.amount", "is required (or choose a service with a price)")
+                item = {**item, "amount_cents": 0}
         amount = item.get("amount_cents")
         if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= 10_000_000:
             problems.add(f"line_items.{i}.amount_cents", "must be whole cents, 0 to 10,000,000")

@@ -22,7 +22,7 @@ from engine.models.accounts import StaffMember
 from engine.models.organization import Location, Organization, ServiceType
 from engine.models.scheduling import AvailabilityRule
 from engine.services import audit, files
-from engine.services._fields import Problems, boolean, text
+from engine.services._fields import Problems, boolean, money, text
 from engine.services.settings import save_org
 
 MANAGE = "staff.manage"
@@ -142,7 +142,7 @@ def _service_type(row: dict, key: str, name: str, where: str, problems: Problems
     if "price_cents" in row and "price" not in row:
         cents = _whole(row.get("price_cents"), f"{where}.price_cents", 0, 10_000_000, problems)
     else:
-        cents = _price(row.get("price"), f"{where}.price", problems)
+        cents = money(row.get("price"), f"{where}.price", problems)
     return ServiceType(key=key, name=name, duration_minutes=minutes, price_cents=cents,
                        telehealth=boolean(row.get("telehealth"), f"{where}.telehealth", problems))
 
@@ -154,19 +154,6 @@ def _whole(value, where: str, low: int, high: int, problems: Problems) -> int:
         problems.add(where, f"must be a whole number from {low} to {high}")
         return low
     return value
-
-
-def _price(value, where: str, problems: Problems) -> int:
-    """Dollars and cents as typed ("140", "140.00", "$1,200.50") -> cents."""
-    raw = str(value if value is not None else "").strip().lstrip("$").replace(",", "")
-    try:
-        amount = Decimal(raw or "0")
-    except InvalidOperation:
-        amount = Decimal(-1)
-    if not amount.is_finite() or amount < 0 or amount > 100_000 or amount != amount.quantize(Decimal("0.01")):
-        problems.add(where, "must be an amount such as 140 or 140.00")
-        return 0
-    return int(amount * 100)
 
 
 # --- the logo ------------------------------------------------------------------

@@ -28,17 +28,24 @@ def test_therapist_sees_unread_and_replies(client, family):
 
 
 def test_front_desk_issues_invoice_and_reviews_insurance(client, family):
-    """Can front desk staff issue an invoice in dollars and accept a pending policy from the pages?"""
+    """Can front desk staff issue an invoice in dollars as people type them ("$180", "120.50"), see a wrong
+    amount refused beside its field in words with everything typed kept, and accept a pending policy?"""
     desk = make_staff(roles=("front_desk",))
     csrf = login_as(client, desk.email)
     base = f"/staff/clients/{family['minor'].id}"
-    resp = _post(client, f"{base}/invoices", csrf, {"service_0": "Session", "date_0": "2026-11-02", "amount_0": "120.50"})
+    resp = _post(client, f"{base}/invoices", csrf, {"service_0": "Session", "date_0": "2026-11-02", "amount_0": "120.50",
+                                                    "service_1": "Intake", "date_1": "2026-11-03", "amount_1": "$180"})
     assert resp.status_code == 303
     html = client.get(f"{base}/billing").get_data(as_text=True)
-    assert "INV-" in html and "$120.50" in html
-    bad = _post(client, f"{base}/invoices", csrf, {"service_0": "Session", "date_0": "2026-11-02", "amount_0": "lots"})
-    assert bad.status_code == 303
-    assert "amount_cents" in client.get(f"{base}/billing").get_data(as_text=True)
+    assert "INV-" in html and "$120.50" in html and "$180.00" in html and "$300.50" in html
+    bad = _post(client, f"{base}/invoices", csrf, {"service_0": "Late session", "date_0": "2026-11-04", "amount_0": "lots",
+                                                   "due_date": "2026-12-01"})
+    assert bad.status_code == 422
+    page = bad.get_data(as_text=True)
+    assert 'value="Late session"' in page and 'value="2026-11-04"' in page and 'value="lots"' in page
+    assert 'value="2026-12-01"' in page
+    assert '<p class="error" id="amount_0-error">must be an amount such as 140 or 140.00</p>' in page
+    assert "amount_cents" not in page and "line_items" not in page
     policy = insurance.add_policy(family["guardian"], family["minor"].id,
                                   {"payer": "Aetna", "member_id": "W1", "subscriber_name": "Gail G"})
     assert _post(client, f"{base}/insurance/{policy['id']}/review", csrf, {"decision": "accepted"}).status_code == 303

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
-from engine.errors import PorticoError
+from engine.errors import PorticoError, ValidationFailed
 from engine.models.organization import Organization
 from engine.services import (
     availability,
@@ -65,37 +65,58 @@ def reply(client_id):
 @bp.get("/clients/<client_id>/billing")
 @access("staff")
 def client_billing(client_id):
+    return _billing_page(client_id)
+
+
+def _billing_page(client_id, *, values=None, errors=None, status: int = 200):
+    """The billing tab; after a refused invoice, the form as it was typed with each problem by its field."""
     client = _client(client_id)
     return render_template("services/staff_billing.html", client=client, tab="billing", rows=range(LINE_ROWS),
                            invoices=billing.list_invoices(current_actor(), client_id),
-                           services=Organization.get().service_types,
-                           can_bill=current_actor().has("billing.manage"))
+                           services=Organization.get().service_types, values=values or {}, errors=errors or {},
+                           can_bill=current_actor().has("billing.manage")), status
+
+
+# The form's field for each part of a line item the service names ("line_items.0.amount" -> amount_0).
+_LINE_FIELDS = {"service_type": "service_type", "service": "service", "service_date": "date", "amount": "amount",
+                "amount_cents": "amount", "description": "service"}
+
+
+def _invoice_errors(details: dict) -> dict[str, list[str]]:
+    """The service's problems by the form's field names; a problem with the whole list goes to the form."""
+    out: dict[str, list[str]] = {}
+    for key, problems in (details or {}).items():
+        parts = key.split(".")
+        if parts[0] == "line_items" and len(parts) == 3 and parts[1].isdigit():
+            field = f"{_LINE_FIELDS.get(parts[2], 'amount')}_{parts[1]}"
+        else:
+            field = "due_date" if key == "due_date" else "form"
+        out.setdefault(field, []).extend(problems if isinstance(problems, list) else [str(problems)])
+    return out
 
 
 @bp.post("/clients/<client_id>/invoices")
 @access("staff:billing.manage")
 def create_invoice(client_id):
+    """Issue an invoice from the form's lines; amounts as people type them ("$180.00"). A refusal shows
+    the form again with every value kept and each problem beside its field."""
     form = request.form
     items = []
     for i in range(LINE_ROWS):
         chosen = form.get(f"service_type_{i}", "")
         if not chosen and not form.get(f"service_{i}") and not form.get(f"amount_{i}"):
             continue
-        item = {"service_type": chosen, "service": form.get(f"service_{i}", ""),
-                "service_date": form.get(f"date_{i}", "")}
-        if form.get(f"amount_{i}", "").strip() or not chosen:  # a chosen service brings its own price
-            try:
-                item["amount_cents"] = round(float(form.get(f"amount_{i}", "") or "x") * 100)
-            except ValueError:
-                item["amount_cents"] = -1  # reported by the service as a bad amount on this line
-        items.append(item)
-    path = f"/staff/clients/{client_id}/billing"
+        items.append({"service_type": chosen, "service": form.get(f"service_{i}", ""),
+                      "service_date": form.get(f"date_{i}", ""), "amount": form.get(f"amount_{i}", "")})
     try:
         inv = billing.create_invoice(current_actor(), client_id, {"line_items": items,
                                                                   "due_date": form.get("due_date", "")})
+    except ValidationFailed as exc:
+        errors = _invoice_errors(exc.details) or {"form": [exc.message]}
+        return _billing_page(client_id, values=form.to_dict(), errors=errors, status=422)
     except PorticoError as exc:
-        return back(path, error=exc)
-    return back(path, f"Invoice {inv['number']} issued.")
+        return back(f"/staff/clients/{client_id}/billing", error=exc)
+    return back(f"/staff/clients/{client_id}/billing", f"Invoice {inv['number']} issued.")
 
 
 @bp.post("/invoices/<invoice_id>/request-payment")
