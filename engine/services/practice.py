@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import available_timezones
 
 from engine.authz import Actor

@@ -81,8 +81,11 @@ def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browse
     # On a phone, from the home page's checklist: "Start", then each form leads to the next.
     client_page.goto(f"{live_server}/portal")
     start = client_page.locator(".checklist a.button")
-    wait_for(lambda: client_page.reload() or "0 of 3 done" in client_page.locator(".checklist h2").inner_text(),
-             what="three forms on the home checklist")
+    def three_forms_listed():
+        client_page.reload()  # reload() answers a truthy response: it cannot stand in an `or`
+        return "0 of 3 done" in client_page.locator(".checklist h2").inner_text()
+
+    wait_for(three_forms_listed, what="three forms on the home checklist")
     start.click()
     for _ in PACKET:
         form_key = client_page.locator("#task-page").get_attribute("data-form-key")
