@@ -32,9 +32,6 @@ def test_staff_close_requests_and_share_documents(live_server, browser, page, in
     """Can staff cancel a form and an intake with a reason, answer a request with a paper form and
     share a document, and does the client's portal show each change, with a submitted form awaiting
     review?"""
-    from engine.workflow import operations
-
-    operations.load_all()
     org = Organization.get()
     org.name, org.portal.intake_packet, org.portal.reminder_max = "Harbor Counseling", PACKET, 2
     org.portal.reminder_cadence = "P1D"

@@ -9,7 +9,6 @@ from pathlib import Path
 from engine.authz import SYSTEM, portal_actor, staff_actor
 from engine.models.billing import Invoice
 from engine.services import billing, forms, payment_requests, tasks
-from engine.workflow import operations
 from engine.workflow.deploy import deploy
 from tests.forms.fills import VALID
 from tests.helpers import PASSWORD, make_client, make_portal_account, make_staff
@@ -25,7 +24,6 @@ def test_client_chooses_a_saved_card_in_the_card_form(live_server, browser):
         forms.create_form(SYSTEM, key, kind, key, json.loads((ROOT / folder / f"{key}.json").read_text()))
         forms.publish(SYSTEM, key)
     deploy(SYSTEM, (ROOT / "workflows/bpmn/payment.bpmn").read_bytes())
-    operations.load_all()
     admin = make_staff(roles=("org_admin",))
     ann = make_client(first_name="Ann", email="ann@example.org")
     ann_actor = portal_actor(make_portal_account(client=ann))
