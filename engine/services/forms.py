@@ -68,6 +68,26 @@ def published_version_id(key: str) -> str:
     return str(form.latest_version_id)
 
 
+def check(definition) -> list[dict]:
+    """The problems publishing this definition would meet, by element (see `problems_by_element`),
+    checked on the definition as it would be stored (its HTML cleaned); [] when it could be published."""
+    from engine.forms.definition import problems_by_element
+
+    if not isinstance(definition, dict):
+        return [{"path": "$", "name": "", "title": "", "messages": ["a form definition must be a JSON object"]}]
+    return problems_by_element(sanitize_definition(definition))
+
+
+def last_published(key: str) -> FormVersion:
+    """The latest published version of `key`, archived or not (what a builder compares its draft with).
+    Raises NotFound (no such form, or never published)."""
+    form = _get(key)
+    version = FormVersion.objects(id=form.latest_version_id).first() if form.latest_version_id else None
+    if version is None:
+        raise NotFound(f"form {key!r} was never published")
+    return version
+
+
 def get_version(version_id) -> FormVersion:
     """A published version by id. Raises NotFound."""
     from engine.authz import parse_id
@@ -86,6 +106,12 @@ def list_forms(actor: Actor, *, kind: str | None = None, include_archived: bool 
     if not include_archived:
         query["archived"] = False
     return list(FormDefinition.objects(**query).order_by("key"))
+
+
+def form_title(key: str) -> str:
+    """A form's title, or "" when there is no such form (the page then says so itself)."""
+    form = FormDefinition.objects(key=key).only("title").first()
+    return form.title if form else ""
 
 
 def get_form(key: str) -> FormDefinition:

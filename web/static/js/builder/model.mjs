@@ -403,3 +403,24 @@ export function pathOfProblem(jsonPath) {
   for (let m; (m = /^\.elements\[(\d+)\]/.exec(rest)); rest = rest.slice(m[0].length)) path.push(Number(m[1]));
   return path.length > 1 ? path : null;
 }
+
+export const CONDITIONS = [
+  { prop: "visibleIf", label: "Show only when" },
+  { prop: "enableIf", label: "Editable only when" },
+  { prop: "requiredIf", label: "Required only when" },
+];
+
+/** What the property panel writes back for an element's conditions: an expression rows can say is
+ * re-spelled from its rows (`{a} == 1` becomes `{a} = 1`, quotes become single quotes, spacing one space);
+ * any other expression is kept exactly as typed. The only normalization the builder makes to a loaded
+ * form besides `load`'s page wrapper, and it never changes what the condition means. */
+export function respell(model, path) {
+  const el = get(model.def, path);
+  const props = {};
+  for (const { prop } of CONDITIONS) {
+    if (typeof el[prop] !== "string") continue;
+    const parsed = expressionToRows(el[prop]);
+    if (parsed && parsed.rows.length) props[prop] = rowsToExpression(parsed.rows, parsed.join);
+  }
+  return Object.keys(props).length ? update(model, path, props) : model;
+}
