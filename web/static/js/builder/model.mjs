@@ -119,7 +119,8 @@ export function deriveName(title, taken = new Set()) {
 export function createElement(type, taken = new Set()) {
   const label = (TOOLBOX.find((t) => t.type === type) || { label: "Question" }).label;
   const title = type === "panel" ? "New section" : `New ${label.toLowerCase()} question`;
-  const name = deriveName(type === "panel" ? "section" : title.replace(/^New /, "").replace(/ question$/, ""), taken);
+  // the name is the title's, so `retitle` keeps deriving it until someone edits the name by hand
+  const name = deriveName(type === "html" ? "text block" : title, taken);
   const el = { type, name };
   if (type === "html") return { type, name, html: "<p>Text shown to the client.</p>" };
   el.title = title;

@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 import {
   History, addElement, addPage, createElement, deriveName, diff, duplicate, expressionToRows, get, load, moveBy,
-  moveElement, names, pathOfProblem, remove, retitle, rowsToExpression, save, update,
+  moveElement, names, pathOfProblem, remove, respell, retitle, rowsToExpression, save, update,
 } from "./model.mjs";
 
 const empty = () => load({ pages: [{ name: "page1", elements: [] }] });
@@ -71,6 +71,8 @@ test("does undo restore the model before the change, and redo the change?", () =
 
 test("does a title change carry the name only while the name was derived from it?", () => {
   let model = addElement(empty(), "text").model;
+  model = retitle(model, [0, 0], "Pet name");
+  assert.equal(get(model.def, [0, 0]).name, "pet_name");
   model = update(model, [0, 0], { title: "First name", name: "first_name" });
   model = retitle(model, [0, 0], "Given name");
   assert.equal(get(model.def, [0, 0]).name, "given_name");
@@ -91,6 +93,11 @@ test("do condition rows and expressions convert both ways?", () => {
   assert.equal(expressionToRows("{a} = 1 and {b} = 2 or {c} = 3"), null);  // mixed joins: text only
   assert.equal(expressionToRows("sum({a}, {b}) > 3"), null);
   assert.equal(expressionToRows("{a} and or"), null);
+  // what the property panel writes back: the same condition, in the rows' own spelling
+  let model = load({ elements: [{ type: "text", name: "a" }, { type: "text", name: "b", visibleIf: '{a}  ==  "x"', enableIf: "age({a}) > 3" }] });
+  model = respell(model, [0, 1]);
+  assert.equal(get(model.def, [0, 1]).visibleIf, "{a} = 'x'");
+  assert.equal(get(model.def, [0, 1]).enableIf, "age({a}) > 3");
 });
 
 test("does the diff list added, removed and changed questions by title?", () => {
