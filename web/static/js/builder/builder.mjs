@@ -89,7 +89,7 @@ function itemNode(e, path) {
   const tools = el("span", { class: "builder-tools" },
     el("button", { type: "button", class: "secondary", "aria-label": `Move ${title} up`, text: "↑", onclick: () => move(path, -1) }),
     el("button", { type: "button", class: "secondary", "aria-label": `Move ${title} down`, text: "↓", onclick: () => move(path, 1) }),
-    el("button", { type: "button", class: "secondary", "aria-label": `Duplicate ${title}`, text: "Copy", onclick: () => copy(path) }),
+    el("button", { type: "button", class: "secondary", "aria-label": `Duplicate ${title}`, text: "Duplicate", onclick: () => copy(path) }),
     el("button", { type: "button", class: "secondary", "aria-label": `Delete ${title}`, text: "Delete", onclick: () => drop(path) }));
   li.append(el("div", { class: "builder-row" }, pick, tools));
   for (const issue of issues) li.append(el("p", { class: "error builder-problem", text: issue.messages.join("; ") }));
@@ -348,7 +348,7 @@ function renderProps() {
   }
   const e = get(model().def, selected);
   const nodes = [el("p", { class: "muted", text: `${TYPE_LABEL[e.type] || e.type}` })];
-  for (const issue of problemsAt(selected)) nodes.push(el("p", { class: "error", role: "alert", text: issue.messages.join("; ") }));
+  nodes.push(el("div", { id: "bp-problems", role: "status" }, ...problemsAt(selected).map((issue) => el("p", { class: "error", text: issue.messages.join("; ") }))));
   if (e.type !== "html") {
     nodes.push(field("bp-title", "Title", input({}, e.title, (v) => { commit(retitle(model(), selected, v), "Changed a title", "title"); syncName(); })));
   }
@@ -478,8 +478,21 @@ function showProblems(list) {
   $("fe-check-summary").textContent = problems.length
     ? `${problems.length} problem${problems.length === 1 ? "" : "s"} to fix before publishing${general.length ? "" : " (shown beside their questions)"}.`
     : "The server's checks pass.";
-  renderCanvas();
-  renderProps();
+  markProblems();
+}
+
+/** Put the checks beside their questions in place: redrawing the canvas or the properties here would
+ * drop a drag in progress or a choice not yet applied. */
+function markProblems() {
+  for (const li of document.querySelectorAll(".builder-item")) {
+    const issues = problemsAt(JSON.parse(li.dataset.path));
+    li.classList.toggle("has-problem", issues.length > 0);
+    for (const old of li.querySelectorAll(":scope > .builder-problem")) old.remove();
+    const row = li.querySelector(":scope > .builder-row");
+    row.after(...issues.map((issue) => el("p", { class: "error builder-problem", text: issue.messages.join("; ") })));
+  }
+  const box = $("bp-problems");
+  if (box) box.replaceChildren(...(selected ? problemsAt(selected) : []).map((issue) => el("p", { class: "error", text: issue.messages.join("; ") })));
 }
 
 function refresh({ keepProps = false } = {}) {
