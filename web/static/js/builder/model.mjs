@@ -375,6 +375,13 @@ function questions(def) {
 
 const label = (el) => el.title || el.name;
 
+/** JSON with sorted keys: the server stores definitions that way, so key order is no change. */
+function stable(value) {
+  if (Array.isArray(value)) return `[${value.map(stable).join(",")}]`;
+  if (value && typeof value === "object") return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stable(value[k])}`).join(",")}}`;
+  return JSON.stringify(value);
+}
+
 /** What changed from `before` (the last published version) to `after`: added, removed and changed
  * elements by title, each change naming the properties that differ. */
 export function diff(before, after) {
@@ -385,7 +392,7 @@ export function diff(before, after) {
     if (!old.has(key)) { added.push(label(el)); continue; }
     const prev = old.get(key);
     const props = [...new Set([...Object.keys(prev), ...Object.keys(el)])]
-      .filter((k) => k !== "elements" && JSON.stringify(prev[k]) !== JSON.stringify(el[k]));
+      .filter((k) => k !== "elements" && stable(prev[k]) !== stable(el[k]));
     if (props.length) changed.push({ title: label(el), props });
   }
   for (const [key, el] of old) if (!now.has(key)) removed.push(label(el));

@@ -105,6 +105,10 @@ test("does the diff list added, removed and changed questions by title?", () => 
   const after = { elements: [{ type: "text", name: "a", title: "A", isRequired: true }, { type: "text", name: "c", title: "C" }] };
   assert.deepEqual(diff(before, after), { added: ["C"], removed: ["B"], changed: [{ title: "A", props: ["isRequired"] }] });
   assert.deepEqual(diff(null, before).added, ["A", "B"]);
+  // the server stores keys sorted: another key order is no change
+  const sorted = { elements: [{ name: "a", title: "A", type: "text", validators: [{ maxLength: 3, type: "text" }] }] };
+  const typed = { elements: [{ type: "text", name: "a", title: "A", validators: [{ type: "text", maxLength: 3 }] }] };
+  assert.deepEqual(diff(sorted, typed), { added: [], removed: [], changed: [] });
 });
 
 test("does a server problem path point at its element, flat or paged?", () => {
