@@ -58,3 +58,33 @@ def test_template_round_trips_through_the_builder(key):
     partial = dict(list(valid.items())[: len(valid) // 2])
     for answers in (valid, INVALID[key][0], partial, {}):
         assert validate_submission(saved, answers) == validate_submission(original, answers)
+
+
+def test_checks_come_back_by_element_without_saving(client):
+    """Does the builder's check call place each problem on its question (inside a panel too), save
+    nothing, and does the last published version come back for the diff only once there is one?"""
+    from tests.helpers import api_login, make_staff
+
+    admin = make_staff(roles=("org_admin",))
+    h = api_login(client, admin.email)
+    bad = {"pages": [{"name": "p1", "elements": [
+        {"type": "text", "name": "a", "title": "Age"},
+        {"type": "panel", "name": "box", "elements": [
+            {"type": "radiogroup", "name": "pick", "title": "Pick one"},
+            {"type": "text", "name": "b", "title": "Why", "visibleIf": "{nope} = 1",
+             "validators": [{"type": "email"}]}]}]}]}
+    r = client.post("/api/v1/forms/check", json={"definition": bad}, headers=h)
+    assert r.status_code == 200
+    paths = {p["path"]: p["name"] for p in r.get_json()["problems"]}
+    assert paths == {"$.pages[0].elements[1].elements[0].choices": "pick",
+                     "$.pages[0].elements[1].elements[1].visibleIf": "b"}
+    good = TEMPLATES["gad7"]
+    assert client.post("/api/v1/forms/check", json={"definition": good}, headers=h).get_json() == {"problems": []}
+    assert client.get("/api/v1/forms", headers=h).get_json() == []
+
+    assert client.post("/api/v1/forms", json={"key": "gad7", "kind": "intake", "title": "GAD-7", "definition": good},
+                       headers=h).status_code == 201
+    assert client.get("/api/v1/forms/gad7/published", headers=h).status_code == 404
+    assert client.post("/api/v1/forms/gad7/publish", headers=h).status_code == 201
+    r = client.get("/api/v1/forms/gad7/published", headers=h)
+    assert r.status_code == 200 and r.get_json()["number"] == 1 and r.get_json()["definition"] == good

@@ -175,6 +175,7 @@ function undo() {
   selected = null;
   refresh();
   announce(`Undone: ${what}.`);
+  say("fe-status", `Undone: ${what}.`);
 }
 
 function redo() {
@@ -183,6 +184,7 @@ function redo() {
   selected = null;
   refresh();
   announce(`Redone: ${what}.`);
+  say("fe-status", `Redone: ${what}.`);
 }
 
 // ---- property panel -------------------------------------------------------------------------------
