@@ -49,6 +49,7 @@ def _drag(page, source, target, position=None):
     """An HTML drag and drop as a person does it: Chromium drops a drag that scrolls the page on the way,
     so the drop place is brought into view first (the toolbox stays in view: it is sticky)."""
     target.scroll_into_view_if_needed()
+    source.scroll_into_view_if_needed()
     source.drag_to(target, target_position=position)
 
 
@@ -91,6 +92,7 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     page.wait_for_selector("#bp-v0-text")
     # a toolbox type dragged onto the form's drop zone lands at the end
     _drag(page, page.locator("#builder-tools [data-type=boolean]"), page.locator(".builder-drop").last)
+    page.wait_for_selector(".builder-item.selected .builder-type:has-text('Yes / No')")
     page.fill("#bp-title", "Do you have pets")
     _add(page, "text", "Pet name")
     page.check("#bp-required")
@@ -107,6 +109,7 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     page.fill("#bp-v0-max", "200")
     _add(page, "dropdown", "Visit reason")
     _drag(page, page.locator("#builder-tools [data-type=rating]"), page.locator(".builder-drop").last)
+    page.wait_for_selector(".builder-item.selected .builder-type:has-text('Rating')")
     page.fill("#bp-title", "How are you today")
     # reorder: drag the rating above the first question, then move it back down by its keyboard button
     _drag(page, page.locator(".builder-item[data-name=how_are_you_today]"), page.locator(".builder-item").first, {"x": 20, "y": 5})
@@ -125,6 +128,7 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     page.wait_for_selector("#fe-check-summary:has-text('checks pass')")
 
     # the preview follows the condition
+    page.wait_for_selector("#fe-preview-frame[data-pending=false]")
     page.wait_for_function("window.porticoPreview && window.porticoPreview.getQuestionByName('pet_name')")
     assert page.evaluate("window.porticoPreview.getQuestionByName('pet_name').isVisible") is False
     page.locator("#fe-preview .sd-question").filter(has_text="Do you have pets").locator(".sd-boolean__label", has_text="Yes").first.click()

@@ -424,7 +424,9 @@ function syncName() {
 let previewTimer = null;
 function renderPreview() {
   window.clearTimeout(previewTimer);
+  $("fe-preview-frame").dataset.pending = "true"; // a redraw is coming: answers typed now would be lost
   previewTimer = window.setTimeout(() => {
+    $("fe-preview-frame").dataset.pending = "false";
     const box = $("fe-preview");
     const mount = el("div"); // a fresh mount each time: the renderer keeps state on its container
     box.replaceChildren(mount);
