@@ -200,3 +200,24 @@ class _Semantic:
             if head in {s.lower() for s in SCOPES} or head in known or head in local or var.lower() in known:
                 continue
             self.add(path, f"{{{var}}} names no question or calculated value")
+
+
+_STEP = re.compile(r"\.([A-Za-z_]+)|\[(\d+)\]")
+
+
+def problems_by_element(definition) -> list[dict]:
+    """`check_definition`'s problems placed on the element they concern, for an editor to show beside
+    it: [{path, name, title, messages}], `name`/`title` empty for problems about the form as a whole."""
+    out = []
+    for path, messages in check_definition(definition).items():
+        node, owner, prop = definition, {}, ""
+        for step, index in _STEP.findall(path):
+            if step:
+                node, prop = (node.get(step) if isinstance(node, dict) else None), step
+                continue
+            node = node[int(index)] if isinstance(node, list) and int(index) < len(node) else None
+            if prop == "elements" and isinstance(node, dict) and "type" in node:
+                owner = node  # the innermost question or panel on the path (not a validator or choice)
+        out.append({"path": path, "name": str(owner.get("name", "")), "title": str(owner.get("title", "")),
+                    "messages": messages})
+    return out

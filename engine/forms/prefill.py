@@ -173,3 +173,16 @@ def proposed_changes(definition: dict, client, answers: dict) -> list[dict]:
         if str(new).strip() != str(old or "").strip():
             changes.append({"field": path, "question": name, "old": str(old or ""), "new": str(new).strip()})
     return changes
+
+
+_SOURCE_LABELS = {"client.insurance.": "Client's insurance", "client.": "Client", "signer.": "Person filling the form"}
+
+
+def allowed_fields() -> list[dict]:
+    """The fields a form may prefill, as a form editor offers them: [{path, label}], by label."""
+    out = []
+    for path in ALLOWED_PATHS:
+        prefix = next(p for p in _SOURCE_LABELS if path.startswith(p))
+        words = path.removeprefix(prefix).replace(".", " ").replace("_", " ")
+        out.append({"path": path, "label": f"{_SOURCE_LABELS[prefix]}: {words}"})
+    return sorted(out, key=lambda f: f["label"])

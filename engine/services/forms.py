@@ -21,7 +21,7 @@ from engine.forms.catalogue import (  # noqa: F401 - the catalogue's reads are p
     published_definition,
     published_version_id,
 )
-from engine.forms.definition import check_definition
+from engine.forms.definition import check_definition, problems_by_element
 from engine.forms.sanitize import sanitize_definition
 from engine.models import utcnow
 from engine.models.forms import FORM_KINDS, KEY_REGEX, FormDefinition, FormVersion
@@ -37,6 +37,24 @@ def _check_definition(definition) -> None:
         raise ValidationFailed("the form definition is invalid", details=problems)
 
 
+def check(definition) -> list[dict]:
+    """The problems publishing this definition would meet, by element (see `problems_by_element`),
+    checked on the definition as it would be stored (its HTML cleaned); [] when it could be published."""
+    if not isinstance(definition, dict):
+        return [{"path": "$", "name": "", "title": "", "messages": ["a form definition must be a JSON object"]}]
+    return problems_by_element(sanitize_definition(definition))
+
+
+def last_published(key: str) -> FormVersion:
+    """The latest published version of `key`, archived or not (what a builder compares its draft with).
+    Raises NotFound (no such form, or never published)."""
+    form = get_form(key)
+    version = FormVersion.objects(id=form.latest_version_id).first() if form.latest_version_id else None
+    if version is None:
+        raise NotFound(f"form {key!r} was never published")
+    return version
+
+
 def list_forms(actor: Actor, *, kind: str | None = None, include_archived: bool = False) -> list[FormDefinition]:
     """Form definitions visible to staff, optionally of one kind."""
     query: dict = {}
@@ -45,6 +63,12 @@ def list_forms(actor: Actor, *, kind: str | None = None, include_archived: bool 
     if not include_archived:
         query["archived"] = False
     return list(FormDefinition.objects(**query).order_by("key"))
+
+
+def form_title(key: str) -> str:
+    """A form's title, or "" when there is no such form (the page then says so itself)."""
+    form = FormDefinition.objects(key=key).only("title").first()
+    return form.title if form else ""
 
 
 def create_form(actor: Actor, key: str, kind: str, title: str, definition: dict) -> FormDefinition:

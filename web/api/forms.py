@@ -51,6 +51,25 @@ class FormVersionOut(ma.Schema):
     published_at = ma.fields.DateTime()
 
 
+class FormCheckIn(ma.Schema):
+    definition = ma.fields.Dict(required=True, metadata={"description": "SurveyJS JSON"})
+
+
+class FormProblemOut(ma.Schema):
+    path = _S(metadata={"description": "JSON path of the problem"})
+    name = _S(metadata={"description": "the question or panel it concerns (empty: the whole form)"})
+    title = _S()
+    messages = ma.fields.List(_S())
+
+
+class FormCheckOut(ma.Schema):
+    problems = ma.fields.List(ma.fields.Nested(FormProblemOut))
+
+
+class FormPublishedOut(FormVersionOut):
+    definition = ma.fields.Dict()
+
+
 class FormCopyIn(ma.Schema):
     new_key = _S(required=True)
     title = _S()
@@ -110,6 +129,15 @@ class Forms(MethodView):
         return form_service.create_form(current_actor(), body["key"], body["kind"], body["title"], body["definition"])
 
 
+@blp.route("/forms/check", methods=["POST"])
+@blp.arguments(FormCheckIn)
+@blp.response(200, FormCheckOut)
+@access("staff")
+def check(body):
+    """The server's checks on a definition, by the element they concern, without saving it."""
+    return {"problems": form_service.check(body["definition"])}
+
+
 @blp.route("/forms/<key>")
 class FormItem(MethodView):
     @blp.response(200, FormOut)
@@ -132,6 +160,14 @@ class FormItem(MethodView):
 def publish(key):
     """Publish the draft as the next immutable version."""
     return form_service.publish(current_actor(), key)
+
+
+@blp.route("/forms/<key>/published")
+@blp.response(200, FormPublishedOut)
+@access("staff")
+def published(key):
+    """The latest published version with its definition (404 when never published)."""
+    return form_service.last_published(key)
 
 
 @blp.route("/forms/<key>/archive", methods=["POST"])

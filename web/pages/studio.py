@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from engine.errors import ValidationFailed
+from engine.forms.prefill import allowed_fields
 from engine.models.workflow import INSTANCE_STATUSES
 from engine.services import forms as form_service
 from engine.services import processes as process_service
@@ -46,8 +47,11 @@ def forms():
 @bp.get("/forms/<key>")
 @access("staff")
 def form_editor(key):
-    """The JSON editor of a form with the server's checks in place and a live survey-js-ui preview."""
-    return render_template("studio/form_editor.html", key=key, active="forms")
+    """The form builder: toolbox, properties, the server's checks beside each question, a live survey-js-ui
+    preview, the JSON, and what changed since the last published version."""
+    title = form_service.form_title(key) if key != "new" else ""
+    return render_template("studio/form_editor.html", key=key, title=title, prefill_fields=allowed_fields(),
+                           active="forms")
 
 
 @bp.get("/packet")
