@@ -12,7 +12,7 @@ import re
 
 from engine import events
 from engine.authz import Actor
-from engine.errors import Conflict, StaleVersion, ValidationFailed
+from engine.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from engine.forms.catalogue import (  # noqa: F401 - the catalogue's reads are part of this area's API
     canonical_json,
     form_exists,
