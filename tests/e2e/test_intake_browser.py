@@ -7,20 +7,11 @@ from __future__ import annotations
 import pytest
 
 from engine.models.organization import Organization
-from tests.forms.fills import VALID
-from tests.helpers import PASSWORD, make_client, make_staff
-from tests.intake.conftest import broker, installed, scheduler, smtp, wait_for, worker  # noqa: F401 - fixtures
+from tests.form_fills import VALID
+from tests.helpers import PASSWORD, browser_login, make_client, make_staff, wait_for
 
 PACKET = ["gad7", "phq9", "npp_acknowledgment"]
 CLIENT_PASSWORD = "a long portal password 42"
-
-
-def _login(page, base, email, password):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def _draw_signature(page):
@@ -48,7 +39,7 @@ def _fill(page, form_key):
 
 
 @pytest.mark.slow
-def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browser, page, installed, smtp, scheduler):  # noqa: F811
+def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browser, page, installed, smtp, scheduler):
     """Can an invited adult activate, fill in three forms with a drawn signature, and, once staff
     acknowledged them, find the packet PDF in General Documents?"""
     org = Organization.get()
@@ -58,7 +49,7 @@ def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browse
     ada = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org")
 
     # Staff invite from the client's General Documents tab, with the default packet pre-ticked.
-    _login(page, live_server, admin.email, PASSWORD)
+    browser_login(page, live_server, admin.email, PASSWORD)
     page.goto(f"{live_server}/staff/clients/{ada.id}/documents")
     page.click("#invite-dialog summary")
     assert page.locator("input[name=packet]:checked").count() == 3
@@ -74,7 +65,7 @@ def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browse
     client_page.fill("#confirm", CLIENT_PASSWORD)
     client_page.click("button[type=submit]")
     client_page.get_by_text("Your password is set").wait_for()
-    _login(client_page, live_server, "ada@example.org", CLIENT_PASSWORD)
+    browser_login(client_page, live_server, "ada@example.org", CLIENT_PASSWORD)
 
     client_page.goto(f"{live_server}/portal/tasks")
     wait_for(lambda: client_page.reload() or client_page.locator(".task-list a").count() == 3, what="three forms")
