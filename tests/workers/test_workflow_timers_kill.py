@@ -32,6 +32,7 @@ def _start_worker(threads: int = 6) -> subprocess.Popen:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.timeout(700)
 def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     """Do 500 timers due in one second fire exactly once each with two workers, one killed with -9?"""
