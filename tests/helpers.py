@@ -18,6 +18,7 @@ workers, ...) are in tests/fixtures/ and are named by tests, never imported.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import time
 from pathlib import Path
@@ -25,7 +26,8 @@ from pathlib import Path
 from engine.services import passwords
 
 PASSWORD = "correct horse battery"
-BPMN_DIR = Path(__file__).resolve().parent / "data" / "bpmn"
+ROOT = Path(__file__).resolve().parent.parent
+BPMN_DIR = ROOT / "tests" / "data" / "bpmn"
 
 _counter = itertools.count(1)
 _hash_cache: dict[str, str] = {}
@@ -166,13 +168,19 @@ def bpmn(name: str) -> bytes:
     return (BPMN_DIR / f"{name}.bpmn").read_bytes()
 
 
-def publish_form(key: str, definition: dict, kind: str = "task") -> None:
-    """Create the form `key` with `definition` and publish its first version."""
+def publish_form(key: str, definition: dict, kind: str = "task", title: str = ""):
+    """Create the form `key` with `definition` and publish it; returns the published version."""
     from engine.authz import SYSTEM
     from engine.services import forms
 
-    forms.create_form(SYSTEM, key, kind, key.replace("_", " ").title(), definition)
-    forms.publish(SYSTEM, key)
+    forms.create_form(SYSTEM, key, kind, title or key.replace("_", " ").title(), definition)
+    return forms.publish(SYSTEM, key)
+
+
+def publish_shipped_form(key: str):
+    """The shipped intake form form_defs/<key>.json, created and published; returns the version."""
+    definition = json.loads((ROOT / "form_defs" / f"{key}.json").read_text())
+    return publish_form(key, definition, kind="intake", title=definition["title"])
 
 
 def clone_instance(seed, copies: int) -> list:

@@ -18,6 +18,7 @@ import pytest
 from engine.authz import SYSTEM
 from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import store
+from tests.helpers import bpmn
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 500
@@ -40,7 +41,7 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     from engine.workflow.deploy import deploy
     from engine.workflow.runtime import start
 
-    deploy(SYSTEM, (ROOT / "tests/data/bpmn/t_timer.bpmn").read_bytes())
+    deploy(SYSTEM, bpmn("t_timer"))
     # One due second for all, far enough ahead that creating them all takes less. A timer already
     # due when its instance starts fires inside the start and never waits, which would void the
     # test's premise, so on a machine too slow for the lead we start over with a longer one.

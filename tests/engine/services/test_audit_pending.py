@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -11,21 +10,15 @@ from engine import db
 from engine.authz import SYSTEM, staff_actor
 from engine.models.audit import AuditEvent
 from engine.models.workflow import Task
-from engine.services import audit, forms, processes, tasks
+from engine.services import audit, processes, tasks
 from engine.workflow import store
 from engine.workflow.deploy import deploy
-from tests.helpers import make_staff
-
-ROOT = Path(__file__).resolve().parents[3]
-REVIEW_FORM = {"pages": [{"name": "p1", "elements": [
-    {"type": "boolean", "name": "approved", "title": "Approve?", "isRequired": True}]}]}
+from tests.helpers import bpmn, make_staff
 
 
 @pytest.fixture()
-def open_task(clean_db):
-    forms.create_form(SYSTEM, "t_review", "task", "Review", REVIEW_FORM)
-    forms.publish(SYSTEM, "t_review")
-    deploy(SYSTEM, (ROOT / "tests/data/bpmn/t_gateways.bpmn").read_bytes())
+def open_task(clean_db, review_form):
+    deploy(SYSTEM, bpmn("t_gateways"))
     admin = staff_actor(make_staff(roles=("org_admin",)))
     processes.start_process("t_gateways")
     return admin, Task.objects.get(status="open")

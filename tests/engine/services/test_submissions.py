@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from engine.authz import SYSTEM, staff_actor
@@ -14,20 +11,12 @@ from engine.models.forms import ReviewItem, Signature, Submission
 from engine.services import form_files, submissions
 from engine.services import forms as form_service
 from tests.form_fills import VALID
-from tests.helpers import make_client, make_staff
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _publish(key):
-    definition = json.loads((ROOT / "form_defs" / f"{key}.json").read_text())
-    form_service.create_form(SYSTEM, key, "intake", definition["title"], definition)
-    return form_service.publish(SYSTEM, key)
+from tests.helpers import make_client, make_staff, publish_shipped_form
 
 
 def test_publish_gives_an_immutable_version(clean_db):
     """Does publishing create version 1, and does republishing an unchanged draft keep it?"""
-    v1 = _publish("phq9")
+    v1 = publish_shipped_form("phq9")
     assert v1.number == 1 and form_service.form_exists("phq9")
     assert form_service.publish(SYSTEM, "phq9").id == v1.id
     version_id, definition = form_service.published_definition("phq9")
@@ -46,7 +35,7 @@ def test_therapist_cannot_create_intake_forms(clean_db):
 
 def test_prefill_never_overwrites_saved_progress(clean_db):
     """Is the form prefilled from the client record, with saved progress winning over the record?"""
-    _publish("demographics")
+    publish_shipped_form("demographics")
     client = make_client(first_name="Ada", last_name="Lovelace", phone="555-0100")
     first = submissions.start(SYSTEM, client.id, "demographics")
     assert first["data"]["first_name"] == "Ada" and first["data"]["phone"] == "555-0100"
@@ -57,7 +46,7 @@ def test_prefill_never_overwrites_saved_progress(clean_db):
 
 def test_rejected_submission_keeps_progress(clean_db):
     """Does an invalid completion raise field errors and leave the saved answers intact?"""
-    _publish("gad7")
+    publish_shipped_form("gad7")
     client = make_client()
     submissions.save_progress(SYSTEM, client.id, "gad7", {"gad7_1": 1})
     with pytest.raises(ValidationFailed) as exc:
@@ -68,7 +57,7 @@ def test_rejected_submission_keeps_progress(clean_db):
 
 def test_completed_submission_is_sealed_and_one_changed_byte_breaks_it(clean_db):
     """Does changing one byte of a stored completed submission make verification fail?"""
-    _publish("consent_adult")
+    publish_shipped_form("consent_adult")
     client = make_client()
     sub = submissions.complete(SYSTEM, client.id, "consent_adult", VALID["consent_adult"])
     assert submissions.verify_submission(sub.id)
@@ -88,7 +77,7 @@ def test_completed_submission_is_sealed_and_one_changed_byte_breaks_it(clean_db)
 
 def test_record_changes_wait_for_staff_review(clean_db):
     """Do answers that differ from the client record become review items, applied only when accepted?"""
-    _publish("demographics")
+    publish_shipped_form("demographics")
     client = make_client(first_name="Ada", last_name="Lovelace", phone="555-0100",
                          address=Address(line1="1 Old Road", city="Springfield"))
     data = {**VALID["demographics"], "phone": "555-0199", "city": "Shelbyville"}
@@ -110,7 +99,7 @@ def test_guardian_sees_their_own_name_prefilled(clean_db):
     from tests.form_requests import request_form
     from tests.helpers import make_portal_account
 
-    _publish("consent_minor")
+    publish_shipped_form("consent_minor")
     child = make_client(first_name="Sam", last_name="Lovelace")
     mum = Contact(first_name="Ada", last_name="Lovelace", email="ada@example.org")
     mum.save()

@@ -10,21 +10,17 @@ from pathlib import Path
 import pytest
 
 from engine.authz import SYSTEM
-from engine.services import forms, processes
+from engine.services import processes
 from engine.workflow import store
 from engine.workflow.deploy import deploy
-from tests.helpers import api_login, make_client, make_portal_account, make_staff
+from tests.helpers import api_login, bpmn, make_client, make_portal_account, make_staff
 
 ROOT = Path(__file__).resolve().parents[3]
-REVIEW_FORM = {"pages": [{"name": "p1", "elements": [
-    {"type": "boolean", "name": "approved", "title": "Approve?", "isRequired": True}]}]}
 
 
 @pytest.fixture()
-def world(app):
-    forms.create_form(SYSTEM, "t_review", "task", "Review", REVIEW_FORM)
-    forms.publish(SYSTEM, "t_review")
-    deploy(SYSTEM, (ROOT / "tests/data/bpmn/t_gateways.bpmn").read_bytes())
+def world(app, review_form):
+    deploy(SYSTEM, bpmn("t_gateways"))
     admin = make_staff(roles=("org_admin",))
     therapist = make_staff(roles=("therapist",))
     client = make_client(assigned_staff=[])

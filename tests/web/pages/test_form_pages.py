@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from engine.authz import SYSTEM
-from engine.services import forms as form_service
 from engine.services import submissions
 from tests.form_fills import VALID
 from tests.form_requests import request_form
-from tests.helpers import login_as, make_client, make_portal_account, make_staff
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _publish(key):
-    definition = json.loads((ROOT / "form_defs" / f"{key}.json").read_text())
-    form_service.create_form(SYSTEM, key, "intake", definition["title"], definition)
-    form_service.publish(SYSTEM, key)
+from tests.helpers import (
+    login_as,
+    make_client,
+    make_portal_account,
+    make_staff,
+    publish_shipped_form,
+)
 
 
 def test_portal_form_link_leads_to_the_task_asking_for_it(client):
     """Does a portal link to a form lead to the task that asks for it (survey-core, survey-js-ui and the
     page script loaded for the active profile), and is a form nobody asked for not found?"""
-    _publish("gad7")
-    _publish("phq9")
+    publish_shipped_form("gad7")
+    publish_shipped_form("phq9")
     person = make_client()
     account = make_portal_account(client=person)
     task = request_form(person, "gad7")
@@ -41,7 +35,7 @@ def test_portal_form_link_leads_to_the_task_asking_for_it(client):
 
 def test_staff_page_shows_evidence_and_seal(client):
     """Does the staff submission page show the answers, the signature image, the evidence and a verified seal?"""
-    _publish("consent_adult")
+    publish_shipped_form("consent_adult")
     person = make_client()
     sub = submissions.complete(SYSTEM, person.id, "consent_adult", VALID["consent_adult"])
     staff = make_staff(roles=("org_admin",))
@@ -55,7 +49,7 @@ def test_staff_accepts_a_proposed_change_on_the_page(client):
     """Can staff accept a proposed phone change from the submission page, and only then does the record change?"""
     from engine.models.clients import Client
 
-    _publish("demographics")
+    publish_shipped_form("demographics")
     person = make_client(first_name="Ada", last_name="Lovelace", phone="555-0100")
     sub = submissions.complete(SYSTEM, person.id, "demographics", {**VALID["demographics"], "phone": "555-0199"})
     staff = make_staff(roles=("org_admin",))
