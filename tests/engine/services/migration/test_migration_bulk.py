@@ -1,4 +1,4 @@
-"""Bulk migration on the studio's small intake-shaped process (tests/data/bpmn/s_flow: one client task
+"""Bulk migration on the studio's small intake-shaped process (tests/data/bpmn/s_flow_v1.bpmn: one client task
 per packet form with a reminder timer, staff acknowledgement, staff payment): 400 instances at four
 steps move to a version that adds a task after acknowledgement; preview counts are exact; every
 instance that can move moves; those past the change finish on their version; a rollback restores an
