@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NODE_MODULES = HERE.parent.parent / "web" / "node_modules" / "survey-core"
+NODE_MODULES = HERE.parents[2] / "web" / "node_modules" / "survey-core"
 
 
 def available() -> str | None:

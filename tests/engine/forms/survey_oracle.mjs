@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const root = process.env.PORTICO_NODE_MODULES || path.join(here, "..", "..", "web", "node_modules");
+const root = process.env.PORTICO_NODE_MODULES || path.join(here, "..", "..", "..", "web", "node_modules");
 const Survey = require(path.join(root, "survey-core", "survey.core.js"));
 
 let definition = null;
