@@ -88,8 +88,8 @@ def pay(http: Http, portal: dict, person, invoice_id: str, paid: list, lock) -> 
 
 def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, invoice_id: str = "",
                paid: list | None = None) -> None:
-    from tests.forms.fills import VALID
-    from tests.intake.lifecycle import PORTAL_PASSWORD
+    from tests.form_fills import VALID
+    from tests.intake_lifecycle import PORTAL_PASSWORD
 
     cid = str(person.id)
     resp = http.call("POST", f"/api/v1/clients/{cid}/invite", headers=staff, json={})
@@ -216,8 +216,8 @@ def main() -> None:
         from engine.services import tokens
         from engine.services.intake_setup import install_shipped
         from engine.workflow import store
+        from tests.fixtures.mail import Inbox
         from tests.helpers import make_client, make_staff
-        from tests.intake.conftest import Inbox
 
         mongo_port = 0 if external_mongodb() else int(settings.mongodb_uri.rsplit(":", 1)[1].split("/")[0])
         inbox = Inbox()

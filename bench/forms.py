@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.forms import validate_submission  # noqa: E402
 from engine.forms.validator import all_questions  # noqa: E402
-from tests.forms.fills import INVALID, VALID  # noqa: E402
+from tests.form_fills import INVALID, VALID  # noqa: E402
 
 
 def main() -> None:

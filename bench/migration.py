@@ -3,7 +3,7 @@
     .venv/bin/python bench/migration.py [--n 2000] [--batch 50]
 
 Embedded SecantusDB (fsync on commit, as `portico up` runs it). The studio's test process
-(tests/studio/data/s_flow: multi-instance client task with a reminder timer, staff acknowledgement,
+(tests/data/bpmn/s_flow_v1.bpmn: multi-instance client task with a reminder timer, staff acknowledgement,
 staff payment) gets `--n` running instances cloned from one instance at acknowledgement, then
 version 2 (a task after acknowledgement) is deployed. Printed: preview instances/s, run instances/s
 (snapshot + CAS write + re-projection each), and p50/p99 of 50 rollbacks.

@@ -88,9 +88,9 @@ def main() -> None:
         from engine.services import audit
         from engine.services.intake_setup import install_shipped
         from engine.workflow import scheduler
+        from tests import intake_lifecycle as lc
+        from tests.fixtures.mail import Inbox
         from tests.helpers import api_login, make_client, make_staff
-        from tests.intake import lifecycle as lc
-        from tests.intake.conftest import Inbox
         from web.app import create_app
         from workers.broker import setup_broker
 

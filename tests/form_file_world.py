@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from engine.authz import SYSTEM
 from engine.services import tokens
-from tests.forms.fills import SIG
+from tests.form_fills import SIG
 from tests.helpers import make_client, make_portal_account, make_staff
 from tests.portal_family import build_family
 

@@ -8,18 +8,26 @@
     client.post("/api/v1/clients", json={...}, headers=csrf)    # {"X-CSRFToken": ...}
     client.post("/some/form", data={..., "csrf_token": csrf["X-CSRFToken"]})
 
-Signatures here are stable: other test modules import them.
+    xml = bpmn("t_message")                                     # a test process, tests/data/bpmn
+    browser_login(page, live_server, staff.email)               # the login form in a real browser
+
+Signatures here are stable: other test modules import them. Fixtures (database, app, browser,
+workers, ...) are in tests/fixtures/ and are named by tests, never imported.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import time
+from pathlib import Path
 
 from engine.services import passwords
 
 PASSWORD = "correct horse battery"
+ROOT = Path(__file__).resolve().parent.parent
+BPMN_DIR = ROOT / "tests" / "data" / "bpmn"
 
 _counter = itertools.count(1)
 _hash_cache: dict[str, str] = {}
@@ -153,3 +161,52 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition", interval
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def bpmn(name: str) -> bytes:
+    """The test process `name` (tests/data/bpmn/<name>.bpmn), as deploy() takes it."""
+    return (BPMN_DIR / f"{name}.bpmn").read_bytes()
+
+
+def publish_form(key: str, definition: dict, kind: str = "task", title: str = ""):
+    """Create the form `key` with `definition` and publish it; returns the published version."""
+    from engine.authz import SYSTEM
+    from engine.services import forms
+
+    forms.create_form(SYSTEM, key, kind, title or key.replace("_", " ").title(), definition)
+    return forms.publish(SYSTEM, key)
+
+
+def publish_shipped_form(key: str):
+    """The shipped intake form form_defs/<key>.json, created and published; returns the version."""
+    definition = json.loads((ROOT / "form_defs" / f"{key}.json").read_text())
+    return publish_form(key, definition, kind="intake", title=definition["title"])
+
+
+def clone_instance(seed, copies: int) -> list:
+    """`copies` instances in the seed's state (the seed included), with the inbox rows and timers its
+    projection wrote: a thousand instances in seconds instead of running each one there."""
+    from bson import ObjectId
+
+    from engine.models.workflow import Task, Timer
+    from engine.workflow import store
+
+    doc = store.instances().find_one({"_id": seed})
+    rows = [dict(doc, _id=ObjectId()) for _ in range(copies - 1)]
+    store.instances().insert_many(rows)
+    for model in (Task, Timer):
+        seed_rows = list(model._get_collection().find({"instance_id": seed, "status": {"$in": ["open", "waiting"]}}))
+        if seed_rows:
+            model._get_collection().insert_many([dict(r, _id=ObjectId(), instance_id=row["_id"])
+                                                 for row in rows for r in seed_rows])
+    return [seed, *[r["_id"] for r in rows]]
+
+
+def browser_login(page, base: str, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form in a real browser (Playwright `page`, server at `base`) and wait
+    until the browser has left the login page."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url(lambda url: "/login" not in url)

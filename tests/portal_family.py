@@ -1,14 +1,12 @@
 """A small family for the portal-service tests: a minor, her guardian, an aunt without rights.
 
-Import the `family` fixture into a test module (`from tests.portal_family import family`).
+The `family` and `practice` fixtures (tests/fixtures/portal.py) build it for a test.
 Each person comes with an engine Actor and, for API tests, login email.
 """
 
 from __future__ import annotations
 
 from datetime import date
-
-import pytest
 
 from engine.authz import portal_actor, staff_actor
 from tests.helpers import make_client, make_portal_account, make_staff
@@ -36,11 +34,6 @@ def build_family() -> dict:
     }
 
 
-@pytest.fixture()
-def family(clean_db):
-    return build_family()
-
-
 def open_practice(family: dict) -> dict:
     """Give the organization one location and a 50-minute service, and the therapist 09:00–12:00 every day."""
     from engine.models.organization import Location, Organization, ServiceType
@@ -56,11 +49,6 @@ def open_practice(family: dict) -> dict:
         availability.add_rule(family["staff"], family["therapist"].id,
                               {"location": "main", "weekday": weekday, "start": "09:00", "end": "12:00"})
     return family
-
-
-@pytest.fixture()
-def practice(family):
-    return open_practice(family)
 
 
 def pay_with_test_card(page) -> None:

@@ -2,7 +2,7 @@
 
 `validate_submission(definition, data)` is the server's verdict on a
 submission: errors by question name, `{}` when valid. It mirrors survey-core's
-own verdict (tests/forms/test_differential.py compares them).
+own verdict (tests/engine/forms/test_differential.py compares them).
 
 survey-core behaviours matched on purpose (each checked in Node, each surprising):
 - a required radiogroup/dropdown/checkbox whose value is not among its choices counts as unanswered

@@ -11,7 +11,7 @@ The two dialects differ in places, so `translate()` rewrites a JavaScript patter
 `\\s` is JavaScript's Unicode whitespace set, `.` excludes all four line terminators,
 `\\uXXXX` and `\\cX` escapes, identity escapes (`\\p` is a plain "p"), a `{` that is no
 quantifier is a literal, `[]` matches nothing and `[^]` anything, and `\\b` in a class
-is a backspace. tests/forms/test_jsregex.py compares verdicts with Node's RegExp.
+is a backspace. tests/engine/forms/test_jsregex.py compares verdicts with Node's RegExp.
 
 Constructs RE2 cannot run (look-around, back-references, repetition counts over
 1,000) are refused when a form is saved (`problem()`); a definition stored before

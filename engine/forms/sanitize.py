@@ -4,7 +4,7 @@ formatting set (nh3, the Ammonia sanitizer) whenever a definition is saved, publ
 Which properties are markup was read from survey-js-ui 2.5.38 (every `dangerouslySetInnerHTML`):
 an `html` element's `html`, the survey's `completedHtml`, `completedBeforeHtml` and `loadingHtml`,
 and `completedHtmlOnCondition[].html`. Titles, descriptions and choice texts are markup only when a
-page registers `onTextMarkdown`; Portico's pages do not (tests/forms/test_sanitize.py keeps it so),
+page registers `onTextMarkdown`; Portico's pages do not (tests/engine/forms/test_sanitize.py keeps it so),
 so survey-js-ui shows them as text and they are left alone here. Any of these may be a localized
 object ({"default": ..., "fr": ...}): each language is cleaned.
 

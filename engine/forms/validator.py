@@ -1,7 +1,7 @@
 """Server-side submission validation with survey-core's rules (the browser's verdict is the reference).
 
 The survey-core layer (visibility, enablement, required, validators, matrices,
-dynamic panels) must agree with survey-core exactly; tests/forms/test_differential.py
+dynamic panels) must agree with survey-core exactly; tests/engine/forms/test_differential.py
 holds it to that. `strict=True` adds Portico's shape checks (types, choices,
 maxLength) that survey-core leaves to its widgets — a request can bypass widgets.
 Errors are keyed by top-level question name; nested problems say where.

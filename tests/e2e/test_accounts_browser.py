@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engine.models.clients import Contact, ContactLink, LinkPermissions
-from tests.helpers import PASSWORD, make_client, make_staff
-from tests.intake.conftest import broker, smtp, wait_for, worker  # noqa: F401 - fixtures
+from tests.helpers import PASSWORD, make_client, make_staff, wait_for
 
 NEW_PASSWORD = "a brand new password 77"
 PERMISSION = "Can invite clients to the client portal and manage intake forms"

@@ -15,10 +15,8 @@ from engine.models.forms import Submission
 from engine.models.organization import Organization
 from engine.services import forms as form_service
 from engine.services import intake
-from engine.workflow import operations
-from tests.helpers import PASSWORD, make_client, make_portal_account, make_staff
-from tests.intake import lifecycle as lc
-from tests.intake.conftest import installed, smtp, wait_for  # noqa: F401 - the intake engineer's fixtures
+from tests import intake_lifecycle as lc
+from tests.helpers import PASSWORD, make_client, make_portal_account, make_staff, wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,7 +65,6 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     """Can an admin build a six-question form (one required, one checked, one conditional) by clicks and
     drags, publish it and add it to the packet, and does a client complete it in the portal, the
     condition behaving the same in the preview, the portal and on the server?"""
-    operations.load_all()
     lc.configure(intake_packet=["gad7"], reminder_max=0)
     admin = make_staff(roles=("org_admin",))
     # bypass_csp: the test injects axe-core and reads the preview's model (the pages allow no inline script)

@@ -14,8 +14,6 @@ from engine.services import billing
 from tests import portal_family
 from tests.helpers import PASSWORD, make_client
 
-family, practice = portal_family.family, portal_family.practice  # shared fixtures, registered by name
-
 MESSAGE = "Mia has a school trip on Thursday; can we move next week's session?"
 
 

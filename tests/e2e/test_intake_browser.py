@@ -7,20 +7,11 @@ from __future__ import annotations
 import pytest
 
 from engine.models.organization import Organization
-from tests.forms.fills import VALID
-from tests.helpers import PASSWORD, make_client, make_staff
-from tests.intake.conftest import broker, installed, scheduler, smtp, wait_for, worker  # noqa: F401 - fixtures
+from tests.form_fills import VALID
+from tests.helpers import PASSWORD, browser_login, make_client, make_staff, wait_for
 
 PACKET = ["gad7", "phq9", "npp_acknowledgment"]
 CLIENT_PASSWORD = "a long portal password 42"
-
-
-def _login(page, base, email, password):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def _draw_signature(page):
@@ -50,7 +41,7 @@ def _fill(page, form_key):
 
 
 @pytest.mark.slow
-def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browser, page, installed, smtp, scheduler):  # noqa: F811
+def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browser, page, installed, smtp, scheduler):
     """Can an invited adult activate, fill in three forms with a drawn signature, and, once staff
     acknowledged them, find the packet PDF in General Documents?"""
     org = Organization.get()
@@ -60,7 +51,7 @@ def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browse
     ada = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org")
 
     # Staff invite from the client's General Documents tab, with the default packet pre-ticked.
-    _login(page, live_server, admin.email, PASSWORD)
+    browser_login(page, live_server, admin.email, PASSWORD)
     page.goto(f"{live_server}/staff/clients/{ada.id}/documents")
     page.click("#invite-dialog summary")
     assert page.locator("input[name=packet]:checked").count() == 3

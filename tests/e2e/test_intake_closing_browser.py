@@ -2,7 +2,7 @@
 whole intake, file a paper form that answers a request, share an upload with the client and hide it
 again; the client's pages follow each step, and a form the client submits shows as awaiting review.
 
-Operations (the invitation mail) are performed here directly (tests.intake.lifecycle.perform_all)."""
+Operations (the invitation mail) are performed here directly (tests.intake_lifecycle.perform_all)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from bson import ObjectId
 
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessInstance
-from tests.e2e.test_intake_browser import _fill, _login
-from tests.helpers import PASSWORD, make_client, make_portal_account, make_staff
-from tests.intake import lifecycle as lc
-from tests.intake.conftest import installed, smtp  # noqa: F401 - fixtures
+from tests import intake_lifecycle as lc
+from tests.e2e.test_intake_browser import _fill
+from tests.helpers import PASSWORD, browser_login, make_client, make_portal_account, make_staff
 
 PACKET = ["demographics", "phq9", "gad7"]
 
@@ -41,7 +40,7 @@ def test_staff_close_requests_and_share_documents(live_server, browser, page, in
     make_portal_account(client=ada)
     docs = f"{live_server}/staff/clients/{ada.id}/documents"
 
-    _login(page, live_server, admin.email, PASSWORD)
+    browser_login(page, live_server, admin.email, PASSWORD)
     page.goto(docs)
     page.click("#invite-dialog summary")
     page.click("#invite-dialog button[type=submit]")
@@ -51,7 +50,7 @@ def test_staff_close_requests_and_share_documents(live_server, browser, page, in
     # bypass_csp: the test fills the form through its model with page.evaluate (see test_intake_browser)
     portal = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
     portal.set_default_timeout(15000)
-    _login(portal, live_server, "ada@example.org", PASSWORD)
+    browser_login(portal, live_server, "ada@example.org", PASSWORD)
     assert len(_client_forms(portal, live_server)) == 3
 
     # Cancel one form, with a reason.
@@ -116,9 +115,10 @@ def test_staff_close_requests_and_share_documents(live_server, browser, page, in
 def test_a_therapist_fills_a_session_note(live_server, browser, installed, smtp):  # noqa: F811
     """Can a therapist open a dynamic form for a client from General Documents, find it prefilled from
     the client record, submit it, and see it filed there?"""
+    from tests.intake.test_dynamic_forms_in_use import NOTE
+
     from engine.authz import SYSTEM
     from engine.services import forms as form_service
-    from tests.intake.test_dynamic_forms_in_use import NOTE
 
     form_service.create_form(SYSTEM, "session_note", "dynamic", "Session note", NOTE)
     form_service.publish(SYSTEM, "session_note")
@@ -127,7 +127,7 @@ def test_a_therapist_fills_a_session_note(live_server, browser, installed, smtp)
                       assigned_staff=[therapist.id])
     page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
     page.set_default_timeout(15000)
-    _login(page, live_server, therapist.email, PASSWORD)
+    browser_login(page, live_server, therapist.email, PASSWORD)
     page.goto(f"{live_server}/staff/clients/{ada.id}/documents")
     page.get_by_role("link", name="Session note").click()
     page.wait_for_function("window.porticoSurvey !== undefined")

@@ -10,9 +10,9 @@ from engine.authz import SYSTEM, portal_actor, staff_actor
 from engine.models.billing import Invoice
 from engine.services import billing, forms, payment_requests, tasks
 from engine.workflow.deploy import deploy
-from tests.forms.fills import VALID
+from tests.form_fills import VALID
 from tests.helpers import PASSWORD, make_client, make_portal_account, make_staff
-from tests.intake.lifecycle import perform_all
+from tests.intake_lifecycle import perform_all
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,7 @@ import pytest
 from engine.models.forms import FormDefinition
 from engine.services.intake_setup import DEFAULT_PACKET
 from tests.engine.test_practice_setup import png
-from tests.helpers import PASSWORD, make_client, make_staff
-from tests.intake.conftest import broker, installed, scheduler, smtp, wait_for, worker  # noqa: F401 - fixtures
+from tests.helpers import PASSWORD, make_client, make_staff, wait_for
 
 CLIENT_PASSWORD = "a long portal password 42"
 

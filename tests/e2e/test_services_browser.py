@@ -8,17 +8,7 @@ from engine.authz import SYSTEM
 from engine.models.billing import SandboxCharge
 from engine.services import availability, billing, scheduling
 from tests import portal_family
-from tests.helpers import PASSWORD
-
-family, practice = portal_family.family, portal_family.practice  # shared fixtures, registered by name
-
-
-def _login(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_load_state()
+from tests.helpers import browser_login
 
 
 def test_staff_drags_an_appointment_to_another_time(live_server, page, practice):
@@ -27,7 +17,7 @@ def test_staff_drags_an_appointment_to_another_time(live_server, page, practice)
     slot = availability.open_slots(location="main", service_type_key="individual", date_from=on, date_to=on)[0]
     appt = scheduling.book(practice["staff"], client_id=practice["minor"].id, staff_id=slot["staff_id"],
                            location="main", service_type_key="individual", start=slot["start"])
-    _login(page, live_server, practice["emails"]["staff"])
+    browser_login(page, live_server, practice["emails"]["staff"])
     page.goto(f"{live_server}/staff/calendar")
     if on.weekday() == 6:  # tomorrow is Sunday: the week view starts a new week there
         page.locator(".fc-next-button").click()
@@ -49,7 +39,7 @@ def test_guardian_pays_with_the_test_card_on_a_phone(live_server, browser, famil
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        _login(page, live_server, family["emails"]["guardian"])
+        browser_login(page, live_server, family["emails"]["guardian"])
         page.goto(f"{live_server}/portal/billing")
         portal_family.pay_with_test_card(page)
         assert "Receipt R-" in page.content() and SandboxCharge.objects.count() == 1

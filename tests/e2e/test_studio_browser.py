@@ -15,29 +15,26 @@ from engine.models.workflow import ProcessDefinition, Task
 from engine.services import intake
 from engine.workflow import runtime, store
 from engine.workflow.deploy import deploy
-from tests.forms.test_form_page_browser import _login
-from tests.helpers import make_client, make_staff
-from tests.intake import lifecycle as lc
-from tests.intake.conftest import installed, smtp  # noqa: F401 - the intake engineer's fixtures
-from tests.studio.conftest import bpmn, broker, s_flow, worker  # noqa: F401 - the studio's test process, a worker
+from tests import intake_lifecycle as lc
+from tests.helpers import bpmn, browser_login, make_client, make_staff
 
 pytestmark = pytest.mark.e2e
 SHOTS = os.environ.get("PORTICO_SCREENSHOTS")  # a folder: save a picture of each page for a person to look at
 
 
-def _shot(page, name):  # noqa: F811
+def _shot(page, name):
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, f"studio-{name}.png"), full_page=True)
 
 
-def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, page, installed, smtp):  # noqa: F811
+def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, page, installed, smtp):
     """Can an admin open the intake in the modeler, add a user task bound to a form, deploy it, and does
     the next invitation run the new version with that task?"""
     wiring.wire()
     lc.configure(intake_packet=["demographics"], reminder_max=0)
     admin = make_staff(roles=("org_admin",))
     before = ProcessDefinition.objects.get(process_id="client_intake").latest_version
-    _login(page, live_server, admin.email)
+    browser_login(page, live_server, admin.email)
     page.goto(f"{live_server}/studio/processes/client_intake")
     page.wait_for_selector("#modeler-page[data-ready=true]")
     page.click('[data-element-id="send_invitation"]')
@@ -72,7 +69,7 @@ def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, p
     _shot(page, "instance")
 
 
-def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, worker):  # noqa: F811
+def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, worker):
     """Does the migration page list which instances can move and why not, then show the run's progress?"""
     admin = make_staff(roles=("org_admin",))
     moving = runtime.start("s_flow", data={"packet": ["s_form_a"]})
@@ -80,7 +77,7 @@ def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, w
     for data in ({"answer": "x"}, {"ok": True}):
         runtime.complete_task(past, Task.objects(instance_id=past, status="open").first().task_id, data, by="t")
     deploy(SYSTEM, bpmn("s_flow_v2"))
-    _login(page, live_server, admin.email)
+    browser_login(page, live_server, admin.email)
     page.goto(f"{live_server}/studio/migrate?process_id=s_flow")
     assert page.input_value("#m-version") == "2"
     page.click("#m-preview")
@@ -101,12 +98,12 @@ def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, w
     assert store.instances().find_one({"_id": moving})["process_version"] == 1
 
 
-def test_form_editor_preview_checks_and_packet_order(live_server, page, installed):  # noqa: F811
+def test_form_editor_preview_checks_and_packet_order(live_server, page, installed):
     """Does the form editor preview edits live and list the server's checks, and does the packet editor
     reorder and save?"""
     lc.configure(intake_packet=["demographics", "phq9", "gad7"])
     admin = make_staff(roles=("org_admin",))
-    _login(page, live_server, admin.email)
+    browser_login(page, live_server, admin.email)
     page.goto(f"{live_server}/studio/forms/gad7")
     page.wait_for_selector("#form-editor[data-ready=true]")
     page.wait_for_selector("#fe-preview .sd-question")
@@ -131,10 +128,10 @@ def test_form_editor_preview_checks_and_packet_order(live_server, page, installe
     assert sorted(saved) == ["demographics", "gad7", "phq9"] and saved != ["demographics", "phq9", "gad7"]
 
 
-def test_a_new_process_from_the_keyboard(live_server, page, s_flow):  # noqa: F811
+def test_a_new_process_from_the_keyboard(live_server, page, s_flow):
     """Can an admin create a process without a pointer: name it, insert a task from the element list, deploy?"""
     admin = make_staff(roles=("org_admin",))
-    _login(page, live_server, admin.email)
+    browser_login(page, live_server, admin.email)
     page.goto(f"{live_server}/studio/processes/new")
     page.wait_for_selector("#modeler-page[data-ready=true]")
     page.fill("#prop-process-id", "welcome_flow")

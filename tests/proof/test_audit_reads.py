@@ -20,7 +20,7 @@ import pytest
 from engine.authz import SYSTEM
 from engine.models.audit import AuditEvent
 from engine.services import audit
-from tests.forms.fills import SIG, VALID
+from tests.form_fills import SIG, VALID
 from tests.helpers import login_as
 from tests.proof import test_authz_matrix as matrix
 

@@ -177,8 +177,8 @@ def asked(client):
     from engine.authz import portal_actor
     from engine.services import tasks
     from engine.services.intake_setup import load_shipped_forms
+    from tests.form_fills import VALID
     from tests.form_requests import request_form
-    from tests.forms.fills import VALID
     from tests.portal_family import build_family
 
     load_shipped_forms()
@@ -230,7 +230,7 @@ def test_hole13_a_task_of_one_form_does_not_open_another(client, asked):
 def test_hole13_engine_refuses_unrequested_forms_for_every_portal_actor(asked):
     """Does the service itself (not only the API) refuse a form not asked of the client, guardian or aunt?"""
     from engine.errors import NotFound
-    from tests.forms.fills import VALID
+    from tests.form_fills import VALID
 
     minor = asked["fam"]["minor"]
     for who in ("client", "guardian", "aunt"):

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.timeout(600)
 def test_reduced_chaos_run_loses_doubles_and_strands_nothing():
     """Under random kill -9 of web, worker, scheduler and database, are lost = duplicated = stuck = 0?"""

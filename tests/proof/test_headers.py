@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from engine.authz import SYSTEM
-from tests.e2e.conftest import browser, live_server, page  # noqa: F401 - shared browser fixtures
 from tests.helpers import PASSWORD, api_login, make_client, make_portal_account, make_staff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,7 +71,7 @@ def test_production_adds_hsts_and_secure_cookies(production_client):
     assert app.config["REMEMBER_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_HTTPONLY"]
 
 
-def _csp_watch(page):  # noqa: F811
+def _csp_watch(page):
     # survey-core.min.css names Open Sans on fonts.gstatic.com. Refused on purpose: a page with health
     # information must not tell Google who opens it; the survey falls back to the system font.
     violations = []
@@ -86,7 +85,7 @@ def _csp_watch(page):  # noqa: F811
 
 
 @pytest.mark.e2e
-def test_survey_page_runs_under_the_policy_in_a_real_browser(live_server, page):  # noqa: F811
+def test_survey_page_runs_under_the_policy_in_a_real_browser(live_server, page):
     """Do the login page and a survey-js-ui form page render in chromium with no CSP violation?"""
     from engine.services import forms as form_service
     from tests.form_requests import request_form

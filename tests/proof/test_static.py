@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.static  # ./dev test runs these first, as their own step
 ROOT = Path(__file__).resolve().parents[2]
 
 

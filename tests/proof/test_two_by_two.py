@@ -45,6 +45,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.timeout(240)
 def test_two_web_and_two_worker_processes_lose_and_double_nothing(clean_db, settings):
     """With 2 web + 2 worker processes on one database, is every task done once and every instance finished?"""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from engine.models.organization import Organization
 from tests.helpers import login_as, make_staff
-from tests.intake.conftest import installed  # noqa: F401 - fixture
 
 PACKET = ["phq9", "gad7"]
 

@@ -10,10 +10,8 @@ from engine.authz import SYSTEM
 from engine.models.billing import Invoice, PaymentMethod
 from engine.services import billing, forms
 from engine.workflow.deploy import deploy
-from tests import portal_family
 from tests.helpers import login_as, make_staff
 
-family = portal_family.family  # shared fixture, registered by name
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -75,7 +75,7 @@ def test_hole6_trusted_proxy_audit_and_session_record_the_forwarded_address(app_
 
 def test_hole6_trusted_proxy_signature_evidence_records_the_forwarded_address(app_factory):
     """Behind one trusted proxy, does a signed form's evidence name the signer's address?"""
-    from tests.forms.fills import VALID
+    from tests.form_fills import VALID
 
     client = app_factory(trusted_proxies=1).test_client()
     admin = make_staff(roles=("org_admin",))

@@ -15,11 +15,9 @@ from engine.authz import SYSTEM
 from engine.models.billing import Invoice, Payment, ProcessorEvent
 from engine.models.mail import MailMessage
 from engine.services import billing
-from tests import portal_family
 from tests.helpers import login_as
 from web import headers
 
-family = portal_family.family  # shared fixture, registered by name
 SECRET = "whsec_test_5f1c0b8e2a7d4c9e"
 WEBHOOK = "/api/v1/stripe/webhook"
 

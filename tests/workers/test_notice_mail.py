@@ -11,12 +11,10 @@ from engine import config, embedded
 from engine.authz import SYSTEM
 from engine.models.mail import MailMessage
 from engine.services import billing, mail
-from tests import portal_family
 from tests.helpers import login_as
 from workers.broker import setup_broker, use_broker
 from workers.mail import send_mail_message
 
-family = portal_family.family  # shared fixture, registered by name
 VISA_OK = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
 
 

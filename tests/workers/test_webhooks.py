@@ -15,14 +15,7 @@ import pytest
 
 from engine import config
 from engine.models.integrations import WEBHOOK_EVENTS, WebhookDelivery
-from tests.engine.workflow import conftest as workflow_fixtures
-from tests.intake import conftest as intake_fixtures
-from tests.intake import lifecycle as lc
-
-# Fixtures of other directories: the real broker, worker and scheduler; the shipped intake, an SMTP server,
-# Ann (an adult client with a portal account) and an admin.
-broker, worker, scheduler = workflow_fixtures.broker, workflow_fixtures.worker, workflow_fixtures.scheduler
-smtp, installed, people = intake_fixtures.smtp, intake_fixtures.installed, intake_fixtures.people
+from tests import intake_lifecycle as lc
 
 pytestmark = pytest.mark.slow
 

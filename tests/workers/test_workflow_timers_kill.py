@@ -19,6 +19,7 @@ from engine import wiring
 from engine.authz import SYSTEM
 from engine.models.workflow import OutboxMessage, Task, Timer
 from engine.workflow import store
+from tests.helpers import bpmn
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 500
@@ -33,6 +34,7 @@ def _start_worker(threads: int = 6) -> subprocess.Popen:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.timeout(700)
 def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     """Do 500 timers due in one second fire exactly once each with two workers, one killed with -9?"""
@@ -40,7 +42,7 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     from engine.workflow.deploy import deploy
     from engine.workflow.runtime import start
 
-    deploy(SYSTEM, (ROOT / "tests/data/bpmn/t_timer.bpmn").read_bytes())
+    deploy(SYSTEM, bpmn("t_timer"))
     # One due second for all, far enough ahead that creating them all takes less. A timer already
     # due when its instance starts fires inside the start and never waits, which would void the
     # test's premise, so on a machine too slow for the lead we start over with a longer one.

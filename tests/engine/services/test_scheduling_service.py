@@ -12,10 +12,7 @@ from engine.errors import Conflict, NotFound
 from engine.models.organization import Organization
 from engine.models.scheduling import SlotClaim
 from engine.services import availability, ical, scheduling
-from tests import portal_family
 from tests.helpers import make_client, make_portal_account
-
-practice = portal_family.practice  # the shared fixture, registered here by name
 
 
 def _slots(day_offset=3, **kw):

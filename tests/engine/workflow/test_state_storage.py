@@ -7,11 +7,11 @@ import json
 
 import pytest
 from bson import ObjectId
-from helpers import make_client, make_portal_account, make_staff
 
 from engine.authz import portal_actor, staff_actor
 from engine.services import processes, studio, tasks
 from engine.workflow import specs, store
+from tests.helpers import make_client, make_portal_account, make_staff
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ from engine.authz import SYSTEM
 from engine.models.workflow import ProcessDefinition
 from engine.workflow.deploy import SHIPPED_DIR, deploy
 from engine.workflow.errors import DeployRejected
-from tests.engine.workflow.conftest import bpmn
+from tests.helpers import bpmn
 
 FORM_KEY = '<spiffworkflow:property name="formKey" value="t_review"/>'
 

@@ -13,7 +13,7 @@ from engine.services import processes
 from engine.workflow import store
 from engine.workflow.deploy import deploy, deploy_shipped
 from engine.workflow.errors import DeployRejected
-from tests.engine.workflow.conftest import bpmn
+from tests.helpers import bpmn
 
 
 def rejected(xml: str | bytes) -> dict:

@@ -109,11 +109,10 @@ def test_an_operation_busy_elsewhere_waits_without_spending_attempts(deployed, t
 
 def test_firing_a_timer_whose_task_moved_on_does_nothing(deployed):
     """Does a late wake-up for a timer whose task no longer waits leave the instance untouched?"""
-    from helpers import make_client, make_portal_account
-
     from engine.authz import portal_actor
     from engine.models.workflow import Timer
     from engine.services import tasks
+    from tests.helpers import make_client, make_portal_account
 
     client = make_client()
     portal = portal_actor(make_portal_account(client=client))

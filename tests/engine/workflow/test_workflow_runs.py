@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 from bson import ObjectId
-from helpers import make_client, make_portal_account, make_staff
 
 from engine.authz import portal_actor, staff_actor
 from engine.errors import ValidationFailed
@@ -17,7 +16,7 @@ from engine.models.clients import Contact, ContactLink, LinkPermissions
 from engine.services import processes, tasks
 from engine.workflow import store
 from engine.workflow.errors import TaskNotOpen
-from tests.engine.workflow.conftest import wait_for
+from tests.helpers import make_client, make_portal_account, make_staff, wait_for
 
 
 def reload(iid):

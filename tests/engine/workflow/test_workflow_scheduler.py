@@ -10,7 +10,7 @@ from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, ProcessDefinition, Task
 from engine.services import processes
 from engine.workflow import dispatch, scheduler, store
-from tests.engine.workflow.conftest import wait_for
+from tests.helpers import wait_for
 
 
 def test_dirty_projection_is_repaired(deployed):
@@ -41,7 +41,7 @@ def test_unsent_operation_is_relayed(deployed, worker):
 def test_shipped_bpmn_deployed_on_start(clean_db, tmp_path, monkeypatch):
     """Does the scheduler's start-up work (what `portico scheduler` passes as on_start) deploy the shipped BPMN?"""
     from engine.workflow import deploy
-    from tests.engine.workflow.conftest import bpmn
+    from tests.helpers import bpmn
 
     (tmp_path / "t_message.bpmn").write_bytes(bpmn("t_message"))
     monkeypatch.setattr(deploy, "SHIPPED_DIR", tmp_path)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from bson import ObjectId
-from helpers import make_client, make_portal_account, make_staff
 
 from engine.authz import portal_actor, staff_actor
 from engine.models.workflow import Task
 from engine.services import processes, tasks
 from engine.workflow import projection, store
 from engine.workflow.errors import InstanceBusy
+from tests.helpers import make_client, make_portal_account, make_staff
 
 ROOT = Path(__file__).resolve().parents[3]
 HOLD_AND_DIE = """
