@@ -24,6 +24,10 @@ SECRET = "I have been feeling hopeless since March"
 
 @pytest.fixture()
 def broker(services, clean_db):
+    """The real Redis broker (the engine's dispatcher sends to it), with the shipped forms installed."""
+    from engine.services.intake_setup import install_shipped
+
+    install_shipped()
     before = dramatiq.get_broker()
     real = setup_broker(services["redis"].url)
     real.flush_all()
