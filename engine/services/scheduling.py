@@ -32,7 +32,13 @@ from engine.models.clients import Client
 from engine.models.organization import Organization
 from engine.models.scheduling import HOLDS_SLOT, Appointment, SlotClaim
 from engine.services import audit, ical, notices, staff_notices, webhooks
-from engine.services.availability import blocks, check_location, check_offered, is_open, service_type
+from engine.services.availability import (
+    blocks,
+    check_location,
+    check_offered,
+    is_open,
+    service_type,
+)
 
 REMINDER_BEFORE = timedelta(hours=24)
 
