@@ -75,3 +75,17 @@ def test_booking_at_a_location_the_therapist_does_not_work_is_422_in_words(clien
     resp = client.post("/api/v1/appointments", json=body, headers=staff)
     assert resp.status_code == 422, resp.get_json()
     assert "does not see clients at Main office" in str(resp.get_json())
+
+
+def test_calendar_page_offers_only_the_chosen_locations(client, practice):
+    """On the therapist's calendar page, after choosing the North clinic only, is the Main office gone
+    from the hours form and does the page say what clients can book?"""
+    from tests.helpers import login_as
+
+    _two_of_each()
+    _choose(client, api_login(client, practice["emails"]["staff"]), locations=["north"], service_types=["couples"])
+    login_as(client, practice["emails"]["staff"])
+    page = client.get("/staff/appointments").get_data(as_text=True)
+    assert '<option value="north">North clinic</option>' in page
+    assert '<option value="main">' not in page
+    assert "Clients can book you for Couples therapy at North clinic" in page
