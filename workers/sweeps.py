@@ -75,8 +75,8 @@ class _PeriodicSweep(Middleware):
 
 
 class CatchUpSweep(_PeriodicSweep):
-    """The SWEEPS (appointment reminders, unsent mail, stalled migrations, webhook retries, audit
-    compaction) every SWEEP_SECONDS. Named ReminderSweep before issue 13: reminders are one of five."""
+    """The SWEEPS (appointment reminders, unsent mail, staff notices and digests, stalled migrations,
+    webhook retries, audit compaction) every SWEEP_SECONDS. Named ReminderSweep before issue 13: reminders are one of five."""
 
     interval, sweeps, name = SWEEP_SECONDS, SWEEPS, "catch-up-sweep"
 
