@@ -7,6 +7,8 @@ outage left undone: appointment reminders (engine.services.scheduling.send_due_r
 mail nobody delivered (engine.services.mail.retry_unsent: a notice sent inside a request while the
 relay was down, a message whose sender died), migration runs whose worker died
 (workers.studio.resume_stalled), webhook deliveries due a retry, audit rows still under long keys.
+New workflow tasks are announced to their staff here too, and each member's daily (or weekly)
+digest of new work is sent (engine.services.staff_notices.sweep).
 `AuditChainSweep`, every second, chains the audit entries committed with task completions.
 Several workers sweeping at once is fine: each piece of work is claimed atomically.
 """
@@ -19,7 +21,7 @@ import threading
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from engine.services import audit, mail, password_reset, scheduling, webhook_delivery
+from engine.services import audit, mail, password_reset, scheduling, staff_notices, webhook_delivery
 from workers import studio
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ SWEEP_SECONDS = 60
 # What a dead process or a relay outage left undone is picked up here.
 SWEEPS = (("appointment reminders sent", scheduling.send_due_reminders), ("unsent mails sent", mail.retry_unsent),
           ("password reset requests mailed", password_reset.mail_pending),
+          ("staff told about new work (notices and digests)", staff_notices.sweep),
           ("stalled migration runs resumed", studio.resume_stalled),
           ("webhook deliveries retried", webhook_delivery.retry_due),
           ("audit rows rewritten under short keys", audit.compact_stored_rows))
@@ -72,8 +75,8 @@ class _PeriodicSweep(Middleware):
 
 
 class CatchUpSweep(_PeriodicSweep):
-    """The SWEEPS (appointment reminders, unsent mail, stalled migrations, webhook retries, audit
-    compaction) every SWEEP_SECONDS. Named ReminderSweep before issue 13: reminders are one of five."""
+    """The SWEEPS (appointment reminders, unsent mail, staff notices and digests, stalled migrations,
+    webhook retries, audit compaction) every SWEEP_SECONDS. Named ReminderSweep before issue 13: reminders are one of five."""
 
     interval, sweeps, name = SWEEP_SECONDS, SWEEPS, "catch-up-sweep"
 

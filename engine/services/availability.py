@@ -7,7 +7,9 @@ by appointments. Times in rules are wall-clock times in the organization's
 time zone; slots come out in UTC.
 
 Service types a rule does not name default to the staff member's preferences
-(StaffPreferences.service_types; empty = every service type).
+(StaffPreferences.service_types; empty = every service type). The preferences also bound every
+rule: a member who chose service types or locations is offered (slots, bookings) only in them,
+whatever an older rule says, so a therapist's own choice takes effect without editing their rules.
 
 Domain errors: Forbidden (editing someone else's calendar without
 calendar.manage), NotFound, ValidationFailed.
@@ -165,7 +167,33 @@ def _offers(member: StaffMember, types: list[str], key: str) -> bool:
     return not chosen or key in chosen
 
 
+def offered_by(member: StaffMember, *, location: str, service_type_key: str) -> bool:
+    """Whether the member's own preferences allow this service type at this location (an empty
+    choice means every one)."""
+    prefs = member.preferences
+    types = list(prefs.service_types or []) if prefs else []
+    places = list(prefs.locations or []) if prefs else []
+    return (not types or service_type_key in types) and (not places or location in places)
+
+
+def check_offered(member: StaffMember, *, location: str, st: ServiceType, org: Organization) -> None:
+    """Refuse a service type or location the member does not offer, naming both in words.
+    Raises ValidationFailed {"service_type" or "location": [...]}."""
+    prefs = member.preferences
+    types = list(prefs.service_types or []) if prefs else []
+    places = list(prefs.locations or []) if prefs else []
+    place = next((loc.name for loc in org.locations if loc.key == location), location)
+    if types and st.key not in types:
+        raise ValidationFailed(f"{member.display_name} does not offer {st.name}", details={
+            "service_type": [f"{member.display_name} does not offer {st.name}"]})
+    if places and location not in places:
+        raise ValidationFailed(f"{member.display_name} does not see clients at {place}", details={
+            "location": [f"{member.display_name} does not see clients at {place}"]})
+
+
 def _windows(member, rules, exceptions, on: date, location: str, key: str) -> list[tuple[time, time]]:
+    if not offered_by(member, location=location, service_type_key=key):
+        return []
     wins = [(time.fromisoformat(r.start), time.fromisoformat(r.end)) for r in rules
             if r.weekday == on.weekday() and r.location == location and _offers(member, r.service_types, key)
             and (r.valid_from is None or r.valid_from <= on) and (r.valid_until is None or on <= r.valid_until)]

@@ -24,7 +24,7 @@ from engine.models import utcnow
 from engine.models.accounts import PortalAccount, StaffMember
 from engine.models.clients import Client
 from engine.models.messaging import Attachment, Message, MessageThread, ThreadReadState
-from engine.services import audit, files, notices
+from engine.services import audit, files, notices, staff_notices
 
 MAX_ATTACHMENTS = 5
 MAX_BODY = 20000
@@ -189,11 +189,10 @@ def _notify_others(client: Client, message: Message) -> None:
                                key=f"message:{message.id}:portal:{account.id}",
                                sentence="You have a new secure message from {practice}.")
         return
+    # Right away or in the member's digest, as they chose (and not at all if they turned it off).
     for member in StaffMember.objects(id__in=client.assigned_staff or [], disabled=False):
-        if member.preferences is None or member.preferences.notify_new_message:
-            notices.notify(member, headline="A client sent a new secure message",
-                           path=f"/staff/clients/{client.id}/messages",
-                           key=f"message:{message.id}:staff:{member.id}")
+        staff_notices.tell(member, "message", f"message:{message.id}:staff:{member.id}",
+                           path=f"/staff/clients/{client.id}/messages")
 
 
 def read_attachment(actor: Actor, message_id, n: int) -> tuple[bytes, files.StoredFile]:

@@ -17,6 +17,7 @@ import logging
 
 from engine import config
 from engine.models.clients import ContactLink
+from engine.models.mail import MailMessage
 from engine.models.organization import Organization
 from engine.services import mail
 from engine.workflow import dispatch
@@ -71,3 +72,8 @@ def notify(account, *, headline: str, path: str, key: str, sentence: str = "") -
         return
     if message.status == "queued":
         dispatch.send(mail.DELIVER, message.id)
+
+
+def already_queued(key: str) -> bool:
+    """Whether a notice under `key` has been recorded (a digest's period is then spent)."""
+    return MailMessage.objects(idempotency_key=key).only("id").first() is not None

@@ -31,8 +31,14 @@ from engine.models.accounts import StaffMember
 from engine.models.clients import Client
 from engine.models.organization import Organization
 from engine.models.scheduling import HOLDS_SLOT, Appointment, SlotClaim
-from engine.services import audit, ical, notices, webhooks
-from engine.services.availability import blocks, check_location, is_open, service_type
+from engine.services import audit, ical, notices, staff_notices, webhooks
+from engine.services.availability import (
+    blocks,
+    check_location,
+    check_offered,
+    is_open,
+    service_type,
+)
 
 REMINDER_BEFORE = timedelta(hours=24)
 
@@ -122,6 +128,8 @@ def book(actor: Actor, *, client_id, staff_id, location: str, service_type_key: 
     end = begin + timedelta(minutes=st.duration_minutes)
     if actor.is_staff and staff.id != actor.login.id:
         actor.require("calendar.manage")
+    # The therapist's own choice of service types and locations binds staff bookings too.
+    check_offered(staff, location=location, st=st, org=org)
     if begin <= utcnow():
         raise ValidationFailed("that time has passed", details={"start": ["must be in the future"]})
     if actor.is_portal:
@@ -207,6 +215,12 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
     new_staff = parse_id(staff_id) if staff_id else appt.staff
     if actor.is_staff and new_staff != actor.login.id:
         actor.require("calendar.manage")
+    if new_staff != appt.staff:
+        member = StaffMember.objects(id=new_staff, disabled=False).first()
+        if member is None:
+            raise ValidationFailed("unknown staff member", details={"staff_id": ["unknown"]})
+        org = Organization.get()
+        check_offered(member, location=appt.location, st=service_type(org, appt.service_type), org=org)
     begin = parse_start(start)
     end = begin + (appt.end - appt.start)
     if begin <= now:
@@ -310,7 +324,9 @@ def _notify(appt: Appointment, client: Client | None, actor: Actor, what: str) -
     key = f"appointment:{appt.id}:{appt.sequence}:{what}"
     if actor.is_portal:
         member = StaffMember.objects(id=appt.staff).first()
-        if member is not None:
+        if what == "booked":  # a booking or a booking request: new work, told as the member chose
+            staff_notices.tell(member, "booking", f"{key}:staff", path=f"/staff/appointments?focus={appt.id}")
+        elif member is not None:
             notices.notify(member, headline=f"A client {what} an appointment",
                            path=f"/staff/appointments?focus={appt.id}", key=f"{key}:staff")
         return

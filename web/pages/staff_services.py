@@ -170,7 +170,13 @@ def calendar():
     """Your upcoming appointments (requests first to confirm), and your weekly availability."""
     actor = current_actor()
     org = Organization.get()
+    prefs = actor.login.preferences
+    # Hours can be added only where the member works; clients book only what they offer (their preferences).
+    my_locations = [loc for loc in org.locations if not prefs or not prefs.locations or loc.key in prefs.locations]
+    my_services = [st for st in org.service_types
+                   if not prefs or not prefs.service_types or st.key in prefs.service_types]
     return render_template("services/staff_appointments.html", org=org, weekdays=WEEKDAYS,
+                           my_locations=my_locations, my_services=my_services,
                            places={loc.key: loc.name for loc in org.locations},  # people read names, not keys
                            services={st.key: st.name for st in org.service_types},
                            appointments=scheduling.list_appointments(actor),
