@@ -8,7 +8,6 @@ from engine.models.organization import Location, Organization, ServiceType
 from tests import portal_family
 from tests.helpers import api_login
 
-family = portal_family.family  # the shared fixtures, registered here by name
 practice = portal_family.practice
 
 

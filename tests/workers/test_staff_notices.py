@@ -12,13 +12,11 @@ from dramatiq import Worker
 from engine.models.mail import MailMessage
 from engine.models.organization import Location, Organization, ServiceType
 from engine.services import availability, messaging, scheduling, staff_notices
-from tests import portal_family
 from tests.form_requests import request_form
 from workers.broker import setup_broker, use_broker
 from workers.mail import send_mail_message
 from workers.sweeps import SWEEPS
 
-family = portal_family.family  # shared fixture, registered by name
 SECRET = "I have been feeling hopeless since March"
 
 
