@@ -67,7 +67,7 @@ def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, p
     assert "telehealth_consent" in forms
 
     page.goto(f"{live_server}/studio/instances/{shape['id']}")
-    page.wait_for_selector("#diagram-summary:has-text('active')")
+    page.wait_for_selector("#diagram-summary:has-text('Now at')")
     assert page.locator(".studio-completed").count() > 0 and page.locator(".studio-active").count() > 0
     _shot(page, "instance")
 
