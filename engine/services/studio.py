@@ -100,8 +100,22 @@ def search_instances(actor: Actor, *, process_id=None, process_version=None, sta
     rows = list(persistence.collection(ProcessInstance).find(query, _LIST_FIELDS).sort("created_at", -1)
                 .skip((page - 1) * per_page).limit(per_page + 1))
     audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
-    return {"items": [instance_shape(r) for r in rows[:per_page]], "page": page, "per_page": per_page,
-            "has_more": len(rows) > per_page}
+    items = [instance_shape(r) for r in rows[:per_page]]
+    _add_names(items)
+    return {"items": items, "page": page, "per_page": per_page, "has_more": len(rows) > per_page}
+
+
+def _add_names(items: list[dict]) -> None:
+    """The list names its clients and processes (one query each), so the monitor never shows ids alone."""
+    from engine.models.clients import Client
+
+    client_ids = {ObjectId(i["client_id"]) for i in items if i.get("client_id")}
+    clients = {str(c.id): c.display_name for c in Client.objects(id__in=list(client_ids))} if client_ids else {}
+    processes = {d.process_id: d.name for d in ProcessDefinition.objects(
+        process_id__in=list({i["process_id"] for i in items})).only("process_id", "name")} if items else {}
+    for item in items:
+        item["client_name"] = clients.get(item.get("client_id") or "", "")
+        item["process_name"] = processes.get(item["process_id"]) or item["process_id"]
 
 
 def _state(task) -> str | None:
