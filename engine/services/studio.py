@@ -173,7 +173,7 @@ _EVENT_WORDS = {
 def _step_names(version_id) -> dict[str, str]:
     """Each element id of a version's processes → the name the diagram shows (its id, in words, when unnamed)."""
     spec, subs, _ = store.version_specs(version_id)
-    names: dict[str, str] = {}
+    names: dict[str, str] = {spec.name: spec.description or spec.name}
     for process in [spec, *subs.values()]:
         for ts in process.task_specs.values():
             element = getattr(ts, "bpmn_id", None)

@@ -264,7 +264,9 @@
     importWarnings = warnings.map((w) => {
       let node = w.element;
       while (node && !(node.id && registry.get(node.id))) node = node.$parent;
-      const message = String(w.message || "").split("\n")[0].replace(/^unparsable content <([^>]+)> detected;.*/, "a part ($1) the modeler cannot read");
+      const message = String(w.message || "").split("\n")[0]
+        .replace(/^unresolved reference <([^>]+)>$/, "names “$1”, which is not an element of the diagram (kept as it is: a list the process reads from its data)")
+        .replace(/^unparsable content <([^>]+)> detected;.*/, "has a part ($1) the modeler cannot read");
       return { element: node ? registry.get(node.id) : null, message };
     });
   }
