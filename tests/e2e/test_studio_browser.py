@@ -50,7 +50,8 @@ def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, p
     _shot(page, "modeler")
     page.click("#check-bpmn")
     page.wait_for_selector("#modeler-status:has-text('No problems found'), #problems-card:not([hidden])")
-    assert page.locator("#problems-card[hidden]").count() == 1, page.inner_text("#problems")
+    # The import warnings stay listed (issue 17: the modeler says which they are); errors there are none.
+    assert page.locator("#problems li.studio-error").count() == 0, page.inner_text("#problems")
     page.click("#deploy-bpmn")
     page.wait_for_selector(f"#modeler-status:has-text('Deployed version {before + 1}')")
     page.wait_for_selector("#diff-card:not([hidden])")
