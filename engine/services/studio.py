@@ -6,6 +6,7 @@ Everything needs `workflows.manage`. Raises Forbidden, NotFound, DeployRejected 
 
 from __future__ import annotations
 
+from bson import ObjectId
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.task import TaskState
 
@@ -99,8 +100,22 @@ def search_instances(actor: Actor, *, process_id=None, process_version=None, sta
     rows = list(persistence.collection(ProcessInstance).find(query, _LIST_FIELDS).sort("created_at", -1)
                 .skip((page - 1) * per_page).limit(per_page + 1))
     audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
-    return {"items": [instance_shape(r) for r in rows[:per_page]], "page": page, "per_page": per_page,
-            "has_more": len(rows) > per_page}
+    items = [instance_shape(r) for r in rows[:per_page]]
+    _add_names(items)
+    return {"items": items, "page": page, "per_page": per_page, "has_more": len(rows) > per_page}
+
+
+def _add_names(items: list[dict]) -> None:
+    """The list names its clients and processes (one query each), so the monitor never shows ids alone."""
+    from engine.models.clients import Client
+
+    client_ids = {ObjectId(i["client_id"]) for i in items if i.get("client_id")}
+    clients = {str(c.id): c.display_name for c in Client.objects(id__in=list(client_ids))} if client_ids else {}
+    processes = {d.process_id: d.name for d in ProcessDefinition.objects(
+        process_id__in=list({i["process_id"] for i in items})).only("process_id", "name")} if items else {}
+    for item in items:
+        item["client_name"] = clients.get(item.get("client_id") or "", "")
+        item["process_name"] = processes.get(item["process_id"]) or item["process_id"]
 
 
 def _state(task) -> str | None:
@@ -138,3 +153,72 @@ def instance_diagram(actor: Actor, instance_id) -> dict:
     audit.record(actor, "process_instance_viewed", client=doc.get("client_id"), object_type="process_instance",
                  object_id=doc["_id"], details={"view": "diagram"})
     return {"instance": instance_shape(doc), "bpmn": ensure_layout(version.bpmn_xml), "states": states}
+
+
+# How the monitor words each history event: "{who} {verb}", the step's name put in where {step} is.
+_EVENT_WORDS = {
+    "started": "started the process",
+    "task_completed": "completed {step}",
+    "operation_completed": "ran {step}",
+    "timer_fired": "{step}: the timer fired",
+    "message_received": "received {step}",
+    "error_raised": "stopped with an error at {step}",
+    "retried": "retried the failed operations",
+    "instance_cancelled": "cancelled the process",
+    "migrated": "moved the instance to another version",
+    "rolled_back": "rolled the instance back",
+}
+
+
+def _step_names(version_id) -> dict[str, str]:
+    """Each element id of a version's processes → the name the diagram shows (its id, in words, when unnamed)."""
+    spec, subs, _ = store.version_specs(version_id)
+    names: dict[str, str] = {spec.name: spec.description or spec.name}
+    for process in [spec, *subs.values()]:
+        for ts in process.task_specs.values():
+            element = getattr(ts, "bpmn_id", None)
+            if element:
+                names[element] = getattr(ts, "bpmn_name", None) or element.replace("_", " ").capitalize()
+    return names
+
+
+def _who(by: str, people: dict[str, str]) -> str:
+    """A history event's `by` ("staff:<id>", "portal:<id>", "system", "") as a person's name."""
+    if by in people:
+        return people[by]
+    kind, _, raw = (by or "").partition(":")
+    name = None
+    if kind in ("staff", "portal") and raw:
+        from engine.models.accounts import PortalAccount, StaffMember
+
+        model = StaffMember if kind == "staff" else PortalAccount
+        # An id that is not an ObjectId names nobody: the page says so rather than fail.
+        found = model.objects(id=raw).first() if ObjectId.is_valid(raw) else None
+        name = found.display_name if found else f"A former {'staff member' if kind == 'staff' else 'portal user'}"
+    people[by] = name or "Portico"
+    return people[by]
+
+
+def instance_view(actor: Actor, instance_id) -> dict:
+    """An instance for the monitor page: its client's name and each history event as a sentence naming
+    who did what to which step ("Front desk acknowledged Client information"); the times stay datetimes
+    for the page to show in the practice's time zone. Raises Forbidden, NotFound."""
+    from engine.services.processes import get_instance
+
+    shape = get_instance(actor, instance_id)
+    doc = store.instances().find_one({"_id": parse_id(instance_id)}, {"process_version_id": 1})
+    names = _step_names(doc["process_version_id"]) if doc and doc.get("process_version_id") else {}
+    shape["process_name"] = names.get(shape.get("process_id"), shape.get("process_id"))
+    if shape.get("client_id"):
+        shape["client_name"] = get_client_for(actor, shape["client_id"]).display_name
+    people: dict[str, str] = {}
+    lines = []
+    for event in shape.get("history") or []:
+        details = dict(event.get("details") or {})
+        element = details.pop("name", "") or event.get("name", "")
+        step = names.get(element, element.replace("_", " ").capitalize() if element else "a step")
+        words = _EVENT_WORDS.get(event.get("kind"), event.get("kind", "").replace("_", " ") + (" {step}" if element else ""))
+        lines.append({"at": event.get("at"), "who": _who(event.get("by", ""), people),
+                      "what": words.format(step=step), "kind": event.get("kind")})
+    shape["history_lines"] = lines
+    return shape

@@ -47,7 +47,8 @@ def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, p
     _shot(page, "modeler")
     page.click("#check-bpmn")
     page.wait_for_selector("#modeler-status:has-text('No problems found'), #problems-card:not([hidden])")
-    assert page.locator("#problems-card[hidden]").count() == 1, page.inner_text("#problems")
+    # The import warnings stay listed (issue 17: the modeler says which they are); errors there are none.
+    assert page.locator("#problems li.studio-error").count() == 0, page.inner_text("#problems")
     page.click("#deploy-bpmn")
     page.wait_for_selector(f"#modeler-status:has-text('Deployed version {before + 1}')")
     page.wait_for_selector("#diff-card:not([hidden])")
@@ -64,7 +65,7 @@ def test_modeler_adds_a_form_task_and_the_next_invitation_runs_it(live_server, p
     assert "telehealth_consent" in forms
 
     page.goto(f"{live_server}/studio/instances/{shape['id']}")
-    page.wait_for_selector("#diagram-summary:has-text('active')")
+    page.wait_for_selector("#diagram-summary:has-text('Now at')")
     assert page.locator(".studio-completed").count() > 0 and page.locator(".studio-active").count() > 0
     _shot(page, "instance")
 
@@ -90,7 +91,8 @@ def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, w
     _shot(page, "migrate")
 
     page.goto(f"{live_server}/studio/instances?process_id=s_flow&process_version=2")
-    assert str(moving) in page.inner_text("table") and str(past) not in page.inner_text("table")
+    assert page.locator(f'table a[href="/studio/instances/{moving}"]').count() == 1
+    assert page.locator(f'table a[href="/studio/instances/{past}"]').count() == 0
     page.goto(f"{live_server}/studio/instances/{moving}")
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("#rollback-instance")

@@ -90,7 +90,7 @@ def instance(instance_id):
     from engine.services import migration
 
     actor = current_actor()
-    return render_template("studio/instance.html", instance=process_service.get_instance(actor, instance_id),
+    return render_template("studio/instance.html", instance=studio_service.instance_view(actor, instance_id),
                            snapshots=migration.snapshots(actor, instance_id), active="instances")
 
 

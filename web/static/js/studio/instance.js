@@ -20,9 +20,18 @@
       counts[state] = (counts[state] || 0) + 1;
       if (registry.get(element)) canvas.addMarker(element, `studio-${state}`);
     }
-    const active = Object.entries(result.data.states).filter(([, s]) => s === "active").map(([e]) => e);
-    say("diagram-summary", `Completed ${counts.completed || 0} element(s); active: ${active.join(", ") || "none"}; ` +
-      `waiting: ${counts.waiting || 0}; errored: ${counts.errored || 0}.`);
+    // People read the steps' names; an unnamed step is shown by its kind.
+    const named = (e) => {
+      const shape = registry.get(e);
+      const bo = shape && shape.businessObject;
+      return (bo && bo.name) || (bo ? bo.$type.replace("bpmn:", "").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase() : "a step");
+    };
+    const active = Object.entries(result.data.states).filter(([, s]) => s === "active").map(([e]) => named(e));
+    const waiting = Object.entries(result.data.states).filter(([, s]) => s === "waiting").map(([e]) => named(e));
+    const done = counts.completed || 0;
+    say("diagram-summary", `Now at: ${active.join(", ") || "no step"}.` +
+      (waiting.length ? ` Waiting for: ${waiting.join(", ")}.` : "") +
+      ` ${done} step${done === 1 ? "" : "s"} done` + (counts.errored ? `, ${counts.errored} failed.` : "."));
     page.dataset.states = JSON.stringify(result.data.states);
   }
 

@@ -33,18 +33,72 @@
     for (const [value, label] of options) select.append(el("option", { value, text: label }));
   }
 
+  // The element list's groups, in the order a person looks for them. Connections (sequence and message
+  // flows, associations) are left out: they are edited by dragging in the diagram, and were most of the list.
+  const GROUPS = [
+    ["Tasks for people", ["bpmn:UserTask", "bpmn:ManualTask"]],
+    ["Automatic steps", ["bpmn:ServiceTask", "bpmn:ScriptTask", "bpmn:BusinessRuleTask", "bpmn:SendTask", "bpmn:ReceiveTask", "bpmn:Task"]],
+    ["Events and timers", ["bpmn:StartEvent", "bpmn:EndEvent", "bpmn:IntermediateCatchEvent", "bpmn:IntermediateThrowEvent", "bpmn:BoundaryEvent"]],
+    ["Decisions (gateways)", ["bpmn:ExclusiveGateway", "bpmn:ParallelGateway", "bpmn:InclusiveGateway", "bpmn:EventBasedGateway", "bpmn:ComplexGateway"]],
+    ["Subprocesses", ["bpmn:SubProcess", "bpmn:CallActivity", "bpmn:Transaction"]],
+    ["Lanes", ["bpmn:Lane", "bpmn:Participant"]],
+  ];
+  const CONNECTIONS = ["bpmn:SequenceFlow", "bpmn:MessageFlow", "bpmn:Association", "bpmn:DataInputAssociation", "bpmn:DataOutputAssociation"];
+
+  function kindWords(type) {
+    return type.replace("bpmn:", "").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  }
+
+  // What a person calls an element: its name, or "unnamed exclusive gateway (minor_gw)" to tell two apart.
+  function label(element) {
+    const bo = element.businessObject;
+    return bo.name ? bo.name : `Unnamed ${kindWords(element.type)} (${element.id})`;
+  }
+
   // Every element in a list, so the diagram can be edited without a pointer.
   function fillPicker() {
     const picker = document.getElementById("element-picker");
     picker.replaceChildren(el("option", { value: "", text: "The process itself" }));
     const shapes = modeler.get("elementRegistry").filter((e) => !e.labelTarget && e.businessObject && e.parent
-      && e.type !== "label" && e.type !== "bpmn:Process");
-    shapes.sort((a, b) => (a.businessObject.name || a.id).localeCompare(b.businessObject.name || b.id));
-    for (const e of shapes) {
-      const kind = e.type.replace("bpmn:", "");
-      picker.append(el("option", { value: e.id, text: `${e.businessObject.name || e.id} — ${kind}` }));
+      && e.type !== "label" && e.type !== "bpmn:Process" && !CONNECTIONS.includes(e.type) && !e.waypoints);
+    const byName = (a, b) => label(a).localeCompare(label(b));
+    const placed = new Set();
+    const groups = [...GROUPS, ["Other", null]];
+    for (const [title, types] of groups) {
+      const members = shapes.filter((e) => !placed.has(e) && (!types || types.includes(e.type))).sort(byName);
+      if (!members.length) continue;
+      const group = el("optgroup", { label: title });
+      for (const e of members) {
+        placed.add(e);
+        group.append(el("option", { value: e.id, text: label(e) }));
+      }
+      picker.append(group);
     }
     picker.value = selected ? selected.id : "";
+  }
+
+  // Select an element, scroll the diagram to it and show it in the properties panel.
+  function focusElement(element) {
+    modeler.get("selection").select(element);
+    const canvas = modeler.get("canvas");
+    if (canvas.scrollToElement) canvas.scrollToElement(element, { top: 80, bottom: 80, left: 120, right: 80 });
+    show(element);
+  }
+
+  // Zoom to fit, leaving the palette's strip free so it never covers the diagram's start.
+  function fit() {
+    const canvas = modeler.get("canvas");
+    canvas.zoom("fit-viewport", "auto");
+    const box = canvas.viewbox();
+    if (!box.inner.width || !box.inner.height) return;
+    const container = document.getElementById("canvas");
+    const palette = container.querySelector(".djs-palette");
+    const left = palette ? palette.getBoundingClientRect().right - container.getBoundingClientRect().left + 16 : 16;
+    const pad = 24;
+    const scale = Math.min((box.outer.width - left - pad) / box.inner.width, (box.outer.height - 2 * pad) / box.inner.height, 1);
+    if (!(scale > 0)) return;
+    canvas.viewbox({ x: box.inner.x - left / scale, y: box.inner.y - pad / scale,
+      width: box.outer.width / scale, height: box.outer.height / scale });
   }
 
   function show(element) {
@@ -64,10 +118,66 @@
       const input = form.elements[key];
       if (input && input.tagName !== "CODE") input.value = value;
     }
+    document.getElementById("prop-type").textContent = kindWords(bo.$type);
+    keepChoice("prop-form", values.formKey, "a form that is not published");
+    keepChoice("prop-operation", values.operation, "an operation this server does not have");
+    keepChoice("prop-lane", values.lane, "a lane the engine does not know");
+    showTimer(values.timerKind, values.timer);
     k.insert = Boolean(element) && outgoing(element).length === 1;
     k.root = !element;
     form.elements.processId.value = k.root ? values.id : "";
     for (const block of fields.querySelectorAll("[data-for]")) block.hidden = !k[block.dataset.for];
+  }
+
+  // A value the diagram holds that the list does not offer stays choosable, said to be unknown, so that
+  // applying other changes never drops it silently.
+  function keepChoice(id, value, what) {
+    const select = document.getElementById(id);
+    if (!value || [...select.options].some((o) => o.value === value)) { select.value = value; return; }
+    select.append(el("option", { value, text: `${Props.words(value)} (${what})` }));
+    select.value = value;
+  }
+
+  const timerInputs = ["timerKind", "timerCount", "timerUnit", "timerTimes", "timerDate"];
+
+  // Put a timer's expression into the picker; an expression the picker cannot show opens the advanced box.
+  function showTimer(kind, expression) {
+    const picked = Props.parseTimer(kind, expression);
+    form.elements.timerCount.value = picked && picked.count ? picked.count : "";
+    form.elements.timerUnit.value = picked && picked.unit ? picked.unit : "D";
+    form.elements.timerTimes.value = picked && picked.times ? picked.times : "";
+    form.elements.timerDate.value = picked && picked.date ? picked.date : "";
+    form.elements.timer.value = expression || "";
+    document.getElementById("prop-timer-advanced").open = Boolean(expression) && !picked;
+    timerLayout();
+  }
+
+  function pickedTimer() {
+    const f = form.elements;
+    return { count: f.timerCount.value, unit: f.timerUnit.value, times: f.timerTimes.value, date: f.timerDate.value };
+  }
+
+  function timerLayout() {
+    const kind = form.elements.timerKind.value;
+    fields.querySelector("[data-timer=every]").hidden = kind === "timeDate";
+    fields.querySelector("[data-timer=times]").hidden = kind !== "timeCycle";
+    fields.querySelector("[data-timer=date]").hidden = kind !== "timeDate";
+    document.getElementById("prop-timer-count-label").textContent = kind === "timeCycle" ? "Every" : "After";
+    const advanced = document.getElementById("prop-timer-advanced").open;
+    document.getElementById("prop-timer-summary").textContent = advanced
+      ? "Fires as the expression below says." : Props.describeTimer(kind, pickedTimer());
+  }
+
+  // The picker writes the expression: people choose "every 2 days", the diagram stores "R/P2D".
+  function timerPicked() {
+    const advanced = document.getElementById("prop-timer-advanced");
+    const expression = Props.timerExpression(form.elements.timerKind.value, pickedTimer());
+    // An expression typed by a power user stays until the picker says something in its place.
+    if (expression || !advanced.open) {
+      advanced.open = false;
+      form.elements.timer.value = expression;
+    }
+    timerLayout();
   }
 
   function outgoing(element) {
@@ -124,17 +234,41 @@
       const element = registry.get(elementId);
       if (element) canvas.addMarker(elementId, "studio-problem");
       for (const message of messages) {
-        const item = el("li");
-        if (element) {
-          item.append(el("button", { type: "button", class: "link", text: elementId,
-            onclick: () => { modeler.get("selection").select(element); show(element); } }), `: ${message}`);
-        } else {
-          item.append(`${elementId}: ${message}`);
-        }
-        list.append(item);
+        list.append(problemItem("Error", element, elementId, message));
       }
     }
+    for (const warning of importWarnings) {
+      list.append(problemItem("Warning", warning.element, warning.element ? warning.element.id : "", warning.message));
+    }
     card.hidden = !list.children.length;
+  }
+
+  // One problem: its kind, a button naming the element that selects and scrolls to it, the message.
+  function problemItem(kind, element, elementId, message) {
+    const item = el("li", { class: `studio-${kind.toLowerCase()}` });
+    item.append(el("strong", { text: `${kind}: ` }));
+    if (element) {
+      item.append(el("button", { type: "button", class: "link", text: label(element),
+        "data-problem-for": element.id, onclick: () => focusElement(element) }), ` — ${message}`);
+    } else {
+      item.append(elementId ? `${elementId} — ${message}` : message);
+    }
+    return item;
+  }
+
+  // bpmn-js's import warnings name a model object (often an element's part, such as its loop settings):
+  // the shape they belong to is the nearest one up the model's parents.
+  let importWarnings = [];
+  function placeWarnings(warnings) {
+    const registry = modeler.get("elementRegistry");
+    importWarnings = warnings.map((w) => {
+      let node = w.element;
+      while (node && !(node.id && registry.get(node.id))) node = node.$parent;
+      const message = String(w.message || "").split("\n")[0]
+        .replace(/^unresolved reference <([^>]+)>$/, "names “$1”, which is not an element of the diagram (kept as it is: a list the process reads from its data)")
+        .replace(/^unparsable content <([^>]+)> detected;.*/, "has a part ($1) the modeler cannot read");
+      return { element: node ? registry.get(node.id) : null, message };
+    });
   }
 
   // SpiffWorkflow names a multi-instance's collection by a task-data variable in loopDataInputRef /
@@ -250,9 +384,9 @@
     window.porticoModeler = modeler; // for browser tests
     const catalog = await api("GET", "/api/v1/studio/catalog");
     if (catalog.ok) {
-      fillSelect("prop-form", catalog.data.forms.map((f) => [f.key, `${f.title} (${f.key})`]));
-      fillSelect("prop-operation", catalog.data.operations.map((o) => [o, o]));
-      fillSelect("prop-lane", catalog.data.lanes.map((l) => [l, l]));
+      fillSelect("prop-form", catalog.data.forms.map((f) => [f.key, f.title || Props.words(f.key)]));
+      fillSelect("prop-operation", catalog.data.operations.map((o) => [o, Props.words(o)]));
+      fillSelect("prop-lane", catalog.data.lanes.map((l) => [l, Props.words(l)]));
     }
     let text = BLANK("new_process");
     if (!isNew) {
@@ -264,7 +398,13 @@
     }
     loopRefs = readLoopRefs(text);
     const { warnings } = await modeler.importXML(text);
-    modeler.get("canvas").zoom("fit-viewport");
+    fit();
+    window.addEventListener("resize", () => modeler.get("canvas").resized());
+    const rootName = modeler.get("canvas").getRootElement().businessObject.name;
+    const title = document.getElementById("process-title");
+    if (title && rootName) title.textContent = rootName;
+    for (const name of timerInputs) form.elements[name].addEventListener("input", timerPicked);
+    document.getElementById("prop-timer-advanced").addEventListener("toggle", timerLayout);
     modeler.on("selection.changed", (event) => show(event.newSelection[0] || null));
     modeler.on("elements.changed", () => fillPicker());
     document.getElementById("element-picker").addEventListener("change", (event) => {
@@ -274,7 +414,10 @@
     });
     fillPicker();
     show(null);
-    say("modeler-status", warnings.length ? `Loaded with ${warnings.length} warning(s).` : "Ready.");
+    placeWarnings(warnings);
+    showProblems({});
+    say("modeler-status", warnings.length
+      ? `Loaded with ${warnings.length} warning${warnings.length === 1 ? "" : "s"}, listed under Problems.` : "Ready.");
     page.dataset.ready = "true";
   }
 

@@ -134,5 +134,51 @@
     modeling.updateProperties(element, update);
   }
 
-  window.StudioProperties = { read, apply, kinds };
+  // Timers as people choose them ("every 2 days, 3 times") and as SpiffWorkflow reads them: a Python
+  // string holding an ISO-8601 duration ("P2D"), cycle ("R3/P2D") or date. Only whole single-unit
+  // durations round-trip through the picker; anything else stays an expression for power users.
+  const UNIT_WORDS = { M: ["minute", "minutes"], H: ["hour", "hours"], D: ["day", "days"], W: ["week", "weeks"] };
+
+  function isoDuration(count, unit) {
+    return unit === "M" || unit === "H" ? `PT${count}${unit}` : `P${count}${unit}`;
+  }
+
+  function timerExpression(kind, picked) {
+    if (kind === "timeDate") return picked.date ? JSON.stringify(picked.date.length === 16 ? `${picked.date}:00` : picked.date) : "";
+    const count = parseInt(picked.count, 10);
+    if (!(count > 0) || !UNIT_WORDS[picked.unit]) return "";
+    const duration = isoDuration(count, picked.unit);
+    if (kind === "timeDuration") return JSON.stringify(duration);
+    const times = parseInt(picked.times, 10);
+    return JSON.stringify(`R${times > 0 ? times : ""}/${duration}`);
+  }
+
+  // The picker's values for an expression, or null when the picker cannot show it.
+  function parseTimer(kind, expression) {
+    const quoted = /^\s*(["'])(.*)\1\s*$/.exec(expression || "");
+    if (!quoted) return null;
+    const text = quoted[2].trim();
+    if (kind === "timeDate") return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text) ? { date: text.slice(0, 16) } : null;
+    const m = /^(?:R(\d*)\/)?P(?:(\d+)([DW])|T(\d+)([HM]))$/.exec(text);
+    if (!m || (kind === "timeDuration" && text.startsWith("R"))) return null;
+    return { times: m[1] || "", count: m[2] || m[4], unit: m[3] || m[5] };
+  }
+
+  function describeTimer(kind, picked) {
+    if (kind === "timeDate") return picked.date ? `Fires once, on ${picked.date.replace("T", " at ")}.` : "";
+    const count = parseInt(picked.count, 10);
+    if (!(count > 0) || !UNIT_WORDS[picked.unit]) return "";
+    const span = `${count} ${UNIT_WORDS[picked.unit][count === 1 ? 0 : 1]}`;
+    if (kind === "timeDuration") return `Fires once, ${span} after the process gets here.`;
+    const times = parseInt(picked.times, 10);
+    return `Fires every ${span}` + (times > 0 ? `, ${times} time${times === 1 ? "" : "s"}.` : ", for as long as the process waits here.");
+  }
+
+  // "send_invitation" → "Send invitation": how a key reads in a list of choices.
+  function words(key) {
+    const text = String(key || "").replace(/[_.-]+/g, " ").trim();
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  window.StudioProperties = { read, apply, kinds, timerExpression, parseTimer, describeTimer, words };
 })();
