@@ -14,9 +14,7 @@ import pytest
 from engine.models.organization import Organization
 from engine.models.workflow import Task
 from engine.workflow import runtime
-from tests.forms.test_form_page_browser import _login
-from tests.helpers import make_client, make_staff
-from tests.studio.conftest import s_flow  # noqa: F401 - the studio's test process and its forms
+from tests.helpers import browser_login, make_client, make_staff
 from web.pages import local_time
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +67,7 @@ def test_modeler_lists_warnings_and_offers_choices(live_server, browser, s_flow)
     choices that write the keys and ISO durations the engine reads?"""
     admin = make_staff(roles=("org_admin",))
     context, page = _open(browser, live_server)
-    _login(page, live_server, admin.email)
+    browser_login(page, live_server, admin.email)
     page.goto(f"{live_server}/studio/processes/s_flow")
     page.wait_for_selector("#modeler-page[data-ready=true]")
     assert page.locator("#process-title").inner_text() == "Studio test intake"
@@ -151,7 +149,7 @@ def test_instance_monitor_names_people_and_marks_the_current_step(live_server, b
     assert Task.objects(instance_id=iid, status="open").first().name == "Acknowledge the packet"
 
     context, page = _open(browser, live_server)
-    _login(page, live_server, admin.email)
+    browser_login(page, live_server, admin.email)
     page.goto(f"{live_server}/studio/instances/{iid}")
     page.wait_for_selector("#diagram-summary:has-text('Now at')")
     assert page.locator("h1").inner_text() == "Studio test intake for Nora Quill"
