@@ -15,7 +15,7 @@ from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import NotFound, ValidationFailed
 from engine.models.forms import FormDefinition
 from engine.models.workflow import ProcessDefinition, ProcessInstance, ProcessVersion
-from engine.services import audit
+from engine.services import audit, processes
 from engine.services.processes import audit_list_read, instance_shape
 from engine.workflow import deploy as deploy_mod
 from engine.workflow import operations, store
@@ -203,12 +203,11 @@ def instance_view(actor: Actor, instance_id) -> dict:
     """An instance for the monitor page: its client's name and each history event as a sentence naming
     who did what to which step ("Front desk acknowledged Client information"); the times stay datetimes
     for the page to show in the practice's time zone. Raises Forbidden, NotFound."""
-    from engine.services.processes import get_instance
-
-    shape = get_instance(actor, instance_id)
+    shape = processes.get_instance(actor, instance_id)
     doc = store.instances().find_one({"_id": parse_id(instance_id)}, {"process_version_id": 1})
     names = _step_names(doc["process_version_id"]) if doc and doc.get("process_version_id") else {}
-    shape["process_name"] = names.get(shape.get("process_id"), shape.get("process_id"))
+    process_id = str(shape.get("process_id") or "")
+    shape["process_name"] = names.get(process_id, process_id)
     if shape.get("client_id"):
         shape["client_name"] = get_client_for(actor, shape["client_id"]).display_name
     people: dict[str, str] = {}

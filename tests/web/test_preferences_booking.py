@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from engine.models.organization import Location, Organization, ServiceType
-from tests import portal_family
 from tests.helpers import api_login
-
-practice = portal_family.practice
 
 
 def _two_of_each() -> None:
