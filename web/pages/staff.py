@@ -1,4 +1,5 @@
-"""Staff pages: home, client list (search, create), a client's page (details, edit, contact network) and
+"""Staff pages: home (what needs me today, the intake funnel), client list (search, create), a client's hub
+(overview: portal invitation, intake, details; contacts tab: the contact network) and
 each member's own preferences."""
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from engine.errors import Conflict, ValidationFailed
 from engine.models.clients import LINK_PERMISSIONS
 from engine.models.organization import Organization
 from engine.services import clients as client_service
-from engine.services import contact_invitations, dashboard, intake, intake_queries, invitations, practice
+from engine.services import (
+    contact_invitations,
+    dashboard,
+    intake,
+    intake_queries,
+    invitations,
+    practice,
+)
 from engine.services import staff as staff_service
 from web.security import access, current_actor
 
