@@ -14,7 +14,7 @@ from engine.models.clients import Client
 from engine.models.scheduling import Appointment
 from engine.models.workflow import ProcessInstance, Task
 from engine.services import messaging, tasks
-from engine.services.form_requests import PORTAL_LANES
+from engine.services.form_requests import PORTAL_LANES, outstanding
 from engine.services.intake import PROCESS
 
 # Each stage counts the intakes that reached it (an intake that got further counts in the earlier ones
@@ -70,13 +70,17 @@ def intake_stages(actor: Actor) -> list[dict]:
     return _stages_of(query)
 
 
-def client_intakes(actor: Actor, client_id) -> list[dict]:
-    """One client's intakes, newest first, each with its stage in words: [{"started", "stage", "label"}]
-    ("label" in words, from STAGE_STATES). Raises NotAuthenticated, NotFound (client not visible)."""
+def client_intakes(actor: Actor, client_id) -> dict:
+    """One client's intakes, newest first, each with its stage in words, and the forms still to fill in:
+    {"intakes": [{"started", "stage", "label"}], "outstanding": [{"title", …}]} ("label" from STAGE_STATES).
+
+    Raises NotAuthenticated, NotFound (client not visible)."""
     client = get_client_for(actor, client_id)
     rows = _stages_of({"process_id": PROCESS, "client_id": client.id, "status": {"$in": ["running", "completed"]}})
-    return [{"started": r["created_at"], "stage": STAGES[r["stage"]][0], "label": STAGE_STATES[STAGES[r["stage"]][0]]}
-            for r in sorted(rows, key=lambda r: r["created_at"], reverse=True)]
+    return {"intakes": [{"started": r["created_at"], "stage": STAGES[r["stage"]][0],
+                         "label": STAGE_STATES[STAGES[r["stage"]][0]]}
+                        for r in sorted(rows, key=lambda r: r["created_at"], reverse=True)],
+            "outstanding": outstanding(client.id)}
 
 
 def _stages_of(query: dict) -> list[dict]:

@@ -68,6 +68,7 @@ def test_client_overview_shows_the_portal_invitation_and_intake_state(client, de
     page = {c.first_name: _visible(client.get(f"/staff/clients/{c.id}").get_data(as_text=True))
             for c in Client.objects(first_name__in=["Alex", "Casey", "Riley", "Sam"])}
     assert "Portal active" in page["Alex"] and "Filling in forms" in page["Alex"]
+    assert "Still to fill in: Client information" in page["Alex"]
     assert "Invitation sent" in page["Casey"] and "Resend" in page["Casey"]
     assert "Invited, no form started yet" in page["Casey"]
     assert "Done: reviewed and filed" in page["Riley"]

@@ -14,7 +14,6 @@ from engine.services import (
     contact_invitations,
     dashboard,
     intake,
-    intake_queries,
     invitations,
     practice,
 )
@@ -108,8 +107,7 @@ def _client_page(client_id, *, tab="overview", errors=None, contact_errors=None,
     overview = {}
     if tab == "overview":
         overview = {"invitation": invitations.portal_status(actor, record["id"]),
-                    "intakes": dashboard.client_intakes(actor, record["id"]),
-                    "outstanding": intake_queries.outstanding(record["id"]),
+                    **dashboard.client_intakes(actor, record["id"]),
                     "intake_forms": intake.invite_choices() if actor.has(intake.INVITE) else []}
     network_on = Organization.get().portal.contact_network_enabled
     network = client_service.contact_network(actor, client_id) if network_on else []
