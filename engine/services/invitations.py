@@ -15,7 +15,7 @@ import secrets
 from datetime import timedelta
 
 from engine import config, persistence
-from engine.authz import portal_actor
+from engine.authz import Actor, get_client_for, portal_actor
 from engine.errors import Conflict, ValidationFailed
 from engine.models import aware, utcnow
 from engine.models.accounts import PortalAccount, StaffMember
@@ -144,3 +144,20 @@ def _unfinished(invitation, account, password: str) -> bool:
 
 def audit_actor(account, ip: str, user_agent: str):
     return portal_actor(account, ip=ip, user_agent=user_agent)
+
+
+def portal_status(actor: Actor, client_id) -> dict:
+    """Where the client's own portal invitation stands, for the top of the staff client page:
+    {"state": "none" | "sent" | "expired" | "activated", "at": when it was sent or activated (None when
+    never invited)}. Only the client's own account counts (a guardian's link is on the contacts tab).
+
+    Raises NotAuthenticated, NotFound (client not visible)."""
+    client = get_client_for(actor, client_id)
+    account = PortalAccount.objects(client=client.id).first()
+    if account is not None and account.activated_at:
+        return {"state": "activated", "at": account.activated_at}
+    last = Invitation.objects(client=client.id, account=account.id).order_by("-created_at").first() \
+        if account is not None else None
+    if last is None:
+        return {"state": "none", "at": None}
+    return {"state": "expired" if aware(last.expires_at) < utcnow() else "sent", "at": last.created_at}

@@ -72,7 +72,7 @@ def test_contact_invited_logs_in_and_sees_only_their_right(live_server, browser,
 
     # Not granted by default: the page names the permission to ask for.
     _login(page, live_server, therapist.email, PASSWORD)
-    page.goto(f"{live_server}/staff/clients/{theo.id}")
+    page.goto(f"{live_server}/staff/clients/{theo.id}/contacts")
     page.get_by_text(f"ask your administrator for the permission “{PERMISSION}”").wait_for()
     assert page.get_by_role("button", name="Invite to the portal").count() == 0
 
@@ -84,7 +84,7 @@ def test_contact_invited_logs_in_and_sees_only_their_right(live_server, browser,
     admin_page.get_by_text("Default permissions saved").wait_for()
     admin_page.context.close()
 
-    page.goto(f"{live_server}/staff/clients/{theo.id}")
+    page.goto(f"{live_server}/staff/clients/{theo.id}/contacts")
     page.get_by_role("button", name="Invite to the portal").click()
     page.get_by_text("Invitation sent to uncle@example.org").wait_for()
 

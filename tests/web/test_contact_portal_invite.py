@@ -91,12 +91,12 @@ def test_without_the_invite_permission_the_page_names_it(client):
     assert refused.status_code == 403
     assert refused.get_json()["error"]["details"]["permission_title"] == \
         "Can invite clients to the client portal and manage intake forms"
-    page = client.get(f"/staff/clients/{theo.id}").get_data(as_text=True)
+    page = client.get(f"/staff/clients/{theo.id}/contacts").get_data(as_text=True)
     assert "ask your administrator for the permission “Can invite clients to the client portal and manage " \
            "intake forms”" in page
     assert "portal.invite" not in page and "Invite to the portal" not in page
     _allow_invites()
-    page = client.get(f"/staff/clients/{theo.id}").get_data(as_text=True)
+    page = client.get(f"/staff/clients/{theo.id}/contacts").get_data(as_text=True)
     assert "Invite to the portal" in page and "ask your administrator" not in page
 
 

@@ -1,4 +1,5 @@
-"""Staff pages: home, client list (search, create), a client's page (details, edit, contact network) and
+"""Staff pages: home (what needs me today, the intake funnel), client list (search, create), a client's hub
+(overview: portal invitation, intake, details; contacts tab: the contact network) and
 each member's own preferences."""
 
 from __future__ import annotations
@@ -9,7 +10,13 @@ from engine.errors import Conflict, ValidationFailed
 from engine.models.clients import LINK_PERMISSIONS
 from engine.models.organization import Organization
 from engine.services import clients as client_service
-from engine.services import contact_invitations, practice
+from engine.services import (
+    contact_invitations,
+    dashboard,
+    intake,
+    invitations,
+    practice,
+)
 from engine.services import staff as staff_service
 from web.security import access, current_actor
 
@@ -57,11 +64,13 @@ def link_form_data(form) -> dict:
 @bp.get("")
 @access("staff")
 def home():
-    """Staff home: greeting, the set-up checklist while the practice is not set up, and the clients assigned to me."""
+    """Staff home: the set-up checklist while the practice is not set up, what needs me today, the intake
+    funnel (practice and per therapist) and the clients assigned to me."""
     actor = current_actor()
     mine = client_service.list_clients(actor, mine=True, per_page=10)
     setup = practice.checklist(actor) if actor.has(practice.MANAGE) else None
-    return render_template("staff/home.html", mine=mine, first_name=actor.login.first_name, setup=setup)
+    return render_template("staff/home.html", mine=mine, first_name=actor.login.first_name, setup=setup,
+                           today=dashboard.needs_me(actor), funnel=dashboard.intake_funnel(actor))
 
 
 def _client_list(errors=None, values=None, status=200):
@@ -91,9 +100,15 @@ def create_client():
     return redirect(f"/staff/clients/{made['id']}", 303)
 
 
-def _client_page(client_id, *, errors=None, contact_errors=None, link_errors=None, status=200):
+def _client_page(client_id, *, tab="overview", errors=None, contact_errors=None, link_errors=None, status=200):
+    """The client hub's Overview tab (portal invitation, intake status, details) or its Contacts tab."""
     actor = current_actor()
     record = client_service.get_client(actor, client_id)
+    overview = {}
+    if tab == "overview":
+        overview = {"invitation": invitations.portal_status(actor, record["id"]),
+                    **dashboard.client_intakes(actor, record["id"]),
+                    "intake_forms": intake.invite_choices() if actor.has(intake.INVITE) else []}
     network_on = Organization.get().portal.contact_network_enabled
     network = client_service.contact_network(actor, client_id) if network_on else []
     can_manage = actor.has("clients.manage")
@@ -101,9 +116,10 @@ def _client_page(client_id, *, errors=None, contact_errors=None, link_errors=Non
     if can_manage and network_on:
         choices = [c for c in client_service.list_clients(actor, per_page=100)["items"] if c["id"] != record["id"]]
     directory = staff_service.staff_directory(actor) if can_manage else []
-    return render_template("staff/client.html", client=record, network=network, network_on=network_on,
+    return render_template("staff/client.html", tab=tab, **overview, client=record, network=network, network_on=network_on,
                            can_manage=can_manage, client_choices=choices, directory=directory,
                            can_invite=actor.has(contact_invitations.INVITE),
+                           can_start_intake=actor.has(intake.INVITE),
                            link_permissions=LINK_PERMISSIONS,
                            values=request.form if errors else client_form_values(record),
                            assigned=request.form.getlist("assigned_staff") if errors else record["assigned_staff"],
@@ -117,6 +133,13 @@ def _client_page(client_id, *, errors=None, contact_errors=None, link_errors=Non
 def client_page(client_id):
     """A client's details and contact network (404 when not visible)."""
     return _client_page(client_id)
+
+
+@bp.get("/clients/<client_id>/contacts")
+@access("staff")
+def client_contacts(client_id):
+    """The client's contact network: who may act for them, and their portal logins."""
+    return _client_page(client_id, tab="contacts")
 
 
 @bp.post("/clients/<client_id>")
@@ -139,9 +162,9 @@ def add_contact(client_id):
     try:
         client_service.add_contact(current_actor(), client_id, link_form_data(request.form))
     except (ValidationFailed, Conflict) as exc:
-        return _client_page(client_id, contact_errors=exc.details or {"": [exc.message]}, status=exc.status)
+        return _client_page(client_id, tab="contacts", contact_errors=exc.details or {"": [exc.message]}, status=exc.status)
     flash("Contact added.", "success")
-    return redirect(f"/staff/clients/{client_id}#contacts", 303)
+    return redirect(f"/staff/clients/{client_id}/contacts", 303)
 
 
 @bp.post("/contact-links/<link_id>")
@@ -157,9 +180,9 @@ def edit_link(link_id):
     try:
         client_service.update_link(actor, link_id, changes)
     except ValidationFailed as exc:
-        return _client_page(link.client.id, link_errors={link_id: exc.details}, status=422)
+        return _client_page(link.client.id, tab="contacts", link_errors={link_id: exc.details}, status=422)
     flash("Contact link saved.", "success")
-    return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
+    return redirect(f"/staff/clients/{link.client.id}/contacts", 303)
 
 
 @bp.post("/contact-links/<link_id>/portal-invite")
@@ -173,7 +196,7 @@ def invite_contact(link_id):
         flash(exc.message, "error")
     else:
         flash(f"Invitation sent to {sent['email']}.", "success")
-    return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
+    return redirect(f"/staff/clients/{link.client.id}/contacts", 303)
 
 
 @bp.post("/contact-links/<link_id>/delete")
@@ -183,7 +206,7 @@ def remove_link(link_id):
     link = client_service.get_link_for(current_actor(), link_id, need="clients.manage")
     client_service.remove_link(current_actor(), link_id)
     flash("Contact removed from this client's network.", "success")
-    return redirect(f"/staff/clients/{link.client.id}#contacts", 303)
+    return redirect(f"/staff/clients/{link.client.id}/contacts", 303)
 
 
 def _preferences_page(prefs: dict, errors=None, status=200):

@@ -164,6 +164,24 @@ def review(client_id, policy_id):
     return back(path, f"Policy {done['status']}.")
 
 
+# An appointment's status in words on the client's Appointments tab.
+APPOINTMENT_STATES = {"requested": "Requested, waiting for confirmation", "booked": "Booked",
+                      "cancelled": "Cancelled", "completed": "Attended", "no_show": "Did not attend"}
+
+
+@bp.get("/clients/<client_id>/appointments")
+@access("staff")
+def client_appointments(client_id):
+    """The client's appointments, past and coming, with who, where and what."""
+    client = _client(client_id)
+    org = Organization.get()
+    return render_template("services/staff_client_appointments.html", client=client, tab="appointments",
+                           appointments=scheduling.list_appointments(current_actor(), client_id=client.id,
+                                                                     upcoming=False, include_cancelled=True),
+                           places={loc.key: loc.name for loc in org.locations},
+                           services={st.key: st.name for st in org.service_types}, states=APPOINTMENT_STATES)
+
+
 @bp.get("/appointments")
 @access("staff")
 def calendar():

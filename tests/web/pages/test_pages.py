@@ -69,7 +69,8 @@ def test_client_page_adds_edits_and_removes_contacts(client):
     link = ContactLink.objects.get(client=minor.id)
     assert link.is_guardian and link.permissions.forms and not link.permissions.payments
     assert link.contact.client is None
-    page = client.get(url).get_data(as_text=True)
+    assert added.headers["Location"].endswith(f"{url}/contacts")  # back to the hub's Contacts tab
+    page = client.get(f"{url}/contacts").get_data(as_text=True)
     assert "Jo Rivera" in page and "mother" in page
     person = {"contact.first_name": "Jo", "contact.last_name": "Rivera-Lane", "contact.email": "jo@example.org"}
     assert client.post(f"/staff/contact-links/{link.id}", data=_form(
@@ -91,7 +92,7 @@ def test_client_page_says_when_contact_network_is_off(client):
     org.save()
     desk = make_staff(roles=("front_desk",))
     login_as(client, desk.email)
-    html = client.get(f"/staff/clients/{make_client().id}").get_data(as_text=True)
+    html = client.get(f"/staff/clients/{make_client().id}/contacts").get_data(as_text=True)
     assert "turned off" in html and "Add a contact" not in html
 
 
