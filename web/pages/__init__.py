@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 
 from engine.authz import PERMISSIONS
 from engine.models.organization import Organization
+from engine.services.settings import duration_words
 
 
 def practice_brand() -> dict:
@@ -39,5 +40,6 @@ def install_globals(app: Flask) -> None:
     """What every page's template may use: the practice's brand in the header, `local` for times."""
     app.jinja_env.globals["practice_brand"] = practice_brand
     app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["duration_words"] = duration_words  # "P3D" -> "3 days"
     # Pages that leave out a control for want of a permission name it by its title (templates/_permission.html).
     app.add_template_global(lambda code: PERMISSIONS[code], "permission_title")
