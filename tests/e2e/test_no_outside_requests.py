@@ -336,10 +336,11 @@ def crawl(app, page, recorder: Recorder, start: list[str]) -> list[str]:
     seen = set(queue)
     visited: list[str] = []
     kinds: Counter = Counter()
+    starts = set(queue)
     while queue and len(visited) < MAX_PAGES:
         url = queue.popleft()
         kind = _kind(app, url)
-        if kinds[kind] >= MAX_PER_KIND:
+        if kinds[kind] >= MAX_PER_KIND and url not in starts:  # every task and form of the role is seen
             continue
         kinds[kind] += 1
         visited.append(url)
