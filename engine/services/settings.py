@@ -7,6 +7,7 @@ each other. The practice's own set-up is engine.services.practice.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -56,6 +57,46 @@ def parse_duration(value: str) -> timedelta:
     if total <= timedelta(0):
         raise ValueError("must be longer than zero")
     return total
+
+
+def duration_words(value: str) -> str:
+    """An ISO-8601 duration in words for people: "P3D" -> "3 days", "PT1H30M" -> "1 hour 30 minutes".
+
+    Anything that is not a duration is returned as it is, so a page never fails on an odd stored value.
+    """
+    match = _DURATION.match(value or "") or _WEEKS.match(value or "")
+    if match is None:
+        return value or ""
+    parts = []
+    for unit, num in match.groupdict().items():
+        if num:
+            count = int(num)
+            parts.append(f"{count} {unit[:-1] if count == 1 else unit}")
+    return " ".join(parts) or value
+
+
+PICKER_UNITS = {"hours": "PT{}H", "days": "P{}D", "weeks": "P{}W"}
+
+
+def duration_parts(value: str) -> tuple[str, str]:
+    """A duration as the settings form's picker shows it, (count, unit) with unit in PICKER_UNITS:
+    "P3D" -> ("3", "days"). A duration the picker cannot show (months, or two units) comes back as
+    days rounded up, so the form still offers a valid choice."""
+    for unit, pattern in PICKER_UNITS.items():
+        if re.fullmatch(pattern.replace("{}", r"(\d+)"), value or ""):
+            return re.search(r"\d+", value).group(), unit
+    try:
+        delta = parse_duration(value)
+    except ValueError:
+        return "", "days"
+    return str(max(1, math.ceil(delta / timedelta(days=1)))), "days"
+
+
+def duration_from_parts(count: str, unit: str) -> str:
+    """The picker's (count, unit) as an ISO-8601 duration; raises ValueError for anything else."""
+    if unit not in PICKER_UNITS or not count.strip().isdigit() or int(count) < 1:
+        raise ValueError("must be a whole number of hours, days or weeks, at least 1")
+    return PICKER_UNITS[unit].format(int(count))
 
 
 # --- default permissions ----------------------------------------------------

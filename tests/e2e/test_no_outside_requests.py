@@ -1,4 +1,5 @@
-"""No page asks anything of another host (issue 12, hole 14, and its proof suite).
+"""No page asks anything of another host (issue 12, hole 14, and its proof suite), and every page reads
+plainly, passes axe-core and fits a phone (issue 16, acceptance 1-5).
 
 A page with health information must not make the visitor's browser talk to anyone but Portico: not a
 font server, not an image host, not an analytics script. The content security policy blocks such
@@ -12,19 +13,28 @@ each page. A probe page shows the recorder sees each of these.
 Each role of the demo practice (engine/services/demo.py) signs in and walks its own pages breadth
 first from its home page, following links to this site only, plus its open tasks and its forms. It
 only reads: it never submits a form and never follows a link that signs out or changes something.
+
+The same walk checks each page it opens (one walk: the crawl is the slow part): axe-core's serious and
+critical violations; visible text that leaks a database word (a 24-hex id, a permission code, an ISO-8601
+duration, True/False/None, a snake_case question name of a shipped form); and, at 390 x 844, a page wider
+than the screen. Findings are reported by page with the offending text. The role's home page is also
+photographed at desktop and phone size into docs/screenshots/ for the README.
 """
 
 from __future__ import annotations
 
-from collections import Counter, deque
+import json
+import re
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 from werkzeug.exceptions import HTTPException
 
 from engine import db
-from engine.authz import SYSTEM
+from engine.authz import PERMISSIONS, SYSTEM
 from engine.models.clients import Client
 from engine.models.workflow import Task
 from engine.services import demo, processes
@@ -33,6 +43,11 @@ from engine.services.intake_setup import install_shipped
 from engine.workflow.deploy import deploy
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 PASSWORD = "harbor demo password 2026"
 MAX_PAGES = 40  # per role, a bound on time; each kind of page (endpoint) is visited at most MAX_PER_KIND times
@@ -91,6 +106,9 @@ class Recorder:
     origin: str
     seen: Counter = field(default_factory=Counter)
     outside: list[str] = field(default_factory=list)
+    # page URL -> what is wrong on it ("axe: ...", "text: ...", "phone: ..."); filled only when checking
+    problems: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    check: bool = False
 
     def route(self, route) -> None:
         request = route.request
@@ -123,7 +141,8 @@ def recorded(browser, live_server):
     """A new browser context whose every request passes a Recorder: (page, recorder)."""
     # bypass_csp: what a page *tries* to fetch is the finding. With the policy on, chromium refuses an
     # off-site font before it becomes a request, and the old font leak went unseen here.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    # It also lets the crawl inject axe-core, which the pages' policy (no inline script) would refuse.
+    context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
     recorder = Recorder(origin=live_server)
     context.route(lambda url: not url.startswith(("data:", "blob:")), recorder.route)
     page = context.new_page()
@@ -205,7 +224,120 @@ def _visit(page, recorder: Recorder, url: str) -> list[str]:
                                                "links => links.map(l => [l.rel, l.href])"):
         if _origin(href) != recorder.origin:
             recorder.outside.append(f"{rel} {href} (from {url})")
+    if recorder.check:
+        _check_page(page, recorder.problems[url])
     return page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+
+
+def _question_names(elements: list) -> set[str]:
+    """The names of a form's questions, in panels and dynamic panels too."""
+    names = set()
+    for element in elements:
+        names.add(element.get("name", ""))
+        names |= _question_names(element.get("elements", []) + element.get("templateElements", []))
+    return names
+
+
+def _snake_keys() -> set[str]:
+    """Every snake_case question name of the shipped forms: a person should see the question's title."""
+    keys = set()
+    for path in (ROOT / "form_defs").glob("*.json"):
+        definition = json.loads(path.read_text())
+        for form_page in definition.get("pages", []):
+            keys |= _question_names(form_page.get("elements", []))
+    return {key for key in keys if "_" in key}
+
+
+def _words(*words) -> str:
+    """A pattern for any of `words` standing alone (not inside a longer word, code or key)."""
+    return r"(?<![\w.])(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?![\w])"
+
+
+DATABASE_WORDS = {
+    "database id": re.compile(r"(?<![0-9a-fA-F])[0-9a-f]{24}(?![0-9a-fA-F])"),
+    "permission code": re.compile(_words(*PERMISSIONS)),
+    "ISO duration": re.compile(r"(?<![\w])P(?:\d+[YMWD])*(?:T(?:\d+(?:\.\d+)?[HMS])+)?(?![\w])"),
+    # Python's words for a value. "None" opening an English sentence ("None defined yet.") is prose, so a
+    # "None" followed by a lower-case word is let through; "None" alone, as a cell or a value, is not.
+    "True/False/None": re.compile(r"(?<![\w.])(?:True|False|None(?! [a-z]))(?![\w])"),
+    "form field key": re.compile(_words(*_snake_keys())),
+}
+
+
+def _choice_labels() -> set[str]:
+    """Answer choices of the shipped forms labelled with a word the check looks for: health history's
+    checkboxes offer survey-core's "None" item (showNoneItem). On a form page they are the form's own
+    words, not a leaked value."""
+    labels = set()
+    for path in (ROOT / "form_defs").glob("*.json"):
+        text = path.read_text()
+        if re.search(r'"showNoneItem"\s*:\s*true', text) and '"noneText"' not in text:
+            labels.add("None")  # survey-core's default label for the none item
+        labels |= set(re.findall(r'"text"\s*:\s*"(True|False|None)"', text))
+    return labels
+
+
+CHOICE_LABELS = _choice_labels()
+
+
+def _database_words(text: str, *, survey: bool = False) -> list[str]:
+    """Each database word in `text`, with a little of the text around it. On a form page (`survey`) an
+    answer choice of a shipped form labelled with such a word (CHOICE_LABELS) is the form's own text."""
+    found = []
+    for what, pattern in DATABASE_WORDS.items():
+        for match in pattern.finditer(text):
+            if what == "ISO duration" and match.group() in ("P", "PT"):
+                continue  # a bare "P" is a letter, not a duration
+            if what == "True/False/None" and survey and match.group() in CHOICE_LABELS:
+                continue
+            around = text[max(0, match.start() - 30):match.end() + 30].replace("\n", " / ")
+            found.append(f"{what} {match.group()!r} in \"…{around}…\"")
+    return found
+
+
+def _check_page(page, problems: list[str]) -> None:
+    """Write down what axe-core, a reader and a phone would find wrong on the page as it is now."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: ./dev setup installs axe-core from web/package.json")
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text())
+    for violation in page.evaluate(
+            "async () => (await axe.run(document)).violations.map(v => ({id: v.id, impact: v.impact,"
+            " help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"):
+        if violation["impact"] in ("serious", "critical"):
+            problems.append(f"axe {violation['impact']} {violation['id']}: {violation['help']} at "
+                            + "; ".join(violation["nodes"]))
+    survey = page.evaluate("!!document.querySelector('.sd-root-modern')")
+    problems += [f"text: {found}" for found in _database_words(page.evaluate("document.body.innerText"), survey=survey)]
+    page.set_viewport_size(PHONE)
+    try:
+        page.wait_for_timeout(50)  # one layout at the new width
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        if width[0] > width[1]:
+            wide = page.evaluate("""w => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > w + 1 && e.getClientRects().length)
+                .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                    + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : ''))""",
+                                 width[1])
+            problems.append(f"phone: the page is {width[0]} px wide at {width[1]} px ({', '.join(wide)})")
+    finally:
+        page.set_viewport_size(DESKTOP)
+
+
+def _photograph(page, name: str) -> None:
+    """The page as it is now, at desktop and phone size: docs/screenshots/{name}-desktop.png, -phone.png."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-desktop.png"))
+    page.set_viewport_size(PHONE)
+    try:
+        page.screenshot(path=str(SHOTS / f"{name}-phone.png"))
+    finally:
+        page.set_viewport_size(DESKTOP)
+
+
+def _report(problems: dict[str, list[str]]) -> str:
+    """The problems grouped by page, one page a paragraph."""
+    return "\n".join(f"{url}\n    " + "\n    ".join(found) for url, found in problems.items() if found)
 
 
 def _kind(app, url: str) -> str:
@@ -224,10 +356,11 @@ def crawl(app, page, recorder: Recorder, start: list[str]) -> list[str]:
     seen = set(queue)
     visited: list[str] = []
     kinds: Counter = Counter()
+    starts = set(queue)
     while queue and len(visited) < MAX_PAGES:
         url = queue.popleft()
         kind = _kind(app, url)
-        if kinds[kind] >= MAX_PER_KIND:
+        if kinds[kind] >= MAX_PER_KIND and url not in starts:  # every task and form of the role is seen
             continue
         kinds[kind] += 1
         visited.append(url)
@@ -256,17 +389,33 @@ ANONYMOUS = ["/", "/login", "/portal/activate?token=not-a-token", "/mfa/verify",
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ["anonymous", *STAFF, "client", "guardian"])
-def test_no_page_asks_another_host(app, live_server, recorded, practice, role):
-    """Does every page a role reaches, from its home page, its tasks and its forms, stay on this site?"""
+def test_every_page_of_a_role_is_local_plain_accessible_and_fits_a_phone(app, live_server, recorded, practice, role):
+    """Does every page a role reaches, from its home page, its tasks and its forms, stay on this site, pass
+    axe-core without a serious or critical violation, show no database word, and fit a 390 px phone?"""
     page, recorder = recorded
     start = ANONYMOUS
     if role != "anonymous":
         _sign_in(page, live_server, practice["logins"][role]["email"])
         start = ["/", *practice["tasks"][role]]
+        page.goto(live_server + "/", wait_until="networkidle")
+        _photograph(page, role + "-home")
+    recorder.check = True
     visited = crawl(app, page, recorder, start)
     print(f"{role}: {len(visited)} pages, requests {dict(recorder.seen)}", *visited, sep="\n  ")
     assert len(visited) >= len(start), visited
     assert recorder.outside == [], "\n".join(recorder.outside)
+    assert not any(recorder.problems.values()), f"{role}'s pages:\n" + _report(recorder.problems)
+
+
+def test_crawl_check_finds_each_database_word():
+    """Can the plain-words check fail: does it find an id, a permission code, a duration, True/False/None
+    and a form's field key, and leave ordinary prose alone?"""
+    text = ("Client 6b11a2c3d4e5f60718293a4b needs portal.invite; remind P3D or PT2S; ok: True / None;"
+            " address_line1 given")
+    found = " ".join(_database_words(text))
+    for word in ("6b11a2c3d4e5f60718293a4b", "portal.invite", "'P3D'", "'PT2S'", "'True'", "'None'", "address_line1"):
+        assert word in found, (word, found)
+    assert _database_words("Every 3 days. Page 2 of 5, PHQ-9 is due; P.O. Box; None defined yet; Nonetheless true.") == []
 
 
 PROBE = """<!doctype html><html><head>

@@ -10,7 +10,9 @@ from flask import Flask
 from pymongo.errors import PyMongoError
 
 from engine.authz import PERMISSIONS
+from engine.models.clients import Client
 from engine.models.organization import Organization
+from engine.services.settings import duration_words
 
 
 def practice_brand() -> dict:
@@ -35,9 +37,18 @@ def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
     return value.astimezone(ZoneInfo(Organization.get().timezone or "UTC")).strftime(fmt)
 
 
+def client_name(client_id) -> str:
+    """A client's name where a page would otherwise show the id (the instance monitor)."""
+    client = Client.objects(id=client_id).only("first_name", "last_name", "preferred_name").first()
+    return client.display_name if client else "a client no longer on file"
+
+
 def install_globals(app: Flask) -> None:
     """What every page's template may use: the practice's brand in the header, `local` for times."""
     app.jinja_env.globals["practice_brand"] = practice_brand
     app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["duration_words"] = duration_words  # "P3D" -> "3 days"
     # Pages that leave out a control for want of a permission name it by its title (templates/_permission.html).
     app.add_template_global(lambda code: PERMISSIONS[code], "permission_title")
+    app.jinja_env.filters["permission_title_filter"] = lambda code: PERMISSIONS.get(code, code)
+    app.add_template_global(client_name, "client_name")

@@ -140,16 +140,38 @@ def portal_form_data(form) -> dict:
     for name in settings_service.INT_BOUNDS:
         raw = form.get(name, "").strip()
         data[name] = int(raw) if raw.lstrip("-").isdigit() else raw
-    for name in (*settings_service.CHOICES, "reminder_cadence", "guardian_approval_timeout"):
+    for name in settings_service.CHOICES:
         data[name] = form.get(name, "").strip()
+    for name in ("reminder_cadence", "guardian_approval_timeout"):
+        data[name] = form.get(name, "").strip()  # an API-style ISO value still works
+        if f"{name}_count" in form:  # the page's picker: a number and a unit
+            count, unit = form.get(f"{name}_count", ""), form.get(f"{name}_unit", "")
+            try:
+                data[name] = settings_service.duration_from_parts(count, unit)
+            except ValueError:
+                data[name] = f"{count} {unit}"  # refused by the engine below, and shown back as typed
     data["intake_packet"] = [k.strip() for k in form.get("intake_packet", "").replace(",", "\n").splitlines()
                              if k.strip()]
     return data
 
 
+def _picked(form) -> dict:
+    """The duration pickers' (count, unit) as typed, to show them back after an error."""
+    return {f"{name}_parts": (form.get(f"{name}_count", ""), form.get(f"{name}_unit", "days"))
+            for name in ("reminder_cadence", "guardian_approval_timeout") if f"{name}_count" in form}
+
+
+def _plain_duration_errors(details: dict) -> dict:
+    """The engine words a bad duration for API callers (ISO-8601); the page's picker asks for a number."""
+    plain = "Enter a whole number of hours, days or weeks, at least 1."
+    return {name: [plain] if name in ("reminder_cadence", "guardian_approval_timeout") else messages
+            for name, messages in details.items()}
+
+
 def _portal_page(values: dict, errors=None, status=200):
     return _render("admin/portal.html", status, values=values, errors=errors or {},
-                   choices=settings_service.CHOICES, bounds=settings_service.INT_BOUNDS)
+                   choices=settings_service.CHOICES, bounds=settings_service.INT_BOUNDS,
+                   duration_parts=settings_service.duration_parts)
 
 
 @bp.get("/portal")
@@ -167,6 +189,6 @@ def save_portal_settings():
     try:
         settings_service.update_portal_settings(current_actor(), data)
     except ValidationFailed as exc:
-        return _portal_page(data, exc.details, 422)
+        return _portal_page({**data, **_picked(request.form)}, _plain_duration_errors(exc.details), 422)
     flash("Portal settings saved.", "success")
     return redirect("/admin/portal", 303)

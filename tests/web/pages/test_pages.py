@@ -168,21 +168,30 @@ def test_guardian_portal_lists_both_minors_and_switches_between_them(client):
 
 
 def test_portal_settings_page_saves_and_shows_errors_beside_fields(client):
-    """Does the portal settings page save a new cadence and show a bad one beside its field, changing nothing?"""
+    """Does the portal settings page save a new cadence, picked as a number and a unit, and show a bad one
+    beside its field as typed, changing nothing?"""
     admin = make_staff(roles=("org_admin",))
     csrf = login_as(client, admin.email)
     page = client.get("/admin/portal").get_data(as_text=True)
-    assert 'value="P3D"' in page and 'id="contact_network_enabled" name="contact_network_enabled" checked' in page
+    # issue 16: the cadence is a number and a unit ("3 days"), no longer an ISO-8601 text field ("P3D")
+    assert 'name="reminder_cadence_count" type="number" min="1" inputmode="numeric" size="4" value="3"' in page
+    assert '<option value="days" selected>days</option>' in page and "P3D" not in page
+    assert 'id="contact_network_enabled" name="contact_network_enabled" checked' in page
     base = {"reminder_max": "4", "age_of_majority": "18", "cancellation_window_hours": "24",
-            "guardian_approval_rule": "every", "late_cancellation": "refuse", "guardian_approval_timeout": "P7D",
-            "enabled": "on"}
-    saved = client.post("/admin/portal", data=_form(csrf, reminder_cadence="PT12H", **base))
+            "guardian_approval_rule": "every", "late_cancellation": "refuse",
+            "guardian_approval_timeout_count": "1", "guardian_approval_timeout_unit": "weeks", "enabled": "on"}
+    saved = client.post("/admin/portal", data=_form(csrf, reminder_cadence_count="12",
+                                                    reminder_cadence_unit="hours", **base))
     assert saved.status_code == 303
     portal = Organization.get().portal
-    assert portal.reminder_cadence == "PT12H" and portal.guardian_approval_rule == "every"
+    assert portal.reminder_cadence == "PT12H" and portal.guardian_approval_timeout == "P1W"
+    assert portal.guardian_approval_rule == "every"
     assert portal.contact_network_enabled is False  # unticked checkbox
-    bad = client.post("/admin/portal", data=_form(csrf, reminder_cadence="every few days", **base))
-    assert bad.status_code == 422 and 'id="reminder_cadence-error"' in bad.get_data(as_text=True)
+    bad = client.post("/admin/portal", data=_form(csrf, reminder_cadence_count="a few",
+                                                  reminder_cadence_unit="days", **base))
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and 'id="reminder_cadence-error"' in html
+    assert "whole number of hours, days or weeks" in html and 'value="a few"' in html and "ISO" not in html
     assert Organization.get().portal.reminder_cadence == "PT12H"
 
 

@@ -38,6 +38,9 @@
     slotMinTime: "07:00:00",
     slotMaxTime: "21:00:00",
     headerToolbar: { left: "prev,next today", center: "title", right: "timeGridDay,timeGridWeek,listWeek" },
+    // Words rather than FullCalendar's chevron icons: the icons are role="img" without a name (axe-core).
+    buttonIcons: false,
+    buttonText: { prev: "Previous", next: "Next" },
     events: function (info, success, failure) {
       var url = "/api/v1/appointments?upcoming=false&staff_id=" + encodeURIComponent(staffId) +
         "&from=" + encodeURIComponent(info.start.toISOString()) + "&to=" + encodeURIComponent(info.end.toISOString());

@@ -82,7 +82,7 @@ function itemNode(e, path) {
     const index = path[path.length - 1];
     return event.clientY > box.top + box.height / 2 ? index + 1 : index;
   });
-  const pick = el("button", { type: "button", class: "builder-pick", "aria-pressed": String(samePath(path, selected)),
+  const pick = el("button", { type: "button", class: "builder-pick", "aria-pressed": String(Boolean(samePath(path, selected))),  // never "null" (axe)
     onclick: () => { selected = path; refresh(); $("bp-title")?.focus(); } },
   el("span", { class: "builder-title", text: title }),
   el("span", { class: "muted builder-type", text: `${TYPE_LABEL[e.type] || e.type}${e.isRequired ? " · required" : ""}${e.visibleIf ? " · conditional" : ""}` }));
