@@ -17,11 +17,6 @@
     const survey = new Survey.Model(task.form);
     // Choices a form loads from the API (a client's saved cards) name the client as {client_id}.
     survey.setVariable("client_id", root.dataset.clientId);
-    // A form of several pages says where the client is in it ("Page 2 of 4").
-    if (survey.visiblePages.length > 1) {
-      survey.showProgressBar = true;
-      survey.progressBarType = "pages";
-    }
     const earlier = JSON.parse(document.getElementById("earlier-answers").textContent || "{}");
     // A returned form starts from the earlier answers; saved progress wins over both.
     survey.data = Object.assign({}, task.prefill || {}, earlier, (session && session.data) || {});
