@@ -53,9 +53,11 @@ def open_practice(family: dict) -> dict:
 
 def pay_with_test_card(page) -> None:
     """On the portal Billing page, pay the (only) open invoice with the sandbox's succeeding card."""
-    page.get_by_label("Card number").fill("4242 4242 4242 4242")
-    page.get_by_label("Expiry month").fill("12")
-    page.get_by_label("Expiry year").fill("2040")
-    page.get_by_label("Security code").fill("123")
-    page.get_by_role("button", name="Pay now").click()
+    # The pay form of the invoice, not the "Saved cards" form that also asks for a card number.
+    form = page.locator("form[action$='/pay']").first
+    form.get_by_label("Card number").fill("4242 4242 4242 4242")
+    form.get_by_label("Expiry month").fill("12")
+    form.get_by_label("Expiry year").fill("2040")
+    form.get_by_label("Security code").fill("123")
+    form.get_by_role("button", name="Pay now").click()
     page.get_by_text("payment received").wait_for()

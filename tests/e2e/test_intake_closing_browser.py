@@ -24,7 +24,7 @@ def _perform_intakes(client_id) -> None:
 
 def _client_forms(page, base) -> list[str]:
     page.goto(f"{base}/portal/tasks")
-    return sorted(page.locator(".task-list a").all_inner_texts())
+    return sorted(page.locator(".stepper .step-body a").all_inner_texts())
 
 
 def test_staff_close_requests_and_share_documents(live_server, browser, page, installed, smtp):  # noqa: F811

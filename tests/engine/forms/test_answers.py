@@ -12,7 +12,7 @@ from engine.forms.answers import Line, readable
 from engine.forms.validator import all_questions, value_name
 from tests.form_fills import VALID
 
-FORM_DEFS = Path(__file__).resolve().parents[2] / "form_defs"
+FORM_DEFS = Path(__file__).resolve().parents[3] / "form_defs"
 # What a person must never read in a submission: a Python value or a stored key.
 _PYTHON = re.compile(r"\b(True|False|None)\b|[{}\[\]]")
 

@@ -14,7 +14,7 @@ from engine.forms import validate_submission
 from engine.forms.definition import check_definition
 from tests.form_fills import INVALID, VALID
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "form_defs").glob("*.json"))}
 CONDITIONS = ("visibleIf", "enableIf", "requiredIf")
 

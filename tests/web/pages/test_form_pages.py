@@ -41,7 +41,7 @@ def test_staff_page_shows_evidence_and_seal(client):
     staff = make_staff(roles=("org_admin",))
     login_as(client, staff.email)
     html = client.get(f"/staff/submissions/{sub.id}").get_data(as_text=True)
-    assert "seal verified" in html and sub.evidence.sha256 in html
+    assert "Unchanged since signing" in html and sub.evidence.sha256 in html  # the seal in words (issue 16)
     assert f"/api/v1/submissions/{sub.id}/files/" in html and "Ada Lovelace" in html
 
 
