@@ -158,6 +158,7 @@ def submitted_forms(actor: Actor, client_id) -> list[dict]:
     from engine.models.workflow import ProcessInstance, Task
 
     client = _client(actor, client_id)
+    audit.record(actor, "submitted_forms_viewed", client=client, object_type="client", object_id=client.id)
     filed = {d.submission_id for d in Document.objects(client=client.id, kind="form").only("submission_id")}
     subs = [s for s in Submission.objects(client=client.id, status="completed", seal_key__startswith="task:")
             .order_by("-updated_at") if str(s.id) not in filed]

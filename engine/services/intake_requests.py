@@ -139,6 +139,7 @@ def closed_requests(actor: Actor, client_id) -> list[dict]:
     """The client's requests closed without a submission (cancelled, answered on paper), newest first:
     the history staff see. Raises NotFound."""
     client = get_client_for(actor, client_id)
+    audit.record(actor, "closed_requests_viewed", client=client, object_type="client", object_id=client.id)
     rows = list(persistence.collection(Task).find(
         {"client_id": client.id, "status": "closed", "closed_as": {"$in": list(OUTCOMES)}}).sort("completed_at", -1))
     keys = [r.get("form_key") for r in rows]

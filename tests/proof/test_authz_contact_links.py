@@ -56,6 +56,7 @@ PAGES = {
     "/portal/messages": "messages",
     "/portal/tasks": "forms",
     "/portal/tasks/<task_id>": "forms",
+    "/portal/tasks/next": "forms",
 }
 
 

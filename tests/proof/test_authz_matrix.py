@@ -100,6 +100,8 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/intakes/<instance_id>/cancel": "NONE",
     "GET /api/v1/forms": "STAFF",
     "POST /api/v1/forms": "STAFF",
+    "POST /api/v1/forms/check": "STAFF",
+    "GET /api/v1/forms/<key>/published": "STAFF",
     "GET /api/v1/forms/<key>": "STAFF",
     "PUT /api/v1/forms/<key>": "STAFF",
     "POST /api/v1/forms/<key>/archive": "PERM:intake_forms.manage",  # gad7 is an intake form
@@ -141,6 +143,11 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/service-tokens": "PERM:integrations.manage",
     "POST /api/v1/service-tokens/<token_id>/revoke": "ABSENT",
     "GET /api/v1/settings/default-permissions": "PERM:staff.manage",
+    "GET /api/v1/settings/practice": "PERM:staff.manage",
+    "PUT /api/v1/settings/practice": "PERM:staff.manage",
+    "PUT /api/v1/settings/practice/logo": "PERM:staff.manage",
+    "DELETE /api/v1/settings/practice/logo": "PERM:staff.manage",
+    "GET /api/v1/settings/checklist": "PERM:staff.manage",
     "POST /api/v1/webhook-deliveries/<delivery_id>/resend": "ABSENT",
     "GET /api/v1/webhooks": "PERM:integrations.manage",
     "POST /api/v1/webhooks": "PERM:integrations.manage",  # {} is a 422 for those let through

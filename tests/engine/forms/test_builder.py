@@ -48,7 +48,7 @@ def test_template_round_trips_through_the_builder(key):
     """Does a template loaded into the builder, every element opened, and saved back give the same
     verdicts on valid, invalid, partial and empty answers, changing only condition spelling?"""
     original = TEMPLATES[key]
-    result = subprocess.run([_node(), "tests/forms/builder_roundtrip.mjs"], cwd=ROOT, input=json.dumps(original),  # noqa: S603
+    result = subprocess.run([_node(), "tests/engine/forms/builder_roundtrip.mjs"], cwd=ROOT, input=json.dumps(original),  # noqa: S603
                             capture_output=True, text=True, timeout=60, check=True)
     saved = json.loads(result.stdout)
     assert check_definition(saved) == {}

@@ -1,4 +1,4 @@
-// Unit tests of the builder's pure logic: `node --test web/static/js/builder/` (tests/forms/test_builder_js.py
+// Unit tests of the builder's pure logic: `node --test web/static/js/builder/` (tests/engine/forms/test_builder.py
 // runs them inside pytest).
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
