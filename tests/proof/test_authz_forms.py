@@ -131,7 +131,8 @@ def test_hole3_every_allowed_path_reads_only_its_field(clean_db):
                                          postal_code="62701", country="US"),
                          emergency_contact=EmergencyContact(name="Charles", relationship="friend", phone="555-0111"))
     InsurancePolicy(client=person.id, payer="Acme Health", member_id="M123", group_number="G9",
-                    subscriber_name="Ada Lovelace", relationship="self", review_note="staff only").save()
+                    subscriber_name="Ada Lovelace", subscriber_date_of_birth=date(1990, 12, 10), relationship="self",
+                    review_note="staff only").save()
     paths = sorted(p for p in ALLOWED_PATHS if p.startswith("client."))
     definition = {"elements": [{"type": "text", "name": f"q{i}", "prefill": p} for i, p in enumerate(paths)]}
     admin = staff_actor(make_staff(roles=("org_admin",)))
