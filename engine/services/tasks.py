@@ -14,6 +14,7 @@ from engine import events, persistence
 from engine.authz import Actor, parse_id
 from engine.errors import BadRequest, Conflict, ValidationFailed
 from engine.forms import clean_submission, validate_submission
+from engine.forms.answers import text_of
 from engine.forms.catalogue import get_version
 from engine.forms.sanitize import sanitize_definition
 from engine.models import aware, utcnow
@@ -234,8 +235,9 @@ def titles(items: list[dict]) -> dict[str, str]:
         if t.get("role") in _ROLE_TITLES and concerned:
             form = concerned[0] if len(concerned) == 1 else f"{len(concerned)} forms"
             out[t["id"]] = _ROLE_TITLES[t["role"]].format(form=form)
-        elif t.get("form_key") in forms and t.get("role") is None and t.get("lane") != "staff":
-            out[t["id"]] = forms[t["form_key"]]
+        elif t.get("role") is None and t.get("lane") != "staff" and (t.get("form") or t.get("form_key") in forms):
+            # The pinned version's own title first: what the client sees at the top of the form.
+            out[t["id"]] = text_of((t.get("form") or {}).get("title")) or forms.get(t["form_key"]) or t["name"]
         else:
             out[t["id"]] = t["name"]
     return out

@@ -84,7 +84,7 @@ def test_staff_close_requests_and_share_documents(live_server, browser, page, in
 
     # The client submits the last form: it shows at once, awaiting review.
     portal.goto(f"{live_server}/portal/tasks")
-    portal.locator(".task-list a").first.click()
+    portal.locator(".stepper .step-body a").first.click()
     _fill(portal, portal.locator("#task-page").get_attribute("data-form-key"))
     portal.goto(f"{live_server}/portal/documents")
     waiting = portal.locator(".submitted-list li").filter(has_text="PHQ-9")

@@ -36,7 +36,8 @@ PHI = {"date_of_birth": "2014-05-01", "email": "quorvath.family@example.org", "p
        "address": "17 Sorrel Lane"}
 ADULT_SURNAME = "Zelthorne"
 # "CLIENT" routes whose portal callers need a link right beyond seeing the profile.
-LINK_NEEDED = {"GET /api/v1/clients/<client_id>/documents": "forms"}
+LINK_NEEDED = {"GET /api/v1/clients/<client_id>/documents": "forms",
+               "GET /api/v1/clients/<client_id>/submitted-forms": "forms"}
 # Routes only the contact with this right may get through; whether it does depends on the object's
 # state, which other rules decide (saving progress on a form nobody requested).
 AT_MOST = {"PUT /api/v1/clients/<client_id>/forms/<key>": "forms"}
