@@ -15,8 +15,10 @@ from engine.workflow.deploy import deploy
 from engine.workflow.errors import ScriptInterrupted
 from tests.engine.workflow.test_script_bounds import process
 
-# About a second of work in the sandbox: inside its 2 s CPU budget, long enough to be killed midway.
-SLOW = "n = 0\nwhile n < 3000000:\n    n += 1\nresult = n"
+# A few tenths of a second of work in the sandbox: long enough for the killer (polling every 20 ms) to
+# catch it midway, short enough that the retry stays inside the 10 s wall deadline on a loaded CI machine
+# (3,000,000 steps ran past it beside two xdist workers and a browser).
+SLOW = "n = 0\nwhile n < 1000000:\n    n += 1\nresult = n"
 
 
 def _kill_sandbox_children(stop: threading.Event) -> None:
