@@ -177,10 +177,10 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     client.set_default_timeout(15000)
     _login(client, live_server, "pia@example.org")
     client.goto(f"{live_server}/portal/tasks")
-    # the portal labels a built form's task "Complete an intake form" (not its title): open the first,
-    # which the packet order above made this form
-    wait_for(lambda: (client.reload(), client.locator(".task-list a").count() == 2)[1], what="the packet's two forms")
-    client.locator(".task-list a").first.click()
+    # the portal lists the packet in its order as a stepper, each form by its title
+    steps = client.locator(".stepper .step-body a")
+    wait_for(lambda: (client.reload(), steps.count() == 2)[1], what="the packet's two forms")
+    steps.first.click()
     assert client.locator("#task-page").get_attribute("data-form-key") == "pet_intake"
     client.wait_for_function("window.porticoSurvey !== undefined")
     assert client.evaluate("window.porticoSurvey.getQuestionByName('pet_name').isVisible") is False
@@ -191,8 +191,9 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     client.get_by_text("Response required").first.wait_for()  # the same condition makes it required here
     client.locator(".sd-question").filter(has_text="Pet name").locator("input").fill("Biscuit")
     client.locator(".sd-question").filter(has_text="Kind of pet").get_by_text("Cat").click()
+    here = client.url
     client.locator(".sd-navigation__complete-btn").click()
-    client.wait_for_url("**/portal/tasks")
+    client.wait_for_function("u => location.href !== u && !location.pathname.endsWith('/next')", arg=here)
     sub = Submission.objects(client=person.id, form_key="pet_intake", status="completed").first()
     assert sub is not None and sub.answers["pet_name"] == "Biscuit" and sub.answers["do_you_have_pets"] is True
     client.context.close()
