@@ -83,8 +83,8 @@ def duration_parts(value: str) -> tuple[str, str]:
     "P3D" -> ("3", "days"). A duration the picker cannot show (months, or two units) comes back as
     days rounded up, so the form still offers a valid choice."""
     for unit, pattern in PICKER_UNITS.items():
-        if re.fullmatch(pattern.replace("{}", r"(\d+)"), value or ""):
-            return re.search(r"\d+", value).group(), unit
+        if found := re.fullmatch(pattern.replace("{}", r"(\d+)"), value or ""):
+            return found.group(1), unit
     try:
         delta = parse_duration(value)
     except ValueError:
