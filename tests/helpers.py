@@ -210,3 +210,19 @@ def browser_login(page, base: str, email: str, password: str = PASSWORD) -> None
     page.fill("input[name=password]", password)
     page.locator("form button[type=submit]").first.click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def deliver_queued_mail(broker) -> None:
+    """Run one real Dramatiq worker until the mail queue is empty (what the workers do after a request
+    recorded a mail and asked for its delivery)."""
+    from dramatiq import Worker
+
+    from workers.mail import send_mail_message
+
+    worker = Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        broker.join(send_mail_message.queue_name, timeout=30_000)
+        worker.join()
+    finally:
+        worker.stop()

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import dramatiq
 import pytest
-from dramatiq import Worker
 
 from engine import config, embedded
 from engine.authz import SYSTEM
 from engine.models.mail import MailMessage
 from engine.services import billing, mail
-from tests.helpers import login_as
+from tests.helpers import deliver_queued_mail, login_as
 from workers.broker import setup_broker, use_broker
-from workers.mail import send_mail_message
 
 VISA_OK = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"}
 
@@ -27,15 +25,6 @@ def broker(services, clean_db):
     yield real
     use_broker(before)
 
-
-def _run_workers(broker) -> None:
-    worker = Worker(broker, worker_threads=1, worker_timeout=100)
-    worker.start()
-    try:
-        broker.join(send_mail_message.queue_name, timeout=30_000)
-        worker.join()
-    finally:
-        worker.stop()
 
 
 def _received(subject_part: str) -> list[MailMessage]:
@@ -51,7 +40,7 @@ def test_message_notice_is_sent_by_the_worker_not_the_request(client, family, br
     notices = list(MailMessage.objects(direction="out", subject__startswith="You have a new secure message"))
     assert {m.to[0] for m in notices} == {family["emails"]["client"], family["emails"]["guardian"]}
     assert {m.status for m in notices} == {"queued"} and not _received("secure message")
-    _run_workers(broker)
+    deliver_queued_mail(broker)
     assert {m.reload().status for m in notices} == {"sent"}
     assert sorted(m.to[0] for m in _received("secure message")) == sorted(m.to[0] for m in notices)
 
@@ -73,7 +62,7 @@ def test_receipt_is_sent_by_the_worker_and_reads_naturally(client, family, broke
     [receipt] = MailMessage.objects(direction="out", subject__startswith="Payment received")
     assert receipt.status == "queued" and receipt.to == [family["emails"]["guardian"]]
     assert not _received("Payment received")
-    _run_workers(broker)
+    deliver_queued_mail(broker)
     [got] = _received("Payment received")
     assert got.subject == "Payment received — Calm Minds"
     assert "Calm Minds received your payment." in got.text and "received from" not in got.text
@@ -94,6 +83,6 @@ def test_a_retried_notice_keeps_its_message_id(settings, family, broker):
         assert notice.status == "failed" and first_id
     finally:
         config.install(settings)  # the relay is back (development: the sink)
-    _run_workers(broker)
+    deliver_queued_mail(broker)
     [got] = MailMessage.objects(direction="sink", to=family["emails"]["guardian"])
     assert got.message_id == first_id == notice.reload().message_id and notice.status == "sent"

@@ -7,14 +7,13 @@ from datetime import date, timedelta
 
 import dramatiq
 import pytest
-from dramatiq import Worker
 
 from engine.models.mail import MailMessage
 from engine.models.organization import Location, Organization, ServiceType
 from engine.services import availability, messaging, scheduling, staff_notices
 from tests.form_requests import request_form
+from tests.helpers import deliver_queued_mail
 from workers.broker import setup_broker, use_broker
-from workers.mail import send_mail_message
 from workers.sweeps import SWEEPS
 
 SECRET = "I have been feeling hopeless since March"
@@ -38,15 +37,6 @@ def _sweep() -> None:
     [run] = [fn for what, fn in SWEEPS if fn is staff_notices.sweep]
     run()
 
-
-def _run_workers(broker) -> None:
-    worker = Worker(broker, worker_threads=1, worker_timeout=100)
-    worker.start()
-    try:
-        broker.join(send_mail_message.queue_name, timeout=30_000)
-        worker.join()
-    finally:
-        worker.stop()
 
 
 def _received(to: str) -> list[MailMessage]:
@@ -72,7 +62,7 @@ def test_an_immediate_notice_arrives_once_without_the_message(family, broker):
     request_form(family["minor"], "gad7", lane="staff")
     _sweep()
     _sweep()
-    _run_workers(broker)
+    deliver_queued_mail(broker)
     got = _received(therapist.email)
     assert sorted(m.subject.split(" — ")[0] for m in got) == ["You have a new message", "You have a new task"]
     for mail in got:
@@ -101,14 +91,14 @@ def test_a_digest_therapist_gets_one_digest_with_counts(family, broker):
     request_form(family["minor"], "gad7", lane="staff")
     request_form(family["minor"], "phq9", lane="staff")
     staff_notices.notice_new_tasks()
-    _run_workers(broker)
+    deliver_queued_mail(broker)
     assert _received(therapist.email) == []  # gathered, not sent one by one
     _sweep()
-    _run_workers(broker)
+    deliver_queued_mail(broker)
     [digest] = _received(therapist.email)
     assert "You have 2 new tasks, 1 new message and 1 booking request in Portico." in digest.text
     _no_health_information(digest)
     messaging.post_message(family["guardian"], family["minor"].id, body="later the same day")
     _sweep()
-    _run_workers(broker)
+    deliver_queued_mail(broker)
     assert len(_received(therapist.email)) == 1  # one digest a day
