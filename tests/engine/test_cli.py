@@ -15,6 +15,7 @@ from engine.authz import SYSTEM
 from engine.cli import main
 from engine.models.audit import AuditEvent
 from engine.services import audit
+from tests.helpers import wait_for
 
 
 def _production_env(**extra: str) -> dict[str, str]:
@@ -94,7 +95,6 @@ def test_scheduler_command_deploys_the_shipped_processes_and_stops_on_sigterm(cl
     """Does `portico scheduler` run its start-up work (the shipped forms and BPMN, wired by the command,
     not named by the scheduler) and stop cleanly on SIGTERM?"""
     import signal
-    import time
 
     from engine.models.workflow import ProcessDefinition
 
@@ -102,11 +102,12 @@ def test_scheduler_command_deploys_the_shipped_processes_and_stops_on_sigterm(cl
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "scheduler"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 240
-        while not ProcessDefinition.objects(process_id="client_intake").count():
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "the shipped processes were not deployed"
-            time.sleep(0.5)
+        def deployed() -> bool:
+            assert proc.poll() is None, proc.stderr.read()  # the scheduler must not have died
+            return ProcessDefinition.objects(process_id="client_intake").count() > 0
+
+        # A liveness bound for a loaded machine, not a speed check.
+        wait_for(deployed, timeout=240, what="the shipped processes deployed", interval=0.5)
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(60)
