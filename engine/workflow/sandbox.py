@@ -71,6 +71,10 @@ def _memory_message() -> str:
 _DIED = "the script's process stopped before the script finished"
 
 
+class _Gone(Exception):  # noqa: N818 - internal signal, never leaves this module
+    """The child's socket was closed before the request could be sent."""
+
+
 # ---------------------------------------------------------------- parent side
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -112,7 +116,12 @@ class _Child:
 
     def ask(self, request: bytes) -> bytes:
         """Send one request; its answer, or ScriptFailed when the child ran out of time or died."""
-        self.conn.send_bytes(request)
+        try:
+            self.conn.send_bytes(request)
+        except OSError:
+            # An idle child killed from outside (its pipe is broken): nothing of the script ran.
+            self.kill()
+            raise _Gone from None
         if not self.conn.poll(WALL_LIMIT_SECONDS):
             self.kill()
             log.warning("a script ran past the %s s deadline; its process was killed", WALL_LIMIT_SECONDS)
@@ -192,7 +201,13 @@ def run(kind: str, source: str, context: dict, external: dict | None) -> Any:
                            details={"script": ["task data is not plain data"]}) from exc
     child = _POOL.take()
     try:
-        answer = _loads(child.ask(request))
+        try:
+            answer = _loads(child.ask(request))
+        except _Gone:
+            child = _Child()  # the pooled one had died while idle: a fresh one, once
+            answer = _loads(child.ask(request))
+    except _Gone:
+        raise ScriptInterrupted(_DIED + "; try again") from None
     except (ScriptFailed, ScriptInterrupted):
         raise  # the child is gone already
     except BaseException:
