@@ -226,3 +226,28 @@ def deliver_queued_mail(broker) -> None:
         worker.join()
     finally:
         worker.stop()
+
+
+def sticking_out(page) -> list[str]:
+    """The elements that stick out of the window on the right, named for a failure message (none: the page
+    does not scroll sideways). Gives the page up to 3 s to settle first: after a resize, survey-core
+    re-renders its questions for the new width from a ResizeObserver, a few frames later on a loaded
+    machine (CI saw a builder preview 404 px wide in that moment); what still sticks out then is reported."""
+    # imported here: only browser tests come this way
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth", timeout=3000)
+    except PlaywrightTimeout:
+        pass
+    return page.evaluate("""() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => {
+        const width = document.documentElement.clientWidth;
+        if (document.documentElement.scrollWidth <= width) return done([]);
+        done([...document.querySelectorAll("body *")]
+            .filter(e => e.getBoundingClientRect().right > width + 0.5 && e.getClientRects().length)
+            .slice(0, 5)
+            .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+                 + (typeof e.className === "string" && e.className.trim() ? "." + e.className.trim().split(/\\s+/).join(".") : ""))
+            .concat(["(page " + document.documentElement.scrollWidth + " px wide at " + width + " px)"]));
+    })))""")

@@ -9,22 +9,11 @@ import pytest
 
 from engine.models.clients import Client
 from engine.services.demo import seed_demo
+from tests.helpers import sticking_out
 
 PASSWORD = "demo-password-123"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def _sideways(page) -> list[str]:
-    """The elements that stick out of the window on the right (none: no sideways scroll), named for the
-    failure message."""
-    return page.evaluate("""() => {
-        const width = document.documentElement.clientWidth;
-        if (document.documentElement.scrollWidth <= width) return [];
-        return [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > width + 0.5)
-            .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : ""))
-            .concat(["(page " + document.documentElement.scrollWidth + " px wide)"]);
-    }""")
 
 
 @pytest.mark.slow
@@ -45,7 +34,7 @@ def test_staff_home_and_client_hub_fit_the_window(live_server, browser, size):
         page.wait_for_url(f"{live_server}/staff")
         page.get_by_role("heading", name="Intake progress").wait_for()
         assert page.get_by_role("img", name="Submitted: 2 of 4 intakes, 50%").count() == 2  # practice + Priya
-        assert _sideways(page) == []
+        assert sticking_out(page) == []
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"staff-home-{size}.png"), full_page=True)
 
@@ -53,13 +42,13 @@ def test_staff_home_and_client_hub_fit_the_window(live_server, browser, size):
         tabs = page.get_by_role("navigation", name="Client record")
         tabs.get_by_role("link", name="Overview").wait_for()
         assert page.get_by_text("Portal active").is_visible()
-        assert _sideways(page) == []
+        assert sticking_out(page) == []
         page.screenshot(path=str(SHOTS / f"client-hub-{size}.png"), full_page=True)
         for name in ("Documents", "Messages", "Appointments", "Billing", "Insurance", "Contacts"):
             tabs.get_by_role("link", name=name).click()
             page.wait_for_load_state()
             current = page.get_by_role("navigation", name="Client record").locator('[aria-current="page"]')
             assert current.inner_text() == name
-            assert _sideways(page) == [], f"{name} scrolls sideways at {size}"
+            assert sticking_out(page) == [], f"{name} scrolls sideways at {size}"
     finally:
         context.close()
