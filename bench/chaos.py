@@ -213,8 +213,8 @@ def main() -> None:
         from engine import config, embedded
         from engine.models.forms import Submission
         from engine.models.organization import Organization
-        from engine.services import tokens
-        from engine.services.intake_setup import install_shipped
+        from engine.services.accounts import tokens
+        from engine.services.intake.intake_setup import install_shipped
         from engine.workflow import store
         from tests.fixtures.mail import Inbox
         from tests.helpers import make_client, make_staff
@@ -237,7 +237,7 @@ def main() -> None:
         people = [make_client(first_name="Chaos", last_name=f"Client{i}", email=f"chaos{i}@example.org",
                               date_of_birth=date(1990, 1, 1)) for i in range(args.intakes)]
         from engine.authz import SYSTEM
-        from engine.services import billing
+        from engine.services.billing import billing
 
         invoices = {p.id: billing.create_invoice(SYSTEM, p.id, {"line_items": [
             {"service": "Intake session", "service_date": date.today().isoformat(), "amount_cents": 15000}]})["id"]
@@ -349,7 +349,7 @@ def main() -> None:
         # The audit trail: the chain still verifies, and every completed task has its audit entry (it
         # is committed with the completion, so no kill can separate the two).
         from engine.models.audit import AuditEvent
-        from engine.services import audit
+        from engine.services.platform import audit
 
         chain = audit.verify()
         audited = {e.object_id for e in AuditEvent.objects(action="task_completed").only("object_id")}

@@ -148,7 +148,7 @@ def cpu_steps(steps: int) -> list[float]:
 def persisted_steps(steps: int) -> tuple[list[float], list[float]]:
     from engine.authz import SYSTEM, staff_actor
     from engine.models.workflow import Task
-    from engine.services import tasks
+    from engine.services.inbox import tasks
     from engine.workflow import runtime
     from engine.workflow.deploy import deploy
 
@@ -232,7 +232,7 @@ def inbox_latency(queries: int, actors: list) -> tuple[list[float], list[float],
     The database server's CPU per page is the figure a loaded machine disturbs least: wall times
     include every wait for a core that other processes hold."""
     from engine.models.workflow import Task
-    from engine.services import tasks
+    from engine.services.inbox import tasks
 
     raw, service, cpu, commands = [], [], 0.0, 0
     for i in range(queries):
@@ -345,7 +345,7 @@ def measure_inbox(args, rows: int) -> None:
     from engine.authz import portal_actor, staff_actor
     from engine.models.accounts import PortalAccount, StaffMember
     from engine.models.clients import Client
-    from engine.services import task_windows
+    from engine.services.inbox import task_windows
 
     task_windows.HINTS.clear()  # as a freshly started web worker has them (each run used to be a new process)
     client_ids = [c["_id"] for c in Client._get_collection().find({}, {"_id": 1}).limit(40)]

@@ -27,7 +27,8 @@ def main() -> None:
 
         from engine.authz import SYSTEM
         from engine.models.workflow import Task
-        from engine.services import forms, migration
+        from engine.services.forms import forms
+        from engine.services.processes import migration
         from engine.workflow import runtime, store
         from engine.workflow.deploy import deploy
 

@@ -5,7 +5,7 @@
 Embedded database and Redis in a temp dir, the app in this process (Flask's test client: the server's
 own work, no network). Alternates POST /api/v1/auth/password-reset for an address with a login and for
 one without, and prints p50/p99 of each and the difference of the medians. The request only records the
-address and wakes a worker (engine.services.password_reset), so the two should be the same within noise.
+address and wakes a worker (engine.services.accounts.password_reset), so the two should be the same within noise.
 The throttle is lifted for the run.
 """
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with embedded_services("portico-bench-reset-") as (settings, _env, _root):
         from engine.models.accounts import StaffMember
-        from engine.services import passwords
+        from engine.services.accounts import passwords
         from web.app import create_app
 
         lifted = "1000000 per minute"

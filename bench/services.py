@@ -64,7 +64,9 @@ def main() -> None:
 def run(args) -> None:
     from engine.authz import SYSTEM, staff_actor
     from engine.errors import Conflict
-    from engine.services import availability, billing, messaging, scheduling
+    from engine.services.appointments import availability, scheduling
+    from engine.services.billing import billing
+    from engine.services.messaging import messaging
     from tests.helpers import make_staff
     from tests.portal_family import build_family, open_practice
 

@@ -85,8 +85,8 @@ def main() -> None:
         from dramatiq import Worker
 
         from engine import config, db, embedded
-        from engine.services import audit
-        from engine.services.intake_setup import install_shipped
+        from engine.services.intake.intake_setup import install_shipped
+        from engine.services.platform import audit
         from engine.workflow import scheduler
         from tests import intake_lifecycle as lc
         from tests.fixtures.mail import Inbox

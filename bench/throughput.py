@@ -181,7 +181,7 @@ def main() -> None:
     with embedded_services("portico-bench-throughput-") as (_settings, env, _root):
         from engine import db
         from engine.authz import SYSTEM
-        from engine.services import tokens
+        from engine.services.accounts import tokens
         from engine.workflow.deploy import deploy
         from tests.helpers import make_staff
 

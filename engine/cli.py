@@ -104,7 +104,7 @@ def cmd_scheduler(args) -> int:
     settings = _settings("mongodb_uri", "broker_url")
     _connect(settings)
     from engine import wiring
-    from engine.services.intake_setup import deploy_on_start
+    from engine.services.intake.intake_setup import deploy_on_start
     from engine.workflow.scheduler import run_forever
 
     wiring.wire()
@@ -146,7 +146,7 @@ def cmd_audit_verify(args) -> int:
     settings = _settings("mongodb_uri")
     anchors: list[tuple[int, str]] = []
     if args.anchor:
-        from engine.services.audit_anchors import parse_anchors
+        from engine.services.platform.audit_anchors import parse_anchors
 
         try:
             with open(args.anchor, encoding="utf-8") as f:
@@ -156,7 +156,7 @@ def cmd_audit_verify(args) -> int:
         if not anchors:
             raise _Refused(f"no anchor lines (written by `portico audit anchor`) in {args.anchor}")
     _connect(settings)
-    from engine.services import audit
+    from engine.services.platform import audit
 
     result = audit.verify(anchors=anchors)
     if result.ok:
@@ -170,7 +170,7 @@ def cmd_audit_anchor(args) -> int:
     """Print the chain head's anchor line; with --file also append it there (kept off the database host)."""
     settings = _settings("mongodb_uri")
     _connect(settings)
-    from engine.services import audit_anchors
+    from engine.services.platform import audit_anchors
 
     head = audit_anchors.anchor()
     if head is None:

@@ -18,7 +18,7 @@ def register(sub) -> None:
 def cmd_encrypt_files(args) -> int:
     # Imported here: `portico --help` must not need the engine's database modules.
     from engine.cli import _connect, _settings
-    from engine.services.form_files import encrypt_stored_files
+    from engine.services.forms.form_files import encrypt_stored_files
 
     _connect(_settings("mongodb_uri"))
     counts = encrypt_stored_files()

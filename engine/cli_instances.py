@@ -82,7 +82,7 @@ def cmd_migrate(args) -> int:
     from engine.authz import SYSTEM
     from engine.cli import _connect, _settings
     from engine.errors import PorticoError
-    from engine.services import migration
+    from engine.services.processes import migration
 
     _connect(_settings("mongodb_uri"))
     try:

@@ -1,8 +1,8 @@
 """Domain events: a lower layer says what happened; a higher one that cares subscribes.
 
 This is how a lower module reaches a use case above it without importing it (layers import only
-downward): publishing a form version (engine.services.forms) announces `FormVersionPublished`, and
-re-consent (engine.services.reconsent) subscribes to it. Handlers run synchronously, in the
+downward): publishing a form version (engine.services.forms.forms) announces `FormVersionPublished`, and
+re-consent (engine.services.intake.reconsent) subscribes to it. Handlers run synchronously, in the
 emitter's thread and in subscription order, so a handler's failure reaches the emitter as it did
 when the emitter called it directly. Subscriptions are made at start-up (engine.wiring).
 """

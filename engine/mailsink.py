@@ -13,7 +13,7 @@ import threading
 
 from aiosmtpd.controller import Controller
 
-from engine.services.mail import record_received
+from engine.services.messaging.mail import record_received
 
 log = logging.getLogger("portico.mailsink")
 MAX_MESSAGE_BYTES = 10 * 1024 * 1024

@@ -249,7 +249,7 @@ class Supervisor:
             smtp_url=self.urls["PORTICO_SMTP_URL"] or None))
         db.connect(mongodb_uri)
         db.ensure_indexes()
-        from engine.services.accounts import ensure_bootstrap_admin
+        from engine.services.accounts.accounts import ensure_bootstrap_admin
 
         if ensure_bootstrap_admin(settings):
             self.say(f"created the organization admin {settings.bootstrap_admin_email}")

@@ -6,7 +6,7 @@ process calls `wire()` at start: the web app (web/app.py create_app), a worker
 (workers/broker.py setup_from_environment), the scheduler (engine/cli.py), and the test suite's
 settings fixture. It is idempotent.
 
-  - service-task operations: importing engine.services.intake_operations registers them
+  - service-task operations: importing engine.services.intake.intake_operations registers them
     (engine.workflow.operations), so deploy and the worker know them;
   - domain events (engine.events): re-consent listens for published form versions, the intake for
     completed acknowledgements;
@@ -18,7 +18,11 @@ from __future__ import annotations
 import importlib
 
 from engine import events
-from engine.services import intake, intake_operations, reconsent  # noqa: F401 - intake_operations registers operations on import
+from engine.services.intake import (
+    intake,
+    intake_operations,  # noqa: F401 - registers the operations on import
+    reconsent,
+)
 from engine.workflow import runtime
 
 

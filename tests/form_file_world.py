@@ -13,7 +13,7 @@ import base64
 from dataclasses import dataclass, field
 
 from engine.authz import SYSTEM
-from engine.services import tokens
+from engine.services.accounts import tokens
 from tests.form_fills import SIG
 from tests.helpers import make_client, make_portal_account, make_staff
 from tests.portal_family import build_family
@@ -70,7 +70,7 @@ class World:
 
 def build_world() -> World:
     from engine.authz import portal_actor, staff_actor
-    from engine.services import forms as form_service
+    from engine.services.forms import forms as form_service
 
     form_service.create_form(SYSTEM, FORM_KEY, "intake", "Signed upload", DEFINITION)
     form_service.publish(SYSTEM, FORM_KEY)

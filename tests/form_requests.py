@@ -1,6 +1,6 @@
 """Ask a client for one form the shortest way: a one-task process whose client-lane (or guardian-lane)
 user task names the form, started for the client. What the portal may open, save and submit is what
-such an open task asks for (engine/services/form_requests.py).
+such an open task asks for (engine/services/access/form_requests.py).
 
     task = request_form(client, "gad7")           # the open Task row
 """

@@ -17,13 +17,16 @@ workers, ...) are in tests/fixtures/ and are named by tests, never imported.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import re
 import time
 from pathlib import Path
 
-from engine.services import passwords
+from PIL import Image
+
+from engine.services.accounts import passwords
 
 PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +131,7 @@ def enable_mfa(account) -> str:
     """Turn TOTP on for `account` without using up a code; returns the base32 secret."""
     import pyotp
 
-    from engine.services import mfa
+    from engine.services.accounts import mfa
 
     secret = pyotp.random_base32()
     type(account).objects(id=account.id).update_one(
@@ -171,7 +174,7 @@ def bpmn(name: str) -> bytes:
 def publish_form(key: str, definition: dict, kind: str = "task", title: str = ""):
     """Create the form `key` with `definition` and publish it; returns the published version."""
     from engine.authz import SYSTEM
-    from engine.services import forms
+    from engine.services.forms import forms
 
     forms.create_form(SYSTEM, key, kind, title or key.replace("_", " ").title(), definition)
     return forms.publish(SYSTEM, key)
@@ -251,3 +254,10 @@ def sticking_out(page) -> list[str]:
                  + (typeof e.className === "string" && e.className.trim() ? "." + e.className.trim().split(/\\s+/).join(".") : ""))
             .concat(["(page " + document.documentElement.scrollWidth + " px wide at " + width + " px)"]));
     })))""")
+
+
+def png(color=(20, 90, 160)) -> bytes:
+    """A small real PNG (a logo, a card image)."""
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(out, "PNG")
+    return out.getvalue()

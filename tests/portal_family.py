@@ -37,7 +37,7 @@ def build_family() -> dict:
 def open_practice(family: dict) -> dict:
     """Give the organization one location and a 50-minute service, and the therapist 09:00–12:00 every day."""
     from engine.models.organization import Location, Organization, ServiceType
-    from engine.services import availability
+    from engine.services.appointments import availability
 
     org = Organization.get()
     org.name = "Calm Minds"

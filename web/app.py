@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
             raise config_mod.ConfigError("PORTICO_MONGODB_URI is not set (use `portico up` for the embedded database)")
         db.connect(settings.mongodb_uri)
         db.ensure_indexes()
-        from engine.services.accounts import ensure_bootstrap_admin
+        from engine.services.accounts.accounts import ensure_bootstrap_admin
 
         ensure_bootstrap_admin(settings)  # first organization admin on an empty database
 

@@ -2,7 +2,7 @@
 
 Per request, in this order:
   1. `Authorization: Bearer <token>` → that token's account, or for a service token (pst_…) the
-     integration itself (engine.services.service_tokens). Such requests carry
+     integration itself (engine.services.integrations.service_tokens). Such requests carry
      no ambient authority (a browser never adds the header by itself), so they
      skip CSRF and ignore any cookie.
   2. Otherwise the signed Flask session cookie's random `sid` → AuthSession
@@ -35,7 +35,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 from engine.authz import ANONYMOUS
 from engine.errors import NotAuthenticated
 from engine.models import organization
-from engine.services import accounts, service_tokens, tokens
+from engine.services.accounts import accounts, tokens
+from engine.services.integrations import service_tokens
 from web import errors
 
 SESSION_KEY = "sid"

@@ -1,18 +1,18 @@
-"""Dramatiq actors of the appointments (thin: they call engine.services.scheduling).
+"""Dramatiq actors of the appointments (thin: they call engine.services.appointments.scheduling).
 
 Appointment reminders are also sent by each worker's catch-up sweep (workers/sweeps.py) every
 minute; `send_appointment_reminders` lets anything else ask for a round now. Several workers
 sending at once is fine: each reminder is claimed atomically.
 
 The `payment` BPMN's `charge_payment` operation lives with the intake operations
-(engine.services.intake_operations) and calls engine.services.billing.charge_payment.
+(engine.services.intake.intake_operations) and calls engine.services.billing.billing.charge_payment.
 """
 
 from __future__ import annotations
 
 import dramatiq
 
-from engine.services import scheduling
+from engine.services.appointments import scheduling
 
 
 # The queue keeps its first name ("services"): messages already waiting in a broker stay reachable.

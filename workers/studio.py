@@ -1,4 +1,4 @@
-"""Studio actor: execute a migration run (engine.services.migration.execute_run) off the web process.
+"""Studio actor: execute a migration run (engine.services.processes.migration.execute_run) off the web process.
 
 A web request only records the run and sends this message, so a web worker that dies mid-way loses
 nothing. A worker killed mid-run leaves the run "running" with a stale heartbeat: the broker's
@@ -12,7 +12,7 @@ import logging
 import dramatiq
 
 from engine.errors import NotFound
-from engine.services import migration
+from engine.services.processes import migration
 
 log = logging.getLogger(__name__)
 

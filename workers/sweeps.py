@@ -3,12 +3,12 @@ after the worker boots), distinct from the scheduler (engine.workflow.scheduler)
 BPMN timers and relays the outbox.
 
 `CatchUpSweep`, every minute, sends what has come due and picks up what a dead process or an
-outage left undone: appointment reminders (engine.services.scheduling.send_due_reminders), outgoing
-mail nobody delivered (engine.services.mail.retry_unsent: a notice sent inside a request while the
+outage left undone: appointment reminders (engine.services.appointments.scheduling.send_due_reminders), outgoing
+mail nobody delivered (engine.services.messaging.mail.retry_unsent: a notice sent inside a request while the
 relay was down, a message whose sender died), migration runs whose worker died
 (workers.studio.resume_stalled), webhook deliveries due a retry, audit rows still under long keys.
 New workflow tasks are announced to their staff here too, and each member's daily (or weekly)
-digest of new work is sent (engine.services.staff_notices.sweep).
+digest of new work is sent (engine.services.messaging.staff_notices.sweep).
 `AuditChainSweep`, every second, chains the audit entries committed with task completions.
 Several workers sweeping at once is fine: each piece of work is claimed atomically.
 """
@@ -21,7 +21,11 @@ import threading
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from engine.services import audit, mail, password_reset, scheduling, staff_notices, webhook_delivery
+from engine.services.accounts import password_reset
+from engine.services.appointments import scheduling
+from engine.services.integrations import webhook_delivery
+from engine.services.messaging import mail, staff_notices
+from engine.services.platform import audit
 from workers import studio
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
-"""Webhook actor: send one recorded delivery (engine.services.webhooks.emit made it), retried with backoff.
+"""Webhook actor: send one recorded delivery (engine.services.integrations.webhooks.emit made it), retried with backoff.
 
 The engine asks for a send through engine.workflow.dispatch ("deliver_webhook", registered below with the
 workflow actors' dispatcher); deliveries whose message was lost, or whose sender died, are sent by the
-workers' sweep (workers/sweeps.py, engine.services.webhook_delivery.retry_due).
+workers' sweep (workers/sweeps.py, engine.services.integrations.webhook_delivery.retry_due).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import dramatiq
 
 from engine.errors import NotFound
-from engine.services import webhook_delivery
+from engine.services.integrations import webhook_delivery
 from workers import workflow
 
 log = logging.getLogger(__name__)

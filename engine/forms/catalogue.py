@@ -2,7 +2,7 @@
 
 Deploy (a BPMN task names a form), the projection (a new task pins a version), submissions and the
 inbox all ask these questions; they sit here, below the workflow and the use cases, so that none of
-them imports the forms use cases (engine.services.forms: drafts, publishing, archiving) to ask.
+them imports the forms use cases (engine.services.forms.forms: drafts, publishing, archiving) to ask.
 """
 
 from __future__ import annotations

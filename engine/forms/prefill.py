@@ -118,7 +118,7 @@ def prefill_fields(definition: dict) -> dict[str, str]:
 
 def insurance_answers(definition: dict, answers: dict) -> dict:
     """The answers given to questions that show the client's insurance: {policy field: answer}. A form
-    that shows the policy is also how the client keeps it (engine.services.insurance.record_from_form)."""
+    that shows the policy is also how the client keeps it (engine.services.clients.insurance.record_from_form)."""
     return {path.removeprefix(INSURANCE): answers[name] for name, path in prefill_fields(definition).items()
             if path.startswith(INSURANCE) and answers.get(name) not in (None, "")}
 

@@ -24,7 +24,7 @@ class Login(me.Document):
     totp_pending_secret = me.StringField(default="")
     mfa_enabled = me.BooleanField(default=False)
     totp_last_step = me.IntField(default=0)  # a code's time step is accepted once
-    totp_failures = me.ListField(me.DateTimeField(), default=list)  # when recent wrong codes came (engine.services.mfa)
+    totp_failures = me.ListField(me.DateTimeField(), default=list)  # when recent wrong codes came (engine.services.accounts.mfa)
     disabled = me.BooleanField(default=False)
     created_at = me.DateTimeField(default=utcnow)
     last_login_at = me.DateTimeField()

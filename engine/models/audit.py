@@ -1,6 +1,6 @@
 """Audit events, chained with an HMAC whose key lives in configuration, not in the database.
 
-Rows are stored under short keys (engine.services.audit.STORED_KEYS: field names were a third of a
+Rows are stored under short keys (engine.services.platform.audit.STORED_KEYS: field names were a third of a
 row), and ids that are database ids as ObjectIds; queries and readers use the full names and text.
 """
 
@@ -38,8 +38,8 @@ class IdText(me.StringField):
 
 class AuditEvent(me.Document):
     # strict off: rows stored before the short keys (full names, `prev_mac`) still load; the workers
-    # rewrite them under the short keys (engine.services.audit.compact_stored_rows).
-    # Indexes for the trail's readers (engine.services.audit.events_for: by client, by action, by seq);
+    # rewrite them under the short keys (engine.services.platform.audit.compact_stored_rows).
+    # Indexes for the trail's readers (engine.services.platform.audit.events_for: by client, by action, by seq);
     # none by actor, which nothing queries: each index costs every chained row ~1 ms on the embedded server.
     meta = {"collection": "audit_events", "strict": False, "indexes": [
         {"fields": ["seq"], "unique": True}, ("client_id", "-seq"), "action",

@@ -22,7 +22,7 @@ class Document(me.Document):
     client = me.ObjectIdField(required=True)
     kind = me.StringField(choices=DOCUMENT_KINDS, required=True)
     title = me.StringField(required=True, max_length=200)
-    file_id = me.StringField(required=True)  # engine.services.files id
+    file_id = me.StringField(required=True)  # engine.services.platform.files id
     content_type = me.StringField(default="")
     size = me.IntField(default=0)
     form_key = me.StringField(default="")

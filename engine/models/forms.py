@@ -100,7 +100,7 @@ class Submission(me.Document):
 
 
 class Signature(me.Document):
-    """A signature or uploaded file taken out of a submission's answers (engine/services/form_files.py)."""
+    """A signature or uploaded file taken out of a submission's answers (engine/services/forms/form_files.py)."""
 
     meta = {"collection": "form_signatures",
             "indexes": ["submission", "sha256", {"fields": ["token"], "unique": True, "sparse": True}]}

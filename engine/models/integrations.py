@@ -51,7 +51,7 @@ class WebhookEndpoint(me.Document):
     description = me.StringField(default="", max_length=200)
     events = me.ListField(me.StringField(), default=list)
     active = me.BooleanField(default=True)
-    secret_sealed = me.StringField(required=True)  # encrypted with the app key (engine.services.mfa.seal)
+    secret_sealed = me.StringField(required=True)  # encrypted with the app key (engine.services.accounts.mfa.seal)
     created_by = me.StringField(default="")
     created_at = me.DateTimeField(default=utcnow)
     updated_at = me.DateTimeField(default=utcnow)

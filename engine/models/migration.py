@@ -34,7 +34,7 @@ class MigrationRun(me.Document):
     started_by = me.StringField(default="")
     created_at = me.DateTimeField(default=utcnow)
     finished_at = me.DateTimeField()
-    heartbeat_at = me.DateTimeField()  # the executor's last sign of life (engine.services.migration._claim)
+    heartbeat_at = me.DateTimeField()  # the executor's last sign of life (engine.services.processes.migration._claim)
 
 
 class MigrationSnapshot(me.Document):

@@ -53,7 +53,7 @@ class Organization(me.Document):
     phone = me.StringField(max_length=40, default="")
     logo_file_id = me.StringField()  # in the encrypted file store (purpose "practice_logo")
     cancellation_policy = me.StringField(max_length=2000, default="")
-    # Set once the shipped default packet was offered (engine.services.intake_setup): an admin who
+    # Set once the shipped default packet was offered (engine.services.intake.intake_setup): an admin who
     # empties the packet afterwards keeps it empty.
     default_packet_installed = me.BooleanField(default=False)
     locations = me.EmbeddedDocumentListField(Location, default=list)

@@ -122,7 +122,7 @@ class Task(me.Document):
     created_at = me.DateTimeField(default=utcnow)
     completed_at = me.DateTimeField()
     completed_by = me.StringField()
-    # A request closed without a submission (engine.services.intake_requests): "cancelled" or "paper",
+    # A request closed without a submission (engine.services.intake.intake_requests): "cancelled" or "paper",
     # staff's reason, who closed it, and the uploaded paper form that answered it.
     closed_as = me.StringField()
     close_reason = me.StringField()

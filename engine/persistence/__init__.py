@@ -50,13 +50,13 @@ Sort before limit
     applies; a range on the sorted field costs only the rows inside it. "Sort by seq descending,
     take one" for the audit chain's head cost ~60 ms at 2,000 rows and ~330 ms at 10,000, on every
     append; it is read as "the highest seq at or above one this process has seen"
-    (engine/services/audit.py). The inbox reads its first rows window by window in (due_at, _id)
-    order (engine/services/task_windows.py), never as "the first N rows sorted".
+    (engine/services/platform/audit.py). The inbox reads its first rows window by window in (due_at, _id)
+    order (engine/services/inbox/task_windows.py), never as "the first N rows sorted".
 
 `$in` with a range
     An index is bounded by an `$in` only when the query has no range on another field; with one
     (`$in` on the audience plus a due_at range) every row of the prefix is read. So the inbox asks
-    one filter per audience key (engine/services/tasks.py inbox_queries), and reads a query that
+    one filter per audience key (engine/services/inbox/tasks.py inbox_queries), and reads a query that
     holds an `$in` whole, its rows being few (task_windows.first_rows).
 
 updateMany against an open transaction

@@ -24,20 +24,18 @@ from engine.models.messaging import Message
 from engine.models.organization import Organization
 from engine.models.scheduling import Appointment, AvailabilityRule
 from engine.models.workflow import OutboxMessage, ProcessInstance, Task
-from engine.services import (
-    availability,
-    billing,
+from engine.services.accounts import passwords, staff
+from engine.services.appointments import availability, scheduling
+from engine.services.billing import billing
+from engine.services.clients import clients as client_service
+from engine.services.inbox import tasks
+from engine.services.intake import (
     intake,
     intake_operations,  # noqa: F401 - registers the operations the seeding performs as a worker would
-    messaging,
-    passwords,
-    practice,
-    scheduling,
-    staff,
-    tasks,
 )
-from engine.services import clients as client_service
-from engine.services.intake_setup import install_shipped
+from engine.services.intake.intake_setup import install_shipped
+from engine.services.messaging import messaging
+from engine.services.practice import practice
 from engine.workflow import outbox
 
 ORG_NAME = "Harbor Counseling"

@@ -31,7 +31,7 @@ from engine.workflow.specs import SERIALIZER_VERSION, dump_state
 
 log = logging.getLogger(__name__)
 # Called with the instance document after the save that completed it (once: only that save changes the
-# status). The services register here what follows a completion (engine.services.intake: the
+# status). The services register here what follows a completion (engine.services.intake.intake: the
 # intake.completed webhook event); the workflow layer cannot call up into them.
 COMPLETION_LISTENERS: list[Callable[[dict], None]] = []
 UNCHANGED = object()  # a step function returns this when there is nothing to save

@@ -139,7 +139,7 @@ def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None,
     """Sweep every `interval` seconds until `stop` is set (or forever).
 
     `on_start`: start-up work tried before the first sweep and every 30 s until it returns True (the
-    CLI passes engine.services.intake_setup.deploy_on_start, so a fresh installation gets its
+    CLI passes engine.services.intake.intake_setup.deploy_on_start, so a fresh installation gets its
     processes without a step). Sends go through the dispatcher the process installed
     (engine.wiring.wire_broker); without one the rows wait for a scheduler that has it.
     """

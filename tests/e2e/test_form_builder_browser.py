@@ -13,8 +13,8 @@ from engine.authz import staff_actor
 from engine.forms import validate_submission
 from engine.models.forms import Submission
 from engine.models.organization import Organization
-from engine.services import forms as form_service
-from engine.services import intake
+from engine.services.forms import forms as form_service
+from engine.services.intake import intake
 from tests import intake_lifecycle as lc
 from tests.helpers import (
     PASSWORD,

@@ -10,7 +10,7 @@ from engine.models.billing import Invoice
 from engine.models.clients import ContactLink, LinkPermissions
 from engine.models.messaging import Message, MessageThread
 from engine.models.scheduling import Appointment
-from engine.services import billing
+from engine.services.billing import billing
 from tests import portal_family
 from tests.helpers import PASSWORD, make_client
 

@@ -116,7 +116,7 @@ def test_a_therapist_fills_a_session_note(live_server, browser, installed, smtp)
     """Can a therapist open a dynamic form for a client from General Documents, find it prefilled from
     the client record, submit it, and see it filed there?"""
     from engine.authz import SYSTEM
-    from engine.services import forms as form_service
+    from engine.services.forms import forms as form_service
     from tests.engine.services.intake.test_dynamic_forms_in_use import NOTE
 
     form_service.create_form(SYSTEM, "session_note", "dynamic", "Session note", NOTE)

@@ -37,9 +37,10 @@ from engine import db
 from engine.authz import PERMISSIONS, SYSTEM
 from engine.models.clients import Client
 from engine.models.workflow import Task
-from engine.services import demo, processes
-from engine.services import forms as form_service
-from engine.services.intake_setup import install_shipped
+from engine.services import demo
+from engine.services.forms import forms as form_service
+from engine.services.intake.intake_setup import install_shipped
+from engine.services.processes import processes
 from engine.workflow.deploy import deploy
 
 pytestmark = pytest.mark.e2e

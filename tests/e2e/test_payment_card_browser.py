@@ -8,7 +8,9 @@ from pathlib import Path
 
 from engine.authz import SYSTEM, portal_actor, staff_actor
 from engine.models.billing import Invoice
-from engine.services import billing, forms, payment_requests, tasks
+from engine.services.billing import billing, payment_requests
+from engine.services.forms import forms
+from engine.services.inbox import tasks
 from engine.workflow.deploy import deploy
 from tests.form_fills import VALID
 from tests.helpers import PASSWORD, make_client, make_portal_account, make_staff

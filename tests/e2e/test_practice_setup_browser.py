@@ -10,9 +10,8 @@ import re
 import pytest
 
 from engine.models.forms import FormDefinition
-from engine.services.intake_setup import DEFAULT_PACKET
-from tests.engine.test_practice_setup import png
-from tests.helpers import PASSWORD, make_client, make_staff, wait_for
+from engine.services.intake.intake_setup import DEFAULT_PACKET
+from tests.helpers import PASSWORD, make_client, make_staff, png, wait_for
 
 CLIENT_PASSWORD = "a long portal password 42"
 

@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 
 from engine.authz import SYSTEM
 from engine.models.billing import SandboxCharge
-from engine.services import availability, billing, scheduling
+from engine.services.appointments import availability, scheduling
+from engine.services.billing import billing
 from tests import portal_family
 from tests.helpers import browser_login
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from engine.authz import SYSTEM
 from engine.models.workflow import ProcessInstance
-from engine.services import forms, processes
+from engine.services.forms import forms
+from engine.services.processes import processes
 from engine.workflow.deploy import deploy
 from tests.helpers import PASSWORD, make_client, make_staff
 

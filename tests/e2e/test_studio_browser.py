@@ -12,7 +12,7 @@ from engine import wiring
 from engine.authz import SYSTEM, staff_actor
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessDefinition, Task
-from engine.services import intake
+from engine.services.intake import intake
 from engine.workflow import runtime, store
 from engine.workflow.deploy import deploy
 from tests import intake_lifecycle as lc

@@ -14,7 +14,7 @@ from engine import config
 from engine.authz import SYSTEM
 from engine.cli import main
 from engine.models.audit import AuditEvent
-from engine.services import audit
+from engine.services.platform import audit
 from tests.helpers import wait_for
 
 

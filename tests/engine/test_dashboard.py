@@ -6,8 +6,8 @@ from __future__ import annotations
 from engine.authz import staff_actor
 from engine.models.accounts import StaffMember
 from engine.models.clients import Client
-from engine.services import dashboard
 from engine.services.demo import seed_demo
+from engine.services.intake import dashboard
 from tests.helpers import make_staff
 
 PASSWORD = "demo-password-123"

@@ -19,7 +19,7 @@ import pytest
 
 from engine.authz import SYSTEM
 from engine.models.audit import AuditEvent
-from engine.services import audit
+from engine.services.platform import audit
 from tests.form_fills import SIG, VALID
 from tests.helpers import login_as
 from tests.proof import test_authz_matrix as matrix
@@ -169,8 +169,9 @@ def test_every_get_route_is_classified(app):
 def reads(world):
     """The matrix world plus a signed submission with a file, proposed record changes, an insurance card."""
     from engine.models.clients import Client
-    from engine.services import forms as form_service
-    from engine.services import insurance, submissions
+    from engine.services.clients import insurance
+    from engine.services.forms import forms as form_service
+    from engine.services.forms import submissions
 
     client_id = world["client_id"]
     minor = Client.objects(id=client_id).first()
@@ -218,7 +219,7 @@ def _file_url(browser, submission_id: str) -> str:
 
 
 def _head_seq() -> int:
-    audit.chain_pending()  # entries committed with the read but not chained yet count (engine.services.audit)
+    audit.chain_pending()  # entries committed with the read but not chained yet count (engine.services.platform.audit)
     return AuditEvent.objects.order_by("-seq").first().seq
 
 

@@ -22,7 +22,7 @@ from datetime import date
 import pytest
 
 from engine.models.clients import Address
-from engine.services import tokens
+from engine.services.accounts import tokens
 from tests.helpers import login_as, make_client, make_portal_account
 from tests.proof import test_authz_matrix as matrix
 from tests.proof.test_authz_matrix import ROUTES, SURNAME, _url, api_routes

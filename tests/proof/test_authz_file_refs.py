@@ -19,7 +19,7 @@ import pytest
 from bson import ObjectId
 
 from engine.models.forms import Signature, Submission
-from engine.services import submissions
+from engine.services.forms import submissions
 from tests.form_file_world import PDF_BYTES, build_world
 from tests.proof.test_authz_matrix import ACTORS, OUTSIDERS, expected
 

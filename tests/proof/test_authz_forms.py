@@ -16,9 +16,9 @@ from bson import ObjectId
 from engine.authz import SYSTEM, staff_actor
 from engine.errors import ValidationFailed
 from engine.models.forms import FormDefinition, FormVersion
-from engine.services import forms as form_service
-from engine.services import submissions
-from engine.services.forms import canonical_json
+from engine.services.forms import forms as form_service
+from engine.services.forms import submissions
+from engine.services.forms.forms import canonical_json
 from tests.helpers import api_login, make_client, make_portal_account, make_staff
 
 # Paths a form author might try, each reaching past the client fields a form may show.
@@ -176,8 +176,8 @@ def asked(client):
     another adult client. Open tasks: the minor's gad7 (client lane), her guardian's consent_minor
     (guardian lane), Bea's gad7; the minor's phq9 task is already completed."""
     from engine.authz import portal_actor
-    from engine.services import tasks
-    from engine.services.intake_setup import load_shipped_forms
+    from engine.services.inbox import tasks
+    from engine.services.intake.intake_setup import load_shipped_forms
     from tests.form_fills import VALID
     from tests.form_requests import request_form
     from tests.portal_family import build_family

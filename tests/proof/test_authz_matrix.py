@@ -20,7 +20,7 @@ import pytest
 from bson import ObjectId
 
 from engine.authz import SYSTEM, portal_actor, staff_actor
-from engine.services import tokens
+from engine.services.accounts import tokens
 from tests.helpers import make_client, make_portal_account, make_staff
 from tests.portal_family import build_family, open_practice
 
@@ -223,8 +223,11 @@ def world(clean_db, settings):
 
     from engine.models.clients import ContactLink
     from engine.models.scheduling import AvailabilityRule
-    from engine.services import availability, billing, documents, messaging, scheduling
-    from engine.services import forms as form_service
+    from engine.services.appointments import availability, scheduling
+    from engine.services.billing import billing
+    from engine.services.clients import documents
+    from engine.services.forms import forms as form_service
+    from engine.services.messaging import messaging
     from engine.workflow.deploy import deploy
     from engine.workflow.runtime import start
 

@@ -13,7 +13,7 @@ from pymongo import MongoClient
 
 from engine import backup, db, embedded
 from engine.authz import SYSTEM
-from engine.services import audit, files
+from engine.services.platform import audit, files
 from tests.helpers import make_client, make_staff
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,7 +27,7 @@ from engine.forms.evaluator import run
 from engine.forms.expressions import ExpressionSyntaxError
 from engine.forms.functions import FUNCTIONS
 from engine.forms.validator import all_questions
-from engine.services import files
+from engine.services.platform import files
 from engine.workflow import deploy
 
 ROOT = Path(__file__).resolve().parents[2]

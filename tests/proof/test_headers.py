@@ -87,7 +87,7 @@ def _csp_watch(page):
 @pytest.mark.e2e
 def test_survey_page_runs_under_the_policy_in_a_real_browser(live_server, page):
     """Do the login page and a survey-js-ui form page render in chromium with no CSP violation?"""
-    from engine.services import forms as form_service
+    from engine.services.forms import forms as form_service
     from tests.form_requests import request_form
 
     violations = _csp_watch(page)

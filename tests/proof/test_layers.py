@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,23 +43,32 @@ def test_a_workflow_module_importing_services_breaks_the_contract(tmp_path):
     _copy_tree(tmp_path)
     (tmp_path / "engine" / "workflow" / "upward.py").write_text(
         "def form_title(key):\n"
-        "    from engine.services.forms import get_form\n\n"
+        "    from engine.services.forms.forms import get_form\n\n"
         "    return get_form(key).title\n")
 
     result = _lint_imports(tmp_path)
     assert result.returncode != 0, result.stdout
     assert "Layers import only downward BROKEN" in result.stdout
-    assert "engine.workflow.upward -> engine.services.forms" in result.stdout
+    assert "engine.workflow.upward -> engine.services.forms.forms" in result.stdout
 
 
 def test_a_cycle_among_the_use_cases_breaks_the_contract(tmp_path):
-    """Does the contract fail when a use case imports one that imports it (forms <-> intake_setup)?"""
+    """Does the contract fail when a use-case package imports one that imports it (forms <-> intake)?"""
     _copy_tree(tmp_path)
-    forms = tmp_path / "engine" / "services" / "forms.py"
-    forms.write_text(forms.read_text() + "\n\ndef _shipped():\n    from engine.services import intake_setup\n\n"
+    forms = tmp_path / "engine" / "services" / "forms" / "forms.py"
+    forms.write_text(forms.read_text() + "\n\ndef _shipped():\n    from engine.services.intake import intake_setup\n\n"
                      "    return intake_setup\n")
 
     result = _lint_imports(tmp_path)
     assert result.returncode != 0, result.stdout
     assert "No import cycles among the use cases, nor in the workflow glue BROKEN" in result.stdout
     assert "Layers import only downward KEPT" in result.stdout
+
+
+def test_every_use_case_package_is_checked_for_cycles_inside():
+    """Is every package of engine/services an ancestor of the acyclic contract, so that a cycle between two
+    modules of one package (billing <-> invoice_locks, say) is caught too, not only cycles between packages?"""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "acyclic_siblings")
+    packages = {f"engine.services.{p.parent.name}" for p in (ROOT / "engine" / "services").glob("*/__init__.py")}
+    assert packages - set(contract["ancestors"]) == set()

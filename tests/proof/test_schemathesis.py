@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from engine.services import tokens
+from engine.services.accounts import tokens
 from tests.helpers import make_client, make_staff
 
 EXAMPLES = int(os.environ.get("PORTICO_SCHEMATHESIS_EXAMPLES", "4"))

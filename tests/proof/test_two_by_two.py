@@ -19,7 +19,7 @@ from bson import ObjectId
 
 from engine import embedded, wiring
 from engine.authz import SYSTEM
-from engine.services import tokens
+from engine.services.accounts import tokens
 from engine.workflow import store
 from engine.workflow.deploy import deploy
 from tests.helpers import make_staff

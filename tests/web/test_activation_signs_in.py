@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.models.accounts import PortalAccount
 from engine.models.organization import Organization
-from engine.services import invitations
+from engine.services.portal import invitations
 from tests.helpers import csrf_token, make_client
 
 CHOSEN = "a long portal password 42"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from engine.models.accounts import AuthSession, PortalAccount, StaffMember
 from engine.models.organization import Organization
-from engine.services import tokens
+from engine.services.accounts import tokens
 from tests.helpers import api_login, login_as, make_client, make_portal_account, make_staff
 
 SETTINGS = "/api/v1/settings/portal"

@@ -8,7 +8,7 @@ import re
 from engine.models.clients import Contact, ContactLink, LinkPermissions
 from engine.models.mail import MailMessage
 from engine.models.organization import Organization
-from engine.services import mail
+from engine.services.messaging import mail
 from tests.helpers import csrf_token, login_as, make_client, make_staff
 
 CHOSEN = "a long portal password 42"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from engine.models import utcnow
 from engine.models.accounts import AuthSession, PasswordReset
 from engine.models.mail import MailMessage
-from engine.services import password_reset
+from engine.services.accounts import password_reset
 from tests.helpers import (
     PASSWORD,
     api_login,

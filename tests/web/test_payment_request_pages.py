@@ -8,7 +8,8 @@ from pathlib import Path
 
 from engine.authz import SYSTEM
 from engine.models.billing import Invoice, PaymentMethod
-from engine.services import billing, forms
+from engine.services.billing import billing
+from engine.services.forms import forms
 from engine.workflow.deploy import deploy
 from tests.helpers import login_as, make_staff
 

@@ -6,8 +6,7 @@ import io
 from datetime import date, timedelta
 
 from engine.models.organization import Organization
-from tests.engine.test_practice_setup import png
-from tests.helpers import api_login, login_as, make_client, make_portal_account, make_staff
+from tests.helpers import api_login, login_as, make_client, make_portal_account, make_staff, png
 
 PRACTICE = {
     "name": "Harbor Counseling", "address": "12 Harbor Street, Portland", "phone": "207-555-0100",

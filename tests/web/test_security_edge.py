@@ -222,7 +222,7 @@ def test_hole9_mfa_failures_void_pending_sign_in(app):
     so that not even the right code gets in without the password, and is the right code refused
     until the failures age out?"""
     from engine.models.accounts import AuthSession, StaffMember
-    from engine.services import mfa
+    from engine.services.accounts import mfa
     from tests.helpers import enable_mfa, totp_code, wrong_totp_code
 
     staff = make_staff()
@@ -255,7 +255,7 @@ def test_hole9_mfa_failures_void_pending_sign_in(app):
 def test_hole9_api_token_mfa_failures_are_capped_per_account(app_factory):
     """Does the token endpoint stop taking codes for an account after MAX_FAILURES wrong ones from
     as many addresses, the right code included?"""
-    from engine.services import mfa
+    from engine.services.accounts import mfa
     from tests.helpers import enable_mfa, totp_code, wrong_totp_code
 
     # A loose per-e-mail login limit, so that only the MFA cap can refuse the right code below.
@@ -276,7 +276,7 @@ def test_hole9_api_token_mfa_failures_are_capped_per_account(app_factory):
 
 def test_hole9_a_right_code_clears_the_count(app_factory):
     """Does a right code forget earlier wrong ones, so a user who mistypes now and then is never locked?"""
-    from engine.services import mfa
+    from engine.services.accounts import mfa
     from tests.helpers import enable_mfa, totp_code, wrong_totp_code
 
     client = app_factory(login_limit="50 per minute").test_client()
@@ -296,7 +296,8 @@ def _activation_mail(ann) -> tuple[str, str]:
     """Mail Ann her activation link (as the intake's invitation does); returns (link, raw token) as
     her mailbox (the development sink) received them."""
     from engine.models.mail import MailMessage
-    from engine.services import intake_operations, mail
+    from engine.services.intake import intake_operations
+    from engine.services.messaging import mail
 
     intake_operations.mail_reminder(ann, ["Intake questionnaire"], key="hole8")
     received = MailMessage.objects(direction="sink").get()
@@ -398,7 +399,7 @@ def test_hole8_dev_mail_page_still_shows_the_live_link(client):
 
 def test_hole8_redact_links_keeps_plain_links_and_cuts_queries():
     """Are plain links kept as they are, and every query string and fragment (in text or HTML) cut?"""
-    from engine.services.mail import REDACTED, redact_links
+    from engine.services.messaging.mail import REDACTED, redact_links
 
     text = ("Sign in: https://p.example/portal/tasks\n"
             "Set your password: https://p.example/portal/activate?token=abc-123&x=1\n"

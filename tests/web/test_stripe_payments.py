@@ -14,7 +14,7 @@ from engine import config
 from engine.authz import SYSTEM
 from engine.models.billing import Invoice, Payment, ProcessorEvent
 from engine.models.mail import MailMessage
-from engine.services import billing
+from engine.services.billing import billing
 from tests.helpers import login_as
 from web import headers
 

@@ -10,7 +10,7 @@ from dramatiq.brokers.stub import StubBroker
 from engine import db, persistence
 from engine.authz import SYSTEM
 from engine.models.audit import AuditEvent
-from engine.services import audit
+from engine.services.platform import audit
 
 
 def test_a_booted_worker_chains_pending_audit_entries(clean_db):

@@ -10,7 +10,7 @@ from dramatiq import Worker
 
 from engine.errors import ConfigError
 from engine.models.mail import MailMessage
-from engine.services import mail
+from engine.services.messaging import mail
 from workers.broker import make_broker, setup_broker, use_broker
 from workers.mail import send_mail_message
 

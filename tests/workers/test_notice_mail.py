@@ -9,7 +9,8 @@ import pytest
 from engine import config, embedded
 from engine.authz import SYSTEM
 from engine.models.mail import MailMessage
-from engine.services import billing, mail
+from engine.services.billing import billing
+from engine.services.messaging import mail
 from tests.helpers import deliver_queued_mail, login_as
 from workers.broker import setup_broker, use_broker
 
@@ -71,7 +72,7 @@ def test_receipt_is_sent_by_the_worker_and_reads_naturally(client, family, broke
 def test_a_retried_notice_keeps_its_message_id(settings, family, broker):
     """When the relay fails the first send, does the worker's retry send the notice once, with the
     Message-ID it was given before the first attempt?"""
-    from engine.services import messaging
+    from engine.services.messaging import messaging
 
     config.install(settings.with_(smtp_url=f"smtp://127.0.0.1:{embedded.free_port()}"))  # nobody listens
     try:

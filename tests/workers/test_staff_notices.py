@@ -10,7 +10,8 @@ import pytest
 
 from engine.models.mail import MailMessage
 from engine.models.organization import Location, Organization, ServiceType
-from engine.services import availability, messaging, scheduling, staff_notices
+from engine.services.appointments import availability, scheduling
+from engine.services.messaging import messaging, staff_notices
 from tests.form_requests import request_form
 from tests.helpers import deliver_queued_mail
 from workers.broker import setup_broker, use_broker
@@ -22,7 +23,7 @@ SECRET = "I have been feeling hopeless since March"
 @pytest.fixture()
 def broker(services, clean_db):
     """The real Redis broker (the engine's dispatcher sends to it), with the shipped forms installed."""
-    from engine.services.intake_setup import install_shipped
+    from engine.services.intake.intake_setup import install_shipped
 
     install_shipped()
     before = dramatiq.get_broker()

@@ -114,7 +114,7 @@ def test_intake_events_arrive_once_each_signed_after_failures(client, people, sm
 def test_loopback_and_private_addresses_are_refused_in_production(client, settings, people):
     """Under production settings, is a loopback, private or link-local URL refused at registration, and
     a delivery to an endpoint registered before refused at delivery time?"""
-    from engine.services import webhook_delivery, webhooks
+    from engine.services.integrations import webhook_delivery, webhooks
 
     staff = people["staff"]
     made = client.post("/api/v1/webhooks", headers=staff,

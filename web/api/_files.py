@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import Response, request
 
-from engine.services import files
+from engine.services.platform import files
 
 
 def uploads(field: str = "attachments") -> list[tuple[str, bytes]]:

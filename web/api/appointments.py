@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine.services import availability, scheduling
+from engine.services.appointments import availability, scheduling
 from web.api._files import download
 from web.security import access, current_actor
 

@@ -7,7 +7,7 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from engine.errors import NotAuthenticated
-from engine.services import accounts, password_reset
+from engine.services.accounts import accounts, password_reset
 from web import sessions
 from web.security import access, current_actor, public
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.errors import ValidationFailed
-from engine.services import billing, card_intents, payment_requests
+from engine.services.billing import billing, card_intents, payment_requests
 from web.security import access, current_actor, public
 
 blp = Blueprint("billing_api", __name__, url_prefix="/api/v1", description="Invoices and payments")

@@ -7,8 +7,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.models.clients import LINK_PERMISSIONS
-from engine.services import clients as client_service
-from engine.services import contact_invitations
+from engine.services.clients import clients as client_service
+from engine.services.portal import contact_invitations
 from web.security import access, current_actor
 
 blp = Blueprint("clients_api", __name__, url_prefix="/api/v1",

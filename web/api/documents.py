@@ -10,7 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.errors import ValidationFailed
-from engine.services import documents, intake_requests
+from engine.services.clients import documents
+from engine.services.intake import intake_requests
 from web.api._files import file_response, uploads
 from web.security import access, current_actor
 

@@ -8,9 +8,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.forms.pdf import blank_pdf
-from engine.services import dynamic_forms
-from engine.services import forms as form_service
-from engine.services import submissions as sub_service
+from engine.services.forms import forms as form_service
+from engine.services.forms import submissions as sub_service
+from engine.services.intake import dynamic_forms
 from web.api._files import download
 from web.security import access, current_actor
 

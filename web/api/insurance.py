@@ -8,7 +8,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.errors import ValidationFailed
-from engine.services import files, insurance
+from engine.services.clients import insurance
+from engine.services.platform import files
 from web.api._files import file_response
 from web.security import access, current_actor
 

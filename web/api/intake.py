@@ -8,7 +8,8 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine.services import intake, intake_queries, intake_requests, invitations
+from engine.services.intake import intake, intake_queries, intake_requests
+from engine.services.portal import invitations
 from web.security import access, current_actor, public
 
 blp = Blueprint("intake_api", __name__, url_prefix="/api/v1", description="Portal invitations and intake forms")

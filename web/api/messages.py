@@ -7,7 +7,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine.services import messaging
+from engine.services.messaging import messaging
 from web.api._files import file_response, uploads
 from web.security import access, current_actor
 

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.models.workflow import INSTANCE_STATUSES
-from engine.services import processes as process_service
+from engine.services.processes import processes as process_service
 from web.security import access, current_actor
 
 blp = Blueprint("process_instances_api", __name__, url_prefix="/api/v1", description="Process instances")

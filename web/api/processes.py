@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine.services import processes as process_service
+from engine.services.processes import processes as process_service
 from web.security import access, current_actor
 
 blp = Blueprint("processes_api", __name__, url_prefix="/api/v1", description="BPMN process definitions")

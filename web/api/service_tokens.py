@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.authz import PERMISSIONS
-from engine.services import service_tokens
+from engine.services.integrations import service_tokens
 from web.security import access, current_actor
 
 blp = Blueprint("service_tokens_api", __name__, url_prefix="/api/v1",

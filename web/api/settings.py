@@ -9,8 +9,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.errors import ValidationFailed
-from engine.services import files, practice
-from engine.services import settings as settings_service
+from engine.services.platform import files
+from engine.services.practice import practice
+from engine.services.practice import settings as settings_service
 from web.security import access, current_actor
 
 blp = Blueprint("settings_api", __name__, url_prefix="/api/v1/settings",

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine.services import staff as staff_service
+from engine.services.accounts import staff as staff_service
 from web.security import access, current_actor
 
 blp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff",

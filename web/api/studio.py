@@ -10,8 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.models.workflow import INSTANCE_STATUSES
-from engine.services import migration as migration_service
-from engine.services import studio as studio_service
+from engine.services.processes import migration as migration_service
+from engine.services.processes import studio as studio_service
 from web.security import access, current_actor
 
 log = logging.getLogger(__name__)

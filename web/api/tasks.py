@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine.services import tasks as task_service
+from engine.services.inbox import tasks as task_service
 from web.security import access, current_actor
 
 blp = Blueprint("tasks_api", __name__, url_prefix="/api/v1", description="The task inbox")

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine.models.integrations import WEBHOOK_EVENTS
-from engine.services import webhooks
+from engine.services.integrations import webhooks
 from web.security import access, current_actor
 
 blp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1",

@@ -12,7 +12,7 @@ from pymongo.errors import PyMongoError
 from engine.authz import PERMISSIONS
 from engine.models.clients import Client
 from engine.models.organization import Organization
-from engine.services.settings import duration_words
+from engine.services.practice.settings import duration_words
 
 
 def practice_brand() -> dict:

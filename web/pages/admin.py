@@ -6,9 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, request
 
 from engine.authz import PERMISSIONS, ROLE_PRESETS
 from engine.errors import Conflict, ValidationFailed
-from engine.services import practice
-from engine.services import settings as settings_service
-from engine.services import staff as staff_service
+from engine.services.accounts import staff as staff_service
+from engine.services.practice import practice
+from engine.services.practice import settings as settings_service
 from web.security import access, current_actor
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, session
 
 from engine.errors import NotAuthenticated, ValidationFailed
-from engine.services import accounts, mfa, password_reset
+from engine.services.accounts import accounts, mfa, password_reset
 from web import sessions
 from web.security import access, current_actor, public
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from engine.errors import NotFound
-from engine.services import mail
+from engine.services.messaging import mail
 from web.security import access
 
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mail")

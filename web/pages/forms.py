@@ -7,8 +7,8 @@ from flask import Blueprint, flash, g, redirect, render_template, request
 
 from engine.errors import NotFound
 from engine.forms.prefill import field_label
-from engine.services import submissions as sub_service
-from engine.services.form_requests import open_request_id
+from engine.services.access.form_requests import open_request_id
+from engine.services.forms import submissions as sub_service
 from web.security import access, current_actor
 from web.sessions import safe_next
 

@@ -7,7 +7,9 @@ from flask import Blueprint, flash, redirect, render_template, request
 from engine.errors import PorticoError
 from engine.models import utcnow
 from engine.models.clients import Client
-from engine.services import intake, messaging, tasks
+from engine.services.inbox import tasks
+from engine.services.intake import intake
+from engine.services.messaging import messaging
 from web.pages._flash import back
 from web.security import access, current_actor
 

@@ -9,15 +9,10 @@ from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
 from engine.errors import NotFound, PorticoError, ValidationFailed
-from engine.services import (
-    documents,
-    dynamic_forms,
-    files,
-    intake,
-    intake_queries,
-    intake_requests,
-    tasks,
-)
+from engine.services.clients import documents
+from engine.services.inbox import tasks
+from engine.services.intake import dynamic_forms, intake, intake_queries, intake_requests
+from engine.services.platform import files
 from web.pages._flash import back
 from web.security import access, current_actor
 

@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request
 from engine.authz import PERMISSIONS
 from engine.errors import ValidationFailed
 from engine.models.integrations import WEBHOOK_EVENTS
-from engine.services import service_tokens, webhooks
+from engine.services.integrations import service_tokens, webhooks
 from web.pages._flash import back
 from web.security import access, current_actor
 

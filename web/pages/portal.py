@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from engine.errors import BadRequest, NotFound
-from engine.services import accounts, portal_home
+from engine.services.accounts import accounts
+from engine.services.portal import portal_home
 from web.security import access, current_actor
 
 bp = Blueprint("portal_pages", __name__, url_prefix="/portal")

@@ -17,7 +17,13 @@ from flask import Blueprint, flash, g, make_response, render_template, request
 from engine import config
 from engine.errors import NotFound, PorticoError
 from engine.models.organization import Organization
-from engine.services import accounts, availability, billing, files, insurance, messaging, scheduling
+from engine.services.accounts import accounts
+from engine.services.appointments import availability, scheduling
+from engine.services.billing import billing
+from engine.services.clients import insurance
+from engine.services.messaging import messaging
+from engine.services.platform import files
+from engine.services.practice.settings import org_zone
 from web.api._files import uploads
 from web.headers import allow_stripe
 from web.pages._flash import back
@@ -36,7 +42,7 @@ def svc_local(value: str | datetime, fmt: str = "%a %d %b %Y, %H:%M") -> str:
     when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(availability.org_zone()).strftime(fmt)
+    return when.astimezone(org_zone()).strftime(fmt)
 
 
 @bp.app_template_filter("svc_money")

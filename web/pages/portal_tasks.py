@@ -6,14 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request
 
 from engine.errors import NotFound, ValidationFailed
-from engine.services import (
-    accounts,
-    documents,
-    intake_queries,
-    invitations,
-    portal_home,
-    tasks,
-)
+from engine.services.accounts import accounts
+from engine.services.clients import documents
+from engine.services.inbox import tasks
+from engine.services.intake import intake_queries
+from engine.services.portal import invitations, portal_home
 from web import sessions
 from web.pages.auth import continue_login
 from web.security import access, current_actor, public

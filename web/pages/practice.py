@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 
 from engine.errors import PorticoError, ValidationFailed
-from engine.services import files, practice
+from engine.services.platform import files
+from engine.services.practice import practice
 from web.pages._flash import back
 from web.security import access, current_actor, public
 

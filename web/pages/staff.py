@@ -9,15 +9,11 @@ from flask import Blueprint, flash, redirect, render_template, request
 from engine.errors import Conflict, ValidationFailed
 from engine.models.clients import LINK_PERMISSIONS
 from engine.models.organization import Organization
-from engine.services import clients as client_service
-from engine.services import (
-    contact_invitations,
-    dashboard,
-    intake,
-    invitations,
-    practice,
-)
-from engine.services import staff as staff_service
+from engine.services.accounts import staff as staff_service
+from engine.services.clients import clients as client_service
+from engine.services.intake import dashboard, intake
+from engine.services.portal import contact_invitations, invitations
+from engine.services.practice import practice
 from web.security import access, current_actor
 
 bp = Blueprint("staff_pages", __name__, url_prefix="/staff")

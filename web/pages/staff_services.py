@@ -11,14 +11,10 @@ from flask import Blueprint, render_template, request
 from engine.authz import get_client_for
 from engine.errors import PorticoError, ValidationFailed
 from engine.models.organization import Organization
-from engine.services import (
-    availability,
-    billing,
-    insurance,
-    messaging,
-    payment_requests,
-    scheduling,
-)
+from engine.services.appointments import availability, scheduling
+from engine.services.billing import billing, payment_requests
+from engine.services.clients import insurance
+from engine.services.messaging import messaging
 from web.api._files import uploads
 from web.pages._flash import back
 from web.security import access, current_actor

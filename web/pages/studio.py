@@ -12,9 +12,9 @@ from flask import Blueprint, render_template, request
 from engine.errors import ValidationFailed
 from engine.forms.prefill import allowed_fields
 from engine.models.workflow import INSTANCE_STATUSES
-from engine.services import forms as form_service
-from engine.services import processes as process_service
-from engine.services import studio as studio_service
+from engine.services.forms import forms as form_service
+from engine.services.processes import processes as process_service
+from engine.services.processes import studio as studio_service
 from web.security import access, current_actor
 
 bp = Blueprint("studio_pages", __name__, url_prefix="/studio")
@@ -87,7 +87,7 @@ def instances():
 @access("staff:workflows.manage")
 def instance(instance_id):
     """One instance: its diagram with completed, active and waiting elements, its history, retry, rollback."""
-    from engine.services import migration
+    from engine.services.processes import migration
 
     actor = current_actor()
     return render_template("studio/instance.html", instance=studio_service.instance_view(actor, instance_id),

@@ -10,9 +10,9 @@ import pytest
 
 from engine.authz import SYSTEM, staff_actor
 from engine.models.forms import FormDefinition, FormVersion
-from engine.services import forms as form_service
-from engine.services import submissions
-from engine.services.forms import canonical_json
+from engine.services.forms import forms as form_service
+from engine.services.forms import submissions
+from engine.services.forms.forms import canonical_json
 from tests.helpers import make_client, make_staff
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -14,9 +14,11 @@ from engine.models.messaging import Message
 from engine.models.organization import Organization
 from engine.models.scheduling import Appointment
 from engine.models.workflow import ProcessInstance, Task
-from engine.services import accounts, availability, practice
+from engine.services.accounts import accounts
+from engine.services.appointments import availability
 from engine.services.demo import seed_demo
-from engine.services.intake_setup import DEFAULT_PACKET
+from engine.services.intake.intake_setup import DEFAULT_PACKET
+from engine.services.practice import practice
 
 PASSWORD = "demo-password-123"
 

@@ -10,7 +10,7 @@ from bson import ObjectId
 
 from engine.authz import staff_actor
 from engine.models.workflow import Task
-from engine.services import task_windows, tasks
+from engine.services.inbox import task_windows, tasks
 from tests.helpers import make_client, make_staff
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engine.authz import portal_actor, staff_actor
 from engine.models.workflow import ProcessVersion, Task
-from engine.services import task_windows, tasks
+from engine.services.inbox import task_windows, tasks
 from tests.helpers import make_client, make_portal_account, make_staff
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -9,7 +9,8 @@ import pytest
 from bson import ObjectId
 
 from engine.authz import portal_actor, staff_actor
-from engine.services import processes, studio, tasks
+from engine.services.inbox import tasks
+from engine.services.processes import processes, studio
 from engine.workflow import specs, store
 from tests.helpers import make_client, make_portal_account, make_staff
 

@@ -58,7 +58,7 @@ def test_a_role_without_what_it_needs_is_refused(deployed):
 def test_the_intake_without_its_roles_is_refused(clean_db):
     """Is a client_intake whose revision task lost its role refused with a message naming the
     role the product's pages need?"""
-    from engine.services.intake_setup import install_shipped
+    from engine.services.intake.intake_setup import install_shipped
 
     install_shipped()
     xml = (SHIPPED_DIR / "client_intake.bpmn").read_text()

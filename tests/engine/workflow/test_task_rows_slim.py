@@ -7,7 +7,8 @@ from bson import ObjectId
 
 from engine.authz import staff_actor
 from engine.models.workflow import Task
-from engine.services import processes, tasks
+from engine.services.inbox import tasks
+from engine.services.processes import processes
 from tests.helpers import make_client, make_staff
 
 

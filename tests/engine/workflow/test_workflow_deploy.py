@@ -9,7 +9,7 @@ from bson import ObjectId
 
 from engine.authz import SYSTEM
 from engine.models.workflow import ProcessDefinition, ProcessVersion
-from engine.services import processes
+from engine.services.processes import processes
 from engine.workflow import store
 from engine.workflow.deploy import deploy, deploy_shipped
 from engine.workflow.errors import DeployRejected

@@ -9,7 +9,7 @@ from bson import ObjectId
 
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage
-from engine.services import processes
+from engine.services.processes import processes
 from engine.workflow import dispatch, operations, outbox, store
 
 
@@ -111,7 +111,7 @@ def test_firing_a_timer_whose_task_moved_on_does_nothing(deployed):
     """Does a late wake-up for a timer whose task no longer waits leave the instance untouched?"""
     from engine.authz import portal_actor
     from engine.models.workflow import Timer
-    from engine.services import tasks
+    from engine.services.inbox import tasks
     from tests.helpers import make_client, make_portal_account
 
     client = make_client()

@@ -13,7 +13,8 @@ from bson import ObjectId
 from engine.authz import portal_actor, staff_actor
 from engine.errors import ValidationFailed
 from engine.models.clients import Contact, ContactLink, LinkPermissions
-from engine.services import processes, tasks
+from engine.services.inbox import tasks
+from engine.services.processes import processes
 from engine.workflow import store
 from engine.workflow.errors import TaskNotOpen
 from tests.helpers import make_client, make_portal_account, make_staff, wait_for

@@ -8,7 +8,7 @@ from bson import ObjectId
 
 from engine.models import utcnow
 from engine.models.workflow import OutboxMessage, ProcessDefinition, Task
-from engine.services import processes
+from engine.services.processes import processes
 from engine.workflow import dispatch, scheduler, store
 from tests.helpers import wait_for
 
@@ -45,7 +45,7 @@ def test_shipped_bpmn_deployed_on_start(clean_db, tmp_path, monkeypatch):
 
     (tmp_path / "t_message.bpmn").write_bytes(bpmn("t_message"))
     monkeypatch.setattr(deploy, "SHIPPED_DIR", tmp_path)
-    from engine.services.intake_setup import deploy_on_start
+    from engine.services.intake.intake_setup import deploy_on_start
 
     assert deploy_on_start() is True
     assert ProcessDefinition.objects.get(process_id="t_message").latest_version == 1

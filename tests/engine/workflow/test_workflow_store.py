@@ -13,7 +13,8 @@ from bson import ObjectId
 
 from engine.authz import portal_actor, staff_actor
 from engine.models.workflow import Task
-from engine.services import processes, tasks
+from engine.services.inbox import tasks
+from engine.services.processes import processes
 from engine.workflow import projection, store
 from engine.workflow.errors import InstanceBusy
 from tests.helpers import make_client, make_portal_account, make_staff

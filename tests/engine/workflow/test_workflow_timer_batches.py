@@ -11,7 +11,7 @@ from bson import ObjectId
 
 from engine.models import utcnow
 from engine.models.workflow import Timer
-from engine.services import processes
+from engine.services.processes import processes
 from engine.workflow import dispatch, scheduler, store, timers
 
 

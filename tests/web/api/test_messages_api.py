@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from engine import config
-from engine.services import files
+from engine.services.platform import files
 from tests.helpers import api_login
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 64

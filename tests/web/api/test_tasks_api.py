@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.authz import SYSTEM
-from engine.services import processes
+from engine.services.processes import processes
 from engine.workflow import store
 from engine.workflow.deploy import deploy
 from tests.helpers import api_login, bpmn, make_client, make_portal_account, make_staff

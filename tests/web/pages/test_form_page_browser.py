@@ -10,7 +10,7 @@ import pytest
 
 from engine.authz import SYSTEM
 from engine.models.forms import Submission
-from engine.services import forms as form_service
+from engine.services.forms import forms as form_service
 from tests.form_requests import request_form
 from tests.helpers import browser_login, make_client, make_portal_account
 

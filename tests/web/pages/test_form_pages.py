@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.authz import SYSTEM
-from engine.services import submissions
+from engine.services.forms import submissions
 from tests.form_fills import VALID
 from tests.form_requests import request_form
 from tests.helpers import (

@@ -6,7 +6,8 @@ import io
 import re
 
 from engine.models.billing import SandboxCharge
-from engine.services import billing, messaging
+from engine.services.billing import billing
+from engine.services.messaging import messaging
 from tests.helpers import login_as
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from engine.authz import SYSTEM
 from engine.models.workflow import ProcessInstance
-from engine.services import messaging, processes
+from engine.services.messaging import messaging
+from engine.services.processes import processes
 from engine.workflow.deploy import deploy
 from tests.helpers import login_as, make_client, make_portal_account, make_staff
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from engine.services import insurance, messaging
+from engine.services.clients import insurance
+from engine.services.messaging import messaging
 from tests.helpers import login_as, make_staff
 
 
@@ -53,7 +54,7 @@ def test_therapist_confirms_a_request_and_adds_hours(client, practice):
     """Does a portal request show on the therapist's calendar, get confirmed with a link, and new hours save?"""
     from datetime import date, timedelta
 
-    from engine.services import availability, scheduling
+    from engine.services.appointments import availability, scheduling
 
     on = date.today() + timedelta(days=3)
     slot = availability.open_slots(location="main", service_type_key="individual", date_from=on, date_to=on)[0]

@@ -11,8 +11,12 @@ from engine.authz import staff_actor
 from engine.models.forms import FormDefinition
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessInstance
-from engine.services import settings
-from engine.services.intake_setup import DEFAULT_PACKET, install_default_packet, install_shipped
+from engine.services.intake.intake_setup import (
+    DEFAULT_PACKET,
+    install_default_packet,
+    install_shipped,
+)
+from engine.services.practice import settings
 from tests import intake_lifecycle as lc
 from tests.helpers import api_login, login_as, make_client, make_portal_account, make_staff
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from engine.authz import SYSTEM
 from engine.models.audit import AuditEvent
 from engine.models.documents import Document
-from engine.services import audit
-from engine.services import forms as form_service
+from engine.services.forms import forms as form_service
+from engine.services.platform import audit
 from tests import intake_lifecycle as lc
 from tests.helpers import api_login, make_staff
 

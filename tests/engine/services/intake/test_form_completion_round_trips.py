@@ -13,7 +13,7 @@ from pymongo import monitoring
 from engine import config, db
 from engine.models.audit import AuditEvent
 from engine.models.workflow import Task
-from engine.services import audit
+from engine.services.platform import audit
 from tests import intake_lifecycle as lc
 from tests.form_fills import VALID
 

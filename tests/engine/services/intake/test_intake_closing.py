@@ -14,7 +14,7 @@ from engine.models.audit import AuditEvent
 from engine.models.documents import Document
 from engine.models.invitations import IntakeReminder
 from engine.models.workflow import ProcessInstance, Task, Timer
-from engine.services import audit
+from engine.services.platform import audit
 from engine.workflow import outbox, runtime
 from tests import intake_lifecycle as lc
 from tests.form_fills import VALID

@@ -94,7 +94,7 @@ def test_minor_intake_needs_every_guardian(client, staff, smtp):
 
     [mine], [theirs] = approval(ada), approval(charles)
     from engine.models.workflow import Task
-    from engine.services.intake_queries import approval_context
+    from engine.services.intake.intake_queries import approval_context
 
     row = Task._get_collection().find_one({"_id": Task.objects.get(id=mine["id"]).id})
     [shown] = approval_context(SYSTEM, row)  # the guardian reviews the minor's answers first

@@ -10,7 +10,7 @@ import pytest
 from engine import config
 from engine.models.documents import Document
 from engine.models.invitations import Invitation
-from engine.services import files
+from engine.services.platform import files
 from tests import intake_lifecycle as lc
 from tests.form_fills import VALID
 from tests.helpers import api_login, make_client, make_staff
@@ -57,7 +57,7 @@ def test_returning_one_form_reopens_only_that_form(client, staff, smtp):
     assert filed == ["demographics", "gad7"]
 
     from engine.models.workflow import Task
-    from engine.services.intake_queries import revision_context
+    from engine.services.intake.intake_queries import revision_context
 
     revision = revision_context(Task._get_collection().find_one({"_id": Task.objects.get(id=reopened["id"]).id}))
     assert revision["comment"] == "Please answer question 9 again."
@@ -116,7 +116,7 @@ def test_upload_needs_the_permission(client):
 def test_activation_tokens_are_hashed_single_use_and_expire(client, installed):
     """Is an invitation token stored only as a hash, usable once, and refused once expired?"""
     from engine.models.accounts import PortalAccount
-    from engine.services import invitations
+    from engine.services.portal import invitations
 
     ann = make_client(first_name="Ann", email="ann@example.org")
     [account] = invitations.ensure_accounts(ann, minor=False)
@@ -142,7 +142,8 @@ def test_an_activation_killed_between_claim_and_password_is_finished_by_its_retr
     which the link is spent?"""
     from engine.models import utcnow
     from engine.models.accounts import PortalAccount
-    from engine.services import invitations, passwords
+    from engine.services.accounts import passwords
+    from engine.services.portal import invitations
 
     ann = make_client(first_name="Ann", email="ann@example.org")
     [account] = invitations.ensure_accounts(ann, minor=False)
@@ -177,7 +178,7 @@ def test_invite_needs_portal_invite(client, installed):
 def test_activation_asks_for_mfa_when_the_practice_requires_it(client, installed):
     """When the practice requires MFA for the portal, does activation say so, and does the first
     sign-in then lead to MFA setup rather than into the portal?"""
-    from engine.services import invitations
+    from engine.services.portal import invitations
 
     lc.configure(require_mfa_for_portal=True)
     ann = make_client(first_name="Ann", email="ann@example.org")

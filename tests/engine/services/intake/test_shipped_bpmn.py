@@ -13,7 +13,9 @@ from engine.authz import SYSTEM, portal_actor, staff_actor
 from engine.models import utcnow
 from engine.models.mail import MailMessage
 from engine.models.workflow import OutboxMessage, Timer
-from engine.services import billing, processes, tasks
+from engine.services.billing import billing
+from engine.services.inbox import tasks
+from engine.services.processes import processes
 from engine.workflow import outbox, store
 from tests.form_fills import SIG, VALID
 from tests.helpers import make_client, make_portal_account, make_staff

@@ -13,7 +13,7 @@ from engine.models import utcnow
 from engine.models.accounts import PortalAccount
 from engine.models.forms import Submission
 from engine.models.workflow import Task
-from engine.services import tasks
+from engine.services.inbox import tasks
 from engine.workflow import runtime
 from tests import intake_lifecycle as lc
 from tests.form_fills import VALID

@@ -1,0 +1,1 @@
+"""Accounts: logging in, passwords and their recovery, second factor, sessions and API tokens, staff, service tokens."""

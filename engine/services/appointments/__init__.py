@@ -1,0 +1,1 @@
+"""Appointments: booking, availability and open slots, iCalendar."""

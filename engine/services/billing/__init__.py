@@ -1,0 +1,1 @@
+"""Billing: invoices, payments and their gateways, payment requests."""

@@ -1,0 +1,1 @@
+"""Clients: the client record and its contact network, General Documents, insurance."""

@@ -1,0 +1,1 @@
+"""The inbox: task rows, listed and completed, read window by window."""

@@ -1,0 +1,1 @@
+"""Integrations: service tokens for the API, webhooks and their deliveries."""

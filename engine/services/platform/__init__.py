@@ -1,0 +1,1 @@
+"""Platform services every area uses: the encrypted file store, the audit trail and its anchors."""

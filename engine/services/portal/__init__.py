@@ -1,0 +1,1 @@
+"""The client portal's own concerns: invitations and activation, contacts' logins, what the home page shows."""

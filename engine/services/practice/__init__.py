@@ -1,0 +1,1 @@
+"""The practice: its set-up and its settings."""

@@ -1,0 +1,1 @@
+"""Processes: deploy, start, monitor and migrate workflow instances; the studio's reads."""
