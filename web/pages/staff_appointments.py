@@ -1,0 +1,107 @@
+"""Staff pages for appointments: a client's Appointments tab, your own upcoming appointments (requests
+first to confirm) with your weekly availability, and the week calendar.
+
+Views parse the form, call one engine service and redirect (303) with a flash.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from engine.authz import get_client_for
+from engine.errors import PorticoError
+from engine.models.organization import Organization
+from engine.services import availability, scheduling
+from web.pages._flash import back
+from web.security import access, current_actor
+
+bp = Blueprint("staff_appointment_pages", __name__, url_prefix="/staff")
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+# An appointment's status in words on the client's Appointments tab.
+APPOINTMENT_STATES = {"requested": "Requested, waiting for confirmation", "booked": "Booked",
+                      "cancelled": "Cancelled", "completed": "Attended", "no_show": "Did not attend"}
+
+
+@bp.get("/clients/<client_id>/appointments")
+@access("staff")
+def client_appointments(client_id):
+    """The client's appointments, past and coming, with who, where and what."""
+    client = get_client_for(current_actor(), client_id)
+    org = Organization.get()
+    return render_template("appointments/staff_client_appointments.html", client=client, tab="appointments",
+                           appointments=scheduling.list_appointments(current_actor(), client_id=client.id,
+                                                                     upcoming=False, include_cancelled=True),
+                           places={loc.key: loc.name for loc in org.locations},
+                           services={st.key: st.name for st in org.service_types}, states=APPOINTMENT_STATES)
+
+
+@bp.get("/appointments")
+@access("staff")
+def calendar():
+    """Your upcoming appointments (requests first to confirm), and your weekly availability."""
+    actor = current_actor()
+    org = Organization.get()
+    prefs = actor.login.preferences
+    # Hours can be added only where the member works; clients book only what they offer (their preferences).
+    my_locations = [loc for loc in org.locations if not prefs or not prefs.locations or loc.key in prefs.locations]
+    my_services = [st for st in org.service_types
+                   if not prefs or not prefs.service_types or st.key in prefs.service_types]
+    return render_template("appointments/staff_appointments.html", org=org, weekdays=WEEKDAYS,
+                           my_locations=my_locations, my_services=my_services,
+                           places={loc.key: loc.name for loc in org.locations},  # people read names, not keys
+                           services={st.key: st.name for st in org.service_types},
+                           appointments=scheduling.list_appointments(actor),
+                           availability=availability.list_availability(actor, actor.id))
+
+
+@bp.post("/appointments/<appointment_id>")
+@access("staff")
+def change_appointment(appointment_id):
+    form, actor = request.form, current_actor()
+    try:
+        if form.get("action") == "cancel":
+            scheduling.cancel(actor, appointment_id, reason=form.get("reason", ""))
+        else:
+            scheduling.update(actor, appointment_id, status=form.get("status") or None,
+                              telehealth_url=form.get("telehealth_url"))
+    except PorticoError as exc:
+        return back("/staff/appointments", error=exc)
+    return back("/staff/appointments", "Appointment updated.")
+
+
+@bp.post("/availability")
+@access("staff")
+def add_availability():
+    form, actor = request.form, current_actor()
+    try:
+        if form.get("kind") in ("unavailable", "available"):
+            availability.add_exception(actor, actor.id, {k: form.get(k, "") for k in (
+                "date", "kind", "start", "end", "location", "note")})
+        else:
+            weekday = form.get("weekday", "")
+            availability.add_rule(actor, actor.id, {
+                "location": form.get("location", ""), "weekday": int(weekday) if weekday.isdigit() else None,
+                "start": form.get("start", ""), "end": form.get("end", ""),
+                "service_types": form.getlist("service_types")})
+    except PorticoError as exc:
+        return back("/staff/appointments", error=exc)
+    return back("/staff/appointments", "Availability saved.")
+
+
+@bp.post("/availability/rules/<rule_id>/delete")
+@access("staff")
+def delete_rule(rule_id):
+    try:
+        availability.delete_rule(current_actor(), rule_id)
+    except PorticoError as exc:
+        return back("/staff/appointments", error=exc)
+    return back("/staff/appointments", "Rule removed.")
+
+
+@bp.get("/calendar")
+@access("staff")
+def calendar_view():
+    """The week calendar (FullCalendar): drag an appointment to reschedule it."""
+    return render_template("appointments/staff_calendar.html", org=Organization.get())
