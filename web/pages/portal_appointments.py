@@ -15,7 +15,7 @@ from engine.errors import PorticoError
 from engine.models.organization import Organization
 from engine.services import availability, scheduling
 from web.pages import local_when
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.pages._portal import active_profile
 from web.security import access, current_actor
 
@@ -62,13 +62,11 @@ def appointments():
 @access("portal")
 def book():
     profile = active_profile("appointments")
+    on_refusal("/portal/appointments")
     form = request.form
-    try:
-        appt = scheduling.book(current_actor(), client_id=profile["client_id"], staff_id=form.get("staff_id"),
-                               location=form.get("location", ""), service_type_key=form.get("service_type", ""),
-                               start=form.get("start"), request=form.get("mode") == "request")
-    except PorticoError as exc:
-        return back("/portal/appointments", error=exc)
+    appt = scheduling.book(current_actor(), client_id=profile["client_id"], staff_id=form.get("staff_id"),
+                           location=form.get("location", ""), service_type_key=form.get("service_type", ""),
+                           start=form.get("start"), request=form.get("mode") == "request")
     verb = "requested" if appt["status"] == "requested" else "booked"
     return back("/portal/appointments", f"Appointment {verb} for {local_when(appt['start'])}.")
 
@@ -77,10 +75,8 @@ def book():
 @access("portal")
 def cancel(appointment_id):
     active_profile("appointments")
-    try:
-        done = scheduling.cancel(current_actor(), appointment_id, reason=request.form.get("reason", ""))
-    except PorticoError as exc:
-        return back("/portal/appointments", error=exc)
+    on_refusal("/portal/appointments")
+    done = scheduling.cancel(current_actor(), appointment_id, reason=request.form.get("reason", ""))
     late = " It was inside the cancellation window, so it is marked as a late cancellation." \
         if done["late_cancellation"] else ""
     return back("/portal/appointments", f"Appointment cancelled.{late}")
@@ -90,8 +86,6 @@ def cancel(appointment_id):
 @access("portal")
 def reschedule(appointment_id):
     active_profile("appointments")
-    try:
-        moved = scheduling.reschedule(current_actor(), appointment_id, start=request.form.get("start"))
-    except PorticoError as exc:
-        return back("/portal/appointments", error=exc)
+    on_refusal("/portal/appointments")
+    moved = scheduling.reschedule(current_actor(), appointment_id, start=request.form.get("start"))
     return back("/portal/appointments", f"Appointment moved to {local_when(moved['start'])}.")

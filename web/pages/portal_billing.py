@@ -10,10 +10,9 @@ import secrets
 from flask import Blueprint, make_response, render_template, request
 
 from engine import config
-from engine.errors import PorticoError
 from engine.services import billing
 from web.headers import allow_stripe
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.pages._portal import active_profile
 from web.security import access, current_actor
 
@@ -41,18 +40,16 @@ def billing_page():
 @access("portal")
 def pay(invoice_id):
     active_profile("payments")
+    on_refusal("/portal/billing")
     form = request.form
     actor = current_actor()
     card = None
     if not form.get("payment_method"):
         card = {"number": form.get("number", ""), "exp_month": form.get("exp_month"),
                 "exp_year": form.get("exp_year"), "cvc": form.get("cvc", "")}
-    try:
-        payment = billing.raise_if_failed(billing.charge_invoice(
-            actor, invoice_id, idempotency_key=f"page:{actor.id}:{form.get('idempotency_key', '')}",
-            payment_method=form.get("payment_method") or None, card=card, save_method="save_method" in form))
-    except PorticoError as exc:
-        return back("/portal/billing", error=exc)
+    payment = billing.raise_if_failed(billing.charge_invoice(
+        actor, invoice_id, idempotency_key=f"page:{actor.id}:{form.get('idempotency_key', '')}",
+        payment_method=form.get("payment_method") or None, card=card, save_method="save_method" in form))
     return back("/portal/billing", f"Thank you — payment received. Receipt {payment['receipt']['number']}.")
 
 
@@ -61,13 +58,11 @@ def pay(invoice_id):
 def save_card():
     """Keep a card for later payments (sandbox test cards; with Stripe the Payment Element pays directly)."""
     profile = active_profile("payments")
+    on_refusal("/portal/billing")
     form = request.form
     card = {"number": form.get("number", ""), "exp_month": form.get("exp_month"), "exp_year": form.get("exp_year"),
             "cvc": form.get("cvc", "")}
-    try:
-        saved = billing.save_payment_method(current_actor(), profile["client_id"], card=card)
-    except PorticoError as exc:
-        return back("/portal/billing", error=exc)
+    saved = billing.save_payment_method(current_actor(), profile["client_id"], card=card)
     return back("/portal/billing", f"Saved {saved['label']}.")
 
 

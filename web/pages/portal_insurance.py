@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from engine.errors import PorticoError
 from engine.services import files, insurance
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.pages._portal import active_profile
 from web.security import access, current_actor
 
@@ -25,16 +24,13 @@ def insurance_page():
 @access("portal")
 def add_policy():
     profile = active_profile("payments")
+    on_refusal("/portal/insurance")
     fields = ("payer", "member_id", "group_number", "subscriber_name", "subscriber_date_of_birth", "relationship")
-    try:
-        cards = {side: (f.filename, files.read_upload(f.stream)) for side in insurance.SIDES
-                 if (f := request.files.get(side)) is not None and f.filename}
-        for _name, data in cards.values():  # refuse a bad image before anything is saved
-            files.check_upload(data, allowed=insurance.CARD_TYPES)
-        policy = insurance.add_policy(current_actor(), profile["client_id"],
-                                      {f: request.form.get(f, "") for f in fields})
-        for side, (name, data) in cards.items():
-            insurance.upload_card(current_actor(), policy["id"], side, filename=name, data=data)
-    except PorticoError as exc:
-        return back("/portal/insurance", error=exc)
+    cards = {side: (f.filename, files.read_upload(f.stream)) for side in insurance.SIDES
+             if (f := request.files.get(side)) is not None and f.filename}
+    for _name, data in cards.values():  # refuse a bad image before anything is saved
+        files.check_upload(data, allowed=insurance.CARD_TYPES)
+    policy = insurance.add_policy(current_actor(), profile["client_id"], {f: request.form.get(f, "") for f in fields})
+    for side, (name, data) in cards.items():
+        insurance.upload_card(current_actor(), policy["id"], side, filename=name, data=data)
     return back("/portal/insurance", "Insurance details sent; the practice will review them.")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from engine.errors import PorticoError
 from engine.services import messaging
 from web.api._files import uploads
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.pages._portal import active_profile
 from web.security import access, current_actor
 
@@ -29,9 +28,7 @@ def messages():
 @access("portal")
 def post_message():
     profile = active_profile("messages")
-    try:
-        messaging.post_message(current_actor(), profile["client_id"], body=request.form.get("body", ""),
-                               attachments=[u for u in uploads("attachments") if u[1]])
-    except PorticoError as exc:
-        return back("/portal/messages", error=exc)
+    on_refusal("/portal/messages")
+    messaging.post_message(current_actor(), profile["client_id"], body=request.form.get("body", ""),
+                           attachments=[u for u in uploads("attachments") if u[1]])
     return back("/portal/messages", "Message sent.")

@@ -9,10 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
-from engine.errors import PorticoError
 from engine.models.organization import Organization
 from engine.services import availability, scheduling
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("staff_appointment_pages", __name__, url_prefix="/staff")
@@ -60,14 +59,12 @@ def calendar():
 @access("staff")
 def change_appointment(appointment_id):
     form, actor = request.form, current_actor()
-    try:
-        if form.get("action") == "cancel":
-            scheduling.cancel(actor, appointment_id, reason=form.get("reason", ""))
-        else:
-            scheduling.update(actor, appointment_id, status=form.get("status") or None,
-                              telehealth_url=form.get("telehealth_url"))
-    except PorticoError as exc:
-        return back("/staff/appointments", error=exc)
+    on_refusal("/staff/appointments")
+    if form.get("action") == "cancel":
+        scheduling.cancel(actor, appointment_id, reason=form.get("reason", ""))
+    else:
+        scheduling.update(actor, appointment_id, status=form.get("status") or None,
+                          telehealth_url=form.get("telehealth_url"))
     return back("/staff/appointments", "Appointment updated.")
 
 
@@ -75,28 +72,24 @@ def change_appointment(appointment_id):
 @access("staff")
 def add_availability():
     form, actor = request.form, current_actor()
-    try:
-        if form.get("kind") in ("unavailable", "available"):
-            availability.add_exception(actor, actor.id, {k: form.get(k, "") for k in (
-                "date", "kind", "start", "end", "location", "note")})
-        else:
-            weekday = form.get("weekday", "")
-            availability.add_rule(actor, actor.id, {
-                "location": form.get("location", ""), "weekday": int(weekday) if weekday.isdigit() else None,
-                "start": form.get("start", ""), "end": form.get("end", ""),
-                "service_types": form.getlist("service_types")})
-    except PorticoError as exc:
-        return back("/staff/appointments", error=exc)
+    on_refusal("/staff/appointments")
+    if form.get("kind") in ("unavailable", "available"):
+        availability.add_exception(actor, actor.id, {k: form.get(k, "") for k in (
+            "date", "kind", "start", "end", "location", "note")})
+    else:
+        weekday = form.get("weekday", "")
+        availability.add_rule(actor, actor.id, {
+            "location": form.get("location", ""), "weekday": int(weekday) if weekday.isdigit() else None,
+            "start": form.get("start", ""), "end": form.get("end", ""),
+            "service_types": form.getlist("service_types")})
     return back("/staff/appointments", "Availability saved.")
 
 
 @bp.post("/availability/rules/<rule_id>/delete")
 @access("staff")
 def delete_rule(rule_id):
-    try:
-        availability.delete_rule(current_actor(), rule_id)
-    except PorticoError as exc:
-        return back("/staff/appointments", error=exc)
+    on_refusal("/staff/appointments")
+    availability.delete_rule(current_actor(), rule_id)
     return back("/staff/appointments", "Rule removed.")
 
 

@@ -9,7 +9,7 @@ from engine.authz import get_client_for
 from engine.errors import PorticoError, ValidationFailed
 from engine.models.organization import Organization
 from engine.services import billing, payment_requests
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("staff_billing_pages", __name__, url_prefix="/staff")
@@ -56,6 +56,14 @@ def create_invoice(client_id):
     """Issue an invoice from the form's lines; amounts as people type them ("$180.00"). A refusal shows
     the form again with every value kept and each problem beside its field."""
     form = request.form
+
+    def refused(exc: PorticoError):
+        if not isinstance(exc, ValidationFailed):
+            return back(f"/staff/clients/{client_id}/billing", error=exc)
+        errors = _invoice_errors(exc.details) or {"form": [exc.message]}
+        return _billing_page(client_id, values=form.to_dict(), errors=errors, status=422)
+
+    on_refusal(render=refused)
     items = []
     for i in range(LINE_ROWS):
         chosen = form.get(f"service_type_{i}", "")
@@ -63,14 +71,7 @@ def create_invoice(client_id):
             continue
         items.append({"service_type": chosen, "service": form.get(f"service_{i}", ""),
                       "service_date": form.get(f"date_{i}", ""), "amount": form.get(f"amount_{i}", "")})
-    try:
-        inv = billing.create_invoice(current_actor(), client_id, {"line_items": items,
-                                                                  "due_date": form.get("due_date", "")})
-    except ValidationFailed as exc:
-        errors = _invoice_errors(exc.details) or {"form": [exc.message]}
-        return _billing_page(client_id, values=form.to_dict(), errors=errors, status=422)
-    except PorticoError as exc:
-        return back(f"/staff/clients/{client_id}/billing", error=exc)
+    inv = billing.create_invoice(current_actor(), client_id, {"line_items": items, "due_date": form.get("due_date", "")})
     return back(f"/staff/clients/{client_id}/billing", f"Invoice {inv['number']} issued.")
 
 
@@ -78,11 +79,8 @@ def create_invoice(client_id):
 @access("staff:billing.manage")
 def request_payment(invoice_id):
     """Ask the client to pay the invoice (the payment process: insurance details, then a card)."""
-    client_id = request.form.get("client_id", "")
-    try:
-        inv = payment_requests.request_payment(current_actor(), invoice_id)
-    except PorticoError as exc:
-        return back(f"/staff/clients/{client_id}/billing", error=exc)
+    on_refusal(f"/staff/clients/{request.form.get('client_id', '')}/billing")
+    inv = payment_requests.request_payment(current_actor(), invoice_id)
     return back(f"/staff/clients/{inv['client_id']}/billing",
                 f"Payment requested for invoice {inv['number']}: the client has it in their portal.")
 
@@ -90,9 +88,6 @@ def request_payment(invoice_id):
 @bp.post("/invoices/<invoice_id>/void")
 @access("staff:billing.manage")
 def void(invoice_id):
-    client_id = request.form.get("client_id", "")
-    try:
-        inv = billing.void_invoice(current_actor(), invoice_id)
-    except PorticoError as exc:
-        return back(f"/staff/clients/{client_id}/billing", error=exc)
+    on_refusal(f"/staff/clients/{request.form.get('client_id', '')}/billing")
+    inv = billing.void_invoice(current_actor(), invoice_id)
     return back(f"/staff/clients/{inv['client_id']}/billing", f"Invoice {inv['number']} voided.")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
-from engine.errors import PorticoError
 from engine.services import insurance
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("staff_insurance_pages", __name__, url_prefix="/staff")
@@ -25,10 +24,7 @@ def client_insurance(client_id):
 @bp.post("/clients/<client_id>/insurance/<policy_id>/review")
 @access("staff:billing.manage")
 def review(client_id, policy_id):
-    path = f"/staff/clients/{client_id}/insurance"
-    try:
-        done = insurance.review_policy(current_actor(), policy_id, client_id=client_id,
-                                       decision=request.form.get("decision", ""), note=request.form.get("note", ""))
-    except PorticoError as exc:
-        return back(path, error=exc)
-    return back(path, f"Policy {done['status']}.")
+    on_refusal(f"/staff/clients/{client_id}/insurance")
+    done = insurance.review_policy(current_actor(), policy_id, client_id=client_id,
+                                   decision=request.form.get("decision", ""), note=request.form.get("note", ""))
+    return back(f"/staff/clients/{client_id}/insurance", f"Policy {done['status']}.")

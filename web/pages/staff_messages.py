@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
-from engine.errors import PorticoError
 from engine.services import messaging
 from web.api._files import uploads
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("staff_message_pages", __name__, url_prefix="/staff")
@@ -34,10 +33,7 @@ def thread(client_id):
 @bp.post("/clients/<client_id>/messages")
 @access("staff")
 def reply(client_id):
-    path = f"/staff/clients/{client_id}/messages"
-    try:
-        messaging.post_message(current_actor(), client_id, body=request.form.get("body", ""),
-                               attachments=[u for u in uploads("attachments") if u[1]])
-    except PorticoError as exc:
-        return back(path, error=exc)
-    return back(path, "Message sent.")
+    on_refusal(f"/staff/clients/{client_id}/messages")
+    messaging.post_message(current_actor(), client_id, body=request.form.get("body", ""),
+                           attachments=[u for u in uploads("attachments") if u[1]])
+    return back(f"/staff/clients/{client_id}/messages", "Message sent.")
