@@ -14,8 +14,14 @@ from flask import Blueprint, flash, render_template, request
 from engine.errors import PorticoError
 from engine.models.organization import Organization
 from engine.services import availability, scheduling
+from web.api.appointments import (
+    AppointmentBooking,
+    AppointmentCancellation,
+    AppointmentRescheduling,
+)
 from web.pages import local_when
 from web.pages._flash import back, on_refusal
+from web.pages._forms import load
 from web.pages._portal import active_profile
 from web.security import access, current_actor
 
@@ -64,9 +70,11 @@ def book():
     profile = active_profile("appointments")
     on_refusal("/portal/appointments")
     form = request.form
-    appt = scheduling.book(current_actor(), client_id=profile["client_id"], staff_id=form.get("staff_id"),
-                           location=form.get("location", ""), service_type_key=form.get("service_type", ""),
-                           start=form.get("start"), request=form.get("mode") == "request")
+    body = load(AppointmentBooking, {"client_id": profile["client_id"], "request": form.get("mode") == "request",
+                                     **{k: form[k] for k in ("staff_id", "location", "service_type", "start") if k in form}})
+    appt = scheduling.book(current_actor(), client_id=body["client_id"], staff_id=body["staff_id"],
+                           location=body["location"], service_type_key=body["service_type"], start=body["start"],
+                           request=body["request"])
     verb = "requested" if appt["status"] == "requested" else "booked"
     return back("/portal/appointments", f"Appointment {verb} for {local_when(appt['start'])}.")
 
@@ -76,7 +84,8 @@ def book():
 def cancel(appointment_id):
     active_profile("appointments")
     on_refusal("/portal/appointments")
-    done = scheduling.cancel(current_actor(), appointment_id, reason=request.form.get("reason", ""))
+    body = load(AppointmentCancellation, {k: request.form[k] for k in ("reason",) if k in request.form})
+    done = scheduling.cancel(current_actor(), appointment_id, reason=body["reason"])
     late = " It was inside the cancellation window, so it is marked as a late cancellation." \
         if done["late_cancellation"] else ""
     return back("/portal/appointments", f"Appointment cancelled.{late}")
@@ -87,5 +96,6 @@ def cancel(appointment_id):
 def reschedule(appointment_id):
     active_profile("appointments")
     on_refusal("/portal/appointments")
-    moved = scheduling.reschedule(current_actor(), appointment_id, start=request.form.get("start"))
+    body = load(AppointmentRescheduling, {k: request.form[k] for k in ("start",) if k in request.form})
+    moved = scheduling.reschedule(current_actor(), appointment_id, start=body["start"])
     return back("/portal/appointments", f"Appointment moved to {local_when(moved['start'])}.")

@@ -11,12 +11,19 @@ from flask import Blueprint, make_response, render_template, request
 
 from engine import config
 from engine.services import billing
+from web.api.billing import PaymentIn, PaymentMethodIn
 from web.headers import allow_stripe
 from web.pages._flash import back, on_refusal
+from web.pages._forms import load
 from web.pages._portal import active_profile
 from web.security import access, current_actor
 
 bp = Blueprint("portal_billing_pages", __name__, url_prefix="/portal")
+
+
+def _card(form) -> dict:
+    """The sandbox test card's fields as typed."""
+    return {k: form.get(k, "") for k in ("number", "exp_month", "exp_year", "cvc")}
 
 
 @bp.get("/billing")
@@ -43,13 +50,10 @@ def pay(invoice_id):
     on_refusal("/portal/billing")
     form = request.form
     actor = current_actor()
-    card = None
-    if not form.get("payment_method"):
-        card = {"number": form.get("number", ""), "exp_month": form.get("exp_month"),
-                "exp_year": form.get("exp_year"), "cvc": form.get("cvc", "")}
+    paying = {"payment_method": form["payment_method"]} if form.get("payment_method") else {"card": _card(form)}
+    body = load(PaymentIn, {**paying, "save_method": "save_method" in form})
     payment = billing.raise_if_failed(billing.charge_invoice(
-        actor, invoice_id, idempotency_key=f"page:{actor.id}:{form.get('idempotency_key', '')}",
-        payment_method=form.get("payment_method") or None, card=card, save_method="save_method" in form))
+        actor, invoice_id, idempotency_key=f"page:{actor.id}:{form.get('idempotency_key', '')}", **body))
     return back("/portal/billing", f"Thank you — payment received. Receipt {payment['receipt']['number']}.")
 
 
@@ -59,10 +63,8 @@ def save_card():
     """Keep a card for later payments (sandbox test cards; with Stripe the Payment Element pays directly)."""
     profile = active_profile("payments")
     on_refusal("/portal/billing")
-    form = request.form
-    card = {"number": form.get("number", ""), "exp_month": form.get("exp_month"), "exp_year": form.get("exp_year"),
-            "cvc": form.get("cvc", "")}
-    saved = billing.save_payment_method(current_actor(), profile["client_id"], card=card)
+    saved = billing.save_payment_method(current_actor(), profile["client_id"],
+                                        **load(PaymentMethodIn, {"card": _card(request.form)}))
     return back("/portal/billing", f"Saved {saved['label']}.")
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from engine.services import files, insurance
+from web.api.insurance import PolicyIn
 from web.pages._flash import back, on_refusal
+from web.pages._forms import load
 from web.pages._portal import active_profile
 from web.security import access, current_actor
 
@@ -30,7 +32,8 @@ def add_policy():
              if (f := request.files.get(side)) is not None and f.filename}
     for _name, data in cards.values():  # refuse a bad image before anything is saved
         files.check_upload(data, allowed=insurance.CARD_TYPES)
-    policy = insurance.add_policy(current_actor(), profile["client_id"], {f: request.form.get(f, "") for f in fields})
+    policy = insurance.add_policy(current_actor(), profile["client_id"],
+                                  load(PolicyIn, {f: request.form.get(f, "") for f in fields}))
     for side, (name, data) in cards.items():
         insurance.upload_card(current_actor(), policy["id"], side, filename=name, data=data)
     return back("/portal/insurance", "Insurance details sent; the practice will review them.")

@@ -7,7 +7,9 @@ from flask import Blueprint, Response, render_template, request
 
 from engine.errors import ValidationFailed
 from engine.services import files, practice
+from web.api.settings import Practice
 from web.pages._flash import back, on_refusal
+from web.pages._forms import load
 from web.security import access, current_actor, public
 
 bp = Blueprint("practice_pages", __name__)
@@ -67,7 +69,7 @@ def save():
     """Save the set-up; when a field is wrong nothing is saved and the form keeps what was typed."""
     data = practice_form_data(request.form)
     on_refusal(render=lambda exc: _page(data, exc.details, 422), catch=(ValidationFailed,))
-    practice.update_practice(current_actor(), data)
+    practice.update_practice(current_actor(), load(Practice, data))
     return back("/admin/setup", "The practice is saved.")
 
 

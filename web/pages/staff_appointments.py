@@ -11,7 +11,14 @@ from flask import Blueprint, render_template, request
 from engine.authz import get_client_for
 from engine.models.organization import Organization
 from engine.services import availability, scheduling
+from web.api.appointments import (
+    AppointmentCancellation,
+    AppointmentStaffUpdate,
+    AvailabilityExceptionIn,
+    AvailabilityRuleIn,
+)
 from web.pages._flash import back, on_refusal
+from web.pages._forms import load
 from web.security import access, current_actor
 
 bp = Blueprint("staff_appointment_pages", __name__, url_prefix="/staff")
@@ -61,10 +68,12 @@ def change_appointment(appointment_id):
     form, actor = request.form, current_actor()
     on_refusal("/staff/appointments")
     if form.get("action") == "cancel":
-        scheduling.cancel(actor, appointment_id, reason=form.get("reason", ""))
+        body = load(AppointmentCancellation, {"reason": form.get("reason", "")})
+        scheduling.cancel(actor, appointment_id, reason=body["reason"])
     else:
-        scheduling.update(actor, appointment_id, status=form.get("status") or None,
-                          telehealth_url=form.get("telehealth_url"))
+        changes = {"status": form.get("status") or None, "telehealth_url": form.get("telehealth_url")}
+        body = load(AppointmentStaffUpdate, {k: v for k, v in changes.items() if v is not None})
+        scheduling.update(actor, appointment_id, status=body.get("status"), telehealth_url=body.get("telehealth_url"))
     return back("/staff/appointments", "Appointment updated.")
 
 
@@ -74,14 +83,14 @@ def add_availability():
     form, actor = request.form, current_actor()
     on_refusal("/staff/appointments")
     if form.get("kind") in ("unavailable", "available"):
-        availability.add_exception(actor, actor.id, {k: form.get(k, "") for k in (
-            "date", "kind", "start", "end", "location", "note")})
+        body = load(AvailabilityExceptionIn, {"staff_id": str(actor.id), **{k: form.get(k, "") for k in (
+            "date", "kind", "start", "end", "location", "note")}})
+        availability.add_exception(actor, body.pop("staff_id"), body)
     else:
-        weekday = form.get("weekday", "")
-        availability.add_rule(actor, actor.id, {
-            "location": form.get("location", ""), "weekday": int(weekday) if weekday.isdigit() else None,
-            "start": form.get("start", ""), "end": form.get("end", ""),
-            "service_types": form.getlist("service_types")})
+        body = load(AvailabilityRuleIn, {"staff_id": str(actor.id), "weekday": form.get("weekday", ""),
+                                         "service_types": form.getlist("service_types"),
+                                         **{k: form.get(k, "") for k in ("location", "start", "end")}})
+        availability.add_rule(actor, body.pop("staff_id"), body)
     return back("/staff/appointments", "Availability saved.")
 
 

@@ -9,7 +9,9 @@ from engine.authz import get_client_for
 from engine.errors import PorticoError, ValidationFailed
 from engine.models.organization import Organization
 from engine.services import billing, payment_requests
+from web.api.billing import InvoiceIn
 from web.pages._flash import back, on_refusal
+from web.pages._forms import load
 from web.security import access, current_actor
 
 bp = Blueprint("staff_billing_pages", __name__, url_prefix="/staff")
@@ -69,9 +71,11 @@ def create_invoice(client_id):
         chosen = form.get(f"service_type_{i}", "")
         if not chosen and not form.get(f"service_{i}") and not form.get(f"amount_{i}"):
             continue
-        items.append({"service_type": chosen, "service": form.get(f"service_{i}", ""),
+        service = form.get(f"service_{i}", "")  # left empty: the chosen service type's name
+        items.append({"service_type": chosen, **({"service": service} if service else {}),
                       "service_date": form.get(f"date_{i}", ""), "amount": form.get(f"amount_{i}", "")})
-    inv = billing.create_invoice(current_actor(), client_id, {"line_items": items, "due_date": form.get("due_date", "")})
+    body = load(InvoiceIn, {"line_items": items, "due_date": form.get("due_date", "")})
+    inv = billing.create_invoice(current_actor(), client_id, body)
     return back(f"/staff/clients/{client_id}/billing", f"Invoice {inv['number']} issued.")
 
 

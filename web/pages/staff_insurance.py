@@ -6,7 +6,9 @@ from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
 from engine.services import insurance
+from web.api.insurance import InsuranceReview
 from web.pages._flash import back, on_refusal
+from web.pages._forms import load
 from web.security import access, current_actor
 
 bp = Blueprint("staff_insurance_pages", __name__, url_prefix="/staff")
@@ -25,6 +27,6 @@ def client_insurance(client_id):
 @access("staff:billing.manage")
 def review(client_id, policy_id):
     on_refusal(f"/staff/clients/{client_id}/insurance")
-    done = insurance.review_policy(current_actor(), policy_id, client_id=client_id,
-                                   decision=request.form.get("decision", ""), note=request.form.get("note", ""))
+    body = load(InsuranceReview, {"decision": request.form.get("decision", ""), "note": request.form.get("note", "")})
+    done = insurance.review_policy(current_actor(), policy_id, client_id=client_id, **body)
     return back(f"/staff/clients/{client_id}/insurance", f"Policy {done['status']}.")
