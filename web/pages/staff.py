@@ -18,6 +18,7 @@ from engine.services import (
     practice,
 )
 from engine.services import staff as staff_service
+from web.pages._flash import on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("staff_pages", __name__, url_prefix="/staff")
@@ -92,10 +93,8 @@ def clients():
 @access("staff:clients.manage")
 def create_client():
     """Create a client from the list page; errors shown beside the fields."""
-    try:
-        made = client_service.create_client(current_actor(), client_form_data(request.form))
-    except ValidationFailed as exc:
-        return _client_list(exc.details, request.form, 422)
+    on_refusal(render=lambda exc: _client_list(exc.details, request.form, 422), catch=(ValidationFailed,))
+    made = client_service.create_client(current_actor(), client_form_data(request.form))
     flash(f"Client {made['display_name']} created.", "success")
     return redirect(f"/staff/clients/{made['id']}", 303)
 
@@ -146,11 +145,9 @@ def client_contacts(client_id):
 @access("staff:clients.manage")
 def edit_client(client_id):
     """Save the client's details (version-checked)."""
-    try:
-        client_service.update_client(current_actor(), client_id, client_form_data(request.form),
-                                     expected_version=request.form.get("version", type=int))
-    except ValidationFailed as exc:
-        return _client_page(client_id, errors=exc.details, status=422)
+    on_refusal(render=lambda exc: _client_page(client_id, errors=exc.details, status=422), catch=(ValidationFailed,))
+    client_service.update_client(current_actor(), client_id, client_form_data(request.form),
+                                 expected_version=request.form.get("version", type=int))
     flash("Client record saved.", "success")
     return redirect(f"/staff/clients/{client_id}", 303)
 
@@ -159,10 +156,9 @@ def edit_client(client_id):
 @access("staff:clients.manage")
 def add_contact(client_id):
     """Link a new person or an existing client to this client."""
-    try:
-        client_service.add_contact(current_actor(), client_id, link_form_data(request.form))
-    except (ValidationFailed, Conflict) as exc:
-        return _client_page(client_id, tab="contacts", contact_errors=exc.details or {"": [exc.message]}, status=exc.status)
+    on_refusal(render=lambda exc: _client_page(client_id, tab="contacts", contact_errors=exc.details or {"": [exc.message]},
+                                               status=exc.status), catch=(ValidationFailed, Conflict))
+    client_service.add_contact(current_actor(), client_id, link_form_data(request.form))
     flash("Contact added.", "success")
     return redirect(f"/staff/clients/{client_id}/contacts", 303)
 
@@ -177,10 +173,9 @@ def edit_link(link_id):
     changes = {k: changes[k] for k in ("relationship", "is_guardian", "permissions")}
     if "contact.first_name" in request.form:  # only shown for contacts who are not clients
         changes["contact"] = {n: request.form.get(f"contact.{n}", "") for n in CONTACT_PERSON}
-    try:
-        client_service.update_link(actor, link_id, changes)
-    except ValidationFailed as exc:
-        return _client_page(link.client.id, tab="contacts", link_errors={link_id: exc.details}, status=422)
+    on_refusal(render=lambda exc: _client_page(link.client.id, tab="contacts", link_errors={link_id: exc.details},
+                                               status=422), catch=(ValidationFailed,))
+    client_service.update_link(actor, link_id, changes)
     flash("Contact link saved.", "success")
     return redirect(f"/staff/clients/{link.client.id}/contacts", 303)
 
@@ -228,9 +223,7 @@ def preferences():
     changes = {"service_types": form.getlist("service_types"), "locations": form.getlist("locations"),
                "notify_new_task": "notify_new_task" in form, "notify_new_message": "notify_new_message" in form,
                "notify_digest": form.get("notify_digest", "daily")}
-    try:
-        staff_service.set_own_preferences(current_actor(), changes)
-    except ValidationFailed as exc:
-        return _preferences_page(changes, exc.details, 422)
+    on_refusal(render=lambda exc: _preferences_page(changes, exc.details, 422), catch=(ValidationFailed,))
+    staff_service.set_own_preferences(current_actor(), changes)
     flash("Your preferences are saved.", "success")
     return redirect("/staff/preferences", 303)
