@@ -185,13 +185,16 @@ def edit_link(link_id):
 def invite_contact(link_id):
     """Mail the link's contact an activation link to the client portal."""
     link = client_service.get_link_for(current_actor(), link_id)
-    try:
-        sent = contact_invitations.invite_contact(current_actor(), link_id)
-    except (Conflict, ValidationFailed) as exc:
+    contacts = f"/staff/clients/{link.client.id}/contacts"
+
+    def refused(exc):
         flash(exc.message, "error")
-    else:
-        flash(f"Invitation sent to {sent['email']}.", "success")
-    return redirect(f"/staff/clients/{link.client.id}/contacts", 303)
+        return redirect(contacts, 303)
+
+    on_refusal(render=refused, catch=(Conflict, ValidationFailed))
+    sent = contact_invitations.invite_contact(current_actor(), link_id)
+    flash(f"Invitation sent to {sent['email']}.", "success")
+    return redirect(contacts, 303)
 
 
 @bp.post("/contact-links/<link_id>/delete")
