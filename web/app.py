@@ -38,11 +38,17 @@ from web.pages import inbox as pages_inbox
 from web.pages import intake as pages_intake
 from web.pages import integrations as pages_integrations
 from web.pages import portal as pages_portal
-from web.pages import portal_services as pages_portal_services
+from web.pages import portal_appointments as pages_portal_appointments
+from web.pages import portal_billing as pages_portal_billing
+from web.pages import portal_insurance as pages_portal_insurance
+from web.pages import portal_messages as pages_portal_messages
 from web.pages import portal_tasks as pages_portal_tasks
 from web.pages import practice as pages_practice
 from web.pages import staff as pages_staff
-from web.pages import staff_services as pages_staff_services
+from web.pages import staff_appointments as pages_staff_appointments
+from web.pages import staff_billing as pages_staff_billing
+from web.pages import staff_insurance as pages_staff_insurance
+from web.pages import staff_messages as pages_staff_messages
 from web.pages import studio as pages_studio
 
 
@@ -71,8 +77,10 @@ API_BLUEPRINTS = (
 )
 PAGE_BLUEPRINTS = (
     pages_admin.bp, pages_auth.bp, pages_devmail.bp, pages_forms.bp, pages_inbox.bp,
-    pages_intake.bp, pages_integrations.bp, pages_portal.bp, pages_portal_services.bp,
-    pages_portal_tasks.bp, pages_practice.bp, pages_staff.bp, pages_staff_services.bp, pages_studio.bp,
+    pages_intake.bp, pages_integrations.bp, pages_portal.bp, pages_portal_appointments.bp,
+    pages_portal_billing.bp, pages_portal_insurance.bp, pages_portal_messages.bp, pages_portal_tasks.bp,
+    pages_practice.bp, pages_staff.bp, pages_staff_appointments.bp, pages_staff_billing.bp,
+    pages_staff_insurance.bp, pages_staff_messages.bp, pages_studio.bp,
 )
 
 

@@ -1,7 +1,8 @@
 """One place that turns domain errors and HTTP errors into responses.
 
 API routes answer `{"error": {"code", "message", "details"}}`; pages render an
-error template. Bad input never becomes a 500.
+error template, or answer a refused action as the view chose (web/pages/_flash.py on_refusal).
+Bad input never becomes a 500.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import PorticoError
+from web.pages._flash import refusal_response
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,13 @@ def _webargs_details(exc: HTTPException):
 def register(app: Flask) -> None:
     @app.errorhandler(PorticoError)
     def _domain(exc: PorticoError):
+        if not wants_json():  # a page that chose how to answer a refused action (web/pages/_flash.py)
+            try:
+                answer = refusal_response(exc)
+            except PorticoError as again:  # the page to show again is itself refused: the error page
+                exc, answer = again, None
+            if answer is not None:
+                return answer
         if exc.status >= 500:
             log.error("domain error %s: %s", exc.code, exc.message)
         resp = error_response(exc.status, exc.code, exc.message, exc.details)

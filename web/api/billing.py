@@ -24,6 +24,8 @@ class InvoiceLineItem(ma.Schema):
     service = _S(validate=ma.validate.Length(min=1, max=200), metadata={"description": "required without service_type"})
     service_date = _S(required=True, metadata={"description": "YYYY-MM-DD"})
     amount_cents = _I(strict=True, metadata={"description": "required without service_type"})
+    amount = _S(validate=ma.validate.Length(max=40), load_only=True,
+                metadata={"description": "the amount as people type it (\"$180.00\"), instead of amount_cents"})
     description = _S(load_default="")
 
 

@@ -12,7 +12,7 @@ from pymongo.errors import PyMongoError
 from engine.authz import PERMISSIONS
 from engine.models.clients import Client
 from engine.models.organization import Organization
-from engine.services.practice.settings import duration_words
+from engine.services.practice.settings import duration_words, org_zone
 
 
 def practice_brand() -> dict:
@@ -37,6 +37,23 @@ def local_time(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
     return value.astimezone(ZoneInfo(Organization.get().timezone or "UTC")).strftime(fmt)
 
 
+def local_when(value: str | datetime, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+    """A time (ISO text or a datetime; stored times without a zone are UTC) in the practice's time zone,
+    with the weekday: appointments, messages, invoices."""
+    if not value:
+        return ""
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(org_zone()).strftime(fmt)
+
+
+def money(cents: int, currency: str = "usd") -> str:
+    """An amount in cents as people read it: $1,234.50."""
+    symbol = {"usd": "$", "cad": "CA$", "aud": "A$", "eur": "€", "gbp": "£"}.get(currency, "")
+    return f"{symbol}{(cents or 0) / 100:,.2f}"
+
+
 def client_name(client_id) -> str:
     """A client's name where a page would otherwise show the id (the instance monitor)."""
     client = Client.objects(id=client_id).only("first_name", "last_name", "preferred_name").first()
@@ -47,6 +64,8 @@ def install_globals(app: Flask) -> None:
     """What every page's template may use: the practice's brand in the header, `local` for times."""
     app.jinja_env.globals["practice_brand"] = practice_brand
     app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["local_when"] = local_when
+    app.jinja_env.filters["money"] = money
     app.jinja_env.filters["duration_words"] = duration_words  # "P3D" -> "3 days"
     # Pages that leave out a control for want of a permission name it by its title (templates/_permission.html).
     app.add_template_global(lambda code: PERMISSIONS[code], "permission_title")

@@ -9,6 +9,9 @@ from engine.errors import Conflict, ValidationFailed
 from engine.services.accounts import staff as staff_service
 from engine.services.practice import practice
 from engine.services.practice import settings as settings_service
+from web.api.settings import DefaultPermissions, PortalSettings
+from web.pages._flash import on_refusal
+from web.pages._forms import load
 from web.security import access, current_actor
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
@@ -65,11 +68,10 @@ def staff():
 def create_staff():
     """Add a staff member; errors shown beside the fields."""
     data = staff_form_data(request.form, creating=True)
-    try:
-        made = staff_service.create_staff(current_actor(), data)
-    except (ValidationFailed, Conflict) as exc:
-        data.pop("password", None)
-        return _staff_list(exc.details or {"": [exc.message]}, data, exc.status)
+    shown = {k: v for k, v in data.items() if k != "password"}  # a refused form comes back without the password
+    on_refusal(render=lambda exc: _staff_list(exc.details or {"": [exc.message]}, shown, exc.status),
+               catch=(ValidationFailed, Conflict))
+    made = staff_service.create_staff(current_actor(), data)
     flash(f"{made['display_name']} added.", "success")
     return redirect(f"/admin/staff/{made['id']}", 303)
 
@@ -92,10 +94,9 @@ def staff_member(staff_id):
 def edit_staff(staff_id):
     """Save a member's details, roles, grants and preferences."""
     data = staff_form_data(request.form, creating=False)
-    try:
-        staff_service.update_staff(current_actor(), staff_id, data)
-    except (ValidationFailed, Conflict) as exc:
-        return _member_page(staff_id, errors=exc.details or {"": [exc.message]}, values=data, status=exc.status)
+    on_refusal(render=lambda exc: _member_page(staff_id, errors=exc.details or {"": [exc.message]}, values=data,
+                                               status=exc.status), catch=(ValidationFailed, Conflict))
+    staff_service.update_staff(current_actor(), staff_id, data)
     flash("Changes saved.", "success")
     return redirect(f"/admin/staff/{staff_id}", 303)
 
@@ -105,10 +106,9 @@ def edit_staff(staff_id):
 def set_status(staff_id):
     """Disable (ending sessions and tokens) or re-enable a member."""
     disable = request.form.get("disabled") == "1"
-    try:
-        staff_service.update_staff(current_actor(), staff_id, {"disabled": disable})
-    except Conflict as exc:
-        return _member_page(staff_id, errors={"": [exc.message]}, status=exc.status)
+    on_refusal(render=lambda exc: _member_page(staff_id, errors={"": [exc.message]}, status=exc.status),
+               catch=(Conflict,))
+    staff_service.update_staff(current_actor(), staff_id, {"disabled": disable})
     flash("Disabled: their sessions and API tokens have ended." if disable else "Enabled again.", "success")
     return redirect(f"/admin/staff/{staff_id}", 303)
 
@@ -126,10 +126,9 @@ def default_permissions():
 def save_default_permissions():
     """Replace the default permission set."""
     chosen = request.form.getlist("permissions")
-    try:
-        settings_service.set_default_permissions(current_actor(), chosen)
-    except ValidationFailed as exc:
-        return _render("admin/permissions.html", 422, chosen=chosen, errors=exc.details)
+    on_refusal(render=lambda exc: _render("admin/permissions.html", 422, chosen=chosen, errors=exc.details),
+               catch=(ValidationFailed,))
+    settings_service.set_default_permissions(current_actor(), load(DefaultPermissions, {"permissions": chosen})["permissions"])
     flash("Default permissions saved. They apply to every staff member now.", "success")
     return redirect("/admin/permissions", 303)
 
@@ -186,9 +185,8 @@ def portal_settings():
 def save_portal_settings():
     """Save the portal settings; nothing is saved when a field is wrong."""
     data = portal_form_data(request.form)
-    try:
-        settings_service.update_portal_settings(current_actor(), data)
-    except ValidationFailed as exc:
-        return _portal_page({**data, **_picked(request.form)}, _plain_duration_errors(exc.details), 422)
+    on_refusal(render=lambda exc: _portal_page({**data, **_picked(request.form)}, _plain_duration_errors(exc.details), 422),
+               catch=(ValidationFailed,))
+    settings_service.update_portal_settings(current_actor(), load(PortalSettings, data))
     flash("Portal settings saved.", "success")
     return redirect("/admin/portal", 303)

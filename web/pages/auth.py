@@ -7,6 +7,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from engine.errors import NotAuthenticated, ValidationFailed
 from engine.services.accounts import accounts, mfa, password_reset
 from web import sessions
+from web.pages._flash import on_refusal
 from web.security import access, current_actor, public
 
 bp = Blueprint("auth", __name__)
@@ -107,10 +108,9 @@ def reset_password():
     if request.form.get("password", "") != request.form.get("confirm", ""):
         return render_template("auth/reset.html", token=token,
                                errors={"confirm": ["the two passwords differ"]}), 422
-    try:
-        account = password_reset.reset(token, request.form.get("password", ""), **_client_info())
-    except ValidationFailed as exc:
-        return render_template("auth/reset.html", token=token, errors=exc.details or {}), 422
+    on_refusal(render=lambda exc: (render_template("auth/reset.html", token=token, errors=exc.details or {}), 422),
+               catch=(ValidationFailed,))
+    account = password_reset.reset(token, request.form.get("password", ""), **_client_info())
     raw, step = accounts.open_login(account, via="password_reset", **_client_info())
     sessions.begin_browser_session(raw)
     return continue_login(step, "Your password is changed and every other session is signed out.")

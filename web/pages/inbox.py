@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request
 
-from engine.errors import PorticoError
 from engine.models import utcnow
 from engine.models.clients import Client
 from engine.services.inbox import tasks
 from engine.services.intake import intake
 from engine.services.messaging import messaging
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("inbox_pages", __name__, url_prefix="/staff")
@@ -54,10 +53,8 @@ def inbox():
 @access("staff")
 def acknowledge_selected():
     """Acknowledge the submitted forms ticked in the inbox, each on its own; say which were and were not."""
-    try:
-        result = intake.acknowledge_forms(current_actor(), request.form.getlist("task_id"))
-    except PorticoError as exc:
-        return back("/staff/inbox", error=exc)
+    on_refusal("/staff/inbox")
+    result = intake.acknowledge_forms(current_actor(), request.form.getlist("task_id"))
     done = result["acknowledged"]
     if done:
         flash(f"{len(done)} form{'s' if len(done) != 1 else ''} acknowledged: {', '.join(done)}.", "ok")
@@ -83,10 +80,8 @@ def task_page(task_id):
 @access("staff")
 def claim(task_id):
     """Claim a task so colleagues see that I am on it."""
-    try:
-        tasks.claim(current_actor(), task_id)
-    except PorticoError as exc:
-        return back(f"/staff/tasks/{task_id}", error=exc)
+    on_refusal(f"/staff/tasks/{task_id}")
+    tasks.claim(current_actor(), task_id)
     return back(f"/staff/tasks/{task_id}", "You claimed this task.")
 
 
@@ -94,8 +89,6 @@ def claim(task_id):
 @access("staff")
 def mark_done(task_id):
     """Complete a task that has no form (a follow-up, a call to make)."""
-    try:
-        tasks.complete(current_actor(), task_id, {})
-    except PorticoError as exc:
-        return back(f"/staff/tasks/{task_id}", error=exc)
+    on_refusal(f"/staff/tasks/{task_id}")
+    tasks.complete(current_actor(), task_id, {})
     return back("/staff/inbox", "Task completed.")

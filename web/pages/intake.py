@@ -8,12 +8,12 @@ from bson import ObjectId
 from flask import Blueprint, render_template, request
 
 from engine.authz import get_client_for
-from engine.errors import NotFound, PorticoError, ValidationFailed
+from engine.errors import NotFound, ValidationFailed
 from engine.services.clients import documents
 from engine.services.inbox import tasks
 from engine.services.intake import dynamic_forms, intake, intake_queries, intake_requests
 from engine.services.platform import files
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("intake_pages", __name__, url_prefix="/staff")
@@ -40,10 +40,9 @@ def _back_to(client_id: str) -> str:
 
 
 def _act(client_id, action, done: str):
-    try:
-        action()
-    except PorticoError as exc:
-        return back(f"/staff/clients/{client_id}/documents", error=exc)
+    """Run the action; back on the client's Documents tab with `done`, or with the refusal."""
+    on_refusal(f"/staff/clients/{client_id}/documents")
+    action()
     return back(f"/staff/clients/{client_id}/documents", done)
 
 
@@ -169,12 +168,14 @@ def acknowledge(task_id):
         return _acknowledge_page(task_id, decision=decision, comment=comment, status=422,
                                  error="Write what the client should change before returning the form.")
     data = {"decision": decision, **({"return_comment": comment} if decision == "return" else {})}
-    try:
-        tasks.complete(current_actor(), task_id, data)
-    except ValidationFailed:
-        return _acknowledge_page(task_id, decision=decision, comment=comment, status=422,
-                                 error="Choose whether to acknowledge the form or return it with a comment.")
-    except PorticoError as exc:
+
+    def refused(exc):
+        if isinstance(exc, ValidationFailed):
+            return _acknowledge_page(task_id, decision=decision, comment=comment, status=422,
+                                     error="Choose whether to acknowledge the form or return it with a comment.")
         return back(f"/staff/tasks/{task_id}/acknowledge", error=exc)
+
+    on_refusal(render=refused)
+    tasks.complete(current_actor(), task_id, data)
     return back(f"/staff/clients/{row['client_id']}/documents",
                 "Form returned to the client." if decision == "return" else "Form acknowledged.")

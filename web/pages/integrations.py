@@ -10,7 +10,7 @@ from engine.authz import PERMISSIONS
 from engine.errors import ValidationFailed
 from engine.models.integrations import WEBHOOK_EVENTS
 from engine.services.integrations import service_tokens, webhooks
-from web.pages._flash import back
+from web.pages._flash import back, on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("integration_pages", __name__, url_prefix="/admin")
@@ -44,10 +44,8 @@ def tokens():
 def create_token():
     """Create a token and show it this once (rendered, never put in a cookie or redirect)."""
     values = {"name": request.form.get("name", ""), "permissions": request.form.getlist("permissions")}
-    try:
-        raw, made = service_tokens.create_token(current_actor(), values["name"], values["permissions"])
-    except ValidationFailed as exc:
-        return _tokens_page(exc.status, errors=exc.details, values=values)
+    on_refusal(render=lambda exc: _tokens_page(exc.status, errors=exc.details, values=values), catch=(ValidationFailed,))
+    raw, made = service_tokens.create_token(current_actor(), values["name"], values["permissions"])
     return _tokens_page(201, created=made, raw=raw)
 
 
@@ -88,10 +86,8 @@ def webhook_list():
 def create_webhook():
     """Register an endpoint and show its signing secret this once."""
     values = _endpoint_form(request.form)
-    try:
-        secret, made = webhooks.create_endpoint(current_actor(), **values)
-    except ValidationFailed as exc:
-        return _webhooks_page(exc.status, errors=exc.details, values=values)
+    on_refusal(render=lambda exc: _webhooks_page(exc.status, errors=exc.details, values=values), catch=(ValidationFailed,))
+    secret, made = webhooks.create_endpoint(current_actor(), **values)
     return _webhooks_page(201, created=made, secret=secret)
 
 
@@ -117,10 +113,9 @@ def webhook(endpoint_id):
 def edit_webhook(endpoint_id):
     """Save an endpoint's URL, events, description and whether it is on."""
     values = _endpoint_form(request.form)
-    try:
-        webhooks.update_endpoint(current_actor(), endpoint_id, values)
-    except ValidationFailed as exc:
-        return _endpoint_page(endpoint_id, exc.status, errors=exc.details, values=values)
+    on_refusal(render=lambda exc: _endpoint_page(endpoint_id, exc.status, errors=exc.details, values=values),
+               catch=(ValidationFailed,))
+    webhooks.update_endpoint(current_actor(), endpoint_id, values)
     return back(f"/admin/webhooks/{endpoint_id}", "Changes saved.")
 
 

@@ -12,6 +12,7 @@ from engine.services.inbox import tasks
 from engine.services.intake import intake_queries
 from engine.services.portal import invitations, portal_home
 from web import sessions
+from web.pages._flash import on_refusal
 from web.pages.auth import continue_login
 from web.security import access, current_actor, public
 
@@ -91,11 +92,10 @@ def activate():
     if password != request.form.get("confirm", ""):
         errors = {"confirm": ["the two passwords differ"]}
         return render_template("intake/activate.html", token=token, errors=errors), 422
-    try:
-        result = invitations.activate(token, password, ip=request.remote_addr or "",
-                                      user_agent=request.headers.get("User-Agent", ""))
-    except ValidationFailed as exc:
-        return render_template("intake/activate.html", token=token, errors=exc.details or {}), 422
+    on_refusal(render=lambda exc: (render_template("intake/activate.html", token=token, errors=exc.details or {}), 422),
+               catch=(ValidationFailed,))
+    result = invitations.activate(token, password, ip=request.remote_addr or "",
+                                  user_agent=request.headers.get("User-Agent", ""))
     # The link and the new password prove who this is: sign in now (the MFA step still follows).
     account = accounts.find_login(result["email"])
     raw, step = accounts.open_login(account, via="activation", ip=request.remote_addr or "",

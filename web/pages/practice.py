@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from engine.errors import PorticoError, ValidationFailed
+from engine.errors import ValidationFailed
 from engine.services.platform import files
 from engine.services.practice import practice
-from web.pages._flash import back
+from web.api.settings import Practice
+from web.pages._flash import back, on_refusal
+from web.pages._forms import load
 from web.security import access, current_actor, public
 
 bp = Blueprint("practice_pages", __name__)
@@ -67,10 +69,8 @@ def setup():
 def save():
     """Save the set-up; when a field is wrong nothing is saved and the form keeps what was typed."""
     data = practice_form_data(request.form)
-    try:
-        practice.update_practice(current_actor(), data)
-    except ValidationFailed as exc:
-        return _page(data, exc.details, 422)
+    on_refusal(render=lambda exc: _page(data, exc.details, 422), catch=(ValidationFailed,))
+    practice.update_practice(current_actor(), load(Practice, data))
     return back("/admin/setup", "The practice is saved.")
 
 
@@ -79,15 +79,13 @@ def save():
 def upload_logo():
     """Upload a new logo, or remove it."""
     upload = request.files.get("logo")
-    try:
-        if request.form.get("remove"):
-            practice.remove_logo(current_actor())
-            return back("/admin/practice#logo", "The logo is removed.")
-        if upload is None or not upload.filename:
-            raise ValidationFailed("choose an image file", details={"logo": ["is required"]})
-        practice.set_logo(current_actor(), files.read_upload(upload.stream), upload.filename)
-    except PorticoError as exc:
-        return back("/admin/practice#logo", error=exc)
+    on_refusal("/admin/practice#logo")
+    if request.form.get("remove"):
+        practice.remove_logo(current_actor())
+        return back("/admin/practice#logo", "The logo is removed.")
+    if upload is None or not upload.filename:
+        raise ValidationFailed("choose an image file", details={"logo": ["is required"]})
+    practice.set_logo(current_actor(), files.read_upload(upload.stream), upload.filename)
     return back("/admin/practice#logo", "The logo is saved.")
 
 

@@ -14,6 +14,7 @@ from engine.services.clients import clients as client_service
 from engine.services.intake import dashboard, intake
 from engine.services.portal import contact_invitations, invitations
 from engine.services.practice import practice
+from web.pages._flash import on_refusal
 from web.security import access, current_actor
 
 bp = Blueprint("staff_pages", __name__, url_prefix="/staff")
@@ -88,10 +89,8 @@ def clients():
 @access("staff:clients.manage")
 def create_client():
     """Create a client from the list page; errors shown beside the fields."""
-    try:
-        made = client_service.create_client(current_actor(), client_form_data(request.form))
-    except ValidationFailed as exc:
-        return _client_list(exc.details, request.form, 422)
+    on_refusal(render=lambda exc: _client_list(exc.details, request.form, 422), catch=(ValidationFailed,))
+    made = client_service.create_client(current_actor(), client_form_data(request.form))
     flash(f"Client {made['display_name']} created.", "success")
     return redirect(f"/staff/clients/{made['id']}", 303)
 
@@ -142,11 +141,9 @@ def client_contacts(client_id):
 @access("staff:clients.manage")
 def edit_client(client_id):
     """Save the client's details (version-checked)."""
-    try:
-        client_service.update_client(current_actor(), client_id, client_form_data(request.form),
-                                     expected_version=request.form.get("version", type=int))
-    except ValidationFailed as exc:
-        return _client_page(client_id, errors=exc.details, status=422)
+    on_refusal(render=lambda exc: _client_page(client_id, errors=exc.details, status=422), catch=(ValidationFailed,))
+    client_service.update_client(current_actor(), client_id, client_form_data(request.form),
+                                 expected_version=request.form.get("version", type=int))
     flash("Client record saved.", "success")
     return redirect(f"/staff/clients/{client_id}", 303)
 
@@ -155,10 +152,9 @@ def edit_client(client_id):
 @access("staff:clients.manage")
 def add_contact(client_id):
     """Link a new person or an existing client to this client."""
-    try:
-        client_service.add_contact(current_actor(), client_id, link_form_data(request.form))
-    except (ValidationFailed, Conflict) as exc:
-        return _client_page(client_id, tab="contacts", contact_errors=exc.details or {"": [exc.message]}, status=exc.status)
+    on_refusal(render=lambda exc: _client_page(client_id, tab="contacts", contact_errors=exc.details or {"": [exc.message]},
+                                               status=exc.status), catch=(ValidationFailed, Conflict))
+    client_service.add_contact(current_actor(), client_id, link_form_data(request.form))
     flash("Contact added.", "success")
     return redirect(f"/staff/clients/{client_id}/contacts", 303)
 
@@ -173,10 +169,9 @@ def edit_link(link_id):
     changes = {k: changes[k] for k in ("relationship", "is_guardian", "permissions")}
     if "contact.first_name" in request.form:  # only shown for contacts who are not clients
         changes["contact"] = {n: request.form.get(f"contact.{n}", "") for n in CONTACT_PERSON}
-    try:
-        client_service.update_link(actor, link_id, changes)
-    except ValidationFailed as exc:
-        return _client_page(link.client.id, tab="contacts", link_errors={link_id: exc.details}, status=422)
+    on_refusal(render=lambda exc: _client_page(link.client.id, tab="contacts", link_errors={link_id: exc.details},
+                                               status=422), catch=(ValidationFailed,))
+    client_service.update_link(actor, link_id, changes)
     flash("Contact link saved.", "success")
     return redirect(f"/staff/clients/{link.client.id}/contacts", 303)
 
@@ -186,13 +181,16 @@ def edit_link(link_id):
 def invite_contact(link_id):
     """Mail the link's contact an activation link to the client portal."""
     link = client_service.get_link_for(current_actor(), link_id)
-    try:
-        sent = contact_invitations.invite_contact(current_actor(), link_id)
-    except (Conflict, ValidationFailed) as exc:
+    contacts = f"/staff/clients/{link.client.id}/contacts"
+
+    def refused(exc):
         flash(exc.message, "error")
-    else:
-        flash(f"Invitation sent to {sent['email']}.", "success")
-    return redirect(f"/staff/clients/{link.client.id}/contacts", 303)
+        return redirect(contacts, 303)
+
+    on_refusal(render=refused, catch=(Conflict, ValidationFailed))
+    sent = contact_invitations.invite_contact(current_actor(), link_id)
+    flash(f"Invitation sent to {sent['email']}.", "success")
+    return redirect(contacts, 303)
 
 
 @bp.post("/contact-links/<link_id>/delete")
@@ -224,9 +222,7 @@ def preferences():
     changes = {"service_types": form.getlist("service_types"), "locations": form.getlist("locations"),
                "notify_new_task": "notify_new_task" in form, "notify_new_message": "notify_new_message" in form,
                "notify_digest": form.get("notify_digest", "daily")}
-    try:
-        staff_service.set_own_preferences(current_actor(), changes)
-    except ValidationFailed as exc:
-        return _preferences_page(changes, exc.details, 422)
+    on_refusal(render=lambda exc: _preferences_page(changes, exc.details, 422), catch=(ValidationFailed,))
+    staff_service.set_own_preferences(current_actor(), changes)
     flash("Your preferences are saved.", "success")
     return redirect("/staff/preferences", 303)

@@ -124,4 +124,4 @@ def test_calendar_range_query_for_staff(client, practice):
         resp = client.get("/api/v1/appointments", query_string={"upcoming": "false", **rng}, headers=staff)
         assert resp.status_code == 200 and len(resp.get_json()["items"]) == expected
     page = client.get("/staff/calendar", headers=staff)
-    assert page.status_code == 200 and "services/staff_calendar.js" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "appointments/staff_calendar.js" in page.get_data(as_text=True)
