@@ -20,6 +20,7 @@ from engine.models.organization import Organization
 from engine.services import accounts, availability, billing, files, insurance, messaging, scheduling
 from web.api._files import uploads
 from web.headers import allow_stripe
+from web.pages._confirm import ask, booking_sentence, cancel_sentence, confirmed, staff_name
 from web.pages._flash import back
 from web.security import access, current_actor
 
@@ -116,6 +117,11 @@ def appointments():
 def book():
     profile = _active("appointments")
     form = request.form
+    if not confirmed(form):  # the confirm step: a post without it books nothing and asks first
+        return ask(booking_sentence(service_type=form.get("service_type", ""), staff_name=staff_name(form.get("staff_id")),
+                                    start=form.get("start", ""), location=form.get("location", "")),
+                   action="/portal/appointments/book", form=form, back_url="/portal/appointments#slots",
+                   confirm_label="Book it", nothing_yet="Nothing is booked until you confirm.")
     try:
         appt = scheduling.book(current_actor(), client_id=profile["client_id"], staff_id=form.get("staff_id"),
                                location=form.get("location", ""), service_type_key=form.get("service_type", ""),
@@ -130,6 +136,14 @@ def book():
 @access("portal")
 def cancel(appointment_id):
     _active("appointments")
+    if not confirmed(request.form):  # the confirm step: a post without it cancels nothing and asks first
+        try:
+            sentence = cancel_sentence(scheduling.get_appointment(current_actor(), appointment_id))
+        except PorticoError as exc:
+            return back("/portal/appointments", error=exc)
+        return ask(sentence, action=f"/portal/appointments/{appointment_id}/cancel", form=request.form,
+                   back_url="/portal/appointments", confirm_label="Cancel the appointment",
+                   nothing_yet="The appointment stays booked until you confirm.")
     try:
         done = scheduling.cancel(current_actor(), appointment_id, reason=request.form.get("reason", ""))
     except PorticoError as exc:

@@ -20,6 +20,8 @@ from engine.services import (
     scheduling,
 )
 from web.api._files import uploads
+from web.pages import client_name
+from web.pages._confirm import ask, cancel_sentence, confirmed, void_sentence
 from web.pages._flash import back
 from web.security import access, current_actor
 
@@ -136,6 +138,16 @@ def request_payment(invoice_id):
 @access("staff:billing.manage")
 def void(invoice_id):
     client_id = request.form.get("client_id", "")
+    if not confirmed(request.form):  # the confirm step: a post without it voids nothing and asks first
+        try:
+            found, client = billing.get_invoice_for(current_actor(), invoice_id, staff_need="billing.manage")
+        except PorticoError as exc:
+            return back(f"/staff/clients/{client_id}/billing", error=exc)
+        sentence = void_sentence(number=found.number, client=client.display_name, total_cents=found.total_cents,
+                                 currency=found.currency)
+        return ask(sentence, action=f"/staff/invoices/{invoice_id}/void", form=request.form,
+                   back_url=f"/staff/clients/{found.client}/billing", confirm_label="Void the invoice",
+                   nothing_yet="The invoice stays open until you confirm.")
     try:
         inv = billing.void_invoice(current_actor(), invoice_id)
     except PorticoError as exc:
@@ -206,6 +218,12 @@ def calendar():
 def change_appointment(appointment_id):
     form, actor = request.form, current_actor()
     try:
+        if form.get("action") == "cancel" and not confirmed(form):  # the confirm step: ask first
+            appt = scheduling.get_appointment(actor, appointment_id)
+            return ask(cancel_sentence(appt, client=client_name(appt["client_id"])),
+                       action=f"/staff/appointments/{appointment_id}", form=form, back_url="/staff/appointments",
+                       confirm_label="Cancel the appointment",
+                       nothing_yet="The appointment stays booked until you confirm.")
         if form.get("action") == "cancel":
             scheduling.cancel(actor, appointment_id, reason=form.get("reason", ""))
         else:
