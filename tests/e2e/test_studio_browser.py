@@ -10,6 +10,7 @@ import pytest
 
 from engine import wiring
 from engine.authz import SYSTEM, staff_actor
+from engine.models.migration import MigrationRun
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessDefinition, Task
 from engine.services.intake import intake
@@ -84,7 +85,14 @@ def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, w
     page.click("#m-preview")
     page.wait_for_selector("#preview-summary:has-text('1 can move')")
     assert "already past acknowledge" in page.inner_text("#preview-rows")
+    page.click("#m-run")  # the confirm step: a dialog names the move; Go back moves nothing
+    dialog = page.locator("dialog.confirm-dialog[open]")
+    assert "Move 1 running instance of s_flow to version 2?" in dialog.inner_text()
+    page.click("#confirm-dialog-back")
+    assert page.evaluate("document.activeElement.id") == "m-run" and page.is_hidden("#run-card")
+    assert MigrationRun.objects.count() == 0
     page.click("#m-run")
+    page.click("#confirm-dialog-yes")
     page.wait_for_selector("#migrate-page[data-done=true]")
     assert "moved 1, refused 1, failed 0" in page.inner_text("#run-summary")
     assert page.get_attribute("#run-progress", "value") == "2"

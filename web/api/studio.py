@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from engine.errors import ValidationFailed
 from engine.models.workflow import INSTANCE_STATUSES
 from engine.services.processes import migration as migration_service
 from engine.services.processes import studio as studio_service
@@ -28,6 +29,11 @@ class MigrateIn(ma.Schema):
     process_id = _S(required=True)
     to_version = _I(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
     instance_ids = ma.fields.List(_S(), load_default=list, metadata={"description": "empty: every affected one"})
+
+
+class MigrateRunIn(MigrateIn):
+    confirm = ma.fields.Boolean(load_default=False, metadata={
+        "description": "true once a person confirmed the move after its preview; without it nothing moves"})
 
 
 class RollbackIn(ma.Schema):
@@ -125,11 +131,14 @@ class RunOut(ma.Schema):
 
 
 @blp.route("/process-instances/migrate", methods=["POST"])
-@blp.arguments(MigrateIn)
+@blp.arguments(MigrateRunIn)
 @blp.response(202, RunOut)
 @access("staff:workflows.manage")
 def migrate(body):
     """Start moving the instances (snapshot each first); poll the run for progress."""
+    if not body["confirm"]:  # the confirm step (issue 16): moving running instances is asked for twice
+        raise ValidationFailed("Nothing was moved: confirm the move after its preview.",
+                               details={"confirm": ["confirm the move after its preview"]})
     run = migration_service.create_run(current_actor(), body["process_id"], body["to_version"],
                                        instance_ids=body["instance_ids"] or None)
     # Imported here so that building the app does not install the broker seam (web/wsgi.py does that).

@@ -13,6 +13,7 @@ from engine.authz import PERMISSIONS
 from engine.models.clients import Client
 from engine.models.organization import Organization
 from engine.services.practice.settings import duration_words, org_zone
+from web.pages import _confirm
 
 
 def practice_brand() -> dict:
@@ -71,3 +72,4 @@ def install_globals(app: Flask) -> None:
     app.add_template_global(lambda code: PERMISSIONS[code], "permission_title")
     app.jinja_env.filters["permission_title_filter"] = lambda code: PERMISSIONS.get(code, code)
     app.add_template_global(client_name, "client_name")
+    _confirm.install(app)  # the confirm step's sentences (booking, cancelling, voiding)

@@ -20,6 +20,7 @@ from web.api.appointments import (
     AppointmentRescheduling,
 )
 from web.pages import local_when
+from web.pages._confirm import ask, booking_sentence, cancel_sentence, confirmed, staff_name
 from web.pages._flash import back, on_refusal
 from web.pages._forms import load
 from web.pages._portal import active_profile
@@ -70,6 +71,11 @@ def book():
     profile = active_profile("appointments")
     on_refusal("/portal/appointments")
     form = request.form
+    if not confirmed(form):  # the confirm step: a post without it books nothing and asks first
+        return ask(booking_sentence(service_type=form.get("service_type", ""), staff_name=staff_name(form.get("staff_id")),
+                                    start=form.get("start", ""), location=form.get("location", "")),
+                   action="/portal/appointments/book", form=form, back_url="/portal/appointments#slots",
+                   confirm_label="Book it", nothing_yet="Nothing is booked until you confirm.")
     body = load(AppointmentBooking, {"client_id": profile["client_id"], "request": form.get("mode") == "request",
                                      **{k: form[k] for k in ("staff_id", "location", "service_type", "start") if k in form}})
     appt = scheduling.book(current_actor(), client_id=body["client_id"], staff_id=body["staff_id"],
@@ -84,6 +90,11 @@ def book():
 def cancel(appointment_id):
     active_profile("appointments")
     on_refusal("/portal/appointments")
+    if not confirmed(request.form):  # the confirm step: a post without it cancels nothing and asks first
+        return ask(cancel_sentence(scheduling.get_appointment(current_actor(), appointment_id)),
+                   action=f"/portal/appointments/{appointment_id}/cancel", form=request.form,
+                   back_url="/portal/appointments", confirm_label="Cancel the appointment",
+                   nothing_yet="The appointment stays booked until you confirm.")
     body = load(AppointmentCancellation, {k: request.form[k] for k in ("reason",) if k in request.form})
     done = scheduling.cancel(current_actor(), appointment_id, reason=body["reason"])
     late = " It was inside the cancellation window, so it is marked as a late cancellation." \

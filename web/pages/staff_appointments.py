@@ -17,6 +17,8 @@ from web.api.appointments import (
     AvailabilityExceptionIn,
     AvailabilityRuleIn,
 )
+from web.pages import client_name
+from web.pages._confirm import ask, cancel_sentence, confirmed
 from web.pages._flash import back, on_refusal
 from web.pages._forms import load
 from web.security import access, current_actor
@@ -67,6 +69,12 @@ def calendar():
 def change_appointment(appointment_id):
     form, actor = request.form, current_actor()
     on_refusal("/staff/appointments")
+    if form.get("action") == "cancel" and not confirmed(form):  # the confirm step: ask first
+        appt = scheduling.get_appointment(actor, appointment_id)
+        return ask(cancel_sentence(appt, client=client_name(appt["client_id"])),
+                   action=f"/staff/appointments/{appointment_id}", form=form, back_url="/staff/appointments",
+                   confirm_label="Cancel the appointment",
+                   nothing_yet="The appointment stays booked until you confirm.")
     if form.get("action") == "cancel":
         body = load(AppointmentCancellation, {"reason": form.get("reason", "")})
         scheduling.cancel(actor, appointment_id, reason=body["reason"])

@@ -10,6 +10,7 @@ from engine.errors import PorticoError, ValidationFailed
 from engine.models.organization import Organization
 from engine.services.billing import billing, payment_requests
 from web.api.billing import InvoiceIn
+from web.pages._confirm import ask, confirmed, void_sentence
 from web.pages._flash import back, on_refusal
 from web.pages._forms import load
 from web.security import access, current_actor
@@ -93,5 +94,12 @@ def request_payment(invoice_id):
 @access("staff:billing.manage")
 def void(invoice_id):
     on_refusal(f"/staff/clients/{request.form.get('client_id', '')}/billing")
+    if not confirmed(request.form):  # the confirm step: a post without it voids nothing and asks first
+        found, client = billing.get_invoice_for(current_actor(), invoice_id, staff_need="billing.manage")
+        sentence = void_sentence(number=found.number, client=client.display_name, total_cents=found.total_cents,
+                                 currency=found.currency)
+        return ask(sentence, action=f"/staff/invoices/{invoice_id}/void", form=request.form,
+                   back_url=f"/staff/clients/{found.client}/billing", confirm_label="Void the invoice",
+                   nothing_yet="The invoice stays open until you confirm.")
     inv = billing.void_invoice(current_actor(), invoice_id)
     return back(f"/staff/clients/{inv['client_id']}/billing", f"Invoice {inv['number']} voided.")

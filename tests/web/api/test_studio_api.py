@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.models.migration import MigrationRun
 from engine.models.workflow import ProcessDefinition, Task
 from engine.workflow import runtime, store
 from tests.helpers import api_login, bpmn, make_staff, wait_for
@@ -57,7 +58,10 @@ def test_migration_over_http_preview_run_poll_and_roll_back(client, admin, worke
     diff = client.get("/api/v1/processes/s_flow/diff?from=1&to=2", headers=admin).get_json()
     assert diff["processes"]["s_flow"]["added"] == ["welcome_call (Make the welcome call)"]
 
-    run = client.post("/api/v1/process-instances/migrate", json=body, headers=admin)
+    refused = client.post("/api/v1/process-instances/migrate", json=body, headers=admin)
+    assert refused.status_code == 422 and "Nothing was moved" in refused.get_json()["error"]["message"]
+    assert MigrationRun.objects.count() == 0  # the confirm step: without confirm: true nothing starts
+    run = client.post("/api/v1/process-instances/migrate", json={**body, "confirm": True}, headers=admin)
     assert run.status_code == 202
     run_id = run.get_json()["id"]
 

@@ -41,11 +41,11 @@ def test_guardian_books_and_cancels_from_the_page(client, practice):
     csrf = login_as(client, practice["emails"]["guardian"])
     html = client.get("/portal/appointments").get_data(as_text=True)
     slot = dict(re.findall(r'name="(staff_id|location|service_type|start)" value="([^"]+)"', html)[:4])
-    assert _form_post(client, "/portal/appointments/book", csrf, slot).status_code == 303
+    assert _form_post(client, "/portal/appointments/book", csrf, {**slot, "confirmed": "yes"}).status_code == 303
     html = client.get("/portal/appointments").get_data(as_text=True)
     assert "Appointment booked" in html and "Add to calendar" in html
     appt_id = re.search(r"/portal/appointments/([0-9a-f]{24})/cancel", html).group(1)
-    assert _form_post(client, f"/portal/appointments/{appt_id}/cancel", csrf, {"reason": ""}).status_code == 303
+    assert _form_post(client, f"/portal/appointments/{appt_id}/cancel", csrf, {"reason": "", "confirmed": "yes"}).status_code == 303
     assert "Appointment cancelled" in client.get("/portal/appointments").get_data(as_text=True)
 
 

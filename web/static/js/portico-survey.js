@@ -27,6 +27,31 @@
 
   function say(text) { document.getElementById("form-status").textContent = text; }
 
+  // A form of several pages says where the person is: "Page 2 of 4 — Your health", with a progress bar,
+  // outside the survey (survey-core's own progress titles fail axe's contrast check), announced politely.
+  function pageIndicator(survey) {
+    const box = document.getElementById("form-pages");
+    if (!box) return;
+    const label = document.getElementById("form-page-label");
+    const bar = document.getElementById("form-page-progress");
+    function update() {
+      const pages = survey.visiblePages;
+      if (pages.length < 2 || survey.state === "completed") { box.hidden = true; return; }
+      const at = Math.max(0, pages.indexOf(survey.currentPage));
+      const page = survey.currentPage;
+      // An untitled page is not named by its key (people never see form keys).
+      const title = page && page.title && page.title !== page.name ? page.title : "";
+      label.textContent = `Page ${at + 1} of ${pages.length}${title ? ` — ${title}` : ""}`;
+      bar.max = pages.length;
+      bar.value = at + 1;
+      box.hidden = false;
+    }
+    survey.onCurrentPageChanged.add(update);
+    survey.onPageVisibleChanged.add(update);
+    survey.onComplete.add(update);
+    update();
+  }
+
   // Both form pages: only the server's verdict completes the form (a 422 marks the questions it
   // names), progress is saved on request, and the status line says what happened.
   // submit(data) and save(data) return fetch promises; accepted(response) tells a submission taken.
@@ -59,6 +84,7 @@
         say(r.ok ? "Your answers are saved. You can come back to finish later." : "Saving failed. Please try again.");
       });
     });
+    pageIndicator(survey);
     window.porticoSurvey = survey; // for browser tests and support sessions
     survey.render(document.getElementById("survey"));
     say(resumed ? "Welcome back: your saved answers are filled in." : "");

@@ -8,6 +8,7 @@
   const process = document.getElementById("m-process");
   const version = document.getElementById("m-version");
   let body = null;
+  let preview = null;
 
   function defaultVersion() {
     const option = process.selectedOptions[0];
@@ -34,6 +35,7 @@
       return;
     }
     const p = result.data;
+    preview = p;
     const rows = document.getElementById("preview-rows");
     rows.replaceChildren();
     for (const item of p.items) {
@@ -70,10 +72,18 @@
   }
 
   document.getElementById("m-run").addEventListener("click", async () => {
-    if (!body) return;
+    if (!body || !preview) return;
+    // The confirm step: the server moves nothing without confirm: true.
+    const n = preview.can_move;
+    const label = process.selectedOptions[0] ? process.selectedOptions[0].textContent.replace(/ \(latest \d+\)$/, "") : body.process_id;
+    const yes = await window.PorticoConfirm.ask(
+      `Move ${n} running instance${n === 1 ? "" : "s"} of ${label} to version ${preview.to_version}? ` +
+      "Each is snapshotted first and can be rolled back from its page.",
+      { confirmLabel: `Move ${n === 1 ? "it" : "them"}`, trigger: document.getElementById("m-run") });
+    if (!yes) return;
     document.getElementById("m-run").disabled = true;
     document.getElementById("run-card").hidden = false;
-    const result = await api("POST", "/api/v1/process-instances/migrate", body);
+    const result = await api("POST", "/api/v1/process-instances/migrate", Object.assign({ confirm: true }, body));
     if (!result.ok) { say("run-summary", (result.error && result.error.message) || "Could not start.", true); return; }
     poll(result.data.id);
   });
