@@ -20,10 +20,17 @@ from flask import flash, g, redirect
 from engine.errors import PorticoError
 
 
+def field_words(key: str) -> str:
+    """A field as a person reads it: `card.exp_month` -> "Exp month", `line_items.0.amount` -> "Amount"."""
+    last = next((part for part in reversed(key.split(".")) if not part.isdigit()), key)
+    return last.replace("_", " ").strip().capitalize()
+
+
 def back(path: str, message: str = "", error: PorticoError | None = None):
-    """A 303 to `path` carrying either a success message or the error's message and field details."""
+    """A 303 to `path` carrying either a success message or the error's message and field details
+    (fields named in words: people never see a field's key)."""
     if error is not None:
-        details = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        details = "; ".join(f"{field_words(k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
                             for k, v in (error.details or {}).items()
                             if k not in ("payment", "decline_code"))
         flash(f"{error.message}{' — ' + details if details else ''}", "error")

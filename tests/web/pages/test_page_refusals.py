@@ -41,6 +41,13 @@ def _refusing_pages(app) -> None:
         on_refusal("/login")
         raise Conflict("the slot is taken", details={"start": ["is taken"]})
 
+    @bp.get("/back-fields")
+    @public
+    def go_back_naming_fields():
+        on_refusal("/login")
+        raise ValidationFailed("some fields are invalid", details={"card.exp_month": ["Not a valid integer."],
+                                                                  "line_items.0.amount_cents": ["must be whole cents"]})
+
     @bp.get("/page-gone")
     @public
     def page_gone():
@@ -77,6 +84,16 @@ def test_a_refusal_flashes_its_message_and_goes_back(app):
     resp = client.get("/refusal-test/back")
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/login")
     assert "the slot is taken" in client.get("/login").get_data(as_text=True)
+
+
+def test_a_flashed_refusal_names_fields_in_words_not_code(client, app):
+    """Does the message flashed on the way back name each field in words ("Exp month", "Amount cents"),
+    never as the code spells it (card.exp_month, line_items.0.amount_cents)?"""
+    _refusing_pages(app)
+    client.get("/refusal-test/back-fields")
+    html = client.get("/login").get_data(as_text=True)
+    assert "Exp month: Not a valid integer." in html and "Amount cents: must be whole cents" in html
+    assert "exp_month" not in html and "line_items" not in html
 
 
 def test_a_page_to_show_again_that_is_itself_refused_is_the_error_page_not_a_500(app):
