@@ -87,7 +87,7 @@ def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, w
     assert "already past acknowledge" in page.inner_text("#preview-rows")
     page.click("#m-run")  # the confirm step: a dialog names the move; Go back moves nothing
     dialog = page.locator("dialog.confirm-dialog[open]")
-    assert "Move 1 running instance of s_flow to version 2?" in dialog.inner_text()
+    assert "Move 1 running instance of Studio test intake to version 2?" in dialog.inner_text()  # its name, not its id
     page.click("#confirm-dialog-back")
     assert page.evaluate("document.activeElement.id") == "m-run" and page.is_hidden("#run-card")
     assert MigrationRun.objects.count() == 0

@@ -75,7 +75,7 @@
     if (!body || !preview) return;
     // The confirm step: the server moves nothing without confirm: true.
     const n = preview.can_move;
-    const label = process.selectedOptions[0] ? process.selectedOptions[0].textContent.replace(/ \(latest \d+\)$/, "") : body.process_id;
+    const label = process.selectedOptions[0] ? process.selectedOptions[0].textContent.replace(/ \(latest version \d+\)$/, "") : body.process_id;
     const yes = await window.PorticoConfirm.ask(
       `Move ${n} running instance${n === 1 ? "" : "s"} of ${label} to version ${preview.to_version}? ` +
       "Each is snapshotted first and can be rolled back from its page.",
