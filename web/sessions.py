@@ -174,7 +174,10 @@ def safe_next(target: object, default: str = "/") -> str:
         return default
     if "\\" in target or any(not "!" <= char <= "~" for char in target):
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "//[" is an unclosed IPv6 host to urlsplit (found by the property test)
+        return default
     if parts.scheme or parts.netloc or parts.path.startswith("//"):
         return default
     return target
