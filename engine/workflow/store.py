@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -229,7 +230,7 @@ def saved(loaded: Loaded, changes: dict) -> None:
 
 
 def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list, error: dict | None = None,
-         writes: list[persistence.Write] = (), dirty: bool = False) -> bool:  # type: ignore[assignment]
+         writes: Sequence[persistence.Write] = (), dirty: bool = False) -> bool:
     """Write the new state with compare-and-set on `version` (and lease), release the lease, and
     commit `writes` (the projection's rows, an audit entry) in the same transaction.
 
