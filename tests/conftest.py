@@ -6,6 +6,7 @@ the fixture it needs. Only tests/e2e/conftest.py adds something of its own (the 
 """
 
 pytest_plugins = [
+    "tests.fixtures.passwords", # argon2id at test cost for the whole session (production costs on request)
     "tests.fixtures.servers",   # SecantusDB + redis-server per session (per xdist worker), settings, clean_db
     "tests.fixtures.web",       # app, client, live_server
     "tests.fixtures.browser",   # Playwright's chromium, page
