@@ -38,7 +38,7 @@ _META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def _hash(password: str) -> str:
-    # argon2id costs ~0.15 s here; one hash per distinct password keeps fixtures fast.
+    # one hash per distinct password keeps fixtures fast (tests/fixtures/passwords.py sets argon2id's cost).
     if password not in _hash_cache:
         _hash_cache[password] = passwords.hash_password(password)
     return _hash_cache[password]

@@ -389,7 +389,9 @@ ANONYMOUS = ["/", "/login", "/portal/activate?token=not-a-token", "/mfa/verify",
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("role", ["anonymous", *STAFF, "client", "guardian"])
+# One xdist group a role (tests/conftest.py): the walks are the suite's longest tests, shared by both workers.
+@pytest.mark.parametrize("role", [pytest.param(role, marks=pytest.mark.xdist_group(f"crawl-{role}"))
+                                  for role in ("anonymous", *STAFF, "client", "guardian")])
 def test_every_page_of_a_role_is_local_plain_accessible_and_fits_a_phone(app, live_server, recorded, practice, role):
     """Does every page a role reaches, from its home page, its tasks and its forms, stay on this site, pass
     axe-core without a serious or critical violation, show no database word, and fit a 390 px phone?"""

@@ -23,7 +23,7 @@ from tests.helpers import (
 )
 
 
-def test_login_rehashes_outdated_parameters(clean_db):
+def test_login_rehashes_outdated_parameters(clean_db, production_password_costs):
     """Does a successful login replace a hash made with weaker argon2 parameters, and still log in afterwards?"""
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
     staff = make_staff(password=None)
