@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Blueprint, render_template_string, request
 
 from engine.errors import Conflict, NotFound, ValidationFailed
 from tests.helpers import login_as
+from web.app import create_app
 from web.pages._flash import on_refusal
 from web.security import public
 
 
+@pytest.fixture()
+def refusing(settings, clean_db):
+    """An app of this test's own (the `app` fixture is shared by the session) with pages that refuse in
+    each way the mechanism has to tell apart."""
+    app = create_app(settings)
+    _refusing_pages(app)
+    return app
+
+
 def _refusing_pages(app) -> None:
-    """Pages that refuse in each way the mechanism has to tell apart, on this test's app only."""
     bp = Blueprint("refusal_test_pages", __name__, url_prefix="/refusal-test")
 
     def form_again(exc):
@@ -60,51 +70,46 @@ def _refusing_pages(app) -> None:
     app.register_blueprint(bp)
 
 
-def test_a_refused_form_comes_back_with_the_input_and_the_problem_by_its_field(app):
+def test_a_refused_form_comes_back_with_the_input_and_the_problem_by_its_field(refusing):
     """Does a view's render answer a refusal of the kind it names: 422, what was typed kept, the problem shown?"""
-    _refusing_pages(app)
-    resp = app.test_client().get("/refusal-test/form?name=Ada%20Byron")
+    resp = refusing.test_client().get("/refusal-test/form?name=Ada%20Byron")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and 'value="Ada Byron"' in html and "is already taken" in html
 
 
-def test_a_refusal_of_another_kind_and_a_guard_before_show_the_error_page(app):
+def test_a_refusal_of_another_kind_and_a_guard_before_show_the_error_page(refusing):
     """Does an error the view did not choose to answer, or one raised before it chose, keep its status and page?"""
-    _refusing_pages(app)
-    client = app.test_client()
+    client = refusing.test_client()
     other = client.get("/refusal-test/other-kind")
     assert other.status_code == 409 and "someone else changed it" in other.get_data(as_text=True)
     assert client.get("/refusal-test/before").status_code == 404
 
 
-def test_a_refusal_flashes_its_message_and_goes_back(app):
+def test_a_refusal_flashes_its_message_and_goes_back(refusing):
     """Does on_refusal(path) answer 303 to the path, and does that page show the message with its details?"""
-    _refusing_pages(app)
-    client = app.test_client()
+    client = refusing.test_client()
     resp = client.get("/refusal-test/back")
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/login")
     assert "the slot is taken" in client.get("/login").get_data(as_text=True)
 
 
-def test_a_flashed_refusal_names_fields_in_words_not_code(client, app):
+def test_a_flashed_refusal_names_fields_in_words_not_code(refusing):
     """Does the message flashed on the way back name each field in words ("Exp month", "Amount cents"),
     never as the code spells it (card.exp_month, line_items.0.amount_cents)?"""
-    _refusing_pages(app)
+    client = refusing.test_client()
     client.get("/refusal-test/back-fields")
     html = client.get("/login").get_data(as_text=True)
     assert "Exp month: Not a valid integer." in html and "Amount cents: must be whole cents" in html
     assert "exp_month" not in html and "line_items" not in html
 
 
-def test_a_page_to_show_again_that_is_itself_refused_is_the_error_page_not_a_500(app):
-    _refusing_pages(app)
-    assert app.test_client().get("/refusal-test/page-gone").status_code == 404
+def test_a_page_to_show_again_that_is_itself_refused_is_the_error_page_not_a_500(refusing):
+    assert refusing.test_client().get("/refusal-test/page-gone").status_code == 404
 
 
-def test_the_api_answers_json_whatever_a_page_chose(app):
+def test_the_api_answers_json_whatever_a_page_chose(refusing):
     """Does a JSON caller still get the error body, not a redirect?"""
-    _refusing_pages(app)
-    resp = app.test_client().get("/refusal-test/back", headers={"Accept": "application/json"})
+    resp = refusing.test_client().get("/refusal-test/back", headers={"Accept": "application/json"})
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "conflict"
 
 
