@@ -66,6 +66,8 @@ def test_guardian_messages_books_and_pays_across_two_children(live_server, page,
     _switch_to(page, live_server, f"{leo.first_name} {leo.last_name}")
     page.get_by_role("navigation", name="Portal").get_by_role("link", name="Appointments").click()
     page.get_by_role("button", name="Book ").first.click()
+    page.wait_for_selector("dialog.confirm-dialog[open]")  # the confirm step names the booking first
+    page.click("#confirm-dialog-yes")
     page.get_by_text("Appointment booked for").wait_for()
     booked = Appointment.objects(client=leo.id, status="booked")
     assert booked.count() == 1 and Appointment.objects(client=mia.id).count() == 0

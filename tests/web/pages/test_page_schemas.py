@@ -22,7 +22,7 @@ def test_a_review_decision_the_api_refuses_is_refused_on_the_page_in_the_api_wor
     resp = _post(client, f"{base}/{policy['id']}/review", csrf, {"decision": "maybe"})
     assert resp.status_code == 303 and resp.headers["Location"].endswith(base)
     html = client.get(base).get_data(as_text=True)
-    assert "some fields are invalid — decision: Must be one of: accepted, rejected." in html
+    assert "some fields are invalid — Decision: Must be one of: accepted, rejected." in html
     assert insurance.list_policies(family["staff"], family["minor"].id)[0]["status"] == "pending"
 
 
