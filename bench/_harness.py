@@ -51,10 +51,15 @@ def embedded_services(prefix: str, *, redis: bool = True):
     mongo = None if external else embedded.start_mongodb(root, log=root / "mongodb.log", sync_on_commit=True)
     uri = external or mongo.url
     broker = embedded.start_redis(root, log=root / "redis.log") if redis else None
-    env = {"PORTICO_SECRET_KEY": SECRET, "PORTICO_MONGODB_URI": uri, "PORTICO_DATA_DIR": str(root / "data"),
-           "PORTICO_LOG_LEVEL": "WARNING", "PORTICO_LOGIN_LIMIT": "100000 per minute",
-           "PORTICO_LOGIN_IP_LIMIT": "100000 per minute",  # every benchmark client is 127.0.0.1
-           **({"PORTICO_BROKER_URL": broker.url} if broker else {})}
+    env = {
+        "PORTICO_SECRET_KEY": SECRET,
+        "PORTICO_MONGODB_URI": uri,
+        "PORTICO_DATA_DIR": str(root / "data"),
+        "PORTICO_LOG_LEVEL": "WARNING",
+        "PORTICO_LOGIN_LIMIT": "100000 per minute",
+        "PORTICO_LOGIN_IP_LIMIT": "100000 per minute",  # every benchmark client is 127.0.0.1
+        **({"PORTICO_BROKER_URL": broker.url} if broker else {}),
+    }
     try:
         settings = config.install(config.load(env))
         db.connect(settings.mongodb_uri)
@@ -77,8 +82,14 @@ def web_processes(env: dict, *, workers: int = 2):
 
     port = embedded.free_port()
     environ = {**os.environ, **env, "PORTICO_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "web", "--workers", str(workers)], cwd=ROOT,
-                            env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "web", "--workers", str(workers)],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         embedded.wait_for_port(port, proc, timeout=60)
         yield f"http://127.0.0.1:{port}"

@@ -75,21 +75,28 @@ def main(argv: list[str] | None = None) -> None:
     results["POST /api/v1/auth/token"] = _measure(conn, args.n, "POST", "/api/v1/auth/token", body=creds)
     status, data, _ = _request(conn, "POST", "/api/v1/auth/token", creds)
     token = json.loads(data)["token"]
-    results["GET /api/v1/me"] = _measure(conn, args.n, "GET", "/api/v1/me",
-                                         headers={"Authorization": f"Bearer {token}"})
+    results["GET /api/v1/me"] = _measure(
+        conn, args.n, "GET", "/api/v1/me", headers={"Authorization": f"Bearer {token}"}
+    )
     _request(conn, "POST", "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
 
     # Refused logins: unknown e-mail vs wrong password should cost the same (argon2 runs for both).
     # Few samples, because refused logins count against the throttles (5/min per account).
     results["token, unknown e-mail (401)"] = [
-        _request(conn, "POST", "/api/v1/auth/token", {"email": f"nobody{i}@bench.invalid", "password": "x" * 12})[2]
-        for i in range(FAILED_SAMPLES)]
+        _request(
+            conn, "POST", "/api/v1/auth/token", {"email": f"nobody{i}@bench.invalid", "password": "x" * 12}
+        )[2]
+        for i in range(FAILED_SAMPLES)
+    ]
     results["token, wrong password (401)"] = [
         _request(conn, "POST", "/api/v1/auth/token", {"email": args.email, "password": "wrong" * 3})[2]
-        for _ in range(FAILED_SAMPLES)]
+        for _ in range(FAILED_SAMPLES)
+    ]
 
     base = statistics.median(results["GET /healthz"])
-    print(f"{args.url}  n={args.n} per endpoint ({FAILED_SAMPLES} for refused logins), sequential, one connection")
+    print(
+        f"{args.url}  n={args.n} per endpoint ({FAILED_SAMPLES} for refused logins), sequential, one connection"
+    )
     print(f"{'endpoint':<32}{'p50 ms':>9}{'p99 ms':>9}{'p50/healthz':>13}")
     for name, samples in results.items():
         p50, p99 = statistics.median(samples), _percentile(samples, 0.99)

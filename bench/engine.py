@@ -41,15 +41,21 @@ def flow_bpmn(n: int = TASKS) -> bytes:
     prev = "start"
     for i in range(n):
         nodes.append(f'<bpmn:userTask id="u{i}" name="Step {i}"/>')
-        nodes.append(f'<bpmn:scriptTask id="s{i}"><bpmn:script>count = {i} + 1</bpmn:script></bpmn:scriptTask>')
+        nodes.append(
+            f'<bpmn:scriptTask id="s{i}"><bpmn:script>count = {i} + 1</bpmn:script></bpmn:scriptTask>'
+        )
         flows += [(prev, f"u{i}"), (f"u{i}", f"s{i}")]
         prev = f"s{i}"
     flows.append((prev, "end"))
-    seq = "".join(f'<bpmn:sequenceFlow id="f{k}" sourceRef="{a}" targetRef="{b}"/>' for k, (a, b) in enumerate(flows))
-    return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
-            f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">'
-            f'<bpmn:process id="bench_flow" isExecutable="true"><bpmn:startEvent id="start"/>{"".join(nodes)}'
-            f'<bpmn:endEvent id="end"/>{seq}</bpmn:process></bpmn:definitions>').encode()
+    seq = "".join(
+        f'<bpmn:sequenceFlow id="f{k}" sourceRef="{a}" targetRef="{b}"/>' for k, (a, b) in enumerate(flows)
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+        f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">'
+        f'<bpmn:process id="bench_flow" isExecutable="true"><bpmn:startEvent id="start"/>{"".join(nodes)}'
+        f'<bpmn:endEvent id="end"/>{seq}</bpmn:process></bpmn:definitions>'
+    ).encode()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -127,7 +133,9 @@ def cpu_steps(steps: int) -> list[float]:
     from engine.workflow.scripting import script_engine
     from engine.workflow.specs import dump_state, load_state
 
-    spec, subs, _raw = store.version_specs(ProcessDefinition.objects.get(process_id="bench_flow").latest_version_id)
+    spec, subs, _raw = store.version_specs(
+        ProcessDefinition.objects.get(process_id="bench_flow").latest_version_id
+    )
     timings: list[float] = []
     while len(timings) < steps:
         wf = BpmnWorkflow(spec, subs, script_engine=script_engine())
@@ -178,8 +186,15 @@ def persisted_steps(steps: int) -> tuple[list[float], list[float]]:
     return engine_only, service
 
 
-def fill_inbox(rows: int, open_rows: int, clients: list, therapists: list[str], batch_rows: int = 50_000,
-               checkpoints: tuple[int, ...] = (), at_checkpoint=None) -> None:
+def fill_inbox(
+    rows: int,
+    open_rows: int,
+    clients: list,
+    therapists: list[str],
+    batch_rows: int = 50_000,
+    checkpoints: tuple[int, ...] = (),
+    at_checkpoint=None,
+) -> None:
     """SYNTHETIC rows, spread like a large practice's inbox: most open tasks are clients' portal forms (a few
     per client), then guardians', tasks assigned to one therapist, permission-addressed and general staff ones.
 
@@ -209,19 +224,41 @@ def fill_inbox(rows: int, open_rows: int, clients: list, therapists: list[str], 
         for i in range(made, min(rows, made + batch_rows, next(n for n in stops if n > made))):
             client = rng.choice(clients)
             kind = rng.random()
-            audience = (f"client:{client}" if kind < 0.6 else f"guardian:{client}" if kind < 0.7
-                        else f"staff:{rng.choice(therapists)}" if kind < 0.8 else rng.choice(perms) if kind < 0.9
-                        else "staff")
-            batch.append({"instance_id": ObjectId(), "task_id": f"t{i}", "process_id": "bench", "spec_name": "u",
-                          "name": "Bench task", "lane": "", "audience": audience, "form_key": None,
-                          "form_version_id": None, "client_id": client,
-                          "status": "open" if i < open_rows else "completed",
-                          "due_at": now + timedelta(minutes=rng.randint(-5000, 50000)), "created_at": now,
-                          "claimed_by": audience if audience.startswith("staff:") else None})
+            audience = (
+                f"client:{client}"
+                if kind < 0.6
+                else f"guardian:{client}"
+                if kind < 0.7
+                else f"staff:{rng.choice(therapists)}"
+                if kind < 0.8
+                else rng.choice(perms)
+                if kind < 0.9
+                else "staff"
+            )
+            batch.append(
+                {
+                    "instance_id": ObjectId(),
+                    "task_id": f"t{i}",
+                    "process_id": "bench",
+                    "spec_name": "u",
+                    "name": "Bench task",
+                    "lane": "",
+                    "audience": audience,
+                    "form_key": None,
+                    "form_version_id": None,
+                    "client_id": client,
+                    "status": "open" if i < open_rows else "completed",
+                    "due_at": now + timedelta(minutes=rng.randint(-5000, 50000)),
+                    "created_at": now,
+                    "claimed_by": audience if audience.startswith("staff:") else None,
+                }
+            )
         coll.insert_many(batch, ordered=False)
         made += len(batch)
         if made % 100_000 == 0 or made in stops:
-            print(f"  inserted {made:,} synthetic rows ({made / (time.perf_counter() - t0):,.0f}/s)", flush=True)
+            print(
+                f"  inserted {made:,} synthetic rows ({made / (time.perf_counter() - t0):,.0f}/s)", flush=True
+            )
         if made in checkpoints and made < rows and at_checkpoint is not None:
             at_checkpoint(made)
 
@@ -264,9 +301,12 @@ def _server_cpu() -> float:
 
 def report_inbox(label: str, raw: list[float], service: list[float], cpu_ms: float, commands: float) -> None:
     ms = 1000
-    print(f"  {label:34s} queries p50 {statistics.median(raw) * ms:7.2f} p95 {pct(raw, 95) * ms:7.2f} ms | "
-          f"inbox() p50 {statistics.median(service) * ms:7.2f} p95 {pct(service, 95) * ms:7.2f} ms | "
-          f"per page: database CPU {cpu_ms:5.2f} ms, {commands:.1f} commands", flush=True)
+    print(
+        f"  {label:34s} queries p50 {statistics.median(raw) * ms:7.2f} p95 {pct(raw, 95) * ms:7.2f} ms | "
+        f"inbox() p50 {statistics.median(service) * ms:7.2f} p95 {pct(service, 95) * ms:7.2f} ms | "
+        f"per page: database CPU {cpu_ms:5.2f} ms, {commands:.1f} commands",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -277,10 +317,18 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--no-fsync", action="store_true", help="run the database without fsync on commit")
     ap.add_argument("--only", choices=("steps", "inbox"), help="run one half only")
-    ap.add_argument("--measure-at", type=int, nargs="*", default=[],
-                    help="inbox: also measure when the fill has reached these row counts (e.g. 200000)")
-    ap.add_argument("--as-is", action="store_true",
-                    help="inbox: measure the --keep database as it is, even if its fill was stopped part way")
+    ap.add_argument(
+        "--measure-at",
+        type=int,
+        nargs="*",
+        default=[],
+        help="inbox: also measure when the fill has reached these row counts (e.g. 200000)",
+    )
+    ap.add_argument(
+        "--as-is",
+        action="store_true",
+        help="inbox: measure the --keep database as it is, even if its fill was stopped part way",
+    )
     ap.add_argument("--keep", type=Path, help="database directory to reuse and keep (inbox: filled once)")
     args = ap.parse_args()
 
@@ -291,8 +339,15 @@ def main() -> None:
     mongo = embedded.start_mongodb(root, sync_on_commit=not args.no_fsync, log=root / "db.log")
     SERVER_PID.append(mongo.proc.pid)
     try:
-        settings = config.install(config.load({"PORTICO_MONGODB_URI": mongo.url, "PORTICO_DATA_DIR": str(root),
-                                               "PORTICO_SECRET_KEY": "bench-" * 8}))
+        settings = config.install(
+            config.load(
+                {
+                    "PORTICO_MONGODB_URI": mongo.url,
+                    "PORTICO_DATA_DIR": str(root),
+                    "PORTICO_SECRET_KEY": "bench-" * 8,
+                }
+            )
+        )
         db.connect(settings.mongodb_uri)
         db.ensure_indexes()
         if args.only != "inbox":
@@ -312,15 +367,23 @@ def step_figures(steps: int) -> None:
     cpu = cpu_steps(steps)
     r, p, s = statistics.median(raw_io), statistics.median(engine_only), statistics.median(service)
     print(f"per step, {TASKS}-task flow, {len(raw_io)} steps each (median / p95 ms):")
-    print(f"  raw SpiffWorkflow, in memory, no serialization   {statistics.median(raw_mem) * ms:7.2f} / "
-          f"{pct(raw_mem, 95) * ms:.2f}")
+    print(
+        f"  raw SpiffWorkflow, in memory, no serialization   {statistics.median(raw_mem) * ms:7.2f} / "
+        f"{pct(raw_mem, 95) * ms:.2f}"
+    )
     print(f"  raw SpiffWorkflow, in memory, to_dict/from_dict  {r * ms:7.2f} / {pct(raw_io, 95) * ms:.2f}")
-    print(f"  Portico in-process share (no database)           {statistics.median(cpu) * ms:7.2f} / "
-          f"{pct(cpu, 95) * ms:.2f}")
-    print(f"  Portico persisted (runtime.complete_task)        {p * ms:7.2f} / {pct(engine_only, 95) * ms:.2f}"
-          f"   ({PERSISTED_ROUND_TRIPS.get(False)} round trips)")
-    print(f"  Portico service (tasks.complete: guard+audit)    {s * ms:7.2f} / {pct(service, 95) * ms:.2f}"
-          f"   ({PERSISTED_ROUND_TRIPS.get(True)} round trips)")
+    print(
+        f"  Portico in-process share (no database)           {statistics.median(cpu) * ms:7.2f} / "
+        f"{pct(cpu, 95) * ms:.2f}"
+    )
+    print(
+        f"  Portico persisted (runtime.complete_task)        {p * ms:7.2f} / {pct(engine_only, 95) * ms:.2f}"
+        f"   ({PERSISTED_ROUND_TRIPS.get(False)} round trips)"
+    )
+    print(
+        f"  Portico service (tasks.complete: guard+audit)    {s * ms:7.2f} / {pct(service, 95) * ms:.2f}"
+        f"   ({PERSISTED_ROUND_TRIPS.get(True)} round trips)"
+    )
     print(f"  ratio persisted / raw (serialized)  {p / r:5.2f}x   (target <= 5x)")
     print(f"  ratio persisted / raw (no serial.)  {p / statistics.median(raw_mem):5.2f}x")
     print(f"  ratio service / raw (serialized)    {s / r:5.2f}x")
@@ -356,11 +419,16 @@ def measure_inbox(args, rows: int) -> None:
         member = StaffMember(email="bench@example.org", first_name="B", last_name="E", roles=["org_admin"])
         member.save()
     admin = staff_actor(member)
-    groups = {"portal accounts (30)": portal,
-              "therapists, assigned clients (5)": [staff_actor(t) for t in therapists],
-              "org admin (sees every staff task)": [admin]}
-    print(f"inbox page (25 rows), {rows:,} rows / {args.open:,} open (target p95 <= 30 ms), "
-          f"{datetime.now(UTC):%H:%M:%S}, load {' '.join(f'{x:.1f}' for x in os.getloadavg())}:", flush=True)
+    groups = {
+        "portal accounts (30)": portal,
+        "therapists, assigned clients (5)": [staff_actor(t) for t in therapists],
+        "org admin (sees every staff task)": [admin],
+    }
+    print(
+        f"inbox page (25 rows), {rows:,} rows / {args.open:,} open (target p95 <= 30 ms), "
+        f"{datetime.now(UTC):%H:%M:%S}, load {' '.join(f'{x:.1f}' for x in os.getloadavg())}:",
+        flush=True,
+    )
     for label, actors in groups.items():
         n = args.queries if label.startswith("portal") else max(10, args.queries // 10)
         report_inbox(label, *inbox_latency(n, actors))
@@ -375,8 +443,10 @@ def fill_world(args, at_checkpoint=None) -> None:
     clients = [Client(first_name="C", last_name=str(i)) for i in range(20_000)]
     Client.objects.insert(clients, load_bulk=False)
     client_ids = [c["_id"] for c in Client._get_collection().find({}, {"_id": 1})]
-    therapists = [StaffMember(email=f"t{i}@example.org", first_name="T", last_name=str(i), roles=["therapist"])
-                  for i in range(50)]
+    therapists = [
+        StaffMember(email=f"t{i}@example.org", first_name="T", last_name=str(i), roles=["therapist"])
+        for i in range(50)
+    ]
     for t in therapists:
         t.save()
     for t in therapists[:5]:
@@ -387,8 +457,14 @@ def fill_world(args, at_checkpoint=None) -> None:
     t0 = time.perf_counter()
     # Into the declared indexes: SecantusDB builds an index over existing rows far more slowly than it
     # keeps one up to date (measured here: 20,000 rows 3 s + 46 s building vs 11 s; 100,000: 10 s + 639 s).
-    fill_inbox(args.rows, args.open, client_ids, [str(t.id) for t in therapists],
-               checkpoints=tuple(args.measure_at), at_checkpoint=at_checkpoint)
+    fill_inbox(
+        args.rows,
+        args.open,
+        client_ids,
+        [str(t.id) for t in therapists],
+        checkpoints=tuple(args.measure_at),
+        at_checkpoint=at_checkpoint,
+    )
     print(f"  inserted in {time.perf_counter() - t0:.0f}s", flush=True)
 
 

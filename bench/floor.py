@@ -39,8 +39,12 @@ def floor_run(uri: str, *, clients: int, seconds: float, doc_kb: int = 8) -> tup
     ids = [[ObjectId() for _ in range(DOCS_PER_CLIENT)] for _ in range(clients)]
     for share in ids:
         instances.insert_many([{"_id": i, "version": 1, "state_json": padding} for i in share])
-        tasks.insert_many([{"_id": i, "instance_id": i, "status": "open", "audience": "staff",
-                            "client_id": None} for i in share])
+        tasks.insert_many(
+            [
+                {"_id": i, "instance_id": i, "status": "open", "audience": "staff", "client_id": None}
+                for i in share
+            ]
+        )
     latencies: list[float] = []
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
@@ -54,11 +58,14 @@ def floor_run(uri: str, *, clients: int, seconds: float, doc_kb: int = 8) -> tup
             t0 = time.perf_counter()
             doc = instances.find_one({"_id": oid})
             with client.start_session() as session, session.start_transaction():
-                instances.update_one({"_id": oid, "version": doc["version"]},
-                                     {"$set": {"state_json": padding}, "$inc": {"version": 1}},
-                                     session=session)
-                tasks.update_one({"_id": oid}, {"$set": {"status": "completed" if k % 2 else "open"}},
-                                 session=session)
+                instances.update_one(
+                    {"_id": oid, "version": doc["version"]},
+                    {"$set": {"state_json": padding}, "$inc": {"version": 1}},
+                    session=session,
+                )
+                tasks.update_one(
+                    {"_id": oid}, {"$set": {"status": "completed" if k % 2 else "open"}}, session=session
+                )
             mine.append(time.perf_counter() - t0)
         with lock:
             latencies.extend(mine)
@@ -83,8 +90,9 @@ def main() -> None:
     ap.add_argument("--doc-kb", type=int, default=8)
     args = ap.parse_args()
     with embedded_services("portico-bench-floor-", redis=False) as (settings, _env, _root):
-        rate, lat = floor_run(settings.mongodb_uri, clients=args.clients, seconds=args.seconds,
-                              doc_kb=args.doc_kb)
+        rate, lat = floor_run(
+            settings.mongodb_uri, clients=args.clients, seconds=args.seconds, doc_kb=args.doc_kb
+        )
     where = "PORTICO_BENCH_MONGODB_URI's server" if external_mongodb() else "the embedded database"
     print(f"floor on {where}, {args.clients} clients: {rate:7.1f}/s  {summary(lat)}")
 

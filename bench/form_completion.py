@@ -80,9 +80,12 @@ def main() -> None:
         port = embedded.free_port()
         smtp = Controller(inbox, hostname="127.0.0.1", port=port)
         smtp.start()
-        settings = config.install(settings.with_(smtp_url=f"smtp://127.0.0.1:{port}", base_url="http://portal.test"))
+        settings = config.install(
+            settings.with_(smtp_url=f"smtp://127.0.0.1:{port}", base_url="http://portal.test")
+        )
         broker = setup_broker(settings.broker_url)
         import workers.workflow  # noqa: F401 - the actors, on this broker
+
         per: dict[str, list[float]] = defaultdict(list)
         names: dict[str, int] = defaultdict(int)
         try:
@@ -94,18 +97,28 @@ def main() -> None:
             worker = Worker(broker, worker_timeout=100, worker_threads=2)
             worker.start()
             stop = threading.Event()
-            sweeper = threading.Thread(target=scheduler.run_forever, daemon=True,
-                                       kwargs={"interval": 0.2, "stop": stop})
+            sweeper = threading.Thread(
+                target=scheduler.run_forever, daemon=True, kwargs={"interval": 0.2, "stop": stop}
+            )
             sweeper.start()
             for i in range(args.intakes):
                 email = f"client{i}@example.org"
-                person = make_client(first_name="Ada", last_name=f"Client{i}", email=email,
-                                     date_of_birth=date(1990, 1, 1 + i % 28))
+                person = make_client(
+                    first_name="Ada",
+                    last_name=f"Client{i}",
+                    email=email,
+                    date_of_birth=date(1990, 1, 1 + i % 28),
+                )
                 resp = http.post(f"/api/v1/clients/{person.id}/invite", headers=staff, json={})
                 assert resp.status_code == 201, resp.get_json()
                 portal = lc.activate(http, inbox, email)
-                tasks = lc.wait_tasks(http, portal, lambda t, cid=str(person.id): t["lane"] == "client"
-                                      and t["client_id"] == cid, "packet tasks", len(packet))
+                tasks = lc.wait_tasks(
+                    http,
+                    portal,
+                    lambda t, cid=str(person.id): t["lane"] == "client" and t["client_id"] == cid,
+                    "packet tasks",
+                    len(packet),
+                )
                 portals.append((portal, tasks))
             stop.set()
             worker.stop(timeout=5000)
@@ -138,8 +151,10 @@ def main() -> None:
     for k, values in per.items():
         if any(values):
             print(f"  {k:<22} {statistics.mean(values):8.1f}  ({min(values):g}-{max(values):g})")
-    print("  commands sent by this process, per completion: " + ", ".join(
-        f"{k} {v / n:g}" for k, v in sorted(names.items(), key=lambda kv: -kv[1])))
+    print(
+        "  commands sent by this process, per completion: "
+        + ", ".join(f"{k} {v / n:g}" for k, v in sorted(names.items(), key=lambda kv: -kv[1]))
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     args = parser.parse_args()
     templates = {p.stem: json.loads(p.read_text()) for p in (ROOT / "form_defs").glob("*.json")}
+
     # "largest" = most questions, counting matrix columns and dynamic-panel questions
     def size(d):
         qs = list(all_questions(d, nested=True))
@@ -42,8 +43,10 @@ def main() -> None:
             validate_submission(definition, submissions[i % 2])
         rates.append(args.n / (time.perf_counter() - start))
     print(f"largest template: {key} ({size(definition)} questions incl. columns)")
-    print(f"submissions validated per second (median of {args.runs} runs of {args.n}, half valid/half invalid): "
-          f"{statistics.median(rates):,.0f}")
+    print(
+        f"submissions validated per second (median of {args.runs} runs of {args.n}, half valid/half invalid): "
+        f"{statistics.median(rates):,.0f}"
+    )
     print(f"min {min(rates):,.0f}  max {max(rates):,.0f}")
 
 

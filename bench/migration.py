@@ -34,8 +34,13 @@ def main() -> None:
 
         data = ROOT / "tests" / "studio" / "data"
         for key, kind in (("s_ack", "task"), ("s_form_a", "intake")):
-            forms.create_form(SYSTEM, key, kind, key, {"pages": [{"name": "p", "elements": [
-                {"type": "text", "name": "answer"}]}]})
+            forms.create_form(
+                SYSTEM,
+                key,
+                kind,
+                key,
+                {"pages": [{"name": "p", "elements": [{"type": "text", "name": "answer"}]}]},
+            )
             forms.publish(SYSTEM, key)
         deploy(SYSTEM, (data / "s_flow_v1.bpmn").read_bytes())
         seed = runtime.start("s_flow", data={"packet": ["s_form_a"]})
@@ -46,8 +51,9 @@ def main() -> None:
         seed_rows = list(rows)
         clones = [dict(doc, _id=ObjectId()) for _ in range(args.n - 1)]
         store.instances().insert_many(clones)
-        Task._get_collection().insert_many([dict(r, _id=ObjectId(), instance_id=c["_id"])
-                                            for c in clones for r in seed_rows])
+        Task._get_collection().insert_many(
+            [dict(r, _id=ObjectId(), instance_id=c["_id"]) for c in clones for r in seed_rows]
+        )
         deploy(SYSTEM, (data / "s_flow_v2.bpmn").read_bytes())
 
         started = time.perf_counter()
@@ -58,8 +64,10 @@ def main() -> None:
         started = time.perf_counter()
         result = migration.execute_run(run.id, batch=args.batch)
         took = time.perf_counter() - started
-        print(f"run (batch {args.batch}): moved {result['moved']} refused {result['refused']} failed "
-              f"{result['failed']} in {took:.2f} s = {result['total'] / took:,.0f}/s")
+        print(
+            f"run (batch {args.batch}): moved {result['moved']} refused {result['refused']} failed "
+            f"{result['failed']} in {took:.2f} s = {result['total'] / took:,.0f}/s"
+        )
         times = []
         for clone in clones[:50]:
             started = time.perf_counter()

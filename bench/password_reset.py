@@ -29,8 +29,12 @@ def main(argv: list[str] | None = None) -> None:
         lifted = "1000000 per minute"
         settings = settings.with_(password_reset_limit=lifted, login_ip_limit=lifted)
         app = create_app(settings)
-        StaffMember(email="known@example.org", first_name="Known", last_name="Person",
-                    password_hash=passwords.hash_password("a long password 123")).save()
+        StaffMember(
+            email="known@example.org",
+            first_name="Known",
+            last_name="Person",
+            password_hash=passwords.hash_password("a long password 123"),
+        ).save()
         client = app.test_client()
         times: dict[str, list[float]] = {"known": [], "unknown": []}
         for i in range(args.n + 10):

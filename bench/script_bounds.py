@@ -98,10 +98,18 @@ def main() -> None:
     _steps(flow, "bench_flow", script_engine(), 24)  # start the child (a few hundred ms, once)
     print(f"per step, {args.steps} steps each:")
     print(_line("script task, sandboxed (now)", _steps(flow, "bench_flow", script_engine(), args.steps)))
-    print(_line("script task, in-process (before)", _steps(flow, "bench_flow", _in_process_engine(), args.steps)))
+    print(
+        _line(
+            "script task, in-process (before)", _steps(flow, "bench_flow", _in_process_engine(), args.steps)
+        )
+    )
     data = {"approved": True, "answers": {"age": 30}}
-    print(_line("gateway condition (in-process)", _steps(CONDITION_BPMN, "bench_condition", script_engine(),
-                                                         args.steps, data)))
+    print(
+        _line(
+            "gateway condition (in-process)",
+            _steps(CONDITION_BPMN, "bench_condition", script_engine(), args.steps, data),
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -50,9 +50,15 @@ def main() -> None:
     external = external_mongodb()  # PORTICO_BENCH_MONGODB_URI: that server instead of the embedded one
     mongo = None if external else embedded.start_mongodb(root, log=root / "mongodb.log", sync_on_commit=True)
     try:
-        settings = config.install(config.load({"PORTICO_SECRET_KEY": "b" * 40,
-                                               "PORTICO_MONGODB_URI": external or mongo.url,
-                                               "PORTICO_DATA_DIR": str(root / "data")}))
+        settings = config.install(
+            config.load(
+                {
+                    "PORTICO_SECRET_KEY": "b" * 40,
+                    "PORTICO_MONGODB_URI": external or mongo.url,
+                    "PORTICO_DATA_DIR": str(root / "data"),
+                }
+            )
+        )
         db.connect(settings.mongodb_uri)
         db.ensure_indexes()
         run(args)
@@ -76,32 +82,57 @@ def run(args) -> None:
 
     def slots(i, day=None):
         on = day or week[0]
-        return availability.open_slots(location="main", service_type_key="individual",
-                                       date_from=on, date_to=on if day else week[1])
+        return availability.open_slots(
+            location="main", service_type_key="individual", date_from=on, date_to=on if day else week[1]
+        )
 
     show("open slots, one staff member, 7 days", timed(slots, args.n))
     free = [s for d in range(1, 60) for s in slots(0, date.today() + timedelta(days=d))]
 
     def book_cancel(i):
         s = free[i % len(free)]
-        appt = scheduling.book(guardian, client_id=minor, staff_id=s["staff_id"], location="main",
-                               service_type_key="individual", start=s["start"])
+        appt = scheduling.book(
+            guardian,
+            client_id=minor,
+            staff_id=s["staff_id"],
+            location="main",
+            service_type_key="individual",
+            start=s["start"],
+        )
         scheduling.cancel(guardian, appt["id"])
 
     show("portal book + cancel (slot check, 10 claims)", timed(book_cancel, args.n))
 
     def pay(i):
-        inv = billing.create_invoice(SYSTEM, minor, {"line_items": [
-            {"service": "Session", "service_date": "2026-11-02", "amount_cents": 10000}]})
-        billing.charge_invoice(guardian, inv["id"], idempotency_key=f"bench-pay-{i}",
-                               card={"number": "4242424242424242", "exp_month": 1, "exp_year": 2040})
+        inv = billing.create_invoice(
+            SYSTEM,
+            minor,
+            {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 10000}]},
+        )
+        billing.charge_invoice(
+            guardian,
+            inv["id"],
+            idempotency_key=f"bench-pay-{i}",
+            card={"number": "4242424242424242", "exp_month": 1, "exp_year": 2040},
+        )
 
     show("invoice + sandbox card payment", timed(pay, args.n))
-    show("post a message (no attachment)", timed(lambda i: messaging.post_message(guardian, minor, body=f"m{i}"), args.n))
+    show(
+        "post a message (no attachment)",
+        timed(lambda i: messaging.post_message(guardian, minor, body=f"m{i}"), args.n),
+    )
     mb = b"%PDF-1.7\n" + b"x" * (1024 * 1024)
-    show("post a message with a 1 MB attachment", timed(
-        lambda i: messaging.post_message(guardian, minor, body="f", attachments=[("a.pdf", mb)]), max(5, args.n // 5)))
-    show("read a thread (100 messages, receipts)", timed(lambda i: messaging.list_messages(fam["staff"], minor), args.n))
+    show(
+        "post a message with a 1 MB attachment",
+        timed(
+            lambda i: messaging.post_message(guardian, minor, body="f", attachments=[("a.pdf", mb)]),
+            max(5, args.n // 5),
+        ),
+    )
+    show(
+        "read a thread (100 messages, receipts)",
+        timed(lambda i: messaging.list_messages(fam["staff"], minor), args.n),
+    )
 
     desk = [staff_actor(make_staff(roles=("front_desk",))) for _ in range(4)]
     winners = []
@@ -112,8 +143,14 @@ def run(args) -> None:
         def attempt(actor, s=s, barrier=barrier, wins=wins):
             barrier.wait()
             try:
-                scheduling.book(actor, client_id=minor, staff_id=s["staff_id"], location="main",
-                                service_type_key="individual", start=s["start"])
+                scheduling.book(
+                    actor,
+                    client_id=minor,
+                    staff_id=s["staff_id"],
+                    location="main",
+                    service_type_key="individual",
+                    start=s["start"],
+                )
                 wins.append(1)
             except Conflict:
                 pass
@@ -124,7 +161,9 @@ def run(args) -> None:
         for t in threads:
             t.join()
         winners.append(len(wins))
-    print(f"booking race: {args.races} slots x {len(desk)} threads -> winners per slot {sorted(set(winners))}")
+    print(
+        f"booking race: {args.races} slots x {len(desk)} threads -> winners per slot {sorted(set(winners))}"
+    )
 
 
 if __name__ == "__main__":

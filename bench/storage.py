@@ -59,7 +59,10 @@ def wait_finished(http, staff, instance_id: str) -> None:
         return doc["status"] == "completed"
 
     wait_for(done, timeout=40, what="the intake to complete")
-    assert http.get(f"/api/v1/process-instances/{instance_id}", headers=staff).get_json()["status"] == "completed"
+    assert (
+        http.get(f"/api/v1/process-instances/{instance_id}", headers=staff).get_json()["status"]
+        == "completed"
+    )
 
 
 def disk(database, root: Path) -> dict[str, int]:
@@ -68,8 +71,15 @@ def disk(database, root: Path) -> dict[str, int]:
     out: dict[str, int] = defaultdict(int)
     for f in (root / "db").glob("*.wt"):
         name = f.name.removeprefix("secantus_")
-        kind = ("documents" if name.startswith("documents") else "oplog" if name.startswith(("oplog", "preimages"))
-                else "indexes" if name.startswith(("index", "unique_keys")) else "other")
+        kind = (
+            "documents"
+            if name.startswith("documents")
+            else "oplog"
+            if name.startswith(("oplog", "preimages"))
+            else "indexes"
+            if name.startswith(("index", "unique_keys"))
+            else "other"
+        )
         out[kind] += f.stat().st_size
     return out
 
@@ -98,14 +108,18 @@ def main() -> None:
         port = embedded.free_port()
         smtp = Controller(inbox, hostname="127.0.0.1", port=port)
         smtp.start()
-        settings = config.install(settings.with_(smtp_url=f"smtp://127.0.0.1:{port}", base_url="http://portal.test"))
+        settings = config.install(
+            settings.with_(smtp_url=f"smtp://127.0.0.1:{port}", base_url="http://portal.test")
+        )
         broker = setup_broker(settings.broker_url)
         import workers.workflow  # noqa: F401 - the actors, on this broker
+
         worker = Worker(broker, worker_timeout=100, worker_threads=2)
         worker.start()
         stop = threading.Event()
-        sweeper = threading.Thread(target=scheduler.run_forever, daemon=True,
-                                   kwargs={"interval": 0.2, "stop": stop})
+        sweeper = threading.Thread(
+            target=scheduler.run_forever, daemon=True, kwargs={"interval": 0.2, "stop": stop}
+        )
         sweeper.start()
         try:
             install_shipped()
@@ -116,8 +130,12 @@ def main() -> None:
             first_audit = db.get_db()["audit_events"].count_documents({})
             for i in range(args.intakes):
                 email = f"client{i}@example.org"
-                person = make_client(first_name="Ada", last_name=f"Client{i}", email=email,
-                                     date_of_birth=date(1990, 1, 1 + i % 28))
+                person = make_client(
+                    first_name="Ada",
+                    last_name=f"Client{i}",
+                    email=email,
+                    date_of_birth=date(1990, 1, 1 + i % 28),
+                )
                 resp = http.post(f"/api/v1/clients/{person.id}/invite", headers=staff, json={})
                 assert resp.status_code == 201, resp.get_json()
                 portal = lc.activate(http, inbox, email)
@@ -130,8 +148,10 @@ def main() -> None:
             audit.chain_pending()
             after, disk_after = sizes(db.get_db()), disk(db.get_db(), root)
             new_audit = {"seq": {"$gt": first_audit}}
-            fields = {"process_instances": field_sizes(db.get_db()["process_instances"], {}),
-                      "audit_events": field_sizes(db.get_db()["audit_events"], new_audit)}
+            fields = {
+                "process_instances": field_sizes(db.get_db()["process_instances"], {}),
+                "audit_events": field_sizes(db.get_db()["audit_events"], new_audit),
+            }
             actions: dict[str, int] = defaultdict(int)
             name = audit.STORED_KEYS["action"]
             for row in db.get_db()["audit_events"].find(new_audit, {name: 1, "action": 1}):
@@ -149,16 +169,29 @@ def main() -> None:
         if value:
             print(f"  {name:<28} {value / n / 1024:8.1f} KB")
     for name, split in fields.items():
-        print(f"  {name} by field: " + ", ".join(
-            f"{k} {v / n / 1024:.1f} KB" for k, v in sorted(split.items(), key=lambda kv: -kv[1])[:6]))
-    print(f"  audit events per intake: {sum(actions.values()) / n:.0f} (" + ", ".join(
-        f"{k} {v / n:g}" for k, v in sorted(actions.items(), key=lambda kv: -kv[1])) + ")")
+        print(
+            f"  {name} by field: "
+            + ", ".join(
+                f"{k} {v / n / 1024:.1f} KB" for k, v in sorted(split.items(), key=lambda kv: -kv[1])[:6]
+            )
+        )
+    print(
+        f"  audit events per intake: {sum(actions.values()) / n:.0f} ("
+        + ", ".join(f"{k} {v / n:g}" for k, v in sorted(actions.items(), key=lambda kv: -kv[1]))
+        + ")"
+    )
     grown_disk = {k: v - disk_before.get(k, 0) for k, v in disk_after.items()}
-    print("on disk after a checkpoint, PDFs included: " + "   ".join(
-        f"{k} {v / n / 1024:.1f} KB" for k, v in sorted(grown_disk.items(), key=lambda kv: -kv[1]))
-          + f"   total {sum(grown_disk.values()) / n / 1024:.1f} KB")
-    print(f"without PDFs {(total - pdf) / n / 1024:.1f} KB   PDFs {pdf / n / 1024:.1f} KB   total {total / n / 1024:.1f} KB"
-          f"   (goal <= 20 KB without PDFs: {'met' if (total - pdf) / n <= 20 * 1024 else 'MISSED'})")
+    print(
+        "on disk after a checkpoint, PDFs included: "
+        + "   ".join(
+            f"{k} {v / n / 1024:.1f} KB" for k, v in sorted(grown_disk.items(), key=lambda kv: -kv[1])
+        )
+        + f"   total {sum(grown_disk.values()) / n / 1024:.1f} KB"
+    )
+    print(
+        f"without PDFs {(total - pdf) / n / 1024:.1f} KB   PDFs {pdf / n / 1024:.1f} KB   total {total / n / 1024:.1f} KB"
+        f"   (goal <= 20 KB without PDFs: {'met' if (total - pdf) / n <= 20 * 1024 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

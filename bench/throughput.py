@@ -80,8 +80,9 @@ def raw_baseline(n: int) -> tuple[list[float], list[float]]:
     return plain, round_trip
 
 
-def http_run(base: str, token: str, task_ids: list[str], clients: int,
-             seconds: float | None = None) -> tuple[list[float], float, dict, list]:
+def http_run(
+    base: str, token: str, task_ids: list[str], clients: int, seconds: float | None = None
+) -> tuple[list[float], float, dict, list]:
     """(latencies, wall seconds, status counts, each completion's end in seconds from the start).
 
     seconds: stop starting completions after this long (the soak: a fixed duration, whatever the rate)."""
@@ -100,7 +101,9 @@ def http_run(base: str, token: str, task_ids: list[str], clients: int,
             t0 = time.perf_counter()
             if stop_at is not None and t0 >= stop_at:
                 break
-            resp = session.post(f"{base}/api/v1/tasks/{tid}/complete", json={"data": {"note": "ok"}}, timeout=60)
+            resp = session.post(
+                f"{base}/api/v1/tasks/{tid}/complete", json={"data": {"note": "ok"}}, timeout=60
+            )
             t1 = time.perf_counter()
             mine.append(t1 - t0)
             ends.append(t1)
@@ -124,7 +127,9 @@ def http_run(base: str, token: str, task_ids: list[str], clients: int,
 
 def rates_over_time(done_at: list[float], wall: float) -> tuple[list[float], list[float]]:
     """(completions/s in each third of the run, completions/s in each whole minute)."""
-    thirds = [sum(1 for x in done_at if k * wall / 3 <= x < (k + 1) * wall / 3) / (wall / 3) for k in range(3)]
+    thirds = [
+        sum(1 for x in done_at if k * wall / 3 <= x < (k + 1) * wall / 3) / (wall / 3) for k in range(3)
+    ]
     minutes = [sum(1 for x in done_at if m * 60 <= x < (m + 1) * 60) / 60 for m in range(int(wall // 60))]
     return thirds, minutes
 
@@ -158,7 +163,13 @@ def _cpu_by_role() -> dict[str, float]:
             times = proc.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        role = "database" if "secantus" in line else "web" if "gunicorn" in line or "engine.cli" in line else "other"
+        role = (
+            "database"
+            if "secantus" in line
+            else "web"
+            if "gunicorn" in line or "engine.cli" in line
+            else "other"
+        )
         totals[role] += times.user + times.system
     return totals
 
@@ -175,7 +186,9 @@ def main() -> None:
     ap.add_argument("--floor-seconds", type=float, default=20)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--web-workers", type=int, default=2)
-    ap.add_argument("--minutes", type=float, help="the soak: stop after this many minutes (--tasks: enough for them)")
+    ap.add_argument(
+        "--minutes", type=float, help="the soak: stop after this many minutes (--tasks: enough for them)"
+    )
     args = ap.parse_args()
 
     with embedded_services("portico-bench-throughput-") as (_settings, env, _root):
@@ -194,37 +207,55 @@ def main() -> None:
             warm = task_ids[:50]
             http_run(base, token, warm, 2)  # import and connection warm-up in each gunicorn worker
             cpu0, own0, commands0 = _cpu_by_role(), time.process_time(), _commands(database)
-            latencies, wall, statuses, done_at = http_run(base, token, task_ids[50:], args.clients,
-                                                          seconds=args.minutes * 60 if args.minutes else None)
+            latencies, wall, statuses, done_at = http_run(
+                base, token, task_ids[50:], args.clients, seconds=args.minutes * 60 if args.minutes else None
+            )
             cpu1, own1, commands1 = _cpu_by_role(), time.process_time(), _commands(database)
-        floor_rate, floor_latencies = floor_run(_settings.mongodb_uri, clients=args.clients,
-                                                seconds=args.floor_seconds)
+        floor_rate, floor_latencies = floor_run(
+            _settings.mongodb_uri, clients=args.clients, seconds=args.floor_seconds
+        )
         plain, round_trip = raw_baseline(min(args.tasks, 1000))
 
     n = len(latencies)
     rate = n / wall
     raw_rate = 1 / statistics.mean(plain)
     rt_rate = 1 / statistics.mean(round_trip)
-    print(f"HTTP, {args.web_workers} gunicorn workers, {args.clients} clients: {rate:7.1f} completions/s  "
-          f"{summary(latencies)}  statuses {statuses}")
+    print(
+        f"HTTP, {args.web_workers} gunicorn workers, {args.clients} clients: {rate:7.1f} completions/s  "
+        f"{summary(latencies)}  statuses {statuses}"
+    )
     print(f"raw SpiffWorkflow in memory, 1 core:          {raw_rate:7.1f} completions/s  {summary(plain)}")
-    print(f"raw SpiffWorkflow + to_dict/from_dict, 1 core: {rt_rate:7.1f} completions/s  {summary(round_trip)}")
+    print(
+        f"raw SpiffWorkflow + to_dict/from_dict, 1 core: {rt_rate:7.1f} completions/s  {summary(round_trip)}"
+    )
     per = {role: (cpu1[role] - cpu0[role]) / n * 1000 for role in cpu0}
-    print(f"per completion: {(commands1 - commands0) / n:.2f} database commands; CPU ms: database {per['database']:.2f}"
-          f"  web workers {per['web']:.2f}  HTTP clients (this process) {(own1 - own0) / n * 1000:.2f}"
-          f"  other {per['other']:.2f}")
+    print(
+        f"per completion: {(commands1 - commands0) / n:.2f} database commands; CPU ms: database {per['database']:.2f}"
+        f"  web workers {per['web']:.2f}  HTTP clients (this process) {(own1 - own0) / n * 1000:.2f}"
+        f"  other {per['other']:.2f}"
+    )
     thirds, minutes = rates_over_time(done_at, wall)
-    print(f"floor (bare database: 1 read + 1 two-write transaction), {args.clients} clients: {floor_rate:7.1f}/s  "
-          f"{summary(floor_latencies)}")
+    print(
+        f"floor (bare database: 1 read + 1 two-write transaction), {args.clients} clients: {floor_rate:7.1f}/s  "
+        f"{summary(floor_latencies)}"
+    )
     print(f"Portico = {100 * rate / floor_rate:.0f} % of the floor (goal >= 80 %)")
-    print("completions/s by third: " + "  ".join(f"{r:.1f}" for r in thirds)
-          + f"   last/first {thirds[-1] / thirds[0]:.3f} (goal >= 0.90)")
+    print(
+        "completions/s by third: "
+        + "  ".join(f"{r:.1f}" for r in thirds)
+        + f"   last/first {thirds[-1] / thirds[0]:.3f} (goal >= 0.90)"
+    )
     if minutes:
-        print("completions/s by minute: " + "  ".join(f"{r:.1f}" for r in minutes)
-              + (f"   last/first {minutes[-1] / minutes[0]:.3f}" if len(minutes) > 1 else ""))
-    print(f"ratio Portico/raw {rate / raw_rate:.3f}   Portico/raw+serialize {rate / rt_rate:.3f}   "
-          f"(goal >= 150/s: {'met' if rate >= 150 else 'MISSED'}; p99 <= 50 ms: "
-          f"{'met' if sorted(latencies)[int(0.99 * (n - 1))] <= 0.05 else 'MISSED'})")
+        print(
+            "completions/s by minute: "
+            + "  ".join(f"{r:.1f}" for r in minutes)
+            + (f"   last/first {minutes[-1] / minutes[0]:.3f}" if len(minutes) > 1 else "")
+        )
+    print(
+        f"ratio Portico/raw {rate / raw_rate:.3f}   Portico/raw+serialize {rate / rt_rate:.3f}   "
+        f"(goal >= 150/s: {'met' if rate >= 150 else 'MISSED'}; p99 <= 50 ms: "
+        f"{'met' if sorted(latencies)[int(0.99 * (n - 1))] <= 0.05 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ def _create(n: int, fire_at: datetime, due: datetime | None = None) -> list | No
     from engine.workflow import store
     from engine.workflow.runtime import start
 
-    template = store.instances().find_one({"_id": start("bench_timer", data={"fire_at": fire_at.isoformat()})})
+    template = store.instances().find_one(
+        {"_id": start("bench_timer", data={"fire_at": fire_at.isoformat()})}
+    )
     row = Timer._get_collection().find_one({"instance_id": template["_id"]}, {"_id": 0})
     ids = [template["_id"]]
     while len(ids) < n:
@@ -91,9 +93,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--lead-factor", type=float, default=3.0,
-                    help="lead = this x the creation time the pilot predicts (a loaded machine slows down)")
-    ap.add_argument("--wait", type=float, default=600, help="stop waiting this many seconds after the due second")
+    ap.add_argument(
+        "--lead-factor",
+        type=float,
+        default=3.0,
+        help="lead = this x the creation time the pilot predicts (a loaded machine slows down)",
+    )
+    ap.add_argument(
+        "--wait", type=float, default=600, help="stop waiting this many seconds after the due second"
+    )
     args = ap.parse_args()
     with embedded_services("portico-bench-timers-") as (_settings, env, _root):
         from engine import wiring
@@ -108,27 +116,45 @@ def main() -> None:
         per_second = pilot / (time.perf_counter() - t0)
         lead = args.n / per_second * args.lead_factor + 10
         due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
-        print(f"creating {args.n:,} instances at ~{per_second:.0f}/s; all due at {due:%H:%M:%S} (lead {lead:.0f} s)",
-              flush=True)
+        print(
+            f"creating {args.n:,} instances at ~{per_second:.0f}/s; all due at {due:%H:%M:%S} (lead {lead:.0f} s)",
+            flush=True,
+        )
         t0 = time.perf_counter()
         ids = _create(args.n, due, due)
         if ids is None:
             # Instances created after the due second fire during their own start: the run measures nothing.
-            print("INVALID RUN: creating the instances overran the due second; rerun with a larger --lead-factor")
+            print(
+                "INVALID RUN: creating the instances overran the due second; rerun with a larger --lead-factor"
+            )
             return
-        print(f"created in {time.perf_counter() - t0:.0f} s, {(due - datetime.now(UTC)).total_seconds():.0f} s "
-              f"before the due second", flush=True)
+        print(
+            f"created in {time.perf_counter() - t0:.0f} s, {(due - datetime.now(UTC)).total_seconds():.0f} s "
+            f"before the due second",
+            flush=True,
+        )
 
         environ = {**os.environ, **env}
-        workers = [subprocess.Popen([sys.executable, str(ROOT / "tests/workers/workflow_worker_main.py"),
-                                     str(args.threads)], cwd=ROOT, env=environ, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(args.workers)]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "tests/workers/workflow_worker_main.py"), str(args.threads)],
+                cwd=ROOT,
+                env=environ,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            for _ in range(args.workers)
+        ]
         for w in workers:
             w.stdout.readline()
         wiring.wire_broker(_settings.broker_url)  # what `portico scheduler` does at start
         stop = threading.Event()
-        sweeper = threading.Thread(target=scheduler.run_forever, daemon=True, kwargs={
-            "interval": 0.5, "stop": stop, "resend_seconds": 10})
+        sweeper = threading.Thread(
+            target=scheduler.run_forever,
+            daemon=True,
+            kwargs={"interval": 0.5, "stop": stop, "resend_seconds": 10},
+        )
         sweeper.start()
         try:
             _wait_until_done(due, args.wait)
@@ -154,14 +180,20 @@ def main() -> None:
     twice = sum(1 for f in fired if f > 1)
     never = sum(1 for f in fired if f == 0)
     span = max(finished) if len(finished) == args.n else float("inf")
-    print(f"{args.n:,} timers, {args.workers} worker processes x {args.threads} threads: all finished "
-          f"{span:.1f} s after the due second (goal <= 60 s: {'met' if span <= 60 else 'MISSED'})")
+    print(
+        f"{args.n:,} timers, {args.workers} worker processes x {args.threads} threads: all finished "
+        f"{span:.1f} s after the due second (goal <= 60 s: {'met' if span <= 60 else 'MISSED'})"
+    )
     if lateness:
         within = sum(1 for x in lateness if x <= 60)
-        print(f"fired within 60 s: {within:,} of {args.n:,}; last fired {max(lateness):.1f} s after the due second; "
-              f"{len(lateness):,} fired within the {args.wait:.0f} s window")
-        print(f"firing lateness p50 {statistics.median(lateness):.1f} s  p99 {pct(lateness, 99):.1f} s  "
-              f"max {max(lateness):.1f} s")
+        print(
+            f"fired within 60 s: {within:,} of {args.n:,}; last fired {max(lateness):.1f} s after the due second; "
+            f"{len(lateness):,} fired within the {args.wait:.0f} s window"
+        )
+        print(
+            f"firing lateness p50 {statistics.median(lateness):.1f} s  p99 {pct(lateness, 99):.1f} s  "
+            f"max {max(lateness):.1f} s"
+        )
     print(f"fired twice: {twice}   never fired: {never}   (goal: none twice)")
 
 

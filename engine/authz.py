@@ -46,12 +46,26 @@ PERMISSIONS: dict[str, str] = {
 
 ROLE_PRESETS: dict[str, dict] = {
     "org_admin": {"label": "Organization admin", "permissions": frozenset(PERMISSIONS)},
-    "therapist": {"label": "Therapist", "permissions": frozenset({
-        "dynamic_forms.manage", "client_documents.upload",
-    })},
-    "front_desk": {"label": "Front desk", "permissions": frozenset({
-        "clients.view_all", "clients.manage", "billing.manage", "calendar.manage",
-    })},
+    "therapist": {
+        "label": "Therapist",
+        "permissions": frozenset(
+            {
+                "dynamic_forms.manage",
+                "client_documents.upload",
+            }
+        ),
+    },
+    "front_desk": {
+        "label": "Front desk",
+        "permissions": frozenset(
+            {
+                "clients.view_all",
+                "clients.manage",
+                "billing.manage",
+                "calendar.manage",
+            }
+        ),
+    },
 }
 
 
@@ -68,7 +82,9 @@ def check_codes(codes: list[str], *, field_name: str = "permissions") -> list[st
     """Validate a list of permission codes; raises ValidationFailed naming the unknown ones."""
     unknown = sorted(set(codes) - set(PERMISSIONS))
     if unknown:
-        raise ValidationFailed("unknown permission codes", details={field_name: [f"unknown: {c}" for c in unknown]})
+        raise ValidationFailed(
+            "unknown permission codes", details={field_name: [f"unknown: {c}" for c in unknown]}
+        )
     return sorted(set(codes))
 
 
@@ -128,8 +144,10 @@ class Actor:
             raise NotAuthenticated()
         if not self.has(permission):
             title = PERMISSIONS[permission]
-            raise Forbidden(f"this needs the permission “{title}”: ask your administrator for it",
-                            details={"permission": permission, "permission_title": title})
+            raise Forbidden(
+                f"this needs the permission “{title}”: ask your administrator for it",
+                details={"permission": permission, "permission_title": title},
+            )
 
 
 SYSTEM = Actor(kind="system")
@@ -162,6 +180,7 @@ def parse_id(raw) -> ObjectId:
 
 # --- client visibility -----------------------------------------------------
 
+
 def portal_profiles(account) -> list[dict]:
     """Every client profile a portal account reaches, with what it may do there.
 
@@ -179,8 +198,15 @@ def portal_profiles(account) -> list[dict]:
     if account.client is not None:
         own = account.client
         if own.status == "active":
-            profiles.append({"client": own, "relationship": "self", "is_guardian": False,
-                             "permissions": dict.fromkeys(LINK_PERMISSIONS, True), "whole_record": True})
+            profiles.append(
+                {
+                    "client": own,
+                    "relationship": "self",
+                    "is_guardian": False,
+                    "permissions": dict.fromkeys(LINK_PERMISSIONS, True),
+                    "whole_record": True,
+                }
+            )
     portal = Organization.get().portal
     if not portal.contact_network_enabled:
         return profiles
@@ -200,9 +226,15 @@ def portal_profiles(account) -> list[dict]:
         if not (any(rights.values()) or guardian_of_minor):
             continue
         seen.add(client.id)
-        profiles.append({"client": client, "relationship": link.relationship,
-                         "is_guardian": link.is_guardian, "permissions": rights,
-                         "whole_record": guardian_of_minor or rights["forms"]})
+        profiles.append(
+            {
+                "client": client,
+                "relationship": link.relationship,
+                "is_guardian": link.is_guardian,
+                "permissions": rights,
+                "whole_record": guardian_of_minor or rights["forms"],
+            }
+        )
     return profiles
 
 

@@ -90,14 +90,19 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def backup(database: Database, target: Path, *, data_dir: Path | None = None,
-           include_secret: bool = False) -> Summary:
+def backup(
+    database: Database, target: Path, *, data_dir: Path | None = None, include_secret: bool = False
+) -> Summary:
     """Write every collection of `database` to the archive `target` (written beside, then renamed)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    manifest: dict[str, Any] = {"format": FORMAT, "database": database.name,
-                                "created_at": datetime.now(UTC).isoformat(), "collections": {}}
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "database": database.name,
+        "created_at": datetime.now(UTC).isoformat(),
+        "collections": {},
+    }
     session, consistency = _snapshot_reads(database)
     manifest["consistency"] = consistency
     counts: dict[str, int] = {}
@@ -117,8 +122,11 @@ def backup(database: Database, target: Path, *, data_dir: Path | None = None,
                     info.size = size
                     tar.addfile(info, spool)
                 counts[name] = count
-                manifest["collections"][name] = {"count": count, "sha256": digest.hexdigest(),
-                                                 "indexes": _index_specs(database, name)}
+                manifest["collections"][name] = {
+                    "count": count,
+                    "sha256": digest.hexdigest(),
+                    "indexes": _index_specs(database, name),
+                }
             secret = Path(data_dir) / "secret.json" if include_secret and data_dir else None
             if secret is not None and not secret.exists():
                 secret = None
@@ -151,7 +159,9 @@ def _documents(raw: bytes) -> Iterator[dict]:
     return iter(bson.decode_all(raw))
 
 
-def restore(database: Database, archive: Path, *, data_dir: Path | None = None, force: bool = False) -> Summary:
+def restore(
+    database: Database, archive: Path, *, data_dir: Path | None = None, force: bool = False
+) -> Summary:
     """Load `archive` into `database`, which must be empty unless `force` (then its collections are replaced).
 
     Call engine.db.ensure_indexes() first: indexes the models declare keep their own options, and
@@ -160,7 +170,9 @@ def restore(database: Database, archive: Path, *, data_dir: Path | None = None, 
     manifest = read_manifest(archive)
     busy = [n for n in _collections(database) if database[n].estimated_document_count()]
     if busy and not force:
-        raise BackupError(f"the target database is not empty ({', '.join(busy[:5])}…); restore needs an empty one")
+        raise BackupError(
+            f"the target database is not empty ({', '.join(busy[:5])}…); restore needs an empty one"
+        )
     counts: dict[str, int] = {}
     with tarfile.open(archive, "r:gz") as tar:
         for name, meta in manifest["collections"].items():

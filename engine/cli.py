@@ -82,21 +82,50 @@ ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 def cmd_web(args) -> int:
     settings = _settings("mongodb_uri", "broker_url")
     workers = str(args.workers or settings.web_workers)
-    argv = [sys.executable, "-m", "gunicorn", "web.wsgi:app", "--bind", f"{settings.host}:{settings.port}",
-            "--workers", workers, "--threads", "4", "--graceful-timeout", "10", "--timeout", "60",
-            "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
-            "--log-level", settings.log_level.lower(),
-            # Its default is one socket path per user ($HOME): several instances would fight over it.
-            "--no-control-socket"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "web.wsgi:app",
+        "--bind",
+        f"{settings.host}:{settings.port}",
+        "--workers",
+        workers,
+        "--threads",
+        "4",
+        "--graceful-timeout",
+        "10",
+        "--timeout",
+        "60",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
+        "--log-level",
+        settings.log_level.lower(),
+        # Its default is one socket path per user ($HOME): several instances would fight over it.
+        "--no-control-socket",
+    ]
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process; the supervisor keeps the pid
 
 
 def cmd_worker(args) -> int:
     _settings("mongodb_uri", "broker_url")
-    argv = [sys.executable, "-m", "dramatiq", "workers.broker:setup_from_environment", "workers",
-            "--processes", str(args.processes), "--threads", str(args.threads),
-            # Stop within the supervisor's grace period; unfinished messages are redelivered.
-            "--worker-shutdown-timeout", str(args.shutdown_timeout * 1000), *args.dramatiq_args]
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "workers.broker:setup_from_environment",
+        "workers",
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
+        # Stop within the supervisor's grace period; unfinished messages are redelivered.
+        "--worker-shutdown-timeout",
+        str(args.shutdown_timeout * 1000),
+        *args.dramatiq_args,
+    ]
     os.execv(sys.executable, argv)  # noqa: S606
 
 
@@ -188,7 +217,9 @@ def cmd_audit_anchor(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="portico", description="Portico: client intake and portal for therapy practices")
+    p = argparse.ArgumentParser(
+        prog="portico", description="Portico: client intake and portal for therapy practices"
+    )
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="development: run everything, embedded services for unset URLs")
     up.add_argument("--demo", action="store_true", help="seed demo data and print the demo logins")
@@ -200,7 +231,9 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run Dramatiq workers for every actor in workers/")
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=4)
-    worker.add_argument("--shutdown-timeout", type=int, default=8, help="seconds to finish running messages on stop")
+    worker.add_argument(
+        "--shutdown-timeout", type=int, default=8, help="seconds to finish running messages on stop"
+    )
     worker.add_argument("dramatiq_args", nargs=argparse.REMAINDER, help="passed on to dramatiq")
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("scheduler", help="run the scheduler loop").set_defaults(func=cmd_scheduler)
@@ -212,8 +245,11 @@ def parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="verify the HMAC chain")
-    verify.add_argument("--anchor", metavar="FILE",
-                        help="also check every anchor in FILE (rows cut off the end, or a replaced end)")
+    verify.add_argument(
+        "--anchor",
+        metavar="FILE",
+        help="also check every anchor in FILE (rows cut off the end, or a replaced end)",
+    )
     verify.set_defaults(func=cmd_audit_verify)
     anchor = audit_sub.add_parser("anchor", help="print the chain head's sequence and MAC")
     anchor.add_argument("--file", metavar="FILE", help="also append the line to FILE")

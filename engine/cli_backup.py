@@ -38,10 +38,13 @@ def cmd_backup(args) -> int:
 
     settings = config.install(config.load())
     with _database(settings) as database:
-        summary = backup.backup(database, Path(args.archive), data_dir=settings.data_dir,
-                                include_secret=not settings.production)
-    print(f"backup {summary.path}: {summary.documents} documents in {len(summary.collections)} collections "
-          f"({summary.consistency} read)")
+        summary = backup.backup(
+            database, Path(args.archive), data_dir=settings.data_dir, include_secret=not settings.production
+        )
+    print(
+        f"backup {summary.path}: {summary.documents} documents in {len(summary.collections)} collections "
+        f"({summary.consistency} read)"
+    )
     if settings.production:
         print("PORTICO_SECRET_KEY is not in the archive: keep it separately, files cannot be read without it")
     return 0
@@ -54,7 +57,9 @@ def cmd_restore(args) -> int:
     try:
         with _database(settings) as database:
             db.ensure_indexes()
-            summary = backup.restore(database, Path(args.archive), data_dir=settings.data_dir, force=args.force)
+            summary = backup.restore(
+                database, Path(args.archive), data_dir=settings.data_dir, force=args.force
+            )
     except backup.BackupError as exc:
         print(f"portico restore: {exc.message}", file=sys.stderr)
         return 1

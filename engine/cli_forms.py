@@ -11,8 +11,9 @@ def register(sub) -> None:
     """Add the `forms` command group to the `portico` parser."""
     forms = sub.add_parser("forms", help="form submissions")
     commands = forms.add_subparsers(dest="forms_command", required=True)
-    commands.add_parser("encrypt-files", help="encrypt form files stored before encryption"
-                        ).set_defaults(func=cmd_encrypt_files)
+    commands.add_parser("encrypt-files", help="encrypt form files stored before encryption").set_defaults(
+        func=cmd_encrypt_files
+    )
 
 
 def cmd_encrypt_files(args) -> int:
@@ -22,5 +23,7 @@ def cmd_encrypt_files(args) -> int:
 
     _connect(_settings("mongodb_uri"))
     counts = encrypt_stored_files()
-    print(f"moved {counts['moved']}, refused {counts['refused']} (left in place), missing {counts['missing']}")
+    print(
+        f"moved {counts['moved']}, refused {counts['refused']} (left in place), missing {counts['missing']}"
+    )
     return 0

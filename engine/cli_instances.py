@@ -24,7 +24,9 @@ def register(sub) -> None:
     migrate = commands.add_parser("migrate", help="move running instances of a process to another version")
     migrate.add_argument("--process", required=True, help="process id, e.g. client_intake")
     migrate.add_argument("--to", required=True, type=int, help="target version number")
-    migrate.add_argument("--dry-run", action="store_true", help="only show what would move and what would not")
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="only show what would move and what would not"
+    )
     migrate.set_defaults(func=cmd_migrate)
 
 
@@ -39,8 +41,10 @@ class ProgressBar:
     def line(self, counts: dict) -> str:
         done = counts["done"]
         filled = BAR_WIDTH * done // self.total if self.total else BAR_WIDTH
-        return (f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{self.total} "
-                f"moved {counts['moved']} refused {counts['refused']} failed {counts['failed']}")
+        return (
+            f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{self.total} "
+            f"moved {counts['moved']} refused {counts['refused']} failed {counts['failed']}"
+        )
 
     def __call__(self, counts: dict) -> None:
         self.total = counts["total"]  # the run's own count (instances may have finished since the preview)
@@ -67,8 +71,11 @@ def _reasons(items: list[dict]) -> Counter:
 def summary(run: dict, out=None) -> None:
     """The closing report of a run: counts, then refusals and failures grouped by reason."""
     out = out or sys.stdout
-    print(f"moved {run['moved']}, refused {run['refused']}, failed {run['failed']} "
-          f"(of {run['total']}; {run['process_id']} → version {run['to_version']})", file=out)
+    print(
+        f"moved {run['moved']}, refused {run['refused']}, failed {run['failed']} "
+        f"(of {run['total']}; {run['process_id']} → version {run['to_version']})",
+        file=out,
+    )
     for outcome in ("refused", "failed"):
         rows = [o for o in run["outcomes"] if o["outcome"] == outcome]
         for reason, n in _reasons(rows).most_common():
@@ -90,8 +97,10 @@ def cmd_migrate(args) -> int:
     except PorticoError as exc:
         print(f"portico instances migrate: {exc.message}", file=sys.stderr)
         return 2
-    print(f"{preview['total']} running instance(s) of {args.process} on other versions: "
-          f"{preview['can_move']} can move to version {preview['to_version']}, {preview['refused']} cannot")
+    print(
+        f"{preview['total']} running instance(s) of {args.process} on other versions: "
+        f"{preview['can_move']} can move to version {preview['to_version']}, {preview['refused']} cannot"
+    )
     for reason, n in _reasons([i for i in preview["items"] if not i["can_move"]]).most_common():
         print(f"  cannot move {n}: {reason}")
     if args.dry_run or preview["total"] == 0:

@@ -20,7 +20,10 @@ from engine.errors import ConfigError
 # name -> (default, help). The order is the order `portico config` prints.
 VARIABLES: dict[str, tuple[str | None, str]] = {
     "PORTICO_ENV": ("development", "development or production"),
-    "PORTICO_SECRET_KEY": (None, "signs sessions; keys for audit HMAC and file encryption derive from it; required in production"),
+    "PORTICO_SECRET_KEY": (
+        None,
+        "signs sessions; keys for audit HMAC and file encryption derive from it; required in production",
+    ),
     "PORTICO_MONGODB_URI": (None, "MongoDB URI; unset in development = embedded SecantusDB"),
     "PORTICO_BROKER_URL": (None, "redis:// or amqp:// broker; unset in development = embedded redis-server"),
     "PORTICO_REDIS_URL": (None, "Redis for rate limits; defaults to the broker URL when that is redis://"),
@@ -38,14 +41,26 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "PORTICO_LOGIN_LIMIT": ("5 per minute", "login attempts allowed per account (Flask-Limiter syntax)"),
     "PORTICO_LOGIN_IP_LIMIT": ("30 per minute", "failed logins allowed per client IP, all accounts together"),
     "PORTICO_PASSWORD_RESET_LIMIT": ("3 per 15 minutes", "password reset mails asked for per e-mail address"),
-    "PORTICO_TRUSTED_PROXIES": ("0", "reverse proxies in front of the web server whose X-Forwarded-For/-Proto are believed (deploy/: 1)"),
+    "PORTICO_TRUSTED_PROXIES": (
+        "0",
+        "reverse proxies in front of the web server whose X-Forwarded-For/-Proto are believed (deploy/: 1)",
+    ),
     "PORTICO_MAX_UPLOAD_MB": ("20", "largest accepted upload"),
     "PORTICO_WEB_WORKERS": ("2", "gunicorn worker processes for `portico web`"),
     "PORTICO_LOG_LEVEL": ("INFO", "log level"),
     "PORTICO_PAYMENT_GATEWAY": ("sandbox", "sandbox (built-in test-mode processor) or stripe"),
-    "PORTICO_STRIPE_SECRET_KEY": (None, "Stripe secret key (sk_…), needed with PORTICO_PAYMENT_GATEWAY=stripe"),
-    "PORTICO_STRIPE_PUBLISHABLE_KEY": (None, "Stripe publishable key (pk_…): with it the portal's pay page uses Stripe's Payment Element"),
-    "PORTICO_STRIPE_WEBHOOK_SECRET": (None, "signing secret (whsec_…) of the Stripe webhook endpoint /api/v1/stripe/webhook; unset = the endpoint answers 404"),
+    "PORTICO_STRIPE_SECRET_KEY": (
+        None,
+        "Stripe secret key (sk_…), needed with PORTICO_PAYMENT_GATEWAY=stripe",
+    ),
+    "PORTICO_STRIPE_PUBLISHABLE_KEY": (
+        None,
+        "Stripe publishable key (pk_…): with it the portal's pay page uses Stripe's Payment Element",
+    ),
+    "PORTICO_STRIPE_WEBHOOK_SECRET": (
+        None,
+        "signing secret (whsec_…) of the Stripe webhook endpoint /api/v1/stripe/webhook; unset = the endpoint answers 404",
+    ),
 }
 
 
@@ -120,7 +135,9 @@ def _int(environ, name: str) -> int:
 
 def _trusted_proxies(environ) -> int:
     hops = _int(environ, "PORTICO_TRUSTED_PROXIES")
-    if not 0 <= hops <= 5:  # more hops than any sane layout: almost surely a mistake that trusts spoofed headers
+    if (
+        not 0 <= hops <= 5
+    ):  # more hops than any sane layout: almost surely a mistake that trusts spoofed headers
         raise ConfigError(f"PORTICO_TRUSTED_PROXIES must be between 0 and 5, got {hops}")
     return hops
 
@@ -159,11 +176,16 @@ def load(environ: dict | None = None) -> Settings:
     broker = env_map.get("PORTICO_BROKER_URL") or None
     if broker and not broker.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
         raise ConfigError("PORTICO_BROKER_URL must start with redis:// or amqp://")
-    redis_url = env_map.get("PORTICO_REDIS_URL") or (broker if broker and broker.startswith("redis") else None)
+    redis_url = env_map.get("PORTICO_REDIS_URL") or (
+        broker if broker and broker.startswith("redis") else None
+    )
     secret = env_map.get("PORTICO_SECRET_KEY") or ""
     if env == "production":
-        missing = [n for n in ("PORTICO_SECRET_KEY", "PORTICO_MONGODB_URI", "PORTICO_BROKER_URL", "PORTICO_SMTP_URL")
-                   if not env_map.get(n)]
+        missing = [
+            n
+            for n in ("PORTICO_SECRET_KEY", "PORTICO_MONGODB_URI", "PORTICO_BROKER_URL", "PORTICO_SMTP_URL")
+            if not env_map.get(n)
+        ]
         if missing:
             raise ConfigError(f"production needs {', '.join(missing)} set")
         if len(secret) < 32:

@@ -28,8 +28,9 @@ def connect(uri: str, *, db: str | None = None) -> Database:
     """
     name = db or database_name(uri)
     mongoengine.disconnect()
-    mongoengine.connect(host=uri, db=name, uuidRepresentation="standard", tz_aware=True,
-                        serverSelectionTimeoutMS=5000)
+    mongoengine.connect(
+        host=uri, db=name, uuidRepresentation="standard", tz_aware=True, serverSelectionTimeoutMS=5000
+    )
     return mongoengine.get_db()
 
 

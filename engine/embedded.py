@@ -92,14 +92,24 @@ def _popen(args: list[str], log: Path | None) -> subprocess.Popen:
     return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
 
 
-def start_mongodb(data_dir: Path, *, port: int | None = None, log: Path | None = None,
-                  sync_on_commit: bool = True) -> Service:
+def start_mongodb(
+    data_dir: Path, *, port: int | None = None, log: Path | None = None, sync_on_commit: bool = True
+) -> Service:
     """Start SecantusDB with its storage in data_dir/db."""
     port = port or free_port()
     storage = data_dir / "db"
     storage.mkdir(parents=True, exist_ok=True)
-    args = [_bin("secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
-            "--storage-path", str(storage), "--log-level", "WARNING"]
+    args = [
+        _bin("secantusd-py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        str(storage),
+        "--log-level",
+        "WARNING",
+    ]
     if sync_on_commit:
         args.append("--sync-on-commit")
     proc = _popen(args, log)
@@ -115,8 +125,23 @@ def start_redis(data_dir: Path, *, port: int | None = None, log: Path | None = N
     port = port or free_port()
     rdir = data_dir / "redis"
     rdir.mkdir(parents=True, exist_ok=True)
-    args = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(rdir),
-            "--appendonly", "yes", "--save", "", "--protected-mode", "yes", "--daemonize", "no"]
+    args = [
+        redis_server_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(rdir),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--protected-mode",
+        "yes",
+        "--daemonize",
+        "no",
+    ]
     proc = _popen(args, log)
     wait_for_port(port, proc)
     return Service("redis", proc, port, f"redis://127.0.0.1:{port}/0")

@@ -174,13 +174,23 @@ class Supervisor:
         s = self.settings
         self._check_port_free()
         if not s.mongodb_uri:
-            self._add_service("mongodb", lambda port: embedded.start_mongodb(
-                self.data_dir, port=port, log=self.logs / "mongodb.log"), "PORTICO_MONGODB_URI")
-            self.say(f"database  {self.urls['PORTICO_MONGODB_URI']}  (embedded SecantusDB, data in {self.data_dir / 'db'})")
+            self._add_service(
+                "mongodb",
+                lambda port: embedded.start_mongodb(self.data_dir, port=port, log=self.logs / "mongodb.log"),
+                "PORTICO_MONGODB_URI",
+            )
+            self.say(
+                f"database  {self.urls['PORTICO_MONGODB_URI']}  (embedded SecantusDB, data in {self.data_dir / 'db'})"
+            )
         if not s.broker_url:
-            self._add_service("redis", lambda port: embedded.start_redis(
-                self.data_dir, port=port, log=self.logs / "redis.log"), "PORTICO_BROKER_URL")
-            self.say(f"broker    {self.urls['PORTICO_BROKER_URL']}  (embedded redis-server, AOF in {self.data_dir / 'redis'})")
+            self._add_service(
+                "redis",
+                lambda port: embedded.start_redis(self.data_dir, port=port, log=self.logs / "redis.log"),
+                "PORTICO_BROKER_URL",
+            )
+            self.say(
+                f"broker    {self.urls['PORTICO_BROKER_URL']}  (embedded redis-server, AOF in {self.data_dir / 'redis'})"
+            )
         if not s.smtp_url and not s.production:
             port = embedded.free_port()
             self._add(Child("mailsink", lambda: self._portico("mailsink", "--port", str(port))))
@@ -202,8 +212,10 @@ class Supervisor:
             try:
                 probe.bind((self.settings.host, self.settings.port))
             except OSError:
-                raise Abort(f"port {self.settings.port} on {self.settings.host} is in use; "
-                            "choose another with --port or PORTICO_PORT") from None
+                raise Abort(
+                    f"port {self.settings.port} on {self.settings.host} is in use; "
+                    "choose another with --port or PORTICO_PORT"
+                ) from None
 
     def _add_service(self, name: str, start: Callable[[int], embedded.Service], url_var: str) -> None:
         port = embedded.free_port()
@@ -224,16 +236,25 @@ class Supervisor:
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update({k: v for k, v in self.urls.items() if v})
-        env.update(PORTICO_DATA_DIR=str(self.data_dir), PORTICO_PORT=str(self.settings.port),
-                   PORTICO_HOST=self.settings.host, PYTHONUNBUFFERED="1")
+        env.update(
+            PORTICO_DATA_DIR=str(self.data_dir),
+            PORTICO_PORT=str(self.settings.port),
+            PORTICO_HOST=self.settings.host,
+            PYTHONUNBUFFERED="1",
+        )
         return env
 
     def _portico(self, *args: str) -> subprocess.Popen:
         name = args[0]
         with open(self.logs / f"{name}.log", "ab") as log:
-            return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], env=self.child_env(),  # noqa: S603
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            return subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
+                [sys.executable, "-m", "engine.cli", *args],
+                env=self.child_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def _url(self) -> str:
         return self.settings.base_url  # PORTICO_BASE_URL, or http://HOST:PORT
@@ -244,9 +265,13 @@ class Supervisor:
         from engine import config, db
 
         mongodb_uri = self.urls["PORTICO_MONGODB_URI"]
-        settings = config.install(self.settings.with_(
-            mongodb_uri=mongodb_uri, broker_url=self.urls["PORTICO_BROKER_URL"],
-            smtp_url=self.urls["PORTICO_SMTP_URL"] or None))
+        settings = config.install(
+            self.settings.with_(
+                mongodb_uri=mongodb_uri,
+                broker_url=self.urls["PORTICO_BROKER_URL"],
+                smtp_url=self.urls["PORTICO_SMTP_URL"] or None,
+            )
+        )
         db.connect(mongodb_uri)
         db.ensure_indexes()
         from engine.services.accounts.accounts import ensure_bootstrap_admin
@@ -278,7 +303,9 @@ class Supervisor:
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise Abort(f"web did not answer {health} within {READY_TIMEOUT:.0f}s; see {self.logs / 'web.log'}")
+                raise Abort(
+                    f"web did not answer {health} within {READY_TIMEOUT:.0f}s; see {self.logs / 'web.log'}"
+                )
             time.sleep(0.3)
         else:
             return
@@ -286,8 +313,10 @@ class Supervisor:
         if self._logins:
             self.say("demo logins:")
             for login in self._logins:
-                self.say(f"  {login.get('role', ''):<12} {login.get('email', ''):<30} "
-                         f"{login.get('password', DEMO_PASSWORD):<20} {login.get('name', '')}")
+                self.say(
+                    f"  {login.get('role', ''):<12} {login.get('email', ''):<30} "
+                    f"{login.get('password', DEMO_PASSWORD):<20} {login.get('name', '')}"
+                )
 
     # --- watching -------------------------------------------------------------------------------
 
@@ -364,8 +393,11 @@ class Supervisor:
             _killpg(pgid, signal.SIGKILL)
 
     def _record_children(self) -> None:
-        records = [{"name": c.name, "pid": c.proc.pid, "started": _start_time(c.proc.pid)}
-                   for c in self.children if c.proc is not None and c.proc.poll() is None]
+        records = [
+            {"name": c.name, "pid": c.proc.pid, "started": _start_time(c.proc.pid)}
+            for c in self.children
+            if c.proc is not None and c.proc.poll() is None
+        ]
         path = self.run_dir / "children.json"
         path.write_text(json.dumps(records))
 

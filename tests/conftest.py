@@ -8,21 +8,23 @@ the fixture it needs. Only tests/e2e/conftest.py adds something of its own (the 
 import pytest
 
 pytest_plugins = [
-    "tests.fixtures.passwords", # argon2id at test cost for the whole session (production costs on request)
-    "tests.fixtures.servers",   # SecantusDB + redis-server per session (per xdist worker), settings, clean_db
-    "tests.fixtures.web",       # app, client, live_server
-    "tests.fixtures.browser",   # Playwright's chromium, page
-    "tests.fixtures.mail",      # a real SMTP server collecting mail (smtp)
+    "tests.fixtures.passwords",  # argon2id at test cost for the whole session (production costs on request)
+    "tests.fixtures.servers",  # SecantusDB + redis-server per session (per xdist worker), settings, clean_db
+    "tests.fixtures.web",  # app, client, live_server
+    "tests.fixtures.browser",  # Playwright's chromium, page
+    "tests.fixtures.mail",  # a real SMTP server collecting mail (smtp)
     "tests.fixtures.workflow",  # test BPMN deployed, operations, broker, Dramatiq worker, scheduler thread
-    "tests.fixtures.intake",    # the shipped intake installed, its people
-    "tests.fixtures.studio",    # the studio's test process s_flow
-    "tests.fixtures.portal",    # the portal family and its practice
+    "tests.fixtures.intake",  # the shipped intake installed, its people
+    "tests.fixtures.studio",  # the studio's test process s_flow
+    "tests.fixtures.portal",  # the portal family and its practice
 ]
 
 
 def pytest_configure(config):
     # pytest-xdist declares it too; declared here as well so that --strict-markers passes without xdist
-    config.addinivalue_line("markers", "xdist_group(name): run with the other tests of the group on one xdist worker")
+    config.addinivalue_line(
+        "markers", "xdist_group(name): run with the other tests of the group on one xdist worker"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its hook has no order of its own)

@@ -19,11 +19,20 @@ from tests.helpers import make_client, make_portal_account, make_staff
 from tests.portal_family import build_family
 
 FORM_KEY = "signed_upload"
-DEFINITION = {"title": "Signed upload", "elements": [
-    {"type": "text", "name": "note", "title": "Note"},
-    {"type": "file", "name": "docs", "title": "Documents", "storeDataAsText": True, "allowMultiple": True},
-    {"type": "signaturepad", "name": "signature", "title": "Signature", "isRequired": True},
-]}
+DEFINITION = {
+    "title": "Signed upload",
+    "elements": [
+        {"type": "text", "name": "note", "title": "Note"},
+        {
+            "type": "file",
+            "name": "docs",
+            "title": "Documents",
+            "storeDataAsText": True,
+            "allowMultiple": True,
+        },
+        {"type": "signaturepad", "name": "signature", "title": "Signature", "isRequired": True},
+    ],
+}
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -53,13 +62,23 @@ class World:
 
     @staticmethod
     def answers(**over) -> dict:
-        return {"note": "mine", "signature": SIG,
-                "docs": [{"name": "letter.pdf", "type": "application/pdf", "content": data_url(PDF_BYTES,
-                                                                                             "application/pdf")}],
-                **over}
+        return {
+            "note": "mine",
+            "signature": SIG,
+            "docs": [
+                {
+                    "name": "letter.pdf",
+                    "type": "application/pdf",
+                    "content": data_url(PDF_BYTES, "application/pdf"),
+                }
+            ],
+            **over,
+        }
 
     def complete(self, http, who: str, task_id: str, answers: dict):
-        return http.post(f"/api/v1/tasks/{task_id}/complete", headers=self.headers(who), json={"data": answers})
+        return http.post(
+            f"/api/v1/tasks/{task_id}/complete", headers=self.headers(who), json={"data": answers}
+        )
 
     def sealed(self, task_id: str):
         """The submission sealed by completing `task_id`."""
@@ -78,12 +97,20 @@ def build_world() -> World:
     client_b = make_client(first_name="Bea")
     account_b = make_portal_account(client=client_b)
     accounts = {
-        "client_a": fam["minor"].portal_account, "client_b": account_b, "guardian_a": fam["guardian"].account,
-        "contact_a": fam["aunt"].account, "therapist_a": fam["therapist"],
-        "therapist_other": make_staff(roles=("therapist",)), "front_desk": make_staff(roles=("front_desk",)),
+        "client_a": fam["minor"].portal_account,
+        "client_b": account_b,
+        "guardian_a": fam["guardian"].account,
+        "contact_a": fam["aunt"].account,
+        "therapist_a": fam["therapist"],
+        "therapist_other": make_staff(roles=("therapist",)),
+        "front_desk": make_staff(roles=("front_desk",)),
         "admin": make_staff(roles=("org_admin",)),
     }
-    perms = {who: (portal_actor(a) if who in ("client_a", "client_b", "guardian_a", "contact_a")
-                   else staff_actor(a)).permissions for who, a in accounts.items()}
+    perms = {
+        who: (
+            portal_actor(a) if who in ("client_a", "client_b", "guardian_a", "contact_a") else staff_actor(a)
+        ).permissions
+        for who, a in accounts.items()
+    }
     perms["anonymous"] = frozenset()
     return World(family=fam, minor=fam["minor"], client_b=client_b, accounts=accounts, perms=perms)

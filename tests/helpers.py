@@ -55,8 +55,12 @@ def make_staff(roles=("therapist",), email=None, password=PASSWORD, **fields):
     n = next(_counter)
     values = {"first_name": "Staff", "last_name": f"Member{n}"}
     values.update(fields)
-    member = StaffMember(email=email or _unique_email("staff"), roles=list(roles),
-                         password_hash=_hash(password) if password else "", **values)
+    member = StaffMember(
+        email=email or _unique_email("staff"),
+        roles=list(roles),
+        password_hash=_hash(password) if password else "",
+        **values,
+    )
     member.save()
     return member
 
@@ -78,10 +82,16 @@ def make_portal_account(client=None, contact=None, email=None, password=PASSWORD
     from engine.models import utcnow
     from engine.models.accounts import PortalAccount
 
-    account = PortalAccount(email=email or (getattr(client, "email", None) or getattr(contact, "email", None))
-                            or _unique_email("portal"),
-                            password_hash=_hash(password) if password else "",
-                            client=client, contact=contact, activated_at=utcnow(), **fields)
+    account = PortalAccount(
+        email=email
+        or (getattr(client, "email", None) or getattr(contact, "email", None))
+        or _unique_email("portal"),
+        password_hash=_hash(password) if password else "",
+        client=client,
+        contact=contact,
+        activated_at=utcnow(),
+        **fields,
+    )
     account.save()
     if client is not None:
         client.portal_account = account
@@ -135,7 +145,8 @@ def enable_mfa(account) -> str:
 
     secret = pyotp.random_base32()
     type(account).objects(id=account.id).update_one(
-        set__totp_secret=mfa.seal(secret), set__mfa_enabled=True, set__totp_last_step=0)
+        set__totp_secret=mfa.seal(secret), set__mfa_enabled=True, set__totp_last_step=0
+    )
     account.reload()
     return secret
 
@@ -198,10 +209,13 @@ def clone_instance(seed, copies: int) -> list:
     rows = [dict(doc, _id=ObjectId()) for _ in range(copies - 1)]
     store.instances().insert_many(rows)
     for model in (Task, Timer):
-        seed_rows = list(model._get_collection().find({"instance_id": seed, "status": {"$in": ["open", "waiting"]}}))
+        seed_rows = list(
+            model._get_collection().find({"instance_id": seed, "status": {"$in": ["open", "waiting"]}})
+        )
         if seed_rows:
-            model._get_collection().insert_many([dict(r, _id=ObjectId(), instance_id=row["_id"])
-                                                 for row in rows for r in seed_rows])
+            model._get_collection().insert_many(
+                [dict(r, _id=ObjectId(), instance_id=row["_id"]) for row in rows for r in seed_rows]
+            )
     return [seed, *[r["_id"] for r in rows]]
 
 
@@ -241,7 +255,8 @@ def sticking_out(page) -> list[str]:
 
     try:
         page.wait_for_function(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth", timeout=3000)
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth", timeout=3000
+        )
     except PlaywrightTimeout:
         pass
     return page.evaluate("""() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => {

@@ -54,8 +54,9 @@ def complete(http, headers, task_id: str, data: dict) -> dict:
 
 def fill_packet(http, headers, client_id: str, count: int) -> list[str]:
     """Complete every open packet form of the client; returns the form keys completed."""
-    forms = wait_tasks(http, headers, lambda t: t["lane"] == "client" and t["client_id"] == client_id,
-                       "packet tasks", count)
+    forms = wait_tasks(
+        http, headers, lambda t: t["lane"] == "client" and t["client_id"] == client_id, "packet tasks", count
+    )
     for task in forms:
         detail = http.get(f"/api/v1/tasks/{task['id']}", headers=headers).get_json()
         assert detail["form"] is not None  # the task carries its SurveyJS form
@@ -66,7 +67,9 @@ def fill_packet(http, headers, client_id: str, count: int) -> list[str]:
 def acknowledge_all(http, staff, count: int, *, returns: dict | None = None) -> list[dict]:
     """Complete `count` acknowledgement tasks: acknowledge, or return the forms named in `returns`."""
     returns = returns or {}
-    acks = wait_tasks(http, staff, lambda t: t["form_key"] == "form_acknowledgement", "acknowledgement tasks", count)
+    acks = wait_tasks(
+        http, staff, lambda t: t["form_key"] == "form_acknowledgement", "acknowledgement tasks", count
+    )
     for task in acks:
         form_key = http.get(f"/api/v1/tasks/{task['id']}/review", headers=staff).get_json()["form_key"]
         if form_key in returns:
@@ -95,7 +98,9 @@ def perform_all(iid) -> list[str]:
     """Perform every pending operation of the instance (as the worker would); returns their names."""
     done = []
     while True:
-        rows = list(OutboxMessage._get_collection().find({"instance_id": ObjectId(str(iid)), "status": "pending"}))
+        rows = list(
+            OutboxMessage._get_collection().find({"instance_id": ObjectId(str(iid)), "status": "pending"})
+        )
         if not rows:
             return done
         for row in rows:

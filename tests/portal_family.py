@@ -19,18 +19,32 @@ def build_family() -> dict:
     minor = make_client(first_name="Mia", date_of_birth=date(2014, 5, 1), assigned_staff=[therapist.id])
     minor_account = make_portal_account(client=minor)
     guardian = Contact(first_name="Gail", last_name="Guardian", email="gail@example.org").save()
-    ContactLink(contact=guardian, client=minor, relationship="parent", is_guardian=True,
-                permissions=LinkPermissions(forms=True, appointments=True, payments=True, messages=True)).save()
+    ContactLink(
+        contact=guardian,
+        client=minor,
+        relationship="parent",
+        is_guardian=True,
+        permissions=LinkPermissions(forms=True, appointments=True, payments=True, messages=True),
+    ).save()
     guardian_account = make_portal_account(contact=guardian, first_name="Gail")
     aunt = Contact(first_name="Ann", last_name="Aunt", email="ann@example.org").save()
-    ContactLink(contact=aunt, client=minor, relationship="aunt", permissions=LinkPermissions(forms=True)).save()
+    ContactLink(
+        contact=aunt, client=minor, relationship="aunt", permissions=LinkPermissions(forms=True)
+    ).save()
     aunt_account = make_portal_account(contact=aunt, first_name="Ann")
     return {
-        "therapist": therapist, "minor": minor,
-        "staff": staff_actor(therapist), "client": portal_actor(minor_account),
-        "guardian": portal_actor(guardian_account), "aunt": portal_actor(aunt_account),
-        "emails": {"staff": therapist.email, "client": minor_account.email,
-                   "guardian": guardian_account.email, "aunt": aunt_account.email},
+        "therapist": therapist,
+        "minor": minor,
+        "staff": staff_actor(therapist),
+        "client": portal_actor(minor_account),
+        "guardian": portal_actor(guardian_account),
+        "aunt": portal_actor(aunt_account),
+        "emails": {
+            "staff": therapist.email,
+            "client": minor_account.email,
+            "guardian": guardian_account.email,
+            "aunt": aunt_account.email,
+        },
     }
 
 
@@ -46,8 +60,11 @@ def open_practice(family: dict) -> dict:
     org.service_types = [ServiceType(key="individual", name="Individual", duration_minutes=50)]
     org.save()
     for weekday in range(7):
-        availability.add_rule(family["staff"], family["therapist"].id,
-                              {"location": "main", "weekday": weekday, "start": "09:00", "end": "12:00"})
+        availability.add_rule(
+            family["staff"],
+            family["therapist"].id,
+            {"location": "main", "weekday": weekday, "start": "09:00", "end": "12:00"},
+        )
     return family
 
 

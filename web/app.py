@@ -70,17 +70,45 @@ _ACCESS_FILTER = _NoQueryStrings()
 # What the app is made of, in registration order: the API's resources (/api/v1) and the page areas.
 # A new module is added here by hand: nothing is discovered by scanning packages.
 API_BLUEPRINTS = (
-    api_appointments.blp, api_auth.blp, api_billing.blp, api_clients.blp, api_documents.blp,
-    api_forms.blp, api_insurance.blp, api_intake.blp, api_messages.blp, api_process_instances.blp,
-    api_processes.blp, api_service_tokens.blp, api_settings.blp, api_staff.blp, api_studio.blp,
-    api_tasks.blp, api_webhooks.blp,
+    api_appointments.blp,
+    api_auth.blp,
+    api_billing.blp,
+    api_clients.blp,
+    api_documents.blp,
+    api_forms.blp,
+    api_insurance.blp,
+    api_intake.blp,
+    api_messages.blp,
+    api_process_instances.blp,
+    api_processes.blp,
+    api_service_tokens.blp,
+    api_settings.blp,
+    api_staff.blp,
+    api_studio.blp,
+    api_tasks.blp,
+    api_webhooks.blp,
 )
 PAGE_BLUEPRINTS = (
-    pages_admin.bp, pages_auth.bp, pages_devmail.bp, pages_forms.bp, pages_inbox.bp,
-    pages_intake.bp, pages_integrations.bp, pages_portal.bp, pages_portal_appointments.bp,
-    pages_portal_billing.bp, pages_portal_insurance.bp, pages_portal_messages.bp, pages_portal_tasks.bp,
-    pages_practice.bp, pages_staff.bp, pages_staff_appointments.bp, pages_staff_billing.bp,
-    pages_staff_insurance.bp, pages_staff_messages.bp, pages_studio.bp,
+    pages_admin.bp,
+    pages_auth.bp,
+    pages_devmail.bp,
+    pages_forms.bp,
+    pages_inbox.bp,
+    pages_intake.bp,
+    pages_integrations.bp,
+    pages_portal.bp,
+    pages_portal_appointments.bp,
+    pages_portal_billing.bp,
+    pages_portal_insurance.bp,
+    pages_portal_messages.bp,
+    pages_portal_tasks.bp,
+    pages_practice.bp,
+    pages_staff.bp,
+    pages_staff_appointments.bp,
+    pages_staff_billing.bp,
+    pages_staff_insurance.bp,
+    pages_staff_messages.bp,
+    pages_studio.bp,
 )
 
 
@@ -114,15 +142,22 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
     wiring.wire()  # events, listeners and operations, as in every process
     if connect:
         if not settings.mongodb_uri:
-            raise config_mod.ConfigError("PORTICO_MONGODB_URI is not set (use `portico up` for the embedded database)")
+            raise config_mod.ConfigError(
+                "PORTICO_MONGODB_URI is not set (use `portico up` for the embedded database)"
+            )
         db.connect(settings.mongodb_uri)
         db.ensure_indexes()
         from engine.services.accounts.accounts import ensure_bootstrap_admin
 
         ensure_bootstrap_admin(settings)  # first organization admin on an empty database
 
-    api = errors.PorticoApi(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    api = errors.PorticoApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
     app.extensions["portico_api"] = api
     # flask-smorest's own view (a bound method, so it cannot carry the marker itself): the API description is public.
     openapi_view = app.view_functions["api-docs.openapi_json"]
@@ -150,6 +185,8 @@ def create_app(settings: Settings | None = None, *, connect: bool = True) -> Fla
         from web.health import check
 
         ok, details = check(settings)
-        return jsonify({"status": "ok" if ok else "unavailable", **({} if ok else {"details": details})}), (200 if ok else 503)
+        return jsonify({"status": "ok" if ok else "unavailable", **({} if ok else {"details": details})}), (
+            200 if ok else 503
+        )
 
     return app

@@ -17,24 +17,30 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 # The portal's pay page with Stripe's Payment Element (only when Stripe keys are set, only that page):
 # Stripe.js from js.stripe.com, its card fields in frames from js.stripe.com (hooks.stripe.com for a
 # bank's 3-D Secure page), its calls to api.stripe.com; as Stripe documents for Stripe.js, nothing more.
-STRIPE_CSP = CSP.replace("script-src 'self'", "script-src 'self' https://js.stripe.com").replace(
-    "connect-src 'self'", "connect-src 'self' https://api.stripe.com").replace(
-    "object-src 'none'", "frame-src https://js.stripe.com https://hooks.stripe.com; object-src 'none'")
+STRIPE_CSP = (
+    CSP.replace("script-src 'self'", "script-src 'self' https://js.stripe.com")
+    .replace("connect-src 'self'", "connect-src 'self' https://api.stripe.com")
+    .replace(
+        "object-src 'none'", "frame-src https://js.stripe.com https://hooks.stripe.com; object-src 'none'"
+    )
+)
 HSTS = "max-age=31536000; includeSubDomains"
 ALWAYS = {
     "Content-Security-Policy": CSP,
@@ -61,8 +67,12 @@ def install(app: Flask) -> None:
     """Add the headers to every response and make every cookie HttpOnly, SameSite and (in production) Secure."""
     production = app.config["PORTICO"].production
     app.config.update(
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=production,
-        REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=production,
     )
 
     @app.after_request

@@ -141,6 +141,7 @@ def _resolve() -> None:
 
 # --- used by the login views -----------------------------------------------------
 
+
 def begin_browser_session(raw_sid: str) -> None:
     """Put a fresh session id in the cookie; drop everything the old cookie held (fixation, CSRF token)."""
     old = session.get(SESSION_KEY)
@@ -185,6 +186,7 @@ def safe_next(target: object, default: str = "/") -> str:
 
 # --- login throttling ------------------------------------------------------------
 
+
 def _login_email_key() -> str:
     data = request.get_json(silent=True) if request.is_json else request.form
     email = accounts.normalize_email(data.get("email") if isinstance(data, dict | ImmutableMultiDict) else "")
@@ -206,12 +208,20 @@ _MESSAGE = "too many login attempts; wait a minute and try again"
 
 def login_throttled(view):
     """Decorator for login views: PORTICO_LOGIN_LIMIT per e-mail, the looser PORTICO_LOGIN_IP_LIMIT per IP."""
-    per_email = limiter.shared_limit(lambda: current_app.config["PORTICO"].login_limit, scope="login-email",
-                                     key_func=_login_email_key, deduct_when=_attempt_failed,
-                                     error_message=_MESSAGE)
-    per_ip = limiter.shared_limit(lambda: current_app.config["PORTICO"].login_ip_limit, scope="login-ip",
-                                  key_func=get_remote_address, deduct_when=_attempt_failed,
-                                  error_message=_MESSAGE)
+    per_email = limiter.shared_limit(
+        lambda: current_app.config["PORTICO"].login_limit,
+        scope="login-email",
+        key_func=_login_email_key,
+        deduct_when=_attempt_failed,
+        error_message=_MESSAGE,
+    )
+    per_ip = limiter.shared_limit(
+        lambda: current_app.config["PORTICO"].login_ip_limit,
+        scope="login-ip",
+        key_func=get_remote_address,
+        deduct_when=_attempt_failed,
+        error_message=_MESSAGE,
+    )
     return per_ip(per_email(view))
 
 
@@ -222,15 +232,25 @@ def reset_throttled(view):
     """Decorator for "forgot password" views: every request counts (each may send a mail), per e-mail
     address (PORTICO_PASSWORD_RESET_LIMIT) and per IP (PORTICO_LOGIN_IP_LIMIT). An unknown address is
     throttled exactly like a known one, so the throttle reveals nothing either."""
-    per_email = limiter.shared_limit(lambda: current_app.config["PORTICO"].password_reset_limit,
-                                     scope="reset-email", key_func=_login_email_key, methods=["POST"],
-                                     error_message=_RESET_MESSAGE)
-    per_ip = limiter.shared_limit(lambda: current_app.config["PORTICO"].login_ip_limit, scope="reset-ip",
-                                  key_func=get_remote_address, methods=["POST"], error_message=_RESET_MESSAGE)
+    per_email = limiter.shared_limit(
+        lambda: current_app.config["PORTICO"].password_reset_limit,
+        scope="reset-email",
+        key_func=_login_email_key,
+        methods=["POST"],
+        error_message=_RESET_MESSAGE,
+    )
+    per_ip = limiter.shared_limit(
+        lambda: current_app.config["PORTICO"].login_ip_limit,
+        scope="reset-ip",
+        key_func=get_remote_address,
+        methods=["POST"],
+        error_message=_RESET_MESSAGE,
+    )
     return per_ip(per_email(view))
 
 
 # --- error responses owned by this module ----------------------------------------
+
 
 def _csrf_error(exc: CSRFError):
     return errors.error_response(400, "csrf_failed", f"{exc.description} Reload the page and try again.")

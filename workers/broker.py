@@ -39,7 +39,9 @@ def make_broker(url: str) -> dramatiq.Broker:
         # worker's heartbeat stale and requeues it. Dramatiq's defaults (60 s, maintenance on 0.1% of
         # commands) left such messages for minutes; consumers of idle queues beat several times a
         # second, so 15 s is safe, and 1% of commands is a few maintenances a minute per worker.
-        return RedisBroker(url=url, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, maintenance_chance=MAINTENANCE_CHANCE)
+        return RedisBroker(
+            url=url, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, maintenance_chance=MAINTENANCE_CHANCE
+        )
     if url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 
 # Inside the message's claim (engine.services.messaging.mail.STALE_CLAIM): a live sender never outlasts it.
-@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
+@dramatiq.actor(
+    queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000
+)
 def send_mail_message(message_id: str) -> None:
     """Send it unless it was sent already. SMTP failures and a busy claim (Conflict) raise, so
     dramatiq retries them with backoff (the message keeps its Message-ID); a message that no
@@ -36,7 +38,9 @@ def send_mail_message(message_id: str) -> None:
 # The web request asks for it through engine.workflow.dispatch (registered below with the workflow
 # actors' dispatcher); a request whose message was lost is mailed by the workers' sweep
 # (workers.services, engine.services.accounts.password_reset.mail_pending).
-@dramatiq.actor(queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000)
+@dramatiq.actor(
+    queue_name="mail", max_retries=20, min_backoff=5_000, max_backoff=15 * 60_000, time_limit=60_000
+)
 def mail_password_reset(request_id: str) -> None:
     """Mail the link of one "forgot password" request (nothing when no enabled login has the address)."""
     password_reset.mail_link(request_id)

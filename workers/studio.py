@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 # Conflict (another executor beats on the run) raises, so dramatiq retries until that executor finished
 # or is seen dead (migration.STALLED_AFTER).
-@dramatiq.actor(queue_name="studio", max_retries=20, min_backoff=15_000, max_backoff=120_000,
-                time_limit=6 * 3600 * 1000)
+@dramatiq.actor(
+    queue_name="studio", max_retries=20, min_backoff=15_000, max_backoff=120_000, time_limit=6 * 3600 * 1000
+)
 def run_migration(run_id: str) -> None:
     """Move the run's instances (or resume a stalled run); a finished, failed or missing run is left."""
     try:

@@ -32,12 +32,15 @@ log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60
 # What a dead process or a relay outage left undone is picked up here.
-SWEEPS = (("appointment reminders sent", scheduling.send_due_reminders), ("unsent mails sent", mail.retry_unsent),
-          ("password reset requests mailed", password_reset.mail_pending),
-          ("staff told about new work (notices and digests)", staff_notices.sweep),
-          ("stalled migration runs resumed", studio.resume_stalled),
-          ("webhook deliveries retried", webhook_delivery.retry_due),
-          ("audit rows rewritten under short keys", audit.compact_stored_rows))
+SWEEPS = (
+    ("appointment reminders sent", scheduling.send_due_reminders),
+    ("unsent mails sent", mail.retry_unsent),
+    ("password reset requests mailed", password_reset.mail_pending),
+    ("staff told about new work (notices and digests)", staff_notices.sweep),
+    ("stalled migration runs resumed", studio.resume_stalled),
+    ("webhook deliveries retried", webhook_delivery.retry_due),
+    ("audit rows rewritten under short keys", audit.compact_stored_rows),
+)
 # Audit entries committed with task completions are chained in batches, soon after (readers of the
 # trail chain what is left first, so this only keeps the stored chain close behind).
 AUDIT_SECONDS = 1.0

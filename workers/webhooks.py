@@ -20,9 +20,13 @@ log = logging.getLogger(__name__)
 
 # Retried by dramatiq with doubling backoff while the receiver fails (DeliveryFailed) or another worker
 # holds the claim (Conflict); the time limit is well inside the claim (webhook_delivery.STALE_CLAIM).
-@dramatiq.actor(queue_name="webhooks", max_retries=webhook_delivery.MAX_ATTEMPTS,
-                min_backoff=int(webhook_delivery.MIN_BACKOFF.total_seconds() * 1000),
-                max_backoff=int(webhook_delivery.MAX_BACKOFF.total_seconds() * 1000), time_limit=60_000)
+@dramatiq.actor(
+    queue_name="webhooks",
+    max_retries=webhook_delivery.MAX_ATTEMPTS,
+    min_backoff=int(webhook_delivery.MIN_BACKOFF.total_seconds() * 1000),
+    max_backoff=int(webhook_delivery.MAX_BACKOFF.total_seconds() * 1000),
+    time_limit=60_000,
+)
 def deliver_webhook(delivery_id: str) -> None:
     """Send the delivery unless it was delivered or given up already."""
     try:

@@ -21,8 +21,13 @@ OPERATION_TIME_LIMIT_MS = (outbox.CLAIM_SECONDS - 30) * 1000
 
 
 # Backoff between attempts of a failing operation: dramatiq doubles it each retry.
-@dramatiq.actor(queue_name=QUEUE, max_retries=50, min_backoff=outbox.MIN_BACKOFF_MS,
-                max_backoff=outbox.MAX_BACKOFF_MS, time_limit=OPERATION_TIME_LIMIT_MS)
+@dramatiq.actor(
+    queue_name=QUEUE,
+    max_retries=50,
+    min_backoff=outbox.MIN_BACKOFF_MS,
+    max_backoff=outbox.MAX_BACKOFF_MS,
+    time_limit=OPERATION_TIME_LIMIT_MS,
+)
 def perform_operation(outbox_id: str) -> None:
     """Perform a service task's operation and complete the task (retried with backoff on failure)."""
     outbox.perform(outbox_id)
@@ -41,10 +46,16 @@ def fire_timers(timer_ids: str) -> None:
     outcomes = timers.fire_batch(timer_ids.split(","))
     failed = [tid for tid, outcome in outcomes.items() if outcome == "error"]
     if failed:
-        raise outbox.RetryLater(f"{len(failed)} of {len(outcomes)} timers could not fire: {', '.join(failed[:5])}")
+        raise outbox.RetryLater(
+            f"{len(failed)} of {len(outcomes)} timers could not fire: {', '.join(failed[:5])}"
+        )
 
 
-ACTORS: dict[str, dramatiq.Actor] = {"perform_operation": perform_operation, "fire_timer": fire_timer, "fire_timers": fire_timers}
+ACTORS: dict[str, dramatiq.Actor] = {
+    "perform_operation": perform_operation,
+    "fire_timer": fire_timer,
+    "fire_timers": fire_timers,
+}
 
 
 def ensure_broker(url: str | None) -> None:

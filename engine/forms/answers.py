@@ -106,12 +106,21 @@ def answer_text(el: dict, value) -> str:
         return ", ".join(str(f.get("name") or "file") for f in files if isinstance(f, dict)) or "a file"
     if kind == "multipletext" and isinstance(value, dict):
         items = {i.get("name"): title_of(i) for i in el.get("items") or [] if isinstance(i, dict)}
-        return "; ".join(f"{items.get(k, title_of({'name': k}))}: {_plain(v)}" for k, v in value.items()
-                         if v not in (None, ""))
+        return "; ".join(
+            f"{items.get(k, title_of({'name': k}))}: {_plain(v)}"
+            for k, v in value.items()
+            if v not in (None, "")
+        )
     if kind == "matrix" and isinstance(value, dict):
-        rows = {(r.get("value") if isinstance(r, dict) else r): text_of(r.get("text", r.get("value")))
-                if isinstance(r, dict) else str(r) for r in el.get("rows") or []}
-        return "; ".join(f"{rows.get(k, _plain(k))}: {_choice_label(el.get('columns'), v)}" for k, v in value.items())
+        rows = {
+            (r.get("value") if isinstance(r, dict) else r): text_of(r.get("text", r.get("value")))
+            if isinstance(r, dict)
+            else str(r)
+            for r in el.get("rows") or []
+        }
+        return "; ".join(
+            f"{rows.get(k, _plain(k))}: {_choice_label(el.get('columns'), v)}" for k, v in value.items()
+        )
     if isinstance(value, dict):
         return "; ".join(f"{title_of({'name': k})}: {answer_text({}, v)}" for k, v in value.items())
     if isinstance(value, list):
@@ -126,23 +135,35 @@ def _dynamic(el: dict, value, file_prefix: str) -> list[Line]:
     if kind == "paneldynamic" and isinstance(value, list):
         noun = text_of(el.get("panelTitle")) or "Entry"
         for n, panel in enumerate(value, start=1):
-            inner = _walk(el.get("templateElements") or [], panel if isinstance(panel, dict) else {}, file_prefix)
+            inner = _walk(
+                el.get("templateElements") or [], panel if isinstance(panel, dict) else {}, file_prefix
+            )
             heading = noun.replace("{panelIndex}", str(n)) if "{panelIndex}" in noun else f"{noun} {n}"
             lines.append(Line("entry", heading, children=inner))
         return lines
     columns = {c.get("name"): c for c in el.get("columns") or [] if isinstance(c, dict)}
     if isinstance(value, dict):  # matrixdropdown: row value -> {column: answer}
-        rows = [(text_of(r.get("text", r.get("value"))) if isinstance(r, dict) else str(r),
-                 value.get(r.get("value") if isinstance(r, dict) else r)) for r in el.get("rows") or []]
+        rows = [
+            (
+                text_of(r.get("text", r.get("value"))) if isinstance(r, dict) else str(r),
+                value.get(r.get("value") if isinstance(r, dict) else r),
+            )
+            for r in el.get("rows") or []
+        ]
     else:
         rows = [(f"Row {n}", row) for n, row in enumerate(value or [], start=1)]
     for label, row in rows:
         if not isinstance(row, dict):
             continue
-        inner = [Line("question", title_of(col) if col else title_of({"name": name}),
-                      answer_text({"type": (col or {}).get("cellType", el.get("cellType", "")), **(col or {})}, v),
-)
-                 for name, v in row.items() for col in [columns.get(name)]]
+        inner = [
+            Line(
+                "question",
+                title_of(col) if col else title_of({"name": name}),
+                answer_text({"type": (col or {}).get("cellType", el.get("cellType", "")), **(col or {})}, v),
+            )
+            for name, v in row.items()
+            for col in [columns.get(name)]
+        ]
         lines.append(Line("entry", label, children=inner))
     return lines
 
@@ -162,10 +183,17 @@ def _walk(elements: list, answers: dict, file_prefix: str) -> list[Line]:
             continue
         value = answers.get(el.get("valueName") or el.get("name"))
         title, required = title_of(el), bool(el.get("isRequired"))
-        if kind == "signaturepad" and isinstance(value, str) and value.startswith(file_prefix) and file_prefix:
+        if (
+            kind == "signaturepad"
+            and isinstance(value, str)
+            and value.startswith(file_prefix)
+            and file_prefix
+        ):
             lines.append(Line("signature", title, file_ref=value, required=required))
         elif kind in ("paneldynamic", "matrixdynamic", "matrixdropdown") and value:
-            lines.append(Line("question", title, required=required, children=_dynamic(el, value, file_prefix)))
+            lines.append(
+                Line("question", title, required=required, children=_dynamic(el, value, file_prefix))
+            )
         else:
             lines.append(Line("question", title, answer_text(el, value), required=required))
     return lines

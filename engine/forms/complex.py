@@ -29,7 +29,12 @@ def dynamic_rows(q, value) -> list:
     """The rows survey-core builds: no answer gets max(rowCount, minRowCount) blank rows, `[]` none,
     and a shorter answer is filled up to minRowCount with blank rows."""
     if not isinstance(value, list):
-        return [{} for _ in range(min(max(_count(q, "rowCount", DEFAULT_ROW_COUNT), _count(q, "minRowCount")), MAX_ROWS))]
+        return [
+            {}
+            for _ in range(
+                min(max(_count(q, "rowCount", DEFAULT_ROW_COUNT), _count(q, "minRowCount")), MAX_ROWS)
+            )
+        ]
     missing = _count(q, "minRowCount") - len(value) if value else 0
     return value + [{} for _ in range(min(missing, MAX_ROWS))] if missing > 0 else value
 
@@ -43,8 +48,10 @@ def count_errors(q, value) -> list[str]:
     if panel and not value:
         return []  # the browser sends [] for panels left blank; dynamic_panels() checks those
     lo = _count(q, "minPanelCount" if panel else "minRowCount")
-    hi = min(_count(q, "maxPanelCount" if panel else "maxRowCount", MAX_PANELS if panel else MAX_ROWS),
-             MAX_PANELS if panel else MAX_ROWS)
+    hi = min(
+        _count(q, "maxPanelCount" if panel else "maxRowCount", MAX_PANELS if panel else MAX_ROWS),
+        MAX_PANELS if panel else MAX_ROWS,
+    )
     if len(value) < lo:
         return [f"Please add at least {lo} entries."]
     if len(value) > hi:
@@ -132,19 +139,28 @@ def _dropdown_matrix(q, value, ctx) -> list[str]:
             if not name or not _visible(col, row_ctx):
                 continue
             cell = row.get(name)
-            if col.get("inputType") in ("number", "range") and isinstance(cell, str) and js.to_number(cell) is None:
+            if (
+                col.get("inputType") in ("number", "range")
+                and isinstance(cell, str)
+                and js.to_number(cell) is None
+            ):
                 cell = None  # survey-core's numeric cell editor drops text that is not a number
             if col.get("isRequired") and (_cell_empty(cell) or is_answer_empty(_cell_question(q, col), cell)):
                 out.append(f"{label}, {name}: {REQUIRED}")
             elif not _cell_empty(cell):
-                out += [f"{label}, {name}: {m}" for m in validator_errors(col.get("validators"), cell, row_ctx)]
+                out += [
+                    f"{label}, {name}: {m}" for m in validator_errors(col.get("validators"), cell, row_ctx)
+                ]
     return out
 
 
 def _cell_question(q, col) -> dict:
     """A cell seen as the question survey-core builds for it (choices fall back to the matrix's)."""
-    return {**col, "type": col.get("cellType") or q.get("cellType") or "dropdown",
-            "choices": col.get("choices") or q.get("choices")}
+    return {
+        **col,
+        "type": col.get("cellType") or q.get("cellType") or "dropdown",
+        "choices": col.get("choices") or q.get("choices"),
+    }
 
 
 def _dynamic_rows_empty(value) -> bool:
@@ -166,9 +182,11 @@ def _paneldynamic(q, value, ctx, run_) -> list[str]:
     for i, panel in enumerate(panels):
         panel = panel if isinstance(panel, dict) else {}
         panel_ctx = ctx.child(panel=panel, panelIndex=i)
-        run_.walk(q.get("templateElements"), panel_ctx, panel, True, report_as=(q["name"], f"panel {i + 1}, "))
+        run_.walk(
+            q.get("templateElements"), panel_ctx, panel, True, report_as=(q["name"], f"panel {i + 1}, ")
+        )
     # walk() reported nested problems under q's name; hand them back as this question's messages
-    nested = run_.errors.get(q["name"], [])[len(before.get(q["name"], [])):]
+    nested = run_.errors.get(q["name"], [])[len(before.get(q["name"], [])) :]
     if nested:
         run_.errors[q["name"]] = before.get(q["name"], [])
         if not run_.errors[q["name"]]:
@@ -192,10 +210,14 @@ def prune_nested(q, value, ctx):
             panel_ctx = ctx.child(panel=panel, panelIndex=i)
             visible = {value_name(t) for t in _visible_template(q.get("templateElements"), panel_ctx)}
             inner = {t.get("name"): t for t in iter_questions(q.get("templateElements"))}
-            out.append({k: prune_nested(inner.get(k, {}), v, panel_ctx) for k, v in panel.items() if k in visible})
+            out.append(
+                {k: prune_nested(inner.get(k, {}), v, panel_ctx) for k, v in panel.items() if k in visible}
+            )
         return out
     if kind in ("matrixdropdown", "matrixdynamic"):
-        rows = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+        rows = (
+            value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+        )
         pruned = {}
         for key, row in rows:
             if not isinstance(row, dict):

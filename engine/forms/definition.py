@@ -16,11 +16,40 @@ from engine.forms.expressions import ExpressionSyntaxError, functions, parse, va
 from engine.forms.functions import FUNCTIONS
 from engine.forms.prefill import prefill_problems
 
-QUESTION_TYPES = {"text", "comment", "radiogroup", "dropdown", "checkbox", "tagbox", "boolean", "rating",
-                  "matrix", "matrixdropdown", "matrixdynamic", "paneldynamic", "multipletext", "file",
-                  "signaturepad", "expression", "html", "image", "imagepicker", "ranking"}
+QUESTION_TYPES = {
+    "text",
+    "comment",
+    "radiogroup",
+    "dropdown",
+    "checkbox",
+    "tagbox",
+    "boolean",
+    "rating",
+    "matrix",
+    "matrixdropdown",
+    "matrixdynamic",
+    "paneldynamic",
+    "multipletext",
+    "file",
+    "signaturepad",
+    "expression",
+    "html",
+    "image",
+    "imagepicker",
+    "ranking",
+}
 ELEMENT_TYPES = QUESTION_TYPES | {"panel"}
-CELL_TYPES = {"text", "comment", "dropdown", "radiogroup", "checkbox", "tagbox", "boolean", "rating", "expression"}
+CELL_TYPES = {
+    "text",
+    "comment",
+    "dropdown",
+    "radiogroup",
+    "checkbox",
+    "tagbox",
+    "boolean",
+    "rating",
+    "expression",
+}
 SCOPES = {"row", "panel", "rowIndex", "panelIndex", "parentPanel", "item", "choice"}
 EXPRESSION_PROPS = ("visibleIf", "enableIf", "requiredIf", "expression")
 
@@ -123,14 +152,20 @@ class _Semantic:
                 self.expressions.append((f"{path}.{prop}", el[prop], set(local) if local else set()))
         for j, v in enumerate(el.get("validators") or []):
             if v["type"] == "expression" and v.get("expression"):
-                self.expressions.append((f"{path}.validators[{j}].expression", v["expression"], set(local) if local else set()))
+                self.expressions.append(
+                    (f"{path}.validators[{j}].expression", v["expression"], set(local) if local else set())
+                )
         self.regexes(el.get("validators"), f"{path}.validators")
         for j, item in enumerate(el.get("items") or [] if kind == "multipletext" else []):
             if isinstance(item, dict):
                 self.regexes(item.get("validators"), f"{path}.items[{j}].validators")
         self.choices(el.get("choices"), f"{path}.choices")
-        if kind in ("radiogroup", "dropdown", "checkbox", "tagbox", "imagepicker", "ranking") \
-                and not el.get("choices") and not el.get("choicesByUrl") and not el.get("choicesFromQuestion"):
+        if (
+            kind in ("radiogroup", "dropdown", "checkbox", "tagbox", "imagepicker", "ranking")
+            and not el.get("choices")
+            and not el.get("choicesByUrl")
+            and not el.get("choicesFromQuestion")
+        ):
             self.add(f"{path}.choices", "a choice question needs choices")
         if kind in ("matrix", "matrixdropdown"):
             self.choices(el.get("rows"), f"{path}.rows")
@@ -173,7 +208,13 @@ class _Semantic:
             self.choices(col.get("choices"), f"{path}[{j}].choices")
             self.regexes(col.get("validators"), f"{path}[{j}].validators")
             if isinstance(col.get("visibleIf"), str):
-                self.expressions.append((f"{path}[{j}].visibleIf", col["visibleIf"], {c.get("name", "").lower() for c in columns if isinstance(c, dict)}))
+                self.expressions.append(
+                    (
+                        f"{path}[{j}].visibleIf",
+                        col["visibleIf"],
+                        {c.get("name", "").lower() for c in columns if isinstance(c, dict)},
+                    )
+                )
 
     def choices(self, choices, path):
         if choices is None:
@@ -218,6 +259,12 @@ def problems_by_element(definition) -> list[dict]:
             node = node[int(index)] if isinstance(node, list) and int(index) < len(node) else None
             if prop == "elements" and isinstance(node, dict) and "type" in node:
                 owner = node  # the innermost question or panel on the path (not a validator or choice)
-        out.append({"path": path, "name": str(owner.get("name", "")), "title": str(owner.get("title", "")),
-                    "messages": messages})
+        out.append(
+            {
+                "path": path,
+                "name": str(owner.get("name", "")),
+                "title": str(owner.get("title", "")),
+                "messages": messages,
+            }
+        )
     return out

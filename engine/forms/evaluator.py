@@ -223,7 +223,7 @@ def _arith(op, a, b):
         return _num(math.fmod(x, y) if math.isfinite(x) and y else math.nan)
     if op == "power":
         try:
-            result = x ** y
+            result = x**y
         except (OverflowError, ZeroDivisionError):
             return math.inf
         return _num(result if isinstance(result, float) else math.nan)  # (-8) ^ 0.5 is NaN in JS, not complex

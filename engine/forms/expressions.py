@@ -32,25 +32,42 @@ class ExpressionSyntaxError(ValueError):
 
 
 _COMPARE = {
-    "=": "equal", "==": "equal", "equal": "equal",
-    "!=": "notequal", "<>": "notequal", "notequal": "notequal",
-    "<": "less", "less": "less", ">": "greater", "greater": "greater",
-    "<=": "lessorequal", "lessorequal": "lessorequal",
-    ">=": "greaterorequal", "greaterorequal": "greaterorequal",
-    "contains": "contains", "contain": "contains", "*=": "contains",
-    "notcontains": "notcontains", "notcontain": "notcontains",
-    "anyof": "anyof", "allof": "allof", "noneof": "noneof",
+    "=": "equal",
+    "==": "equal",
+    "equal": "equal",
+    "!=": "notequal",
+    "<>": "notequal",
+    "notequal": "notequal",
+    "<": "less",
+    "less": "less",
+    ">": "greater",
+    "greater": "greater",
+    "<=": "lessorequal",
+    "lessorequal": "lessorequal",
+    ">=": "greaterorequal",
+    "greaterorequal": "greaterorequal",
+    "contains": "contains",
+    "contain": "contains",
+    "*=": "contains",
+    "notcontains": "notcontains",
+    "notcontain": "notcontains",
+    "anyof": "anyof",
+    "allof": "allof",
+    "noneof": "noneof",
 }
 _WORD_OPS = {"or", "and", "power", "negate", "empty", "notempty"} | {k for k in _COMPARE if k.isalpha()}
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<ws>\s+)
   | (?P<var>\{[^{}]*\})
   | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<num>0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<op>\|\||&&|==|!=|<>|<=|>=|\*=|[-+*/%^<>=!(),\[\]])
   | (?P<word>[A-Za-z_\u00C0-\uFFFF][\w\u00C0-\uFFFF.]*)
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

@@ -68,7 +68,7 @@ def _minmax(params, is_min: bool):
     for v in _flatten(params, []):
         if result is None:
             result = v
-        if (_js_less(v, result) if is_min else _js_less(result, v)):
+        if _js_less(v, result) if is_min else _js_less(result, v):
             result = v
     return result
 
@@ -89,7 +89,7 @@ def _pow10(precision) -> float:
     if precision > 400 or precision < -400:  # beyond doubles both ways
         return math.inf if precision > 0 else 0.0
     try:
-        return float(10 ** int(precision)) if precision.is_integer() else 10.0 ** precision
+        return float(10 ** int(precision)) if precision.is_integer() else 10.0**precision
     except OverflowError:
         return math.inf
 
@@ -241,11 +241,23 @@ def f_is_container_ready(params, ctx):
 
 
 FUNCTIONS = {
-    "sum": f_sum, "count": f_count, "avg": f_avg,
-    "min": lambda p, c: _minmax(p, True), "max": lambda p, c: _minmax(p, False),
-    "round": f_round, "iif": f_iif, "age": f_age, "dateDiff": f_date_diff, "dateAdd": f_date_add,
-    "today": f_today, "currentDate": f_current_date, "getDate": f_get_date,
-    "year": f_year, "getYear": f_year, "currentYear": f_current_year,
-    "sumInArray": f_sum_in_array, "countInArray": f_count_in_array,
+    "sum": f_sum,
+    "count": f_count,
+    "avg": f_avg,
+    "min": lambda p, c: _minmax(p, True),
+    "max": lambda p, c: _minmax(p, False),
+    "round": f_round,
+    "iif": f_iif,
+    "age": f_age,
+    "dateDiff": f_date_diff,
+    "dateAdd": f_date_add,
+    "today": f_today,
+    "currentDate": f_current_date,
+    "getDate": f_get_date,
+    "year": f_year,
+    "getYear": f_year,
+    "currentYear": f_current_year,
+    "sumInArray": f_sum_in_array,
+    "countInArray": f_count_in_array,
     "isContainerReady": f_is_container_ready,
 }

@@ -27,8 +27,23 @@ import re2
 MAX_PATTERN_CHARS = 1000
 _ANY = r"\x{0}-\x{10FFFF}"
 # ECMAScript WhiteSpace and LineTerminator code points: what `\s` matches in the browser.
-_WS_POINTS = [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028,
-              0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF]
+_WS_POINTS = [
+    0x09,
+    0x0A,
+    0x0B,
+    0x0C,
+    0x0D,
+    0x20,
+    0xA0,
+    0x1680,
+    *range(0x2000, 0x200B),
+    0x2028,
+    0x2029,
+    0x202F,
+    0x205F,
+    0x3000,
+    0xFEFF,
+]
 
 
 def _ranges(points: list[int]) -> str:
@@ -95,10 +110,10 @@ def _escape(p: str, i: int, in_class: bool, named_groups: bool) -> tuple[str, in
         raise UnsupportedPattern("back-references (\\1, \\2, ...) are not supported")
     if c == "k" and named_groups:
         raise UnsupportedPattern("back-references (\\k<name>) are not supported")
-    if c == "u" and len(p) >= i + 6 and set(p[i + 2:i + 6]) <= _HEX:
-        return rf"\x{{{p[i + 2:i + 6]}}}", i + 6
-    if c == "x" and len(p) >= i + 4 and set(p[i + 2:i + 4]) <= _HEX:
-        return rf"\x{{{p[i + 2:i + 4]}}}", i + 4
+    if c == "u" and len(p) >= i + 6 and set(p[i + 2 : i + 6]) <= _HEX:
+        return rf"\x{{{p[i + 2 : i + 6]}}}", i + 6
+    if c == "x" and len(p) >= i + 4 and set(p[i + 2 : i + 4]) <= _HEX:
+        return rf"\x{{{p[i + 2 : i + 4]}}}", i + 4
     if c == "c" and nxt < len(p) and p[nxt].isascii() and p[nxt].isalpha():
         return rf"\x{{{ord(p[nxt]) % 32:X}}}", nxt + 1
     if c == "c":
@@ -151,10 +166,12 @@ def translate(pattern: str) -> str:
             continue
         if c == "(" and p.startswith("(?", i):
             if p.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
-                raise UnsupportedPattern("look-ahead and look-behind ((?=, (?!, (?<=, (?<!) are not supported")
+                raise UnsupportedPattern(
+                    "look-ahead and look-behind ((?=, (?!, (?<=, (?<!) are not supported"
+                )
             if not p.startswith(("(?:", "(?<"), i):
                 raise UnsupportedPattern("only (?:...) and (?<name>...) groups are allowed")
-            out.append(p[i:i + 3])
+            out.append(p[i : i + 3])
             i += 3
             continue
         if c == "{":
@@ -192,7 +209,9 @@ def compile_js(pattern: str, ignore_case: bool = False):
     try:
         return re2.compile(text, options)
     except re2.error as exc:
-        detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        detail = (
+            exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        )
         raise UnsupportedPattern(f"the pattern is not valid or too large: {detail}") from None
 
 

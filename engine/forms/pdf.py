@@ -16,8 +16,17 @@ from fpdf import FPDF
 from engine.forms.answers import Line, readable, title_of
 from engine.forms.validator import pages
 
-_MAP = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
-        "\u2026": "...", "\u00a0": " ", "\u2022": "*"}
+_MAP = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u00a0": " ",
+    "\u2022": "*",
+}
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -79,8 +88,13 @@ def _evidence_line(e: dict) -> str:
 
 
 # What the evidence block calls each part of a signature's evidence.
-EVIDENCE_LABELS = (("Signed by", "signer_name"), ("Signed at", "signed_at"), ("IP address", "ip"),
-                   ("Browser", "user_agent"), ("SHA-256 of the signed answers", "sha256"))
+EVIDENCE_LABELS = (
+    ("Signed by", "signer_name"),
+    ("Signed at", "signed_at"),
+    ("IP address", "ip"),
+    ("Browser", "user_agent"),
+    ("SHA-256 of the signed answers", "sha256"),
+)
 
 
 def _elements(doc, elements, read_file):
@@ -94,11 +108,15 @@ def _elements(doc, elements, read_file):
             continue
         if kind == "html":
             doc.set_font("Helvetica", size=9)
-            doc.multi_cell(0, 4.5, latin1(_TAGS.sub(" ", el.get("html", "")).strip()), new_x="LMARGIN", new_y="NEXT")
+            doc.multi_cell(
+                0, 4.5, latin1(_TAGS.sub(" ", el.get("html", "")).strip()), new_x="LMARGIN", new_y="NEXT"
+            )
             doc.ln(1)
             continue
         doc.set_font("Helvetica", "B", 9.5)
-        doc.multi_cell(0, 5, _title(el) + (" *" if el.get("isRequired") else ""), new_x="LMARGIN", new_y="NEXT")
+        doc.multi_cell(
+            0, 5, _title(el) + (" *" if el.get("isRequired") else ""), new_x="LMARGIN", new_y="NEXT"
+        )
         doc.set_font("Helvetica", size=9.5)
         _blank(doc, el)
         doc.ln(1.5)
@@ -115,7 +133,9 @@ def _lines(doc, lines: list[Line], read_file, indent: float = 0):
             _lines(doc, line.children, read_file, indent + (0 if line.kind == "section" else 4))
             continue
         doc.set_font("Helvetica", "B", 9.5)
-        doc.multi_cell(0, 5, latin1(line.title) + (" *" if line.required else ""), new_x="LMARGIN", new_y="NEXT")
+        doc.multi_cell(
+            0, 5, latin1(line.title) + (" *" if line.required else ""), new_x="LMARGIN", new_y="NEXT"
+        )
         doc.set_font("Helvetica", size=9.5)
         doc.set_x(doc.l_margin + indent)
         if line.kind == "signature" and read_file is not None:
@@ -136,7 +156,16 @@ def _blank(doc, el):
     elif kind == "boolean":
         doc.multi_cell(0, 5, "[  ] Yes     [  ] No", new_x="LMARGIN", new_y="NEXT")
     elif kind in ("matrix", "matrixdropdown"):
-        cols = ", ".join(_title({"title": c.get("text", c.get("title", c.get("value", c.get("name")))) if isinstance(c, dict) else c}) for c in el.get("columns") or [])
+        cols = ", ".join(
+            _title(
+                {
+                    "title": c.get("text", c.get("title", c.get("value", c.get("name"))))
+                    if isinstance(c, dict)
+                    else c
+                }
+            )
+            for c in el.get("columns") or []
+        )
         for r in el.get("rows") or []:
             row = r.get("text", r.get("value")) if isinstance(r, dict) else r
             doc.multi_cell(0, 5, f"{_title({'title': row})}:  {cols}", new_x="LMARGIN", new_y="NEXT")

@@ -19,40 +19,71 @@ from engine.forms.validator import all_questions, value_name
 log = logging.getLogger(__name__)
 
 # Fields a form may propose to change on the client record (others are display-only).
-REVIEWABLE = ("first_name", "last_name", "preferred_name", "date_of_birth", "email", "phone",
-              "address.line1", "address.line2", "address.city", "address.region", "address.postal_code",
-              "emergency_contact.name", "emergency_contact.relationship", "emergency_contact.phone")
+REVIEWABLE = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "email",
+    "phone",
+    "address.line1",
+    "address.line2",
+    "address.city",
+    "address.region",
+    "address.postal_code",
+    "emergency_contact.name",
+    "emergency_contact.relationship",
+    "emergency_contact.phone",
+)
 # What `client.<path>` may show: name, date of birth, contact, address, emergency contact ...
 CLIENT_FIELDS = frozenset((*REVIEWABLE, "full_name", "address.country"))
 # ... and insurance basics, from the client's current primary policy (`client.insurance.<field>`).
-INSURANCE_FIELDS = frozenset(("payer", "member_id", "group_number", "subscriber_name", "subscriber_date_of_birth",
-                              "relationship"))
+INSURANCE_FIELDS = frozenset(
+    ("payer", "member_id", "group_number", "subscriber_name", "subscriber_date_of_birth", "relationship")
+)
 INSURANCE = "insurance."
 # What `signer.<path>` may show about the person filling the form.
 SIGNER_FIELDS = frozenset(("full_name", "first_name", "last_name", "email", "phone"))
 # What people call each field of the client record a form may show or propose to change.
 FIELD_LABELS = {
-    "first_name": "First name", "last_name": "Last name", "preferred_name": "Preferred name",
-    "full_name": "Full name", "date_of_birth": "Date of birth", "email": "Email", "phone": "Phone",
-    "address.line1": "Address line 1", "address.line2": "Address line 2", "address.city": "City",
-    "address.region": "State or region", "address.postal_code": "Postal code", "address.country": "Country",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "preferred_name": "Preferred name",
+    "full_name": "Full name",
+    "date_of_birth": "Date of birth",
+    "email": "Email",
+    "phone": "Phone",
+    "address.line1": "Address line 1",
+    "address.line2": "Address line 2",
+    "address.city": "City",
+    "address.region": "State or region",
+    "address.postal_code": "Postal code",
+    "address.country": "Country",
     "emergency_contact.name": "Emergency contact's name",
     "emergency_contact.relationship": "Emergency contact's relationship",
     "emergency_contact.phone": "Emergency contact's phone",
-    "insurance.payer": "Insurance company", "insurance.member_id": "Member ID",
-    "insurance.group_number": "Group number", "insurance.subscriber_name": "Subscriber's name",
+    "insurance.payer": "Insurance company",
+    "insurance.member_id": "Member ID",
+    "insurance.group_number": "Group number",
+    "insurance.subscriber_name": "Subscriber's name",
     "insurance.relationship": "Subscriber's relationship to the client",
 }
 
 
 def field_label(path: str) -> str:
     """What people call a client-record field ("address.city" -> "City")."""
-    return FIELD_LABELS.get(path.removeprefix("client."), path.rsplit(".", 1)[-1].replace("_", " ").capitalize())
+    return FIELD_LABELS.get(
+        path.removeprefix("client."), path.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+    )
 
 
-ALLOWED_PATHS = frozenset((*(f"client.{p}" for p in CLIENT_FIELDS),
-                           *(f"client.{INSURANCE}{p}" for p in INSURANCE_FIELDS),
-                           *(f"signer.{p}" for p in SIGNER_FIELDS)))
+ALLOWED_PATHS = frozenset(
+    (
+        *(f"client.{p}" for p in CLIENT_FIELDS),
+        *(f"client.{INSURANCE}{p}" for p in INSURANCE_FIELDS),
+        *(f"signer.{p}" for p in SIGNER_FIELDS),
+    )
+)
 
 
 def allowed_path(source) -> bool:
@@ -70,7 +101,8 @@ def prefill_problems(definition) -> dict[str, list[str]]:
                 if key == "prefill" and not allowed_path(value):
                     problems.setdefault(f"{path}.prefill", []).append(
                         f"prefill {value!r} is not a field a form may show; use one of: "
-                        + ", ".join(sorted(ALLOWED_PATHS)))
+                        + ", ".join(sorted(ALLOWED_PATHS))
+                    )
                 else:
                     walk(value, f"{path}.{key}")
         elif isinstance(node, list):
@@ -84,8 +116,9 @@ def prefill_problems(definition) -> dict[str, list[str]]:
 def record_value(client, path: str, *, insurance=None):
     """The client's value at an allowed dotted path ("address.city"), as a form shows it (dates as ISO
     text); `insurance` is the policy `client.insurance.*` paths read. None for any other path."""
-    if path not in CLIENT_FIELDS and not (path.startswith(INSURANCE)
-                                          and path.removeprefix(INSURANCE) in INSURANCE_FIELDS):
+    if path not in CLIENT_FIELDS and not (
+        path.startswith(INSURANCE) and path.removeprefix(INSURANCE) in INSURANCE_FIELDS
+    ):
         return None
     if path == "full_name":
         return f"{client.first_name} {client.last_name}".strip()
@@ -119,8 +152,11 @@ def prefill_fields(definition: dict) -> dict[str, str]:
 def insurance_answers(definition: dict, answers: dict) -> dict:
     """The answers given to questions that show the client's insurance: {policy field: answer}. A form
     that shows the policy is also how the client keeps it (engine.services.clients.insurance.record_from_form)."""
-    return {path.removeprefix(INSURANCE): answers[name] for name, path in prefill_fields(definition).items()
-            if path.startswith(INSURANCE) and answers.get(name) not in (None, "")}
+    return {
+        path.removeprefix(INSURANCE): answers[name]
+        for name, path in prefill_fields(definition).items()
+        if path.startswith(INSURANCE) and answers.get(name) not in (None, "")
+    }
 
 
 def needs_insurance(definition: dict) -> bool:
@@ -138,8 +174,7 @@ def signer_value(account, path: str):
     return value if isinstance(value, str) else None
 
 
-def prefill(definition: dict, client, saved: dict | None = None, *, signer=None,
-            insurance=None) -> dict:
+def prefill(definition: dict, client, saved: dict | None = None, *, signer=None, insurance=None) -> dict:
     """Initial answers from the client record (and the signer's own name); saved progress always wins.
 
     `insurance`: the client's policy, for forms that show insurance basics (see `needs_insurance`)."""
@@ -175,7 +210,11 @@ def proposed_changes(definition: dict, client, answers: dict) -> list[dict]:
     return changes
 
 
-_SOURCE_LABELS = {"client.insurance.": "Client's insurance", "client.": "Client", "signer.": "Person filling the form"}
+_SOURCE_LABELS = {
+    "client.insurance.": "Client's insurance",
+    "client.": "Client",
+    "signer.": "Person filling the form",
+}
 
 
 def allowed_fields() -> list[dict]:

@@ -26,9 +26,39 @@ HTML_PROPERTIES = frozenset(("html", "completedHtml", "completedBeforeHtml", "lo
 NAVIGATION_PROPERTIES = frozenset(("navigateToUrl", "navigateToUrlOnCondition"))
 
 _CLEANER = nh3.Cleaner(
-    tags={"p", "br", "hr", "strong", "b", "em", "i", "u", "s", "small", "sub", "sup", "span", "div",
-          "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "a",
-          "table", "thead", "tbody", "tr", "th", "td", "caption"},
+    tags={
+        "p",
+        "br",
+        "hr",
+        "strong",
+        "b",
+        "em",
+        "i",
+        "u",
+        "s",
+        "small",
+        "sub",
+        "sup",
+        "span",
+        "div",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "a",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "caption",
+    },
     attributes={"a": {"href", "title"}, "th": {"scope"}},
     url_schemes={"http", "https", "mailto", "tel"},
     link_rel="noopener noreferrer",
@@ -57,5 +87,8 @@ def sanitize_definition(node):
         return [sanitize_definition(item) for item in node]
     if not isinstance(node, dict):
         return node
-    return {key: clean_html(value) if key in HTML_PROPERTIES else sanitize_definition(value)
-            for key, value in node.items() if key not in NAVIGATION_PROPERTIES}
+    return {
+        key: clean_html(value) if key in HTML_PROPERTIES else sanitize_definition(value)
+        for key, value in node.items()
+        if key not in NAVIGATION_PROPERTIES
+    }

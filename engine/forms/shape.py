@@ -21,7 +21,11 @@ def _choice_values(q) -> set | None:
     if q.get("showOtherItem") or q.get("hasOther"):
         values.add("other")
     if q.get("showNoneItem") or q.get("hasNone"):
-        values.add(js.to_js_string(q.get("noneItem", {}).get("value", "none")) if isinstance(q.get("noneItem"), dict) else "none")
+        values.add(
+            js.to_js_string(q.get("noneItem", {}).get("value", "none"))
+            if isinstance(q.get("noneItem"), dict)
+            else "none"
+        )
     return values
 
 
@@ -59,8 +63,11 @@ def shape_errors(q, value) -> list[str]:
         if not isinstance(value, list):
             return ["Expected a list of choices."]
         allowed = _choice_values(q)
-        bad = [v for v in value if isinstance(v, (list, dict)) or
-               (allowed is not None and js.to_js_string(v) not in allowed)]
+        bad = [
+            v
+            for v in value
+            if isinstance(v, (list, dict)) or (allowed is not None and js.to_js_string(v) not in allowed)
+        ]
         return [f"{v!r} is not one of the choices." for v in bad]
     if kind == "rating":
         if isinstance(value, (list, dict, bool)) or js.to_js_string(value) not in _rating_values(q):
@@ -68,20 +75,32 @@ def shape_errors(q, value) -> list[str]:
         return []
     if kind == "boolean":
         answers = [q.get("valueTrue", True), q.get("valueFalse", False)]  # a list: values may be unhashable
-        return [] if value in answers and type(value) in {type(a) for a in answers} else ["Expected yes or no."]
+        return (
+            [] if value in answers and type(value) in {type(a) for a in answers} else ["Expected yes or no."]
+        )
     if kind == "signaturepad":
         return [] if isinstance(value, str) else ["Expected a signature image."]
     if kind == "file":
         items = value if isinstance(value, list) else None
-        if items is None or not all(isinstance(f, dict) and isinstance(f.get("name", ""), str) for f in items):
+        if items is None or not all(
+            isinstance(f, dict) and isinstance(f.get("name", ""), str) for f in items
+        ):
             return ["Expected a list of files."]
         return []
     if kind == "matrix":
         return _matrix_shape(q, value)
     if kind == "matrixdropdown":
-        return [] if isinstance(value, dict) and all(isinstance(r, dict) for r in value.values()) else ["Expected rows of answers."]
+        return (
+            []
+            if isinstance(value, dict) and all(isinstance(r, dict) for r in value.values())
+            else ["Expected rows of answers."]
+        )
     if kind in ("matrixdynamic", "paneldynamic"):
-        return [] if isinstance(value, list) and all(isinstance(r, dict) for r in value) else ["Expected a list of entries."]
+        return (
+            []
+            if isinstance(value, list) and all(isinstance(r, dict) for r in value)
+            else ["Expected a list of entries."]
+        )
     if kind == "multipletext":
         return [] if isinstance(value, dict) else ["Expected an object of answers."]
     return []
@@ -93,6 +112,9 @@ def _matrix_shape(q, value) -> list[str]:
     rows = {js.to_js_string(r.get("value") if isinstance(r, dict) else r) for r in q.get("rows") or []}
     cols = {js.to_js_string(c.get("value") if isinstance(c, dict) else c) for c in q.get("columns") or []}
     out = [f"unknown row {k!r}" for k in value if k not in rows]
-    out += [f"row {k}: {v!r} is not one of the columns" for k, v in value.items()
-            if k in rows and js.to_js_string(v) not in cols]
+    out += [
+        f"row {k}: {v!r} is not one of the columns"
+        for k, v in value.items()
+        if k in rows and js.to_js_string(v) not in cols
+    ]
     return out

@@ -24,7 +24,10 @@ TOO_BIG = "This answer has too many parts."
 _BINARY_TYPES = ("file", "signaturepad")
 CONTAINERS = ("panel",)
 NO_VALUE = ("html", "image", "expression")
-_EMAIL = re.compile(r"""^(([^<>()\[\].,;:\s@"]+(\.[^<>()\[\].,;:\s@"]+)*)|(".+"))@(([^<>()=\[\].,;:\s@"]+\.)+[^<>()=\[\].,;:\s@"]{2,})$""", re.I)
+_EMAIL = re.compile(
+    r"""^(([^<>()\[\].,;:\s@"]+(\.[^<>()\[\].,;:\s@"]+)*)|(".+"))@(([^<>()=\[\].,;:\s@"]+\.)+[^<>()=\[\].,;:\s@"]{2,})$""",
+    re.I,
+)
 _CHOICE_TYPES = ("radiogroup", "dropdown", "checkbox", "tagbox", "imagepicker", "ranking")
 
 
@@ -81,7 +84,9 @@ def computed_values(definition: dict, data: dict) -> dict:
     """`data` plus calculated values and expression-question results, as survey-core computes them."""
     values = js.from_json(data)
     calculated = definition.get("calculatedValues") or []
-    expressions = [q for q in all_questions(definition) if q.get("type") == "expression" and q.get("expression")]
+    expressions = [
+        q for q in all_questions(definition) if q.get("type") == "expression" and q.get("expression")
+    ]
     # Two passes settle values that depend on each other in either order.
     for _ in range(2):
         for cv in calculated:
@@ -131,8 +136,13 @@ class _Run:
             panels = dynamic_panels(found, self.values.get(value_name(found)))
             for i, panel in enumerate(panels):
                 panel = panel if isinstance(panel, dict) else {}
-                sub.walk(found.get("templateElements"), self.ctx.child(panel=panel, panelIndex=i), panel, True,
-                         report_as=(found["name"], ""))
+                sub.walk(
+                    found.get("templateElements"),
+                    self.ctx.child(panel=panel, panelIndex=i),
+                    panel,
+                    True,
+                    report_as=(found["name"], ""),
+                )
         else:
             sub.walk(found.get("elements") or [], self.ctx, self.values, True)
         return not sub.errors
@@ -172,11 +182,21 @@ def _find_container(definition, name):
 
 
 def is_answer_empty(q, value) -> bool:
-    if isinstance(value, str) and q.get("type") in ("text", "comment", "signaturepad", "dropdown", "radiogroup"):
+    if isinstance(value, str) and q.get("type") in (
+        "text",
+        "comment",
+        "signaturepad",
+        "dropdown",
+        "radiogroup",
+    ):
         if not value.strip():
             return True
-    if q.get("type") in ("radiogroup", "dropdown", "checkbox", "tagbox") and not js.is_empty(value) \
-            and not (q.get("showOtherItem") or q.get("hasOther")) and q.get("choices"):
+    if (
+        q.get("type") in ("radiogroup", "dropdown", "checkbox", "tagbox")
+        and not js.is_empty(value)
+        and not (q.get("showOtherItem") or q.get("hasOther"))
+        and q.get("choices")
+    ):
         # survey-core ignores values that are not among the choices when deciding "answered"
         known = [c.get("value") if isinstance(c, dict) else c for c in q["choices"]]
         if q.get("showNoneItem") or q.get("hasNone"):
@@ -266,7 +286,11 @@ def _one_validator(v, value, ctx) -> str | None:
         return None
     if kind == "email":
         # survey-core's email validator only skips falsy values, so "  " fails it
-        return None if js.is_empty(value) or _EMAIL.match(js.to_js_string(value)) else "Please enter a valid e-mail address."
+        return (
+            None
+            if js.is_empty(value) or _EMAIL.match(js.to_js_string(value))
+            else "Please enter a valid e-mail address."
+        )
     if js.is_empty(value) or (isinstance(value, str) and not value.strip()):
         return None
     if kind == "numeric":
@@ -275,8 +299,15 @@ def _one_validator(v, value, ctx) -> str | None:
             return "The value should be numeric."
         lo, hi = v.get("minValue"), v.get("maxValue")
         if lo is not None and lo > n or hi is not None and hi < n:
-            return f"The value should be between {lo} and {hi}." if lo is not None and hi is not None else \
-                (f"The value should not be less than {lo}" if lo is not None else f"The value should not be greater than {hi}")
+            return (
+                f"The value should be between {lo} and {hi}."
+                if lo is not None and hi is not None
+                else (
+                    f"The value should not be less than {lo}"
+                    if lo is not None
+                    else f"The value should not be greater than {hi}"
+                )
+            )
     elif kind == "text" and isinstance(value, str):
         # survey-core tests /\d+$/: only a digit at the very end counts
         if v.get("allowDigits") is False and value[-1:].isascii() and value[-1:].isdigit():

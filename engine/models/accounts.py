@@ -24,7 +24,9 @@ class Login(me.Document):
     totp_pending_secret = me.StringField(default="")
     mfa_enabled = me.BooleanField(default=False)
     totp_last_step = me.IntField(default=0)  # a code's time step is accepted once
-    totp_failures = me.ListField(me.DateTimeField(), default=list)  # when recent wrong codes came (engine.services.accounts.mfa)
+    totp_failures = me.ListField(
+        me.DateTimeField(), default=list
+    )  # when recent wrong codes came (engine.services.accounts.mfa)
     disabled = me.BooleanField(default=False)
     created_at = me.DateTimeField(default=utcnow)
     last_login_at = me.DateTimeField()
@@ -79,11 +81,14 @@ class AuthSession(me.Document):
     though its signature is still valid.
     """
 
-    meta = {"collection": "auth_sessions", "indexes": [
-        {"fields": ["token_hash"], "unique": True},
-        ("account_kind", "account_id"),
-        {"fields": ["expires_at"], "expireAfterSeconds": 0},
-    ]}
+    meta = {
+        "collection": "auth_sessions",
+        "indexes": [
+            {"fields": ["token_hash"], "unique": True},
+            ("account_kind", "account_id"),
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
+        ],
+    }
 
     token_hash = me.StringField(required=True)
     account_kind = me.StringField(required=True, choices=ACCOUNT_KINDS)
@@ -100,11 +105,14 @@ class AuthSession(me.Document):
 class ApiToken(me.Document):
     """A bearer token for /api/v1. Only the SHA-256 of the token is stored."""
 
-    meta = {"collection": "api_tokens", "indexes": [
-        {"fields": ["token_hash"], "unique": True},
-        ("account_kind", "account_id"),
-        {"fields": ["expires_at"], "expireAfterSeconds": 0},
-    ]}
+    meta = {
+        "collection": "api_tokens",
+        "indexes": [
+            {"fields": ["token_hash"], "unique": True},
+            ("account_kind", "account_id"),
+            {"fields": ["expires_at"], "expireAfterSeconds": 0},
+        ],
+    }
 
     token_hash = me.StringField(required=True)
     account_kind = me.StringField(required=True, choices=ACCOUNT_KINDS)
@@ -123,12 +131,15 @@ class PasswordReset(me.Document):
     answer and its timing say nothing about which addresses have accounts.
     """
 
-    meta = {"collection": "password_resets", "indexes": [
-        {"fields": ["token_hash"], "unique": True, "sparse": True},
-        ("status", "requested_at"),
-        ("account_kind", "account_id"),
-        {"fields": ["purge_at"], "expireAfterSeconds": 0},
-    ]}
+    meta = {
+        "collection": "password_resets",
+        "indexes": [
+            {"fields": ["token_hash"], "unique": True, "sparse": True},
+            ("status", "requested_at"),
+            ("account_kind", "account_id"),
+            {"fields": ["purge_at"], "expireAfterSeconds": 0},
+        ],
+    }
 
     email = me.StringField(required=True, max_length=254)  # as asked, normalized
     status = me.StringField(choices=("requested", "mailed", "no_account"), default="requested")

@@ -41,9 +41,15 @@ class AuditEvent(me.Document):
     # rewrite them under the short keys (engine.services.platform.audit.compact_stored_rows).
     # Indexes for the trail's readers (engine.services.platform.audit.events_for: by client, by action, by seq);
     # none by actor, which nothing queries: each index costs every chained row ~1 ms on the embedded server.
-    meta = {"collection": "audit_events", "strict": False, "indexes": [
-        {"fields": ["seq"], "unique": True}, ("client_id", "-seq"), "action",
-    ]}
+    meta = {
+        "collection": "audit_events",
+        "strict": False,
+        "indexes": [
+            {"fields": ["seq"], "unique": True},
+            ("client_id", "-seq"),
+            "action",
+        ],
+    }
 
     seq = me.IntField(required=True)
     at = me.DateTimeField(default=utcnow, db_field="t")

@@ -19,9 +19,14 @@ class LineItem(me.EmbeddedDocument):
 
 
 class Invoice(me.Document):
-    meta = {"collection": "invoices", "indexes": [
-        {"fields": ["number"], "unique": True}, ("client", "-created_at"), "status",
-    ]}
+    meta = {
+        "collection": "invoices",
+        "indexes": [
+            {"fields": ["number"], "unique": True},
+            ("client", "-created_at"),
+            "status",
+        ],
+    }
 
     client = me.ObjectIdField(required=True)
     number = me.StringField(required=True)
@@ -62,9 +67,14 @@ class Counter(me.Document):
 class Payment(me.Document):
     """One attempt to pay an invoice. The idempotency key is unique: a retry finds this row."""
 
-    meta = {"collection": "payments", "indexes": [
-        {"fields": ["idempotency_key"], "unique": True}, "invoice", ("client", "-created_at"),
-    ]}
+    meta = {
+        "collection": "payments",
+        "indexes": [
+            {"fields": ["idempotency_key"], "unique": True},
+            "invoice",
+            ("client", "-created_at"),
+        ],
+    }
 
     idempotency_key = me.StringField(required=True, max_length=255)
     invoice = me.ObjectIdField(required=True)

@@ -89,9 +89,13 @@ class LinkPermissions(me.EmbeddedDocument):
 class ContactLink(me.Document):
     """Contact ↔ client: relationship, guardian flag and what the contact may do for the client."""
 
-    meta = {"collection": "contact_links", "indexes": [
-        {"fields": ["contact", "client"], "unique": True}, "client",
-    ]}
+    meta = {
+        "collection": "contact_links",
+        "indexes": [
+            {"fields": ["contact", "client"], "unique": True},
+            "client",
+        ],
+    }
 
     contact = me.ReferenceField(Contact, required=True)
     client = me.ReferenceField(Client, required=True)

@@ -16,8 +16,10 @@ class Document(me.Document):
     finds the document it filed the first time instead of filing a second copy.
     """
 
-    meta = {"collection": "documents", "indexes": [
-        ("client", "-created_at"), {"fields": ["source_key"], "unique": True, "sparse": True}]}
+    meta = {
+        "collection": "documents",
+        "indexes": [("client", "-created_at"), {"fields": ["source_key"], "unique": True, "sparse": True}],
+    }
 
     client = me.ObjectIdField(required=True)
     kind = me.StringField(choices=DOCUMENT_KINDS, required=True)

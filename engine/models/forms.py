@@ -40,8 +40,7 @@ class FormDefinition(me.Document):
 class FormVersion(me.Document):
     """One published, never-modified version of a form; submissions pin to it."""
 
-    meta = {"collection": "form_versions",
-            "indexes": [{"fields": ["key", "number"], "unique": True}]}
+    meta = {"collection": "form_versions", "indexes": [{"fields": ["key", "number"], "unique": True}]}
 
     key = me.StringField(required=True)
     number = me.IntField(required=True)
@@ -73,10 +72,17 @@ class Evidence(me.EmbeddedDocument):
 class Submission(me.Document):
     """Answers to one form version for one client profile: an in-progress draft or a sealed completion."""
 
-    meta = {"collection": "form_submissions", "indexes": [
-        "client", "form_key", "status", ("client", "form_key", "context", "status"),
-        # One sealed submission per task, whatever crashes and retries happen (engine/services/tasks._seal).
-        {"fields": ["seal_key"], "unique": True, "sparse": True}]}
+    meta = {
+        "collection": "form_submissions",
+        "indexes": [
+            "client",
+            "form_key",
+            "status",
+            ("client", "form_key", "context", "status"),
+            # One sealed submission per task, whatever crashes and retries happen (engine/services/tasks._seal).
+            {"fields": ["seal_key"], "unique": True, "sparse": True},
+        ],
+    }
 
     form_key = me.StringField(required=True)
     form_version = me.ObjectIdField(required=True)
@@ -87,7 +93,9 @@ class Submission(me.Document):
     # replaced or voided; kept as evidence, never filed or counted as the client's answers.
     status = me.StringField(choices=("in_progress", "completed", "superseded"), default="in_progress")
     seal_key = me.StringField()  # "task:<task row id>" while this is the task's sealed submission; else unset
-    fingerprint = me.StringField()  # SHA-256 of signer, form version and submitted answers: a retry's identity
+    fingerprint = (
+        me.StringField()
+    )  # SHA-256 of signer, form version and submitted answers: a retry's identity
     answers_json = me.StringField(default="{}")
     saved_by = me.StringField(default="")
     evidence = me.EmbeddedDocumentField(Evidence)
@@ -102,8 +110,10 @@ class Submission(me.Document):
 class Signature(me.Document):
     """A signature or uploaded file taken out of a submission's answers (engine/services/forms/form_files.py)."""
 
-    meta = {"collection": "form_signatures",
-            "indexes": ["submission", "sha256", {"fields": ["token"], "unique": True, "sparse": True}]}
+    meta = {
+        "collection": "form_signatures",
+        "indexes": ["submission", "sha256", {"fields": ["token"], "unique": True, "sparse": True}],
+    }
 
     # The random reference answers hold (`portico-file:<token>`); unset on records from before tokens,
     # whose answers hold their id.

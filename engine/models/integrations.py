@@ -14,7 +14,10 @@ class ServiceToken(me.Document):
     MFA or client assignments come with it.
     """
 
-    meta = {"collection": "service_tokens", "indexes": [{"fields": ["token_hash"], "unique": True}, "-created_at"]}
+    meta = {
+        "collection": "service_tokens",
+        "indexes": [{"fields": ["token_hash"], "unique": True}, "-created_at"],
+    }
 
     name = me.StringField(required=True, max_length=100)
     token_hash = me.StringField(required=True)
@@ -51,7 +54,9 @@ class WebhookEndpoint(me.Document):
     description = me.StringField(default="", max_length=200)
     events = me.ListField(me.StringField(), default=list)
     active = me.BooleanField(default=True)
-    secret_sealed = me.StringField(required=True)  # encrypted with the app key (engine.services.accounts.mfa.seal)
+    secret_sealed = me.StringField(
+        required=True
+    )  # encrypted with the app key (engine.services.accounts.mfa.seal)
     created_by = me.StringField(default="")
     created_at = me.DateTimeField(default=utcnow)
     updated_at = me.DateTimeField(default=utcnow)
@@ -68,9 +73,14 @@ class WebhookAttempt(me.EmbeddedDocument):
 class WebhookDelivery(me.Document):
     """One event for one endpoint: the exact body sent (so a retry or resend is the same event) and its attempts."""
 
-    meta = {"collection": "webhook_deliveries", "indexes": [
-        {"fields": ["endpoint", "event_id"], "unique": True}, ("endpoint", "-created_at"),
-        ("status", "next_attempt_at")]}
+    meta = {
+        "collection": "webhook_deliveries",
+        "indexes": [
+            {"fields": ["endpoint", "event_id"], "unique": True},
+            ("endpoint", "-created_at"),
+            ("status", "next_attempt_at"),
+        ],
+    }
 
     endpoint = me.ObjectIdField(required=True)
     event_id = me.StringField(required=True)

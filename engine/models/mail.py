@@ -12,13 +12,16 @@ STATUSES = ("queued", "sending", "sent", "failed", "received")
 
 
 class MailMessage(me.Document):
-    meta = {"collection": "mail_messages", "indexes": [
-        # Sparse: only outgoing mail with a key takes part; the index is what makes a
-        # retry with the same key find the first message instead of sending a second.
-        {"fields": ["idempotency_key"], "unique": True, "sparse": True},
-        ("direction", "-created_at"),
-        ("status", "claimed_at"),
-    ]}
+    meta = {
+        "collection": "mail_messages",
+        "indexes": [
+            # Sparse: only outgoing mail with a key takes part; the index is what makes a
+            # retry with the same key find the first message instead of sending a second.
+            {"fields": ["idempotency_key"], "unique": True, "sparse": True},
+            ("direction", "-created_at"),
+            ("status", "claimed_at"),
+        ],
+    }
 
     direction = me.StringField(choices=DIRECTIONS, required=True)
     status = me.StringField(choices=STATUSES, required=True)

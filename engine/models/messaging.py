@@ -12,9 +12,13 @@ AUTHOR_KINDS = ("staff", "portal")
 class MessageThread(me.Document):
     """The thread of one client profile. `last_seq` numbers its messages 1, 2, 3…"""
 
-    meta = {"collection": "message_threads", "indexes": [
-        {"fields": ["client"], "unique": True}, "-last_message_at",
-    ]}
+    meta = {
+        "collection": "message_threads",
+        "indexes": [
+            {"fields": ["client"], "unique": True},
+            "-last_message_at",
+        ],
+    }
 
     client = me.ObjectIdField(required=True)
     last_seq = me.IntField(default=0)
@@ -31,9 +35,13 @@ class Attachment(me.EmbeddedDocument):
 
 
 class Message(me.Document):
-    meta = {"collection": "messages", "indexes": [
-        {"fields": ["thread", "seq"], "unique": True}, "client",
-    ]}
+    meta = {
+        "collection": "messages",
+        "indexes": [
+            {"fields": ["thread", "seq"], "unique": True},
+            "client",
+        ],
+    }
 
     thread = me.ObjectIdField(required=True)
     client = me.ObjectIdField(required=True)
@@ -49,10 +57,13 @@ class Message(me.Document):
 class ThreadReadState(me.Document):
     """How far one participant (a staff member or a portal account) has read one thread."""
 
-    meta = {"collection": "thread_read_states", "indexes": [
-        {"fields": ["thread", "participant_kind", "participant_id"], "unique": True},
-        ("participant_kind", "participant_id"),
-    ]}
+    meta = {
+        "collection": "thread_read_states",
+        "indexes": [
+            {"fields": ["thread", "participant_kind", "participant_id"], "unique": True},
+            ("participant_kind", "participant_id"),
+        ],
+    }
 
     thread = me.ObjectIdField(required=True)
     participant_kind = me.StringField(required=True, choices=AUTHOR_KINDS)

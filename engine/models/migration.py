@@ -34,7 +34,9 @@ class MigrationRun(me.Document):
     started_by = me.StringField(default="")
     created_at = me.DateTimeField(default=utcnow)
     finished_at = me.DateTimeField()
-    heartbeat_at = me.DateTimeField()  # the executor's last sign of life (engine.services.processes.migration._claim)
+    heartbeat_at = (
+        me.DateTimeField()
+    )  # the executor's last sign of life (engine.services.processes.migration._claim)
 
 
 class MigrationSnapshot(me.Document):
@@ -48,7 +50,9 @@ class MigrationSnapshot(me.Document):
     from_version = me.IntField(required=True)
     from_version_id = me.ObjectIdField(required=True)
     to_version = me.IntField(required=True)
-    state_json = me.DynamicField(required=True)  # zlib-compressed binary (engine.workflow.store), or older JSON text
+    state_json = me.DynamicField(
+        required=True
+    )  # zlib-compressed binary (engine.workflow.store), or older JSON text
     serializer_version = me.StringField(required=True)
     status = me.StringField(required=True)
     error = me.DictField(null=True)

@@ -94,8 +94,9 @@ def lookup_stage(as_field: str) -> dict:
 
     So the lookup a request does anyway (its session or token) brings the organization along.
     """
-    return {"$lookup": {"from": _COLLECTION,
-                        "pipeline": [{"$sort": {"_id": 1}}, {"$limit": 1}], "as": as_field}}
+    return {
+        "$lookup": {"from": _COLLECTION, "pipeline": [{"$sort": {"_id": 1}}, {"$limit": 1}], "as": as_field}
+    }
 
 
 def open_request_scope() -> None:

@@ -51,9 +51,15 @@ class AvailabilityException(me.Document):
 
 
 class Appointment(me.Document):
-    meta = {"collection": "appointments", "indexes": [
-        ("client", "start"), ("staff", "start"), ("status", "start"), "reminder_due_at",
-    ]}
+    meta = {
+        "collection": "appointments",
+        "indexes": [
+            ("client", "start"),
+            ("staff", "start"),
+            ("status", "start"),
+            "reminder_due_at",
+        ],
+    }
 
     client = me.ObjectIdField(required=True)
     staff = me.ObjectIdField(required=True)
@@ -79,9 +85,13 @@ class Appointment(me.Document):
 class SlotClaim(me.Document):
     """One 5-minute block of one staff member's time, held by one appointment."""
 
-    meta = {"collection": "slot_claims", "indexes": [
-        {"fields": ["staff", "block_start"], "unique": True}, "appointment",
-    ]}
+    meta = {
+        "collection": "slot_claims",
+        "indexes": [
+            {"fields": ["staff", "block_start"], "unique": True},
+            "appointment",
+        ],
+    }
 
     staff = me.ObjectIdField(required=True)
     block_start = me.DateTimeField(required=True)

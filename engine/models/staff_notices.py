@@ -14,10 +14,13 @@ KINDS = ("task", "message", "booking")
 
 
 class StaffNotice(me.Document):
-    meta = {"collection": "staff_notices", "indexes": [
-        {"fields": ["key"], "unique": True},
-        ("staff", "mailed_at"),
-    ]}
+    meta = {
+        "collection": "staff_notices",
+        "indexes": [
+            {"fields": ["key"], "unique": True},
+            ("staff", "mailed_at"),
+        ],
+    }
 
     key = me.StringField(required=True, max_length=300)
     staff = me.ObjectIdField(required=True)

@@ -33,8 +33,10 @@ class ProcessDefinition(me.Document):
 class ProcessVersion(me.Document):
     """One immutable deployed version: its BPMN text and its spec, serialized once for every instance."""
 
-    meta = {"collection": "process_versions", "indexes": [
-        {"fields": ["process_id", "number"], "unique": True}, ("process_id", "sha256")]}
+    meta = {
+        "collection": "process_versions",
+        "indexes": [{"fields": ["process_id", "number"], "unique": True}, ("process_id", "sha256")],
+    }
 
     process_id = me.StringField(required=True)
     number = me.IntField(required=True)
@@ -60,16 +62,25 @@ class ProcessInstance(me.Document):
     scheduler's sweep repairs it if the writer died in between).
     """
 
-    meta = {"collection": "process_instances", "indexes": [
-        ("process_id", "status", "-created_at"), ("client_id", "-created_at"), ("status", "-created_at"),
-        ("dirty", "updated_at"), ("waiting_messages", "client_id")]}
+    meta = {
+        "collection": "process_instances",
+        "indexes": [
+            ("process_id", "status", "-created_at"),
+            ("client_id", "-created_at"),
+            ("status", "-created_at"),
+            ("dirty", "updated_at"),
+            ("waiting_messages", "client_id"),
+        ],
+    }
 
     process_id = me.StringField(required=True)
     process_version = me.IntField(required=True)
     process_version_id = me.ObjectIdField(required=True)
     client_id = me.ObjectIdField()
     status = me.StringField(choices=INSTANCE_STATUSES, default="running")
-    state_json = me.DynamicField(required=True)  # zlib-compressed binary (engine.workflow.store), or older JSON text
+    state_json = me.DynamicField(
+        required=True
+    )  # zlib-compressed binary (engine.workflow.store), or older JSON text
     serializer_version = me.StringField(required=True)
     version = me.IntField(default=1)
     lease_owner = me.StringField()
@@ -92,14 +103,17 @@ class Task(me.Document):
     "staff" (staff who see the client), "perm:<code>" (staff holding it), "staff:<id>" (one member).
     """
 
-    meta = {"collection": "tasks", "indexes": [
-        {"fields": ["instance_id", "task_id"], "unique": True},
-        ("status", "audience", "due_at"),
-        ("status", "client_id", "due_at"),
-        # A therapist's "staff" rows: one client equality per assigned client, without the clients' other tasks.
-        ("status", "audience", "client_id"),
-        ("claimed_by", "status", "due_at"),
-    ]}
+    meta = {
+        "collection": "tasks",
+        "indexes": [
+            {"fields": ["instance_id", "task_id"], "unique": True},
+            ("status", "audience", "due_at"),
+            ("status", "client_id", "due_at"),
+            # A therapist's "staff" rows: one client equality per assigned client, without the clients' other tasks.
+            ("status", "audience", "client_id"),
+            ("claimed_by", "status", "due_at"),
+        ],
+    }
 
     instance_id = me.ObjectIdField(required=True)
     task_id = me.StringField(required=True)  # SpiffWorkflow task UUID
@@ -133,10 +147,13 @@ class Task(me.Document):
 class Timer(me.Document):
     """A waiting timer event of an instance, due at `due_at`; fired once by a worker."""
 
-    meta = {"collection": "timers", "indexes": [
-        {"fields": ["instance_id", "task_id", "due_at"], "unique": True},
-        ("status", "due_at"),
-    ]}
+    meta = {
+        "collection": "timers",
+        "indexes": [
+            {"fields": ["instance_id", "task_id", "due_at"], "unique": True},
+            ("status", "due_at"),
+        ],
+    }
 
     instance_id = me.ObjectIdField(required=True)
     task_id = me.StringField(required=True)
@@ -152,8 +169,10 @@ class Timer(me.Document):
 class OutboxMessage(me.Document):
     """An operation a service task waits for; `key` (instance id:task id) makes performing it idempotent."""
 
-    meta = {"collection": "outbox", "indexes": [
-        {"fields": ["key"], "unique": True}, ("status", "resend_at"), "instance_id"]}
+    meta = {
+        "collection": "outbox",
+        "indexes": [{"fields": ["key"], "unique": True}, ("status", "resend_at"), "instance_id"],
+    }
 
     key = me.StringField(required=True)
     instance_id = me.ObjectIdField(required=True)

@@ -103,8 +103,20 @@ from engine.persistence.transactions import (
     update_many,
 )
 
-__all__ = ["DUPLICATE_KEY", "GuardFailed", "Write", "collection", "collection_name", "commit_writes",
-           "document", "is_duplicate_key", "model", "runs", "update_many", "update_then_read"]
+__all__ = [
+    "DUPLICATE_KEY",
+    "GuardFailed",
+    "Write",
+    "collection",
+    "collection_name",
+    "commit_writes",
+    "document",
+    "is_duplicate_key",
+    "model",
+    "runs",
+    "update_many",
+    "update_then_read",
+]
 
 
 def collection(document: type[Document]) -> Any:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pymongo.collection import Collection
 
 
-def update_then_read(collection: Collection, query: dict, update: dict, *,
-                     projection=None) -> dict | None:
+def update_then_read(collection: Collection, query: dict, update: dict, *, projection=None) -> dict | None:
     """The document matching `query` (which names its `_id`) after `update`, or None if none matched.
 
     What find_one_and_update(..., return_document=AFTER) does, as an update_one and a find_one by

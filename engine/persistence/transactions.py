@@ -54,7 +54,7 @@ def commit_writes(writes: list[Write], *, guards: list[int] = ()) -> list[int]: 
     """
     for attempt in range(_CONFLICT_RETRIES):
         if attempt:
-            time.sleep(random.uniform(0, 0.002 * 2 ** attempt))  # noqa: S311 - jitter, not a secret
+            time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not a secret
         try:
             return _commit_once(writes, guards)
         except PyMongoError as exc:
@@ -128,21 +128,30 @@ def _run(database: Database, writes: list[Write], session, guards: set[int]) -> 
                 raise GuardFailed(lost) from exc
             raise
         updates, inserts, deletes = result.update_results, result.insert_results, result.delete_results
-        return [int(i in inserts) if kind == "insert"
-                else (deletes[i].deleted_count if i in deletes else 0) if kind == "delete_one"
-                else (updates[i].matched_count if i in updates else 0)
-                for i, (_name, kind, _args) in enumerate(writes)]
+        return [
+            int(i in inserts)
+            if kind == "insert"
+            else (deletes[i].deleted_count if i in deletes else 0)
+            if kind == "delete_one"
+            else (updates[i].matched_count if i in updates else 0)
+            for i, (_name, kind, _args) in enumerate(writes)
+        ]
     # Older servers: one bulk write per run of writes to the same collection, in order; a guard's
     # answer is known only for a run of one write, so each guard travels alone.
     matched: list[int] = []
     start = 0
     while start < len(writes):
         end = start + 1
-        while (end < len(writes) and writes[end][0] == writes[start][0] and start not in guards
-               and end not in guards):
+        while (
+            end < len(writes)
+            and writes[end][0] == writes[start][0]
+            and start not in guards
+            and end not in guards
+        ):
             end += 1
         run = database[writes[start][0]].bulk_write(
-            [_MODELS[kind](**args) for _name, kind, args in writes[start:end]], ordered=True, session=session)
+            [_MODELS[kind](**args) for _name, kind, args in writes[start:end]], ordered=True, session=session
+        )
         done = run.inserted_count + run.matched_count + run.upserted_count + run.deleted_count
         if start in guards and not done:
             raise GuardFailed([start])  # lost: the writes after it would only collide with the winner's

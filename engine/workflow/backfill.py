@@ -37,8 +37,15 @@ def task_roles() -> int:
                 continue
         for row in tasks.find(dict(missing, instance_id=iid), {"task_id": 1}):
             fields = computed.get(row["task_id"], {})
-            result = tasks.update_one({"_id": row["_id"], "role": {"$exists": False}}, {"$set": {
-                "role": fields.get("role"), "submitted_forms": fields.get("submitted_forms", []),
-                "note": fields.get("note", "")}})
+            result = tasks.update_one(
+                {"_id": row["_id"], "role": {"$exists": False}},
+                {
+                    "$set": {
+                        "role": fields.get("role"),
+                        "submitted_forms": fields.get("submitted_forms", []),
+                        "note": fields.get("note", ""),
+                    }
+                },
+            )
             done += result.modified_count
     return done

@@ -47,7 +47,9 @@ def _parse(sources: list[bytes]) -> PorticoParser:
         try:
             parser.add_bpmn_str(xml, filename=f"source{i}.bpmn")
         except (etree.XMLSyntaxError, ValidationException, ValueError) as exc:
-            raise DeployRejected("the BPMN does not parse", details={"bpmn": [str(exc).splitlines()[0]]}) from exc
+            raise DeployRejected(
+                "the BPMN does not parse", details={"bpmn": [str(exc).splitlines()[0]]}
+            ) from exc
     return parser
 
 
@@ -60,14 +62,18 @@ def _resolve(main: bytes, extra: dict[str, bytes]):
     sources = [main]
     own_ids = _parse(sources).get_process_ids()
     if not own_ids:
-        raise DeployRejected("no executable process", details={"bpmn": ["no process with isExecutable=\"true\""]})
+        raise DeployRejected(
+            "no executable process", details={"bpmn": ['no process with isExecutable="true"']}
+        )
     added: set[str] = set()
     for _ in range(_MAX_DEPENDENCY_ROUNDS):
         parser = _parse(sources)
         missing: set[str] = set()
         try:
             for pid in own_ids:
-                for called, spec in parser.get_subprocess_specs(pid, require_call_activity_specs=False).items():
+                for called, spec in parser.get_subprocess_specs(
+                    pid, require_call_activity_specs=False
+                ).items():
                     if spec is None:
                         missing.add(called)
         except ValidationException as exc:
@@ -79,8 +85,10 @@ def _resolve(main: bytes, extra: dict[str, bytes]):
                 raise DeployRejected("call activity target missing", details={called: ["not a process id"]})
             xml = extra.get(called) or _deployed_xml(called)
             if xml is None:
-                raise DeployRejected("a call activity names an unknown process",
-                                     details={called: ["no deployed process with this id"]})
+                raise DeployRejected(
+                    "a call activity names an unknown process",
+                    details={called: ["no deployed process with this id"]},
+                )
             sources.append(xml)
             added.add(called)
     raise DeployRejected("call activities nest too deeply", details={"bpmn": ["dependency loop"]})
@@ -204,7 +212,8 @@ def validate(spec, subprocess_specs: dict) -> tuple[set, set, set]:
     for role in roles.REQUIRED.get(spec.name, ()):
         if role not in declared:
             problems.setdefault(spec.name, []).append(
-                f"no user task has the role {role!r} ({roles.ROLES[role]}); the product's pages need one")
+                f"no user task has the role {role!r} ({roles.ROLES[role]}); the product's pages need one"
+            )
     if problems:
         raise DeployRejected("the BPMN cannot be deployed", details=problems)
     return forms, ops, perms
@@ -235,25 +244,41 @@ def _store(actor, pid, spec, xml, spec_json, subs, forms, ops, perms) -> dict:
     definition = ProcessDefinition.objects(process_id=pid).first()
     if definition is None:
         ProcessDefinition.objects(process_id=pid).update_one(
-            upsert=True, set_on_insert__created_at=utcnow(), set_on_insert__latest_version=0,
-            set__name=spec.description or pid)
+            upsert=True,
+            set_on_insert__created_at=utcnow(),
+            set_on_insert__latest_version=0,
+            set__name=spec.description or pid,
+        )
         definition = ProcessDefinition.objects(process_id=pid).first()
     if definition.latest_version_id:
         latest = ProcessVersion.objects(id=definition.latest_version_id).only("sha256", "number").first()
         if latest is not None and latest.sha256 == digest:
             return {"process_id": pid, "number": latest.number, "created": False}
     number = definition.latest_version + 1
-    version = ProcessVersion(process_id=pid, number=number, bpmn_xml=xml, sha256=digest, spec_json=spec_json,
-                             serializer_version=SERIALIZER_VERSION, calls=sorted(subs), form_keys=sorted(forms),
-                             operations=sorted(ops), permissions=sorted(perms), declares_roles=True,
-                             deployed_by=actor.id)
+    version = ProcessVersion(
+        process_id=pid,
+        number=number,
+        bpmn_xml=xml,
+        sha256=digest,
+        spec_json=spec_json,
+        serializer_version=SERIALIZER_VERSION,
+        calls=sorted(subs),
+        form_keys=sorted(forms),
+        operations=sorted(ops),
+        permissions=sorted(perms),
+        declares_roles=True,
+        deployed_by=actor.id,
+    )
     try:
         version.save()  # the unique (process_id, number) index decides two simultaneous deploys
     except NotUniqueError:
         raise Conflict(f"{pid} was deployed by someone else at the same time; deploy again") from None
     ProcessDefinition.objects(process_id=pid, latest_version__lt=number).update_one(
-        set__latest_version=number, set__latest_version_id=version.id, set__updated_at=utcnow(),
-        set__name=spec.description or pid)
+        set__latest_version=number,
+        set__latest_version_id=version.id,
+        set__updated_at=utcnow(),
+        set__name=spec.description or pid,
+    )
     return {"process_id": pid, "number": number, "created": True}
 
 

@@ -22,6 +22,8 @@ def resend_at(due: datetime, sends: int, resend: float | None = None) -> datetim
     """When to send a wake-up again if nothing acted on it: after `resend` seconds, doubling each time."""
     base = RESEND_SECONDS if resend is None else resend
     return due + timedelta(seconds=min(3600.0, base * 2 ** max(0, sends - 1)))
+
+
 _dispatcher: Dispatcher | None = None
 
 

@@ -72,6 +72,11 @@ def age_on(birth_date, on=None) -> int:
 def script_globals() -> dict:
     """The names every script sees besides task data and the safe builtins."""
     return {
-        "now": now, "today": today, "add_duration": add_duration, "duration_seconds": duration_seconds,
-        "days_between": days_between, "is_before": is_before, "age_on": age_on,
+        "now": now,
+        "today": today,
+        "add_duration": add_duration,
+        "duration_seconds": duration_seconds,
+        "days_between": days_between,
+        "is_before": is_before,
+        "age_on": age_on,
     }

@@ -18,9 +18,20 @@ DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
 _COL, _ROW, _X0, _Y0 = 170, 130, 60, 60
 _SIZES = {"event": (36, 36), "gateway": (50, 50), "task": (100, 80)}
-_FLOW_SKIP = {"sequenceFlow", "laneSet", "boundaryEvent", "textAnnotation", "association", "dataObject",
-              "dataObjectReference", "dataStoreReference", "ioSpecification", "extensionElements",
-              "documentation", "property"}
+_FLOW_SKIP = {
+    "sequenceFlow",
+    "laneSet",
+    "boundaryEvent",
+    "textAnnotation",
+    "association",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "ioSpecification",
+    "extensionElements",
+    "documentation",
+    "property",
+}
 
 
 def _local(el) -> str:
@@ -71,7 +82,11 @@ def _ranks(nodes: dict, flows: list[tuple[str, str, str]], boundary: dict) -> di
 def _plane(container, plane_parent, diagram_id: str) -> None:
     nodes = {c.get("id"): _local(c) for c in container if c.get("id") and _local(c) not in _FLOW_SKIP}
     boundary = {c.get("id"): c.get("attachedToRef") for c in container if _local(c) == "boundaryEvent"}
-    flows = [(c.get("id"), c.get("sourceRef"), c.get("targetRef")) for c in container if _local(c) == "sequenceFlow"]
+    flows = [
+        (c.get("id"), c.get("sourceRef"), c.get("targetRef"))
+        for c in container
+        if _local(c) == "sequenceFlow"
+    ]
     all_nodes = dict(nodes, **{b: "boundaryEvent" for b in boundary})
     rank = _ranks(all_nodes, flows, boundary)
     bounds: dict[str, tuple[int, int, int, int]] = {}
@@ -88,8 +103,9 @@ def _plane(container, plane_parent, diagram_id: str) -> None:
         ax, ay, aw, ah = bounds.get(attached, (_X0, _Y0, 100, 80))
         bounds[event_id] = (ax + aw - 50 - 40 * (index % 2), ay + ah - 18, 36, 36)
     diagram = etree.SubElement(plane_parent, f"{{{BPMNDI}}}BPMNDiagram", id=f"{diagram_id}_diagram")
-    plane = etree.SubElement(diagram, f"{{{BPMNDI}}}BPMNPlane", id=f"{diagram_id}_plane",
-                             bpmnElement=container.get("id"))
+    plane = etree.SubElement(
+        diagram, f"{{{BPMNDI}}}BPMNPlane", id=f"{diagram_id}_plane", bpmnElement=container.get("id")
+    )
     for node, (x, y, w, h) in bounds.items():
         attrs = {"id": f"{node}_di", "bpmnElement": node}
         if all_nodes[node] == "subProcess":
@@ -103,11 +119,20 @@ def _plane(container, plane_parent, diagram_id: str) -> None:
         tx, ty, tw, th = bounds[dst]
         edge = etree.SubElement(plane, f"{{{BPMNDI}}}BPMNEdge", id=f"{fid}_di", bpmnElement=fid)
         if tx > sx:
-            points = [(sx + sw, sy + sh // 2), (sx + sw + 20, sy + sh // 2), (sx + sw + 20, ty + th // 2),
-                      (tx, ty + th // 2)]
+            points = [
+                (sx + sw, sy + sh // 2),
+                (sx + sw + 20, sy + sh // 2),
+                (sx + sw + 20, ty + th // 2),
+                (tx, ty + th // 2),
+            ]
         else:  # a loop back: under both
             low = max(sy + sh, ty + th) + 25
-            points = [(sx + sw // 2, sy + sh), (sx + sw // 2, low), (tx + tw // 2, low), (tx + tw // 2, ty + th)]
+            points = [
+                (sx + sw // 2, sy + sh),
+                (sx + sw // 2, low),
+                (tx + tw // 2, low),
+                (tx + tw // 2, ty + th),
+            ]
         if src in boundary:
             points = [(sx + sw // 2, sy + sh), (sx + sw // 2, ty + th // 2), (tx, ty + th // 2)]
         for px, py in points:
@@ -136,7 +161,9 @@ def _with_prefixes(root):
 def ensure_layout(xml: str | bytes) -> str:
     """The BPMN with a diagram for every process (and embedded subprocess) that had none."""
     raw = xml.encode() if isinstance(xml, str) else xml
-    root = _with_prefixes(etree.fromstring(raw, etree.XMLParser(remove_blank_text=False, resolve_entities=False)))
+    root = _with_prefixes(
+        etree.fromstring(raw, etree.XMLParser(remove_blank_text=False, resolve_entities=False))
+    )
     drawn = {p.get("bpmnElement") for p in root.iter(f"{{{BPMNDI}}}BPMNPlane")}
     participants = {p.get("processRef") for p in root.iter(f"{{{BPMN}}}participant")}
     for process in root.iter(f"{{{BPMN}}}process"):

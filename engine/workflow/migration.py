@@ -95,9 +95,13 @@ def describe(old_spec, old_subs: dict, new_spec, new_subs: dict) -> dict:
     """A version-to-version summary for people: added, removed and changed elements per process."""
 
     def one(diff: SpecDiff) -> dict:
-        return {"added": sorted(_label(ts) for ts in diff.added if getattr(ts, "bpmn_id", None)),
-                "removed": sorted(_label(ts) for ts in diff.removed if getattr(ts, "bpmn_id", None)),
-                "changed": {_label(ts): sorted(c) for ts, c in diff.changed.items() if getattr(ts, "bpmn_id", None)}}
+        return {
+            "added": sorted(_label(ts) for ts in diff.added if getattr(ts, "bpmn_id", None)),
+            "removed": sorted(_label(ts) for ts in diff.removed if getattr(ts, "bpmn_id", None)),
+            "changed": {
+                _label(ts): sorted(c) for ts, c in diff.changed.items() if getattr(ts, "bpmn_id", None)
+            },
+        }
 
     out = {old_spec.name: one(spec_diff(old_spec, new_spec))}
     for name, sub in old_subs.items():
@@ -157,8 +161,11 @@ def check(workflow, new_spec, new_subs: dict) -> Verdict:
 def _repredict(task) -> None:
     """Drop the predicted (not yet definite-by-history) children of a live task and predict them anew."""
     for child in list(task.children):
-        if not child.triggered and child.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE) \
-                and child.id in task.workflow.tasks:
+        if (
+            not child.triggered
+            and child.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE)
+            and child.id in task.workflow.tasks
+        ):
             child._drop_children(force=True)
             task.workflow._remove_task(child.id)
     task.task_spec._predict_hook(task)
@@ -217,8 +224,10 @@ def migrate(workflow, new_spec, new_subs: dict) -> tuple[str, Verdict]:
     for wf in [workflow, *workflow.subprocesses.values()]:
         for task in wf.tasks.values():
             if wf.spec.task_specs.get(task.task_spec.name) is not task.task_spec:
-                verdict.refuse(f"{_label(task.task_spec)} ({TaskState.get_name(task.state)}) has no place "
-                               "in the new version")
+                verdict.refuse(
+                    f"{_label(task.task_spec)} ({TaskState.get_name(task.state)}) has no place "
+                    "in the new version"
+                )
     if not verdict.can_move:
         raise MigrationRefused(verdict)
     text = wfspecs.dump_state(workflow)

@@ -53,10 +53,19 @@ def perform(outbox_id) -> str:
     oid = ObjectId(str(outbox_id))
     now = utcnow()
     row = persistence.update_then_read(
-        _rows(), {"_id": oid, "status": "pending",
-                  "claimed_until": {"$not": {"$gte": now}}},  # unclaimed or lapsed; no `$or` (store._free)
-        {"$set": {"claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
-                  "resend_at": now + timedelta(seconds=CLAIM_SECONDS) + RESEND_AFTER_CLAIM}})
+        _rows(),
+        {
+            "_id": oid,
+            "status": "pending",
+            "claimed_until": {"$not": {"$gte": now}},
+        },  # unclaimed or lapsed; no `$or` (store._free)
+        {
+            "$set": {
+                "claimed_until": now + timedelta(seconds=CLAIM_SECONDS),
+                "resend_at": now + timedelta(seconds=CLAIM_SECONDS) + RESEND_AFTER_CLAIM,
+            }
+        },
+    )
     if row is None:
         row = _rows().find_one({"_id": oid})
         if row is None or row["status"] != "performed":
@@ -79,33 +88,72 @@ def _perform_claimed(row: dict) -> bool:
     key = row["key"]
     try:
         fn = operations.get(row["operation"])
-        result = fn(params=row.get("params") or {}, key=key, instance_id=str(row["instance_id"]),
-                    task_id=row["task_id"])
+        result = fn(
+            params=row.get("params") or {},
+            key=key,
+            instance_id=str(row["instance_id"]),
+            task_id=row["task_id"],
+        )
     except operations.OperationBusy as exc:
         # The effect is being produced elsewhere (e.g. a mail another worker is sending, or a dead
         # worker's claim on it that has not lapsed yet): come back then, without spending an attempt.
-        _rows().update_one({"_id": row["_id"]}, {"$set": {
-            "last_error": f"busy: {exc}"[:1000], "claimed_until": None,
-            "resend_at": utcnow() + timedelta(seconds=exc.retry_after)}})
+        _rows().update_one(
+            {"_id": row["_id"]},
+            {
+                "$set": {
+                    "last_error": f"busy: {exc}"[:1000],
+                    "claimed_until": None,
+                    "resend_at": utcnow() + timedelta(seconds=exc.retry_after),
+                }
+            },
+        )
         raise RetryLater(f"{row['operation']} waits: {exc}") from exc
     except Exception as exc:  # any failure of outside code counts as an attempt
         permanent = isinstance(exc, operations.OperationFailed) and exc.permanent
         attempts = row.get("attempts", 0) + 1
         message = f"{type(exc).__name__}: {exc}"[:1000]
         if permanent or attempts >= row.get("max_attempts", 5):
-            _rows().update_one({"_id": row["_id"]}, {"$set": {
-                "status": "failed", "attempts": attempts, "last_error": message, "claimed_until": None}})
-            outcome = runtime.fail_operation(row["instance_id"], row["task_id"], message, operation=row["operation"])
+            _rows().update_one(
+                {"_id": row["_id"]},
+                {
+                    "$set": {
+                        "status": "failed",
+                        "attempts": attempts,
+                        "last_error": message,
+                        "claimed_until": None,
+                    }
+                },
+            )
+            outcome = runtime.fail_operation(
+                row["instance_id"], row["task_id"], message, operation=row["operation"]
+            )
             log.warning("operation %s (%s) failed for good: %s (%s)", row["operation"], key, message, outcome)
             return False
         # The relay leaves it alone while the broker's own retry is due.
         retry_at = utcnow() + timedelta(milliseconds=backoff_ms(attempts))
-        _rows().update_one({"_id": row["_id"]}, {"$set": {
-            "attempts": attempts, "last_error": message, "claimed_until": None,
-            "resend_at": dispatch.resend_at(retry_at, 1)}})
+        _rows().update_one(
+            {"_id": row["_id"]},
+            {
+                "$set": {
+                    "attempts": attempts,
+                    "last_error": message,
+                    "claimed_until": None,
+                    "resend_at": dispatch.resend_at(retry_at, 1),
+                }
+            },
+        )
         raise RetryLater(f"{row['operation']} attempt {attempts} failed: {message}") from exc
-    _rows().update_one({"_id": row["_id"]}, {"$set": {
-        "status": "performed", "result": result, "attempts": row.get("attempts", 0) + 1, "claimed_until": None}})
+    _rows().update_one(
+        {"_id": row["_id"]},
+        {
+            "$set": {
+                "status": "performed",
+                "result": result,
+                "attempts": row.get("attempts", 0) + 1,
+                "claimed_until": None,
+            }
+        },
+    )
     return True
 
 
@@ -119,13 +167,27 @@ def retry(instance_id, *, by: str) -> int:
     failed = list(_rows().find({"instance_id": iid, "status": "failed"}, {"_id": 1}))
     if not failed:
         return 0
-    store.instances().update_one({"_id": iid, "status": "errored"}, {
-        "$set": {"status": "running", "error": None},
-        "$push": {"history": {"at": now, "kind": "retried", "by": by}}})
+    store.instances().update_one(
+        {"_id": iid, "status": "errored"},
+        {
+            "$set": {"status": "running", "error": None},
+            "$push": {"history": {"at": now, "kind": "retried", "by": by}},
+        },
+    )
     for row in failed:
-        _rows().update_one({"_id": row["_id"], "status": "failed"}, {"$set": {
-            "status": "pending", "attempts": 0, "last_error": "", "enqueued_at": now, "sends": 1,
-            "resend_at": dispatch.resend_at(now, 1)}})
+        _rows().update_one(
+            {"_id": row["_id"], "status": "failed"},
+            {
+                "$set": {
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": "",
+                    "enqueued_at": now,
+                    "sends": 1,
+                    "resend_at": dispatch.resend_at(now, 1),
+                }
+            },
+        )
         dispatch.send("perform_operation", row["_id"])
     return len(failed)
 
@@ -144,8 +206,10 @@ def fire(timer_id) -> str:
         # row) if it was due, else cancelled — the projection's rule.
         now = utcnow()
         fired = row["due_at"] <= now
-        timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {
-            "status": "fired" if fired else "cancelled", "fired_at": now if fired else None}})
+        timers.update_one(
+            {"_id": tid, "status": "waiting"},
+            {"$set": {"status": "fired" if fired else "cancelled", "fired_at": now if fired else None}},
+        )
     else:  # woke up early: the scheduler's next sweep sends it again, delayed to the due time
         timers.update_one({"_id": tid, "status": "waiting"}, {"$set": {"enqueued_at": None}})
     return outcome

@@ -111,9 +111,11 @@ def role_fields(task) -> dict:
     if not isinstance(shown, list | tuple):
         shown = [shown]
     note = _shown(task, props.get("note"))
-    return {"role": props.get("role") or None,
-            "submitted_forms": [str(k) for k in shown or [] if k],
-            "note": str(note or "")}
+    return {
+        "role": props.get("role") or None,
+        "submitted_forms": [str(k) for k in shown or [] if k],
+        "note": str(note or ""),
+    }
 
 
 def _due(task) -> datetime | None:
@@ -147,23 +149,34 @@ def compute(workflow, instance: dict) -> Projection:
         ts = task.task_spec
         try:
             result.tasks[str(task.id)] = {
-                "spec_name": ts.name, "name": ts.bpmn_name or ts.bpmn_id or ts.name,
-                "lane": (ts.lane or "").lower(), "audience": audience(task, client_id),
-                "form_key": form_key(task), "due_at": _due(task), **role_fields(task)}
+                "spec_name": ts.name,
+                "name": ts.bpmn_name or ts.bpmn_id or ts.name,
+                "lane": (ts.lane or "").lower(),
+                "audience": audience(task, client_id),
+                "form_key": form_key(task),
+                "due_at": _due(task),
+                **role_fields(task),
+            }
         except SpiffWorkflowException as exc:
             inner = unwrap(exc)
             if isinstance(inner, ScriptInterrupted):
                 raise inner from exc  # see runtime._run_engine: tried again, not an error of the instance
             if not isinstance(inner, ScriptFailed | ScriptRefused):
                 raise
-            result.error = result.error or {"kind": "script", "message": inner.message,
-                                            "task": str(task.id), "task_name": ts.bpmn_id or ""}
+            result.error = result.error or {
+                "kind": "script",
+                "message": inner.message,
+                "task": str(task.id),
+                "task_name": ts.bpmn_id or "",
+            }
     for task in workflow.get_tasks(state=TaskState.STARTED):
         if isinstance(task.task_spec, OutboxServiceTask):
             ts = task.task_spec
             result.ops[str(task.id)] = {
-                "operation": ts.operation_name, "params": task.internal_data.get(OPERATION_PARAMS_KEY, {}),
-                "max_attempts": (ts.retries + 1) if ts.retries else DEFAULT_MAX_ATTEMPTS}
+                "operation": ts.operation_name,
+                "params": task.internal_data.get(OPERATION_PARAMS_KEY, {}),
+                "max_attempts": (ts.retries + 1) if ts.retries else DEFAULT_MAX_ATTEMPTS,
+            }
     for task in list(workflow.event_manager.tasks.values()):
         if not task.has_state(TaskState.WAITING):
             continue
@@ -171,8 +184,11 @@ def compute(workflow, instance: dict) -> Projection:
         if isinstance(definition, TimerEventDefinition):
             due = _timer_due(task)
             if due is not None:
-                result.timers[f"{task.id}|{due.isoformat()}"] = {"task_id": str(task.id), "due_at": due,
-                                                                 "name": definition.name or ""}
+                result.timers[f"{task.id}|{due.isoformat()}"] = {
+                    "task_id": str(task.id),
+                    "due_at": due,
+                    "name": definition.name or "",
+                }
         elif isinstance(definition, MessageEventDefinition) and definition.name not in result.messages:
             result.messages.append(definition.name)
     return result
@@ -191,8 +207,9 @@ _OMITTED_WHEN_NONE = ("due_at", "claimed_by")
 _UNREAD_ONCE_DONE = {"spec_name": ""}
 
 
-def writes(instance: dict, previous: dict, new: Projection, *,
-           completed: tuple | None = None) -> tuple[list[persistence.Write], list[ObjectId]]:
+def writes(
+    instance: dict, previous: dict, new: Projection, *, completed: tuple | None = None
+) -> tuple[list[persistence.Write], list[ObjectId]]:
     """The writes that take the projection from `previous` to `new`, and the ids of the operations they
     add (to send once they are committed).
 
@@ -205,43 +222,98 @@ def writes(instance: dict, previous: dict, new: Projection, *,
     for tid, fields in new.tasks.items():
         if tid in old_tasks:
             continue
-        row = dict(fields, instance_id=iid, task_id=tid, process_id=instance["process_id"],
-                   client_id=instance.get("client_id"), status="open", created_at=now,
-                   form_version_id=_pin_form(fields["form_key"]),
-                   # A task for one named staff member is theirs from the start.
-                   claimed_by=fields["audience"] if fields["audience"].startswith("staff:") else None)
+        row = dict(
+            fields,
+            instance_id=iid,
+            task_id=tid,
+            process_id=instance["process_id"],
+            client_id=instance.get("client_id"),
+            status="open",
+            created_at=now,
+            form_version_id=_pin_form(fields["form_key"]),
+            # A task for one named staff member is theirs from the start.
+            claimed_by=fields["audience"] if fields["audience"].startswith("staff:") else None,
+        )
         # No due date, nobody claiming: left out (a missing field matches null in queries and indexes).
         for name in _OMITTED_WHEN_NONE:
             if row.get(name) is None:
                 row.pop(name, None)
         # An upsert, so that a projection written twice (the repair sweep's) leaves one row.
-        out.append((TASKS, "update_one", {"filter": {"instance_id": iid, "task_id": tid},
-                                          "update": {"$setOnInsert": row}, "upsert": True}))
+        out.append(
+            (
+                TASKS,
+                "update_one",
+                {
+                    "filter": {"instance_id": iid, "task_id": tid},
+                    "update": {"$setOnInsert": row},
+                    "upsert": True,
+                },
+            )
+        )
     gone = sorted(old_tasks - set(new.tasks))
     if completed and completed[0] in gone:
         gone.remove(completed[0])
-        out.append((TASKS, "update_one", {
-            "filter": {"instance_id": iid, "task_id": completed[0], "status": "open"},
-            "update": {"$set": {"status": "completed", "completed_at": now, "completed_by": completed[1]},
-                       "$unset": _UNREAD_ONCE_DONE}}))
+        out.append(
+            (
+                TASKS,
+                "update_one",
+                {
+                    "filter": {"instance_id": iid, "task_id": completed[0], "status": "open"},
+                    "update": {
+                        "$set": {"status": "completed", "completed_at": now, "completed_by": completed[1]},
+                        "$unset": _UNREAD_ONCE_DONE,
+                    },
+                },
+            )
+        )
     if gone:
-        out.append((TASKS, "update_many", {
-            "filter": {"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
-            "update": {"$set": {"status": "closed", "completed_at": now}, "$unset": _UNREAD_ONCE_DONE}}))
+        out.append(
+            (
+                TASKS,
+                "update_many",
+                {
+                    "filter": {"instance_id": iid, "task_id": {"$in": gone}, "status": "open"},
+                    "update": {
+                        "$set": {"status": "closed", "completed_at": now},
+                        "$unset": _UNREAD_ONCE_DONE,
+                    },
+                },
+            )
+        )
 
     for key, fields in new.timers.items():
         if key not in old_timers:
-            out.append((TIMERS, "insert", {"document": dict(fields, _id=ObjectId(), instance_id=iid,
-                                                             status="waiting")}))
+            out.append(
+                (
+                    TIMERS,
+                    "insert",
+                    {"document": dict(fields, _id=ObjectId(), instance_id=iid, status="waiting")},
+                )
+            )
     for key in sorted(old_timers - set(new.timers)):
         task_id, due = key.split("|", 1)
         # A timer that left WAITING after its due time fired; one that left before was cancelled.
         fired = datetime.fromisoformat(due) <= now
-        out.append((TIMERS, "update_one", {
-            "filter": {"instance_id": iid, "task_id": task_id, "due_at": datetime.fromisoformat(due),
-                       "status": "waiting"},
-            "update": {"$set": {"status": "fired" if fired else "cancelled",
-                                "fired_at": now if fired else None}}}))
+        out.append(
+            (
+                TIMERS,
+                "update_one",
+                {
+                    "filter": {
+                        "instance_id": iid,
+                        "task_id": task_id,
+                        "due_at": datetime.fromisoformat(due),
+                        "status": "waiting",
+                    },
+                    "update": {
+                        "$set": {
+                            "status": "fired" if fired else "cancelled",
+                            "fired_at": now if fired else None,
+                        }
+                    },
+                },
+            )
+        )
 
     # A process without a broker (the web app) leaves the send to the scheduler's next sweep, at once
     # rather than after the resend interval.
@@ -251,16 +323,41 @@ def writes(instance: dict, previous: dict, new: Projection, *,
         if tid in old_ops:
             continue
         op_ids.append(ObjectId())
-        out.append((OUTBOX, "insert", {"document": dict(
-            fields, _id=op_ids[-1], key=f"{iid}:{tid}", instance_id=iid, task_id=tid, status="pending",
-            attempts=0, created_at=now, enqueued_at=now if sending else None, sends=1 if sending else 0,
-            resend_at=dispatch.resend_at(now, 1) if sending else None, last_error="")}))
+        out.append(
+            (
+                OUTBOX,
+                "insert",
+                {
+                    "document": dict(
+                        fields,
+                        _id=op_ids[-1],
+                        key=f"{iid}:{tid}",
+                        instance_id=iid,
+                        task_id=tid,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        enqueued_at=now if sending else None,
+                        sends=1 if sending else 0,
+                        resend_at=dispatch.resend_at(now, 1) if sending else None,
+                        last_error="",
+                    )
+                },
+            )
+        )
     gone_ops = sorted(old_ops - set(new.ops))
     if gone_ops:
         # The service task was interrupted (boundary event, cancel): its operation is no longer wanted.
-        out.append((OUTBOX, "update_many", {
-            "filter": {"key": {"$in": [f"{iid}:{t}" for t in gone_ops]}, "status": "pending"},
-            "update": {"$set": {"status": "cancelled", "done_at": now}}}))
+        out.append(
+            (
+                OUTBOX,
+                "update_many",
+                {
+                    "filter": {"key": {"$in": [f"{iid}:{t}" for t in gone_ops]}, "status": "pending"},
+                    "update": {"$set": {"status": "cancelled", "done_at": now}},
+                },
+            )
+        )
     return out, op_ids
 
 
@@ -286,6 +383,7 @@ def apply(instance: dict, previous: dict, new: Projection, *, completed: tuple |
         except BulkWriteError as exc:
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                 raise
-            failed.update(group[e["index"]][1].get("document", {}).get("_id") for e in exc.details["writeErrors"])
+            failed.update(
+                group[e["index"]][1].get("document", {}).get("_id") for e in exc.details["writeErrors"]
+            )
     send([op_id for op_id in op_ids if op_id not in failed])
-

@@ -48,9 +48,12 @@ def _run_engine(loaded: store.Loaded) -> dict | None:
         if isinstance(inner, ScriptInterrupted):
             raise inner from exc  # not the script's fault: nothing is saved, the step is tried again
         task = getattr(exc, "task", None)
-        error = {"kind": "script", "message": getattr(inner, "message", None) or str(exc),
-                 "task": str(task.id) if task is not None else "",
-                 "task_name": getattr(getattr(task, "task_spec", None), "bpmn_id", "") or ""}
+        error = {
+            "kind": "script",
+            "message": getattr(inner, "message", None) or str(exc),
+            "task": str(task.id) if task is not None else "",
+            "task_name": getattr(getattr(task, "task_spec", None), "bpmn_id", "") or "",
+        }
         loaded.record("error_raised", task=error["task"], message=error["message"], caught=False)
         return error
     return None
@@ -70,7 +73,13 @@ def _status(workflow: BpmnWorkflow, error: dict | None) -> str:
     return "completed" if workflow.is_completed() else "running"
 
 
-def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=None, also: list[persistence.Write] | None = None):
+def step(
+    instance_id,
+    change: Callable[[store.Loaded], object],
+    *,
+    after_save=None,
+    also: list[persistence.Write] | None = None,
+):
     """Apply `change` to the instance under its lease and save it. Returns what `change` returned.
 
     The save, the projection's rows (inbox, timers, outbox) and `also` (an audit entry, say) are
@@ -86,11 +95,14 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
             if result is UNCHANGED:
                 store.release(loaded)
                 return result
-            error = _run_engine(loaded) or (loaded.doc.get("error") if loaded.doc.get("status") == "errored" else None)
+            error = _run_engine(loaded) or (
+                loaded.doc.get("error") if loaded.doc.get("status") == "errored" else None
+            )
             new = projection.compute(loaded.workflow, loaded.doc)
             error = error or _projection_error(loaded, new)
-            writes, op_ids = projection.writes(loaded.doc, loaded.doc.get("projected") or {}, new,
-                                               completed=loaded.completed)
+            writes, op_ids = projection.writes(
+                loaded.doc, loaded.doc.get("projected") or {}, new, completed=loaded.completed
+            )
         except BaseException:
             store.release(loaded)
             raise
@@ -98,8 +110,15 @@ def step(instance_id, change: Callable[[store.Loaded], object], *, after_save=No
         # Saved `dirty` while the completion listeners have not been told: if this process dies
         # before, the scheduler's repair tells them (listeners are idempotent).
         completing = completes(loaded.doc.get("status"), status)
-        if store.save(loaded, status=status, projected=new.summary, waiting_messages=new.messages, error=error,
-                      writes=[*writes, *(also or [])], dirty=completing):
+        if store.save(
+            loaded,
+            status=status,
+            projected=new.summary,
+            waiting_messages=new.messages,
+            error=error,
+            writes=[*writes, *(also or [])],
+            dirty=completing,
+        ):
             if after_save is not None:
                 after_save(loaded)
             projection.send(op_ids)
@@ -135,7 +154,9 @@ def project(doc: dict, previous: dict, new: projection.Projection, *, completed=
 
 def start(process_id: str, *, client_id=None, data: dict | None = None, started_by: str = "") -> ObjectId:
     """Start the latest version of `process_id`. Raises NotFound (no such process)."""
-    definition = ProcessDefinition.objects(process_id=process_id).only("latest_version", "latest_version_id").first()
+    definition = (
+        ProcessDefinition.objects(process_id=process_id).only("latest_version", "latest_version_id").first()
+    )
     if definition is None or not definition.latest_version_id:
         raise NotFound(f"no deployed process {process_id!r}")
     spec, subs, _raw = store.version_specs(definition.latest_version_id)
@@ -146,20 +167,38 @@ def start(process_id: str, *, client_id=None, data: dict | None = None, started_
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(initial)
     now = utcnow()
-    doc = {"process_id": process_id, "process_version": definition.latest_version,
-           "process_version_id": definition.latest_version_id,
-           "client_id": ObjectId(str(client_id)) if client_id else None, "status": "running",
-           "serializer_version": SERIALIZER_VERSION, "version": 1, "lease_owner": None, "lease_until": None,
-           "dirty": False, "projected": {}, "waiting_messages": [], "error": None, "started_by": started_by,
-           "created_at": now, "updated_at": now, "completed_at": None,
-           "history": [{"at": now, "kind": "started", "by": started_by}]}
+    doc = {
+        "process_id": process_id,
+        "process_version": definition.latest_version,
+        "process_version_id": definition.latest_version_id,
+        "client_id": ObjectId(str(client_id)) if client_id else None,
+        "status": "running",
+        "serializer_version": SERIALIZER_VERSION,
+        "version": 1,
+        "lease_owner": None,
+        "lease_until": None,
+        "dirty": False,
+        "projected": {},
+        "waiting_messages": [],
+        "error": None,
+        "started_by": started_by,
+        "created_at": now,
+        "updated_at": now,
+        "completed_at": None,
+        "history": [{"at": now, "kind": "started", "by": started_by}],
+    }
     loaded = store.Loaded(doc=doc, workflow=workflow, owner="")
     error = _run_engine(loaded)
     new = projection.compute(workflow, doc)
     error = error or _projection_error(loaded, new)
     doc["history"].extend(loaded.history)
-    doc.update(state_json=dump_state(workflow), status=_status(workflow, error), error=error,
-               projected=new.summary, waiting_messages=new.messages)
+    doc.update(
+        state_json=dump_state(workflow),
+        status=_status(workflow, error),
+        error=error,
+        projected=new.summary,
+        waiting_messages=new.messages,
+    )
     if doc["status"] == "completed":
         doc["completed_at"] = now
     # Saved `dirty` while the completion listeners have not been told: if this process dies before,
@@ -183,8 +222,15 @@ def _task(loaded: store.Loaded, task_id: str):
         return None
 
 
-def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=None,
-                  also: list[persistence.Write] | None = None) -> None:
+def complete_task(
+    instance_id,
+    task_id: str,
+    data: dict,
+    *,
+    by: str,
+    after_save=None,
+    also: list[persistence.Write] | None = None,
+) -> None:
     """Complete a READY human task with `data` merged into its data. Raises TaskNotOpen (409), NotFound.
 
     Its inbox row is marked completed by `by` in the projection's write; `also` is committed with it.
@@ -205,8 +251,16 @@ def complete_task(instance_id, task_id: str, data: dict, *, by: str, after_save=
     step(instance_id, change, after_save=after_save, also=also)
 
 
-def close_task(instance_id, task_id: str, data: dict, *, by: str, event: str,
-               also: list[persistence.Write] | None = None, **details) -> None:
+def close_task(
+    instance_id,
+    task_id: str,
+    data: dict,
+    *,
+    by: str,
+    event: str,
+    also: list[persistence.Write] | None = None,
+    **details,
+) -> None:
     """Run a READY human task to its end without anyone completing it: a request staff cancelled or
     answered otherwise (a paper form). `data` says so to the process, whose scripts decide what that
     means; its inbox row is closed, not completed, and history records `event` with `details`.
@@ -226,7 +280,9 @@ def close_task(instance_id, task_id: str, data: dict, *, by: str, event: str,
     step(instance_id, change, also=also)
 
 
-def cancel_instance(instance_id, *, by: str, reason: str, also: list[persistence.Write] | None = None) -> bool:
+def cancel_instance(
+    instance_id, *, by: str, reason: str, also: list[persistence.Write] | None = None
+) -> bool:
     """Cancel a running (or errored) instance: every open task, timer and operation of it ends, its
     status becomes cancelled and its history keeps who cancelled it and why. False when it had
     already finished (nothing is saved, `also` neither)."""
@@ -245,8 +301,14 @@ def cancel_instance(instance_id, *, by: str, reason: str, also: list[persistence
 def task_completion(instance_id, task_id: str) -> dict | None:
     """The history event of the human task's completion, or None while it has not happened (as saved)."""
     doc = store.instances().find_one({"_id": ObjectId(str(instance_id))}, {"history": 1}) or {}
-    return next((e for e in doc.get("history", []) if e.get("kind") == "task_completed"
-                 and e.get("task") == str(task_id)), None)
+    return next(
+        (
+            e
+            for e in doc.get("history", [])
+            if e.get("kind") == "task_completed" and e.get("task") == str(task_id)
+        ),
+        None,
+    )
 
 
 def fire_timer(instance_id, task_id: str) -> str:
@@ -277,8 +339,11 @@ def fire_due_timers(loaded: store.Loaded) -> set[str]:
     # A cycle timer stays WAITING when one of its cycles fires; its event value moves on instead.
     before = {t.id: copy.deepcopy(t.internal_data.get("event_value")) for t in waiting}
     workflow.refresh_timers()
-    fired = [t for t in waiting
-             if not t.has_state(TaskState.WAITING) or t.internal_data.get("event_value") != before[t.id]]
+    fired = [
+        t
+        for t in waiting
+        if not t.has_state(TaskState.WAITING) or t.internal_data.get("event_value") != before[t.id]
+    ]
     for t in fired:
         loaded.record("timer_fired", task=str(t.id), name=t.task_spec.bpmn_id or "")
     return {str(t.id) for t in fired}
@@ -291,9 +356,13 @@ def _timer_stale(instance_id, task_id: str) -> bool:
 
 
 def waiting_message_tasks(workflow, name: str) -> list:
-    return [t for t in workflow.event_manager.tasks.values()
-            if t.has_state(TaskState.WAITING) and getattr(t.task_spec.event_definition, "name", None) == name
-            and t.task_spec.event_definition.__class__.__name__ == "MessageEventDefinition"]
+    return [
+        t
+        for t in workflow.event_manager.tasks.values()
+        if t.has_state(TaskState.WAITING)
+        and getattr(t.task_spec.event_definition, "name", None) == name
+        and t.task_spec.event_definition.__class__.__name__ == "MessageEventDefinition"
+    ]
 
 
 def deliver_message(instance_id, name: str, payload: dict, *, by: str, match: Callable | None = None) -> bool:
@@ -341,8 +410,11 @@ def fail_operation(instance_id, task_id: str, message: str, *, operation: str) -
         task = _task(loaded, task_id)
         if task is None or not task.has_state(TaskState.STARTED):
             return UNCHANGED
-        event = BpmnEvent(ErrorEventDefinition(OPERATION_ERROR_CODE, code=OPERATION_ERROR_CODE),
-                          payload={"operation": operation, "message": message}, target=task.workflow)
+        event = BpmnEvent(
+            ErrorEventDefinition(OPERATION_ERROR_CODE, code=OPERATION_ERROR_CODE),
+            payload={"operation": operation, "message": message},
+            target=task.workflow,
+        )
         waiting = [t for t in loaded.workflow.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
         loaded.workflow.top_workflow.catch(event)
         # Uncaught errors surface as an external event; they are ours to record, not to forward.
@@ -352,8 +424,12 @@ def fail_operation(instance_id, task_id: str, message: str, *, operation: str) -
         loaded.record("error_raised", task=str(task_id), operation=operation, message=message, caught=caught)
         if not caught:
             loaded.doc["status"] = "errored"
-            loaded.doc["error"] = {"kind": "operation", "task": str(task_id), "operation": operation,
-                                   "message": message}
+            loaded.doc["error"] = {
+                "kind": "operation",
+                "task": str(task_id),
+                "operation": operation,
+                "message": message,
+            }
         return "caught" if caught else "errored"
 
     result = step(instance_id, change)

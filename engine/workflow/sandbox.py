@@ -77,11 +77,17 @@ class _Gone(Exception):  # noqa: N818 - internal signal, never leaves this modul
 
 # ---------------------------------------------------------------- parent side
 
+
 class _SafeUnpickler(pickle.Unpickler):
     """Builds plain data only: containers and scalars need no class; datetime values are allowed."""
 
-    _ALLOWED = {("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"),
-                ("datetime", "timedelta"), ("datetime", "timezone")}
+    _ALLOWED = {
+        ("datetime", "date"),
+        ("datetime", "datetime"),
+        ("datetime", "time"),
+        ("datetime", "timedelta"),
+        ("datetime", "timezone"),
+    }
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self._ALLOWED:
@@ -101,8 +107,11 @@ class _Child:
         try:
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-I", "-c", _CHILD_CODE, _ROOT, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                close_fds=True)
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                close_fds=True,
+            )
         finally:
             theirs.close()
         self.conn = Connection(mine.detach())
@@ -197,8 +206,10 @@ def run(kind: str, source: str, context: dict, external: dict | None) -> Any:
     try:
         request = pickle.dumps((kind, source, context, external or {}), protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        raise ScriptFailed(f"the task data cannot be handed to a script: {exc}",
-                           details={"script": ["task data is not plain data"]}) from exc
+        raise ScriptFailed(
+            f"the task data cannot be handed to a script: {exc}",
+            details={"script": ["task data is not plain data"]},
+        ) from exc
     child = _POOL.take()
     try:
         try:
@@ -231,6 +242,7 @@ def close_children() -> None:
 
 
 # ---------------------------------------------------------------- child side
+
 
 def _address_space() -> int:
     with open("/proc/self/statm") as statm:  # noqa: PTH123 - Linux only, as the limits are
@@ -270,8 +282,9 @@ def serve(fd: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a child killed for its CPU time leaves no core file
     hard_as = resource.getrlimit(resource.RLIMIT_AS)[1]
     soft_as = _address_space() + MEMORY_LIMIT_MB * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (soft_as if hard_as == resource.RLIM_INFINITY else min(soft_as, hard_as),
-                                            hard_as))
+    resource.setrlimit(
+        resource.RLIMIT_AS, (soft_as if hard_as == resource.RLIM_INFINITY else min(soft_as, hard_as), hard_as)
+    )
     hard_cpu = resource.getrlimit(resource.RLIMIT_CPU)[1]
     conn.send_bytes(b"ready")
     while True:

@@ -40,10 +40,15 @@ def _due_rows(now, soon) -> list[dict]:
     index (engine.persistence, "Top-level `$or`")."""
     timers = persistence.collection(Timer)
     due = {"status": "waiting", "due_at": {"$lte": soon}}
-    rows = list(timers.find({**due, "enqueued_at": None}, {"due_at": 1, "sends": 1}).sort("due_at", 1).limit(BATCH))
+    rows = list(
+        timers.find({**due, "enqueued_at": None}, {"due_at": 1, "sends": 1}).sort("due_at", 1).limit(BATCH)
+    )
     if len(rows) < BATCH:  # limit(0) would mean no limit
-        rows += timers.find({**due, "resend_at": {"$lt": now}}, {"due_at": 1, "sends": 1}).sort(
-            "due_at", 1).limit(BATCH - len(rows))
+        rows += (
+            timers.find({**due, "resend_at": {"$lt": now}}, {"due_at": 1, "sends": 1})
+            .sort("due_at", 1)
+            .limit(BATCH - len(rows))
+        )
     return rows
 
 
@@ -56,15 +61,23 @@ def _enqueue_timers(now, resend: float | None) -> int:
     sent = 0
     for (at, sends), ids in groups.items():
         for i in range(0, len(ids), fire.BATCH_SIZE):
-            chunk = ids[i:i + fire.BATCH_SIZE]
+            chunk = ids[i : i + fire.BATCH_SIZE]
             # Claim by compare-and-set on `sends`: a concurrent scheduler that read the same rows
             # claims none of them (and if it claimed some, a duplicate send costs a skip, no effect).
             claimed = persistence.update_many(
                 persistence.collection_name(Timer),
                 {"_id": {"$in": chunk}, "status": "waiting", "sends": sends or {"$in": [0, None]}},
-                {"$set": {"enqueued_at": now, "sends": sends + 1, "resend_at": dispatch.resend_at(at, sends + 1, resend)}})
+                {
+                    "$set": {
+                        "enqueued_at": now,
+                        "sends": sends + 1,
+                        "resend_at": dispatch.resend_at(at, sends + 1, resend),
+                    }
+                },
+            )
             if claimed and dispatch.send(
-                    "fire_timers", ",".join(str(t) for t in chunk), int((at - now).total_seconds() * 1000)):
+                "fire_timers", ",".join(str(t) for t in chunk), int((at - now).total_seconds() * 1000)
+            ):
                 sent += claimed
     return sent
 
@@ -82,8 +95,16 @@ def _relay_outbox(now, resend: float | None) -> int:
             seen.add(row["_id"])
             sends = row.get("sends", 0) + 1
             # Claim the send (a concurrent scheduler skips it), then send.
-            claimed = outbox.update_one({"_id": row["_id"], **query}, {"$set": {
-                "enqueued_at": now, "sends": sends, "resend_at": dispatch.resend_at(now, sends, resend)}})
+            claimed = outbox.update_one(
+                {"_id": row["_id"], **query},
+                {
+                    "$set": {
+                        "enqueued_at": now,
+                        "sends": sends,
+                        "resend_at": dispatch.resend_at(now, sends, resend),
+                    }
+                },
+            )
             if claimed.modified_count:
                 sent += dispatch.send("perform_operation", row["_id"])
     return sent
@@ -108,17 +129,26 @@ def repair(instance_id) -> bool:
 def _rows_projected(doc) -> dict:
     """What the collections currently hold for an instance, in projection-summary form."""
     iid = doc["_id"]
-    tasks = [r["task_id"] for r in persistence.collection(Task).find({"instance_id": iid, "status": "open"}, {"task_id": 1})]
-    timers = [f"{r['task_id']}|{r['due_at'].isoformat()}"
-              for r in persistence.collection(Timer).find({"instance_id": iid, "status": "waiting"})]
-    ops = [r["task_id"] for r in persistence.collection(OutboxMessage).find({"instance_id": iid}, {"task_id": 1})]
+    tasks = [
+        r["task_id"]
+        for r in persistence.collection(Task).find({"instance_id": iid, "status": "open"}, {"task_id": 1})
+    ]
+    timers = [
+        f"{r['task_id']}|{r['due_at'].isoformat()}"
+        for r in persistence.collection(Timer).find({"instance_id": iid, "status": "waiting"})
+    ]
+    ops = [
+        r["task_id"] for r in persistence.collection(OutboxMessage).find({"instance_id": iid}, {"task_id": 1})
+    ]
     return {"tasks": tasks, "timers": timers, "ops": ops}
 
 
 def _repair_dirty(now) -> int:
     cutoff = now - timedelta(seconds=REPAIR_SECONDS)
     fixed = 0
-    for doc in store.instances().find({"dirty": True, "updated_at": {"$lt": cutoff}}, {"_id": 1}).limit(BATCH):
+    for doc in (
+        store.instances().find({"dirty": True, "updated_at": {"$lt": cutoff}}, {"_id": 1}).limit(BATCH)
+    ):
         try:
             fixed += repair(doc["_id"])
         except Exception:  # one broken instance must not stop the sweep
@@ -130,12 +160,20 @@ def sweep_once(*, resend_seconds: float | None = None, timers: bool = True) -> d
     """One pass: due timers (unless `timers` is False), outbox relay, dirty projections. Returns counts
     (for logs and tests)."""
     now = utcnow()
-    return {"timers": _enqueue_timers(now, resend_seconds) if timers else 0,
-            "operations": _relay_outbox(now, resend_seconds), "repaired": _repair_dirty(now)}
+    return {
+        "timers": _enqueue_timers(now, resend_seconds) if timers else 0,
+        "operations": _relay_outbox(now, resend_seconds),
+        "repaired": _repair_dirty(now),
+    }
 
 
-def run_forever(*, interval: float = 1.0, stop: threading.Event | None = None,
-                resend_seconds: float | None = None, on_start: Callable[[], bool] | None = None) -> None:
+def run_forever(
+    *,
+    interval: float = 1.0,
+    stop: threading.Event | None = None,
+    resend_seconds: float | None = None,
+    on_start: Callable[[], bool] | None = None,
+) -> None:
     """Sweep every `interval` seconds until `stop` is set (or forever).
 
     `on_start`: start-up work tried before the first sweep and every 30 s until it returns True (the

@@ -42,8 +42,22 @@ from engine.workflow.errors import ScriptFailed, ScriptInterrupted, ScriptRefuse
 Mode = Literal["exec", "eval"]
 
 # Types whose public attributes (mostly methods like dict.get, str.upper) scripts may use.
-_ATTRIBUTE_SAFE_TYPES = (str, int, float, bool, type(None), list, tuple, dict, set, frozenset,
-                         _dt.date, _dt.datetime, _dt.timedelta, helpers.Namespace)
+_ATTRIBUTE_SAFE_TYPES = (
+    str,
+    int,
+    float,
+    bool,
+    type(None),
+    list,
+    tuple,
+    dict,
+    set,
+    frozenset,
+    _dt.date,
+    _dt.datetime,
+    _dt.timedelta,
+    helpers.Namespace,
+)
 # Attributes that hand out something unsafe even on an allowed type.
 _ATTRIBUTE_DENIED = frozenset({"format", "format_map", "mro", "fromkeys", "maketrans"})
 _NODE_DENIED = {
@@ -58,17 +72,41 @@ _NODE_DENIED = {
     ast.YieldFrom: "generators are not allowed",
     ast.GeneratorExp: "generator expressions are not allowed (use a list comprehension)",
 }
-_NAMES_DENIED = frozenset({"eval", "exec", "compile", "open", "globals", "locals", "vars", "dir",
-                           "getattr", "setattr", "delattr", "hasattr", "type", "input", "breakpoint",
-                           "memoryview", "object", "super", "help", "exit", "quit"})
+_NAMES_DENIED = frozenset(
+    {
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "globals",
+        "locals",
+        "vars",
+        "dir",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "type",
+        "input",
+        "breakpoint",
+        "memoryview",
+        "object",
+        "super",
+        "help",
+        "exit",
+        "quit",
+    }
+)
 
 
 def _guarded_getattr(obj, name, default=None):
     if name.startswith("_"):
         raise ScriptRefused(f"attribute {name!r} is not allowed", details={"script": [f"attribute {name}"]})
     if not isinstance(obj, _ATTRIBUTE_SAFE_TYPES) or name in _ATTRIBUTE_DENIED:
-        raise ScriptRefused(f"attribute {name!r} of {type(obj).__name__} is not allowed",
-                            details={"script": [f"attribute {name} of {type(obj).__name__}"]})
+        raise ScriptRefused(
+            f"attribute {name!r} of {type(obj).__name__} is not allowed",
+            details={"script": [f"attribute {name} of {type(obj).__name__}"]},
+        )
     return getattr(obj, name, default)
 
 
@@ -79,9 +117,17 @@ def _guarded_getitem(obj, key):
 
 
 def _inplacevar(op, target, value):
-    ops = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-           "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow,
-           "|=": operator.ior, "&=": operator.iand}
+    ops = {
+        "+=": operator.iadd,
+        "-=": operator.isub,
+        "*=": operator.imul,
+        "/=": operator.itruediv,
+        "//=": operator.ifloordiv,
+        "%=": operator.imod,
+        "**=": operator.ipow,
+        "|=": operator.ior,
+        "&=": operator.iand,
+    }
     if op not in ops:
         raise ScriptRefused(f"operator {op} is not allowed", details={"script": [op]})
     return ops[op](target, value)
@@ -90,10 +136,42 @@ def _inplacevar(op, target, value):
 def _safe_builtins() -> dict:
     import builtins
 
-    names = ["abs", "all", "any", "bool", "dict", "divmod", "enumerate", "filter", "float", "int",
-             "isinstance", "len", "list", "map", "max", "min", "range", "reversed", "round", "set",
-             "sorted", "str", "sum", "tuple", "zip", "frozenset", "chr", "ord",
-             "Exception", "ValueError", "KeyError", "TypeError", "IndexError", "ZeroDivisionError"]
+    names = [
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "dict",
+        "divmod",
+        "enumerate",
+        "filter",
+        "float",
+        "int",
+        "isinstance",
+        "len",
+        "list",
+        "map",
+        "max",
+        "min",
+        "range",
+        "reversed",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "zip",
+        "frozenset",
+        "chr",
+        "ord",
+        "Exception",
+        "ValueError",
+        "KeyError",
+        "TypeError",
+        "IndexError",
+        "ZeroDivisionError",
+    ]
     safe = {n: getattr(builtins, n) for n in names}
     safe.update({"None": None, "True": True, "False": False})
     return safe
@@ -133,11 +211,19 @@ def compile_script(source: str, mode: Mode):
             _refuse(f"{node.func.id}() is not allowed")
         if isinstance(node, ast.Attribute) and node.attr in _ATTRIBUTE_DENIED:
             _refuse(f"attribute {node.attr!r} is not allowed")
-        if (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant)
-                and isinstance(node.slice.value, str) and node.slice.value.startswith("__")):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+            and node.slice.value.startswith("__")
+        ):
             _refuse(f"item {node.slice.value!r} is not allowed")
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value and (
-                "{" in node.value or "%" in node.value):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "__" in node.value
+            and ("{" in node.value or "%" in node.value)
+        ):
             _refuse("format strings naming dunder attributes are not allowed")
     result = compile_restricted(source, filename="<script>", mode=mode)
     if isinstance(result, tuple) or getattr(result, "errors", None):  # older API shape
@@ -165,8 +251,22 @@ def _compile(source: str, mode: Mode):
 # names, constants, lookups, comparisons, and/or/not. Such expressions (most gateway conditions)
 # run in this process; anything else (a call, arithmetic, a comprehension, an f-string) runs in
 # the bounded child process of engine.workflow.sandbox.
-_BOUNDED_NODES = (ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Compare, ast.cmpop, ast.BoolOp,
-                  ast.boolop, ast.Not, ast.USub, ast.UAdd, ast.Subscript, ast.Attribute, ast.IfExp)
+_BOUNDED_NODES = (
+    ast.Expression,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Compare,
+    ast.cmpop,
+    ast.BoolOp,
+    ast.boolop,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.Subscript,
+    ast.Attribute,
+    ast.IfExp,
+)
 
 
 @lru_cache(maxsize=2048)
@@ -176,8 +276,11 @@ def runs_inline(expression: str) -> bool:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError:
         return False
-    return all(isinstance(node, _BOUNDED_NODES) or (isinstance(node, ast.UnaryOp)
-               and isinstance(node.op, ast.Not | ast.USub | ast.UAdd)) for node in ast.walk(tree))
+    return all(
+        isinstance(node, _BOUNDED_NODES)
+        or (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub | ast.UAdd))
+        for node in ast.walk(tree)
+    )
 
 
 def _globals(context: dict, external_context: dict | None) -> dict:

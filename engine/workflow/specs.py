@@ -94,8 +94,10 @@ def load_state(text: str, spec, subprocess_specs: dict) -> BpmnWorkflow:
 
 def dump_specs(spec, subprocess_specs: dict) -> dict:
     """The process spec and every spec it calls, serialized once per process version."""
-    return {"spec": SERIALIZER.to_dict(spec),
-            "subprocess_specs": {k: SERIALIZER.to_dict(v) for k, v in subprocess_specs.items()}}
+    return {
+        "spec": SERIALIZER.to_dict(spec),
+        "subprocess_specs": {k: SERIALIZER.to_dict(v) for k, v in subprocess_specs.items()},
+    }
 
 
 def load_specs(dct: dict):
@@ -115,5 +117,13 @@ def migrate_state(text: str, specs: dict, version: str | None) -> str:
     return json.dumps(full, separators=(",", ":"))
 
 
-__all__ = ["SERIALIZER_VERSION", "OutboxServiceTask", "PorticoParser", "dump_state", "load_state",
-           "dump_specs", "load_specs", "migrate_state"]
+__all__ = [
+    "SERIALIZER_VERSION",
+    "OutboxServiceTask",
+    "PorticoParser",
+    "dump_state",
+    "load_state",
+    "dump_specs",
+    "load_specs",
+    "migrate_state",
+]

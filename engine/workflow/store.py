@@ -149,8 +149,9 @@ def _free(now) -> dict:
     return {"lease_until": {"$not": {"$gte": now}}}
 
 
-def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = None,
-            ttl: float | None = None) -> Loaded:
+def acquire(
+    instance_id: ObjectId, *, lease: bool = True, wait: float | None = None, ttl: float | None = None
+) -> Loaded:
     """Read the instance for a step. Raises NotFound or InstanceBusy.
 
     lease=True takes the lease (a write); lease=False reads optimistically and relies on the
@@ -167,9 +168,11 @@ def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = N
         now = utcnow()
         if lease:
             doc = persistence.update_then_read(
-                instances(), {"_id": instance_id, **_free(now)},
+                instances(),
+                {"_id": instance_id, **_free(now)},
                 {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=ttl)}},
-                projection=_STEP_FIELDS)
+                projection=_STEP_FIELDS,
+            )
         else:
             doc = instances().find_one({"_id": instance_id}, _STEP_FIELDS)
             if doc is None:
@@ -189,12 +192,21 @@ def acquire(instance_id: ObjectId, *, lease: bool = True, wait: float | None = N
 def release(loaded: Loaded) -> None:
     """Give the lease back without saving (the step changed nothing). Optimistic reads hold nothing."""
     if loaded.owner:
-        instances().update_one({"_id": loaded.id, "lease_owner": loaded.owner},
-                               {"$set": {"lease_owner": None, "lease_until": None}})
+        instances().update_one(
+            {"_id": loaded.id, "lease_owner": loaded.owner},
+            {"$set": {"lease_owner": None, "lease_until": None}},
+        )
 
 
-def saving(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list,
-           error: dict | None = None, dirty: bool = False) -> tuple[persistence.Write, dict]:
+def saving(
+    loaded: Loaded,
+    *,
+    status: str,
+    projected: dict,
+    waiting_messages: list,
+    error: dict | None = None,
+    dirty: bool = False,
+) -> tuple[persistence.Write, dict]:
     """The compare-and-set write of a step's save (on `version`, and on the lease held or nobody
     holding a live one), and the fields it sets (for `saved`)."""
     now = utcnow()
@@ -219,8 +231,11 @@ def saving(loaded: Loaded, *, status: str, projected: dict, waiting_messages: li
         update["$push"] = {"history": {"$each": loaded.history}}
     guard = {"lease_owner": loaded.owner} if loaded.owner else _free(now)
     name = persistence.collection_name(ProcessInstance)
-    return (name, "update_one", {"filter": {"_id": loaded.id, "version": loaded.version, **guard},
-                                 "update": update}), changes
+    return (
+        name,
+        "update_one",
+        {"filter": {"_id": loaded.id, "version": loaded.version, **guard}, "update": update},
+    ), changes
 
 
 def saved(loaded: Loaded, changes: dict) -> None:
@@ -229,15 +244,29 @@ def saved(loaded: Loaded, changes: dict) -> None:
     loaded.doc["version"] = loaded.version + 1
 
 
-def save(loaded: Loaded, *, status: str, projected: dict, waiting_messages: list, error: dict | None = None,
-         writes: Sequence[persistence.Write] = (), dirty: bool = False) -> bool:
+def save(
+    loaded: Loaded,
+    *,
+    status: str,
+    projected: dict,
+    waiting_messages: list,
+    error: dict | None = None,
+    writes: Sequence[persistence.Write] = (),
+    dirty: bool = False,
+) -> bool:
     """Write the new state with compare-and-set on `version` (and lease), release the lease, and
     commit `writes` (the projection's rows, an audit entry) in the same transaction.
 
     False = lost race: someone saved first, or holds a live lease; nothing was written.
     """
-    cas, changes = saving(loaded, status=status, projected=projected, waiting_messages=waiting_messages,
-                          error=error, dirty=dirty)
+    cas, changes = saving(
+        loaded,
+        status=status,
+        projected=projected,
+        waiting_messages=waiting_messages,
+        error=error,
+        dirty=dirty,
+    )
     try:
         persistence.commit_writes([cas, *writes], guards=[0])
     except persistence.GuardFailed:

@@ -115,9 +115,17 @@ def _fire_instance(marks: _Marks, doc: dict | None, rows: list[dict], now: datet
     writes, op_ids = projection.writes(loaded.doc, doc.get("projected") or {}, new)
     status = runtime._status(loaded.workflow, error)
     completing = runtime.completes(doc.get("status"), status)
-    save, changes = store.saving(loaded, status=status, projected=new.summary, waiting_messages=new.messages,
-                                 error=error, dirty=completing)
-    marks.firings.append(_Firing(loaded, save, changes, writes, op_ids, [r for r in rows if r["task_id"] in fired]))
+    save, changes = store.saving(
+        loaded,
+        status=status,
+        projected=new.summary,
+        waiting_messages=new.messages,
+        error=error,
+        dirty=completing,
+    )
+    marks.firings.append(
+        _Firing(loaded, save, changes, writes, op_ids, [r for r in rows if r["task_id"] in fired])
+    )
     marks.settle([r for r in rows if r["task_id"] not in fired], "not_due")
 
 
@@ -168,8 +176,16 @@ def _write_marks(marks: _Marks, now: datetime) -> None:
     fired = [r["_id"] for r in marks.stale if r["due_at"] <= now]
     cancelled = [r["_id"] for r in marks.stale if r["due_at"] > now]
     if fired:
-        persistence.update_many(timers, {"_id": {"$in": fired}, **waiting}, {"$set": {"status": "fired", "fired_at": now}})
+        persistence.update_many(
+            timers, {"_id": {"$in": fired}, **waiting}, {"$set": {"status": "fired", "fired_at": now}}
+        )
     if cancelled:
-        persistence.update_many(timers, {"_id": {"$in": cancelled}, **waiting}, {"$set": {"status": "cancelled", "fired_at": None}})
+        persistence.update_many(
+            timers,
+            {"_id": {"$in": cancelled}, **waiting},
+            {"$set": {"status": "cancelled", "fired_at": None}},
+        )
     if marks.early:  # the scheduler's next sweep sends these again, delayed to their due time
-        persistence.update_many(timers, {"_id": {"$in": marks.early}, **waiting}, {"$set": {"enqueued_at": None}})
+        persistence.update_many(
+            timers, {"_id": {"$in": marks.early}, **waiting}, {"$set": {"enqueued_at": None}}
+        )

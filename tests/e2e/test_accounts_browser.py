@@ -68,7 +68,9 @@ def test_contact_invited_logs_in_and_sees_only_their_right(live_server, browser,
     therapist = make_staff(roles=("therapist",))
     theo = make_client(first_name="Theo", last_name="Young", assigned_staff=[therapist.id])
     uncle = Contact(first_name="Umberto", last_name="Uncle", email="uncle@example.org").save()
-    ContactLink(contact=uncle, client=theo, relationship="uncle", permissions=LinkPermissions(messages=True)).save()
+    ContactLink(
+        contact=uncle, client=theo, relationship="uncle", permissions=LinkPermissions(messages=True)
+    ).save()
 
     # Not granted by default: the page names the permission to ask for.
     _login(page, live_server, therapist.email, PASSWORD)
@@ -88,7 +90,9 @@ def test_contact_invited_logs_in_and_sees_only_their_right(live_server, browser,
     page.get_by_role("button", name="Invite to the portal").click()
     page.get_by_text("Invitation sent to uncle@example.org").wait_for()
 
-    link = wait_for(lambda: smtp.links("uncle@example.org", "/portal/activate?token="), what="the invitation")[-1]
+    link = wait_for(
+        lambda: smtp.links("uncle@example.org", "/portal/activate?token="), what="the invitation"
+    )[-1]
     portal = _new_page(browser)
     portal.goto(f"{live_server}/portal/activate?token={link.split('token=', 1)[1]}")
     portal.fill("#password", NEW_PASSWORD)

@@ -27,8 +27,10 @@ def _serious(page) -> list[dict]:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: ./dev setup installs axe-core from web/package.json")
     page.add_script_tag(content=AXE.read_text())
-    found = page.evaluate("async () => (await axe.run(document)).violations"
-                          ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))")
+    found = page.evaluate(
+        "async () => (await axe.run(document)).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
@@ -50,7 +52,9 @@ def test_booking_on_a_phone_asks_naming_the_service_and_books_only_on_confirm(li
         dialog = page.locator("dialog.confirm-dialog[open]")
         dialog.wait_for()
         sentence = dialog.locator(".confirm-sentence").inner_text()
-        assert sentence.startswith(f"Book Individual with {staff_name} at Main office on ") and sentence.endswith("?")
+        assert sentence.startswith(
+            f"Book Individual with {staff_name} at Main office on "
+        ) and sentence.endswith("?")
         assert page.evaluate("document.activeElement.id") == "confirm-dialog-back"  # the safe choice first
         assert _serious(page) == [] and sticking_out(page) == []
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -73,7 +77,11 @@ def test_booking_on_a_phone_asks_naming_the_service_and_books_only_on_confirm(li
 
         page.get_by_role("button", name="Cancel this appointment").tap()
         page.wait_for_selector("dialog.confirm-dialog[open]")
-        assert page.locator(".confirm-sentence").inner_text().startswith(f"Cancel Individual with {staff_name} on ")
+        assert (
+            page.locator(".confirm-sentence")
+            .inner_text()
+            .startswith(f"Cancel Individual with {staff_name} on ")
+        )
         page.locator("#confirm-dialog-yes").tap()
         page.get_by_text("Appointment cancelled").wait_for()
         assert Appointment.objects(status="cancelled").count() == 1
@@ -108,8 +116,11 @@ def test_booking_without_javascript_goes_through_the_confirm_page(live_server, b
 def test_front_desk_voids_an_invoice_only_after_confirming(live_server, browser, family):
     """At desktop width, does "Void this invoice" ask "Void invoice INV-… for <client> ($125.00)?", keep the
     invoice open on Go back, and void it on Confirm?"""
-    inv = billing.create_invoice(SYSTEM, family["minor"].id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 12500}]})
+    inv = billing.create_invoice(
+        SYSTEM,
+        family["minor"].id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 12500}]},
+    )
     desk = make_staff(roles=("front_desk",))
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page = context.new_page()
@@ -120,7 +131,9 @@ def test_front_desk_voids_an_invoice_only_after_confirming(live_server, browser,
         page.get_by_role("button", name="Void this invoice").click()
         page.wait_for_selector("dialog.confirm-dialog[open]")
         sentence = page.locator(".confirm-sentence").inner_text()
-        assert sentence.startswith(f"Void invoice {inv['number']} for {family['minor'].display_name} ($125.00)?")
+        assert sentence.startswith(
+            f"Void invoice {inv['number']} for {family['minor'].display_name} ($125.00)?"
+        )
         assert page.get_attribute("#confirm-dialog-yes", "class") == "danger"
         assert _serious(page) == []
         page.screenshot(path=str(SHOTS / "void-confirm-desktop.png"))

@@ -47,7 +47,10 @@ def _add(page, kind, title):
 
 def _select(page, title):
     page.locator(".builder-pick").filter(has_text=title).first.click()
-    page.wait_for_function("t => document.getElementById('bp-title') && document.getElementById('bp-title').value === t", arg=title)
+    page.wait_for_function(
+        "t => document.getElementById('bp-title') && document.getElementById('bp-title').value === t",
+        arg=title,
+    )
 
 
 def _drag(page, source, target, position=None):
@@ -63,8 +66,10 @@ def _serious(page) -> list[dict]:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: ./dev setup installs axe-core from web/package.json")
     page.add_script_tag(content=AXE.read_text())
-    found = page.evaluate("async () => (await axe.run(document)).violations"
-                          ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))")
+    found = page.evaluate(
+        "async () => (await axe.run(document)).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
@@ -79,7 +84,10 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     page = context.new_page()
     page.set_default_timeout(15000)
     outside = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((live_server, "data:", "blob:")) else None)
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith((live_server, "data:", "blob:")) else None,
+    )
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     _login(page, live_server, admin.email)
@@ -116,7 +124,12 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     page.wait_for_selector(".builder-item.selected .builder-type:has-text('Rating')")
     page.fill("#bp-title", "How are you today")
     # reorder: drag the rating above the first question, then move it back down by its keyboard button
-    _drag(page, page.locator(".builder-item[data-name=how_are_you_today]"), page.locator(".builder-item").first, {"x": 20, "y": 5})
+    _drag(
+        page,
+        page.locator(".builder-item[data-name=how_are_you_today]"),
+        page.locator(".builder-item").first,
+        {"x": 20, "y": 5},
+    )
     names = lambda: page.eval_on_selector_all(".builder-item", "ns => ns.map(n => n.dataset.name)")  # noqa: E731
     assert names()[0] == "how_are_you_today", names()
     page.click("button[aria-label='Move How are you today down']")
@@ -128,14 +141,24 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     assert "kind_of_pet" not in names() and "kind_of_pet_copy" in names()
     page.click("#fe-undo")
     page.click("#fe-undo")
-    assert names() == ["your_email", "how_are_you_today", "do_you_have_pets", "pet_name", "kind_of_pet", "anything_else", "visit_reason"], names()
+    assert names() == [
+        "your_email",
+        "how_are_you_today",
+        "do_you_have_pets",
+        "pet_name",
+        "kind_of_pet",
+        "anything_else",
+        "visit_reason",
+    ], names()
     page.wait_for_selector("#fe-check-summary:has-text('checks pass')")
 
     # the preview follows the condition
     page.wait_for_selector("#fe-preview-frame[data-pending=false]")
     page.wait_for_function("window.porticoPreview && window.porticoPreview.getQuestionByName('pet_name')")
     assert page.evaluate("window.porticoPreview.getQuestionByName('pet_name').isVisible") is False
-    page.locator("#fe-preview .sd-question").filter(has_text="Do you have pets").locator(".sd-boolean__label", has_text="Yes").first.click()
+    page.locator("#fe-preview .sd-question").filter(has_text="Do you have pets").locator(
+        ".sd-boolean__label", has_text="Yes"
+    ).first.click()
     page.wait_for_function("window.porticoPreview.getQuestionByName('pet_name').isVisible")
     preview_required = page.evaluate("window.porticoPreview.getQuestionByName('pet_name').hasErrors(false)")
 
@@ -164,7 +187,14 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     assert preview_required is True
     assert "pet_name" in validate_submission(definition, {"do_you_have_pets": True, "kind_of_pet": "Dog"})
     assert "pet_name" not in validate_submission(definition, {"do_you_have_pets": False})
-    assert {q["type"] for q in definition["pages"][0]["elements"]} == {"text", "boolean", "radiogroup", "comment", "rating", "dropdown"}
+    assert {q["type"] for q in definition["pages"][0]["elements"]} == {
+        "text",
+        "boolean",
+        "radiogroup",
+        "comment",
+        "rating",
+        "dropdown",
+    }
 
     page.goto(f"{live_server}/studio/packet")
     page.wait_for_selector("#packet-page[data-ready=true]")
@@ -192,7 +222,9 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     client.wait_for_function("window.porticoSurvey !== undefined")
     assert client.evaluate("window.porticoSurvey.getQuestionByName('pet_name').isVisible") is False
     client.fill("input[type=email]", "pia@example.org")
-    client.locator(".sd-question").filter(has_text="Do you have pets").locator(".sd-boolean__label", has_text="Yes").first.click()
+    client.locator(".sd-question").filter(has_text="Do you have pets").locator(
+        ".sd-boolean__label", has_text="Yes"
+    ).first.click()
     client.wait_for_function("window.porticoSurvey.getQuestionByName('pet_name').isVisible")
     client.locator(".sd-navigation__complete-btn").click()
     client.get_by_text("Response required").first.wait_for()  # the same condition makes it required here
@@ -202,6 +234,8 @@ def test_build_publish_and_complete_a_form_by_clicks_and_drags(live_server, brow
     client.locator(".sd-navigation__complete-btn").click()
     client.wait_for_function("u => location.href !== u && !location.pathname.endsWith('/next')", arg=here)
     sub = Submission.objects(client=person.id, form_key="pet_intake", status="completed").first()
-    assert sub is not None and sub.answers["pet_name"] == "Biscuit" and sub.answers["do_you_have_pets"] is True
+    assert (
+        sub is not None and sub.answers["pet_name"] == "Biscuit" and sub.answers["do_you_have_pets"] is True
+    )
     client.context.close()
     context.close()

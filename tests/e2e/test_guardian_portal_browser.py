@@ -20,9 +20,16 @@ MESSAGE = "Mia has a school trip on Thursday; can we move next week's session?"
 def _second_child(practice: dict):
     """Gail's other child, Leo, with the same rights as Mia, seen by the same therapist."""
     mia_link = ContactLink.objects.get(client=practice["minor"], is_guardian=True)
-    leo = make_client(first_name="Leo", date_of_birth=date(2017, 2, 3), assigned_staff=[practice["therapist"].id])
-    ContactLink(contact=mia_link.contact, client=leo, relationship="parent", is_guardian=True,
-                permissions=LinkPermissions(forms=True, appointments=True, payments=True, messages=True)).save()
+    leo = make_client(
+        first_name="Leo", date_of_birth=date(2017, 2, 3), assigned_staff=[practice["therapist"].id]
+    )
+    ContactLink(
+        contact=mia_link.contact,
+        client=leo,
+        relationship="parent",
+        is_guardian=True,
+        permissions=LinkPermissions(forms=True, appointments=True, payments=True, messages=True),
+    ).save()
     return leo
 
 
@@ -37,8 +44,11 @@ def test_guardian_messages_books_and_pays_across_two_children(live_server, page,
     """Can a guardian switch between two children's profiles, send a message for one, and book an
     appointment and pay an invoice with the sandbox test card for the other, each landing on the right child?"""
     mia, leo = practice["minor"], _second_child(practice)
-    invoice = billing.create_invoice(SYSTEM, leo.id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 9500}]})
+    invoice = billing.create_invoice(
+        SYSTEM,
+        leo.id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 9500}]},
+    )
 
     page.goto(f"{live_server}/login")
     page.get_by_label("E-mail").fill(practice["emails"]["guardian"])

@@ -30,7 +30,9 @@ def _fill(page, form_key):
     """Answer through the form's own model, except the signature, which is drawn."""
     answers = {k: v for k, v in VALID[form_key].items() if k != "signature"}
     page.wait_for_function("window.porticoSurvey !== undefined")
-    page.evaluate("a => { for (const [k, v] of Object.entries(a)) window.porticoSurvey.setValue(k, v); }", answers)
+    page.evaluate(
+        "a => { for (const [k, v] of Object.entries(a)) window.porticoSurvey.setValue(k, v); }", answers
+    )
     if "signature" in VALID[form_key]:
         _draw_signature(page)
         page.wait_for_function("!!window.porticoSurvey.getValue('signature')")
@@ -41,7 +43,9 @@ def _fill(page, form_key):
 
 
 @pytest.mark.slow
-def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browser, page, installed, smtp, scheduler):
+def test_adult_client_completes_packet_and_staff_acknowledge(
+    live_server, browser, page, installed, smtp, scheduler
+):
     """Can an invited adult activate, fill in three forms with a drawn signature, and, once staff
     acknowledged them, find the packet PDF in General Documents?"""
     org = Organization.get()
@@ -58,7 +62,9 @@ def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browse
     page.click("#invite-dialog button[type=submit]")
     page.get_by_text("Invitation sent").wait_for()
 
-    link = wait_for(lambda: smtp.links("ada@example.org", "/portal/activate?token="), what="activation mail")[-1]
+    link = wait_for(lambda: smtp.links("ada@example.org", "/portal/activate?token="), what="activation mail")[
+        -1
+    ]
     # bypass_csp: the test reads the form model through page.evaluate (the pages themselves allow no eval)
     client_page = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True).new_page()
     client_page.set_default_timeout(15000)
@@ -72,6 +78,7 @@ def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browse
     # On a phone, from the home page's checklist: "Start", then each form leads to the next.
     client_page.goto(f"{live_server}/portal")
     start = client_page.locator(".checklist a.button")
+
     def three_forms_listed():
         client_page.reload()  # reload() answers a truthy response: it cannot stand in an `or`
         return "0 of 3 done" in client_page.locator(".checklist h2").inner_text()
@@ -86,8 +93,10 @@ def test_adult_client_completes_packet_and_staff_acknowledge(live_server, browse
 
     docs = f"{live_server}/staff/clients/{ada.id}/documents"
     page.goto(docs)
-    wait_for(lambda: page.goto(docs) and page.get_by_text("Review a submitted form").count() == 3,
-             what="three acknowledgement tasks")
+    wait_for(
+        lambda: page.goto(docs) and page.get_by_text("Review a submitted form").count() == 3,
+        what="three acknowledgement tasks",
+    )
     for _ in PACKET:
         page.get_by_text("Review a submitted form").first.click()
         page.click("form.card button[type=submit]")

@@ -66,8 +66,12 @@ def test_staff_close_requests_and_share_documents(live_server, browser, page, in
 
     # A paper client information form answers its request.
     page.fill("#doc-title", "Paper intake form")
-    page.set_input_files("#doc-file", files=[{"name": "info.pdf", "mimeType": "application/pdf",
-                                              "buffer": b"%PDF-1.4 a scanned paper form"}])
+    page.set_input_files(
+        "#doc-file",
+        files=[
+            {"name": "info.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 a scanned paper form"}
+        ],
+    )
     page.select_option("#doc-answers", label="Client information")
     page.click("#doc-answers ~ button[type=submit]")
     page.get_by_text("Paper form filed").wait_for()
@@ -91,7 +95,9 @@ def test_staff_close_requests_and_share_documents(live_server, browser, page, in
     assert "Awaiting review" in waiting.inner_text()
 
     page.goto(docs)
-    page.locator("tbody tr").filter(has_text="Paper intake form").get_by_role("button", name="Hide from client").click()
+    page.locator("tbody tr").filter(has_text="Paper intake form").get_by_role(
+        "button", name="Hide from client"
+    ).click()
     page.get_by_text("Hidden from the client.").wait_for()
     portal.goto(f"{live_server}/portal/documents")
     assert portal.get_by_text("Paper intake form").count() == 0
@@ -122,8 +128,9 @@ def test_a_therapist_fills_a_session_note(live_server, browser, installed, smtp)
     form_service.create_form(SYSTEM, "session_note", "dynamic", "Session note", NOTE)
     form_service.publish(SYSTEM, "session_note")
     therapist = make_staff(roles=("therapist",))
-    ada = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org",
-                      assigned_staff=[therapist.id])
+    ada = make_client(
+        first_name="Ada", last_name="Lovelace", email="ada@example.org", assigned_staff=[therapist.id]
+    )
     page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
     page.set_default_timeout(15000)
     browser_login(page, live_server, therapist.email, PASSWORD)

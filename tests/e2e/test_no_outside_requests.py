@@ -51,14 +51,24 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 PASSWORD = "harbor demo password 2026"
-MAX_PAGES = 40  # per role, a bound on time; each kind of page (endpoint) is visited at most MAX_PER_KIND times
+MAX_PAGES = (
+    40  # per role, a bound on time; each kind of page (endpoint) is visited at most MAX_PER_KIND times
+)
 MAX_PER_KIND = 2
 # Never followed: links that end the session or would change something, and API answers (PDF, calendar
 # files, JSON), which are downloads rather than pages.
 SKIP = ("/logout", "/activate", "/delete", "/cancel", "/void", "/claim", "/done", "/api/")
 STAFF = ("org_admin", "therapist", "front_desk")
-NOTE_FORM = {"pages": [{"name": "p1", "elements": [
-    {"type": "comment", "name": "note", "title": "What came of the call?", "isRequired": True}]}]}
+NOTE_FORM = {
+    "pages": [
+        {
+            "name": "p1",
+            "elements": [
+                {"type": "comment", "name": "note", "title": "What came of the call?", "isRequired": True}
+            ],
+        }
+    ]
+}
 # One form task for the client, one for a guardian and one for staff, all ready at once.
 BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -165,7 +175,11 @@ def _build_practice() -> dict:
     minor = Client.objects.get(first_name="Sam", last_name="Rivera")
     for person in (adult, minor):
         processes.start_process("t_crawl_forms", client_id=person.id)
-    audiences = {"client": f"client:{adult.id}", "guardian": f"guardian:{minor.id}", **dict.fromkeys(STAFF, "staff")}
+    audiences = {
+        "client": f"client:{adult.id}",
+        "guardian": f"guardian:{minor.id}",
+        **dict.fromkeys(STAFF, "staff"),
+    }
     tasks: dict[str, list[str]] = {role: [] for role in audiences}
     for task in Task.objects(status="open"):
         for role, audience in audiences.items():
@@ -175,7 +189,11 @@ def _build_practice() -> dict:
                 tasks[role].append(f"/staff/tasks/{task.id}")
             else:
                 tasks[role] += [f"/portal/tasks/{task.id}", f"/portal/forms/{task.form_key}"]
-    tasks["org_admin"] += ["/studio/forms/phq9", "/studio/forms/t_crawl_note", "/studio/processes/t_crawl_forms"]
+    tasks["org_admin"] += [
+        "/studio/forms/phq9",
+        "/studio/forms/t_crawl_note",
+        "/studio/processes/t_crawl_forms",
+    ]
     return {"logins": logins, "tasks": tasks}
 
 
@@ -188,8 +206,11 @@ def practice_snapshot(settings):
         if not name.startswith("system."):
             database[name].delete_many({})
     built = _build_practice()
-    return built, {name: list(database[name].find()) for name in database.list_collection_names()
-                   if not name.startswith("system.")}
+    return built, {
+        name: list(database[name].find())
+        for name in database.list_collection_names()
+        if not name.startswith("system.")
+    }
 
 
 @pytest.fixture()
@@ -217,12 +238,15 @@ def _visit(page, recorder: Recorder, url: str) -> list[str]:
     if response is None or "text/html" not in (response.headers.get("content-type") or ""):
         return []
     if page.locator("#survey").count():  # a form: wait until SurveyJS drew it (or said why not)
-        page.wait_for_function("document.querySelector('#survey .sd-question')"
-                               " || !/Loading/.test(document.querySelector('#form-status')?.textContent || '')")
+        page.wait_for_function(
+            "document.querySelector('#survey .sd-question')"
+            " || !/Loading/.test(document.querySelector('#form-status')?.textContent || '')"
+        )
     page.evaluate("document.fonts.ready.then(() => true)")
     # Connection hints open a connection (or look up a name) without a request a route could see.
-    for rel, href in page.eval_on_selector_all("link[rel~=preconnect], link[rel~=dns-prefetch]",
-                                               "links => links.map(l => [l.rel, l.href])"):
+    for rel, href in page.eval_on_selector_all(
+        "link[rel~=preconnect], link[rel~=dns-prefetch]", "links => links.map(l => [l.rel, l.href])"
+    ):
         if _origin(href) != recorder.origin:
             recorder.outside.append(f"{rel} {href} (from {url})")
     if recorder.check:
@@ -251,7 +275,9 @@ def _snake_keys() -> set[str]:
 
 def _words(*words) -> str:
     """A pattern for any of `words` standing alone (not inside a longer word, code or key)."""
-    return r"(?<![\w.])(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?![\w])"
+    return (
+        r"(?<![\w.])(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")(?![\w])"
+    )
 
 
 DATABASE_WORDS = {
@@ -291,8 +317,8 @@ def _database_words(text: str, *, survey: bool = False) -> list[str]:
                 continue  # a bare "P" is a letter, not a duration
             if what == "True/False/None" and survey and match.group() in CHOICE_LABELS:
                 continue
-            around = text[max(0, match.start() - 30):match.end() + 30].replace("\n", " / ")
-            found.append(f"{what} {match.group()!r} in \"…{around}…\"")
+            around = text[max(0, match.start() - 30) : match.end() + 30].replace("\n", " / ")
+            found.append(f'{what} {match.group()!r} in "…{around}…"')
     return found
 
 
@@ -303,23 +329,30 @@ def _check_page(page, problems: list[str]) -> None:
     if not page.evaluate("typeof axe !== 'undefined'"):
         page.add_script_tag(content=AXE.read_text())
     for violation in page.evaluate(
-            "async () => (await axe.run(document)).violations.map(v => ({id: v.id, impact: v.impact,"
-            " help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"):
+        "async () => (await axe.run(document)).violations.map(v => ({id: v.id, impact: v.impact,"
+        " help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+    ):
         if violation["impact"] in ("serious", "critical"):
-            problems.append(f"axe {violation['impact']} {violation['id']}: {violation['help']} at "
-                            + "; ".join(violation["nodes"]))
+            problems.append(
+                f"axe {violation['impact']} {violation['id']}: {violation['help']} at "
+                + "; ".join(violation["nodes"])
+            )
     survey = page.evaluate("!!document.querySelector('.sd-root-modern')")
-    problems += [f"text: {found}" for found in _database_words(page.evaluate("document.body.innerText"), survey=survey)]
+    problems += [
+        f"text: {found}" for found in _database_words(page.evaluate("document.body.innerText"), survey=survey)
+    ]
     page.set_viewport_size(PHONE)
     try:
         page.wait_for_timeout(50)  # one layout at the new width
         width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if width[0] > width[1]:
-            wide = page.evaluate("""w => [...document.querySelectorAll('body *')]
+            wide = page.evaluate(
+                """w => [...document.querySelectorAll('body *')]
                 .filter(e => e.getBoundingClientRect().right > w + 1 && e.getClientRects().length)
                 .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
                     + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : ''))""",
-                                 width[1])
+                width[1],
+            )
             problems.append(f"phone: the page is {width[0]} px wide at {width[1]} px ({', '.join(wide)})")
     finally:
         page.set_viewport_size(DESKTOP)
@@ -390,9 +423,16 @@ ANONYMOUS = ["/", "/login", "/portal/activate?token=not-a-token", "/mfa/verify",
 
 @pytest.mark.slow
 # One xdist group a role (tests/conftest.py): the walks are the suite's longest tests, shared by both workers.
-@pytest.mark.parametrize("role", [pytest.param(role, marks=pytest.mark.xdist_group(f"crawl-{role}"))
-                                  for role in ("anonymous", *STAFF, "client", "guardian")])
-def test_every_page_of_a_role_is_local_plain_accessible_and_fits_a_phone(app, live_server, recorded, practice, role):
+@pytest.mark.parametrize(
+    "role",
+    [
+        pytest.param(role, marks=pytest.mark.xdist_group(f"crawl-{role}"))
+        for role in ("anonymous", *STAFF, "client", "guardian")
+    ],
+)
+def test_every_page_of_a_role_is_local_plain_accessible_and_fits_a_phone(
+    app, live_server, recorded, practice, role
+):
     """Does every page a role reaches, from its home page, its tasks and its forms, stay on this site, pass
     axe-core without a serious or critical violation, show no database word, and fit a 390 px phone?"""
     page, recorder = recorded
@@ -413,12 +453,27 @@ def test_every_page_of_a_role_is_local_plain_accessible_and_fits_a_phone(app, li
 def test_crawl_check_finds_each_database_word():
     """Can the plain-words check fail: does it find an id, a permission code, a duration, True/False/None
     and a form's field key, and leave ordinary prose alone?"""
-    text = ("Client 6b11a2c3d4e5f60718293a4b needs portal.invite; remind P3D or PT2S; ok: True / None;"
-            " address_line1 given")
+    text = (
+        "Client 6b11a2c3d4e5f60718293a4b needs portal.invite; remind P3D or PT2S; ok: True / None;"
+        " address_line1 given"
+    )
     found = " ".join(_database_words(text))
-    for word in ("6b11a2c3d4e5f60718293a4b", "portal.invite", "'P3D'", "'PT2S'", "'True'", "'None'", "address_line1"):
+    for word in (
+        "6b11a2c3d4e5f60718293a4b",
+        "portal.invite",
+        "'P3D'",
+        "'PT2S'",
+        "'True'",
+        "'None'",
+        "address_line1",
+    ):
         assert word in found, (word, found)
-    assert _database_words("Every 3 days. Page 2 of 5, PHQ-9 is due; P.O. Box; None defined yet; Nonetheless true.") == []
+    assert (
+        _database_words(
+            "Every 3 days. Page 2 of 5, PHQ-9 is due; P.O. Box; None defined yet; Nonetheless true."
+        )
+        == []
+    )
 
 
 PROBE = """<!doctype html><html><head>
@@ -437,8 +492,12 @@ def test_recorder_sees_every_kind_of_request_to_another_host(live_server, record
     page, recorder = recorded
     # The probe page and its stylesheet are served by the test, under the app's own origin.
     page.route(f"{live_server}/probe", lambda route: route.fulfill(content_type="text/html", body=PROBE))
-    page.route(f"{live_server}/probe.css", lambda route: route.fulfill(content_type="text/css", body=PROBE_CSS))
+    page.route(
+        f"{live_server}/probe.css", lambda route: route.fulfill(content_type="text/css", body=PROBE_CSS)
+    )
     _visit(page, recorder, f"{live_server}/probe")
     hosts = {urlsplit(entry.split()[1]).hostname for entry in recorder.outside}
-    assert hosts == {f"{kind}.example.invalid" for kind in ("prefetch", "preconnect", "images", "frames",
-                                                            "imports", "fonts")}, recorder.outside
+    assert hosts == {
+        f"{kind}.example.invalid"
+        for kind in ("prefetch", "preconnect", "images", "frames", "imports", "fonts")
+    }, recorder.outside

@@ -21,21 +21,29 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_client_chooses_a_saved_card_in_the_card_form(live_server, browser):
     """Does the card form show the client's saved card by its label, and does choosing it pay the invoice?"""
-    for key, kind, folder in (("insurance_information", "intake", "form_defs"),
-                              ("payment_method", "task", "workflows/forms")):
+    for key, kind, folder in (
+        ("insurance_information", "intake", "form_defs"),
+        ("payment_method", "task", "workflows/forms"),
+    ):
         forms.create_form(SYSTEM, key, kind, key, json.loads((ROOT / folder / f"{key}.json").read_text()))
         forms.publish(SYSTEM, key)
     deploy(SYSTEM, (ROOT / "workflows/bpmn/payment.bpmn").read_bytes())
     admin = make_staff(roles=("org_admin",))
     ann = make_client(first_name="Ann", email="ann@example.org")
     ann_actor = portal_actor(make_portal_account(client=ann))
-    invoice = billing.create_invoice(SYSTEM, ann.id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 9000}]})
+    invoice = billing.create_invoice(
+        SYSTEM,
+        ann.id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 9000}]},
+    )
     iid = payment_requests.request_payment(staff_actor(admin), invoice["id"])["payment_request"]
     [insurance] = tasks.inbox(ann_actor)["items"]
     tasks.complete(ann_actor, insurance["id"], VALID["insurance_information"])
-    saved = billing.save_payment_method(ann_actor, ann.id, card={"number": "4242424242424242", "exp_month": 12,
-                                                                  "exp_year": 2040, "cvc": "123"})
+    saved = billing.save_payment_method(
+        ann_actor,
+        ann.id,
+        card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+    )
 
     # bypass_csp: the test reads the form model through page.evaluate (the pages themselves allow no eval)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
@@ -49,10 +57,14 @@ def test_client_chooses_a_saved_card_in_the_card_form(live_server, browser):
         page.wait_for_load_state()
         page.goto(f"{live_server}/portal/tasks")
         page.get_by_text("Update your payment method").click()
-        page.wait_for_function("window.porticoSurvey && window.porticoSurvey.getQuestionByName('payment_method')"
-                               ".visibleChoices.length > 0")
-        labels = page.evaluate("window.porticoSurvey.getQuestionByName('payment_method').visibleChoices"
-                               ".map(c => [c.value, c.text])")
+        page.wait_for_function(
+            "window.porticoSurvey && window.porticoSurvey.getQuestionByName('payment_method')"
+            ".visibleChoices.length > 0"
+        )
+        labels = page.evaluate(
+            "window.porticoSurvey.getQuestionByName('payment_method').visibleChoices"
+            ".map(c => [c.value, c.text])"
+        )
         assert labels == [[saved["id"], "Visa ending 4242 (expires 12/2040)"]]
         page.evaluate("id => window.porticoSurvey.setValue('payment_method', id)", saved["id"])
         here = page.url

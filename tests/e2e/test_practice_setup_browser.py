@@ -25,8 +25,15 @@ def _login(page, base, email, password):
 
 
 @pytest.mark.slow
-def test_fresh_practice_setup_checklist_then_invite_with_default_packet(live_server, browser, page, installed, smtp,  # noqa: F811
-                                                                        scheduler, tmp_path):  # noqa: F811
+def test_fresh_practice_setup_checklist_then_invite_with_default_packet(
+    live_server,
+    browser,
+    page,
+    installed,
+    smtp,  # noqa: F811
+    scheduler,
+    tmp_path,
+):  # noqa: F811
     """Can a new admin set the practice up from the checklist, and then invite a client without
     choosing forms, the client meeting the practice's name and the default packet in its order?"""
     admin = make_staff(roles=("org_admin",))
@@ -34,7 +41,10 @@ def test_fresh_practice_setup_checklist_then_invite_with_default_packet(live_ser
     card = page.locator("#setup-card")
     assert "1 of 9 steps done" in card.inner_text()  # the shipped default packet is there already
     card.get_by_text("See the whole checklist").click()
-    assert page.locator("li.done").count() == 1 and page.locator("li.done").get_attribute("data-step") == "packet"
+    assert (
+        page.locator("li.done").count() == 1
+        and page.locator("li.done").get_attribute("data-step") == "packet"
+    )
 
     page.get_by_role("link", name="Name your practice").click()
     page.fill("#name", "Harbor Counseling")
@@ -53,7 +63,10 @@ def test_fresh_practice_setup_checklist_then_invite_with_default_packet(live_ser
     page.get_by_role("button", name="Save the practice").click()
     page.get_by_text("The practice is saved.").wait_for()
     assert page.url.endswith("/admin/setup")
-    done = {page.locator("li.done").nth(i).get_attribute("data-step") for i in range(page.locator("li.done").count())}
+    done = {
+        page.locator("li.done").nth(i).get_attribute("data-step")
+        for i in range(page.locator("li.done").count())
+    }
     assert done == {"packet", "name", "contact", "locations", "services", "policy"}
     assert page.locator("header .brand").inner_text().strip() == "Harbor Counseling"
 

@@ -15,9 +15,17 @@ from tests.helpers import browser_login
 def test_staff_drags_an_appointment_to_another_time(live_server, page, practice):
     """Does dragging an appointment in the week calendar move it, through the reschedule API?"""
     on = date.today() + timedelta(days=1)
-    slot = availability.open_slots(location="main", service_type_key="individual", date_from=on, date_to=on)[0]
-    appt = scheduling.book(practice["staff"], client_id=practice["minor"].id, staff_id=slot["staff_id"],
-                           location="main", service_type_key="individual", start=slot["start"])
+    slot = availability.open_slots(location="main", service_type_key="individual", date_from=on, date_to=on)[
+        0
+    ]
+    appt = scheduling.book(
+        practice["staff"],
+        client_id=practice["minor"].id,
+        staff_id=slot["staff_id"],
+        location="main",
+        service_type_key="individual",
+        start=slot["start"],
+    )
     browser_login(page, live_server, practice["emails"]["staff"])
     page.goto(f"{live_server}/staff/calendar")
     if on.weekday() == 6:  # tomorrow is Sunday: the week view starts a new week there
@@ -35,8 +43,11 @@ def test_staff_drags_an_appointment_to_another_time(live_server, page, practice)
 
 def test_guardian_pays_with_the_test_card_on_a_phone(live_server, browser, family):
     """On a phone-sized screen, can the guardian pay an invoice with 4242 4242 4242 4242 and see the receipt?"""
-    billing.create_invoice(SYSTEM, family["minor"].id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 9500}]})
+    billing.create_invoice(
+        SYSTEM,
+        family["minor"].id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 9500}]},
+    )
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:

@@ -17,8 +17,9 @@ SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "hei
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", [pytest.param(size, marks=pytest.mark.xdist_group(f"staff-hub-{size}"))
-                                  for size in SIZES])  # one xdist group each (tests/conftest.py)
+@pytest.mark.parametrize(
+    "size", [pytest.param(size, marks=pytest.mark.xdist_group(f"staff-hub-{size}")) for size in SIZES]
+)  # one xdist group each (tests/conftest.py)
 def test_staff_home_and_client_hub_fit_the_window(live_server, browser, size):
     """At 1280 and at 390 px wide, do the staff home (with its funnel) and a client's hub (with its tab
     bar) fit without sideways scrolling, each tab reachable, and are their screenshots saved?"""

@@ -10,10 +10,24 @@ from engine.services.processes import processes
 from engine.workflow.deploy import deploy
 from tests.helpers import PASSWORD, make_client, make_staff
 
-FORM = {"pages": [{"name": "p1", "elements": [
-    {"type": "text", "name": "outcome", "title": "What came of the call?", "isRequired": True,
-     "validators": [{"type": "text", "minLength": 5, "text": "Say a little more (5 characters at least)"}]},
-]}]}
+FORM = {
+    "pages": [
+        {
+            "name": "p1",
+            "elements": [
+                {
+                    "type": "text",
+                    "name": "outcome",
+                    "title": "What came of the call?",
+                    "isRequired": True,
+                    "validators": [
+                        {"type": "text", "minLength": 5, "text": "Say a little more (5 characters at least)"}
+                    ],
+                },
+            ],
+        }
+    ]
+}
 
 BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -77,7 +77,9 @@ def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, w
     moving = runtime.start("s_flow", data={"packet": ["s_form_a"]})
     past = runtime.start("s_flow", data={"packet": ["s_form_a"]})
     for data in ({"answer": "x"}, {"ok": True}):
-        runtime.complete_task(past, Task.objects(instance_id=past, status="open").first().task_id, data, by="t")
+        runtime.complete_task(
+            past, Task.objects(instance_id=past, status="open").first().task_id, data, by="t"
+        )
     deploy(SYSTEM, bpmn("s_flow_v2"))
     browser_login(page, live_server, admin.email)
     page.goto(f"{live_server}/studio/migrate?process_id=s_flow")
@@ -87,7 +89,9 @@ def test_migration_page_previews_and_shows_progress(live_server, page, s_flow, w
     assert "already past acknowledge" in page.inner_text("#preview-rows")
     page.click("#m-run")  # the confirm step: a dialog names the move; Go back moves nothing
     dialog = page.locator("dialog.confirm-dialog[open]")
-    assert "Move 1 running instance of Studio test intake to version 2?" in dialog.inner_text()  # its name, not its id
+    assert (
+        "Move 1 running instance of Studio test intake to version 2?" in dialog.inner_text()
+    )  # its name, not its id
     page.click("#confirm-dialog-back")
     assert page.evaluate("document.activeElement.id") == "m-run" and page.is_hidden("#run-card")
     assert MigrationRun.objects.count() == 0

@@ -31,8 +31,12 @@ def _open(browser, live_server, viewport=None):
     page = context.new_page()
     page.set_default_timeout(15000)
     page.outside, page.errors = [], []
-    page.on("request", lambda r: page.outside.append(r.url)
-            if not r.url.startswith((live_server, "data:", "blob:")) else None)
+    page.on(
+        "request",
+        lambda r: (
+            page.outside.append(r.url) if not r.url.startswith((live_server, "data:", "blob:")) else None
+        ),
+    )
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     return context, page
 
@@ -42,8 +46,10 @@ def _serious(page) -> list[dict]:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: ./dev setup installs axe-core from web/package.json")
     page.add_script_tag(content=AXE.read_text())
-    found = page.evaluate("async () => (await axe.run(document)).violations"
-                          ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))")
+    found = page.evaluate(
+        "async () => (await axe.run(document)).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
@@ -57,8 +63,10 @@ def _selected(page) -> list[str]:
 
 def _read(page, element_id) -> dict:
     """What the properties panel's reader finds on an element of the diagram as it is now."""
-    return page.evaluate("id => window.StudioProperties.read(window.porticoModeler.get('elementRegistry').get(id).businessObject)",
-                         element_id)
+    return page.evaluate(
+        "id => window.StudioProperties.read(window.porticoModeler.get('elementRegistry').get(id).businessObject)",
+        element_id,
+    )
 
 
 def test_modeler_lists_warnings_and_offers_choices(live_server, browser, s_flow):  # noqa: F811
@@ -95,7 +103,9 @@ def test_modeler_lists_warnings_and_offers_choices(live_server, browser, s_flow)
     assert groups[0] == "Tasks for people" and "Events and timers" in groups, groups
     values = page.eval_on_selector_all("#element-picker option", "os => os.map(o => o.value)")
     assert "f1" not in values and "acknowledge" in values
-    flows = page.evaluate("window.porticoModeler.get('elementRegistry').filter(e => e.type === 'bpmn:SequenceFlow').length")
+    flows = page.evaluate(
+        "window.porticoModeler.get('elementRegistry').filter(e => e.type === 'bpmn:SequenceFlow').length"
+    )
     assert flows > 0
 
     # A form from a select showing titles; a timer picked as "every 2 days, 3 times".
@@ -143,7 +153,9 @@ def test_instance_monitor_names_people_and_marks_the_current_step(live_server, b
     admin = make_staff(roles=("org_admin",))
     desk = make_staff(first_name="Dana", last_name="Reyes")
     client = make_client(first_name="Nora", last_name="Quill")
-    iid = runtime.start("s_flow", client_id=client.id, data={"packet": ["s_form_a"]}, started_by=f"staff:{admin.id}")
+    iid = runtime.start(
+        "s_flow", client_id=client.id, data={"packet": ["s_form_a"]}, started_by=f"staff:{admin.id}"
+    )
     fill = Task.objects(instance_id=iid, status="open").first()
     runtime.complete_task(iid, fill.task_id, {"answer": "x"}, by=f"staff:{desk.id}")
     assert Task.objects(instance_id=iid, status="open").first().name == "Acknowledge the packet"
@@ -157,8 +169,12 @@ def test_instance_monitor_names_people_and_marks_the_current_step(live_server, b
     history = page.locator("#history li").all_inner_texts()
     from engine.workflow import store
 
-    at = [e["at"] for e in store.instances().find_one({"_id": iid})["history"] if e["kind"] == "task_completed"][0]
-    assert f"Dana Reyes completed Complete an intake form, {local_time(at, '%-d %b %H:%M')}" in history, history
+    at = [
+        e["at"] for e in store.instances().find_one({"_id": iid})["history"] if e["kind"] == "task_completed"
+    ][0]
+    assert f"Dana Reyes completed Complete an intake form, {local_time(at, '%-d %b %H:%M')}" in history, (
+        history
+    )
     assert history[0].startswith(f"{admin.first_name} {admin.last_name} started the process"), history
     assert page.locator('#diagram g[data-element-id="acknowledge"].studio-active').count() == 1
     assert page.locator('#diagram g[data-element-id="fill"].studio-completed').count() == 1

@@ -20,8 +20,12 @@ from tests.helpers import wait_for
 
 def _production_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTICO_")}
-    env.update(PORTICO_ENV="production", PORTICO_MONGODB_URI="mongodb://127.0.0.1:9/portico",
-               PORTICO_BROKER_URL="redis://127.0.0.1:9/0", PORTICO_SMTP_URL="smtp://127.0.0.1:9")
+    env.update(
+        PORTICO_ENV="production",
+        PORTICO_MONGODB_URI="mongodb://127.0.0.1:9/portico",
+        PORTICO_BROKER_URL="redis://127.0.0.1:9/0",
+        PORTICO_SMTP_URL="smtp://127.0.0.1:9",
+    )
     env.update(extra)
     return env
 
@@ -29,8 +33,13 @@ def _production_env(**extra: str) -> dict[str, str]:
 @pytest.mark.parametrize("command", ["web", "worker", "scheduler"])
 def test_production_without_secret_key_refuses_with_one_line(command):
     """Does each production process refuse to start without PORTICO_SECRET_KEY, saying so in one line?"""
-    done = subprocess.run([sys.executable, "-m", "engine.cli", command], env=_production_env(),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", command],
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "PORTICO_SECRET_KEY" in lines[0], done.stderr
@@ -38,13 +47,19 @@ def test_production_without_secret_key_refuses_with_one_line(command):
 
 def test_production_with_a_short_secret_or_missing_url_refuses():
     """Are a too-short secret and a missing service URL each refused with their reason?"""
-    short = subprocess.run([sys.executable, "-m", "engine.cli", "web"], env=_production_env(PORTICO_SECRET_KEY="short"),
-                           capture_output=True, text=True, timeout=60)
+    short = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "web"],
+        env=_production_env(PORTICO_SECRET_KEY="short"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert short.returncode == 2 and "at least 32 characters" in short.stderr
     env = _production_env(PORTICO_SECRET_KEY="x" * 40)
     del env["PORTICO_BROKER_URL"]
-    no_broker = subprocess.run([sys.executable, "-m", "engine.cli", "worker"], env=env,
-                               capture_output=True, text=True, timeout=60)
+    no_broker = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert no_broker.returncode == 2 and "PORTICO_BROKER_URL" in no_broker.stderr
 
 
@@ -79,7 +94,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_readme_configuration_table_matches_the_config_module():
     """Does the README's configuration table list exactly the variables, defaults and meanings of engine.config?"""
     rows = re.findall(r"^\| `(PORTICO_\w+)` \| (.*?) \| (.*?) \|$", README.read_text(), flags=re.M)
-    documented = {name: (None if default == "—" else default.strip("`"), meaning) for name, default, meaning in rows}
+    documented = {
+        name: (None if default == "—" else default.strip("`"), meaning) for name, default, meaning in rows
+    }
     assert documented == {name: (default, meaning) for name, (default, meaning) in config.VARIABLES.items()}
 
 
@@ -98,10 +115,20 @@ def test_scheduler_command_deploys_the_shipped_processes_and_stops_on_sigterm(cl
 
     from engine.models.workflow import ProcessDefinition
 
-    env = {**os.environ, "PORTICO_MONGODB_URI": settings.mongodb_uri, "PORTICO_BROKER_URL": settings.broker_url}
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "scheduler"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "PORTICO_MONGODB_URI": settings.mongodb_uri,
+        "PORTICO_BROKER_URL": settings.broker_url,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "scheduler"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
+
         def deployed() -> bool:
             assert proc.poll() is None, proc.stderr.read()  # the scheduler must not have died
             return ProcessDefinition.objects(process_id="client_intake").count() > 0

@@ -33,7 +33,9 @@ def test_cli_migrate_shows_progress_and_a_summary(s_flow, capsys):
     out = capsys.readouterr()
     assert "[##############################] 4/4 moved 3 refused 1 failed 0" in out.err
     assert "moved 3, refused 1, failed 0 (of 4; s_flow → version 2)" in out.out
-    assert "  refused 1: already past acknowledge (Acknowledge the packet), which changed (outputs)" in out.out
+    assert (
+        "  refused 1: already past acknowledge (Acknowledge the packet), which changed (outputs)" in out.out
+    )
     assert {d["_id"] for d in store.instances().find({"process_version": 2})} == set(moving)
     assert store.instances().find_one({"_id": past})["process_version"] == 1
 

@@ -35,11 +35,21 @@ class Up:
 
     def __init__(self, data_dir, port, *args: str):
         env = {k: v for k, v in os.environ.items() if not k.startswith("PORTICO_")}
-        env.update(PORTICO_DATA_DIR=str(data_dir), PORTICO_WEB_WORKERS="1", PORTICO_LOG_LEVEL="WARNING",
-                   PORTICO_BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL, PORTICO_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        env.update(
+            PORTICO_DATA_DIR=str(data_dir),
+            PORTICO_WEB_WORKERS="1",
+            PORTICO_LOG_LEVEL="WARNING",
+            PORTICO_BOOTSTRAP_ADMIN_EMAIL=ADMIN_EMAIL,
+            PORTICO_BOOTSTRAP_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        )
         self.port = port
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "up", "--port", str(port), *args],
-                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "up", "--port", str(port), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self._queue: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -96,8 +106,11 @@ def _using(data_dir) -> list[psutil.Process]:
     found = []
     for p in psutil.process_iter():
         try:
-            if p.pid != os.getpid() and p.environ().get("PORTICO_DATA_DIR") == str(data_dir) \
-                    and p.status() != psutil.STATUS_ZOMBIE:
+            if (
+                p.pid != os.getpid()
+                and p.environ().get("PORTICO_DATA_DIR") == str(data_dir)
+                and p.status() != psutil.STATUS_ZOMBIE
+            ):
                 found.append(p)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             pass
@@ -138,11 +151,16 @@ def test_up_stops_without_orphans_and_finds_its_data_again(tmp_path):
     again.wait_for("ready at")
     started = again.tree()
     with pymongo.MongoClient(db_url) as mongo:
-        assert mongo.get_default_database()["probe"].find_one({}, {"_id": 0}) == {"note": "kept across restarts"}
+        assert mongo.get_default_database()["probe"].find_one({}, {"_id": 0}) == {
+            "note": "kept across restarts"
+        }
         assert mongo.get_default_database()["staff_members"].count_documents({}) == 1
     assert redis.Redis.from_url(broker_url).get("probe") == b"kept in the AOF"
-    token = requests.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
-                          json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, timeout=30)
+    token = requests.post(
+        f"http://127.0.0.1:{port}/api/v1/auth/token",
+        json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        timeout=30,
+    )
     assert token.status_code == 200, token.text
     assert again.stop(signal.SIGTERM) == 0
     _assert_nothing_left(again, started, data_dir)
@@ -161,8 +179,9 @@ def test_up_demo_prints_logins_and_restarts_a_child_that_dies(tmp_path):
         logins[found.group(1)] = (found.group(2), found.group(3))
     assert set(logins) == {"org_admin", "therapist", "front_desk", "client", "guardian"}
     email, password = logins["guardian"]
-    token = requests.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
-                          json={"email": email, "password": password}, timeout=30)
+    token = requests.post(
+        f"http://127.0.0.1:{port}/api/v1/auth/token", json={"email": email, "password": password}, timeout=30
+    )
     assert token.status_code == 200, token.text
 
     [worker] = [p for p in up.tree() if "dramatiq" in _cmd(p) and p.ppid() == up.proc.pid]

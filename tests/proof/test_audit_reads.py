@@ -153,8 +153,13 @@ NO_CLIENT_DATA: dict[str, str] = {
 
 
 def get_routes(app) -> list[str]:
-    return sorted({r.rule for r in app.url_map.iter_rules()
-                   if "GET" in r.methods and r.endpoint != "static" and not r.endpoint.endswith(".static")})
+    return sorted(
+        {
+            r.rule
+            for r in app.url_map.iter_rules()
+            if "GET" in r.methods and r.endpoint != "static" and not r.endpoint.endswith(".static")
+        }
+    )
 
 
 def test_every_get_route_is_classified(app):
@@ -181,14 +186,28 @@ def reads(world):
         form_service.publish(SYSTEM, key)
     signed = submissions.complete(SYSTEM, client_id, "consent_adult", VALID["consent_adult"])
     submissions.complete(SYSTEM, client_id, "demographics", {**VALID["demographics"], "phone": "555-0188"})
-    policy = insurance.add_policy(SYSTEM, client_id, {"payer": "Acme Health", "member_id": "XJ-1",
-                                                      "subscriber_name": minor.display_name, "relationship": "self"})
+    policy = insurance.add_policy(
+        SYSTEM,
+        client_id,
+        {
+            "payer": "Acme Health",
+            "member_id": "XJ-1",
+            "subscriber_name": minor.display_name,
+            "relationship": "self",
+        },
+    )
     import base64
 
-    insurance.upload_card(SYSTEM, policy["id"], "front", filename="card.png",
-                          data=base64.b64decode(SIG.split(",", 1)[1]))
-    params = dict(world["params"], submission_id=str(signed.id), policy_id=policy["id"],
-                  task_id=_task(client_id, "client", form_key="gad7"), staff_task_id=_task(client_id, "staff"))
+    insurance.upload_card(
+        SYSTEM, policy["id"], "front", filename="card.png", data=base64.b64decode(SIG.split(",", 1)[1])
+    )
+    params = dict(
+        world["params"],
+        submission_id=str(signed.id),
+        policy_id=policy["id"],
+        task_id=_task(client_id, "client", form_key="gad7"),
+        staff_task_id=_task(client_id, "staff"),
+    )
     return dict(world, params=params)
 
 
@@ -202,9 +221,12 @@ def _task(client_id: str, lane: str, form_key: str = "") -> str:
     xml = (ROOT / "tests/data/bpmn/t_reminder.bpmn").read_text().replace('"t_reminder"', f'"{process}"')
     xml = xml.replace('name="client"', f'name="{lane}"')
     if form_key:
-        xml = xml.replace('name="Fill in the form">', 'name="Fill in the form"><bpmn:extensionElements>'
-                          '<spiffworkflow:properties><spiffworkflow:property name="formKey" '
-                          f'value="{form_key}"/></spiffworkflow:properties></bpmn:extensionElements>')
+        xml = xml.replace(
+            'name="Fill in the form">',
+            'name="Fill in the form"><bpmn:extensionElements>'
+            '<spiffworkflow:properties><spiffworkflow:property name="formKey" '
+            f'value="{form_key}"/></spiffworkflow:properties></bpmn:extensionElements>',
+        )
     deploy(SYSTEM, xml.encode())
     instance = start(process, client_id=client_id, data={"reminder_cadence": "P7D"})
     return str(Task.objects(instance_id=instance).first().id)

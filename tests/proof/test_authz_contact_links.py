@@ -32,12 +32,18 @@ world = matrix.world  # the matrix's client A and her objects (appointment, invo
 RIGHTS = ("forms", "appointments", "payments", "messages")
 CONTACTS = ("none", *RIGHTS, "guardian_none", "adult_guardian_none")
 # Unique values of A's record that only the whole record shows.
-PHI = {"date_of_birth": "2014-05-01", "email": "quorvath.family@example.org", "phone": "555-0142-77",
-       "address": "17 Sorrel Lane"}
+PHI = {
+    "date_of_birth": "2014-05-01",
+    "email": "quorvath.family@example.org",
+    "phone": "555-0142-77",
+    "address": "17 Sorrel Lane",
+}
 ADULT_SURNAME = "Zelthorne"
 # "CLIENT" routes whose portal callers need a link right beyond seeing the profile.
-LINK_NEEDED = {"GET /api/v1/clients/<client_id>/documents": "forms",
-               "GET /api/v1/clients/<client_id>/submitted-forms": "forms"}
+LINK_NEEDED = {
+    "GET /api/v1/clients/<client_id>/documents": "forms",
+    "GET /api/v1/clients/<client_id>/submitted-forms": "forms",
+}
 # Routes only the contact with this right may get through; whether it does depends on the object's
 # state, which other rules decide (saving progress on a form nobody requested).
 AT_MOST = {"PUT /api/v1/clients/<client_id>/forms/<key>": "forms"}
@@ -74,14 +80,25 @@ def contacts(world):
     adult = make_client(first_name="Ada", last_name=ADULT_SURNAME, date_of_birth=date(1980, 1, 1))
     accounts = {}
     for who in CONTACTS:
-        person = Contact(first_name=who.title(), last_name="Contact", email=f"{who}@contacts.example.org").save()
+        person = Contact(
+            first_name=who.title(), last_name="Contact", email=f"{who}@contacts.example.org"
+        ).save()
         client = adult if who == "adult_guardian_none" else minor
         rights = {who: True} if who in RIGHTS else {}
-        ContactLink(contact=person, client=client, relationship="relative", is_guardian="guardian" in who,
-                    permissions=LinkPermissions(**rights)).save()
+        ContactLink(
+            contact=person,
+            client=client,
+            relationship="relative",
+            is_guardian="guardian" in who,
+            permissions=LinkPermissions(**rights),
+        ).save()
         accounts[who] = make_portal_account(contact=person)
-    return {"accounts": accounts, "client_id": world["client_id"], "adult_id": str(adult.id),
-            "params": world["params"]}
+    return {
+        "accounts": accounts,
+        "client_id": world["client_id"],
+        "adult_id": str(adult.id),
+        "params": world["params"],
+    }
 
 
 def _sees_profile(who: str) -> bool:
@@ -130,7 +147,9 @@ def test_hole4_contact_link_without_rights_shows_nothing(app, contacts):
             assert client.get(f"/api/v1/clients/{target}", headers=headers).status_code == 404
     browser = app.test_client()
     csrf = login_as(browser, contacts["accounts"]["none"].email)
-    browser.post("/portal/profile", data={"client_id": contacts["client_id"], "csrf_token": csrf["X-CSRFToken"]})
+    browser.post(
+        "/portal/profile", data={"client_id": contacts["client_id"], "csrf_token": csrf["X-CSRFToken"]}
+    )
     home = browser.get("/portal").get_data()
     assert SURNAME.encode() not in home and contacts["client_id"].encode() not in home
 
@@ -141,7 +160,9 @@ def test_hole4_single_right_shows_only_what_it_needs(app, contacts):
     client = app.test_client()
     for who in (*RIGHTS, "guardian_none"):
         raw, _ = tokens.issue_token(contacts["accounts"][who], label="hole4")
-        resp = client.get(f"/api/v1/clients/{contacts['client_id']}", headers={"Authorization": f"Bearer {raw}"})
+        resp = client.get(
+            f"/api/v1/clients/{contacts['client_id']}", headers={"Authorization": f"Bearer {raw}"}
+        )
         assert resp.status_code == 200, (who, resp.status_code)
         record = resp.get_json()
         assert record["last_name"] == SURNAME
@@ -161,12 +182,19 @@ def test_contact_links_across_every_api_route(app, contacts):
         url = _url(route, contacts["params"], policy)
         for who in CONTACTS:
             raw, _ = tokens.issue_token(contacts["accounts"][who], label="links")
-            resp = client.open(url, method=method, headers={"Authorization": f"Bearer {raw}"},
-                               json={} if method in ("POST", "PUT", "PATCH") else None)
+            resp = client.open(
+                url,
+                method=method,
+                headers={"Authorization": f"Bearer {raw}"},
+                json={} if method in ("POST", "PUT", "PATCH") else None,
+            )
             body = resp.get_data()
             assert resp.status_code < 500, f"{route} as {who}: {resp.status_code} {body[:200]!r}"
-            got = "no" if resp.status_code in (401, 403, 404) else (
-                "neutral" if resp.status_code in (400, 422) else "ok")
+            got = (
+                "no"
+                if resp.status_code in (401, 403, 404)
+                else ("neutral" if resp.status_code in (400, 422) else "ok")
+            )
             want = _expected(route, policy, who)
             shown = _leaks(who, body, contacts["client_id"], contacts["adult_id"])
             if shown:
@@ -180,8 +208,9 @@ def test_contact_links_across_every_api_route(app, contacts):
 
 
 def _page_routes(app) -> list[str]:
-    return sorted({r.rule for r in app.url_map.iter_rules()
-                   if r.rule.startswith("/portal") and "GET" in r.methods})
+    return sorted(
+        {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/portal") and "GET" in r.methods}
+    )
 
 
 def test_every_portal_page_is_declared(app):
@@ -198,8 +227,9 @@ def test_contact_links_across_every_portal_page(app, contacts):
     for who in CONTACTS:
         browser = app.test_client()
         csrf = login_as(browser, contacts["accounts"][who].email)
-        switched = browser.post("/portal/profile", data={"client_id": contacts["client_id"],
-                                                          "csrf_token": csrf["X-CSRFToken"]})
+        switched = browser.post(
+            "/portal/profile", data={"client_id": contacts["client_id"], "csrf_token": csrf["X-CSRFToken"]}
+        )
         assert switched.status_code == 303
         for rule, need in PAGES.items():
             url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: contacts["params"][m.group(1)], rule)
@@ -212,8 +242,11 @@ def test_contact_links_across_every_portal_page(app, contacts):
                 leaks.append(f"{rule} as {who}: {resp.status_code} shows {', '.join(shown)}")
             elif not allowed and resp.status_code != 404:
                 leaks.append(f"{rule} as {who}: {resp.status_code}, expected 404")
-            elif allowed and resp.status_code not in (200, 303) and not (
-                    rule in PAGES_AT_MOST and resp.status_code == 404):
+            elif (
+                allowed
+                and resp.status_code not in (200, 303)
+                and not (rule in PAGES_AT_MOST and resp.status_code == 404)
+            ):
                 wrong.append(f"{rule} as {who}: {resp.status_code}, expected the page")
         home = browser.get("/portal").get_data()
         if _sees_profile(who) and SURNAME.encode() not in home:

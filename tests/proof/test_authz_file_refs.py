@@ -112,8 +112,11 @@ def test_file_references_matrix(client, world):
     open_tasks = {"client_b": world.task_for(world.client_b), "client_a": world.task_for(world.minor)}
     for label, ref in sent.items():
         for question in ("signature", "docs"):
-            value = ref if question == "signature" else [{"name": "f.pdf", "type": "application/pdf",
-                                                          "content": ref}]
+            value = (
+                ref
+                if question == "signature"
+                else [{"name": "f.pdf", "type": "application/pdf", "content": ref}]
+            )
             for who, task in open_tasks.items():  # a refusal leaves the task open for the next row
                 if who == "client_a" and not label.startswith("A's"):
                     continue  # A reusing her own earlier file: covered by the A's-refs rows
@@ -127,13 +130,16 @@ def test_file_references_matrix(client, world):
         problems.append(f"B's signature sent by A's guardian: {resp.status_code}")
 
     # A foreign reference planted in stored answers: the PDF and the download both refuse it.
-    Submission.objects(id=sub_b.id).update_one(set__answers_json=submissions.canonical_json(
-        {**sub_b.answers, "signature": _refs(sub_a)[0]}))
+    Submission.objects(id=sub_b.id).update_one(
+        set__answers_json=submissions.canonical_json({**sub_b.answers, "signature": _refs(sub_a)[0]})
+    )
     for who in ("client_b", "admin"):
         pdf = get(who, f"/api/v1/submissions/{sub_b.id}/pdf")
         if pdf.status_code != 200 or _images(pdf.data) != 0:
-            problems.append(f"PDF of B's submission with A's reference planted, as {who}: "
-                            f"{pdf.status_code}, {_images(pdf.data) if pdf.status_code == 200 else '-'} images")
+            problems.append(
+                f"PDF of B's submission with A's reference planted, as {who}: "
+                f"{pdf.status_code}, {_images(pdf.data) if pdf.status_code == 200 else '-'} images"
+            )
 
     assert problems == [], "\n".join(problems)
     assert {r.id: (r.submission, r.client) for r in Signature.objects} == bindings, "a file changed hands"

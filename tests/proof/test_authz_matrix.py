@@ -24,8 +24,17 @@ from engine.services.accounts import tokens
 from tests.helpers import make_client, make_portal_account, make_staff
 from tests.portal_family import build_family, open_practice
 
-ACTORS = ("anonymous", "client_a", "client_b", "guardian_a", "contact_a", "therapist_a", "therapist_other",
-          "front_desk", "admin")
+ACTORS = (
+    "anonymous",
+    "client_a",
+    "client_b",
+    "guardian_a",
+    "contact_a",
+    "therapist_a",
+    "therapist_other",
+    "front_desk",
+    "admin",
+)
 OUTSIDERS = ("anonymous", "client_b", "therapist_other")
 SURNAME = "Quorvath"
 MISSING = str(ObjectId())
@@ -241,50 +250,107 @@ def world(clean_db, settings):
     other = make_staff(roles=("therapist",))
     desk = make_staff(roles=("front_desk",))
     admin = make_staff(roles=("org_admin",))
-    form_service.create_form(SYSTEM, "gad7", "intake", "GAD-7", json.loads((root / "form_defs/gad7.json").read_text()))
+    form_service.create_form(
+        SYSTEM, "gad7", "intake", "GAD-7", json.loads((root / "form_defs/gad7.json").read_text())
+    )
     form_service.publish(SYSTEM, "gad7")
     # The payment process ("request payment") and the forms it names.
-    for key, kind, folder in (("insurance_information", "intake", "form_defs"),
-                              ("payment_method", "task", "workflows/forms")):
-        form_service.create_form(SYSTEM, key, kind, key, json.loads((root / folder / f"{key}.json").read_text()))
+    for key, kind, folder in (
+        ("insurance_information", "intake", "form_defs"),
+        ("payment_method", "task", "workflows/forms"),
+    ):
+        form_service.create_form(
+            SYSTEM, key, kind, key, json.loads((root / folder / f"{key}.json").read_text())
+        )
         form_service.publish(SYSTEM, key)
-    doc = documents.upload(staff_actor(admin), minor.id, filename="note.pdf", data=b"%PDF-1.4 " + SURNAME.encode())
-    slot = next(s for d in range(1, 30) for s in availability.open_slots(
-        location="main", service_type_key="individual", date_from=date.today() + timedelta(days=d),
-        date_to=date.today() + timedelta(days=d)))
-    appt = scheduling.book(fam["guardian"], client_id=minor.id, staff_id=slot["staff_id"], location="main",
-                           service_type_key="individual", start=slot["start"])
-    inv = billing.create_invoice(SYSTEM, minor.id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 10000}]})
-    paid = billing.create_invoice(SYSTEM, minor.id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-03", "amount_cents": 5000}]})
-    payment = billing.charge_invoice(fam["guardian"], paid["id"], idempotency_key="matrix-payment-0000000001",
-                                     card={"number": "4242424242424242", "exp_month": 1, "exp_year": 2040})
-    msg = messaging.post_message(fam["guardian"], minor.id, body=f"about {SURNAME}",
-                                 attachments=[("a.pdf", b"%PDF-1.4 attachment")])
+    doc = documents.upload(
+        staff_actor(admin), minor.id, filename="note.pdf", data=b"%PDF-1.4 " + SURNAME.encode()
+    )
+    slot = next(
+        s
+        for d in range(1, 30)
+        for s in availability.open_slots(
+            location="main",
+            service_type_key="individual",
+            date_from=date.today() + timedelta(days=d),
+            date_to=date.today() + timedelta(days=d),
+        )
+    )
+    appt = scheduling.book(
+        fam["guardian"],
+        client_id=minor.id,
+        staff_id=slot["staff_id"],
+        location="main",
+        service_type_key="individual",
+        start=slot["start"],
+    )
+    inv = billing.create_invoice(
+        SYSTEM,
+        minor.id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 10000}]},
+    )
+    paid = billing.create_invoice(
+        SYSTEM,
+        minor.id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-03", "amount_cents": 5000}]},
+    )
+    payment = billing.charge_invoice(
+        fam["guardian"],
+        paid["id"],
+        idempotency_key="matrix-payment-0000000001",
+        card={"number": "4242424242424242", "exp_month": 1, "exp_year": 2040},
+    )
+    msg = messaging.post_message(
+        fam["guardian"], minor.id, body=f"about {SURNAME}", attachments=[("a.pdf", b"%PDF-1.4 attachment")]
+    )
     deploy(SYSTEM, (root / "tests/data/bpmn/t_reminder.bpmn").read_bytes())
     deploy(SYSTEM, (root / "workflows/bpmn/payment.bpmn").read_bytes())
     instance = start("t_reminder", client_id=minor.id, data={"reminder_cadence": "P7D"})
     from engine.models.workflow import Task
+
     task = Task.objects(instance_id=instance).first()
     link = ContactLink.objects(client=minor, contact__ne=None).first()
-    availability.add_rule(staff_actor(other), other.id, {"location": "main", "weekday": 0, "start": "13:00",
-                                                         "end": "14:00"})
+    availability.add_rule(
+        staff_actor(other), other.id, {"location": "main", "weekday": 0, "start": "13:00", "end": "14:00"}
+    )
     rule = AvailabilityRule.objects(staff=other.id).first()
     params = {
-        "client_id": str(minor.id), "appointment_id": appt["id"], "document_id": doc["id"], "key": "gad7",
-        "invoice_id": inv["id"], "payment_id": payment["id"] if isinstance(payment, dict) and "id" in payment
-        else MISSING, "message_id": msg["id"], "n": "0", "instance_id": str(instance), "task_id": str(task.id),
-        "process_id": "t_reminder", "number": "1", "link_id": str(link.id), "staff_id": str(other.id),
-        "rule_id": str(rule.id), "side": "front", "decision": "accept",
+        "client_id": str(minor.id),
+        "appointment_id": appt["id"],
+        "document_id": doc["id"],
+        "key": "gad7",
+        "invoice_id": inv["id"],
+        "payment_id": payment["id"] if isinstance(payment, dict) and "id" in payment else MISSING,
+        "message_id": msg["id"],
+        "n": "0",
+        "instance_id": str(instance),
+        "task_id": str(task.id),
+        "process_id": "t_reminder",
+        "number": "1",
+        "link_id": str(link.id),
+        "staff_id": str(other.id),
+        "rule_id": str(rule.id),
+        "side": "front",
+        "decision": "accept",
     }
     accounts = {
-        "client_a": minor.portal_account, "client_b": account_b, "guardian_a": fam["guardian"].account,
-        "contact_a": fam["aunt"].account, "therapist_a": fam["therapist"], "therapist_other": other,
-        "front_desk": desk, "admin": admin,
+        "client_a": minor.portal_account,
+        "client_b": account_b,
+        "guardian_a": fam["guardian"].account,
+        "contact_a": fam["aunt"].account,
+        "therapist_a": fam["therapist"],
+        "therapist_other": other,
+        "front_desk": desk,
+        "admin": admin,
     }
-    perms = {who: (staff_actor(a) if who in ("therapist_a", "therapist_other", "front_desk", "admin")
-                   else portal_actor(a)).permissions for who, a in accounts.items()}
+    perms = {
+        who: (
+            staff_actor(a)
+            if who in ("therapist_a", "therapist_other", "front_desk", "admin")
+            else portal_actor(a)
+        ).permissions
+        for who, a in accounts.items()
+    }
     perms["anonymous"] = frozenset()
     return {"params": params, "accounts": accounts, "perms": perms, "client_id": str(minor.id)}
 
@@ -293,7 +359,11 @@ def _url(route: str, params: dict, policy: str) -> str:
     import re
 
     path = route.split(" ", 1)[1]
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: MISSING if policy == "ABSENT" else params.get(m.group(1), MISSING), path)
+    return re.sub(
+        r"<(?:\w+:)?(\w+)>",
+        lambda m: MISSING if policy == "ABSENT" else params.get(m.group(1), MISSING),
+        path,
+    )
 
 
 def test_every_api_route_has_a_declared_outcome(app):
@@ -319,8 +389,9 @@ def test_matrix_has_no_leaks(app, world):
             if who != "anonymous":
                 raw, _ = tokens.issue_token(world["accounts"][who], label="matrix")
                 headers["Authorization"] = f"Bearer {raw}"
-            resp = client.open(url, method=method, headers=headers,
-                               json={} if method in ("POST", "PUT", "PATCH") else None)
+            resp = client.open(
+                url, method=method, headers=headers, json={} if method in ("POST", "PUT", "PATCH") else None
+            )
             status = resp.status_code
             body = resp.get_data()
             assert status < 500, f"{route} as {who}: {status} {body[:200]!r}"
@@ -335,7 +406,9 @@ def test_matrix_has_no_leaks(app, world):
                 wrong.append(f"{route} as {who}: {status}, expected access")
         if policy == "ABSENT":
             absent.append(route)
-    print(f"\nmatrix: {len(ROUTES)} routes x {len(ACTORS)} actors; {len(absent)} routes without a real object: "
-          + ", ".join(absent))
+    print(
+        f"\nmatrix: {len(ROUTES)} routes x {len(ACTORS)} actors; {len(absent)} routes without a real object: "
+        + ", ".join(absent)
+    )
     assert leaks == [], "LEAKS:\n" + "\n".join(leaks)
     assert wrong == [], "refused although declared allowed:\n" + "\n".join(wrong)

@@ -22,21 +22,31 @@ ROOT = Path(__file__).resolve().parents[2]
 def _portico(*args: str, **env: str) -> subprocess.CompletedProcess:
     environ = {**os.environ, **env}
     environ = {k: v for k, v in environ.items() if v is not None and v != ""}
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], env=environ, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args],
+        env=environ,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _dump(database) -> dict[str, list]:
-    return {name: list(database[name].find({}).sort("_id", 1))
-            for name in sorted(database.list_collection_names()) if not name.startswith("system.")}
+    return {
+        name: list(database[name].find({}).sort("_id", 1))
+        for name in sorted(database.list_collection_names())
+        if not name.startswith("system.")
+    }
 
 
 def test_backup_restores_into_an_empty_data_dir_with_everything(clean_db, settings, tmp_path):
     """After backup and restore into an empty data dir, are all records, the file and the audit chain there?"""
     person = make_client(email="restore@example.org")
     make_staff(roles=("org_admin",))
-    stored = files.store_file(b"%PDF-1.4 consent form", filename="consent.pdf", purpose="document",
-                              client_id=person.id)
+    stored = files.store_file(
+        b"%PDF-1.4 consent form", filename="consent.pdf", purpose="document", client_id=person.id
+    )
     for i in range(3):
         audit.record(SYSTEM, "client_record_viewed", client=person, object_type="client", object_id=str(i))
     if "proof_empty" not in clean_db.list_collection_names():

@@ -32,20 +32,63 @@ from engine.workflow import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("PORTICO_FUZZ_EXAMPLES", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                       HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
+)
 FORMS = {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "form_defs").glob("*.json"))}
 BPMN = {p.stem: p.read_text() for p in sorted((ROOT / "workflows" / "bpmn").glob("*.bpmn"))}
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30))
-json_values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=20)
-SURVEY_KEYS = ["type", "name", "title", "elements", "pages", "choices", "rows", "columns", "visibleIf",
-               "enableIf", "requiredIf", "isRequired", "validators", "expression", "templateElements",
-               "inputType", "rateMin", "rateMax", "maxLength", "items", "calculatedValues", "value",
-               "defaultValue", "showOtherItem", "cellType", "text", "minRowCount", "panelCount"]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+SURVEY_KEYS = [
+    "type",
+    "name",
+    "title",
+    "elements",
+    "pages",
+    "choices",
+    "rows",
+    "columns",
+    "visibleIf",
+    "enableIf",
+    "requiredIf",
+    "isRequired",
+    "validators",
+    "expression",
+    "templateElements",
+    "inputType",
+    "rateMin",
+    "rateMax",
+    "maxLength",
+    "items",
+    "calculatedValues",
+    "value",
+    "defaultValue",
+    "showOtherItem",
+    "cellType",
+    "text",
+    "minRowCount",
+    "panelCount",
+]
 
 
 @st.composite
@@ -56,15 +99,24 @@ def mutated_definitions(draw):
     for _ in range(draw(st.integers(1, 4))):
         target = draw(st.sampled_from(elements))
         key = draw(st.sampled_from(SURVEY_KEYS))
-        target[key] = draw(st.one_of(json_values, st.sampled_from(
-            ["{a} + 1", "{q} contains 'x'", "iif(", "age({dob}) >= 18", "sum({m[0].x})", "", "{"])))
+        target[key] = draw(
+            st.one_of(
+                json_values,
+                st.sampled_from(
+                    ["{a} + 1", "{q} contains 'x'", "iif(", "age({dob}) >= 18", "sum({m[0].x})", "", "{"]
+                ),
+            )
+        )
     return definition
 
 
 def _question_names(definition) -> list[str]:
     try:
-        return [q.get("valueName") or q.get("name") for q in all_questions(definition, nested=True)
-                if isinstance(q, dict) and isinstance(q.get("name"), str)] or ["q"]
+        return [
+            q.get("valueName") or q.get("name")
+            for q in all_questions(definition, nested=True)
+            if isinstance(q, dict) and isinstance(q.get("name"), str)
+        ] or ["q"]
     except PorticoError:
         return ["q"]
 
@@ -88,8 +140,9 @@ def test_submission_validator_never_crashes(data):
     if check_definition(definition):
         return  # publish refuses such a definition; the validator never sees it
     names = _question_names(definition)
-    answers = data.draw(st.dictionaries(st.one_of(st.sampled_from(names), st.text(max_size=6)), json_values,
-                                        max_size=8))
+    answers = data.draw(
+        st.dictionaries(st.one_of(st.sampled_from(names), st.text(max_size=6)), json_values, max_size=8)
+    )
     try:
         errors = validate_submission(definition, answers)
     except PorticoError:
@@ -97,15 +150,58 @@ def test_submission_validator_never_crashes(data):
     assert isinstance(errors, dict)
 
 
-TOKENS = ["{a}", "{b}", "{a.b}", "{m[0].x}", "{row.c}", "{panel.p}", "1", "0", "-2.5", "1e400", "0x1f",
-          "'x'", '"2020-01-01"', "true", "false", "null", "+", "-", "*", "/", "%", "^", "=", "!=", "<",
-          ">=", "and", "or", "!", "notempty", "empty", "contains", "anyof", "allof", "noneof", "(", ")",
-          "[", "]", ",", "power", "negate", *[f"{name}(" for name in FUNCTIONS]]
+TOKENS = [
+    "{a}",
+    "{b}",
+    "{a.b}",
+    "{m[0].x}",
+    "{row.c}",
+    "{panel.p}",
+    "1",
+    "0",
+    "-2.5",
+    "1e400",
+    "0x1f",
+    "'x'",
+    '"2020-01-01"',
+    "true",
+    "false",
+    "null",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "^",
+    "=",
+    "!=",
+    "<",
+    ">=",
+    "and",
+    "or",
+    "!",
+    "notempty",
+    "empty",
+    "contains",
+    "anyof",
+    "allof",
+    "noneof",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "power",
+    "negate",
+    *[f"{name}(" for name in FUNCTIONS],
+]
 
 
 @FUZZ
-@given(st.one_of(st.lists(st.sampled_from(TOKENS), max_size=14).map(" ".join), st.text(max_size=40)),
-       st.dictionaries(st.sampled_from(["a", "b", "m", "row", "panel", "dob"]), json_values, max_size=4))
+@given(
+    st.one_of(st.lists(st.sampled_from(TOKENS), max_size=14).map(" ".join), st.text(max_size=40)),
+    st.dictionaries(st.sampled_from(["a", "b", "m", "row", "panel", "dob"]), json_values, max_size=4),
+)
 def test_expression_evaluator_never_crashes(expression, context):
     """Does any expression text over any answers give a value or a syntax/domain error, nothing else?"""
     try:
@@ -120,9 +216,28 @@ def mutated_bpmn(draw):
     for _ in range(draw(st.integers(1, 3))):
         start = draw(st.integers(0, len(text)))
         end = min(len(text), start + draw(st.integers(0, 200)))
-        text = text[:start] + draw(st.sampled_from(["", "<", ">", "\"", "&amp;", "x", "PT-1H", "${x}",
-                                                    "__import__('os')", "<bpmn:task id=\"t\"/>",
-                                                    "isExecutable=\"true\"", "\u0000"])) + text[end:]
+        text = (
+            text[:start]
+            + draw(
+                st.sampled_from(
+                    [
+                        "",
+                        "<",
+                        ">",
+                        '"',
+                        "&amp;",
+                        "x",
+                        "PT-1H",
+                        "${x}",
+                        "__import__('os')",
+                        '<bpmn:task id="t"/>',
+                        'isExecutable="true"',
+                        "\u0000",
+                    ]
+                )
+            )
+            + text[end:]
+        )
     return text
 
 
@@ -136,22 +251,54 @@ def test_bpmn_deploy_never_crashes(clean_db, xml):
         pass
 
 
-MAGIC = [b"", b"%PDF-", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a", b"RIFF\0\0\0\0WEBP",
-         b"\0\0\0\x18ftypheic", b"PK\x03\x04", b"MZ", b"\x7fELF", b"#!", b"<svg", b"\xef\xbb\xbf<html"]
+MAGIC = [
+    b"",
+    b"%PDF-",
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF89a",
+    b"RIFF\0\0\0\0WEBP",
+    b"\0\0\0\x18ftypheic",
+    b"PK\x03\x04",
+    b"MZ",
+    b"\x7fELF",
+    b"#!",
+    b"<svg",
+    b"\xef\xbb\xbf<html",
+]
 
 
 # Names zipfile itself can write: it cuts a name at NUL (an empty name then crashes writestr, a bug of the
 # generator, not of the sniffer) and encodes names as UTF-8 (no lone surrogates).
-_ZIP_NAMES = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=10)
+_ZIP_NAMES = st.text(
+    st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=10
+)
 
 
 @st.composite
 def zips(draw):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
-        for name in draw(st.lists(st.one_of(st.sampled_from(
-                ["[Content_Types].xml", "word/document.xml", "xl/workbook.xml", "ppt/x.xml",
-                 "word/vbaProject.bin", "../evil", "a"]), _ZIP_NAMES), max_size=4, unique=True)):
+        for name in draw(
+            st.lists(
+                st.one_of(
+                    st.sampled_from(
+                        [
+                            "[Content_Types].xml",
+                            "word/document.xml",
+                            "xl/workbook.xml",
+                            "ppt/x.xml",
+                            "word/vbaProject.bin",
+                            "../evil",
+                            "a",
+                        ]
+                    ),
+                    _ZIP_NAMES,
+                ),
+                max_size=4,
+                unique=True,
+            )
+        ):
             zf.writestr(name, draw(st.binary(max_size=20)))
     raw = buffer.getvalue()
     cut = draw(st.integers(0, len(raw)))
@@ -167,8 +314,15 @@ def test_upload_sniffing_never_crashes(settings, data):
     except PorticoError as exc:
         assert exc.status in (413, 415, 422)
         return
-    assert kind in {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "image/heic",
-                    "text/plain"} or kind.startswith("application/vnd.openxmlformats")
+    assert kind in {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "text/plain",
+    } or kind.startswith("application/vnd.openxmlformats")
 
 
 @pytest.mark.parametrize("name", sorted(FORMS))

@@ -27,8 +27,13 @@ def test_pages_and_api_answers_carry_the_headers_and_are_never_cached(client):
     """Do a page, an API answer, an error and the health check all carry the headers and no-store?"""
     staff = make_staff(roles=("org_admin",))
     auth = api_login(client, staff.email)
-    for response in (client.get("/login"), client.get("/api/v1/me", headers=auth),
-                     client.get("/api/v1/me"), client.get("/no-such-page"), client.get("/healthz")):
+    for response in (
+        client.get("/login"),
+        client.get("/api/v1/me", headers=auth),
+        client.get("/api/v1/me"),
+        client.get("/no-such-page"),
+        client.get("/healthz"),
+    ):
         _assert_common(response)
         assert "no-store" in response.headers["Cache-Control"], response.request.path
         assert "Strict-Transport-Security" not in response.headers  # development is plain http

@@ -18,8 +18,14 @@ NOT_PYTHON = shutil.ignore_patterns("__pycache__", "templates", "static", "scrip
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess:
     # The tree under `cwd` is the one analysed (PYTHONPATH comes before the editable install's finder).
     env = {**os.environ, "PYTHONPATH": str(cwd)}
-    return subprocess.run([str(LINT_IMPORTS), "--config", str(cwd / "pyproject.toml"), "--no-cache"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(cwd / "pyproject.toml"), "--no-cache"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_layer_contracts_hold():
@@ -44,7 +50,8 @@ def test_a_workflow_module_importing_services_breaks_the_contract(tmp_path):
     (tmp_path / "engine" / "workflow" / "upward.py").write_text(
         "def form_title(key):\n"
         "    from engine.services.forms.forms import get_form\n\n"
-        "    return get_form(key).title\n")
+        "    return get_form(key).title\n"
+    )
 
     result = _lint_imports(tmp_path)
     assert result.returncode != 0, result.stdout
@@ -56,8 +63,10 @@ def test_a_cycle_among_the_use_cases_breaks_the_contract(tmp_path):
     """Does the contract fail when a use-case package imports one that imports it (forms <-> intake)?"""
     _copy_tree(tmp_path)
     forms = tmp_path / "engine" / "services" / "forms" / "forms.py"
-    forms.write_text(forms.read_text() + "\n\ndef _shipped():\n    from engine.services.intake import intake_setup\n\n"
-                     "    return intake_setup\n")
+    forms.write_text(
+        forms.read_text() + "\n\ndef _shipped():\n    from engine.services.intake import intake_setup\n\n"
+        "    return intake_setup\n"
+    )
 
     result = _lint_imports(tmp_path)
     assert result.returncode != 0, result.stdout
@@ -70,5 +79,7 @@ def test_every_use_case_package_is_checked_for_cycles_inside():
     modules of one package (billing <-> invoice_locks, say) is caught too, not only cycles between packages?"""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     contract = next(c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "acyclic_siblings")
-    packages = {f"engine.services.{p.parent.name}" for p in (ROOT / "engine" / "services").glob("*/__init__.py")}
+    packages = {
+        f"engine.services.{p.parent.name}" for p in (ROOT / "engine" / "services").glob("*/__init__.py")
+    }
     assert packages - set(contract["ancestors"]) == set()

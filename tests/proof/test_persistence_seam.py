@@ -30,9 +30,13 @@ def _files(root: Path):
 
 def _hits(root: Path, pattern: str, allowed) -> list[str]:
     found = re.compile(pattern, re.IGNORECASE)
-    return [f"{rel}:{n}: {line.strip()}"
-            for rel, text in _files(root) if not allowed(rel)
-            for n, line in enumerate(text.splitlines(), 1) if found.search(line)]
+    return [
+        f"{rel}:{n}: {line.strip()}"
+        for rel, text in _files(root)
+        if not allowed(rel)
+        for n, line in enumerate(text.splitlines(), 1)
+        if found.search(line)
+    ]
 
 
 def _in_seam(rel: Path) -> bool:
@@ -82,7 +86,15 @@ def test_the_seam_documents_each_workaround():
     from engine import persistence
 
     notes = persistence.__doc__ or ""
-    for heading in ("Round trips", "Top-level `$or`", "findAndModify", "Sort before limit",
-                    "`$in` with a range", "updateMany against an open transaction", "Transactions",
-                    "Retryable writes", "Snapshot reads"):
+    for heading in (
+        "Round trips",
+        "Top-level `$or`",
+        "findAndModify",
+        "Sort before limit",
+        "`$in` with a range",
+        "updateMany against an open transaction",
+        "Transactions",
+        "Retryable writes",
+        "Snapshot reads",
+    ):
         assert f"\n{heading}\n" in notes, heading

@@ -41,8 +41,14 @@ def test_api_answers_conform_and_never_fail(app):
     assert len(operations) > 50
 
     for operation in operations:
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(operation.as_strategy())
         def exercise(case):
             # A fresh admin and token per call: generated calls may log out, revoke tokens or deactivate staff.

@@ -30,8 +30,14 @@ N = 30
 
 def _spawn(*args: str, **env: str) -> subprocess.Popen:
     environ = {**os.environ, "PORTICO_LOG_LEVEL": "WARNING", **env}
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=environ,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", *args],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -59,8 +65,9 @@ def test_two_web_and_two_worker_processes_lose_and_double_nothing(clean_db, sett
     procs += [_spawn("worker", "--processes", "1", "--threads", "4") for _ in range(2)]
     wiring.wire_broker(settings.broker_url)  # what `portico scheduler` does at start
     stop = threading.Event()
-    sweeper = threading.Thread(target=scheduler.run_forever, daemon=True, kwargs={
-        "interval": 0.5, "stop": stop, "resend_seconds": 3})
+    sweeper = threading.Thread(
+        target=scheduler.run_forever, daemon=True, kwargs={"interval": 0.5, "stop": stop, "resend_seconds": 3}
+    )
     try:
         for port in ports:
             embedded.wait_for_port(port, timeout=60)
@@ -68,21 +75,35 @@ def test_two_web_and_two_worker_processes_lose_and_double_nothing(clean_db, sett
         sweeper.start()
 
         def start(i: int) -> str:
-            resp = requests.post(f"{bases[i % 2]}/process-instances", json={"process_id": "t_two_by_two"},
-                                 headers=auth, timeout=30)
+            resp = requests.post(
+                f"{bases[i % 2]}/process-instances",
+                json={"process_id": "t_two_by_two"},
+                headers=auth,
+                timeout=30,
+            )
             assert resp.status_code == 201, resp.text
             return ObjectId(resp.json()["id"])
 
         with ThreadPoolExecutor(4) as pool:
             ids = list(pool.map(start, range(N)))
-        tasks = requests.get(f"{bases[0]}/tasks", params={"per_page": 100}, headers=auth, timeout=30).json()["items"]
+        tasks = requests.get(f"{bases[0]}/tasks", params={"per_page": 100}, headers=auth, timeout=30).json()[
+            "items"
+        ]
         assert len(tasks) == N
 
         def race(task: dict) -> list[int]:
             # The same task completed through both web processes at once: exactly one may win.
             with ThreadPoolExecutor(2) as both:
-                calls = [both.submit(requests.post, f"{base}/tasks/{task['id']}/complete", json={"data": {}},
-                                     headers=auth, timeout=30) for base in bases]
+                calls = [
+                    both.submit(
+                        requests.post,
+                        f"{base}/tasks/{task['id']}/complete",
+                        json={"data": {}},
+                        headers=auth,
+                        timeout=30,
+                    )
+                    for base in bases
+                ]
                 return sorted(c.result().status_code for c in calls)
 
         with ThreadPoolExecutor(4) as pool:
@@ -93,10 +114,13 @@ def test_two_web_and_two_worker_processes_lose_and_double_nothing(clean_db, sett
         while store.instances().count_documents({"_id": {"$in": ids}, "status": "completed"}) < N:
             if time.monotonic() > deadline:
                 from engine.models.workflow import Timer
+
                 sample = store.instances().find_one({"_id": {"$in": ids}, "status": {"$ne": "completed"}})
-                pytest.fail(f"instances did not all finish: {sample and sample.get('status')} "
-                            f"{sample and [e['kind'] for e in sample['history']]} "
-                            f"timers={[(t.status, t.due_at) for t in Timer.objects[:3]]}")
+                pytest.fail(
+                    f"instances did not all finish: {sample and sample.get('status')} "
+                    f"{sample and [e['kind'] for e in sample['history']]} "
+                    f"timers={[(t.status, t.due_at) for t in Timer.objects[:3]]}"
+                )
             assert all(p.poll() is None for p in procs), "a web or worker process died"
             time.sleep(0.3)
     finally:

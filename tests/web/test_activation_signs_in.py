@@ -21,8 +21,10 @@ def _invited(email="ada@example.org"):
 
 def _activate(client, raw):
     page = f"/portal/activate?token={raw}"
-    return client.post("/portal/activate", data={"token": raw, "password": CHOSEN, "confirm": CHOSEN,
-                                                 "csrf_token": csrf_token(client, page)})
+    return client.post(
+        "/portal/activate",
+        data={"token": raw, "password": CHOSEN, "confirm": CHOSEN, "csrf_token": csrf_token(client, page)},
+    )
 
 
 def test_activation_signs_the_client_in(client):

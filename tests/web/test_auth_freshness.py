@@ -68,7 +68,9 @@ def test_a_removed_grant_is_refused_on_the_next_request(app):
     resp = admin.patch(f"/api/v1/staff/{therapist.id}", json={"permissions": []}, headers=admin_headers)
     assert resp.status_code == 200
     assert member.get(SETTINGS, headers=headers).status_code == 403
-    StaffMember.objects(id=therapist.id).update_one(set__roles=["org_admin"])  # and back, behind the API's back
+    StaffMember.objects(id=therapist.id).update_one(
+        set__roles=["org_admin"]
+    )  # and back, behind the API's back
     assert member.get(SETTINGS, headers=headers).status_code == 200
 
 

@@ -56,7 +56,9 @@ def test_page_login_with_mfa_waits_for_the_code(client):
     """Does the password step alone authenticate nothing, and the code step finish the login?"""
     staff = make_staff()
     secret = enable_mfa(staff)
-    resp = client.post("/login", data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(client)})
+    resp = client.post(
+        "/login", data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert resp.headers["Location"] == "/mfa/verify"
     assert client.get("/api/v1/me").status_code == 401
     assert client.get("/account/password").headers["Location"] == "/mfa/verify"
@@ -86,7 +88,9 @@ def test_setup_page_turns_mfa_on(client):
     account.reload()
     assert account.mfa_enabled and secret not in account.totp_secret
     assert AuditEvent.objects(action="mfa_enabled", actor_id=str(account.id)).count() == 1
-    assert _token(client.application.test_client(), account.email).get_json()["error"]["code"] == "mfa_required"
+    assert (
+        _token(client.application.test_client(), account.email).get_json()["error"]["code"] == "mfa_required"
+    )
 
 
 def test_portal_mfa_required_by_org_setting(client):
@@ -95,18 +99,25 @@ def test_portal_mfa_required_by_org_setting(client):
     org.portal.require_mfa_for_portal = True
     org.save()
     account = make_portal_account(client=make_client())
-    resp = client.post("/login", data={"email": account.email, "password": PASSWORD,
-                                       "csrf_token": csrf_token(client)})
+    resp = client.post(
+        "/login", data={"email": account.email, "password": PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert resp.headers["Location"] == "/mfa/setup"
     assert client.get("/api/v1/me").status_code == 401
     html = client.get("/mfa/setup").get_data(as_text=True)
     secret = re.search(r'<code class="secret"[^>]*>([A-Z2-7]+)</code>', html).group(1)
     token = csrf_token(client, "/mfa/setup")
-    assert client.post("/mfa/setup", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token}).status_code == 302
+    assert (
+        client.post("/mfa/setup", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token}).status_code
+        == 302
+    )
     assert client.get("/api/v1/me").status_code == 200
     assert PortalAccount.objects.get(id=account.id).mfa_enabled
     other = make_portal_account(client=make_client())
-    assert _token(client.application.test_client(), other.email).get_json()["error"]["code"] == "mfa_setup_required"
+    assert (
+        _token(client.application.test_client(), other.email).get_json()["error"]["code"]
+        == "mfa_setup_required"
+    )
 
 
 def test_production_staff_without_mfa_go_to_setup(settings, clean_db):
@@ -121,8 +132,11 @@ def test_production_staff_without_mfa_go_to_setup(settings, clean_db):
         base = "https://localhost"  # production cookies are Secure
         page = client.get(f"{base}/login").get_data(as_text=True)
         token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
-        resp = client.post(f"{base}/login", data={"email": staff.email, "password": PASSWORD, "csrf_token": token},
-                           headers={"Referer": f"{base}/login"})
+        resp = client.post(
+            f"{base}/login",
+            data={"email": staff.email, "password": PASSWORD, "csrf_token": token},
+            headers={"Referer": f"{base}/login"},
+        )
         assert resp.headers["Location"] == "/mfa/setup"
         assert client.get(f"{base}/api/v1/me").status_code == 401
     finally:
@@ -135,8 +149,10 @@ def test_wrong_codes_on_the_verify_page_are_throttled(client):
     secret = enable_mfa(staff)
     client.post("/login", data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(client)})
     token = csrf_token(client, "/mfa/verify")
-    codes = [client.post("/mfa/verify", data={"code": wrong_totp_code(secret), "csrf_token": token}).status_code
-             for _ in range(6)]
+    codes = [
+        client.post("/mfa/verify", data={"code": wrong_totp_code(secret), "csrf_token": token}).status_code
+        for _ in range(6)
+    ]
     assert codes == [401] * 5 + [429]
 
 

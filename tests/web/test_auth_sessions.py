@@ -117,8 +117,11 @@ def test_password_change_ends_other_sessions_and_tokens(client):
     login_as(other, staff.email)
     token = api_login(client.application.test_client(), staff.email)
     new = "a brand new passphrase"
-    resp = client.post("/account/password", data={"current_password": PASSWORD, "password": new,
-                                                   "password_confirm": new}, headers=csrf)
+    resp = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "password": new, "password_confirm": new},
+        headers=csrf,
+    )
     assert resp.status_code == 302
     assert other.get("/api/v1/me").status_code == 401
     assert client.application.test_client().get("/api/v1/me", headers=token).status_code == 401
@@ -130,8 +133,11 @@ def test_password_change_with_wrong_current_password_names_the_field(client):
     """Does a wrong current password answer 422 naming current_password, and change nothing?"""
     staff = make_staff()
     headers = api_login(client, staff.email)
-    resp = client.post("/api/v1/auth/password", json={"current_password": "not it at all", "password": "x" * 12},
-                       headers=headers)
+    resp = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "not it at all", "password": "x" * 12},
+        headers=headers,
+    )
     assert resp.status_code == 422 and "current_password" in resp.get_json()["error"]["details"]
     assert client.get("/api/v1/me", headers=headers).status_code == 200
 
@@ -151,16 +157,19 @@ def test_login_does_not_redirect_off_site(client):
     """Is a `next` pointing at another host ignored after login?"""
     staff = make_staff()
     token = csrf_token(client)
-    resp = client.post("/login", data={"email": staff.email, "password": PASSWORD, "next": "//evil.example",
-                                       "csrf_token": token})
+    resp = client.post(
+        "/login",
+        data={"email": staff.email, "password": PASSWORD, "next": "//evil.example", "csrf_token": token},
+    )
     assert resp.headers["Location"] == "/"
 
 
 def test_failed_login_page_announces_the_error(client):
     """Does a refused login re-render the form with an announced error and the e-mail kept?"""
     token = csrf_token(client)
-    resp = client.post("/login", data={"email": "who@example.org", "password": "nope nope nope",
-                                       "csrf_token": token})
+    resp = client.post(
+        "/login", data={"email": "who@example.org", "password": "nope nope nope", "csrf_token": token}
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 401
     assert 'role="alert"' in html and "email or password is not correct" in html

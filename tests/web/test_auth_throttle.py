@@ -27,8 +27,10 @@ def test_throttle_is_per_account_and_shared_by_page_and_api(client):
     """Do failures on the login page count for the same account's API logins, and leave other accounts alone?"""
     staff, other = make_staff(), make_staff()
     for _ in range(5):
-        resp = client.post("/login", data={"email": staff.email, "password": "wrong password!",
-                                           "csrf_token": csrf_token(client)})
+        resp = client.post(
+            "/login",
+            data={"email": staff.email, "password": "wrong password!", "csrf_token": csrf_token(client)},
+        )
         assert resp.status_code == 401
     assert _token(client, staff.email.upper(), PASSWORD).status_code == 429
     assert _token(client, other.email, PASSWORD).status_code == 200

@@ -53,13 +53,19 @@ def test_contact_with_messages_right_is_invited_and_sees_only_messages(client, a
 
     uncle = app.test_client()
     page = f"/portal/activate?token={token}"
-    done = uncle.post("/portal/activate", data={"token": token, "password": CHOSEN, "confirm": CHOSEN,
-                                                "csrf_token": csrf_token(uncle, page)})
+    done = uncle.post(
+        "/portal/activate",
+        data={"token": token, "password": CHOSEN, "confirm": CHOSEN, "csrf_token": csrf_token(uncle, page)},
+    )
     assert done.status_code == 303
     me = uncle.get("/api/v1/me").get_json()
     assert [p["name"] for p in me["profiles"]] == ["Theo Young"]
-    assert me["profiles"][0]["permissions"] == {"forms": False, "appointments": False, "payments": False,
-                                                "messages": True}
+    assert me["profiles"][0]["permissions"] == {
+        "forms": False,
+        "appointments": False,
+        "payments": False,
+        "messages": True,
+    }
     assert uncle.get("/portal/messages").status_code == 200
     for denied in ("/portal/tasks", "/portal/billing", "/portal/appointments", "/portal/documents"):
         assert uncle.get(denied).status_code == 404, denied
@@ -89,11 +95,15 @@ def test_without_the_invite_permission_the_page_names_it(client):
     staff = login_as(client, therapist.email)
     refused = client.post(f"/api/v1/contact-links/{link.id}/portal-invite", headers=staff)
     assert refused.status_code == 403
-    assert refused.get_json()["error"]["details"]["permission_title"] == \
-        "Can invite clients to the client portal and manage intake forms"
+    assert (
+        refused.get_json()["error"]["details"]["permission_title"]
+        == "Can invite clients to the client portal and manage intake forms"
+    )
     page = client.get(f"/staff/clients/{theo.id}/contacts").get_data(as_text=True)
-    assert "ask your administrator for the permission “Can invite clients to the client portal and manage " \
-           "intake forms”" in page
+    assert (
+        "ask your administrator for the permission “Can invite clients to the client portal and manage "
+        "intake forms”" in page
+    )
     assert "portal.invite" not in page and "Invite to the portal" not in page
     _allow_invites()
     page = client.get(f"/staff/clients/{theo.id}/contacts").get_data(as_text=True)

@@ -29,12 +29,17 @@ def test_packet_needs_the_intake_forms_right_and_checks_its_keys(client, install
     headers = login_as(client, therapist.email)
     refused = client.put("/api/v1/settings/intake-packet", json={"intake_packet": PACKET}, headers=headers)
     assert refused.status_code == 403
-    assert refused.get_json()["error"]["details"]["permission_title"] == \
-        "Create and edit intake forms and the default packet"
+    assert (
+        refused.get_json()["error"]["details"]["permission_title"]
+        == "Create and edit intake forms and the default packet"
+    )
     editor = make_staff(roles=("therapist",), permissions=["intake_forms.manage"])
     other = client.application.test_client()
-    wrong = other.put("/api/v1/settings/intake-packet", json={"intake_packet": ["phq9", "no_such_form"]},
-                      headers=login_as(other, editor.email))
+    wrong = other.put(
+        "/api/v1/settings/intake-packet",
+        json={"intake_packet": ["phq9", "no_such_form"]},
+        headers=login_as(other, editor.email),
+    )
     assert wrong.status_code == 422 and "intake_packet" in wrong.get_json()["error"]["details"]
     assert list(Organization.get().portal.intake_packet) == before
 
@@ -50,8 +55,10 @@ def test_general_documents_names_the_missing_portal_permissions(client):
     login_as(client, desk.email)
     page = client.get(f"/staff/clients/{ada.id}/documents").get_data(as_text=True)
     assert "ask your administrator for the permission “Upload Client General Documents”" in page
-    assert "ask your administrator for the permission “Can invite clients to the client portal and manage " \
-           "intake forms”" in page
+    assert (
+        "ask your administrator for the permission “Can invite clients to the client portal and manage "
+        "intake forms”" in page
+    )
     assert "Send invitation" not in page and 'type="file"' not in page
     assert "portal.invite" not in page and "client_documents.upload" not in page
     org = Organization.get()

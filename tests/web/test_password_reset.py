@@ -69,7 +69,10 @@ def test_mailed_link_resets_once_and_ends_every_session(client):
     assert AuthSession.objects(account_id=staff.id).count() == 0
     again = _complete(client, token, "yet another password 99")
     assert again.status_code == 422 and "token" in again.get_json()["error"]["details"]
-    assert client.post("/api/v1/auth/token", json={"email": staff.email, "password": PASSWORD}).status_code == 401
+    assert (
+        client.post("/api/v1/auth/token", json={"email": staff.email, "password": PASSWORD}).status_code
+        == 401
+    )
     api_login(client, staff.email, NEW_PASSWORD)
 
 
@@ -85,7 +88,9 @@ def test_unknown_address_gets_the_same_answer_and_no_mail(client):
     assert MailMessage.objects(direction="sink", to="known@example.org").count() == 1
     assert PasswordReset.objects.get(email="nobody@example.org").status == "no_account"
 
-    page = client.post("/password/forgot", data={"email": "nobody@example.org", "csrf_token": csrf_token(client)})
+    page = client.post(
+        "/password/forgot", data={"email": "nobody@example.org", "csrf_token": csrf_token(client)}
+    )
     assert page.status_code == 200 and password_reset.ANSWER in page.get_data(as_text=True)
 
 
@@ -132,11 +137,20 @@ def test_staff_with_mfa_still_gives_the_code_after_a_reset(client):
     token = _mailed_token(staff.email)
     form = client.get(f"/password/reset?token={token}")
     assert form.status_code == 200 and "Choose a new password" in form.get_data(as_text=True)
-    done = client.post("/password/reset", data={"token": token, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD,
-                                                "csrf_token": csrf_token(client, f"/password/reset?token={token}")})
+    done = client.post(
+        "/password/reset",
+        data={
+            "token": token,
+            "password": NEW_PASSWORD,
+            "confirm": NEW_PASSWORD,
+            "csrf_token": csrf_token(client, f"/password/reset?token={token}"),
+        },
+    )
     assert done.status_code == 303 and done.headers["Location"].endswith("/mfa/verify")
     assert client.get("/api/v1/me").status_code == 401  # the code is still owed
-    verify = client.post("/mfa/verify", data={"code": totp_code(secret), "csrf_token": csrf_token(client, "/mfa/verify")})
+    verify = client.post(
+        "/mfa/verify", data={"code": totp_code(secret), "csrf_token": csrf_token(client, "/mfa/verify")}
+    )
     assert verify.status_code in (302, 303)
     assert client.get("/api/v1/me").get_json()["email"] == staff.email
 

@@ -21,8 +21,10 @@ def _post(client, path, csrf, data):
 
 
 def _payment_process() -> None:
-    for key, kind, folder in (("insurance_information", "intake", "form_defs"),
-                              ("payment_method", "task", "workflows/forms")):
+    for key, kind, folder in (
+        ("insurance_information", "intake", "form_defs"),
+        ("payment_method", "task", "workflows/forms"),
+    ):
         forms.create_form(SYSTEM, key, kind, key, json.loads((ROOT / folder / f"{key}.json").read_text()))
         forms.publish(SYSTEM, key)
     deploy(SYSTEM, (ROOT / "workflows/bpmn/payment.bpmn").read_bytes())
@@ -32,8 +34,11 @@ def test_request_payment_button_and_saving_a_card_on_the_pages(client, family):
     """Does "Request payment" on the staff billing page start the request (once), and can the guardian save
     a card on the Billing page that the card form then offers?"""
     _payment_process()
-    invoice = billing.create_invoice(SYSTEM, family["minor"].id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 12500}]})
+    invoice = billing.create_invoice(
+        SYSTEM,
+        family["minor"].id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 12500}]},
+    )
     desk = make_staff(roles=("front_desk",))
     csrf = login_as(client, desk.email)
     base = f"/staff/clients/{family['minor'].id}/billing"
@@ -47,10 +52,16 @@ def test_request_payment_button_and_saving_a_card_on_the_pages(client, family):
     client.post("/logout", data={"csrf_token": csrf["X-CSRFToken"]})
 
     csrf = login_as(client, family["emails"]["guardian"])
-    bad = _post(client, "/portal/billing/cards", csrf, {"number": "4242", "exp_month": "13", "exp_year": "2040"})
+    bad = _post(
+        client, "/portal/billing/cards", csrf, {"number": "4242", "exp_month": "13", "exp_year": "2040"}
+    )
     assert bad.status_code == 303 and PaymentMethod.objects.count() == 0
-    ok = _post(client, "/portal/billing/cards", csrf, {"number": "4242 4242 4242 4242", "exp_month": "12",
-                                                      "exp_year": "2040", "cvc": "123"})
+    ok = _post(
+        client,
+        "/portal/billing/cards",
+        csrf,
+        {"number": "4242 4242 4242 4242", "exp_month": "12", "exp_year": "2040", "cvc": "123"},
+    )
     assert ok.status_code == 303
     html = client.get("/portal/billing").get_data(as_text=True)
     assert "Saved Visa ending 4242 (expires 12/2040)." in html

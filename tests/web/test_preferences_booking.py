@@ -11,15 +11,18 @@ from tests.helpers import api_login
 def _two_of_each() -> None:
     org = Organization.get()
     org.locations = [Location(key="main", name="Main office"), Location(key="north", name="North clinic")]
-    org.service_types = [ServiceType(key="individual", name="Individual", duration_minutes=50),
-                         ServiceType(key="couples", name="Couples therapy", duration_minutes=50)]
+    org.service_types = [
+        ServiceType(key="individual", name="Individual", duration_minutes=50),
+        ServiceType(key="couples", name="Couples therapy", duration_minutes=50),
+    ]
     org.save()
 
 
 def _slots(client, headers, *, location="main", service="individual"):
     on = (date.today() + timedelta(days=3)).isoformat()
-    resp = client.get(f"/api/v1/availability?location={location}&service_type={service}&from={on}&to={on}",
-                      headers=headers)
+    resp = client.get(
+        f"/api/v1/availability?location={location}&service_type={service}&from={on}&to={on}", headers=headers
+    )
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()["items"]
 
@@ -46,8 +49,13 @@ def test_booking_a_service_the_therapist_does_not_offer_is_422_in_words(client, 
     slot = _slots(client, guardian, service="couples")[0]
     staff = api_login(client, practice["emails"]["staff"])
     _choose(client, staff, service_types=["individual"])
-    body = {"client_id": str(practice["minor"].id), "staff_id": slot["staff_id"], "location": "main",
-            "service_type": "couples", "start": slot["start"]}
+    body = {
+        "client_id": str(practice["minor"].id),
+        "staff_id": slot["staff_id"],
+        "location": "main",
+        "service_type": "couples",
+        "start": slot["start"],
+    }
     for headers in (guardian, staff):
         resp = client.post("/api/v1/appointments", json=body, headers=headers)
         assert resp.status_code == 422, resp.get_json()
@@ -66,8 +74,13 @@ def test_booking_at_a_location_the_therapist_does_not_work_is_422_in_words(clien
     staff = api_login(client, practice["emails"]["staff"])
     _choose(client, staff, locations=["north"])
     assert _slots(client, guardian) == []
-    body = {"client_id": str(practice["minor"].id), "staff_id": slot["staff_id"], "location": "main",
-            "service_type": "individual", "start": slot["start"]}
+    body = {
+        "client_id": str(practice["minor"].id),
+        "staff_id": slot["staff_id"],
+        "location": "main",
+        "service_type": "individual",
+        "start": slot["start"],
+    }
     resp = client.post("/api/v1/appointments", json=body, headers=staff)
     assert resp.status_code == 422, resp.get_json()
     assert "does not see clients at Main office" in str(resp.get_json())
@@ -79,7 +92,9 @@ def test_calendar_page_offers_only_the_chosen_locations(client, practice):
     from tests.helpers import login_as
 
     _two_of_each()
-    _choose(client, api_login(client, practice["emails"]["staff"]), locations=["north"], service_types=["couples"])
+    _choose(
+        client, api_login(client, practice["emails"]["staff"]), locations=["north"], service_types=["couples"]
+    )
     login_as(client, practice["emails"]["staff"])
     page = client.get("/staff/appointments").get_data(as_text=True)
     assert '<option value="north">North clinic</option>' in page

@@ -40,10 +40,13 @@ def _via_proxy(client, forwarded_for: str, path: str, **kwargs):
 
 
 def _token(client, forwarded_for: str, email: str, password: str):
-    return _via_proxy(client, forwarded_for, "/api/v1/auth/token", json={"email": email, "password": password})
+    return _via_proxy(
+        client, forwarded_for, "/api/v1/auth/token", json={"email": email, "password": password}
+    )
 
 
 # --- hole 6: client addresses behind the shipped reverse proxy -------------------------------------
+
 
 def test_hole6_trusted_proxy_failed_logins_from_many_addresses_do_not_lock_out_another(app_factory):
     """Behind one trusted proxy, do failed logins from many forwarded addresses leave a correct login
@@ -51,7 +54,10 @@ def test_hole6_trusted_proxy_failed_logins_from_many_addresses_do_not_lock_out_a
     client = app_factory(trusted_proxies=1, login_ip_limit="3 per minute").test_client()
     staff = make_staff()
     for i in range(6):
-        assert _token(client, f"203.0.113.{i + 1}", f"nobody{i}@example.org", "wrong password!").status_code == 401
+        assert (
+            _token(client, f"203.0.113.{i + 1}", f"nobody{i}@example.org", "wrong password!").status_code
+            == 401
+        )
     assert _token(client, "198.51.100.7", staff.email, PASSWORD).status_code == 200
 
 
@@ -65,8 +71,12 @@ def test_hole6_trusted_proxy_audit_and_session_record_the_forwarded_address(app_
     assert _token(client, "198.51.100.7", staff.email, PASSWORD).status_code == 200
     page = client.get("/login", environ_base={"REMOTE_ADDR": PROXY})
     token = page.get_data(as_text=True).split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-    resp = _via_proxy(client, "198.51.100.8", "/login",
-                      data={"email": staff.email, "password": PASSWORD, "csrf_token": token})
+    resp = _via_proxy(
+        client,
+        "198.51.100.8",
+        "/login",
+        data={"email": staff.email, "password": PASSWORD, "csrf_token": token},
+    )
     assert resp.status_code == 302
     ips = [e.ip for e in AuditEvent.objects(action="account_logged_in").order_by("seq")]
     assert ips == ["198.51.100.7", "198.51.100.8"]
@@ -81,8 +91,14 @@ def test_hole6_trusted_proxy_signature_evidence_records_the_forwarded_address(ap
     admin = make_staff(roles=("org_admin",))
     h = api_login(client, admin.email)
     definition = json.loads((ROOT / "form_defs" / "consent_adult.json").read_text())
-    assert client.post("/api/v1/forms", json={"key": "consent_adult", "kind": "intake", "title": "Consent",
-                                              "definition": definition}, headers=h).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/forms",
+            json={"key": "consent_adult", "kind": "intake", "title": "Consent", "definition": definition},
+            headers=h,
+        ).status_code
+        == 201
+    )
     assert client.post("/api/v1/forms/consent_adult/publish", headers=h).status_code == 201
     person = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org")
     account = make_portal_account(client=person)
@@ -92,8 +108,13 @@ def test_hole6_trusted_proxy_signature_evidence_records_the_forwarded_address(ap
     from tests.form_requests import request_form
 
     task = request_form(person, "consent_adult")
-    resp = _via_proxy(client, "198.51.100.9", f"/api/v1/tasks/{task.id}/complete",
-                      json={"data": VALID["consent_adult"]}, headers={"Authorization": f"Bearer {bearer}"})
+    resp = _via_proxy(
+        client,
+        "198.51.100.9",
+        f"/api/v1/tasks/{task.id}/complete",
+        json={"data": VALID["consent_adult"]},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
     assert resp.status_code == 200, resp.get_json()
     [sealed] = Submission.objects(client=person.id, status="completed")
     assert sealed.evidence.ip == "198.51.100.9"
@@ -105,8 +126,10 @@ def test_hole6_no_trusted_proxy_ignores_x_forwarded_for(app_factory):
     assert config_mod.load({"PORTICO_SECRET_KEY": "x" * 40}).trusted_proxies == 0
     client = app_factory(trusted_proxies=0, login_ip_limit="3 per minute").test_client()
     staff = make_staff()
-    codes = [_token(client, f"203.0.113.{i + 1}", f"nobody{i}@example.org", "wrong password!").status_code
-             for i in range(4)]
+    codes = [
+        _token(client, f"203.0.113.{i + 1}", f"nobody{i}@example.org", "wrong password!").status_code
+        for i in range(4)
+    ]
     assert codes == [401, 401, 401, 429]
     client = app_factory(trusted_proxies=0).test_client()
     assert _token(client, "198.51.100.7", staff.email, PASSWORD).status_code == 200
@@ -122,12 +145,20 @@ def test_hole6_trusted_proxies_setting_is_checked():
 
 # --- hole 7: the return path after login -----------------------------------------------------------
 
+
 def _login_with_next(client, next_value: str):
     from tests.helpers import csrf_token
 
     staff = make_staff()
-    return client.post("/login", data={"email": staff.email, "password": PASSWORD, "next": next_value,
-                                       "csrf_token": csrf_token(client)})
+    return client.post(
+        "/login",
+        data={
+            "email": staff.email,
+            "password": PASSWORD,
+            "next": next_value,
+            "csrf_token": csrf_token(client),
+        },
+    )
 
 
 def _stays_on_site(location: str) -> bool:
@@ -152,9 +183,21 @@ def test_hole7_newline_in_next_is_not_a_500(app):
     assert app.test_client().get("/login?next=%2Fportal%0A%2Fx").status_code == 200
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "https://evil.example/",
-                                    "/ /evil.example", "/\u3000/evil.example", "javascript:alert(1)",
-                                    "/%0a/evil", "\t/evil", "/\x0c/evil.example", "http:/evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/ /evil.example",
+        "/\u3000/evil.example",
+        "javascript:alert(1)",
+        "/%0a/evil",
+        "\t/evil",
+        "/\x0c/evil.example",
+        "http:/evil.example",
+    ],
+)
 def test_hole7_other_tricks_go_home(target):
     """Do the usual open-redirect spellings all fall back to the default?"""
     from web.sessions import safe_next
@@ -177,8 +220,13 @@ def test_hole7_paths_on_this_site_still_come_back(app):
 
 
 @settings_(max_examples=400, deadline=None)
-@given(st.one_of(st.text(), st.text(alphabet="/\\\t\n\r :.@%?#ab\x00\x0b\u3000\u2028\uff0f", max_size=24),
-                 st.builds(lambda a, b: "/" + a + "/" + b, st.text(max_size=4), st.text(max_size=8))))
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet="/\\\t\n\r :.@%?#ab\x00\x0b\u3000\u2028\uff0f", max_size=24),
+        st.builds(lambda a, b: "/" + a + "/" + b, st.text(max_size=4), st.text(max_size=8)),
+    )
+)
 @example("//[")  # an unclosed IPv6 host: urlsplit raised, a 500 on the sign-in page (found by this test)
 @example("//]a")
 def test_hole7_safe_next_only_ever_answers_a_path_on_this_site(target):
@@ -198,14 +246,16 @@ def test_hole7_safe_next_only_ever_answers_a_path_on_this_site(target):
 
 # --- hole 9: wrong MFA codes are capped per account, whatever the address ---------------------------
 
+
 def _browser_at_mfa_step(app, staff, address: str):
     """A browser that passed the password step from `address` and waits for its code."""
     from tests.helpers import csrf_token
 
     browser = app.test_client()
     browser.environ_base["REMOTE_ADDR"] = address
-    resp = browser.post("/login", data={"email": staff.email, "password": PASSWORD,
-                                        "csrf_token": csrf_token(browser)})
+    resp = browser.post(
+        "/login", data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_token(browser)}
+    )
     assert resp.headers["Location"] == "/mfa/verify"
     return browser, csrf_token(browser, "/mfa/verify")
 
@@ -266,11 +316,16 @@ def test_hole9_api_token_mfa_failures_are_capped_per_account(app_factory):
     secret = enable_mfa(staff)
 
     def token_from(address: str, code: str):
-        return client.post("/api/v1/auth/token", json={"email": staff.email, "password": PASSWORD, "totp": code},
-                           environ_base={"REMOTE_ADDR": address})
+        return client.post(
+            "/api/v1/auth/token",
+            json={"email": staff.email, "password": PASSWORD, "totp": code},
+            environ_base={"REMOTE_ADDR": address},
+        )
 
-    codes = [token_from(f"198.51.100.{i + 1}", wrong_totp_code(secret)).get_json()["error"]["code"]
-             for i in range(mfa.MAX_FAILURES)]
+    codes = [
+        token_from(f"198.51.100.{i + 1}", wrong_totp_code(secret)).get_json()["error"]["code"]
+        for i in range(mfa.MAX_FAILURES)
+    ]
     assert codes == ["mfa_invalid"] * (mfa.MAX_FAILURES - 1) + ["mfa_locked"]
     right = token_from("203.0.113.5", totp_code(secret))
     assert right.status_code == 401 and right.get_json()["error"]["code"] == "mfa_locked"
@@ -289,10 +344,14 @@ def test_hole9_a_right_code_clears_the_count(app_factory):
         for _ in range(mfa.MAX_FAILURES - 1):
             resp = client.post("/api/v1/auth/token", json={**body, "totp": wrong_totp_code(secret)})
             assert resp.get_json()["error"]["code"] == "mfa_invalid"
-        assert client.post("/api/v1/auth/token", json={**body, "totp": totp_code(secret, step)}).status_code == 200
+        assert (
+            client.post("/api/v1/auth/token", json={**body, "totp": totp_code(secret, step)}).status_code
+            == 200
+        )
 
 
 # --- hole 8: activation links stay out of logs and out of our copy of sent mail ---------------------
+
 
 def _activation_mail(ann) -> tuple[str, str]:
     """Mail Ann her activation link (as the intake's invitation does); returns (link, raw token) as
@@ -324,8 +383,14 @@ def test_hole8_activation_token_not_in_access_log(settings, clean_db, tmp_path):
     log = tmp_path / "web.log"
     env = {**os.environ, "PORTICO_PORT": str(port), "PORTICO_LOG_LEVEL": "INFO"}
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "web", "--workers", "1"], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "web", "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         embedded.wait_for_port(port, timeout=60)
         secret = "hole8-secret-token-0123456789abcdef"
@@ -353,7 +418,9 @@ def test_hole8_development_server_access_log_has_no_query_string(app, caplog):
     thread.start()
     try:
         with caplog.at_level(logging.INFO, logger="werkzeug"):
-            resp = requests.get(f"http://127.0.0.1:{server.port}/portal/activate?token=hole8-dev-secret", timeout=30)
+            resp = requests.get(
+                f"http://127.0.0.1:{server.port}/portal/activate?token=hole8-dev-secret", timeout=30
+            )
             assert resp.status_code == 200
     finally:
         server.shutdown()
@@ -403,9 +470,11 @@ def test_hole8_redact_links_keeps_plain_links_and_cuts_queries():
     """Are plain links kept as they are, and every query string and fragment (in text or HTML) cut?"""
     from engine.services.messaging.mail import REDACTED, redact_links
 
-    text = ("Sign in: https://p.example/portal/tasks\n"
-            "Set your password: https://p.example/portal/activate?token=abc-123&x=1\n"
-            '<a href="https://p.example/r#t=zzz">go</a>')
+    text = (
+        "Sign in: https://p.example/portal/tasks\n"
+        "Set your password: https://p.example/portal/activate?token=abc-123&x=1\n"
+        '<a href="https://p.example/r#t=zzz">go</a>'
+    )
     redacted = redact_links(text)
     assert "https://p.example/portal/tasks\n" in redacted
     assert f"https://p.example/portal/activate?{REDACTED}\n" in redacted

@@ -35,8 +35,13 @@ def test_staff_home_shows_what_needs_me_and_the_funnel_with_counts(client, demo)
     assert "1 Intake waiting for review" in text and "2 Intakes waiting on the client" in text
     assert 'href="/staff/inbox"' in html and 'href="/staff/messages"' in html
     assert "Whole practice" in text and "Priya Natarajan’s clients" in text
-    for label, count, share in (("Invited", 4, 100), ("Started", 3, 75), ("Submitted", 2, 50),
-                                ("Acknowledged", 1, 25), ("Filed", 1, 25)):
+    for label, count, share in (
+        ("Invited", 4, 100),
+        ("Started", 3, 75),
+        ("Submitted", 2, 50),
+        ("Acknowledged", 1, 25),
+        ("Filed", 1, 25),
+    ):
         assert f'aria-label="{label}: {count} of 4 intakes, {share}%"' in html
         assert f'<th scope="row">{label}</th><td class="n">{count}</td>' in html
     assert html.count('aria-current="page"') == 1 and '<a href="/staff" aria-current="page">' in html
@@ -48,13 +53,16 @@ def test_client_hub_shows_the_same_tab_bar_on_every_tab_with_the_right_one_curre
     login_as(client, "orgadmin@harbor.example", PASSWORD)
     alex = Client.objects.get(first_name="Alex")
     base = f"/staff/clients/{alex.id}"
-    for tab, path in zip(TABS, ["", "/documents", "/messages", "/appointments", "/billing", "/insurance",
-                                "/contacts"], strict=True):
+    for tab, path in zip(
+        TABS,
+        ["", "/documents", "/messages", "/appointments", "/billing", "/insurance", "/contacts"],
+        strict=True,
+    ):
         resp = client.get(base + path)
         assert resp.status_code == 200, path
         html = resp.get_data(as_text=True)
-        bar = html[html.index('<nav class="tabs"'):]
-        bar = bar[:bar.index("</nav>")]
+        bar = html[html.index('<nav class="tabs"') :]
+        bar = bar[: bar.index("</nav>")]
         assert re.findall(r">([A-Za-z]+)</a>", bar) == TABS
         assert re.findall(r'aria-current="page">([A-Za-z]+)</a>', bar) == [tab]
         assert '<a href="/staff/clients" aria-current="page">Clients</a>' in html
@@ -65,8 +73,10 @@ def test_client_overview_shows_the_portal_invitation_and_intake_state(client, de
     for one invited but not signed in, offer "Invite to portal" to one never invited, and say where each
     intake stands in words?"""
     login_as(client, "orgadmin@harbor.example", PASSWORD)
-    page = {c.first_name: _visible(client.get(f"/staff/clients/{c.id}").get_data(as_text=True))
-            for c in Client.objects(first_name__in=["Alex", "Casey", "Riley", "Sam"])}
+    page = {
+        c.first_name: _visible(client.get(f"/staff/clients/{c.id}").get_data(as_text=True))
+        for c in Client.objects(first_name__in=["Alex", "Casey", "Riley", "Sam"])
+    }
     assert "Portal active" in page["Alex"] and "Filling in forms" in page["Alex"]
     assert "Still to fill in: Client information" in page["Alex"]
     assert "Invitation sent" in page["Casey"] and "Resend" in page["Casey"]
@@ -86,10 +96,20 @@ def test_client_appointments_tab_lists_the_booked_session_in_words(client, demo)
     assert "harbor_st" not in text
 
 
-NAV = [("/staff", "Home"), ("/staff/appointments", "Appointments"), ("/staff/calendar", "Calendar"),
-       ("/staff/messages", "Messages"), ("/staff/inbox", "Inbox"), ("/staff/preferences", "My preferences"),
-       ("/admin/setup", "Practice set-up"), ("/admin/practice", "Practice set-up"), ("/staff/clients", "Clients"),
-       ("/admin/staff", "Staff"), ("/admin/permissions", "Default permissions"), ("/admin/portal", "Portal settings")]
+NAV = [
+    ("/staff", "Home"),
+    ("/staff/appointments", "Appointments"),
+    ("/staff/calendar", "Calendar"),
+    ("/staff/messages", "Messages"),
+    ("/staff/inbox", "Inbox"),
+    ("/staff/preferences", "My preferences"),
+    ("/admin/setup", "Practice set-up"),
+    ("/admin/practice", "Practice set-up"),
+    ("/staff/clients", "Clients"),
+    ("/admin/staff", "Staff"),
+    ("/admin/permissions", "Default permissions"),
+    ("/admin/portal", "Portal settings"),
+]
 
 
 def test_the_staff_navigation_marks_the_page_you_are_on(client, demo):
@@ -97,6 +117,6 @@ def test_the_staff_navigation_marks_the_page_you_are_on(client, demo):
     login_as(client, "orgadmin@harbor.example", PASSWORD)
     for path, label in NAV:
         html = client.get(path).get_data(as_text=True)
-        nav = html[html.index('aria-label="Staff"'):]
-        nav = nav[:nav.index("</nav>")]
+        nav = html[html.index('aria-label="Staff"') :]
+        nav = nav[: nav.index("</nav>")]
         assert re.findall(r'aria-current="page">([^<]+)</a>', nav) == [label], path

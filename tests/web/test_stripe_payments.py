@@ -25,6 +25,7 @@ WEBHOOK = "/api/v1/stripe/webhook"
 @pytest.fixture()
 def configured(settings, clean_db):
     """Install settings for one test (the app reads them per request); the session's come back after."""
+
     def install(**changes):
         from web.app import create_app
 
@@ -44,24 +45,44 @@ def _sign(payload: bytes, secret: str = SECRET, at: int | None = None) -> str:
 
 
 def _succeeded(event_id: str, intent_id: str, invoice_id: str, amount: int) -> bytes:
-    return json.dumps({
-        "id": event_id, "object": "event", "type": "payment_intent.succeeded", "api_version": "2024-06-20",
-        "data": {"object": {
-            "id": intent_id, "object": "payment_intent", "amount": amount, "amount_received": amount,
-            "currency": "usd", "status": "succeeded", "metadata": {"invoice": invoice_id},
-            "payment_method": {"id": "pm_card_visa", "object": "payment_method",
-                               "card": {"brand": "visa", "last4": "4242"}}}},
-    }).encode()
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "api_version": "2024-06-20",
+            "data": {
+                "object": {
+                    "id": intent_id,
+                    "object": "payment_intent",
+                    "amount": amount,
+                    "amount_received": amount,
+                    "currency": "usd",
+                    "status": "succeeded",
+                    "metadata": {"invoice": invoice_id},
+                    "payment_method": {
+                        "id": "pm_card_visa",
+                        "object": "payment_method",
+                        "card": {"brand": "visa", "last4": "4242"},
+                    },
+                }
+            },
+        }
+    ).encode()
 
 
 def _invoice(family, cents=12500) -> dict:
-    return billing.create_invoice(SYSTEM, family["minor"].id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": cents}]})
+    return billing.create_invoice(
+        SYSTEM,
+        family["minor"].id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": cents}]},
+    )
 
 
 def _post(client, payload: bytes, signature: str):
-    return client.post(WEBHOOK, data=payload, headers={"Stripe-Signature": signature,
-                                                        "Content-Type": "application/json"})
+    return client.post(
+        WEBHOOK, data=payload, headers={"Stripe-Signature": signature, "Content-Type": "application/json"}
+    )
 
 
 def test_same_webhook_event_twice_credits_the_invoice_once(configured, family):
@@ -93,8 +114,12 @@ def test_same_webhook_event_twice_credits_the_invoice_once(configured, family):
     assert payment.receipt_number.startswith("R-")
     assert ProcessorEvent.objects.count() == 2
     receipts = MailMessage.objects(direction="out", subject__startswith="Payment received")
-    assert sorted(m.to[0] for m in receipts) == sorted([family["emails"]["client"], family["emails"]["guardian"]])
-    assert {m.status for m in receipts} == {"queued"}  # the workers send them (tests/workers/test_notice_mail.py)
+    assert sorted(m.to[0] for m in receipts) == sorted(
+        [family["emails"]["client"], family["emails"]["guardian"]]
+    )
+    assert {m.status for m in receipts} == {
+        "queued"
+    }  # the workers send them (tests/workers/test_notice_mail.py)
 
 
 def test_bad_signature_is_400_and_credits_nothing(configured, family):
@@ -103,11 +128,13 @@ def test_bad_signature_is_400_and_credits_nothing(configured, family):
     invoice = _invoice(family)
     payload = _succeeded("evt_bad", "pi_test_1", invoice["id"], 12500)
     tampered = payload.replace(b"12500", b"99999")
-    for body, signature in ((payload, _sign(payload, secret="whsec_someone_else")),
-                            (payload, _sign(payload, at=int(time.time()) - 3600)),
-                            (payload, ""),
-                            (tampered, _sign(payload)),
-                            (b"not json", _sign(b"not json"))):
+    for body, signature in (
+        (payload, _sign(payload, secret="whsec_someone_else")),
+        (payload, _sign(payload, at=int(time.time()) - 3600)),
+        (payload, ""),
+        (tampered, _sign(payload)),
+        (b"not json", _sign(b"not json")),
+    ):
         resp = _post(client, body, signature)
         assert resp.status_code == 400, (signature, resp.get_json())
     assert Payment.objects.count() == 0 and ProcessorEvent.objects.count() == 0
@@ -119,8 +146,14 @@ def test_bad_signature_is_400_and_credits_nothing(configured, family):
 def test_other_events_and_unconfigured_webhook(configured, family):
     """Is an event we do not act on acknowledged without a credit, and the endpoint 404 without a secret?"""
     client = configured(stripe_webhook_secret=SECRET)
-    payload = json.dumps({"id": "evt_x", "object": "event", "type": "customer.created",
-                          "data": {"object": {"id": "cus_1", "object": "customer"}}}).encode()
+    payload = json.dumps(
+        {
+            "id": "evt_x",
+            "object": "event",
+            "type": "customer.created",
+            "data": {"object": {"id": "cus_1", "object": "customer"}},
+        }
+    ).encode()
     assert _post(client, payload, _sign(payload)).get_json() == {"outcome": "ignored"}
     assert Payment.objects.count() == 0
     plain = configured()
@@ -138,7 +171,9 @@ def test_pay_page_loads_stripe_js_only_with_stripe_keys(configured, family):
     assert page.headers["Content-Security-Policy"] == headers.CSP
     assert "Card number" in page.get_data(as_text=True)
 
-    stripe = configured(payment_gateway="stripe", stripe_secret_key="sk_test_x", stripe_publishable_key="pk_test_x")
+    stripe = configured(
+        payment_gateway="stripe", stripe_secret_key="sk_test_x", stripe_publishable_key="pk_test_x"
+    )
     login_as(stripe, family["emails"]["guardian"])
     page = stripe.get("/portal/billing")
     html = page.get_data(as_text=True)

@@ -27,7 +27,6 @@ def broker(services, clean_db):
     use_broker(before)
 
 
-
 def _received(subject_part: str) -> list[MailMessage]:
     return list(MailMessage.objects(direction="sink", subject__contains=subject_part))
 
@@ -35,8 +34,9 @@ def _received(subject_part: str) -> list[MailMessage]:
 def test_message_notice_is_sent_by_the_worker_not_the_request(client, family, broker):
     """Does posting a message answer without sending its notice, and does the worker then send it once?"""
     csrf = login_as(client, family["emails"]["staff"])
-    resp = client.post(f"/api/v1/clients/{family['minor'].id}/messages", json={"body": "See you Tuesday"},
-                       headers=csrf)
+    resp = client.post(
+        f"/api/v1/clients/{family['minor'].id}/messages", json={"body": "See you Tuesday"}, headers=csrf
+    )
     assert resp.status_code == 201, resp.get_json()
     notices = list(MailMessage.objects(direction="out", subject__startswith="You have a new secure message"))
     assert {m.to[0] for m in notices} == {family["emails"]["client"], family["emails"]["guardian"]}
@@ -54,11 +54,17 @@ def test_receipt_is_sent_by_the_worker_and_reads_naturally(client, family, broke
     org = Organization.get()
     org.name = "Calm Minds"
     org.save()
-    invoice = billing.create_invoice(SYSTEM, family["minor"].id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 12500}]})
+    invoice = billing.create_invoice(
+        SYSTEM,
+        family["minor"].id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 12500}]},
+    )
     csrf = login_as(client, family["emails"]["guardian"])
-    resp = client.post(f"/api/v1/invoices/{invoice['id']}/payments", json={"card": VISA_OK},
-                       headers={**csrf, "Idempotency-Key": "receipt-by-worker-1"})
+    resp = client.post(
+        f"/api/v1/invoices/{invoice['id']}/payments",
+        json={"card": VISA_OK},
+        headers={**csrf, "Idempotency-Key": "receipt-by-worker-1"},
+    )
     assert resp.status_code == 201, resp.get_json()
     [receipt] = MailMessage.objects(direction="out", subject__startswith="Payment received")
     assert receipt.status == "queued" and receipt.to == [family["emails"]["guardian"]]

@@ -17,9 +17,15 @@ from workers.broker import use_broker
 def _due_appointment(family) -> Appointment:
     """A booked appointment two hours ahead whose reminder is due."""
     soon = utcnow() + timedelta(hours=2)
-    return Appointment(client=family["minor"].id, staff=family["therapist"].id, location="main",
-                       service_type="individual", start=soon, end=soon + timedelta(minutes=50),
-                       reminder_due_at=soon - timedelta(hours=24)).save()
+    return Appointment(
+        client=family["minor"].id,
+        staff=family["therapist"].id,
+        location="main",
+        service_type="individual",
+        start=soon,
+        end=soon + timedelta(minutes=50),
+        reminder_due_at=soon - timedelta(hours=24),
+    ).save()
 
 
 def test_reminder_actor_sends_due_reminders(family):
@@ -39,7 +45,10 @@ def test_reminder_actor_sends_due_reminders(family):
     finally:
         use_broker(previous)
     assert Appointment.objects.get(id=appt.id).reminder_sent_at is not None
-    assert MailMessage.objects(direction="out", to="gail@example.org", subject__startswith="Reminder").count() == 1
+    assert (
+        MailMessage.objects(direction="out", to="gail@example.org", subject__startswith="Reminder").count()
+        == 1
+    )
 
 
 def test_worker_sweeps_reminders_on_its_own(family):

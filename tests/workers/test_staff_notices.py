@@ -39,7 +39,6 @@ def _sweep() -> None:
     run()
 
 
-
 def _received(to: str) -> list[MailMessage]:
     return list(MailMessage.objects(direction="sink", to=to))
 
@@ -81,13 +80,22 @@ def test_a_digest_therapist_gets_one_digest_with_counts(family, broker):
     org.locations = [Location(key="main", name="Main office")]
     org.service_types = [ServiceType(key="individual", name="Individual", duration_minutes=50)]
     org.save()
-    availability.add_rule(family["staff"], therapist.id, {"location": "main", "weekday": 0, "start": "09:00",
-                                                          "end": "12:00"})
+    availability.add_rule(
+        family["staff"], therapist.id, {"location": "main", "weekday": 0, "start": "09:00", "end": "12:00"}
+    )
     on = date.today() + timedelta(days=7)
-    slot = availability.open_slots(location="main", service_type_key="individual", date_from=on,
-                                   date_to=on + timedelta(days=6))[0]
-    scheduling.book(family["guardian"], client_id=family["minor"].id, staff_id=therapist.id, location="main",
-                    service_type_key="individual", start=slot["start"], request=True)
+    slot = availability.open_slots(
+        location="main", service_type_key="individual", date_from=on, date_to=on + timedelta(days=6)
+    )[0]
+    scheduling.book(
+        family["guardian"],
+        client_id=family["minor"].id,
+        staff_id=therapist.id,
+        location="main",
+        service_type_key="individual",
+        start=slot["start"],
+        request=True,
+    )
     messaging.post_message(family["guardian"], family["minor"].id, body=SECRET)
     request_form(family["minor"], "gad7", lane="staff")
     request_form(family["minor"], "phq9", lane="staff")

@@ -66,8 +66,11 @@ def test_intake_events_arrive_once_each_signed_after_failures(client, people, sm
     deliver_webhook.options.update(min_backoff=50, max_backoff=300)  # test-sized backoff between attempts
     receiver = Receiver(fail_first=3)
     staff, ann = people["staff"], people["client"]
-    resp = client.post("/api/v1/webhooks", headers=staff,
-                       json={"url": receiver.url, "events": list(WEBHOOK_EVENTS), "description": "EHR"})
+    resp = client.post(
+        "/api/v1/webhooks",
+        headers=staff,
+        json={"url": receiver.url, "events": list(WEBHOOK_EVENTS), "description": "EHR"},
+    )
     assert resp.status_code == 201, resp.get_json()
     endpoint, secret = resp.get_json(), resp.get_json()["secret"]
     assert "secret" not in client.get(f"/api/v1/webhooks/{endpoint['id']}", headers=staff).get_json()
@@ -81,20 +84,30 @@ def test_intake_events_arrive_once_each_signed_after_failures(client, people, sm
         return any(json.loads(b)["type"] == "intake.completed" for _h, b in receiver.accepted())
 
     lc.wait_for(received_completion, timeout=60, what="the intake.completed event")
-    lc.wait_for(lambda: not WebhookDelivery.objects(status__ne="delivered").count(), timeout=60,
-                what="every delivery to be delivered")
+    lc.wait_for(
+        lambda: not WebhookDelivery.objects(status__ne="delivered").count(),
+        timeout=60,
+        what="every delivery to be delivered",
+    )
     accepted = receiver.accepted()
     events = [json.loads(body) for _h, body in accepted]
     ids = [e["id"] for e in events]
     assert len(ids) == len(set(ids)), "an event was accepted more than once"
     assert sorted(e["type"] for e in events) == sorted(
-        ["form.submitted"] * 2 + ["form.acknowledged"] * 2 + ["document.filed"] * 3 + ["intake.completed"])
+        ["form.submitted"] * 2 + ["form.acknowledged"] * 2 + ["document.filed"] * 3 + ["intake.completed"]
+    )
     for headers, body in accepted:
         assert verify(secret, headers, body), "bad signature"
         event = json.loads(body)
         assert headers["Portico-Event-Id"] == event["id"] and headers["Portico-Event"] == event["type"]
         assert event["data"]["client_id"] == str(ann.id)
-        assert set(event["data"]) <= {"client_id", "submission_id", "task_id", "process_instance_id", "document_id"}
+        assert set(event["data"]) <= {
+            "client_id",
+            "submission_id",
+            "task_id",
+            "process_instance_id",
+            "document_id",
+        }
     assert not any(b"Ann" in body or b"ann@" in body for _h, body, _s in receiver.requests)  # ids only
     assert len(receiver.requests) == len(accepted) + 3  # the three refused attempts were retried
 
@@ -117,20 +130,35 @@ def test_loopback_and_private_addresses_are_refused_in_production(client, settin
     from engine.services.integrations import webhook_delivery, webhooks
 
     staff = people["staff"]
-    made = client.post("/api/v1/webhooks", headers=staff,
-                       json={"url": "http://127.0.0.1:9/hooks", "events": ["form.submitted"]})
+    made = client.post(
+        "/api/v1/webhooks",
+        headers=staff,
+        json={"url": "http://127.0.0.1:9/hooks", "events": ["form.submitted"]},
+    )
     assert made.status_code == 201  # development: the local receiver of a test or a laptop is fine
     config.install(settings.with_(env="production"))
     try:
-        for url in ("http://127.0.0.1:9/hooks", "http://localhost/hooks", "http://10.1.2.3/x",
-                    "http://192.168.0.10/x", "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
-                    "http://[::ffff:127.0.0.1]/x"):
-            resp = client.post("/api/v1/webhooks", headers=staff, json={"url": url, "events": ["form.submitted"]})
+        for url in (
+            "http://127.0.0.1:9/hooks",
+            "http://localhost/hooks",
+            "http://10.1.2.3/x",
+            "http://192.168.0.10/x",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/x",
+            "http://[::ffff:127.0.0.1]/x",
+        ):
+            resp = client.post(
+                "/api/v1/webhooks", headers=staff, json={"url": url, "events": ["form.submitted"]}
+            )
             assert resp.status_code == 422 and "url" in resp.get_json()["error"]["details"], url
         assert webhooks.emit("form.submitted", key="k1", client_id=people["client"].id) == 1
         row = WebhookDelivery.objects.get()
         assert webhook_delivery.deliver(row.id) == "failed"
         row.reload()
-        assert row.status == "failed" and "loopback" in row.attempts[0].error and row.attempts[0].status_code is None
+        assert (
+            row.status == "failed"
+            and "loopback" in row.attempts[0].error
+            and row.attempts[0].status_code is None
+        )
     finally:
         config.install(settings)

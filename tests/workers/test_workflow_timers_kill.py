@@ -26,9 +26,14 @@ N = 500
 
 
 def _start_worker(threads: int = 6) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests/workers/workflow_worker_main.py"), str(threads)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=dict(os.environ),
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests/workers/workflow_worker_main.py"), str(threads)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+        start_new_session=True,
+    )
     assert proc.stdout.readline().strip() == b"ready"
     return proc
 
@@ -49,19 +54,26 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
     for lead in (12, 30, 60):
         due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
         with ThreadPoolExecutor(4) as pool:
-            ids = list(pool.map(lambda _, at=due: start("t_timer", data={"fire_at": at.isoformat()}), range(N)))
+            ids = list(
+                pool.map(lambda _, at=due: start("t_timer", data={"fire_at": at.isoformat()}), range(N))
+            )
         if Timer.objects(status="waiting").count() == N:
             break
-        for coll in (store.instances(), Timer._get_collection(), Task._get_collection(),
-                     OutboxMessage._get_collection()):
+        for coll in (
+            store.instances(),
+            Timer._get_collection(),
+            Task._get_collection(),
+            OutboxMessage._get_collection(),
+        ):
             coll.delete_many({})
     assert Timer.objects(status="waiting").count() == N, "could not create 500 waiting timers in time"
     # Workers start once every timer waits; firing needs them only from the due second on.
     workers = [_start_worker(), _start_worker()]
     wiring.wire_broker(settings.broker_url)  # what `portico scheduler` does at start
     stop = threading.Event()
-    sweeper = threading.Thread(target=scheduler.run_forever, daemon=True,
-                               kwargs={"interval": 0.5, "stop": stop, "resend_seconds": 3})
+    sweeper = threading.Thread(
+        target=scheduler.run_forever, daemon=True, kwargs={"interval": 0.5, "stop": stop, "resend_seconds": 3}
+    )
     sweeper.start()
     assert len({t.due_at for t in Timer.objects.only("due_at")}) == 1
     try:
@@ -76,7 +88,9 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
         # Generous: on a loaded machine one worker left alone is slow; what is checked is "once".
         while store.instances().count_documents({"status": "completed"}) < N:
             if time.monotonic() > deadline + 180:
-                pytest.fail(f"only {store.instances().count_documents({'status': 'completed'})} of {N} finished")
+                pytest.fail(
+                    f"only {store.instances().count_documents({'status': 'completed'})} of {N} finished"
+                )
             time.sleep(0.2)
         # A worker killed between its save and its projection leaves a row for the sweep to mark.
         while Timer.objects(status="waiting").count():
@@ -91,7 +105,9 @@ def test_500_timers_fire_once_despite_kill9(clean_db, settings):
                 w.wait()
         sweeper.join(5)
 
-    fired_per_instance = [sum(e["kind"] == "timer_fired" for e in doc["history"])
-                          for doc in store.instances().find({"_id": {"$in": ids}}, {"history": 1})]
+    fired_per_instance = [
+        sum(e["kind"] == "timer_fired" for e in doc["history"])
+        for doc in store.instances().find({"_id": {"$in": ids}}, {"history": 1})
+    ]
     assert fired_per_instance == [1] * N
     assert Timer.objects(status="fired").count() == N

@@ -23,7 +23,11 @@ def main() -> None:
 
     parent = os.getppid()
     broker = setup_from_environment()
-    worker = Worker(broker, queues={"workflow", "workflow.DQ"}, worker_threads=int(sys.argv[1]) if len(sys.argv) > 1 else 4)
+    worker = Worker(
+        broker,
+        queues={"workflow", "workflow.DQ"},
+        worker_threads=int(sys.argv[1]) if len(sys.argv) > 1 else 4,
+    )
     worker.start()
     print("ready", flush=True)
     while os.getppid() == parent:

@@ -38,5 +38,7 @@ def reject_unknown_query() -> None:
         return
     unknown = sorted(set(request.args) - _declared_query(request.endpoint, request.method))
     if unknown:
-        raise ValidationFailed(f"unknown query parameter: {', '.join(unknown)}",
-                               details={name: ["Unknown field."] for name in unknown})
+        raise ValidationFailed(
+            f"unknown query parameter: {', '.join(unknown)}",
+            details={name: ["Unknown field."] for name in unknown},
+        )

@@ -18,7 +18,9 @@ def download(data: bytes | str, mimetype: str, filename: str, *, inline: bool = 
     """Bytes sent as a file (a stored file, a PDF, a calendar): never rendered as a page, never sniffed,
     never cached."""
     resp = Response(data, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(filename)}"
+    resp.headers["Content-Disposition"] = (
+        f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(filename)}"
+    )
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -27,5 +29,9 @@ def download(data: bytes | str, mimetype: str, filename: str, *, inline: bool = 
 
 def file_response(data: bytes, meta: files.StoredFile, *, inline: bool = False) -> Response:
     """A decrypted stored file as a download; inline only for images and PDFs."""
-    return download(data, meta.content_type, meta.filename,
-                    inline=inline and meta.content_type in files.IMAGE_TYPES | {"application/pdf"})
+    return download(
+        data,
+        meta.content_type,
+        meta.filename,
+        inline=inline and meta.content_type in files.IMAGE_TYPES | {"application/pdf"},
+    )

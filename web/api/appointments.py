@@ -10,7 +10,9 @@ from engine.services.appointments import availability, scheduling
 from web.api._files import download
 from web.security import access, current_actor
 
-blp = Blueprint("appointments_api", __name__, url_prefix="/api/v1", description="Appointments and availability")
+blp = Blueprint(
+    "appointments_api", __name__, url_prefix="/api/v1", description="Appointments and availability"
+)
 
 _S, _I, _B = ma.fields.String, ma.fields.Integer, ma.fields.Boolean
 
@@ -32,15 +34,21 @@ class AppointmentQuery(ma.Schema):
     staff_id = _S(metadata={"description": "staff: another member's calendar (calendar.manage)"})
     upcoming = _B(load_default=True)
     include_cancelled = _B(load_default=False)
-    start_from = ma.fields.AwareDateTime(data_key="from", metadata={"description": "starts at or after (ISO-8601)"})
+    start_from = ma.fields.AwareDateTime(
+        data_key="from", metadata={"description": "starts at or after (ISO-8601)"}
+    )
     start_to = ma.fields.AwareDateTime(data_key="to", metadata={"description": "starts before (ISO-8601)"})
 
 
 class AppointmentBooking(ma.Schema):
     client_id, staff_id = _S(required=True), _S(required=True)
     location, service_type = _S(required=True), _S(required=True)
-    start = _S(required=True, metadata={"description": "ISO-8601 with offset, one of GET /availability's starts"})
-    request = _B(load_default=False, metadata={"description": "ask the practice to confirm instead of booking"})
+    start = _S(
+        required=True, metadata={"description": "ISO-8601 with offset, one of GET /availability's starts"}
+    )
+    request = _B(
+        load_default=False, metadata={"description": "ask the practice to confirm instead of booking"}
+    )
     telehealth_url = _S(load_default="", metadata={"description": "staff only; https://"})
 
 
@@ -116,9 +124,16 @@ class Appointments(MethodView):
     @access("authenticated")
     def post(self, body):
         """Book an open slot (409 slot_taken / slot_not_open), or request it with `request: true`."""
-        return scheduling.book(current_actor(), client_id=body["client_id"], staff_id=body["staff_id"],
-                               location=body["location"], service_type_key=body["service_type"],
-                               start=body["start"], request=body["request"], telehealth_url=body["telehealth_url"])
+        return scheduling.book(
+            current_actor(),
+            client_id=body["client_id"],
+            staff_id=body["staff_id"],
+            location=body["location"],
+            service_type_key=body["service_type"],
+            start=body["start"],
+            request=body["request"],
+            telehealth_url=body["telehealth_url"],
+        )
 
 
 @blp.route("/appointments.ics")
@@ -184,9 +199,15 @@ class OpenSlots(MethodView):
     @access("authenticated")
     def get(self, args):
         """Open slots for a location and service type between two dates (at most 62 days)."""
-        return {"items": availability.open_slots(location=args["location"], service_type_key=args["service_type"],
-                                                 date_from=args["date_from"], date_to=args["date_to"],
-                                                 staff_id=args.get("staff_id"))}
+        return {
+            "items": availability.open_slots(
+                location=args["location"],
+                service_type_key=args["service_type"],
+                date_from=args["date_from"],
+                date_to=args["date_to"],
+                staff_id=args.get("staff_id"),
+            )
+        }
 
 
 @blp.route("/availability/staff/<staff_id>")

@@ -17,8 +17,12 @@ blp = Blueprint("auth_api", __name__, url_prefix="/api/v1", description="Log in 
 class TokenRequest(ma.Schema):
     email = ma.fields.String(required=True, validate=ma.validate.Length(max=254))
     password = ma.fields.String(required=True, validate=ma.validate.Length(max=1024))
-    totp = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=16),
-                            metadata={"description": "one-time code when MFA is on for the account"})
+    totp = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=16),
+        metadata={"description": "one-time code when MFA is on for the account"},
+    )
 
 
 class TokenResponse(ma.Schema):
@@ -40,8 +44,11 @@ class ResetAnswer(ma.Schema):
 
 
 class ResetComplete(ma.Schema):
-    token = ma.fields.String(required=True, validate=ma.validate.Length(max=200),
-                             metadata={"description": "the token of the mailed link"})
+    token = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "the token of the mailed link"},
+    )
     password = ma.fields.String(required=True, validate=ma.validate.Length(max=1024))
 
 
@@ -60,7 +67,9 @@ class Me(ma.Schema):
     name = ma.fields.String()
     mfa_enabled = ma.fields.Boolean()
     roles = ma.fields.List(ma.fields.String())
-    permissions = ma.fields.List(ma.fields.String(), metadata={"description": "effective permission codes (staff)"})
+    permissions = ma.fields.List(
+        ma.fields.String(), metadata={"description": "effective permission codes (staff)"}
+    )
     profiles = ma.fields.List(ma.fields.Nested(Profile), metadata={"description": "client profiles (portal)"})
     active_profile_id = ma.fields.String(allow_none=True)
 
@@ -80,8 +89,9 @@ def issue_token(body):
     401 codes: invalid_credentials, mfa_required, mfa_invalid, mfa_setup_required. 429 when throttled.
     """
     try:
-        raw, expires_at = accounts.issue_api_token(body["email"], body["password"], body.get("totp"),
-                                                   **_client_info())
+        raw, expires_at = accounts.issue_api_token(
+            body["email"], body["password"], body.get("totp"), **_client_info()
+        )
     except NotAuthenticated as exc:
         if exc.code != "mfa_required":  # asking for the code is not a failed attempt
             sessions.note_login_failed()
@@ -110,8 +120,13 @@ def change_password(body):
     """Change your own password. Every session and token of yours ends, this one included
     (a browser session gets a fresh one). 422 with the wrong field."""
     browser = sessions.bearer_token() is None
-    raw = accounts.change_password(current_actor(), body["current_password"], body["password"],
-                                   reopen_session=browser, active_client_id=g.active_client_id)
+    raw = accounts.change_password(
+        current_actor(),
+        body["current_password"],
+        body["password"],
+        reopen_session=browser,
+        active_client_id=g.active_client_id,
+    )
     if raw:
         sessions.begin_browser_session(raw)
     return None

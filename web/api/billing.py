@@ -18,14 +18,23 @@ _S, _I, _B = ma.fields.String, ma.fields.Integer, ma.fields.Boolean
 
 
 class InvoiceLineItem(ma.Schema):
-    service_type = _S(allow_none=True, metadata={
-        "description": "key of one of the practice's service types: its name and price fill `service` and "
-                       "`amount_cents` when they are left out"})
-    service = _S(validate=ma.validate.Length(min=1, max=200), metadata={"description": "required without service_type"})
+    service_type = _S(
+        allow_none=True,
+        metadata={
+            "description": "key of one of the practice's service types: its name and price fill `service` and "
+            "`amount_cents` when they are left out"
+        },
+    )
+    service = _S(
+        validate=ma.validate.Length(min=1, max=200), metadata={"description": "required without service_type"}
+    )
     service_date = _S(required=True, metadata={"description": "YYYY-MM-DD"})
     amount_cents = _I(strict=True, metadata={"description": "required without service_type"})
-    amount = _S(validate=ma.validate.Length(max=40), load_only=True,
-                metadata={"description": "the amount as people type it (\"$180.00\"), instead of amount_cents"})
+    amount = _S(
+        validate=ma.validate.Length(max=40),
+        load_only=True,
+        metadata={"description": 'the amount as people type it ("$180.00"), instead of amount_cents'},
+    )
     description = _S(load_default="")
 
 
@@ -49,7 +58,15 @@ class PaymentReceipt(ma.Schema):
 
 
 class PaymentOut(ma.Schema):
-    id, invoice_id, client_id, status, currency, gateway, created_at = _S(), _S(), _S(), _S(), _S(), _S(), _S()
+    id, invoice_id, client_id, status, currency, gateway, created_at = (
+        _S(),
+        _S(),
+        _S(),
+        _S(),
+        _S(),
+        _S(),
+        _S(),
+    )
     amount_cents = _I()
     completed_at = _S(allow_none=True)
     card = ma.fields.Nested(PaymentCard)
@@ -77,8 +94,12 @@ class SandboxCardIn(ma.Schema):
 
 
 class PaymentIn(ma.Schema):
-    payment_method = _S(metadata={"description": "a saved payment method id, or a gateway token (Stripe pm_…)"})
-    card = ma.fields.Nested(SandboxCardIn, metadata={"description": "sandbox gateway only: test card details"})
+    payment_method = _S(
+        metadata={"description": "a saved payment method id, or a gateway token (Stripe pm_…)"}
+    )
+    card = ma.fields.Nested(
+        SandboxCardIn, metadata={"description": "sandbox gateway only: test card details"}
+    )
     amount_cents = _I(strict=True, metadata={"description": "default: the whole balance"})
     save_method = _B(load_default=False)
 
@@ -91,7 +112,9 @@ class PaymentMethodOut(ma.Schema):
 
 class PaymentMethodIn(ma.Schema):
     payment_method = _S(metadata={"description": "a gateway token (Stripe pm_…)"})
-    card = ma.fields.Nested(SandboxCardIn, metadata={"description": "sandbox gateway only: test card details"})
+    card = ma.fields.Nested(
+        SandboxCardIn, metadata={"description": "sandbox gateway only: test card details"}
+    )
 
 
 class PaymentMethodList(ma.Schema):
@@ -133,13 +156,16 @@ class Payments(MethodView):
         """Pay an invoice. The Idempotency-Key header is required: a retry with it never charges twice."""
         key = request.headers.get("Idempotency-Key", "")
         if not key:
-            raise ValidationFailed("the Idempotency-Key header is required",
-                                   details={"Idempotency-Key": ["is required"]})
+            raise ValidationFailed(
+                "the Idempotency-Key header is required", details={"Idempotency-Key": ["is required"]}
+            )
         actor = current_actor()
         # Keys are per caller (as a processor scopes them per account): one user's key can never
         # collide with, or reveal, another's.
         scoped = f"api:{actor.kind}:{actor.id}:{key[:200]}"
-        return billing.raise_if_failed(billing.charge_invoice(actor, invoice_id, idempotency_key=scoped, **body))
+        return billing.raise_if_failed(
+            billing.charge_invoice(actor, invoice_id, idempotency_key=scoped, **body)
+        )
 
 
 @blp.route("/clients/<client_id>/payment-methods")
@@ -209,8 +235,11 @@ class StripeWebhook(MethodView):
     def post(self):
         """Stripe's events, verified by their signature (PORTICO_STRIPE_WEBHOOK_SECRET); a succeeded
         payment intent credits its invoice once, however often Stripe sends the event."""
-        return {"outcome": card_intents.handle_stripe_webhook(
-            request.get_data(cache=False), request.headers.get("Stripe-Signature", ""))}
+        return {
+            "outcome": card_intents.handle_stripe_webhook(
+                request.get_data(cache=False), request.headers.get("Stripe-Signature", "")
+            )
+        }
 
 
 class PaymentRequestOut(InvoiceOut):

@@ -11,8 +11,9 @@ from engine.services.clients import clients as client_service
 from engine.services.portal import contact_invitations
 from web.security import access, current_actor
 
-blp = Blueprint("clients_api", __name__, url_prefix="/api/v1",
-                description="Clients and their contact network")
+blp = Blueprint(
+    "clients_api", __name__, url_prefix="/api/v1", description="Clients and their contact network"
+)
 
 _S = ma.fields.String
 _len = ma.validate.Length
@@ -25,7 +26,11 @@ class Address(ma.Schema):
 
 
 class EmergencyContact(ma.Schema):
-    name, relationship, phone = _S(validate=_len(max=200)), _S(validate=_len(max=100)), _S(validate=_len(max=40))
+    name, relationship, phone = (
+        _S(validate=_len(max=200)),
+        _S(validate=_len(max=100)),
+        _S(validate=_len(max=40)),
+    )
 
 
 class ClientEdit(ma.Schema):
@@ -47,7 +52,9 @@ class ClientCreate(ClientEdit):
 
 
 class ClientPatch(ClientEdit):
-    version = ma.fields.Integer(metadata={"description": "the version you read; 409 stale_version if it moved on"})
+    version = ma.fields.Integer(
+        metadata={"description": "the version you read; 409 stale_version if it moved on"}
+    )
 
 
 class ClientOut(ClientEdit):
@@ -59,9 +66,15 @@ class ClientOut(ClientEdit):
 
 
 class ClientQuery(ma.Schema):
-    q = _S(load_default="", validate=_len(max=200), metadata={"description": "words matching name or e-mail starts"})
+    q = _S(
+        load_default="",
+        validate=_len(max=200),
+        metadata={"description": "words matching name or e-mail starts"},
+    )
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=25, validate=ma.validate.Range(min=1, max=client_service.MAX_PER_PAGE))
+    per_page = ma.fields.Integer(
+        load_default=25, validate=ma.validate.Range(min=1, max=client_service.MAX_PER_PAGE)
+    )
     status = _S(load_default="active", validate=ma.validate.OneOf(("active", "archived", "all")))
 
 
@@ -70,8 +83,9 @@ class ClientPage(ma.Schema):
     total, page, per_page = ma.fields.Integer(), ma.fields.Integer(), ma.fields.Integer()
 
 
-LinkPermissions = ma.Schema.from_dict({name: ma.fields.Boolean() for name in LINK_PERMISSIONS},
-                                      name="LinkPermissions")
+LinkPermissions = ma.Schema.from_dict(
+    {name: ma.fields.Boolean() for name in LINK_PERMISSIONS}, name="LinkPermissions"
+)
 
 
 class LinkFields(ma.Schema):
@@ -87,8 +101,12 @@ class ContactPerson(ma.Schema):
 
 
 class LinkEdit(LinkFields):
-    contact = ma.fields.Nested(ContactPerson, metadata={
-        "description": "correct a non-client contact's details (a client's are edited on their record)"})
+    contact = ma.fields.Nested(
+        ContactPerson,
+        metadata={
+            "description": "correct a non-client contact's details (a client's are edited on their record)"
+        },
+    )
 
 
 class ContactAdd(LinkFields, ContactPerson):

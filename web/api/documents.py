@@ -55,8 +55,9 @@ class Documents(MethodView):
         filename, data = files[0]
         title, answers = request.form.get("title", ""), request.form.get("answers_request", "")
         if answers:
-            return intake_requests.upload_paper_form(current_actor(), client_id, answers, filename=filename,
-                                                     data=data, title=title)
+            return intake_requests.upload_paper_form(
+                current_actor(), client_id, answers, filename=filename, data=data, title=title
+            )
         return documents.upload(current_actor(), client_id, filename=filename, data=data, title=title)
 
 
@@ -79,7 +80,9 @@ class SubmittedFormList(MethodView):
 
 
 class SharingIn(ma.Schema):
-    shared = ma.fields.Boolean(required=True, metadata={"description": "show the upload in the client's portal"})
+    shared = ma.fields.Boolean(
+        required=True, metadata={"description": "show the upload in the client's portal"}
+    )
 
 
 @blp.route("/documents/<document_id>/sharing")

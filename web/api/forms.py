@@ -14,7 +14,9 @@ from engine.services.intake import dynamic_forms
 from web.api._files import download
 from web.security import access, current_actor
 
-blp = Blueprint("forms_api", __name__, url_prefix="/api/v1", description="Forms, submissions and review items")
+blp = Blueprint(
+    "forms_api", __name__, url_prefix="/api/v1", description="Forms, submissions and review items"
+)
 
 _S = ma.fields.String
 
@@ -75,8 +77,10 @@ class FormCopyIn(ma.Schema):
     title = _S()
 
 
-_CONTEXT = ("the task the answers belong to (task:<id>); a portal account must name an open task of "
-            "theirs that asks for this form")
+_CONTEXT = (
+    "the task the answers belong to (task:<id>); a portal account must name an open task of "
+    "theirs that asks for this form"
+)
 
 
 class FormAnswersIn(ma.Schema):
@@ -126,7 +130,9 @@ class Forms(MethodView):
     @access("staff")
     def post(self, body):
         """Create a draft form; 422 lists every definition problem by JSON path; 409 if the key is taken."""
-        return form_service.create_form(current_actor(), body["key"], body["kind"], body["title"], body["definition"])
+        return form_service.create_form(
+            current_actor(), body["key"], body["kind"], body["title"], body["definition"]
+        )
 
 
 @blp.route("/forms/check", methods=["POST"])
@@ -218,8 +224,14 @@ class FillForm(MethodView):
         """Submit: 422 with errors by question name (progress kept), else the sealed submission.
 
         Portal accounts submit by completing the task asking for the form: POST /tasks/{id}/complete."""
-        sub = sub_service.complete(current_actor(), client_id, key, body["data"], context=body["context"],
-                                   version_id=body["version_id"])
+        sub = sub_service.complete(
+            current_actor(),
+            client_id,
+            key,
+            body["data"],
+            context=body["context"],
+            version_id=body["version_id"],
+        )
         return sub_service.submission_view(sub)
 
 
@@ -244,7 +256,9 @@ class DynamicSendOut(ma.Schema):
 def fill_dynamic(body, client_id, key):
     """Staff fill a dynamic form for the client (prefill: GET /clients/{id}/forms/{key}); sealed and filed
     in General Documents."""
-    return dynamic_forms.fill_for_client(current_actor(), client_id, key, body["data"], version_id=body["version_id"])
+    return dynamic_forms.fill_for_client(
+        current_actor(), client_id, key, body["data"], version_id=body["version_id"]
+    )
 
 
 @blp.route("/clients/<client_id>/dynamic-forms/<key>/send", methods=["POST"])

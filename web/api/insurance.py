@@ -79,8 +79,18 @@ class CardImage(MethodView):
         data, meta = insurance.read_card(current_actor(), policy_id, side, client_id=client_id)
         return file_response(data, meta, inline=True)
 
-    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
-        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+    @blp.doc(
+        requestBody={
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            }
+        }
+    )
     @blp.response(200, PolicyOut)
     @blp.alt_response(413, description="too large")
     @blp.alt_response(415, description="not an image or PDF")
@@ -90,8 +100,14 @@ class CardImage(MethodView):
         upload = request.files.get("file")
         if upload is None:
             raise ValidationFailed("attach the card image", details={"file": ["is required"]})
-        return insurance.upload_card(current_actor(), policy_id, side, filename=upload.filename or "card",
-                                     data=files.read_upload(upload.stream), client_id=client_id)
+        return insurance.upload_card(
+            current_actor(),
+            policy_id,
+            side,
+            filename=upload.filename or "card",
+            data=files.read_upload(upload.stream),
+            client_id=client_id,
+        )
 
 
 @blp.route("/clients/<client_id>/insurance/<policy_id>/review")

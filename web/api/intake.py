@@ -12,13 +12,17 @@ from engine.services.intake import intake, intake_queries, intake_requests
 from engine.services.portal import invitations
 from web.security import access, current_actor, public
 
-blp = Blueprint("intake_api", __name__, url_prefix="/api/v1", description="Portal invitations and intake forms")
+blp = Blueprint(
+    "intake_api", __name__, url_prefix="/api/v1", description="Portal invitations and intake forms"
+)
 
 _S = ma.fields.String
 
 
 class InviteIn(ma.Schema):
-    packet = ma.fields.List(_S(), metadata={"description": "form keys for this client; default: the practice's packet"})
+    packet = ma.fields.List(
+        _S(), metadata={"description": "form keys for this client; default: the practice's packet"}
+    )
     invoice_id = _S(load_default="", metadata={"description": "charge this invoice at the end of the intake"})
     payment_method = _S(load_default="", metadata={"description": "saved payment method to charge"})
 
@@ -40,7 +44,9 @@ class OutstandingForm(ma.Schema):
 
 class ResendOut(ma.Schema):
     forms = ma.fields.List(ma.fields.Nested(OutstandingForm))
-    instances = ma.fields.List(_S(), metadata={"description": "the resend_forms instances that send the mail"})
+    instances = ma.fields.List(
+        _S(), metadata={"description": "the resend_forms instances that send the mail"}
+    )
 
 
 class ActivateIn(ma.Schema):
@@ -61,8 +67,14 @@ class Invite(MethodView):
     def post(self, body, client_id):
         """Invite the client to the portal: mails activation links and starts `client_intake`; returns the instance."""
         invoice = body.get("invoice_id", "")
-        return intake.invite(current_actor(), client_id, packet=body.get("packet"), collect_payment=bool(invoice),
-                             invoice_id=invoice, payment_method=body.get("payment_method", ""))
+        return intake.invite(
+            current_actor(),
+            client_id,
+            packet=body.get("packet"),
+            collect_payment=bool(invoice),
+            invoice_id=invoice,
+            payment_method=body.get("payment_method", ""),
+        )
 
 
 @blp.route("/clients/<client_id>/form-requests")
@@ -139,8 +151,12 @@ class Activate(MethodView):
     @public
     def post(self, body):
         """Set the portal password from an invitation token (single use, expiring)."""
-        return invitations.activate(body["token"], body["password"], ip=request.remote_addr or "",
-                                    user_agent=request.headers.get("User-Agent", ""))
+        return invitations.activate(
+            body["token"],
+            body["password"],
+            ip=request.remote_addr or "",
+            user_agent=request.headers.get("User-Agent", ""),
+        )
 
 
 class ReviewOut(ma.Schema):

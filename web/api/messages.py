@@ -73,11 +73,24 @@ class Thread(MethodView):
         """The thread (newest `limit` messages, oldest first) with read receipts and your unread count."""
         return messaging.list_messages(current_actor(), client_id, **args)
 
-    @blp.doc(requestBody={"content": {
-        "application/json": {"schema": {"type": "object", "properties": {"body": {"type": "string"}}}},
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "body": {"type": "string"},
-            "attachments": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})
+    @blp.doc(
+        requestBody={
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "properties": {"body": {"type": "string"}}}
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "body": {"type": "string"},
+                            "attachments": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        },
+                    }
+                },
+            }
+        }
+    )
     @blp.response(201, MessageOut)
     @blp.alt_response(413, description="an attachment is too large")
     @blp.alt_response(415, description="an attachment is not an accepted type")

@@ -36,7 +36,9 @@ class InstanceTask(ma.Schema):
 
 class InstanceDetail(InstanceOut):
     history = ma.fields.List(ma.fields.Dict())
-    open_tasks = ma.fields.List(_S(), metadata={"description": "ids of the open tasks, as GET /tasks/{id} takes"})
+    open_tasks = ma.fields.List(
+        _S(), metadata={"description": "ids of the open tasks, as GET /tasks/{id} takes"}
+    )
     tasks = ma.fields.List(ma.fields.Nested(InstanceTask), metadata={"description": "the open tasks"})
     lease_owner = _S(allow_none=True)
     retried_operations = ma.fields.Integer()
@@ -67,8 +69,12 @@ class MessageIn(ma.Schema):
 
 
 class CorrelateIn(MessageIn):
-    correlation = ma.fields.Dict(load_default=dict, metadata={
-        "description": "client_id, instance_id, or task data values the waiting instance must have"})
+    correlation = ma.fields.Dict(
+        load_default=dict,
+        metadata={
+            "description": "client_id, instance_id, or task data values the waiting instance must have"
+        },
+    )
 
 
 class CorrelateOut(ma.Schema):
@@ -90,8 +96,9 @@ class Instances(MethodView):
     @access("staff:workflows.manage")
     def post(self, body):
         """Start the latest version of a deployed process, optionally for a client, with initial data."""
-        return process_service.start(current_actor(), body["process_id"], client_id=body.get("client_id"),
-                                     data=body["data"])
+        return process_service.start(
+            current_actor(), body["process_id"], client_id=body.get("client_id"), data=body["data"]
+        )
 
 
 @blp.route("/process-instances/<instance_id>")
@@ -120,8 +127,9 @@ class CorrelatedMessages(MethodView):
     @access("staff:workflows.manage")
     def post(self, body):
         """Deliver a named message to every instance waiting for it that matches `correlation`."""
-        return process_service.correlate(current_actor(), body["name"], correlation=body["correlation"],
-                                         payload=body["payload"])
+        return process_service.correlate(
+            current_actor(), body["name"], correlation=body["correlation"], payload=body["payload"]
+        )
 
 
 @blp.route("/process-instances/<instance_id>/retry")

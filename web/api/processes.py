@@ -25,7 +25,9 @@ class DefinitionList(ma.Schema):
 
 
 class DeployIn(ma.Schema):
-    bpmn = _S(required=True, validate=ma.validate.Length(min=1, max=2_000_000), metadata={"description": "BPMN XML"})
+    bpmn = _S(
+        required=True, validate=ma.validate.Length(min=1, max=2_000_000), metadata={"description": "BPMN XML"}
+    )
 
 
 class Deployed(ma.Schema):

@@ -10,17 +10,24 @@ from engine.authz import PERMISSIONS
 from engine.services.integrations import service_tokens
 from web.security import access, current_actor
 
-blp = Blueprint("service_tokens_api", __name__, url_prefix="/api/v1",
-                description="Service tokens for integrations (send as `Authorization: Bearer pst_…`)")
+blp = Blueprint(
+    "service_tokens_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Service tokens for integrations (send as `Authorization: Bearer pst_…`)",
+)
 
 _S = ma.fields.String
 
 
 class TokenIn(ma.Schema):
     name = _S(required=True, validate=ma.validate.Length(min=1, max=100))
-    permissions = ma.fields.List(_S(validate=ma.validate.OneOf(sorted(PERMISSIONS))), load_default=list,
-                                 validate=ma.validate.Length(max=len(PERMISSIONS)),
-                                 metadata={"description": "permission codes; only ones you hold"})
+    permissions = ma.fields.List(
+        _S(validate=ma.validate.OneOf(sorted(PERMISSIONS))),
+        load_default=list,
+        validate=ma.validate.Length(max=len(PERMISSIONS)),
+        metadata={"description": "permission codes; only ones you hold"},
+    )
 
 
 class TokenOut(ma.Schema):

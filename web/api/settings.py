@@ -14,8 +14,12 @@ from engine.services.practice import practice
 from engine.services.practice import settings as settings_service
 from web.security import access, current_actor
 
-blp = Blueprint("settings_api", __name__, url_prefix="/api/v1/settings",
-                description="Organization settings: the practice, default permissions, client portal")
+blp = Blueprint(
+    "settings_api",
+    __name__,
+    url_prefix="/api/v1/settings",
+    description="Organization settings: the practice, default permissions, client portal",
+)
 
 
 class PermissionInfo(ma.Schema):
@@ -24,16 +28,20 @@ class PermissionInfo(ma.Schema):
 
 
 class DefaultPermissions(ma.Schema):
-    permissions = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=60)), required=True,
-                                 validate=ma.validate.Length(max=100),
-                                 metadata={"description": "codes every staff member gets on top of role presets"})
+    permissions = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(max=60)),
+        required=True,
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "codes every staff member gets on top of role presets"},
+    )
     available = ma.fields.List(ma.fields.Nested(PermissionInfo), dump_only=True)
 
 
 def _duration() -> ma.fields.String:
     """An ISO-8601 duration setting."""
-    return ma.fields.String(validate=ma.validate.Length(max=40),
-                            metadata={"description": "ISO-8601 duration, e.g. P3D, PT12H"})
+    return ma.fields.String(
+        validate=ma.validate.Length(max=40), metadata={"description": "ISO-8601 duration, e.g. P3D, PT12H"}
+    )
 
 
 class PortalSettings(ma.Schema):
@@ -42,9 +50,11 @@ class PortalSettings(ma.Schema):
     enabled = ma.fields.Boolean()
     contact_network_enabled = ma.fields.Boolean()
     require_mfa_for_portal = ma.fields.Boolean()
-    intake_packet = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=60)),
-                                   validate=ma.validate.Length(max=50),
-                                   metadata={"description": "ordered keys of published intake forms"})
+    intake_packet = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(max=60)),
+        validate=ma.validate.Length(max=50),
+        metadata={"description": "ordered keys of published intake forms"},
+    )
     reminder_cadence = _duration()
     reminder_max = ma.fields.Integer()
     age_of_majority = ma.fields.Integer()
@@ -88,21 +98,26 @@ class PortalSettingsView(MethodView):
 
 
 class LocationSchema(ma.Schema):
-    key = ma.fields.String(validate=ma.validate.Length(max=40),
-                           metadata={"description": "kept from GET to keep a renamed row's key; new rows get one from the name"})
+    key = ma.fields.String(
+        validate=ma.validate.Length(max=40),
+        metadata={"description": "kept from GET to keep a renamed row's key; new rows get one from the name"},
+    )
     name = ma.fields.String(required=True, validate=ma.validate.Length(max=120))
     address = ma.fields.String(validate=ma.validate.Length(max=300))
     telehealth = ma.fields.Boolean()
 
 
 class ServiceTypeSchema(ma.Schema):
-    key = ma.fields.String(validate=ma.validate.Length(max=40),
-                           metadata={"description": "kept from GET to keep a renamed row's key; new rows get one from the name"})
+    key = ma.fields.String(
+        validate=ma.validate.Length(max=40),
+        metadata={"description": "kept from GET to keep a renamed row's key; new rows get one from the name"},
+    )
     name = ma.fields.String(required=True, validate=ma.validate.Length(max=120))
     duration_minutes = ma.fields.Integer(required=True)
     price_cents = ma.fields.Integer(metadata={"description": "the price in cents (or give `price`)"})
-    price = ma.fields.String(validate=ma.validate.Length(max=20),
-                             metadata={"description": "the price as typed, e.g. 140.00"})
+    price = ma.fields.String(
+        validate=ma.validate.Length(max=20), metadata={"description": "the price as typed, e.g. 140.00"}
+    )
     telehealth = ma.fields.Boolean(metadata={"description": "offered by video rather than in person"})
 
 
@@ -112,8 +127,10 @@ class Practice(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(max=200))
     address = ma.fields.String(validate=ma.validate.Length(max=300))
     phone = ma.fields.String(validate=ma.validate.Length(max=40))
-    timezone = ma.fields.String(validate=ma.validate.Length(max=60),
-                                metadata={"description": "an IANA time zone such as America/New_York"})
+    timezone = ma.fields.String(
+        validate=ma.validate.Length(max=60),
+        metadata={"description": "an IANA time zone such as America/New_York"},
+    )
     cancellation_policy = ma.fields.String(validate=ma.validate.Length(max=2000))
     locations = ma.fields.List(ma.fields.Nested(LocationSchema), validate=ma.validate.Length(max=50))
     service_types = ma.fields.List(ma.fields.Nested(ServiceTypeSchema), validate=ma.validate.Length(max=50))
@@ -153,8 +170,18 @@ class PracticeView(MethodView):
 
 @blp.route("/practice/logo")
 class PracticeLogoView(MethodView):
-    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
-        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+    @blp.doc(
+        requestBody={
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            }
+        }
+    )
     @blp.response(200, Practice)
     @blp.alt_response(413, description="larger than 1 MB")
     @blp.alt_response(415, description="not a PNG, JPEG, GIF or WebP image")
@@ -183,9 +210,12 @@ class ChecklistView(MethodView):
 
 
 class IntakePacket(ma.Schema):
-    intake_packet = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=60)), required=True,
-                                   validate=ma.validate.Length(max=50),
-                                   metadata={"description": "ordered keys of published intake forms"})
+    intake_packet = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(max=60)),
+        required=True,
+        validate=ma.validate.Length(max=50),
+        metadata={"description": "ordered keys of published intake forms"},
+    )
 
 
 @blp.route("/intake-packet")

@@ -9,10 +9,16 @@ from flask_smorest import Blueprint
 from engine.services.accounts import staff as staff_service
 from web.security import access, current_actor
 
-blp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff",
-                description="Staff members, their roles, explicit permissions and preferences")
+blp = Blueprint(
+    "staff_api",
+    __name__,
+    url_prefix="/api/v1/staff",
+    description="Staff members, their roles, explicit permissions and preferences",
+)
 
-_codes = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=60)), validate=ma.validate.Length(max=60))
+_codes = ma.fields.List(
+    ma.fields.String(validate=ma.validate.Length(max=60)), validate=ma.validate.Length(max=60)
+)
 
 
 class Preferences(ma.Schema):
@@ -29,10 +35,13 @@ class StaffOut(ma.Schema):
     first_name = ma.fields.String()
     last_name = ma.fields.String()
     display_name = ma.fields.String()
-    roles = ma.fields.List(ma.fields.String(), metadata={"description": "role presets: org_admin, therapist, front_desk"})
+    roles = ma.fields.List(
+        ma.fields.String(), metadata={"description": "role presets: org_admin, therapist, front_desk"}
+    )
     permissions = ma.fields.List(ma.fields.String(), metadata={"description": "explicit grants"})
-    effective_permissions = ma.fields.List(ma.fields.String(),
-                                           metadata={"description": "role presets ∪ default set ∪ grants"})
+    effective_permissions = ma.fields.List(
+        ma.fields.String(), metadata={"description": "role presets ∪ default set ∪ grants"}
+    )
     preferences = ma.fields.Nested(Preferences)
     disabled = ma.fields.Boolean()
     mfa_enabled = ma.fields.Boolean()
@@ -58,8 +67,11 @@ class StaffCreate(StaffEdit):
     first_name = ma.fields.String(required=True, validate=ma.validate.Length(max=100))
     last_name = ma.fields.String(required=True, validate=ma.validate.Length(max=100))
     email = ma.fields.String(required=True, validate=ma.validate.Length(max=254))
-    password = ma.fields.String(load_only=True, validate=ma.validate.Length(max=256),
-                                metadata={"description": "optional initial password (at least 10 characters)"})
+    password = ma.fields.String(
+        load_only=True,
+        validate=ma.validate.Length(max=256),
+        metadata={"description": "optional initial password (at least 10 characters)"},
+    )
 
     class Meta:
         exclude = ("disabled",)

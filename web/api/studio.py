@@ -17,7 +17,9 @@ from web.security import access, current_actor
 
 log = logging.getLogger(__name__)
 
-blp = Blueprint("studio_api", __name__, url_prefix="/api/v1", description="Admin studio: BPMN, monitor, migration")
+blp = Blueprint(
+    "studio_api", __name__, url_prefix="/api/v1", description="Admin studio: BPMN, monitor, migration"
+)
 _S, _I = ma.fields.String, ma.fields.Integer
 
 
@@ -28,12 +30,18 @@ class BpmnIn(ma.Schema):
 class MigrateIn(ma.Schema):
     process_id = _S(required=True)
     to_version = _I(required=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
-    instance_ids = ma.fields.List(_S(), load_default=list, metadata={"description": "empty: every affected one"})
+    instance_ids = ma.fields.List(
+        _S(), load_default=list, metadata={"description": "empty: every affected one"}
+    )
 
 
 class MigrateRunIn(MigrateIn):
-    confirm = ma.fields.Boolean(load_default=False, metadata={
-        "description": "true once a person confirmed the move after its preview; without it nothing moves"})
+    confirm = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true once a person confirmed the move after its preview; without it nothing moves"
+        },
+    )
 
 
 class RollbackIn(ma.Schema):
@@ -54,11 +62,14 @@ class DiffQuery(ma.Schema):
     to_version = _I(required=True, data_key="to")
 
 
-
-
 @blp.route("/processes/check", methods=["POST"])
 @blp.arguments(BpmnIn)
-@blp.response(200, ma.Schema.from_dict({"ok": ma.fields.Boolean(), "processes": ma.fields.List(ma.fields.Dict())}, name="StudioCheckOut"))
+@blp.response(
+    200,
+    ma.Schema.from_dict(
+        {"ok": ma.fields.Boolean(), "processes": ma.fields.List(ma.fields.Dict())}, name="StudioCheckOut"
+    ),
+)
 @access("staff:workflows.manage")
 def check(body):
     """Every deploy check, nothing stored: 422 deploy_rejected naming each element with a problem."""
@@ -66,8 +77,17 @@ def check(body):
 
 
 @blp.route("/studio/catalog")
-@blp.response(200, ma.Schema.from_dict({"forms": ma.fields.List(ma.fields.Dict()),
-                                        "operations": ma.fields.List(_S()), "lanes": ma.fields.List(_S())}, name="StudioCatalogOut"))
+@blp.response(
+    200,
+    ma.Schema.from_dict(
+        {
+            "forms": ma.fields.List(ma.fields.Dict()),
+            "operations": ma.fields.List(_S()),
+            "lanes": ma.fields.List(_S()),
+        },
+        name="StudioCatalogOut",
+    ),
+)
 @access("staff:workflows.manage")
 def catalog():
     """Published forms, service-task operations and lanes the properties panel offers."""
@@ -75,9 +95,20 @@ def catalog():
 
 
 @blp.route("/processes/<process_id>/diagram")
-@blp.response(200, ma.Schema.from_dict({"process_id": _S(), "number": _I(), "bpmn": _S(),
-                                        "versions": ma.fields.List(_I()), "deployed_at": ma.fields.DateTime(),
-                                        "deployed_by": _S()}, name="StudioDiagramOut"))
+@blp.response(
+    200,
+    ma.Schema.from_dict(
+        {
+            "process_id": _S(),
+            "number": _I(),
+            "bpmn": _S(),
+            "versions": ma.fields.List(_I()),
+            "deployed_at": ma.fields.DateTime(),
+            "deployed_by": _S(),
+        },
+        name="StudioDiagramOut",
+    ),
+)
 @access("staff:workflows.manage")
 def diagram(process_id):
     """The latest version's BPMN, with a diagram laid out when the XML has none."""
@@ -86,18 +117,35 @@ def diagram(process_id):
 
 @blp.route("/processes/<process_id>/diff")
 @blp.arguments(DiffQuery, location="query")
-@blp.response(200, ma.Schema.from_dict({"process_id": _S(), "from_version": _I(), "to_version": _I(),
-                                        "processes": ma.fields.Dict()}, name="StudioDiffOut"))
+@blp.response(
+    200,
+    ma.Schema.from_dict(
+        {"process_id": _S(), "from_version": _I(), "to_version": _I(), "processes": ma.fields.Dict()},
+        name="StudioDiffOut",
+    ),
+)
 @access("staff:workflows.manage")
 def diff(args, process_id):
     """Added, removed and changed elements between two versions (SpiffWorkflow's spec diff)."""
-    return migration_service.version_diff(current_actor(), process_id, args["from_version"], args["to_version"])
+    return migration_service.version_diff(
+        current_actor(), process_id, args["from_version"], args["to_version"]
+    )
 
 
 @blp.route("/process-instances/search")
 @blp.arguments(SearchQuery, location="query")
-@blp.response(200, ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Dict()), "page": _I(),
-                                        "per_page": _I(), "has_more": ma.fields.Boolean()}, name="StudioSearchOut"))
+@blp.response(
+    200,
+    ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Dict()),
+            "page": _I(),
+            "per_page": _I(),
+            "has_more": ma.fields.Boolean(),
+        },
+        name="StudioSearchOut",
+    ),
+)
 @access("staff:workflows.manage")
 def search(args):
     """Instances filtered by process, version, status and client, newest first."""
@@ -105,7 +153,13 @@ def search(args):
 
 
 @blp.route("/process-instances/<instance_id>/diagram")
-@blp.response(200, ma.Schema.from_dict({"instance": ma.fields.Dict(), "bpmn": _S(), "states": ma.fields.Dict()}, name="StudioInstanceDiagramOut"))
+@blp.response(
+    200,
+    ma.Schema.from_dict(
+        {"instance": ma.fields.Dict(), "bpmn": _S(), "states": ma.fields.Dict()},
+        name="StudioInstanceDiagramOut",
+    ),
+)
 @access("staff:workflows.manage")
 def instance_diagram(instance_id):
     """The instance's version as a diagram and each element's state (completed, active, waiting, errored)."""
@@ -114,13 +168,26 @@ def instance_diagram(instance_id):
 
 @blp.route("/process-instances/migrate/preview", methods=["POST"])
 @blp.arguments(MigrateIn)
-@blp.response(200, ma.Schema.from_dict({"process_id": _S(), "to_version": _I(), "total": _I(), "can_move": _I(),
-                                        "refused": _I(), "items": ma.fields.List(ma.fields.Dict())}, name="StudioPreviewOut"))
+@blp.response(
+    200,
+    ma.Schema.from_dict(
+        {
+            "process_id": _S(),
+            "to_version": _I(),
+            "total": _I(),
+            "can_move": _I(),
+            "refused": _I(),
+            "items": ma.fields.List(ma.fields.Dict()),
+        },
+        name="StudioPreviewOut",
+    ),
+)
 @access("staff:workflows.manage")
 def preview(body):
     """Every affected instance and whether it can move to the version, and if not why."""
-    return migration_service.preview(current_actor(), body["process_id"], body["to_version"],
-                                     instance_ids=body["instance_ids"] or None)
+    return migration_service.preview(
+        current_actor(), body["process_id"], body["to_version"], instance_ids=body["instance_ids"] or None
+    )
 
 
 class RunOut(ma.Schema):
@@ -137,10 +204,13 @@ class RunOut(ma.Schema):
 def migrate(body):
     """Start moving the instances (snapshot each first); poll the run for progress."""
     if not body["confirm"]:  # the confirm step (issue 16): moving running instances is asked for twice
-        raise ValidationFailed("Nothing was moved: confirm the move after its preview.",
-                               details={"confirm": ["confirm the move after its preview"]})
-    run = migration_service.create_run(current_actor(), body["process_id"], body["to_version"],
-                                       instance_ids=body["instance_ids"] or None)
+        raise ValidationFailed(
+            "Nothing was moved: confirm the move after its preview.",
+            details={"confirm": ["confirm the move after its preview"]},
+        )
+    run = migration_service.create_run(
+        current_actor(), body["process_id"], body["to_version"], instance_ids=body["instance_ids"] or None
+    )
     # Imported here so that building the app does not install the broker seam (web/wsgi.py does that).
     from workers.studio import run_migration
 
@@ -162,17 +232,24 @@ def run_status(run_id):
 @blp.route("/process-instances/<instance_id>/rollback")
 class Rollback(MethodView):
     @blp.arguments(RollbackIn)
-    @blp.response(200, ma.Schema.from_dict({"id": _S(), "process_version": _I(), "status": _S(),
-                                            "version": _I()}, name="StudioRollbackOut"))
+    @blp.response(
+        200,
+        ma.Schema.from_dict(
+            {"id": _S(), "process_version": _I(), "status": _S(), "version": _I()}, name="StudioRollbackOut"
+        ),
+    )
     @access("staff:workflows.manage")
     def post(self, body, instance_id):
         """Restore the instance exactly as snapshotted before its last move; 409 if it moved on since."""
-        return migration_service.rollback(current_actor(), instance_id, snapshot_id=body["snapshot_id"],
-                                          force=body["force"])
+        return migration_service.rollback(
+            current_actor(), instance_id, snapshot_id=body["snapshot_id"], force=body["force"]
+        )
 
 
 @blp.route("/process-instances/<instance_id>/snapshots")
-@blp.response(200, ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Dict())}, name="StudioSnapshotsOut"))
+@blp.response(
+    200, ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Dict())}, name="StudioSnapshotsOut")
+)
 @access("staff:workflows.manage")
 def snapshots(instance_id):
     """The instance's migration snapshots, newest first."""

@@ -18,12 +18,27 @@ _len = ma.validate.Length
 
 
 class TaskOut(ma.Schema):
-    id, name, lane, status, process_instance_id, process_id, audience = _S(), _S(), _S(), _S(), _S(), _S(), _S()
+    id, name, lane, status, process_instance_id, process_id, audience = (
+        _S(),
+        _S(),
+        _S(),
+        _S(),
+        _S(),
+        _S(),
+        _S(),
+    )
     client_id = _S(allow_none=True)
     form_key = _S(allow_none=True)
-    role = _S(allow_none=True, metadata={"description": "what the task is for: acknowledgement, revision, "
-                                                        "approval (declared in the BPMN), or null"})
-    form = ma.fields.Dict(allow_none=True, metadata={"description": "SurveyJS JSON of the pinned form version"})
+    role = _S(
+        allow_none=True,
+        metadata={
+            "description": "what the task is for: acknowledgement, revision, "
+            "approval (declared in the BPMN), or null"
+        },
+    )
+    form = ma.fields.Dict(
+        allow_none=True, metadata={"description": "SurveyJS JSON of the pinned form version"}
+    )
     prefill = ma.fields.Dict()
     due_at = ma.fields.DateTime(allow_none=True)
     claimed_by = _S(allow_none=True)
@@ -33,17 +48,26 @@ class TaskOut(ma.Schema):
 
 
 class TaskQuery(ma.Schema):
-    scope = _S(load_default="audience", validate=ma.validate.OneOf(task_service.SCOPES),
-               metadata={"description": "audience: every task addressed to you; mine: claimed by or assigned to you"})
+    scope = _S(
+        load_default="audience",
+        validate=ma.validate.OneOf(task_service.SCOPES),
+        metadata={
+            "description": "audience: every task addressed to you; mine: claimed by or assigned to you"
+        },
+    )
     client_id = _S(validate=_len(max=64), metadata={"description": "only this client's tasks"})
-    process_instance_id = _S(validate=_len(max=64), metadata={"description": "only this process instance's tasks"})
+    process_instance_id = _S(
+        validate=_len(max=64), metadata={"description": "only this process instance's tasks"}
+    )
     form_key = _S(validate=_len(max=200), metadata={"description": "only tasks with this form"})
     lane = _S(validate=_len(max=100), metadata={"description": "client, guardian, staff or admin"})
     status = _S(load_default="open", validate=ma.validate.OneOf(("open", "completed", "closed")))
     due_after = ma.fields.AwareDateTime(default_timezone=UTC, metadata={"description": "due at or after"})
     due_before = ma.fields.AwareDateTime(default_timezone=UTC, metadata={"description": "due at or before"})
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
-    per_page = ma.fields.Integer(load_default=25, validate=ma.validate.Range(min=1, max=task_service.MAX_PER_PAGE))
+    per_page = ma.fields.Integer(
+        load_default=25, validate=ma.validate.Range(min=1, max=task_service.MAX_PER_PAGE)
+    )
 
 
 class TaskPage(ma.Schema):

@@ -10,12 +10,18 @@ from engine.models.integrations import WEBHOOK_EVENTS
 from engine.services.integrations import webhooks
 from web.security import access, current_actor
 
-blp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1",
-                description="Webhooks: signed event deliveries to other systems (see docs/API.md)")
+blp = Blueprint(
+    "webhooks_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Webhooks: signed event deliveries to other systems (see docs/API.md)",
+)
 
 _S = ma.fields.String
-_events = ma.fields.List(_S(validate=ma.validate.OneOf(sorted(WEBHOOK_EVENTS))),
-                         validate=ma.validate.Length(min=1, max=len(WEBHOOK_EVENTS)))
+_events = ma.fields.List(
+    _S(validate=ma.validate.OneOf(sorted(WEBHOOK_EVENTS))),
+    validate=ma.validate.Length(min=1, max=len(WEBHOOK_EVENTS)),
+)
 
 
 class EndpointEdit(ma.Schema):
@@ -27,8 +33,11 @@ class EndpointEdit(ma.Schema):
 
 class EndpointIn(EndpointEdit):
     url = _S(required=True, validate=ma.validate.Length(min=1, max=2000))
-    events = ma.fields.List(_S(validate=ma.validate.OneOf(sorted(WEBHOOK_EVENTS))), required=True,
-                            validate=ma.validate.Length(min=1, max=len(WEBHOOK_EVENTS)))
+    events = ma.fields.List(
+        _S(validate=ma.validate.OneOf(sorted(WEBHOOK_EVENTS))),
+        required=True,
+        validate=ma.validate.Length(min=1, max=len(WEBHOOK_EVENTS)),
+    )
 
 
 class EndpointOut(ma.Schema):

@@ -60,14 +60,19 @@ def cancel_sentence(appt: dict, *, client: str = "") -> str:
 def void_sentence(*, number: str, client: str, total_cents: int, currency: str = "usd") -> str:
     """ "Void invoice INV-0001 for Sam Lee ($180.00)? Sam Lee will no longer owe it, and ..." """
     symbol = {"usd": "$", "cad": "CA$", "aud": "A$", "eur": "€", "gbp": "£"}.get(currency, "")
-    return (f"Void invoice {number} for {client} ({symbol}{(total_cents or 0) / 100:,.2f})? {client} will no "
-            "longer owe it, and a voided invoice cannot be reopened.")
+    return (
+        f"Void invoice {number} for {client} ({symbol}{(total_cents or 0) / 100:,.2f})? {client} will no "
+        "longer owe it, and a voided invoice cannot be reopened."
+    )
 
 
 def staff_name(staff_id) -> str:
     """A staff member's name for a booking posted without its confirmation (the slot named them)."""
-    member = StaffMember.objects(id=staff_id).only("first_name", "last_name").first() \
-        if ObjectId.is_valid(str(staff_id or "")) else None
+    member = (
+        StaffMember.objects(id=staff_id).only("first_name", "last_name").first()
+        if ObjectId.is_valid(str(staff_id or ""))
+        else None
+    )
     return member.display_name if member else "the therapist"
 
 
@@ -75,8 +80,15 @@ def ask(sentence: str, *, action: str, form, back_url: str, confirm_label: str, 
     """The page asking for the confirmation the post lacked: nothing was done, and the same fields go
     back with `confirmed=yes` if the person confirms."""
     fields = [(k, v) for k, v in form.items(multi=True) if k not in ("csrf_token", FIELD)]
-    return render_template("confirm/page.html", sentence=sentence, action=action, fields=fields,
-                           back_url=back_url, confirm_label=confirm_label, nothing_yet=nothing_yet)
+    return render_template(
+        "confirm/page.html",
+        sentence=sentence,
+        action=action,
+        fields=fields,
+        back_url=back_url,
+        confirm_label=confirm_label,
+        nothing_yet=nothing_yet,
+    )
 
 
 def install(app: Flask) -> None:

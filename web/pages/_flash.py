@@ -30,9 +30,11 @@ def back(path: str, message: str = "", error: PorticoError | None = None):
     """A 303 to `path` carrying either a success message or the error's message and field details
     (fields named in words: people never see a field's key)."""
     if error is not None:
-        details = "; ".join(f"{field_words(k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                            for k, v in (error.details or {}).items()
-                            if k not in ("payment", "decline_code"))
+        details = "; ".join(
+            f"{field_words(k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in (error.details or {}).items()
+            if k not in ("payment", "decline_code")
+        )
         flash(f"{error.message}{' — ' + details if details else ''}", "error")
     elif message:
         flash(message, "ok")
@@ -47,8 +49,12 @@ class Refusal:
     catch: tuple[type[PorticoError], ...]
 
 
-def on_refusal(back_to: str | None = None, *, render: Callable[[PorticoError], object] | None = None,
-               catch: tuple[type[PorticoError], ...] = (PorticoError,)) -> None:
+def on_refusal(
+    back_to: str | None = None,
+    *,
+    render: Callable[[PorticoError], object] | None = None,
+    catch: tuple[type[PorticoError], ...] = (PorticoError,),
+) -> None:
     """From here on in this request, a domain error of a kind in `catch` is answered by `render(exc)`
     (the page again, with the input kept and the problems beside the fields) or, without `render`, by
     flashing its message and redirecting (303) to `back_to`. Other errors show the error page."""

@@ -26,9 +26,12 @@ def staff_form_data(form, *, creating: bool) -> dict:
         data["password"] = form.get("password", "")
     else:
         data["preferences"] = {
-            "service_types": form.getlist("service_types"), "locations": form.getlist("locations"),
-            "notify_new_task": "notify_new_task" in form, "notify_new_message": "notify_new_message" in form,
-            "notify_digest": form.get("notify_digest", "daily")}
+            "service_types": form.getlist("service_types"),
+            "locations": form.getlist("locations"),
+            "notify_new_task": "notify_new_task" in form,
+            "notify_new_message": "notify_new_message" in form,
+            "notify_digest": form.get("notify_digest", "daily"),
+        }
     return data
 
 
@@ -37,18 +40,22 @@ def _options() -> dict:
     org = practice.describe_practice()
     return {
         # People read permissions by their titles, never their codes.
-        "role_options": [(key, p["label"], "; ".join(sorted(PERMISSIONS[c] for c in p["permissions"])))
-                         for key, p in ROLE_PRESETS.items()],
+        "role_options": [
+            (key, p["label"], "; ".join(sorted(PERMISSIONS[c] for c in p["permissions"])))
+            for key, p in ROLE_PRESETS.items()
+        ],
         "permission_options": [(code, title, None) for code, title in PERMISSIONS.items()],
         "service_options": [(s["key"], s["name"], None) for s in org["service_types"]],
-        "location_options": [(loc["key"], loc["name"], "telehealth" if loc["telehealth"] else None)
-                             for loc in org["locations"]],
+        "location_options": [
+            (loc["key"], loc["name"], "telehealth" if loc["telehealth"] else None) for loc in org["locations"]
+        ],
     }
 
 
 def _render(template: str, status: int = 200, **context):
-    return render_template(template, roles=ROLE_PRESETS, digests=staff_service.DIGESTS, **_options(),
-                           **context), status
+    return render_template(
+        template, roles=ROLE_PRESETS, digests=staff_service.DIGESTS, **_options(), **context
+    ), status
 
 
 def _staff_list(errors=None, values=None, status=200):
@@ -68,9 +75,13 @@ def staff():
 def create_staff():
     """Add a staff member; errors shown beside the fields."""
     data = staff_form_data(request.form, creating=True)
-    shown = {k: v for k, v in data.items() if k != "password"}  # a refused form comes back without the password
-    on_refusal(render=lambda exc: _staff_list(exc.details or {"": [exc.message]}, shown, exc.status),
-               catch=(ValidationFailed, Conflict))
+    shown = {
+        k: v for k, v in data.items() if k != "password"
+    }  # a refused form comes back without the password
+    on_refusal(
+        render=lambda exc: _staff_list(exc.details or {"": [exc.message]}, shown, exc.status),
+        catch=(ValidationFailed, Conflict),
+    )
     made = staff_service.create_staff(current_actor(), data)
     flash(f"{made['display_name']} added.", "success")
     return redirect(f"/admin/staff/{made['id']}", 303)
@@ -78,8 +89,9 @@ def create_staff():
 
 def _member_page(staff_id, *, errors=None, values=None, status=200):
     member = staff_service.describe_staff(staff_service.get_staff_for(current_actor(), staff_id))
-    return _render("admin/staff_member.html", status, member=member, values=values or member,
-                   errors=errors or {})
+    return _render(
+        "admin/staff_member.html", status, member=member, values=values or member, errors=errors or {}
+    )
 
 
 @bp.get("/staff/<staff_id>")
@@ -94,8 +106,12 @@ def staff_member(staff_id):
 def edit_staff(staff_id):
     """Save a member's details, roles, grants and preferences."""
     data = staff_form_data(request.form, creating=False)
-    on_refusal(render=lambda exc: _member_page(staff_id, errors=exc.details or {"": [exc.message]}, values=data,
-                                               status=exc.status), catch=(ValidationFailed, Conflict))
+    on_refusal(
+        render=lambda exc: _member_page(
+            staff_id, errors=exc.details or {"": [exc.message]}, values=data, status=exc.status
+        ),
+        catch=(ValidationFailed, Conflict),
+    )
     staff_service.update_staff(current_actor(), staff_id, data)
     flash("Changes saved.", "success")
     return redirect(f"/admin/staff/{staff_id}", 303)
@@ -106,8 +122,10 @@ def edit_staff(staff_id):
 def set_status(staff_id):
     """Disable (ending sessions and tokens) or re-enable a member."""
     disable = request.form.get("disabled") == "1"
-    on_refusal(render=lambda exc: _member_page(staff_id, errors={"": [exc.message]}, status=exc.status),
-               catch=(Conflict,))
+    on_refusal(
+        render=lambda exc: _member_page(staff_id, errors={"": [exc.message]}, status=exc.status),
+        catch=(Conflict,),
+    )
     staff_service.update_staff(current_actor(), staff_id, {"disabled": disable})
     flash("Disabled: their sessions and API tokens have ended." if disable else "Enabled again.", "success")
     return redirect(f"/admin/staff/{staff_id}", 303)
@@ -126,9 +144,13 @@ def default_permissions():
 def save_default_permissions():
     """Replace the default permission set."""
     chosen = request.form.getlist("permissions")
-    on_refusal(render=lambda exc: _render("admin/permissions.html", 422, chosen=chosen, errors=exc.details),
-               catch=(ValidationFailed,))
-    settings_service.set_default_permissions(current_actor(), load(DefaultPermissions, {"permissions": chosen})["permissions"])
+    on_refusal(
+        render=lambda exc: _render("admin/permissions.html", 422, chosen=chosen, errors=exc.details),
+        catch=(ValidationFailed,),
+    )
+    settings_service.set_default_permissions(
+        current_actor(), load(DefaultPermissions, {"permissions": chosen})["permissions"]
+    )
     flash("Default permissions saved. They apply to every staff member now.", "success")
     return redirect("/admin/permissions", 303)
 
@@ -149,28 +171,40 @@ def portal_form_data(form) -> dict:
                 data[name] = settings_service.duration_from_parts(count, unit)
             except ValueError:
                 data[name] = f"{count} {unit}"  # refused by the engine below, and shown back as typed
-    data["intake_packet"] = [k.strip() for k in form.get("intake_packet", "").replace(",", "\n").splitlines()
-                             if k.strip()]
+    data["intake_packet"] = [
+        k.strip() for k in form.get("intake_packet", "").replace(",", "\n").splitlines() if k.strip()
+    ]
     return data
 
 
 def _picked(form) -> dict:
     """The duration pickers' (count, unit) as typed, to show them back after an error."""
-    return {f"{name}_parts": (form.get(f"{name}_count", ""), form.get(f"{name}_unit", "days"))
-            for name in ("reminder_cadence", "guardian_approval_timeout") if f"{name}_count" in form}
+    return {
+        f"{name}_parts": (form.get(f"{name}_count", ""), form.get(f"{name}_unit", "days"))
+        for name in ("reminder_cadence", "guardian_approval_timeout")
+        if f"{name}_count" in form
+    }
 
 
 def _plain_duration_errors(details: dict) -> dict:
     """The engine words a bad duration for API callers (ISO-8601); the page's picker asks for a number."""
     plain = "Enter a whole number of hours, days or weeks, at least 1."
-    return {name: [plain] if name in ("reminder_cadence", "guardian_approval_timeout") else messages
-            for name, messages in details.items()}
+    return {
+        name: [plain] if name in ("reminder_cadence", "guardian_approval_timeout") else messages
+        for name, messages in details.items()
+    }
 
 
 def _portal_page(values: dict, errors=None, status=200):
-    return _render("admin/portal.html", status, values=values, errors=errors or {},
-                   choices=settings_service.CHOICES, bounds=settings_service.INT_BOUNDS,
-                   duration_parts=settings_service.duration_parts)
+    return _render(
+        "admin/portal.html",
+        status,
+        values=values,
+        errors=errors or {},
+        choices=settings_service.CHOICES,
+        bounds=settings_service.INT_BOUNDS,
+        duration_parts=settings_service.duration_parts,
+    )
 
 
 @bp.get("/portal")
@@ -185,8 +219,12 @@ def portal_settings():
 def save_portal_settings():
     """Save the portal settings; nothing is saved when a field is wrong."""
     data = portal_form_data(request.form)
-    on_refusal(render=lambda exc: _portal_page({**data, **_picked(request.form)}, _plain_duration_errors(exc.details), 422),
-               catch=(ValidationFailed,))
+    on_refusal(
+        render=lambda exc: _portal_page(
+            {**data, **_picked(request.form)}, _plain_duration_errors(exc.details), 422
+        ),
+        catch=(ValidationFailed,),
+    )
     settings_service.update_portal_settings(current_actor(), load(PortalSettings, data))
     flash("Portal settings saved.", "success")
     return redirect("/admin/portal", 303)

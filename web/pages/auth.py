@@ -54,8 +54,11 @@ def index():
 def login_form():
     if current_actor().kind != "anonymous":
         return redirect(_home())
-    return render_template("auth/login.html", next=sessions.safe_next(request.args.get("next"), ""),
-                           email=request.args.get("email", "")[:254])
+    return render_template(
+        "auth/login.html",
+        next=sessions.safe_next(request.args.get("next"), ""),
+        email=request.args.get("email", "")[:254],
+    )
 
 
 @bp.post("/login")
@@ -67,8 +70,12 @@ def login_submit():
         raw, step = accounts.start_session(email, request.form.get("password", ""), **_client_info())
     except NotAuthenticated as exc:
         sessions.note_login_failed()
-        return render_template("auth/login.html", error=exc.message, email=email,
-                               next=sessions.safe_next(request.form.get("next"), "")), 401
+        return render_template(
+            "auth/login.html",
+            error=exc.message,
+            email=email,
+            next=sessions.safe_next(request.form.get("next"), ""),
+        ), 401
     sessions.begin_browser_session(raw)
     session[NEXT_KEY] = sessions.safe_next(request.form.get("next"), "/")
     if step == "mfa_verify":
@@ -106,10 +113,13 @@ def reset_password():
             return render_template("auth/reset.html", token="", errors=exc.details), 410
         return render_template("auth/reset.html", token=token, errors={})
     if request.form.get("password", "") != request.form.get("confirm", ""):
-        return render_template("auth/reset.html", token=token,
-                               errors={"confirm": ["the two passwords differ"]}), 422
-    on_refusal(render=lambda exc: (render_template("auth/reset.html", token=token, errors=exc.details or {}), 422),
-               catch=(ValidationFailed,))
+        return render_template(
+            "auth/reset.html", token=token, errors={"confirm": ["the two passwords differ"]}
+        ), 422
+    on_refusal(
+        render=lambda exc: (render_template("auth/reset.html", token=token, errors=exc.details or {}), 422),
+        catch=(ValidationFailed,),
+    )
     account = password_reset.reset(token, request.form.get("password", ""), **_client_info())
     raw, step = accounts.open_login(account, via="password_reset", **_client_info())
     sessions.begin_browser_session(raw)
@@ -137,9 +147,13 @@ def _mfa_code_key() -> str:
 
 # Six digits are guessable at speed: wrong codes are throttled per account and address.
 _code_throttle = sessions.limiter.shared_limit(
-    "5 per minute", scope="mfa-code", key_func=_mfa_code_key, methods=["POST"],
+    "5 per minute",
+    scope="mfa-code",
+    key_func=_mfa_code_key,
+    methods=["POST"],
     deduct_when=lambda _r: bool(g.get("login_failed")),
-    error_message="too many wrong codes; wait a minute and try again")
+    error_message="too many wrong codes; wait a minute and try again",
+)
 
 
 @bp.route("/mfa/verify", methods=["GET", "POST"])
@@ -176,15 +190,18 @@ def mfa_setup():
     error = None
     if request.method == "POST":
         try:
-            accounts.confirm_mfa_setup(account, request.form.get("code", ""), row=g.auth_session, **_client_info())
+            accounts.confirm_mfa_setup(
+                account, request.form.get("code", ""), row=g.auth_session, **_client_info()
+            )
         except ValidationFailed as exc:
             error = exc.message
         else:
             flash("Two-factor authentication is on.", "success")
             return _finish_login()
     setup = mfa.pending_setup(account) or mfa.begin_setup(account)
-    return render_template("auth/mfa_setup.html", setup=setup, error=error,
-                           required=g.pending_account is not None), (400 if error else 200)
+    return render_template(
+        "auth/mfa_setup.html", setup=setup, error=error, required=g.pending_account is not None
+    ), (400 if error else 200)
 
 
 @bp.post("/mfa/disable")
@@ -202,8 +219,12 @@ def mfa_disable():
 
 def _password_page(errors: dict):
     account = current_actor().login
-    return render_template("auth/password.html", errors=errors, mfa_on=account.mfa_enabled,
-                           mfa_locked=mfa.policy_requires(account)), (422 if errors else 200)
+    return render_template(
+        "auth/password.html",
+        errors=errors,
+        mfa_on=account.mfa_enabled,
+        mfa_locked=mfa.policy_requires(account),
+    ), (422 if errors else 200)
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -216,9 +237,13 @@ def password():
             errors = {"password_confirm": ["does not match the new password"]}
         else:
             try:
-                raw = accounts.change_password(current_actor(), form.get("current_password", ""),
-                                               form.get("password", ""), reopen_session=True,
-                                               active_client_id=g.active_client_id)
+                raw = accounts.change_password(
+                    current_actor(),
+                    form.get("current_password", ""),
+                    form.get("password", ""),
+                    reopen_session=True,
+                    active_client_id=g.active_client_id,
+                )
             except ValidationFailed as exc:
                 errors = exc.details or {}
             else:

@@ -29,7 +29,9 @@ def fill(key):
 @access("staff")
 def submission(submission_id):
     """A submission as staff see it: answers, signature images, evidence and whether the seal verifies."""
-    return render_template("forms/submission.html", sub=sub_service.readable_submission(current_actor(), submission_id))
+    return render_template(
+        "forms/submission.html", sub=sub_service.readable_submission(current_actor(), submission_id)
+    )
 
 
 @bp.post("/staff/review-items/<item_id>")
@@ -38,5 +40,8 @@ def decide_review(item_id):
     """Accept or reject one proposed client-record change, then return to its submission."""
     decision = request.form.get("decision")
     item = sub_service.decide_proposed_change(current_actor(), item_id, accept=decision == "accept")
-    flash(f"Change to {field_label(item.field).lower()} {'accepted' if decision == 'accept' else 'rejected'}.", "ok")
+    flash(
+        f"Change to {field_label(item.field).lower()} {'accepted' if decision == 'accept' else 'rejected'}.",
+        "ok",
+    )
     return redirect(safe_next(request.form.get("next"), f"/staff/submissions/{item.submission}"), 303)

@@ -20,8 +20,10 @@ DEDICATED_PAGES = {"acknowledgement": "/staff/tasks/{id}/acknowledge"}
 
 def _client_names(items: list[dict]) -> dict[str, str]:
     ids = {t["client_id"] for t in items if t.get("client_id")}
-    return {str(c.id): c.display_name for c in Client.objects(id__in=list(ids)).only("first_name", "last_name",
-                                                                                     "preferred_name")}
+    return {
+        str(c.id): c.display_name
+        for c in Client.objects(id__in=list(ids)).only("first_name", "last_name", "preferred_name")
+    }
 
 
 def _by_client(items: list[dict], names: dict[str, str]) -> list[tuple[str, str, list[dict]]]:
@@ -44,9 +46,16 @@ def inbox():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found = tasks.inbox(actor, scope=scope, page=page, per_page=25)
     names = _client_names(found["items"])
-    return render_template("staff/inbox.html", found=found, scope=scope, groups=_by_client(found["items"], names),
-                           titles=tasks.titles(found["items"]), now=utcnow(),
-                           unread=messaging.unread_threads_for_staff(actor, limit=20), me=tasks.actor_key(actor))
+    return render_template(
+        "staff/inbox.html",
+        found=found,
+        scope=scope,
+        groups=_by_client(found["items"], names),
+        titles=tasks.titles(found["items"]),
+        now=utcnow(),
+        unread=messaging.unread_threads_for_staff(actor, limit=20),
+        me=tasks.actor_key(actor),
+    )
 
 
 @bp.post("/inbox/acknowledge")
@@ -72,8 +81,12 @@ def task_page(task_id):
     if dedicated and task["status"] == "open":
         return redirect(dedicated.format(id=task["id"]))
     names = _client_names([task])
-    return render_template("staff/task.html", task=task, client_name=names.get(task["client_id"] or "", ""),
-                           me=tasks.actor_key(current_actor()))
+    return render_template(
+        "staff/task.html",
+        task=task,
+        client_name=names.get(task["client_id"] or "", ""),
+        me=tasks.actor_key(current_actor()),
+    )
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -25,13 +25,23 @@ def documents_tab(client_id):
     """General Documents: filed forms and packets, uploads, forms waiting for acknowledgement, intake actions."""
     actor = current_actor()
     client = get_client_for(actor, client_id)
-    acks = [t for t in tasks.inbox(actor, client_id=client.id, per_page=100)["items"]
-            if t["role"] == "acknowledgement"]
+    acks = [
+        t
+        for t in tasks.inbox(actor, client_id=client.id, per_page=100)["items"]
+        if t["role"] == "acknowledgement"
+    ]
     return render_template(
-        "intake/documents.html", client=client, docs=documents.list_documents(actor, client.id), acks=acks,
-        outstanding=intake_queries.outstanding(client.id), intake_forms=intake.invite_choices(),
-        closed=intake_requests.closed_requests(actor, client.id), dynamic_forms=dynamic_forms.usable(actor),
-        can_invite=actor.has(intake.INVITE), can_upload=actor.has(documents.UPLOAD))
+        "intake/documents.html",
+        client=client,
+        docs=documents.list_documents(actor, client.id),
+        acks=acks,
+        outstanding=intake_queries.outstanding(client.id),
+        intake_forms=intake.invite_choices(),
+        closed=intake_requests.closed_requests(actor, client.id),
+        dynamic_forms=dynamic_forms.usable(actor),
+        can_invite=actor.has(intake.INVITE),
+        can_upload=actor.has(documents.UPLOAD),
+    )
 
 
 def _back_to(client_id: str) -> str:
@@ -51,8 +61,11 @@ def _act(client_id, action, done: str):
 def invite(client_id):
     """Invite with the packet ticked in the dialog (the practice's default packet is pre-ticked)."""
     packet = request.form.getlist("packet")
-    return _act(client_id, lambda: intake.invite(current_actor(), client_id, packet=packet),
-                "Invitation sent: the intake has started.")
+    return _act(
+        client_id,
+        lambda: intake.invite(current_actor(), client_id, packet=packet),
+        "Invitation sent: the intake has started.",
+    )
 
 
 @bp.post("/clients/<client_id>/resend-missed")
@@ -82,10 +95,12 @@ def upload(client_id):
         data = files.read_upload(f.stream) if f else b""
         name, title = (f.filename if f else ""), request.form.get("title", "")
         if answers:
-            intake_requests.upload_paper_form(current_actor(), client_id, answers, filename=name, data=data,
-                                              title=title)
+            intake_requests.upload_paper_form(
+                current_actor(), client_id, answers, filename=name, data=data, title=title
+            )
         else:
             documents.upload(current_actor(), client_id, filename=name, data=data, title=title)
+
     return _act(client_id, store, "Paper form filed: the request is closed." if answers else "File uploaded.")
 
 
@@ -96,8 +111,11 @@ def sharing(document_id):
     shared = request.form.get("shared") == "yes"
     actor = current_actor()
     doc = documents.get_document_for(actor, document_id)
-    return _act(doc.client, lambda: documents.set_shared(actor, document_id, shared),
-                "Shared with the client." if shared else "Hidden from the client.")
+    return _act(
+        doc.client,
+        lambda: documents.set_shared(actor, document_id, shared),
+        "Shared with the client." if shared else "Hidden from the client.",
+    )
 
 
 @bp.get("/clients/<client_id>/dynamic-forms/<key>")
@@ -117,8 +135,11 @@ def dynamic_fill_page(client_id, key):
 def send_dynamic(client_id):
     """Send the chosen dynamic form to the client's portal."""
     key = request.form.get("form_key", "")
-    return _act(client_id, lambda: dynamic_forms.send_to_portal(current_actor(), client_id, key),
-                "Form sent to the client's portal.")
+    return _act(
+        client_id,
+        lambda: dynamic_forms.send_to_portal(current_actor(), client_id, key),
+        "Form sent to the client's portal.",
+    )
 
 
 @bp.post("/intakes/<instance_id>/cancel")
@@ -126,9 +147,11 @@ def send_dynamic(client_id):
 def cancel_intake(instance_id):
     """Cancel a whole intake with the reason typed in the dialog."""
     client_id = _back_to(request.form.get("client_id", ""))
-    return _act(client_id, lambda: intake_requests.cancel_intake(current_actor(), instance_id,
-                                                                 request.form.get("reason", "")),
-                "Intake cancelled.")
+    return _act(
+        client_id,
+        lambda: intake_requests.cancel_intake(current_actor(), instance_id, request.form.get("reason", "")),
+        "Intake cancelled.",
+    )
 
 
 @bp.post("/form-requests/<task_id>/cancel")
@@ -136,9 +159,11 @@ def cancel_intake(instance_id):
 def cancel_request(task_id):
     """Cancel one requested form with the reason typed next to it."""
     client_id = _back_to(request.form.get("client_id", ""))
-    return _act(client_id, lambda: intake_requests.cancel_request(current_actor(), task_id,
-                                                                  request.form.get("reason", "")),
-                "Form request cancelled.")
+    return _act(
+        client_id,
+        lambda: intake_requests.cancel_request(current_actor(), task_id, request.form.get("reason", "")),
+        "Form request cancelled.",
+    )
 
 
 @bp.get("/tasks/<task_id>/acknowledge")
@@ -149,11 +174,18 @@ def acknowledge_page(task_id):
     return _acknowledge_page(task_id)
 
 
-def _acknowledge_page(task_id, *, decision: str = "acknowledge", comment: str = "", error: str = "",
-                      status: int = 200):
+def _acknowledge_page(
+    task_id, *, decision: str = "acknowledge", comment: str = "", error: str = "", status: int = 200
+):
     context = intake_queries.review_context(current_actor(), task_id)
-    return render_template("intake/acknowledge.html", ctx=context, sub=context["submission"], decision=decision,
-                           comment=comment, error=error), status
+    return render_template(
+        "intake/acknowledge.html",
+        ctx=context,
+        sub=context["submission"],
+        decision=decision,
+        comment=comment,
+        error=error,
+    ), status
 
 
 @bp.post("/tasks/<task_id>/acknowledge")
@@ -165,17 +197,29 @@ def acknowledge(task_id):
     decision = request.form.get("decision", "")
     comment = request.form.get("return_comment", "").strip()
     if decision == "return" and not comment:
-        return _acknowledge_page(task_id, decision=decision, comment=comment, status=422,
-                                 error="Write what the client should change before returning the form.")
+        return _acknowledge_page(
+            task_id,
+            decision=decision,
+            comment=comment,
+            status=422,
+            error="Write what the client should change before returning the form.",
+        )
     data = {"decision": decision, **({"return_comment": comment} if decision == "return" else {})}
 
     def refused(exc):
         if isinstance(exc, ValidationFailed):
-            return _acknowledge_page(task_id, decision=decision, comment=comment, status=422,
-                                     error="Choose whether to acknowledge the form or return it with a comment.")
+            return _acknowledge_page(
+                task_id,
+                decision=decision,
+                comment=comment,
+                status=422,
+                error="Choose whether to acknowledge the form or return it with a comment.",
+            )
         return back(f"/staff/tasks/{task_id}/acknowledge", error=exc)
 
     on_refusal(render=refused)
     tasks.complete(current_actor(), task_id, data)
-    return back(f"/staff/clients/{row['client_id']}/documents",
-                "Form returned to the client." if decision == "return" else "Form acknowledged.")
+    return back(
+        f"/staff/clients/{row['client_id']}/documents",
+        "Form returned to the client." if decision == "return" else "Form acknowledged.",
+    )

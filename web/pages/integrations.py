@@ -27,9 +27,16 @@ def _permission_options() -> list[tuple[str, str, None]]:
 
 
 def _tokens_page(status: int = 200, *, created: dict | None = None, raw: str = "", errors=None, values=None):
-    return render_template("admin/service_tokens.html", tokens=service_tokens.list_tokens(current_actor()),
-                           labels=PERMISSIONS, permission_options=_permission_options(), created=created,
-                           raw=raw, errors=errors or {}, values=values or {}), status
+    return render_template(
+        "admin/service_tokens.html",
+        tokens=service_tokens.list_tokens(current_actor()),
+        labels=PERMISSIONS,
+        permission_options=_permission_options(),
+        created=created,
+        raw=raw,
+        errors=errors or {},
+        values=values or {},
+    ), status
 
 
 @bp.get("/service-tokens")
@@ -44,7 +51,10 @@ def tokens():
 def create_token():
     """Create a token and show it this once (rendered, never put in a cookie or redirect)."""
     values = {"name": request.form.get("name", ""), "permissions": request.form.getlist("permissions")}
-    on_refusal(render=lambda exc: _tokens_page(exc.status, errors=exc.details, values=values), catch=(ValidationFailed,))
+    on_refusal(
+        render=lambda exc: _tokens_page(exc.status, errors=exc.details, values=values),
+        catch=(ValidationFailed,),
+    )
     raw, made = service_tokens.create_token(current_actor(), values["name"], values["permissions"])
     return _tokens_page(201, created=made, raw=raw)
 
@@ -58,20 +68,37 @@ def revoke_token(token_id):
 
 
 # A delivery's state as people read it.
-DELIVERY_STATES = {"pending": "Waiting to send", "sending": "Sending", "delivered": "Delivered",
-                   "retrying": "Will try again", "failed": "Gave up"}
+DELIVERY_STATES = {
+    "pending": "Waiting to send",
+    "sending": "Sending",
+    "delivered": "Delivered",
+    "retrying": "Will try again",
+    "failed": "Gave up",
+}
 
 
 def _endpoint_form(form) -> dict:
-    return {"url": form.get("url", "").strip(), "description": form.get("description", "").strip(),
-            "events": form.getlist("events"), "active": "active" in form}
+    return {
+        "url": form.get("url", "").strip(),
+        "description": form.get("description", "").strip(),
+        "events": form.getlist("events"),
+        "active": "active" in form,
+    }
 
 
-def _webhooks_page(status: int = 200, *, created: dict | None = None, secret: str = "", errors=None, values=None):
-    return render_template("admin/webhooks.html", endpoints=webhooks.list_endpoints(current_actor()),
-                           event_labels=WEBHOOK_EVENTS, event_options=[(k, v, None) for k, v in WEBHOOK_EVENTS.items()],
-                           created=created, secret=secret, errors=errors or {},
-                           values=values or {"active": True}), status
+def _webhooks_page(
+    status: int = 200, *, created: dict | None = None, secret: str = "", errors=None, values=None
+):
+    return render_template(
+        "admin/webhooks.html",
+        endpoints=webhooks.list_endpoints(current_actor()),
+        event_labels=WEBHOOK_EVENTS,
+        event_options=[(k, v, None) for k, v in WEBHOOK_EVENTS.items()],
+        created=created,
+        secret=secret,
+        errors=errors or {},
+        values=values or {"active": True},
+    ), status
 
 
 @bp.get("/webhooks")
@@ -86,7 +113,10 @@ def webhook_list():
 def create_webhook():
     """Register an endpoint and show its signing secret this once."""
     values = _endpoint_form(request.form)
-    on_refusal(render=lambda exc: _webhooks_page(exc.status, errors=exc.details, values=values), catch=(ValidationFailed,))
+    on_refusal(
+        render=lambda exc: _webhooks_page(exc.status, errors=exc.details, values=values),
+        catch=(ValidationFailed,),
+    )
     secret, made = webhooks.create_endpoint(current_actor(), **values)
     return _webhooks_page(201, created=made, secret=secret)
 
@@ -95,10 +125,16 @@ def _endpoint_page(endpoint_id, status: int = 200, *, errors=None, values=None):
     actor = current_actor()
     endpoint = webhooks.describe(webhooks.get_endpoint(actor, endpoint_id))
     log = webhooks.deliveries(actor, endpoint_id, page=max(1, request.args.get("page", 1, type=int) or 1))
-    return render_template("admin/webhook.html", endpoint=endpoint, log=log, states=DELIVERY_STATES,
-                           event_labels=WEBHOOK_EVENTS,
-                           event_options=[(k, v, None) for k, v in WEBHOOK_EVENTS.items()],
-                           errors=errors or {}, values=values or endpoint), status
+    return render_template(
+        "admin/webhook.html",
+        endpoint=endpoint,
+        log=log,
+        states=DELIVERY_STATES,
+        event_labels=WEBHOOK_EVENTS,
+        event_options=[(k, v, None) for k, v in WEBHOOK_EVENTS.items()],
+        errors=errors or {},
+        values=values or endpoint,
+    ), status
 
 
 @bp.get("/webhooks/<endpoint_id>")
@@ -113,8 +149,10 @@ def webhook(endpoint_id):
 def edit_webhook(endpoint_id):
     """Save an endpoint's URL, events, description and whether it is on."""
     values = _endpoint_form(request.form)
-    on_refusal(render=lambda exc: _endpoint_page(endpoint_id, exc.status, errors=exc.details, values=values),
-               catch=(ValidationFailed,))
+    on_refusal(
+        render=lambda exc: _endpoint_page(endpoint_id, exc.status, errors=exc.details, values=values),
+        catch=(ValidationFailed,),
+    )
     webhooks.update_endpoint(current_actor(), endpoint_id, values)
     return back(f"/admin/webhooks/{endpoint_id}", "Changes saved.")
 

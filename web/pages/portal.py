@@ -11,8 +11,12 @@ from web.security import access, current_actor
 
 bp = Blueprint("portal_pages", __name__, url_prefix="/portal")
 
-PERMISSION_TEXT = {"forms": "fill in and sign forms", "appointments": "book and cancel appointments",
-                   "payments": "see invoices and pay", "messages": "send and read messages"}
+PERMISSION_TEXT = {
+    "forms": "fill in and sign forms",
+    "appointments": "book and cancel appointments",
+    "payments": "see invoices and pay",
+    "messages": "send and read messages",
+}
 
 
 @bp.get("")
@@ -22,9 +26,14 @@ def home():
     actor = current_actor()
     me = accounts.describe_me(actor, g.active_client_id)
     active = next((p for p in me["profiles"] if p["client_id"] == me["active_profile_id"]), None)
-    return render_template("portal/home.html", me=me, active=active, permission_text=PERMISSION_TEXT,
-                           home=portal_home.summary(actor, active) if active else None,
-                           waiting=portal_home.waiting_counts(actor, me["profiles"]) if len(me["profiles"]) > 1 else {})
+    return render_template(
+        "portal/home.html",
+        me=me,
+        active=active,
+        permission_text=PERMISSION_TEXT,
+        home=portal_home.summary(actor, active) if active else None,
+        waiting=portal_home.waiting_counts(actor, me["profiles"]) if len(me["profiles"]) > 1 else {},
+    )
 
 
 @bp.post("/profile")

@@ -52,17 +52,29 @@ def appointments():
     slots: list[dict] = []
     if choice["location"] and choice["service_type"]:
         try:
-            slots = availability.open_slots(location=choice["location"], service_type_key=choice["service_type"],
-                                            date_from=choice["from"], date_to=choice["from"] + timedelta(days=SLOT_DAYS))
+            slots = availability.open_slots(
+                location=choice["location"],
+                service_type_key=choice["service_type"],
+                date_from=choice["from"],
+                date_to=choice["from"] + timedelta(days=SLOT_DAYS),
+            )
         except PorticoError as exc:
             flash(exc.message, "error")
     days: dict[str, list[dict]] = {}
     for slot in slots:  # grouped by local day, so a phone shows short lists under day headings
         days.setdefault(local_when(slot["start"], "%A %d %B"), []).append(slot)
-    return render_template("appointments/portal_appointments.html", profile=profile, org=org, upcoming=upcoming,
-                           choice=choice, days=days, reschedule=request.args.get("reschedule", ""),
-                           window=org.portal.cancellation_window_hours, policy=org.portal.late_cancellation,
-                           active_tab="appointments")
+    return render_template(
+        "appointments/portal_appointments.html",
+        profile=profile,
+        org=org,
+        upcoming=upcoming,
+        choice=choice,
+        days=days,
+        reschedule=request.args.get("reschedule", ""),
+        window=org.portal.cancellation_window_hours,
+        policy=org.portal.late_cancellation,
+        active_tab="appointments",
+    )
 
 
 @bp.post("/appointments/book")
@@ -72,15 +84,36 @@ def book():
     on_refusal("/portal/appointments")
     form = request.form
     if not confirmed(form):  # the confirm step: a post without it books nothing and asks first
-        return ask(booking_sentence(service_type=form.get("service_type", ""), staff_name=staff_name(form.get("staff_id")),
-                                    start=form.get("start", ""), location=form.get("location", "")),
-                   action="/portal/appointments/book", form=form, back_url="/portal/appointments#slots",
-                   confirm_label="Book it", nothing_yet="Nothing is booked until you confirm.")
-    body = load(AppointmentBooking, {"client_id": profile["client_id"], "request": form.get("mode") == "request",
-                                     **{k: form[k] for k in ("staff_id", "location", "service_type", "start") if k in form}})
-    appt = scheduling.book(current_actor(), client_id=body["client_id"], staff_id=body["staff_id"],
-                           location=body["location"], service_type_key=body["service_type"], start=body["start"],
-                           request=body["request"])
+        return ask(
+            booking_sentence(
+                service_type=form.get("service_type", ""),
+                staff_name=staff_name(form.get("staff_id")),
+                start=form.get("start", ""),
+                location=form.get("location", ""),
+            ),
+            action="/portal/appointments/book",
+            form=form,
+            back_url="/portal/appointments#slots",
+            confirm_label="Book it",
+            nothing_yet="Nothing is booked until you confirm.",
+        )
+    body = load(
+        AppointmentBooking,
+        {
+            "client_id": profile["client_id"],
+            "request": form.get("mode") == "request",
+            **{k: form[k] for k in ("staff_id", "location", "service_type", "start") if k in form},
+        },
+    )
+    appt = scheduling.book(
+        current_actor(),
+        client_id=body["client_id"],
+        staff_id=body["staff_id"],
+        location=body["location"],
+        service_type_key=body["service_type"],
+        start=body["start"],
+        request=body["request"],
+    )
     verb = "requested" if appt["status"] == "requested" else "booked"
     return back("/portal/appointments", f"Appointment {verb} for {local_when(appt['start'])}.")
 
@@ -91,14 +124,21 @@ def cancel(appointment_id):
     active_profile("appointments")
     on_refusal("/portal/appointments")
     if not confirmed(request.form):  # the confirm step: a post without it cancels nothing and asks first
-        return ask(cancel_sentence(scheduling.get_appointment(current_actor(), appointment_id)),
-                   action=f"/portal/appointments/{appointment_id}/cancel", form=request.form,
-                   back_url="/portal/appointments", confirm_label="Cancel the appointment",
-                   nothing_yet="The appointment stays booked until you confirm.")
+        return ask(
+            cancel_sentence(scheduling.get_appointment(current_actor(), appointment_id)),
+            action=f"/portal/appointments/{appointment_id}/cancel",
+            form=request.form,
+            back_url="/portal/appointments",
+            confirm_label="Cancel the appointment",
+            nothing_yet="The appointment stays booked until you confirm.",
+        )
     body = load(AppointmentCancellation, {k: request.form[k] for k in ("reason",) if k in request.form})
     done = scheduling.cancel(current_actor(), appointment_id, reason=body["reason"])
-    late = " It was inside the cancellation window, so it is marked as a late cancellation." \
-        if done["late_cancellation"] else ""
+    late = (
+        " It was inside the cancellation window, so it is marked as a late cancellation."
+        if done["late_cancellation"]
+        else ""
+    )
     return back("/portal/appointments", f"Appointment cancelled.{late}")
 
 

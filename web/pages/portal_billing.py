@@ -35,11 +35,16 @@ def billing_page():
     settings = config.current()
     # Stripe.js comes in only with Stripe configured, and only this page's CSP lets it in.
     stripe_key = settings.stripe_publishable_key if settings.payment_gateway == "stripe" else None
-    page = render_template("billing/portal_billing.html", profile=profile,
-                           invoices=billing.list_invoices(actor, profile["client_id"]),
-                           methods=billing.list_payment_methods(actor, profile["client_id"]),
-                           sandbox=settings.payment_gateway == "sandbox", stripe_key=stripe_key,
-                           pay_key=secrets.token_urlsafe(16), active_tab="billing")
+    page = render_template(
+        "billing/portal_billing.html",
+        profile=profile,
+        invoices=billing.list_invoices(actor, profile["client_id"]),
+        methods=billing.list_payment_methods(actor, profile["client_id"]),
+        sandbox=settings.payment_gateway == "sandbox",
+        stripe_key=stripe_key,
+        pay_key=secrets.token_urlsafe(16),
+        active_tab="billing",
+    )
     return allow_stripe(make_response(page)) if stripe_key else page
 
 
@@ -50,10 +55,15 @@ def pay(invoice_id):
     on_refusal("/portal/billing")
     form = request.form
     actor = current_actor()
-    paying = {"payment_method": form["payment_method"]} if form.get("payment_method") else {"card": _card(form)}
+    paying = (
+        {"payment_method": form["payment_method"]} if form.get("payment_method") else {"card": _card(form)}
+    )
     body = load(PaymentIn, {**paying, "save_method": "save_method" in form})
-    payment = billing.raise_if_failed(billing.charge_invoice(
-        actor, invoice_id, idempotency_key=f"page:{actor.id}:{form.get('idempotency_key', '')}", **body))
+    payment = billing.raise_if_failed(
+        billing.charge_invoice(
+            actor, invoice_id, idempotency_key=f"page:{actor.id}:{form.get('idempotency_key', '')}", **body
+        )
+    )
     return back("/portal/billing", f"Thank you — payment received. Receipt {payment['receipt']['number']}.")
 
 
@@ -63,8 +73,9 @@ def save_card():
     """Keep a card for later payments (sandbox test cards; with Stripe the Payment Element pays directly)."""
     profile = active_profile("payments")
     on_refusal("/portal/billing")
-    saved = billing.save_payment_method(current_actor(), profile["client_id"],
-                                        **load(PaymentMethodIn, {"card": _card(request.form)}))
+    saved = billing.save_payment_method(
+        current_actor(), profile["client_id"], **load(PaymentMethodIn, {"card": _card(request.form)})
+    )
     return back("/portal/billing", f"Saved {saved['label']}.")
 
 
@@ -73,5 +84,6 @@ def save_card():
 def receipt(payment_id):
     """A printable receipt."""
     profile = active_profile("payments")
-    return render_template("billing/receipt.html", profile=profile, receipt=billing.get_receipt(
-        current_actor(), payment_id))
+    return render_template(
+        "billing/receipt.html", profile=profile, receipt=billing.get_receipt(current_actor(), payment_id)
+    )

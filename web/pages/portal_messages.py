@@ -21,7 +21,9 @@ def messages():
     thread = messaging.list_messages(current_actor(), profile["client_id"])
     if thread["unread"]:
         messaging.mark_read(current_actor(), profile["client_id"])
-    return render_template("messages/portal_thread.html", profile=profile, thread=thread, active_tab="messages")
+    return render_template(
+        "messages/portal_thread.html", profile=profile, thread=thread, active_tab="messages"
+    )
 
 
 @bp.post("/messages")
@@ -29,6 +31,10 @@ def messages():
 def post_message():
     profile = active_profile("messages")
     on_refusal("/portal/messages")
-    messaging.post_message(current_actor(), profile["client_id"], body=request.form.get("body", ""),
-                           attachments=[u for u in uploads("attachments") if u[1]])
+    messaging.post_message(
+        current_actor(),
+        profile["client_id"],
+        body=request.form.get("body", ""),
+        attachments=[u for u in uploads("attachments") if u[1]],
+    )
     return back("/portal/messages", "Message sent.")

@@ -34,8 +34,12 @@ def task_list():
     """The forms waiting for the active profile (its own, and a guardian's approvals)."""
     actor = current_actor()
     profile = _profile(actor)
-    return render_template("intake/portal_tasks.html", profile=profile, active_tab="tasks",
-                           forms=portal_home.form_steps(actor, profile["client_id"]))
+    return render_template(
+        "intake/portal_tasks.html",
+        profile=profile,
+        active_tab="tasks",
+        forms=portal_home.form_steps(actor, profile["client_id"]),
+    )
 
 
 @bp.get("/tasks/next")
@@ -60,8 +64,14 @@ def task_page(task_id):
     task = tasks.shape(row)
     if task["status"] != "open" or not task["form_key"]:
         return redirect("/portal/tasks", 303)
-    return render_template("intake/portal_task.html", task=task, profile=_profile(actor), active_tab="tasks",
-                           revision=intake_queries.revision_context(row), review=intake_queries.approval_context(actor, row))
+    return render_template(
+        "intake/portal_task.html",
+        task=task,
+        profile=_profile(actor),
+        active_tab="tasks",
+        revision=intake_queries.revision_context(row),
+        review=intake_queries.approval_context(actor, row),
+    )
 
 
 @bp.get("/documents")
@@ -71,9 +81,13 @@ def documents_page():
     documents the practice shared."""
     actor = current_actor()
     profile = _profile(actor)
-    return render_template("intake/portal_documents.html", profile=profile, active_tab="documents",
-                           docs=documents.list_documents(actor, profile["client_id"]),
-                           submitted=documents.submitted_forms(actor, profile["client_id"]))
+    return render_template(
+        "intake/portal_documents.html",
+        profile=profile,
+        active_tab="documents",
+        docs=documents.list_documents(actor, profile["client_id"]),
+        submitted=documents.submitted_forms(actor, profile["client_id"]),
+    )
 
 
 @bp.get("/activate")
@@ -92,13 +106,23 @@ def activate():
     if password != request.form.get("confirm", ""):
         errors = {"confirm": ["the two passwords differ"]}
         return render_template("intake/activate.html", token=token, errors=errors), 422
-    on_refusal(render=lambda exc: (render_template("intake/activate.html", token=token, errors=exc.details or {}), 422),
-               catch=(ValidationFailed,))
-    result = invitations.activate(token, password, ip=request.remote_addr or "",
-                                  user_agent=request.headers.get("User-Agent", ""))
+    on_refusal(
+        render=lambda exc: (
+            render_template("intake/activate.html", token=token, errors=exc.details or {}),
+            422,
+        ),
+        catch=(ValidationFailed,),
+    )
+    result = invitations.activate(
+        token, password, ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", "")
+    )
     # The link and the new password prove who this is: sign in now (the MFA step still follows).
     account = accounts.find_login(result["email"])
-    raw, step = accounts.open_login(account, via="activation", ip=request.remote_addr or "",
-                                    user_agent=request.headers.get("User-Agent", ""))
+    raw, step = accounts.open_login(
+        account,
+        via="activation",
+        ip=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+    )
     sessions.begin_browser_session(raw)
     return continue_login(step, "Your account is active. Welcome to the client portal.")

@@ -24,7 +24,9 @@ def _rows(form, prefix: str, fields: tuple[str, ...], checks: tuple[str, ...]) -
     while f"{prefix}-{i}-name" in form:
         row = {name: form.get(f"{prefix}-{i}-{name}", "") for name in fields}
         row.update({name: f"{prefix}-{i}-{name}" in form for name in checks})
-        typed = any(str(v).strip() for k, v in row.items() if k not in ("key", "mode") and not isinstance(v, bool))
+        typed = any(
+            str(v).strip() for k, v in row.items() if k not in ("key", "mode") and not isinstance(v, bool)
+        )
         if f"{prefix}-{i}-remove" not in form and typed:
             if not row.get("key"):
                 row.pop("key", None)
@@ -35,26 +37,36 @@ def _rows(form, prefix: str, fields: tuple[str, ...], checks: tuple[str, ...]) -
 
 def practice_form_data(form) -> dict:
     """The engine's shape of the practice from the set-up form."""
-    data = {name: form.get(name, "") for name in ("name", "address", "phone", "timezone", "cancellation_policy")}
+    data = {
+        name: form.get(name, "") for name in ("name", "address", "phone", "timezone", "cancellation_policy")
+    }
     data["locations"] = _rows(form, "loc", ("key", "name", "address"), ("telehealth",))
     data["service_types"] = [
         dict(row, telehealth=row.pop("mode", "") == "telehealth")
-        for row in _rows(form, "svc", ("key", "name", "duration_minutes", "price", "mode"), ())]
+        for row in _rows(form, "svc", ("key", "name", "duration_minutes", "price", "mode"), ())
+    ]
     return data
 
 
 def _page(values: dict, errors=None, status: int = 200):
-    return render_template("practice/setup.html", values=values, errors=errors or {}, blank=BLANK_ROWS,
-                           zones=practice.time_zones(), current=practice.describe_practice(),
-                           active="admin_practice"), status
+    return render_template(
+        "practice/setup.html",
+        values=values,
+        errors=errors or {},
+        blank=BLANK_ROWS,
+        zones=practice.time_zones(),
+        current=practice.describe_practice(),
+        active="admin_practice",
+    ), status
 
 
 @bp.get("/admin/setup")
 @access("staff:staff.manage")
 def checklist():
     """The first-run checklist: what is set up and what is left, each with a link to where it is done."""
-    return render_template("practice/checklist.html", checklist=practice.checklist(current_actor()),
-                           active="admin_setup")
+    return render_template(
+        "practice/checklist.html", checklist=practice.checklist(current_actor()), active="admin_setup"
+    )
 
 
 @bp.get("/admin/practice")

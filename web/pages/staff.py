@@ -20,8 +20,10 @@ from web.security import access, current_actor
 bp = Blueprint("staff_pages", __name__, url_prefix="/staff")
 
 CLIENT_TEXT = ("first_name", "last_name", "preferred_name", "date_of_birth", "email", "phone")
-NESTED = {"address": ("line1", "line2", "city", "region", "postal_code", "country"),
-          "emergency_contact": ("name", "relationship", "phone")}
+NESTED = {
+    "address": ("line1", "line2", "city", "region", "postal_code", "country"),
+    "emergency_contact": ("name", "relationship", "phone"),
+}
 PER_PAGE = 25
 CONTACT_PERSON = ("first_name", "last_name", "email", "phone")
 
@@ -48,8 +50,11 @@ def client_form_values(record: dict) -> dict:
 
 
 def link_form_data(form) -> dict:
-    data = {"relationship": form.get("relationship", ""), "is_guardian": "is_guardian" in form,
-            "permissions": {p: f"perm_{p}" in form for p in LINK_PERMISSIONS}}
+    data = {
+        "relationship": form.get("relationship", ""),
+        "is_guardian": "is_guardian" in form,
+        "permissions": {p: f"perm_{p}" in form for p in LINK_PERMISSIONS},
+    }
     chosen = form.get("existing_client_id", "")
     if chosen:
         data["client_id"] = chosen
@@ -66,16 +71,29 @@ def home():
     actor = current_actor()
     mine = client_service.list_clients(actor, mine=True, per_page=10)
     setup = practice.checklist(actor) if actor.has(practice.MANAGE) else None
-    return render_template("staff/home.html", mine=mine, first_name=actor.login.first_name, setup=setup,
-                           today=dashboard.needs_me(actor), funnel=dashboard.intake_funnel(actor))
+    return render_template(
+        "staff/home.html",
+        mine=mine,
+        first_name=actor.login.first_name,
+        setup=setup,
+        today=dashboard.needs_me(actor),
+        funnel=dashboard.intake_funnel(actor),
+    )
 
 
 def _client_list(errors=None, values=None, status=200):
     actor = current_actor()
     q, page = request.args.get("q", "")[:200], request.args.get("page", 1, type=int) or 1
     found = client_service.list_clients(actor, q=q, page=max(page, 1), per_page=PER_PAGE)
-    return render_template("staff/clients.html", found=found, q=q, errors=errors or {}, values=values or {},
-                           can_manage=actor.has("clients.manage"), per_page=PER_PAGE), status
+    return render_template(
+        "staff/clients.html",
+        found=found,
+        q=q,
+        errors=errors or {},
+        values=values or {},
+        can_manage=actor.has("clients.manage"),
+        per_page=PER_PAGE,
+    ), status
 
 
 @bp.get("/clients")
@@ -95,32 +113,48 @@ def create_client():
     return redirect(f"/staff/clients/{made['id']}", 303)
 
 
-def _client_page(client_id, *, tab="overview", errors=None, contact_errors=None, link_errors=None, status=200):
+def _client_page(
+    client_id, *, tab="overview", errors=None, contact_errors=None, link_errors=None, status=200
+):
     """The client hub's Overview tab (portal invitation, intake status, details) or its Contacts tab."""
     actor = current_actor()
     record = client_service.get_client(actor, client_id)
     overview = {}
     if tab == "overview":
-        overview = {"invitation": invitations.portal_status(actor, record["id"]),
-                    **dashboard.client_intakes(actor, record["id"]),
-                    "intake_forms": intake.invite_choices() if actor.has(intake.INVITE) else []}
+        overview = {
+            "invitation": invitations.portal_status(actor, record["id"]),
+            **dashboard.client_intakes(actor, record["id"]),
+            "intake_forms": intake.invite_choices() if actor.has(intake.INVITE) else [],
+        }
     network_on = Organization.get().portal.contact_network_enabled
     network = client_service.contact_network(actor, client_id) if network_on else []
     can_manage = actor.has("clients.manage")
     choices = []
     if can_manage and network_on:
-        choices = [c for c in client_service.list_clients(actor, per_page=100)["items"] if c["id"] != record["id"]]
+        choices = [
+            c for c in client_service.list_clients(actor, per_page=100)["items"] if c["id"] != record["id"]
+        ]
     directory = staff_service.staff_directory(actor) if can_manage else []
-    return render_template("staff/client.html", tab=tab, **overview, client=record, network=network, network_on=network_on,
-                           can_manage=can_manage, client_choices=choices, directory=directory,
-                           can_invite=actor.has(contact_invitations.INVITE),
-                           can_start_intake=actor.has(intake.INVITE),
-                           link_permissions=LINK_PERMISSIONS,
-                           values=request.form if errors else client_form_values(record),
-                           assigned=request.form.getlist("assigned_staff") if errors else record["assigned_staff"],
-                           errors=errors or {}, contact_errors=contact_errors or {},
-                           contact_perms={p: f"perm_{p}" in request.form for p in LINK_PERMISSIONS},
-                           link_errors=link_errors or {}), status
+    return render_template(
+        "staff/client.html",
+        tab=tab,
+        **overview,
+        client=record,
+        network=network,
+        network_on=network_on,
+        can_manage=can_manage,
+        client_choices=choices,
+        directory=directory,
+        can_invite=actor.has(contact_invitations.INVITE),
+        can_start_intake=actor.has(intake.INVITE),
+        link_permissions=LINK_PERMISSIONS,
+        values=request.form if errors else client_form_values(record),
+        assigned=request.form.getlist("assigned_staff") if errors else record["assigned_staff"],
+        errors=errors or {},
+        contact_errors=contact_errors or {},
+        contact_perms={p: f"perm_{p}" in request.form for p in LINK_PERMISSIONS},
+        link_errors=link_errors or {},
+    ), status
 
 
 @bp.get("/clients/<client_id>")
@@ -141,9 +175,15 @@ def client_contacts(client_id):
 @access("staff:clients.manage")
 def edit_client(client_id):
     """Save the client's details (version-checked)."""
-    on_refusal(render=lambda exc: _client_page(client_id, errors=exc.details, status=422), catch=(ValidationFailed,))
-    client_service.update_client(current_actor(), client_id, client_form_data(request.form),
-                                 expected_version=request.form.get("version", type=int))
+    on_refusal(
+        render=lambda exc: _client_page(client_id, errors=exc.details, status=422), catch=(ValidationFailed,)
+    )
+    client_service.update_client(
+        current_actor(),
+        client_id,
+        client_form_data(request.form),
+        expected_version=request.form.get("version", type=int),
+    )
     flash("Client record saved.", "success")
     return redirect(f"/staff/clients/{client_id}", 303)
 
@@ -152,8 +192,12 @@ def edit_client(client_id):
 @access("staff:clients.manage")
 def add_contact(client_id):
     """Link a new person or an existing client to this client."""
-    on_refusal(render=lambda exc: _client_page(client_id, tab="contacts", contact_errors=exc.details or {"": [exc.message]},
-                                               status=exc.status), catch=(ValidationFailed, Conflict))
+    on_refusal(
+        render=lambda exc: _client_page(
+            client_id, tab="contacts", contact_errors=exc.details or {"": [exc.message]}, status=exc.status
+        ),
+        catch=(ValidationFailed, Conflict),
+    )
     client_service.add_contact(current_actor(), client_id, link_form_data(request.form))
     flash("Contact added.", "success")
     return redirect(f"/staff/clients/{client_id}/contacts", 303)
@@ -169,8 +213,12 @@ def edit_link(link_id):
     changes = {k: changes[k] for k in ("relationship", "is_guardian", "permissions")}
     if "contact.first_name" in request.form:  # only shown for contacts who are not clients
         changes["contact"] = {n: request.form.get(f"contact.{n}", "") for n in CONTACT_PERSON}
-    on_refusal(render=lambda exc: _client_page(link.client.id, tab="contacts", link_errors={link_id: exc.details},
-                                               status=422), catch=(ValidationFailed,))
+    on_refusal(
+        render=lambda exc: _client_page(
+            link.client.id, tab="contacts", link_errors={link_id: exc.details}, status=422
+        ),
+        catch=(ValidationFailed,),
+    )
     client_service.update_link(actor, link_id, changes)
     flash("Contact link saved.", "success")
     return redirect(f"/staff/clients/{link.client.id}/contacts", 303)
@@ -206,10 +254,15 @@ def remove_link(link_id):
 def _preferences_page(prefs: dict, errors=None, status=200):
     org = practice.describe_practice()
     return render_template(
-        "staff/preferences.html", prefs=prefs, errors=errors or {}, digests=staff_service.DIGESTS,
+        "staff/preferences.html",
+        prefs=prefs,
+        errors=errors or {},
+        digests=staff_service.DIGESTS,
         service_options=[(s["key"], s["name"], None) for s in org["service_types"]],
-        location_options=[(loc["key"], loc["name"], "telehealth" if loc["telehealth"] else None)
-                          for loc in org["locations"]]), status
+        location_options=[
+            (loc["key"], loc["name"], "telehealth" if loc["telehealth"] else None) for loc in org["locations"]
+        ],
+    ), status
 
 
 @bp.route("/preferences", methods=["GET", "POST"])
@@ -219,9 +272,13 @@ def preferences():
     if request.method == "GET":
         return _preferences_page(staff_service.own_preferences(current_actor()))
     form = request.form
-    changes = {"service_types": form.getlist("service_types"), "locations": form.getlist("locations"),
-               "notify_new_task": "notify_new_task" in form, "notify_new_message": "notify_new_message" in form,
-               "notify_digest": form.get("notify_digest", "daily")}
+    changes = {
+        "service_types": form.getlist("service_types"),
+        "locations": form.getlist("locations"),
+        "notify_new_task": "notify_new_task" in form,
+        "notify_new_message": "notify_new_message" in form,
+        "notify_digest": form.get("notify_digest", "daily"),
+    }
     on_refusal(render=lambda exc: _preferences_page(changes, exc.details, 422), catch=(ValidationFailed,))
     staff_service.set_own_preferences(current_actor(), changes)
     flash("Your preferences are saved.", "success")

@@ -29,15 +29,28 @@ def client_billing(client_id):
 def _billing_page(client_id, *, values=None, errors=None, status: int = 200):
     """The billing tab; after a refused invoice, the form as it was typed with each problem by its field."""
     client = get_client_for(current_actor(), client_id)
-    return render_template("billing/staff_billing.html", client=client, tab="billing", rows=range(LINE_ROWS),
-                           invoices=billing.list_invoices(current_actor(), client_id),
-                           services=Organization.get().service_types, values=values or {}, errors=errors or {},
-                           can_bill=current_actor().has("billing.manage")), status
+    return render_template(
+        "billing/staff_billing.html",
+        client=client,
+        tab="billing",
+        rows=range(LINE_ROWS),
+        invoices=billing.list_invoices(current_actor(), client_id),
+        services=Organization.get().service_types,
+        values=values or {},
+        errors=errors or {},
+        can_bill=current_actor().has("billing.manage"),
+    ), status
 
 
 # The form's field for each part of a line item the service names ("line_items.0.amount" -> amount_0).
-_LINE_FIELDS = {"service_type": "service_type", "service": "service", "service_date": "date", "amount": "amount",
-                "amount_cents": "amount", "description": "service"}
+_LINE_FIELDS = {
+    "service_type": "service_type",
+    "service": "service",
+    "service_date": "date",
+    "amount": "amount",
+    "amount_cents": "amount",
+    "description": "service",
+}
 
 
 def _invoice_errors(details: dict) -> dict[str, list[str]]:
@@ -73,8 +86,14 @@ def create_invoice(client_id):
         if not chosen and not form.get(f"service_{i}") and not form.get(f"amount_{i}"):
             continue
         service = form.get(f"service_{i}", "")  # left empty: the chosen service type's name
-        items.append({"service_type": chosen, **({"service": service} if service else {}),
-                      "service_date": form.get(f"date_{i}", ""), "amount": form.get(f"amount_{i}", "")})
+        items.append(
+            {
+                "service_type": chosen,
+                **({"service": service} if service else {}),
+                "service_date": form.get(f"date_{i}", ""),
+                "amount": form.get(f"amount_{i}", ""),
+            }
+        )
     body = load(InvoiceIn, {"line_items": items, "due_date": form.get("due_date", "")})
     inv = billing.create_invoice(current_actor(), client_id, body)
     return back(f"/staff/clients/{client_id}/billing", f"Invoice {inv['number']} issued.")
@@ -86,8 +105,10 @@ def request_payment(invoice_id):
     """Ask the client to pay the invoice (the payment process: insurance details, then a card)."""
     on_refusal(f"/staff/clients/{request.form.get('client_id', '')}/billing")
     inv = payment_requests.request_payment(current_actor(), invoice_id)
-    return back(f"/staff/clients/{inv['client_id']}/billing",
-                f"Payment requested for invoice {inv['number']}: the client has it in their portal.")
+    return back(
+        f"/staff/clients/{inv['client_id']}/billing",
+        f"Payment requested for invoice {inv['number']}: the client has it in their portal.",
+    )
 
 
 @bp.post("/invoices/<invoice_id>/void")
@@ -96,10 +117,19 @@ def void(invoice_id):
     on_refusal(f"/staff/clients/{request.form.get('client_id', '')}/billing")
     if not confirmed(request.form):  # the confirm step: a post without it voids nothing and asks first
         found, client = billing.get_invoice_for(current_actor(), invoice_id, staff_need="billing.manage")
-        sentence = void_sentence(number=found.number, client=client.display_name, total_cents=found.total_cents,
-                                 currency=found.currency)
-        return ask(sentence, action=f"/staff/invoices/{invoice_id}/void", form=request.form,
-                   back_url=f"/staff/clients/{found.client}/billing", confirm_label="Void the invoice",
-                   nothing_yet="The invoice stays open until you confirm.")
+        sentence = void_sentence(
+            number=found.number,
+            client=client.display_name,
+            total_cents=found.total_cents,
+            currency=found.currency,
+        )
+        return ask(
+            sentence,
+            action=f"/staff/invoices/{invoice_id}/void",
+            form=request.form,
+            back_url=f"/staff/clients/{found.client}/billing",
+            confirm_label="Void the invoice",
+            nothing_yet="The invoice stays open until you confirm.",
+        )
     inv = billing.void_invoice(current_actor(), invoice_id)
     return back(f"/staff/clients/{inv['client_id']}/billing", f"Invoice {inv['number']} voided.")

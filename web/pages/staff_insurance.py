@@ -18,15 +18,21 @@ bp = Blueprint("staff_insurance_pages", __name__, url_prefix="/staff")
 @access("staff")
 def client_insurance(client_id):
     client = get_client_for(current_actor(), client_id)
-    return render_template("insurance/staff_insurance.html", client=client, tab="insurance",
-                           policies=insurance.list_policies(current_actor(), client_id),
-                           can_review=current_actor().has("billing.manage"))
+    return render_template(
+        "insurance/staff_insurance.html",
+        client=client,
+        tab="insurance",
+        policies=insurance.list_policies(current_actor(), client_id),
+        can_review=current_actor().has("billing.manage"),
+    )
 
 
 @bp.post("/clients/<client_id>/insurance/<policy_id>/review")
 @access("staff:billing.manage")
 def review(client_id, policy_id):
     on_refusal(f"/staff/clients/{client_id}/insurance")
-    body = load(InsuranceReview, {"decision": request.form.get("decision", ""), "note": request.form.get("note", "")})
+    body = load(
+        InsuranceReview, {"decision": request.form.get("decision", ""), "note": request.form.get("note", "")}
+    )
     done = insurance.review_policy(current_actor(), policy_id, client_id=client_id, **body)
     return back(f"/staff/clients/{client_id}/insurance", f"Policy {done['status']}.")

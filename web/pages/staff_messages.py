@@ -17,7 +17,9 @@ bp = Blueprint("staff_message_pages", __name__, url_prefix="/staff")
 @access("staff")
 def unread():
     """Threads with messages you have not read, newest first."""
-    return render_template("messages/staff_unread.html", rows=messaging.unread_threads_for_staff(current_actor()))
+    return render_template(
+        "messages/staff_unread.html", rows=messaging.unread_threads_for_staff(current_actor())
+    )
 
 
 @bp.get("/clients/<client_id>/messages")
@@ -34,6 +36,10 @@ def thread(client_id):
 @access("staff")
 def reply(client_id):
     on_refusal(f"/staff/clients/{client_id}/messages")
-    messaging.post_message(current_actor(), client_id, body=request.form.get("body", ""),
-                           attachments=[u for u in uploads("attachments") if u[1]])
+    messaging.post_message(
+        current_actor(),
+        client_id,
+        body=request.form.get("body", ""),
+        attachments=[u for u in uploads("attachments") if u[1]],
+    )
     return back(f"/staff/clients/{client_id}/messages", "Message sent.")

@@ -25,8 +25,9 @@ _FILTERS = ("process_id", "process_version", "status", "client_id")
 @access("staff:workflows.manage")
 def index():
     """The studio's start: deployed processes with links to model, monitor and migrate them."""
-    return render_template("studio/index.html", processes=process_service.list_definitions(current_actor()),
-                           active="processes")
+    return render_template(
+        "studio/index.html", processes=process_service.list_definitions(current_actor()), active="processes"
+    )
 
 
 @bp.get("/processes/<process_id>")
@@ -40,8 +41,11 @@ def modeler(process_id):
 @access("staff")
 def forms():
     """Form definitions to edit, by kind."""
-    return render_template("studio/forms.html", forms=form_service.list_forms(current_actor(), include_archived=True),
-                           active="forms")
+    return render_template(
+        "studio/forms.html",
+        forms=form_service.list_forms(current_actor(), include_archived=True),
+        active="forms",
+    )
 
 
 @bp.get("/forms/<key>")
@@ -50,8 +54,9 @@ def form_editor(key):
     """The form builder: toolbox, properties, the server's checks beside each question, a live survey-js-ui
     preview, the JSON, and what changed since the last published version."""
     title = form_service.form_title(key) if key != "new" else ""
-    return render_template("studio/form_editor.html", key=key, title=title, prefill_fields=allowed_fields(),
-                           active="forms")
+    return render_template(
+        "studio/form_editor.html", key=key, title=title, prefill_fields=allowed_fields(), active="forms"
+    )
 
 
 @bp.get("/packet")
@@ -75,12 +80,21 @@ def instances():
         errors["process_version"] = "a version is a number"
         args.pop("process_version")
     try:
-        page = studio_service.search_instances(current_actor(), page=request.args.get("page", 1, type=int), **args)
+        page = studio_service.search_instances(
+            current_actor(), page=request.args.get("page", 1, type=int), **args
+        )
     except ValidationFailed as exc:
         page, errors = {"items": [], "page": 1, "has_more": False}, {"client_id": exc.message}
-    return render_template("studio/instances.html", page=page, filters=args, raw=raw, errors=errors,
-                           statuses=INSTANCE_STATUSES, processes=process_service.list_definitions(current_actor()),
-                           active="instances")
+    return render_template(
+        "studio/instances.html",
+        page=page,
+        filters=args,
+        raw=raw,
+        errors=errors,
+        statuses=INSTANCE_STATUSES,
+        processes=process_service.list_definitions(current_actor()),
+        active="instances",
+    )
 
 
 @bp.get("/instances/<instance_id>")
@@ -90,13 +104,21 @@ def instance(instance_id):
     from engine.services.processes import migration
 
     actor = current_actor()
-    return render_template("studio/instance.html", instance=studio_service.instance_view(actor, instance_id),
-                           snapshots=migration.snapshots(actor, instance_id), active="instances")
+    return render_template(
+        "studio/instance.html",
+        instance=studio_service.instance_view(actor, instance_id),
+        snapshots=migration.snapshots(actor, instance_id),
+        active="instances",
+    )
 
 
 @bp.get("/migrate")
 @access("staff:workflows.manage")
 def migrate():
     """Move running instances to another version: preview, run with a progress bar, results."""
-    return render_template("studio/migrate.html", processes=process_service.list_definitions(current_actor()),
-                           selected=request.args.get("process_id", ""), active="migrate")
+    return render_template(
+        "studio/migrate.html",
+        processes=process_service.list_definitions(current_actor()),
+        selected=request.args.get("process_id", ""),
+        active="migrate",
+    )

@@ -29,20 +29,38 @@ def in_packet_order(rows: list[dict], *, instance: str = "instance_id") -> list[
     Earlier intakes come first (ids grow with time); forms outside the packet keep their place after it.
     """
     position = {key: i for i, key in enumerate(Organization.get().portal.intake_packet)}
-    return sorted(rows, key=lambda r: (str(r.get(instance) or ""), position.get(r.get("form_key"), len(position))))
+    return sorted(
+        rows, key=lambda r: (str(r.get(instance) or ""), position.get(r.get("form_key"), len(position)))
+    )
 
 
 def outstanding(client_id, *, instance_id=None) -> list[dict]:
     """Open portal form tasks of the client's intakes: [{"task_id", "form_key", "title", "instance_id"}]."""
-    query: dict = {"client_id": client_id, "status": "open", "lane": {"$in": list(PORTAL_LANES)},
-                   "form_key": {"$ne": None}}
+    query: dict = {
+        "client_id": client_id,
+        "status": "open",
+        "lane": {"$in": list(PORTAL_LANES)},
+        "form_key": {"$ne": None},
+    }
     if instance_id is not None:
         query["instance_id"] = instance_id
     rows = list(persistence.collection(Task).find(query).sort("created_at", 1))
-    titles = {f.key: f.title for f in FormDefinition.objects(key__in=[r["form_key"] for r in rows]).only("key", "title")}
-    return in_packet_order([{"task_id": str(r["_id"]), "form_key": r["form_key"],
-                             "title": titles.get(r["form_key"], r["form_key"]),
-                             "instance_id": str(r["instance_id"]), "lane": r["lane"]} for r in rows])
+    titles = {
+        f.key: f.title
+        for f in FormDefinition.objects(key__in=[r["form_key"] for r in rows]).only("key", "title")
+    }
+    return in_packet_order(
+        [
+            {
+                "task_id": str(r["_id"]),
+                "form_key": r["form_key"],
+                "title": titles.get(r["form_key"], r["form_key"]),
+                "instance_id": str(r["instance_id"]),
+                "lane": r["lane"],
+            }
+            for r in rows
+        ]
+    )
 
 
 def _not_asked() -> NotFound:
@@ -57,8 +75,12 @@ def require_request(actor: Actor, client_id, form_key: str, context: str) -> Non
     if not isinstance(context, str) or not context.startswith(TASK_CONTEXT):
         raise _not_asked()
     row = get_task_for(actor, context.removeprefix(TASK_CONTEXT))
-    if (row.get("status") != "open" or row.get("lane") not in PORTAL_LANES
-            or row.get("form_key") != form_key or row.get("client_id") != parse_id(client_id)):
+    if (
+        row.get("status") != "open"
+        or row.get("lane") not in PORTAL_LANES
+        or row.get("form_key") != form_key
+        or row.get("client_id") != parse_id(client_id)
+    ):
         raise _not_asked()
 
 

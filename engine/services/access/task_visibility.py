@@ -43,7 +43,9 @@ def audiences(actor: Actor, *, used_only: bool = False) -> tuple[list[str], bool
 
 def assigned_clients(actor: Actor) -> list:
     """The clients a staff member is assigned to (whose "staff" tasks they see without clients.view_all)."""
-    return [c["_id"] for c in persistence.collection(Client).find({"assigned_staff": actor.login.id}, {"_id": 1})]
+    return [
+        c["_id"] for c in persistence.collection(Client).find({"assigned_staff": actor.login.id}, {"_id": 1})
+    ]
 
 
 def visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None = None):
@@ -61,8 +63,12 @@ def visible_filter(actor: Actor, *, mine: bool = False, assigned: list | None = 
     if not limited:
         return lambda row: row["audience"] in mine_keys
     for_clients = set(assigned_clients(actor) if assigned is None else assigned)
-    return lambda row: row["audience"] in mine_keys and (
-        row["audience"] != "staff" or row.get("client_id") in for_clients or row.get("client_id") is None)
+    return lambda row: (
+        row["audience"] in mine_keys
+        and (
+            row["audience"] != "staff" or row.get("client_id") in for_clients or row.get("client_id") is None
+        )
+    )
 
 
 def get_task_for(actor: Actor, task_id) -> dict:

@@ -41,7 +41,9 @@ def find_login(email) -> StaffMember | PortalAccount | None:
 def email_in_use(email, *, exclude=None) -> bool:
     """Is this e-mail taken by any login (staff or portal) other than `exclude`?"""
     found = find_login(email)
-    return found is not None and not (exclude is not None and found.kind == exclude.kind and found.id == exclude.id)
+    return found is not None and not (
+        exclude is not None and found.kind == exclude.kind and found.id == exclude.id
+    )
 
 
 def actor_for(account, *, ip: str = "", user_agent: str = "") -> authz.Actor:
@@ -54,13 +56,29 @@ def _anonymous(ip: str, user_agent: str) -> authz.Actor:
     return authz.Actor(kind="anonymous", ip=ip, user_agent=user_agent)
 
 
-def _fail(reason: str, email: str, account, ip: str, user_agent: str, code: str = "invalid_credentials",
-          message: str = LOGIN_FAILED) -> NoReturn:
+def _fail(
+    reason: str,
+    email: str,
+    account,
+    ip: str,
+    user_agent: str,
+    code: str = "invalid_credentials",
+    message: str = LOGIN_FAILED,
+) -> NoReturn:
     """Audit a refused login and raise the one public error for it."""
-    actor = actor_for(account, ip=ip, user_agent=user_agent) if account is not None else _anonymous(ip, user_agent)
-    audit.record(actor, "login_failed", object_type=getattr(account, "kind", ""),
-                 object_id=getattr(account, "id", ""), outcome="denied",
-                 details={"email": normalize_email(email)[:254], "reason": reason})
+    actor = (
+        actor_for(account, ip=ip, user_agent=user_agent)
+        if account is not None
+        else _anonymous(ip, user_agent)
+    )
+    audit.record(
+        actor,
+        "login_failed",
+        object_type=getattr(account, "kind", ""),
+        object_id=getattr(account, "id", ""),
+        outcome="denied",
+        details={"email": normalize_email(email)[:254], "reason": reason},
+    )
     raise NotAuthenticated(message, code=code)
 
 
@@ -95,8 +113,13 @@ def next_step(account) -> str | None:
 
 def _logged_in(account, via: str, ip: str, user_agent: str) -> None:
     type(account).objects(id=account.id).update_one(set__last_login_at=utcnow())
-    audit.record(actor_for(account, ip=ip, user_agent=user_agent), "account_logged_in",
-                 object_type=account.kind, object_id=account.id, details={"via": via})
+    audit.record(
+        actor_for(account, ip=ip, user_agent=user_agent),
+        "account_logged_in",
+        object_type=account.kind,
+        object_id=account.id,
+        details={"via": via},
+    )
 
 
 def _first_profile_id(account):
@@ -124,8 +147,13 @@ def open_login(account, *, via: str, ip: str = "", user_agent: str = "") -> tupl
     up) the session waits for that step like after a password.
     """
     step = next_step(account)
-    raw, _row = tokens.open_session(account, mfa_passed=step is None, ip=ip, user_agent=user_agent,
-                                    active_client_id=_first_profile_id(account))
+    raw, _row = tokens.open_session(
+        account,
+        mfa_passed=step is None,
+        ip=ip,
+        user_agent=user_agent,
+        active_client_id=_first_profile_id(account),
+    )
     if step is None:
         _logged_in(account, via, ip, user_agent)
     return raw, step
@@ -140,8 +168,15 @@ def _refuse_code(account, email, ip: str, user_agent: str) -> NoReturn:
     if mfa.locked(account):
         tokens.close_pending_sessions(account)
         _fail("mfa_locked", email, account, ip, user_agent, code="mfa_locked", message=MFA_LOCKED)
-    _fail("mfa_invalid", email, account, ip, user_agent, code="mfa_invalid",
-          message="that code is not valid (codes work once)")
+    _fail(
+        "mfa_invalid",
+        email,
+        account,
+        ip,
+        user_agent,
+        code="mfa_invalid",
+        message="that code is not valid (codes work once)",
+    )
 
 
 def complete_mfa(row: AuthSession, account, code: str, *, ip: str = "", user_agent: str = "") -> None:
@@ -153,12 +188,17 @@ def complete_mfa(row: AuthSession, account, code: str, *, ip: str = "", user_age
     _logged_in(account, "password+totp", ip, user_agent)
 
 
-def confirm_mfa_setup(account, code: str, *, row: AuthSession | None = None, ip: str = "",
-                      user_agent: str = "") -> None:
+def confirm_mfa_setup(
+    account, code: str, *, row: AuthSession | None = None, ip: str = "", user_agent: str = ""
+) -> None:
     """Turn MFA on; a login waiting for it is then complete. Raises ValidationFailed for a wrong code."""
     mfa.confirm_setup(account, code)
-    audit.record(actor_for(account, ip=ip, user_agent=user_agent), "mfa_enabled",
-                 object_type=account.kind, object_id=account.id)
+    audit.record(
+        actor_for(account, ip=ip, user_agent=user_agent),
+        "mfa_enabled",
+        object_type=account.kind,
+        object_id=account.id,
+    )
     if row is not None and not row.mfa_passed:
         tokens.mark_mfa_passed(row)
         _logged_in(account, "password+totp", ip, user_agent)
@@ -172,16 +212,22 @@ def disable_mfa(actor: authz.Actor, code: str) -> None:
     """
     account = actor.login
     if mfa.policy_requires(account):
-        raise Forbidden("two-factor authentication is required for your account", code="mfa_required_by_policy")
+        raise Forbidden(
+            "two-factor authentication is required for your account", code="mfa_required_by_policy"
+        )
     if not mfa.verify(account, code):
         locked = mfa.locked(account)
-        problem = "too many wrong codes; try again in 15 minutes" if locked else "code is wrong or already used"
+        problem = (
+            "too many wrong codes; try again in 15 minutes" if locked else "code is wrong or already used"
+        )
         raise ValidationFailed("that code is not valid", details={"code": [problem]})
     mfa.disable(account)
     audit.record(actor, "mfa_disabled", object_type=account.kind, object_id=account.id)
 
 
-def issue_api_token(email, password, totp=None, *, ip: str = "", user_agent: str = "") -> tuple[str, datetime]:
+def issue_api_token(
+    email, password, totp=None, *, ip: str = "", user_agent: str = ""
+) -> tuple[str, datetime]:
     """POST /auth/token: (raw bearer token, expires_at).
 
     Raises NotAuthenticated with code invalid_credentials, mfa_required (MFA is on
@@ -192,8 +238,15 @@ def issue_api_token(email, password, totp=None, *, ip: str = "", user_agent: str
     account = check_password(email, password, ip=ip, user_agent=user_agent)
     step = next_step(account)
     if step == "mfa_setup":
-        _fail("mfa_not_set_up", email, account, ip, user_agent, code="mfa_setup_required",
-              message="set up two-factor authentication in the browser first")
+        _fail(
+            "mfa_not_set_up",
+            email,
+            account,
+            ip,
+            user_agent,
+            code="mfa_setup_required",
+            message="set up two-factor authentication in the browser first",
+        )
     if step == "mfa_verify":
         if not totp:
             raise NotAuthenticated("a one-time code (totp) is required", code="mfa_required")
@@ -209,15 +262,25 @@ def logout(raw_session: str, *, ip: str = "", user_agent: str = "") -> None:
     row = tokens.close_session(raw_session)
     account = tokens.load_account(row.account_kind, row.account_id) if row is not None else None
     if account is not None:
-        audit.record(actor_for(account, ip=ip, user_agent=user_agent), "account_logged_out",
-                     object_type=account.kind, object_id=account.id, details={"via": "session"})
+        audit.record(
+            actor_for(account, ip=ip, user_agent=user_agent),
+            "account_logged_out",
+            object_type=account.kind,
+            object_id=account.id,
+            details={"via": "session"},
+        )
 
 
 def revoke_api_token(actor: authz.Actor, raw_token: str) -> None:
     """End the bearer token a request came with."""
     if tokens.revoke_token(raw_token):
-        audit.record(actor, "account_logged_out", object_type=actor.kind, object_id=actor.id,
-                     details={"via": "api_token"})
+        audit.record(
+            actor,
+            "account_logged_out",
+            object_type=actor.kind,
+            object_id=actor.id,
+            details={"via": "api_token"},
+        )
 
 
 def set_password(account, new_password: str, *, actor: authz.Actor | None = None) -> None:
@@ -227,15 +290,23 @@ def set_password(account, new_password: str, *, actor: authz.Actor | None = None
     """
     passwords.check_strength(new_password, field_name="password")
     type(account).objects(id=account.id).update_one(
-        set__password_hash=passwords.hash_password(new_password), set__password_changed_at=utcnow())
+        set__password_hash=passwords.hash_password(new_password), set__password_changed_at=utcnow()
+    )
     account.reload()
     tokens.revoke_all(account)
-    audit.record(actor or actor_for(account), "password_changed", object_type=account.kind,
-                 object_id=account.id)
+    audit.record(
+        actor or actor_for(account), "password_changed", object_type=account.kind, object_id=account.id
+    )
 
 
-def change_password(actor: authz.Actor, current: str, new_password: str, *, reopen_session: bool = False,
-                    active_client_id=None) -> str | None:
+def change_password(
+    actor: authz.Actor,
+    current: str,
+    new_password: str,
+    *,
+    reopen_session: bool = False,
+    active_client_id=None,
+) -> str | None:
     """The signed-in user changes their own password (current one required).
 
     Every session and token of the account ends, the caller's own included;
@@ -246,15 +317,19 @@ def change_password(actor: authz.Actor, current: str, new_password: str, *, reop
     account = actor.login
     ok, _ = passwords.verify_password(account.password_hash or "", current or "")
     if not ok:
-        raise ValidationFailed("current password is not correct",
-                               details={"current_password": ["not correct"]})
+        raise ValidationFailed(
+            "current password is not correct", details={"current_password": ["not correct"]}
+        )
     if current == new_password:
-        raise ValidationFailed("choose a different password", details={"password": ["same as the current one"]})
+        raise ValidationFailed(
+            "choose a different password", details={"password": ["same as the current one"]}
+        )
     set_password(account, new_password, actor=actor)
     if not reopen_session:
         return None
-    raw, _row = tokens.open_session(account, mfa_passed=True, ip=actor.ip, user_agent=actor.user_agent,
-                                    active_client_id=active_client_id)
+    raw, _row = tokens.open_session(
+        account, mfa_passed=True, ip=actor.ip, user_agent=actor.user_agent, active_client_id=active_client_id
+    )
     return raw
 
 
@@ -264,8 +339,12 @@ def set_disabled(account, disabled: bool, *, actor: authz.Actor) -> None:
     account.disabled = bool(disabled)
     if disabled:
         tokens.revoke_all(account)
-    audit.record(actor, "account_disabled" if disabled else "account_enabled",
-                 object_type=account.kind, object_id=account.id)
+    audit.record(
+        actor,
+        "account_disabled" if disabled else "account_enabled",
+        object_type=account.kind,
+        object_id=account.id,
+    )
 
 
 def set_active_profile(row: AuthSession, client_id) -> None:
@@ -291,17 +370,37 @@ def describe_me(actor: authz.Actor, active_client_id=None) -> dict:
     if actor.kind not in ("staff", "portal"):
         raise NotAuthenticated()
     account = actor.login
-    me = {"kind": actor.kind, "id": actor.id, "email": account.email, "name": account.display_name,
-          "mfa_enabled": bool(account.mfa_enabled)}
+    me = {
+        "kind": actor.kind,
+        "id": actor.id,
+        "email": account.email,
+        "name": account.display_name,
+        "mfa_enabled": bool(account.mfa_enabled),
+    }
     if actor.is_staff:
-        me.update(roles=sorted(account.roles), permissions=sorted(actor.permissions),
-                  profiles=[], active_profile_id=None)
+        me.update(
+            roles=sorted(account.roles),
+            permissions=sorted(actor.permissions),
+            profiles=[],
+            active_profile_id=None,
+        )
         return me
-    profiles = [{"client_id": str(p["client"].id), "name": p["client"].display_name,
-                 "relationship": p["relationship"], "is_guardian": p["is_guardian"],
-                 "permissions": p["permissions"]} for p in authz.portal_profiles(account)]
+    profiles = [
+        {
+            "client_id": str(p["client"].id),
+            "name": p["client"].display_name,
+            "relationship": p["relationship"],
+            "is_guardian": p["is_guardian"],
+            "permissions": p["permissions"],
+        }
+        for p in authz.portal_profiles(account)
+    ]
     ids = [p["client_id"] for p in profiles]
-    active = str(active_client_id) if active_client_id and str(active_client_id) in ids else (ids[0] if ids else None)
+    active = (
+        str(active_client_id)
+        if active_client_id and str(active_client_id) in ids
+        else (ids[0] if ids else None)
+    )
     me.update(roles=[], permissions=[], profiles=profiles, active_profile_id=active)
     return me
 
@@ -320,13 +419,23 @@ def ensure_bootstrap_admin(settings: config.Settings | None = None) -> StaffMemb
     if PortalAccount.objects(email=email).first() is not None:
         log.warning("bootstrap admin e-mail %s is a portal account; not creating the admin", email)
         return None
-    admin = StaffMember(email=email, first_name="Organization", last_name="Admin", roles=["org_admin"],
-                        password_hash=passwords.hash_password(settings.bootstrap_admin_password))
+    admin = StaffMember(
+        email=email,
+        first_name="Organization",
+        last_name="Admin",
+        roles=["org_admin"],
+        password_hash=passwords.hash_password(settings.bootstrap_admin_password),
+    )
     try:
         admin.save()
     except NotUniqueError:
         return None
-    audit.record(authz.SYSTEM, "staff_member_created", object_type="staff", object_id=admin.id,
-                 details={"bootstrap": True})
+    audit.record(
+        authz.SYSTEM,
+        "staff_member_created",
+        object_type="staff",
+        object_id=admin.id,
+        details={"bootstrap": True},
+    )
     log.info("created bootstrap organization admin %s", email)
     return admin

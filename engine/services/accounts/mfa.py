@@ -52,7 +52,7 @@ def unseal(stored: str) -> str:
     """The plain base32 secret, or "" when missing or not decryptable (wrong key or tampered)."""
     if not stored.startswith(_ENC_PREFIX):
         return ""
-    blob = base64.b64decode(stored[len(_ENC_PREFIX):])
+    blob = base64.b64decode(stored[len(_ENC_PREFIX) :])
     try:
         return _cipher().decrypt(blob[:12], blob[12:], b"totp").decode()
     except (InvalidTag, ValueError):
@@ -85,7 +85,10 @@ def pending_setup(account) -> dict | None:
     secret = unseal(account.totp_pending_secret or "")
     if not secret:
         return None
-    return {"secret": secret, "uri": pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=ISSUER)}
+    return {
+        "secret": secret,
+        "uri": pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name=ISSUER),
+    }
 
 
 def _matching_step(secret: str, code: str, now: float | None = None) -> int | None:
@@ -102,7 +105,9 @@ def _matching_step(secret: str, code: str, now: float | None = None) -> int | No
 
 def _consume_step(account, step: int) -> bool:
     """Atomically record `step` as used; False when it (or a later one) was used already."""
-    updated = type(account).objects(id=account.id, totp_last_step__lt=step).update_one(set__totp_last_step=step)
+    updated = (
+        type(account).objects(id=account.id, totp_last_step__lt=step).update_one(set__totp_last_step=step)
+    )
     if updated:
         account.totp_last_step = step
     return bool(updated)
@@ -120,7 +125,8 @@ def confirm_setup(account, code: str) -> None:
     if step is None or not _consume_step(account, step):
         raise ValidationFailed("that code is not valid", details={"code": ["code is wrong or already used"]})
     type(account).objects(id=account.id).update_one(
-        set__totp_secret=account.totp_pending_secret, set__totp_pending_secret="", set__mfa_enabled=True)
+        set__totp_secret=account.totp_pending_secret, set__totp_pending_secret="", set__mfa_enabled=True
+    )
     account.reload()
 
 
@@ -153,14 +159,18 @@ def locked(account) -> bool:
 
 def _count_failure(account) -> None:
     """Record a wrong code in one atomic update (racing requests each count); keeps the newest few."""
-    found = persistence.update_then_read(persistence.collection(type(account)), {"_id": account.id},
-                                {"$push": {"totp_failures": {"$each": [utcnow()], "$slice": -MAX_FAILURES}}},
-                                projection={"totp_failures": 1})
+    found = persistence.update_then_read(
+        persistence.collection(type(account)),
+        {"_id": account.id},
+        {"$push": {"totp_failures": {"$each": [utcnow()], "$slice": -MAX_FAILURES}}},
+        projection={"totp_failures": 1},
+    )
     account.totp_failures = (found or {}).get("totp_failures", [])
 
 
 def disable(account) -> None:
     """Turn MFA off (admin reset or the user's own choice where not required)."""
     type(account).objects(id=account.id).update_one(
-        set__totp_secret="", set__totp_pending_secret="", set__mfa_enabled=False)
+        set__totp_secret="", set__totp_pending_secret="", set__mfa_enabled=False
+    )
     account.reload()

@@ -39,8 +39,10 @@ LINK_MINUTES = 30
 KEEP_ROWS = timedelta(days=1)  # rows outlive their link a while, for the audit of who asked when
 UNSENT_AFTER = timedelta(minutes=1)  # a request no worker took this long lost its wake-up
 DISPATCH_KIND = "mail_password_reset"
-ANSWER = ("If that address belongs to an account, a link to choose a new password is on its way. "
-          f"It works once, for {LINK_MINUTES} minutes.")
+ANSWER = (
+    "If that address belongs to an account, a link to choose a new password is on its way. "
+    f"It works once, for {LINK_MINUTES} minutes."
+)
 _INVALID = {"token": ["this link is invalid, used or expired: ask for a new one"]}
 
 
@@ -72,11 +74,13 @@ def _mail_text(account, raw: str) -> tuple[str, str]:
     practice = Organization.get().name
     first = getattr(account, "first_name", "") or ""
     greeting = f"Hello {first}," if first else "Hello,"
-    text = (f"{greeting}\n\nSomeone (we hope you) asked to reset the password of your {practice} account.\n"
-            f"Choose a new password here:\n{reset_url(raw)}\n\n"
-            f"The link works once and expires in {LINK_MINUTES} minutes. Using it signs you out everywhere.\n"
-            "If you did not ask for this, ignore this mail: your password stays as it is.\n\n"
-            f"{practice}\n")
+    text = (
+        f"{greeting}\n\nSomeone (we hope you) asked to reset the password of your {practice} account.\n"
+        f"Choose a new password here:\n{reset_url(raw)}\n\n"
+        f"The link works once and expires in {LINK_MINUTES} minutes. Using it signs you out everywhere.\n"
+        "If you did not ask for this, ignore this mail: your password stays as it is.\n\n"
+        f"{practice}\n"
+    )
     return f"{practice}: reset your password", text
 
 
@@ -101,8 +105,12 @@ def mail_link(request_id) -> str:
     account = accounts.find_login(row.email)
     if account is None or account.disabled:
         PasswordReset.objects(id=row.id, status="requested").update_one(set__status="no_account")
-        audit.record(ANONYMOUS, "password_reset_requested", outcome="denied",
-                     details={"email": row.email, "reason": "no_account"})
+        audit.record(
+            ANONYMOUS,
+            "password_reset_requested",
+            outcome="denied",
+            details={"email": row.email, "reason": "no_account"},
+        )
         return "no_account"
     raw = secrets.token_urlsafe(32)
     now = utcnow()
@@ -110,14 +118,23 @@ def mail_link(request_id) -> str:
     # A worker killed between this claim and recording the mail leaves a request whose link was never
     # mailed (the raw token died with it); the person asks again, nothing of the account changed.
     claimed = PasswordReset.objects(id=row.id, status="requested").update_one(
-        set__status="mailed", set__account_kind=account.kind, set__account_id=account.id,
-        set__token_hash=_digest(raw), set__expires_at=now + timedelta(minutes=LINK_MINUTES))
+        set__status="mailed",
+        set__account_kind=account.kind,
+        set__account_id=account.id,
+        set__token_hash=_digest(raw),
+        set__expires_at=now + timedelta(minutes=LINK_MINUTES),
+    )
     if not claimed:
         return "done"
     subject, text = _mail_text(account, raw)
     message = mail.queue_mail(account.email, subject, text, idempotency_key=key)
-    audit.record(accounts.actor_for(account), "password_reset_requested", object_type=account.kind,
-                 object_id=account.id, details={"outcome": "mailed"})
+    audit.record(
+        accounts.actor_for(account),
+        "password_reset_requested",
+        object_type=account.kind,
+        object_id=account.id,
+        details={"outcome": "mailed"},
+    )
     mail.deliver(message.id)
     return "mailed"
 
@@ -127,7 +144,9 @@ def mail_pending(*, now=None, batch: int = 100) -> int:
     Stops at the first relay failure. Returns how many were handled."""
     now = now or utcnow()
     handled = 0
-    for row in PasswordReset.objects(status="requested", requested_at__lt=now - UNSENT_AFTER).only("id").limit(batch):
+    for row in (
+        PasswordReset.objects(status="requested", requested_at__lt=now - UNSENT_AFTER).only("id").limit(batch)
+    ):
         try:
             mail_link(row.id)
         except Conflict:
@@ -149,8 +168,9 @@ def check_token(raw_token) -> None:
 def _usable(raw_token) -> PasswordReset | None:
     if not isinstance(raw_token, str) or not raw_token.strip() or len(raw_token) > 200:
         return None
-    return PasswordReset.objects(token_hash=_digest(raw_token.strip()), status="mailed", used_at=None,
-                                 expires_at__gt=utcnow()).first()
+    return PasswordReset.objects(
+        token_hash=_digest(raw_token.strip()), status="mailed", used_at=None, expires_at__gt=utcnow()
+    ).first()
 
 
 def reset(raw_token, password, *, ip: str = "", user_agent: str = ""):
@@ -168,12 +188,15 @@ def reset(raw_token, password, *, ip: str = "", user_agent: str = ""):
     # The claim is the single use: of two requests racing with one link, one sets the password. A
     # process killed between the claim and the password write leaves the old password and a used
     # link; the person asks for a new one (nothing of the account changed).
-    claimed = persistence.update_then_read(persistence.collection(PasswordReset),
-                                           {"_id": found.id, "used_at": None}, {"$set": {"used_at": now}})
+    claimed = persistence.update_then_read(
+        persistence.collection(PasswordReset), {"_id": found.id, "used_at": None}, {"$set": {"used_at": now}}
+    )
     account = tokens.load_account(found.account_kind, found.account_id) if claimed is not None else None
     if account is None:
         raise ValidationFailed("this link cannot be used", details=_INVALID)
-    PasswordReset.objects(account_kind=account.kind, account_id=account.id, used_at=None).update(set__used_at=now)
+    PasswordReset.objects(account_kind=account.kind, account_id=account.id, used_at=None).update(
+        set__used_at=now
+    )
     actor = accounts.actor_for(account, ip=ip, user_agent=user_agent)
     accounts.set_password(account, password, actor=actor)
     audit.record(actor, "password_reset_completed", object_type=account.kind, object_id=account.id)

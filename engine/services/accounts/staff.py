@@ -29,16 +29,27 @@ def describe_staff(member: StaffMember, org: Organization | None = None) -> dict
     org = org or Organization.get()
     prefs = member.preferences or StaffPreferences()
     return {
-        "id": str(member.id), "email": member.email, "first_name": member.first_name,
-        "last_name": member.last_name, "display_name": member.display_name,
-        "roles": list(member.roles), "permissions": list(member.permissions),
-        "effective_permissions": sorted(authz.effective_permissions(member.roles, member.permissions,
-                                                                    org.default_permissions)),
-        "preferences": {"service_types": list(prefs.service_types), "locations": list(prefs.locations),
-                        "notify_new_task": prefs.notify_new_task, "notify_new_message": prefs.notify_new_message,
-                        "notify_digest": prefs.notify_digest},
-        "disabled": member.disabled, "mfa_enabled": member.mfa_enabled,
-        "created_at": member.created_at, "last_login_at": member.last_login_at,
+        "id": str(member.id),
+        "email": member.email,
+        "first_name": member.first_name,
+        "last_name": member.last_name,
+        "display_name": member.display_name,
+        "roles": list(member.roles),
+        "permissions": list(member.permissions),
+        "effective_permissions": sorted(
+            authz.effective_permissions(member.roles, member.permissions, org.default_permissions)
+        ),
+        "preferences": {
+            "service_types": list(prefs.service_types),
+            "locations": list(prefs.locations),
+            "notify_new_task": prefs.notify_new_task,
+            "notify_new_message": prefs.notify_new_message,
+            "notify_digest": prefs.notify_digest,
+        },
+        "disabled": member.disabled,
+        "mfa_enabled": member.mfa_enabled,
+        "created_at": member.created_at,
+        "last_login_at": member.last_login_at,
     }
 
 
@@ -70,10 +81,14 @@ def staff_directory(actor: Actor) -> list[dict]:
 def check_preferences(raw: dict | None, problems: Problems, *, org: Organization) -> StaffPreferences:
     """Preferences whose service types and locations exist in the organization's lists."""
     raw = raw or {}
-    for name in sorted(set(raw) - {"service_types", "locations", "notify_new_task", "notify_new_message",
-                                   "notify_digest"}):
+    for name in sorted(
+        set(raw) - {"service_types", "locations", "notify_new_task", "notify_new_message", "notify_digest"}
+    ):
         problems.add(f"preferences.{name}", "unknown preference")
-    known = {"service_types": {s.key for s in org.service_types}, "locations": {loc.key for loc in org.locations}}
+    known = {
+        "service_types": {s.key for s in org.service_types},
+        "locations": {loc.key for loc in org.locations},
+    }
     chosen: dict[str, list[str]] = {}
     for name, allowed in known.items():
         values = raw.get(name) or []
@@ -88,9 +103,13 @@ def check_preferences(raw: dict | None, problems: Problems, *, org: Organization
     if digest not in DIGESTS:
         problems.add("preferences.notify_digest", f"must be one of: {', '.join(DIGESTS)}")
     return StaffPreferences(
-        **chosen, notify_digest=digest,
+        **chosen,
+        notify_digest=digest,
         notify_new_task=boolean(raw.get("notify_new_task", True), "preferences.notify_new_task", problems),
-        notify_new_message=boolean(raw.get("notify_new_message", True), "preferences.notify_new_message", problems))
+        notify_new_message=boolean(
+            raw.get("notify_new_message", True), "preferences.notify_new_message", problems
+        ),
+    )
 
 
 def own_preferences(actor: Actor) -> dict:
@@ -113,8 +132,13 @@ def set_own_preferences(actor: Actor, changes: dict) -> dict:
     problems.raise_if_any()
     StaffMember.objects(id=member.id).update_one(set__preferences=prefs)
     member.preferences = prefs
-    audit.record(actor, "staff_preferences_changed", object_type="staff", object_id=member.id,
-                 details={"fields": sorted(changes or {})})
+    audit.record(
+        actor,
+        "staff_preferences_changed",
+        object_type="staff",
+        object_id=member.id,
+        details={"fields": sorted(changes or {})},
+    )
     return describe_staff(member, org)["preferences"]
 
 
@@ -145,11 +169,13 @@ def create_staff(actor: Actor, data: dict) -> dict:
     org = Organization.get()
     problems = Problems()
     # Keyword arguments for StaffMember: names, e-mail, roles, grants, preferences.
-    values: dict[str, Any] = {name: text(data.get(name), name, problems, required=True, max_length=100)
-                              for name in _NAME_FIELDS}
+    values: dict[str, Any] = {
+        name: text(data.get(name), name, problems, required=True, max_length=100) for name in _NAME_FIELDS
+    }
     values["email"] = email(data.get("email"), "email", problems, required=True)
-    values.update(_check_access({"roles": data.get("roles", []), "permissions": data.get("permissions", [])},
-                                problems))
+    values.update(
+        _check_access({"roles": data.get("roles", []), "permissions": data.get("permissions", [])}, problems)
+    )
     values["preferences"] = check_preferences(data.get("preferences"), problems, org=org)
     password = data.get("password") or ""
     if password:
@@ -161,8 +187,13 @@ def create_staff(actor: Actor, data: dict) -> dict:
     _email_free(values["email"])
     member = StaffMember(**values, password_hash=passwords.hash_password(password) if password else "")
     save_checked(member, force_insert=True)
-    audit.record(actor, "staff_member_created", object_type="staff_member", object_id=member.id,
-                 details={"roles": member.roles, "permissions": member.permissions})
+    audit.record(
+        actor,
+        "staff_member_created",
+        object_type="staff_member",
+        object_id=member.id,
+        details={"roles": member.roles, "permissions": member.permissions},
+    )
     return describe_staff(member, org)
 
 
@@ -199,14 +230,24 @@ def update_staff(actor: Actor, staff_id, changes: dict) -> dict:
     save_checked(member)
     if member.disabled and not was_disabled:
         revoked = revoke_logins(member)
-        audit.record(actor, "staff_member_disabled", object_type="staff_member", object_id=member.id,
-                     details={"sessions_revoked": revoked})
+        audit.record(
+            actor,
+            "staff_member_disabled",
+            object_type="staff_member",
+            object_id=member.id,
+            details={"sessions_revoked": revoked},
+        )
     elif was_disabled and not member.disabled:
         audit.record(actor, "staff_member_enabled", object_type="staff_member", object_id=member.id)
     changed = sorted(set(changes) - {"disabled"})
     if changed:
-        audit.record(actor, "staff_member_updated", object_type="staff_member", object_id=member.id,
-                     details={"fields": changed})
+        audit.record(
+            actor,
+            "staff_member_updated",
+            object_type="staff_member",
+            object_id=member.id,
+            details={"fields": changed},
+        )
     return describe_staff(member, org)
 
 
@@ -217,8 +258,10 @@ def disable_staff(actor: Actor, staff_id) -> dict:
 
 def revoke_logins(member: StaffMember) -> int:
     """End every browser session and API token of a staff member; returns how many were live."""
-    live = (AuthSession.objects(account_kind="staff", account_id=member.id).count()
-            + ApiToken.objects(account_kind="staff", account_id=member.id, revoked_at=None).count())
+    live = (
+        AuthSession.objects(account_kind="staff", account_id=member.id).count()
+        + ApiToken.objects(account_kind="staff", account_id=member.id, revoked_at=None).count()
+    )
     tokens.revoke_all(member)
     return live
 
@@ -226,15 +269,18 @@ def revoke_logins(member: StaffMember) -> int:
 def _email_free(address: str, member: StaffMember | None = None) -> None:
     """Logins share one e-mail namespace (staff and portal). Raises Conflict."""
     if accounts.email_in_use(address, exclude=member):
-        raise Conflict("this e-mail already belongs to a login", code="email_taken",
-                       details={"email": ["already used"]})
+        raise Conflict(
+            "this e-mail already belongs to a login", code="email_taken", details={"email": ["already used"]}
+        )
 
 
 def _keep_a_manager(member: StaffMember, org: Organization) -> None:
     """Refuse a change that leaves no active staff member able to manage staff."""
+
     def manages(m: StaffMember) -> bool:
         return not m.disabled and "staff.manage" in authz.effective_permissions(
-            m.roles, m.permissions, org.default_permissions)
+            m.roles, m.permissions, org.default_permissions
+        )
 
     if manages(member):
         return

@@ -42,8 +42,17 @@ def _find_with_account(model, query: dict):
     revoked token, a deleted session, a disabled account or changed permissions count at once.
     """
     pipeline: list[dict] = [{"$match": query}, {"$limit": 1}]
-    pipeline += [{"$lookup": {"from": persistence.collection_name(account_model), "localField": "account_id",
-                              "foreignField": "_id", "as": f"_{kind}"}} for kind, account_model in _KINDS.items()]
+    pipeline += [
+        {
+            "$lookup": {
+                "from": persistence.collection_name(account_model),
+                "localField": "account_id",
+                "foreignField": "_id",
+                "as": f"_{kind}",
+            }
+        }
+        for kind, account_model in _KINDS.items()
+    ]
     pipeline.append(organization.lookup_stage("_org"))
     found = next(iter(persistence.collection(model).aggregate(pipeline)), None)
     if found is None:
@@ -59,17 +68,26 @@ def _find_with_account(model, query: dict):
 
 # --- sessions ------------------------------------------------------------------
 
-def open_session(account, *, mfa_passed: bool, ip: str = "", user_agent: str = "",
-                 active_client_id=None) -> tuple[str, AuthSession]:
+
+def open_session(
+    account, *, mfa_passed: bool, ip: str = "", user_agent: str = "", active_client_id=None
+) -> tuple[str, AuthSession]:
     """A new session for `account`; returns (raw id for the cookie, the row)."""
     settings = config.current()
     raw = secrets.token_urlsafe(32)
     now = utcnow()
-    row = AuthSession(token_hash=digest(raw), account_kind=account.kind, account_id=account.id,
-                      created_at=now, last_seen_at=now,
-                      expires_at=now + timedelta(hours=settings.session_max_hours),
-                      mfa_passed=mfa_passed, active_client_id=active_client_id,
-                      ip=ip[:64], user_agent=(user_agent or "")[:300])
+    row = AuthSession(
+        token_hash=digest(raw),
+        account_kind=account.kind,
+        account_id=account.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_max_hours),
+        mfa_passed=mfa_passed,
+        active_client_id=active_client_id,
+        ip=ip[:64],
+        user_agent=(user_agent or "")[:300],
+    )
     row.save()
     return raw, row
 
@@ -123,13 +141,19 @@ def close_session(raw: str) -> AuthSession | None:
 
 # --- bearer tokens ---------------------------------------------------------------
 
+
 def issue_token(account, *, label: str = "") -> tuple[str, ApiToken]:
     """A new bearer token valid for PORTICO_TOKEN_HOURS; returns (raw token, the row)."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    row = ApiToken(token_hash=digest(raw), account_kind=account.kind, account_id=account.id,
-                   created_at=now, expires_at=now + timedelta(hours=config.current().token_hours),
-                   label=label[:100])
+    row = ApiToken(
+        token_hash=digest(raw),
+        account_kind=account.kind,
+        account_id=account.id,
+        created_at=now,
+        expires_at=now + timedelta(hours=config.current().token_hours),
+        label=label[:100],
+    )
     row.save()
     return raw, row
 
@@ -157,4 +181,5 @@ def revoke_all(account) -> None:
     """End every session and revoke every token of `account` (password change, disable)."""
     AuthSession.objects(account_kind=account.kind, account_id=account.id).delete()
     ApiToken.objects(account_kind=account.kind, account_id=account.id, revoked_at=None).update(
-        set__revoked_at=utcnow())
+        set__revoked_at=utcnow()
+    )

@@ -118,8 +118,16 @@ def add_rule(actor: Actor, staff_id, data: dict) -> dict:
     if location not in {loc.key for loc in org.locations}:
         problems.add("location", f"unknown: {location}")
     problems.raise_if_any()
-    rule = AvailabilityRule(staff=member.id, location=location, weekday=weekday, start=start, end=end,
-                            service_types=types, valid_from=valid_from, valid_until=valid_until).save()
+    rule = AvailabilityRule(
+        staff=member.id,
+        location=location,
+        weekday=weekday,
+        start=start,
+        end=end,
+        service_types=types,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    ).save()
     audit.record(actor, "availability_rule_added", object_type="availability_rule", object_id=rule.id)
     return rule_dict(rule)
 
@@ -142,10 +150,19 @@ def add_exception(actor: Actor, staff_id, data: dict) -> dict:
     if kind == "available" and not location:
         problems.add("location", "is required for extra hours")
     problems.raise_if_any()
-    exc = AvailabilityException(staff=member.id, date=on, kind=kind, start=start, end=end, location=location,
-                                service_types=list(data.get("service_types") or []),
-                                note=str(data.get("note") or "")[:200]).save()
-    audit.record(actor, "availability_exception_added", object_type="availability_exception", object_id=exc.id)
+    exc = AvailabilityException(
+        staff=member.id,
+        date=on,
+        kind=kind,
+        start=start,
+        end=end,
+        location=location,
+        service_types=list(data.get("service_types") or []),
+        note=str(data.get("note") or "")[:200],
+    ).save()
+    audit.record(
+        actor, "availability_exception_added", object_type="availability_exception", object_id=exc.id
+    )
     return exception_dict(exc)
 
 
@@ -180,19 +197,29 @@ def check_offered(member: StaffMember, *, location: str, st: ServiceType, org: O
     places = list(prefs.locations or []) if prefs else []
     place = next((loc.name for loc in org.locations if loc.key == location), location)
     if types and st.key not in types:
-        raise ValidationFailed(f"{member.display_name} does not offer {st.name}", details={
-            "service_type": [f"{member.display_name} does not offer {st.name}"]})
+        raise ValidationFailed(
+            f"{member.display_name} does not offer {st.name}",
+            details={"service_type": [f"{member.display_name} does not offer {st.name}"]},
+        )
     if places and location not in places:
-        raise ValidationFailed(f"{member.display_name} does not see clients at {place}", details={
-            "location": [f"{member.display_name} does not see clients at {place}"]})
+        raise ValidationFailed(
+            f"{member.display_name} does not see clients at {place}",
+            details={"location": [f"{member.display_name} does not see clients at {place}"]},
+        )
 
 
 def _windows(member, rules, exceptions, on: date, location: str, key: str) -> list[tuple[time, time]]:
     if not offered_by(member, location=location, service_type_key=key):
         return []
-    wins = [(time.fromisoformat(r.start), time.fromisoformat(r.end)) for r in rules
-            if r.weekday == on.weekday() and r.location == location and _offers(member, r.service_types, key)
-            and (r.valid_from is None or r.valid_from <= on) and (r.valid_until is None or on <= r.valid_until)]
+    wins = [
+        (time.fromisoformat(r.start), time.fromisoformat(r.end))
+        for r in rules
+        if r.weekday == on.weekday()
+        and r.location == location
+        and _offers(member, r.service_types, key)
+        and (r.valid_from is None or r.valid_from <= on)
+        and (r.valid_until is None or on <= r.valid_until)
+    ]
     for e in exceptions:
         if e.date != on:
             continue
@@ -215,8 +242,16 @@ def _windows(member, rules, exceptions, on: date, location: str, key: str) -> li
     return sorted(wins)
 
 
-def open_slots(*, location: str, service_type_key: str, date_from: date, date_to: date,
-               staff_id=None, now: datetime | None = None, ignore=None) -> list[dict]:
+def open_slots(
+    *,
+    location: str,
+    service_type_key: str,
+    date_from: date,
+    date_to: date,
+    staff_id=None,
+    now: datetime | None = None,
+    ignore=None,
+) -> list[dict]:
     """Open slots in [date_from, date_to] (local dates), soonest first. Raises ValidationFailed.
 
     `ignore`: an appointment whose own time counts as free (moving it by a few minutes).
@@ -225,24 +260,33 @@ def open_slots(*, location: str, service_type_key: str, date_from: date, date_to
     check_location(org, location)
     st = service_type(org, service_type_key)
     if st.telehealth and not next(loc for loc in org.locations if loc.key == location).telehealth:
-        raise ValidationFailed("this service is offered by video", details={
-            "location": [f"{st.name} is offered by video: choose a telehealth location"]})
+        raise ValidationFailed(
+            "this service is offered by video",
+            details={"location": [f"{st.name} is offered by video: choose a telehealth location"]},
+        )
     if date_to < date_from or (date_to - date_from).days > MAX_RANGE_DAYS:
-        raise ValidationFailed("the date range is invalid",
-                               details={"to": [f"must be on or after from, at most {MAX_RANGE_DAYS} days"]})
+        raise ValidationFailed(
+            "the date range is invalid",
+            details={"to": [f"must be on or after from, at most {MAX_RANGE_DAYS} days"]},
+        )
     zone, now = org_zone(org), now or utcnow()
     length = timedelta(minutes=st.duration_minutes)
     query = {"location": location} if staff_id is None else {"staff": parse_id(staff_id)}
     rules = list(AvailabilityRule.objects(**query))
     staff_ids = {r.staff for r in rules} | ({parse_id(staff_id)} if staff_id else set())
     members = {m.id: m for m in StaffMember.objects(id__in=list(staff_ids), disabled=False)}
-    exceptions = list(AvailabilityException.objects(staff__in=list(members), date__gte=date_from,
-                                                    date__lte=date_to))
+    exceptions = list(
+        AvailabilityException.objects(staff__in=list(members), date__gte=date_from, date__lte=date_to)
+    )
     range_start = datetime.combine(date_from, time(0), zone).astimezone(UTC)
     range_end = datetime.combine(date_to + timedelta(days=1), time(0), zone).astimezone(UTC)
-    held = {(c.staff, c.block_start.astimezone(UTC)) for c in SlotClaim.objects(
-        staff__in=list(members), block_start__gte=range_start - length, block_start__lt=range_end)
-        if ignore is None or c.appointment != ignore}
+    held = {
+        (c.staff, c.block_start.astimezone(UTC))
+        for c in SlotClaim.objects(
+            staff__in=list(members), block_start__gte=range_start - length, block_start__lt=range_end
+        )
+        if ignore is None or c.appointment != ignore
+    }
     slots = []
     for member in members.values():
         mine_rules = [r for r in rules if r.staff == member.id]
@@ -255,9 +299,16 @@ def open_slots(*, location: str, service_type_key: str, date_from: date, date_to
                 while start + length <= limit:
                     s_utc, e_utc = start.astimezone(UTC), (start + length).astimezone(UTC)
                     if s_utc > now and not any((member.id, b) in held for b in blocks(s_utc, e_utc)):
-                        slots.append({"staff_id": str(member.id), "staff_name": member.display_name,
-                                      "location": location, "service_type": st.key,
-                                      "start": s_utc.isoformat(), "end": e_utc.isoformat()})
+                        slots.append(
+                            {
+                                "staff_id": str(member.id),
+                                "staff_name": member.display_name,
+                                "location": location,
+                                "service_type": st.key,
+                                "start": s_utc.isoformat(),
+                                "end": e_utc.isoformat(),
+                            }
+                        )
                     start += length
             on += timedelta(days=1)
     return sorted(slots, key=lambda s: (s["start"], s["staff_name"]))
@@ -267,9 +318,17 @@ def is_open(*, staff_id, location: str, service_type_key: str, start: datetime, 
     """Whether `start` is one of the open slots of that staff member, location and service type."""
     local_day = start.astimezone(org_zone()).date()
     wanted = start.astimezone(UTC).isoformat()
-    return any(s["start"] == wanted for s in open_slots(
-        location=location, service_type_key=service_type_key, date_from=local_day, date_to=local_day,
-        staff_id=staff_id, ignore=ignore))
+    return any(
+        s["start"] == wanted
+        for s in open_slots(
+            location=location,
+            service_type_key=service_type_key,
+            date_from=local_day,
+            date_to=local_day,
+            staff_id=staff_id,
+            ignore=ignore,
+        )
+    )
 
 
 def list_availability(actor: Actor, staff_id) -> dict:
@@ -278,18 +337,37 @@ def list_availability(actor: Actor, staff_id) -> dict:
     today = utcnow().astimezone(org_zone()).date()
     rules = AvailabilityRule.objects(staff=member.id).order_by("weekday", "start")
     exceptions = AvailabilityException.objects(staff=member.id, date__gte=today).order_by("date")
-    return {"staff_id": str(member.id), "staff_name": member.display_name,
-            "rules": [rule_dict(r) for r in rules], "exceptions": [exception_dict(e) for e in exceptions]}
+    return {
+        "staff_id": str(member.id),
+        "staff_name": member.display_name,
+        "rules": [rule_dict(r) for r in rules],
+        "exceptions": [exception_dict(e) for e in exceptions],
+    }
 
 
 def rule_dict(r: AvailabilityRule) -> dict:
-    return {"id": str(r.id), "staff_id": str(r.staff), "location": r.location, "weekday": r.weekday,
-            "start": r.start, "end": r.end, "service_types": list(r.service_types),
-            "valid_from": r.valid_from.isoformat() if r.valid_from else None,
-            "valid_until": r.valid_until.isoformat() if r.valid_until else None}
+    return {
+        "id": str(r.id),
+        "staff_id": str(r.staff),
+        "location": r.location,
+        "weekday": r.weekday,
+        "start": r.start,
+        "end": r.end,
+        "service_types": list(r.service_types),
+        "valid_from": r.valid_from.isoformat() if r.valid_from else None,
+        "valid_until": r.valid_until.isoformat() if r.valid_until else None,
+    }
 
 
 def exception_dict(e: AvailabilityException) -> dict:
-    return {"id": str(e.id), "staff_id": str(e.staff), "date": e.date.isoformat(), "kind": e.kind,
-            "start": e.start, "end": e.end, "location": e.location, "service_types": list(e.service_types),
-            "note": e.note}
+    return {
+        "id": str(e.id),
+        "staff_id": str(e.staff),
+        "date": e.date.isoformat(),
+        "kind": e.kind,
+        "start": e.start,
+        "end": e.end,
+        "location": e.location,
+        "service_types": list(e.service_types),
+        "note": e.note,
+    }

@@ -16,8 +16,13 @@ PRODID = "-//Portico//Appointments//EN"
 
 
 def _escape(value: str) -> str:
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
 
 
 def _fold(line: str) -> str:
@@ -62,8 +67,14 @@ def _event(appt: dict, practice: str, host: str) -> list[str]:
 
 def calendar(appointments: list[dict], *, practice: str, host: str = "portico") -> str:
     """A VCALENDAR with one VEVENT per appointment dict (as scheduling.appointment_dict gives)."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
-             f"X-WR-CALNAME:{_escape(practice)}"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{_escape(practice)}",
+    ]
     for appt in appointments:
         lines += _event(appt, practice, host)
     lines.append("END:VCALENDAR")

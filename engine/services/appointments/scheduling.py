@@ -83,14 +83,23 @@ def get_appointment_for(actor: Actor, appointment_id, *, write: bool = False) ->
 
 def appointment_dict(appt: Appointment, staff_names: dict | None = None) -> dict:
     names = staff_names or {}
-    return {"id": str(appt.id), "client_id": str(appt.client), "staff_id": str(appt.staff),
-            "staff_name": names.get(appt.staff, ""), "location": appt.location,
-            "service_type": appt.service_type, "start": appt.start.astimezone(UTC).isoformat(),
-            "end": appt.end.astimezone(UTC).isoformat(), "status": appt.status,
-            "telehealth_url": appt.telehealth_url, "late_cancellation": appt.late_cancellation,
-            "cancelled_at": appt.cancelled_at.isoformat() if appt.cancelled_at else None,
-            "cancel_reason": appt.cancel_reason, "reschedule_count": appt.reschedule_count,
-            "sequence": appt.sequence}
+    return {
+        "id": str(appt.id),
+        "client_id": str(appt.client),
+        "staff_id": str(appt.staff),
+        "staff_name": names.get(appt.staff, ""),
+        "location": appt.location,
+        "service_type": appt.service_type,
+        "start": appt.start.astimezone(UTC).isoformat(),
+        "end": appt.end.astimezone(UTC).isoformat(),
+        "status": appt.status,
+        "telehealth_url": appt.telehealth_url,
+        "late_cancellation": appt.late_cancellation,
+        "cancelled_at": appt.cancelled_at.isoformat() if appt.cancelled_at else None,
+        "cancel_reason": appt.cancel_reason,
+        "reschedule_count": appt.reschedule_count,
+        "sequence": appt.sequence,
+    }
 
 
 def _staff_names(appts) -> dict:
@@ -106,7 +115,8 @@ def _claim(staff_id, appointment_id, wanted: list[datetime]) -> None:
         persistence.collection(SlotClaim).insert_many(docs, ordered=True)
     except (BulkWriteError, DuplicateKeyError):
         persistence.collection(SlotClaim).delete_many(
-            {"appointment": appointment_id, "block_start": {"$in": wanted}})
+            {"appointment": appointment_id, "block_start": {"$in": wanted}}
+        )
         raise Conflict("that time was just taken; pick another slot", code="slot_taken") from None
 
 
@@ -117,14 +127,25 @@ def _release(appointment_id, only: list[datetime] | None = None) -> None:
     persistence.collection(SlotClaim).delete_many(query)
 
 
-def book(actor: Actor, *, client_id, staff_id, location: str, service_type_key: str, start,
-         request: bool = False, telehealth_url: str = "") -> dict:
+def book(
+    actor: Actor,
+    *,
+    client_id,
+    staff_id,
+    location: str,
+    service_type_key: str,
+    start,
+    request: bool = False,
+    telehealth_url: str = "",
+) -> dict:
     """Book (or, with `request`, ask for) an appointment. Raises Conflict (slot_taken, slot_not_open)."""
     client = get_client_for(actor, client_id, need=_need(actor))
     org = Organization.get()
     check_location(org, location)
     st = service_type(org, service_type_key)
-    staff = StaffMember.objects(id=staff_id, disabled=False).first() if ObjectId.is_valid(str(staff_id)) else None
+    staff = (
+        StaffMember.objects(id=staff_id, disabled=False).first() if ObjectId.is_valid(str(staff_id)) else None
+    )
     if staff is None:
         raise ValidationFailed("unknown staff member", details={"staff_id": ["unknown"]})
     begin = parse_start(start)
@@ -139,18 +160,34 @@ def book(actor: Actor, *, client_id, staff_id, location: str, service_type_key: 
         telehealth_url = ""  # the practice sets the link
         if not is_open(staff_id=staff.id, location=location, service_type_key=st.key, start=begin):
             raise Conflict("that slot is not open", code="slot_not_open")
-    appt = Appointment(id=ObjectId(), client=client.id, staff=staff.id, location=location, service_type=st.key,
-                       start=begin, end=end, status="requested" if request else "booked",
-                       telehealth_url=_url(telehealth_url), booked_by_kind=actor.kind, booked_by_id=actor.id,
-                       reminder_due_at=begin - REMINDER_BEFORE)
+    appt = Appointment(
+        id=ObjectId(),
+        client=client.id,
+        staff=staff.id,
+        location=location,
+        service_type=st.key,
+        start=begin,
+        end=end,
+        status="requested" if request else "booked",
+        telehealth_url=_url(telehealth_url),
+        booked_by_kind=actor.kind,
+        booked_by_id=actor.id,
+        reminder_due_at=begin - REMINDER_BEFORE,
+    )
     _claim(staff.id, appt.id, blocks(begin, end))
     try:
         appt.save(force_insert=True)
     except Exception:
         _release(appt.id)
         raise
-    audit.record(actor, "appointment_requested" if request else "appointment_booked", client=client,
-                 object_type="appointment", object_id=appt.id, details={"start": begin.isoformat()})
+    audit.record(
+        actor,
+        "appointment_requested" if request else "appointment_booked",
+        client=client,
+        object_type="appointment",
+        object_id=appt.id,
+        details={"start": begin.isoformat()},
+    )
     _notify(appt, client, actor, "booked")
     if not request:
         webhooks.emit("appointment.booked", key=str(appt.id), client_id=client.id, appointment_id=appt.id)
@@ -179,8 +216,11 @@ def _policy(actor: Actor, appt: Appointment, now: datetime) -> bool:
         return False
     portal = Organization.get().portal
     if portal.late_cancellation == "refuse":
-        raise Conflict(f"changes within {portal.cancellation_window_hours} hours of the appointment must be "
-                       "made by calling the practice", code="late_cancellation_refused")
+        raise Conflict(
+            f"changes within {portal.cancellation_window_hours} hours of the appointment must be "
+            "made by calling the practice",
+            code="late_cancellation_refused",
+        )
     return True
 
 
@@ -193,16 +233,31 @@ def cancel(actor: Actor, appointment_id, *, reason: str = "", now: datetime | No
     late = _policy(actor, appt, now)
     doc = persistence.collection(Appointment).find_one_and_update(
         {"_id": appt.id, "status": {"$in": list(HOLDS_SLOT)}, "sequence": appt.sequence},
-        {"$set": {"status": "cancelled", "cancelled_at": now, "cancelled_by_kind": actor.kind,
-                  "cancel_reason": (reason or "")[:500], "late_cancellation": late},
-         "$unset": {"reminder_due_at": ""}, "$inc": {"sequence": 1}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {
+                "status": "cancelled",
+                "cancelled_at": now,
+                "cancelled_by_kind": actor.kind,
+                "cancel_reason": (reason or "")[:500],
+                "late_cancellation": late,
+            },
+            "$unset": {"reminder_due_at": ""},
+            "$inc": {"sequence": 1},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         raise Conflict("the appointment changed meanwhile; reload and try again", code="stale_version")
     _release(appt.id)
     appt = persistence.document(Appointment, doc)
-    audit.record(actor, "appointment_cancelled", client=appt.client, object_type="appointment",
-                 object_id=appt.id, details={"late": late})
+    audit.record(
+        actor,
+        "appointment_cancelled",
+        client=appt.client,
+        object_type="appointment",
+        object_id=appt.id,
+        details={"late": late},
+    )
     _notify(appt, client, actor, "cancelled")
     webhooks.emit("appointment.cancelled", key=str(appt.id), client_id=appt.client, appointment_id=appt.id)
     return appointment_dict(appt, _staff_names([appt]))
@@ -228,18 +283,36 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
     end = begin + (appt.end - appt.start)
     if begin <= now:
         raise ValidationFailed("that time has passed", details={"start": ["must be in the future"]})
-    if actor.is_portal and not is_open(staff_id=new_staff, location=appt.location,
-                                       service_type_key=appt.service_type, start=begin, ignore=appt.id):
+    if actor.is_portal and not is_open(
+        staff_id=new_staff,
+        location=appt.location,
+        service_type_key=appt.service_type,
+        start=begin,
+        ignore=appt.id,
+    ):
         raise Conflict("that slot is not open", code="slot_not_open")
-    old = set(blocks(appt.start.astimezone(UTC), appt.end.astimezone(UTC))) if new_staff == appt.staff else set()
+    old = (
+        set(blocks(appt.start.astimezone(UTC), appt.end.astimezone(UTC)))
+        if new_staff == appt.staff
+        else set()
+    )
     new = [b for b in blocks(begin, end) if b not in old]
     _claim(new_staff, appt.id, new)
     doc = persistence.collection(Appointment).find_one_and_update(
         {"_id": appt.id, "status": {"$in": list(HOLDS_SLOT)}, "sequence": appt.sequence},
-        {"$set": {"start": begin, "end": end, "staff": new_staff, "reminder_due_at": begin - REMINDER_BEFORE,
-                  "late_cancellation": appt.late_cancellation or late},
-         "$unset": {"reminder_sent_at": ""}, "$inc": {"sequence": 1, "reschedule_count": 1}},
-        return_document=ReturnDocument.AFTER)
+        {
+            "$set": {
+                "start": begin,
+                "end": end,
+                "staff": new_staff,
+                "reminder_due_at": begin - REMINDER_BEFORE,
+                "late_cancellation": appt.late_cancellation or late,
+            },
+            "$unset": {"reminder_sent_at": ""},
+            "$inc": {"sequence": 1, "reschedule_count": 1},
+        },
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         _release(appt.id, new)
         raise Conflict("the appointment changed meanwhile; reload and try again", code="stale_version")
@@ -248,15 +321,27 @@ def reschedule(actor: Actor, appointment_id, *, start, staff_id=None, now: datet
     for gone in ({"staff": {"$ne": new_staff}}, {"block_start": {"$nin": blocks(begin, end)}}):
         persistence.collection(SlotClaim).delete_many({"appointment": appt.id, **gone})
     appt = persistence.document(Appointment, doc)
-    audit.record(actor, "appointment_rescheduled", client=appt.client, object_type="appointment",
-                 object_id=appt.id, details={"start": begin.isoformat(), "late": late})
+    audit.record(
+        actor,
+        "appointment_rescheduled",
+        client=appt.client,
+        object_type="appointment",
+        object_id=appt.id,
+        details={"start": begin.isoformat(), "late": late},
+    )
     _notify(appt, client, actor, "rescheduled")
-    webhooks.emit("appointment.rescheduled", key=f"{appt.id}:{begin.isoformat()}", client_id=appt.client,
-                  appointment_id=appt.id)
+    webhooks.emit(
+        "appointment.rescheduled",
+        key=f"{appt.id}:{begin.isoformat()}",
+        client_id=appt.client,
+        appointment_id=appt.id,
+    )
     return appointment_dict(appt, _staff_names([appt]))
 
 
-def update(actor: Actor, appointment_id, *, status: str | None = None, telehealth_url: str | None = None) -> dict:
+def update(
+    actor: Actor, appointment_id, *, status: str | None = None, telehealth_url: str | None = None
+) -> dict:
     """Staff: confirm a request (booked), record completed / no_show, set the telehealth link."""
     if not actor.is_staff:
         raise NotFound("no such appointment")
@@ -272,21 +357,37 @@ def update(actor: Actor, appointment_id, *, status: str | None = None, telehealt
     if not changes:
         return appointment_dict(appt, _staff_names([appt]))
     doc = persistence.collection(Appointment).find_one_and_update(
-        {"_id": appt.id, "sequence": appt.sequence}, {"$set": changes, "$inc": {"sequence": 1}},
-        return_document=ReturnDocument.AFTER)
+        {"_id": appt.id, "sequence": appt.sequence},
+        {"$set": changes, "$inc": {"sequence": 1}},
+        return_document=ReturnDocument.AFTER,
+    )
     if doc is None:
         raise Conflict("the appointment changed meanwhile; reload and try again", code="stale_version")
     if changes.get("status") in ("completed", "no_show"):
         _release(appt.id)  # the past needs no claims; keeps the index small
     appt = persistence.document(Appointment, doc)
-    audit.record(actor, "appointment_updated", client=appt.client, object_type="appointment", object_id=appt.id,
-                 details={k: v for k, v in changes.items() if k != "telehealth_url"})
+    audit.record(
+        actor,
+        "appointment_updated",
+        client=appt.client,
+        object_type="appointment",
+        object_id=appt.id,
+        details={k: v for k, v in changes.items() if k != "telehealth_url"},
+    )
     return appointment_dict(appt, _staff_names([appt]))
 
 
-def list_appointments(actor: Actor, *, client_id=None, staff_id=None, upcoming: bool = True,
-                      include_cancelled: bool = False, start_from: datetime | None = None,
-                      start_to: datetime | None = None, limit: int = 200) -> list[dict]:
+def list_appointments(
+    actor: Actor,
+    *,
+    client_id=None,
+    staff_id=None,
+    upcoming: bool = True,
+    include_cancelled: bool = False,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    limit: int = 200,
+) -> list[dict]:
     """Appointments the actor may see: a client's (guarded), a staff calendar, or every profile of a portal user.
 
     `start_from`/`start_to` bound the start times (a calendar's visible range).
@@ -299,8 +400,13 @@ def list_appointments(actor: Actor, *, client_id=None, staff_id=None, upcoming: 
     elif actor.is_portal:
         ids = [p["client"].id for p in portal_profiles(actor.account) if p["permissions"].get("appointments")]
         query["client__in"] = ids
-        audit.record(actor, "appointments_viewed", object_type="portal_account", object_id=actor.id,
-                     details={"clients": [str(i) for i in ids]})
+        audit.record(
+            actor,
+            "appointments_viewed",
+            object_type="portal_account",
+            object_id=actor.id,
+            details={"clients": [str(i) for i in ids]},
+        )
     elif actor.is_staff:
         target = parse_id(staff_id) if staff_id else actor.login.id
         if target != actor.login.id:
@@ -330,12 +436,20 @@ def _notify(appt: Appointment, client: Client | None, actor: Actor, what: str) -
         if what == "booked":  # a booking or a booking request: new work, told as the member chose
             staff_notices.tell(member, "booking", f"{key}:staff", path=f"/staff/appointments?focus={appt.id}")
         elif member is not None:
-            notices.notify(member, headline=f"A client {what} an appointment",
-                           path=f"/staff/appointments?focus={appt.id}", key=f"{key}:staff")
+            notices.notify(
+                member,
+                headline=f"A client {what} an appointment",
+                path=f"/staff/appointments?focus={appt.id}",
+                key=f"{key}:staff",
+            )
         return
     for account in appointment_participants(client):
-        notices.notify(account, headline=f"An appointment was {what}",
-                       path="/portal/appointments", key=f"{key}:{account.id}")
+        notices.notify(
+            account,
+            headline=f"An appointment was {what}",
+            path="/portal/appointments",
+            key=f"{key}:{account.id}",
+        )
 
 
 def appointment_participants(client: Client | None) -> list:
@@ -355,18 +469,29 @@ def send_due_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
     due = {"reminder_due_at": {"$lte": now}, "status": "booked", "start": {"$gt": now}}
     sent = 0
     for candidate in list(coll.find(due, {"_id": 1}).limit(batch)):
-        doc = persistence.update_then_read(coll, {"_id": candidate["_id"], **due},
-                                  {"$unset": {"reminder_due_at": ""}, "$set": {"reminder_sent_at": now}})
+        doc = persistence.update_then_read(
+            coll,
+            {"_id": candidate["_id"], **due},
+            {"$unset": {"reminder_due_at": ""}, "$set": {"reminder_sent_at": now}},
+        )
         if doc is None:
             continue  # another worker took it, or it is no longer booked or ahead
         appt = persistence.document(Appointment, doc)
         client = Client.objects(id=appt.client).first()
         for account in appointment_participants(client):
-            notices.notify(account, headline="Reminder: you have an upcoming appointment",
-                           path="/portal/appointments",
-                           key=f"appointment:{appt.id}:{appt.start.isoformat()}:reminder:{account.id}")
-        audit.record(SYSTEM, "appointment_reminder_sent", client=appt.client, object_type="appointment",
-                     object_id=appt.id)
+            notices.notify(
+                account,
+                headline="Reminder: you have an upcoming appointment",
+                path="/portal/appointments",
+                key=f"appointment:{appt.id}:{appt.start.isoformat()}:reminder:{account.id}",
+            )
+        audit.record(
+            SYSTEM,
+            "appointment_reminder_sent",
+            client=appt.client,
+            object_type="appointment",
+            object_id=appt.id,
+        )
         sent += 1
     return sent
 
@@ -374,14 +499,18 @@ def send_due_reminders(*, now: datetime | None = None, batch: int = 200) -> int:
 def get_appointment(actor: Actor, appointment_id) -> dict:
     """One appointment the actor may see. Raises NotFound."""
     appt, _client = get_appointment_for(actor, appointment_id)
-    audit.record(actor, "appointment_viewed", client=appt.client, object_type="appointment", object_id=appt.id)
+    audit.record(
+        actor, "appointment_viewed", client=appt.client, object_type="appointment", object_id=appt.id
+    )
     return appointment_dict(appt, _staff_names([appt]))
 
 
 def calendar_ics(actor: Actor, *, appointment_id=None, **list_args) -> str:
     """iCalendar text: one appointment, or the actor's list (as list_appointments would give it)."""
     org = Organization.get()
-    items = [get_appointment(actor, appointment_id)] if appointment_id else list_appointments(actor, **list_args)
+    items = (
+        [get_appointment(actor, appointment_id)] if appointment_id else list_appointments(actor, **list_args)
+    )
     names = {loc.key: loc.name for loc in org.locations}
     for item in items:
         item["location_name"] = names.get(item["location"], item["location"])

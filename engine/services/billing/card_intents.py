@@ -44,13 +44,26 @@ def start_intent(actor: Actor, invoice_id) -> dict:
     if inv.status != "open" or inv.balance_cents <= 0:
         raise Conflict("this invoice is not open for payment", code="invoice_not_open")
     intent = get_gateway().create_intent(
-        amount_cents=inv.balance_cents, currency=inv.currency,
+        amount_cents=inv.balance_cents,
+        currency=inv.currency,
         idempotency_key=f"intent:{inv.id}:{inv.version}:{inv.balance_cents}",
-        metadata={"invoice": str(inv.id), "client": str(client.id)})
-    audit.record(actor, "payment_intent_started", client=client, object_type="invoice", object_id=inv.id,
-                 details={"amount_cents": inv.balance_cents})
-    return {"intent_id": intent.id, "client_secret": intent.client_secret, "amount_cents": inv.balance_cents,
-            "currency": inv.currency, "publishable_key": config.current().stripe_publishable_key or ""}
+        metadata={"invoice": str(inv.id), "client": str(client.id)},
+    )
+    audit.record(
+        actor,
+        "payment_intent_started",
+        client=client,
+        object_type="invoice",
+        object_id=inv.id,
+        details={"amount_cents": inv.balance_cents},
+    )
+    return {
+        "intent_id": intent.id,
+        "client_secret": intent.client_secret,
+        "amount_cents": inv.balance_cents,
+        "currency": inv.currency,
+        "publishable_key": config.current().stripe_publishable_key or "",
+    }
 
 
 def handle_stripe_webhook(payload: bytes, signature: str) -> str:
@@ -78,7 +91,9 @@ def handle_stripe_webhook(payload: bytes, signature: str) -> str:
     intent = (event.get("data") or {}).get("object") or {}
     payment, new = credit_intent(intent)
     try:
-        ProcessorEvent(id=event_id, type=kind, payment_intent=str(intent.get("id") or "")).save(force_insert=True)
+        ProcessorEvent(id=event_id, type=kind, payment_intent=str(intent.get("id") or "")).save(
+            force_insert=True
+        )
     except NotUniqueError:
         pass  # a racing delivery of the same event recorded it; the credit was once either way
     if payment is None:
@@ -101,10 +116,17 @@ def credit_intent(intent: dict) -> tuple[Payment | None, bool]:
     client = Client.objects(id=inv.client).first()
     amount = int(intent.get("amount_received") or intent.get("amount") or 0)
     card = _card(intent)
-    payment = Payment(idempotency_key=f"stripe_intent:{intent_id}", invoice=inv.id, client=inv.client,
-                      amount_cents=max(amount, 1), currency=str(intent.get("currency") or inv.currency),
-                      gateway="stripe", payment_method=str(card.get("id") or ""),
-                      actor_kind=SYSTEM.kind, actor_id=SYSTEM.id)
+    payment = Payment(
+        idempotency_key=f"stripe_intent:{intent_id}",
+        invoice=inv.id,
+        client=inv.client,
+        amount_cents=max(amount, 1),
+        currency=str(intent.get("currency") or inv.currency),
+        gateway="stripe",
+        payment_method=str(card.get("id") or ""),
+        actor_kind=SYSTEM.kind,
+        actor_id=SYSTEM.id,
+    )
     try:
         payment.save(force_insert=True)  # the unique key: this delivery owns the credit
     except NotUniqueError:
@@ -112,8 +134,14 @@ def credit_intent(intent: dict) -> tuple[Payment | None, bool]:
         if found.status == "processing":  # its delivery died before the outcome: finish it here
             return billing.record_outcome(found, _succeeded(intent_id, card), SYSTEM, client), True
         return found, False
-    audit.record(SYSTEM, "payment_started", client=client, object_type="payment", object_id=payment.id,
-                 details={"amount_cents": payment.amount_cents, "invoice": str(inv.id), "intent": intent_id})
+    audit.record(
+        SYSTEM,
+        "payment_started",
+        client=client,
+        object_type="payment",
+        object_id=payment.id,
+        details={"amount_cents": payment.amount_cents, "invoice": str(inv.id), "intent": intent_id},
+    )
     return billing.record_outcome(payment, _succeeded(intent_id, card), SYSTEM, client), True
 
 
@@ -126,5 +154,10 @@ def _card(intent: dict) -> dict:
 
 
 def _succeeded(intent_id: str, card: dict) -> ChargeResult:
-    return ChargeResult(ok=True, status="succeeded", charge_id=intent_id, card_brand=card.get("brand", ""),
-                        card_last4=card.get("last4", ""))
+    return ChargeResult(
+        ok=True,
+        status="succeeded",
+        charge_id=intent_id,
+        card_brand=card.get("brand", ""),
+        card_last4=card.get("last4", ""),
+    )

@@ -24,8 +24,10 @@ def lock(invoice_id, payment_id) -> None:
     # Free, or held by a payment gone stale: two guarded updates rather than one top-level `$or` or a
     # findAndModify: see engine.persistence.
     for free in ({"payment_in_progress": None}, {"payment_started_at": {"$lt": now - STALE_LOCK}}):
-        if coll.update_one({"_id": invoice_id, "status": "open", **free},
-                           {"$set": {"payment_in_progress": payment_id, "payment_started_at": now}}).modified_count:
+        if coll.update_one(
+            {"_id": invoice_id, "status": "open", **free},
+            {"$set": {"payment_in_progress": payment_id, "payment_started_at": now}},
+        ).modified_count:
             return
     fresh = Invoice.objects(id=invoice_id).only("status").first()
     if fresh is None or fresh.status != "open":
@@ -43,8 +45,11 @@ def credit_and_unlock(invoice_id, payment_id, *, paid_cents: int = 0) -> None:
         if applied and not ours:
             return
         new_paid = inv.get("paid_cents", 0) + (0 if applied else paid_cents)
-        changes: dict = {"$inc": {"version": 1}, "$set": {"paid_cents": new_paid},
-                         "$addToSet": {"applied_payments": payment_id}}
+        changes: dict = {
+            "$inc": {"version": 1},
+            "$set": {"paid_cents": new_paid},
+            "$addToSet": {"applied_payments": payment_id},
+        }
         if new_paid >= inv.get("total_cents", 0):
             changes["$set"].update(status="paid", paid_at=inv.get("paid_at") or utcnow())
         if ours:

@@ -38,17 +38,30 @@ def request_payment(actor: Actor, invoice_id) -> dict:
     # process). A process that died between claim and start leaves a claim naming no instance, which
     # the next request may take over like a finished one.
     invoices, claim = persistence.collection(Invoice), ObjectId()
-    if not invoices.update_one({"_id": inv.id, "payment_request": earlier},
-                               {"$set": {"payment_request": claim}}).modified_count:
+    if not invoices.update_one(
+        {"_id": inv.id, "payment_request": earlier}, {"$set": {"payment_request": claim}}
+    ).modified_count:
         raise Conflict("payment was already requested for this invoice", code="payment_already_requested")
     saved = PaymentMethod.objects(client=client.id).order_by("-created_at").only("id").first()
     try:
-        iid = processes.start_process(PROCESS, client_id=client.id, started_by=f"staff:{actor.id}", data={
-            "invoice_id": str(inv.id), "payment_method": str(saved.id) if saved else ""})
+        iid = processes.start_process(
+            PROCESS,
+            client_id=client.id,
+            started_by=f"staff:{actor.id}",
+            data={"invoice_id": str(inv.id), "payment_method": str(saved.id) if saved else ""},
+        )
     except Exception:
         invoices.update_one({"_id": inv.id, "payment_request": claim}, {"$set": {"payment_request": earlier}})
         raise
-    invoices.update_one({"_id": inv.id, "payment_request": claim}, {"$set": {"payment_request": ObjectId(iid)}})
-    audit.record(actor, "payment_requested", client=client, object_type="invoice", object_id=inv.id,
-                 details={"instance": iid})
+    invoices.update_one(
+        {"_id": inv.id, "payment_request": claim}, {"$set": {"payment_request": ObjectId(iid)}}
+    )
+    audit.record(
+        actor,
+        "payment_requested",
+        client=client,
+        object_type="invoice",
+        object_id=inv.id,
+        details={"instance": iid},
+    )
     return dict(billing.invoice_dict(Invoice.objects.get(id=inv.id)), payment_request=iid)

@@ -40,11 +40,20 @@ from engine.services.practice.settings import require_contact_network
 _TEXT_FIELDS = {"first_name": 100, "last_name": 100, "preferred_name": 100, "phone": 40}
 _REQUIRED = ("first_name", "last_name")
 _EMBEDDED: dict[str, type[me.EmbeddedDocument]] = {"address": Address, "emergency_contact": EmergencyContact}
-EDITABLE = (*_TEXT_FIELDS, "date_of_birth", "email", "address", "emergency_contact", "status", "assigned_staff")
+EDITABLE = (
+    *_TEXT_FIELDS,
+    "date_of_birth",
+    "email",
+    "address",
+    "emergency_contact",
+    "status",
+    "assigned_staff",
+)
 MAX_PER_PAGE = 100
 
 
 # --- shapes -------------------------------------------------------------------
+
 
 def _embedded_dict(doc) -> dict:
     return {name: getattr(doc, name) for name in doc._fields} if doc is not None else {}
@@ -56,16 +65,29 @@ def describe_client(client: Client, *, actor: Actor | None = None) -> dict:
     if actor is not None and actor.is_portal:
         profile = portal_profile(actor.login, client.id)
         if profile is None or not profile["whole_record"]:
-            return {"id": str(client.id), "first_name": client.first_name, "last_name": client.last_name,
-                    "preferred_name": client.preferred_name, "display_name": client.display_name,
-                    "status": client.status}
+            return {
+                "id": str(client.id),
+                "first_name": client.first_name,
+                "last_name": client.last_name,
+                "preferred_name": client.preferred_name,
+                "display_name": client.display_name,
+                "status": client.status,
+            }
     shape = {
-        "id": str(client.id), "first_name": client.first_name, "last_name": client.last_name,
-        "preferred_name": client.preferred_name, "display_name": client.display_name,
-        "date_of_birth": client.date_of_birth, "email": client.email, "phone": client.phone,
-        "address": _embedded_dict(client.address), "emergency_contact": _embedded_dict(client.emergency_contact),
-        "status": client.status, "has_portal_account": client.portal_account is not None,
-        "created_at": client.created_at, "version": client.version,
+        "id": str(client.id),
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "preferred_name": client.preferred_name,
+        "display_name": client.display_name,
+        "date_of_birth": client.date_of_birth,
+        "email": client.email,
+        "phone": client.phone,
+        "address": _embedded_dict(client.address),
+        "emergency_contact": _embedded_dict(client.emergency_contact),
+        "status": client.status,
+        "has_portal_account": client.portal_account is not None,
+        "created_at": client.created_at,
+        "version": client.version,
     }
     if actor is None or actor.kind != "portal":
         shape["assigned_staff"] = [str(s) for s in client.assigned_staff]
@@ -83,17 +105,27 @@ def _portal_login(contact) -> str:
 def describe_link(link: ContactLink) -> dict:
     contact = link.contact
     return {
-        "id": str(link.id), "client_id": str(link.client.id), "relationship": link.relationship,
-        "is_guardian": link.is_guardian, "permissions": link.permissions.as_dict(),
-        "contact": {"id": str(contact.id), "first_name": contact.first_name, "last_name": contact.last_name,
-                    "display_name": contact.display_name, "email": contact.email, "phone": contact.phone,
-                    "client_id": str(contact.client.id) if contact.client else None,
-                    "has_portal_account": contact.portal_account is not None,
-                    "portal_login": _portal_login(contact)},
+        "id": str(link.id),
+        "client_id": str(link.client.id),
+        "relationship": link.relationship,
+        "is_guardian": link.is_guardian,
+        "permissions": link.permissions.as_dict(),
+        "contact": {
+            "id": str(contact.id),
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "display_name": contact.display_name,
+            "email": contact.email,
+            "phone": contact.phone,
+            "client_id": str(contact.client.id) if contact.client else None,
+            "has_portal_account": contact.portal_account is not None,
+            "portal_login": _portal_login(contact),
+        },
     }
 
 
 # --- clients ------------------------------------------------------------------
+
 
 def _require_staff(actor: Actor) -> None:
     if actor.kind == "anonymous":
@@ -102,8 +134,15 @@ def _require_staff(actor: Actor) -> None:
         raise Forbidden("staff only")
 
 
-def list_clients(actor: Actor, *, q: str = "", page: int = 1, per_page: int = 25,
-                 status: str = "active", mine: bool = False) -> dict:
+def list_clients(
+    actor: Actor,
+    *,
+    q: str = "",
+    page: int = 1,
+    per_page: int = 25,
+    status: str = "active",
+    mine: bool = False,
+) -> dict:
     """A page of the clients the actor may see, by last name, optionally searched by name or e-mail.
 
     Every word of `q` must start some name or the e-mail; `mine` keeps only clients
@@ -116,13 +155,21 @@ def list_clients(actor: Actor, *, q: str = "", page: int = 1, per_page: int = 25
         query &= me.Q(assigned_staff=actor.login.id)
     for word in (q or "").split()[:5]:
         pattern = re.compile("^" + re.escape(word[:60]), re.IGNORECASE)
-        query &= (me.Q(first_name=pattern) | me.Q(last_name=pattern) | me.Q(preferred_name=pattern)
-                  | me.Q(email=pattern))
+        query &= (
+            me.Q(first_name=pattern)
+            | me.Q(last_name=pattern)
+            | me.Q(preferred_name=pattern)
+            | me.Q(email=pattern)
+        )
     found = Client.objects(query).order_by("last_name", "first_name")
     total = found.count()
     items = [describe_client(c) for c in found.skip((page - 1) * per_page).limit(per_page)]
-    audit.record(actor, "client_list_viewed", object_type="client",
-                 details={"q": (q or "")[:100], "page": page, "shown": len(items)})
+    audit.record(
+        actor,
+        "client_list_viewed",
+        object_type="client",
+        details={"q": (q or "")[:100], "page": page, "shown": len(items)},
+    )
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
@@ -131,8 +178,13 @@ def get_client(actor: Actor, client_id) -> dict:
     try:
         client = get_client_for(actor, client_id)
     except NotFound:
-        audit.record(actor, "client_record_viewed", object_type="client", object_id=str(client_id)[:40],
-                     outcome="denied")
+        audit.record(
+            actor,
+            "client_record_viewed",
+            object_type="client",
+            object_id=str(client_id)[:40],
+            outcome="denied",
+        )
         raise
     audit.record(actor, "client_record_viewed", client=client, object_type="client", object_id=client.id)
     return describe_client(client, actor=actor)
@@ -145,7 +197,11 @@ def _apply_client_fields(client: Client, data: dict, problems: Problems, *, crea
         problems.add(name, "unknown field")
     for name, limit in _TEXT_FIELDS.items():
         if name in data or (creating and name in _REQUIRED):
-            setattr(client, name, text(data.get(name), name, problems, required=name in _REQUIRED, max_length=limit))
+            setattr(
+                client,
+                name,
+                text(data.get(name), name, problems, required=name in _REQUIRED, max_length=limit),
+            )
     if "email" in data:
         client.email = email(data["email"], "email", problems)
     if "date_of_birth" in data:
@@ -156,8 +212,11 @@ def _apply_client_fields(client: Client, data: dict, problems: Problems, *, crea
             merged = _embedded_dict(getattr(client, name)) | (raw if isinstance(raw, dict) else {})
             for key in sorted(set(merged) - set(cls._fields)):
                 problems.add(f"{name}.{key}", "unknown field")
-            setattr(client, name, cls(**{k: text(v, f"{name}.{k}", problems) for k, v in merged.items()
-                                          if k in cls._fields}))
+            setattr(
+                client,
+                name,
+                cls(**{k: text(v, f"{name}.{k}", problems) for k, v in merged.items() if k in cls._fields}),
+            )
     if "status" in data:
         if data["status"] not in ("active", "archived"):
             problems.add("status", "must be active or archived")
@@ -219,12 +278,19 @@ def update_client(actor: Actor, client_id, changes: dict, *, expected_version: i
         save_checked(client, save_condition={"version": version})
     except SaveConditionError:
         raise StaleVersion("this client was changed by someone else; reload and retry") from None
-    audit.record(actor, "client_record_updated", client=client, object_type="client", object_id=client.id,
-                 details={"fields": given})
+    audit.record(
+        actor,
+        "client_record_updated",
+        client=client,
+        object_type="client",
+        object_id=client.id,
+        details={"fields": given},
+    )
     return describe_client(client)
 
 
 # --- contact network ----------------------------------------------------------
+
 
 def contact_network(actor: Actor, client_id) -> list[dict]:
     """The contact links of a client the actor may see. Raises NotAuthenticated, NotFound, Conflict."""
@@ -238,7 +304,9 @@ def contact_network(actor: Actor, client_id) -> list[dict]:
 
 def _check_link_fields(data: dict, problems: Problems, link: ContactLink) -> None:
     if "relationship" in data or link.id is None:
-        link.relationship = text(data.get("relationship"), "relationship", problems, required=True, max_length=60)
+        link.relationship = text(
+            data.get("relationship"), "relationship", problems, required=True, max_length=60
+        )
     if "is_guardian" in data:
         link.is_guardian = boolean(data["is_guardian"], "is_guardian", problems)
     if "permissions" in data:
@@ -248,7 +316,9 @@ def _check_link_fields(data: dict, problems: Problems, link: ContactLink) -> Non
         for key in sorted(set(raw) - set(LINK_PERMISSIONS)):
             problems.add(f"permissions.{key}", "unknown permission")
         merged = link.permissions.as_dict() | {k: v for k, v in raw.items() if k in LINK_PERMISSIONS}
-        link.permissions = LinkPermissions(**{k: boolean(v, f"permissions.{k}", problems) for k, v in merged.items()})
+        link.permissions = LinkPermissions(
+            **{k: boolean(v, f"permissions.{k}", problems) for k, v in merged.items()}
+        )
 
 
 def _visible_contact(actor: Actor, contact_id) -> Contact:
@@ -282,10 +352,17 @@ def _contact_for(actor: Actor, data: dict, client: Client, problems: Problems) -
             problems.add("client_id", "a client cannot be their own contact")
             return None
         return Contact.objects(client=other.id).first() or Contact(
-            first_name=other.first_name, last_name=other.last_name, email=other.email, phone=other.phone,
-            client=other, portal_account=other.portal_account)
-    names = {name: text(data.get(name), name, problems, required=name in _REQUIRED, max_length=100)
-             for name in ("first_name", "last_name")}
+            first_name=other.first_name,
+            last_name=other.last_name,
+            email=other.email,
+            phone=other.phone,
+            client=other,
+            portal_account=other.portal_account,
+        )
+    names = {
+        name: text(data.get(name), name, problems, required=name in _REQUIRED, max_length=100)
+        for name in ("first_name", "last_name")
+    }
     phone = text(data.get("phone"), "phone", problems, max_length=40)
     address = email(data.get("email"), "email", problems)
     if address:
@@ -293,7 +370,9 @@ def _contact_for(actor: Actor, data: dict, client: Client, problems: Problems) -
         # means one contact (so a guardian's one portal account reaches every child).
         for known in Contact.objects(email=address, client=None):
             if (known.first_name.lower(), known.last_name.lower()) == (
-                    names["first_name"].lower(), names["last_name"].lower()):
+                names["first_name"].lower(),
+                names["last_name"].lower(),
+            ):
                 return known
     return Contact(**names, phone=phone, email=address)
 
@@ -320,8 +399,14 @@ def add_contact(actor: Actor, client_id, data: dict) -> dict:
         save_checked(contact, force_insert=True)
     link.contact = contact
     save_checked(link, force_insert=True)
-    audit.record(actor, "contact_link_created", client=client, object_type="contact_link", object_id=link.id,
-                 details={"contact_id": str(contact.id), "is_guardian": link.is_guardian})
+    audit.record(
+        actor,
+        "contact_link_created",
+        client=client,
+        object_type="contact_link",
+        object_id=link.id,
+        details={"contact_id": str(contact.id), "is_guardian": link.is_guardian},
+    )
     return describe_link(link)
 
 
@@ -354,8 +439,14 @@ def update_link(actor: Actor, link_id, changes: dict) -> dict:
     if changes.get("contact"):
         save_checked(contact)
     save_checked(link)
-    audit.record(actor, "contact_link_updated", client=link.client, object_type="contact_link", object_id=link.id,
-                 details={"fields": sorted(changes)})
+    audit.record(
+        actor,
+        "contact_link_updated",
+        client=link.client,
+        object_type="contact_link",
+        object_id=link.id,
+        details={"fields": sorted(changes)},
+    )
     return describe_link(link)
 
 
@@ -370,7 +461,9 @@ def _check_contact_person(contact: Contact, raw, problems: Problems) -> None:
         problems.add(f"contact.{name}", "unknown field")
     for name in ("first_name", "last_name"):
         if name in raw:
-            setattr(contact, name, text(raw[name], f"contact.{name}", problems, required=True, max_length=100))
+            setattr(
+                contact, name, text(raw[name], f"contact.{name}", problems, required=True, max_length=100)
+            )
     if "phone" in raw:
         contact.phone = text(raw["phone"], "contact.phone", problems, max_length=40)
     if "email" in raw:
@@ -387,5 +480,11 @@ def remove_link(actor: Actor, link_id) -> None:
     link = get_link_for(actor, link_id, need="clients.manage")
     client = link.client
     link.delete()
-    audit.record(actor, "contact_link_removed", client=client, object_type="contact_link", object_id=link_id,
-                 details={"contact_id": str(link.contact.id)})
+    audit.record(
+        actor,
+        "contact_link_removed",
+        client=client,
+        object_type="contact_link",
+        object_id=link_id,
+        details={"contact_id": str(link.contact.id)},
+    )

@@ -23,8 +23,15 @@ from engine.services.platform import audit, files
 
 SIDES = ("front", "back")
 CARD_TYPES = files.IMAGE_TYPES | {"application/pdf"}
-_FIELDS = ("payer", "member_id", "group_number", "subscriber_name", "subscriber_date_of_birth",
-           "relationship", "priority")
+_FIELDS = (
+    "payer",
+    "member_id",
+    "group_number",
+    "subscriber_name",
+    "subscriber_date_of_birth",
+    "relationship",
+    "priority",
+)
 
 
 def _need(actor: Actor) -> str | None:
@@ -32,13 +39,25 @@ def _need(actor: Actor) -> str | None:
 
 
 def policy_dict(p: InsurancePolicy) -> dict:
-    return {"id": str(p.id), "client_id": str(p.client), "priority": p.priority, "payer": p.payer,
-            "member_id": p.member_id, "group_number": p.group_number, "subscriber_name": p.subscriber_name,
-            "subscriber_date_of_birth": p.subscriber_date_of_birth.isoformat() if p.subscriber_date_of_birth
-            else None, "relationship": p.relationship, "status": p.status, "review_note": p.review_note,
-            "reviewed_at": p.reviewed_at.isoformat() if p.reviewed_at else None,
-            "cards": {"front": bool(p.front_file_id), "back": bool(p.back_file_id)},
-            "created_at": p.created_at.isoformat(), "updated_at": p.updated_at.isoformat()}
+    return {
+        "id": str(p.id),
+        "client_id": str(p.client),
+        "priority": p.priority,
+        "payer": p.payer,
+        "member_id": p.member_id,
+        "group_number": p.group_number,
+        "subscriber_name": p.subscriber_name,
+        "subscriber_date_of_birth": p.subscriber_date_of_birth.isoformat()
+        if p.subscriber_date_of_birth
+        else None,
+        "relationship": p.relationship,
+        "status": p.status,
+        "review_note": p.review_note,
+        "reviewed_at": p.reviewed_at.isoformat() if p.reviewed_at else None,
+        "cards": {"front": bool(p.front_file_id), "back": bool(p.back_file_id)},
+        "created_at": p.created_at.isoformat(),
+        "updated_at": p.updated_at.isoformat(),
+    }
 
 
 def get_policy_for(actor: Actor, policy_id, *, client_id=None) -> tuple[InsurancePolicy, Client]:
@@ -59,19 +78,27 @@ def current_policy(actor: Actor, client_id) -> InsurancePolicy | None:
         get_client_for(actor, client_id, need=_need(actor))
     except NotFound:
         return None
-    return InsurancePolicy.objects(client=parse_id(client_id), priority="primary",
-                                   status__ne="rejected").order_by("-created_at").first()
+    return (
+        InsurancePolicy.objects(client=parse_id(client_id), priority="primary", status__ne="rejected")
+        .order_by("-created_at")
+        .first()
+    )
 
 
 def _apply(policy: InsurancePolicy, data: dict, *, partial: bool) -> None:
     problems = Problems()
-    for name, limit, required in (("payer", 200, True), ("member_id", 60, True), ("group_number", 60, False),
-                                  ("subscriber_name", 200, True)):
+    for name, limit, required in (
+        ("payer", 200, True),
+        ("member_id", 60, True),
+        ("group_number", 60, False),
+        ("subscriber_name", 200, True),
+    ):
         if name in data or not partial:
             setattr(policy, name, text(data.get(name), name, problems, required=required, max_length=limit))
     if "subscriber_date_of_birth" in data or not partial:
-        policy.subscriber_date_of_birth = a_date(data.get("subscriber_date_of_birth"),
-                                                 "subscriber_date_of_birth", problems)
+        policy.subscriber_date_of_birth = a_date(
+            data.get("subscriber_date_of_birth"), "subscriber_date_of_birth", problems
+        )
     if "relationship" in data or not partial:
         rel = data.get("relationship") or "self"
         if rel not in RELATIONSHIPS:
@@ -100,8 +127,9 @@ def add_policy(actor: Actor, client_id, data: dict) -> dict:
     policy = InsurancePolicy(client=client.id, submitted_by_kind=actor.kind, submitted_by_id=actor.id)
     _apply(policy, data, partial=False)
     policy.save(force_insert=True)
-    audit.record(actor, "insurance_policy_added", client=client, object_type="insurance_policy",
-                 object_id=policy.id)
+    audit.record(
+        actor, "insurance_policy_added", client=client, object_type="insurance_policy", object_id=policy.id
+    )
     return policy_dict(policy)
 
 
@@ -111,8 +139,14 @@ def update_policy(actor: Actor, policy_id, data: dict, *, client_id=None) -> dic
     _apply(policy, data, partial=True)
     policy.status, policy.updated_at = "pending", utcnow()
     policy.save()
-    audit.record(actor, "insurance_policy_updated", client=client, object_type="insurance_policy",
-                 object_id=policy.id, details={"fields": sorted(data)})
+    audit.record(
+        actor,
+        "insurance_policy_updated",
+        client=client,
+        object_type="insurance_policy",
+        object_id=policy.id,
+        details={"fields": sorted(data)},
+    )
     return policy_dict(policy)
 
 
@@ -135,15 +169,24 @@ def record_from_form(actor: Actor, client: Client, definition: dict, answers: di
     elif given["relationship"] not in RELATIONSHIPS:
         given["relationship"] = "other"
     data = {k: str(v) for k, v in given.items() if k in _FIELDS}
-    policy = InsurancePolicy.objects(client=client.id, priority="primary",
-                                     status__ne="rejected").order_by("-created_at").first()
+    policy = (
+        InsurancePolicy.objects(client=client.id, priority="primary", status__ne="rejected")
+        .order_by("-created_at")
+        .first()
+    )
     details = {"submission": str(submission_id)}
     if policy is None:
         policy = InsurancePolicy(client=client.id, submitted_by_kind=actor.kind, submitted_by_id=actor.id)
         _apply(policy, dict(data, priority="primary"), partial=False)
         policy.save(force_insert=True)
-        audit.record(actor, "insurance_policy_added", client=client, object_type="insurance_policy",
-                     object_id=policy.id, details=details)
+        audit.record(
+            actor,
+            "insurance_policy_added",
+            client=client,
+            object_type="insurance_policy",
+            object_id=policy.id,
+            details=details,
+        )
         return
     before = policy_dict(policy)
     _apply(policy, data, partial=True)
@@ -152,8 +195,14 @@ def record_from_form(actor: Actor, client: Client, definition: dict, answers: di
         return  # the form confirmed what is on file
     policy.status, policy.updated_at = "pending", utcnow()
     policy.save()
-    audit.record(actor, "insurance_policy_updated", client=client, object_type="insurance_policy",
-                 object_id=policy.id, details=dict(details, fields=changed))
+    audit.record(
+        actor,
+        "insurance_policy_updated",
+        client=client,
+        object_type="insurance_policy",
+        object_id=policy.id,
+        details=dict(details, fields=changed),
+    )
 
 
 def upload_card(actor: Actor, policy_id, side: str, *, filename: str, data: bytes, client_id=None) -> dict:
@@ -161,16 +210,23 @@ def upload_card(actor: Actor, policy_id, side: str, *, filename: str, data: byte
     if side not in SIDES:
         raise NotFound("no such card side")
     policy, client = get_policy_for(actor, policy_id, client_id=client_id)
-    stored = files.store_file(data, filename=filename, purpose=f"insurance_card_{side}", client_id=client.id,
-                              allowed=CARD_TYPES)
+    stored = files.store_file(
+        data, filename=filename, purpose=f"insurance_card_{side}", client_id=client.id, allowed=CARD_TYPES
+    )
     old = getattr(policy, f"{side}_file_id")
     setattr(policy, f"{side}_file_id", stored.id)
     policy.status, policy.updated_at = "pending", utcnow()
     policy.save()
     if old:
         files.delete_file(old)
-    audit.record(actor, "insurance_card_uploaded", client=client, object_type="insurance_policy",
-                 object_id=policy.id, details={"side": side})
+    audit.record(
+        actor,
+        "insurance_card_uploaded",
+        client=client,
+        object_type="insurance_policy",
+        object_id=policy.id,
+        details={"side": side},
+    )
     return policy_dict(policy)
 
 
@@ -182,8 +238,14 @@ def read_card(actor: Actor, policy_id, side: str, *, client_id=None) -> tuple[by
     if not file_id:
         raise NotFound("no card image on file")
     data, meta = files.read_file(file_id)
-    audit.record(actor, "insurance_card_viewed", client=client, object_type="insurance_policy",
-                 object_id=policy.id, details={"side": side})
+    audit.record(
+        actor,
+        "insurance_card_viewed",
+        client=client,
+        object_type="insurance_policy",
+        object_id=policy.id,
+        details={"side": side},
+    )
     return data, meta
 
 
@@ -198,11 +260,19 @@ def review_policy(actor: Actor, policy_id, *, decision: str, note: str = "", cli
     if decision == "rejected" and not (note or "").strip():
         raise ValidationFailed("say why", details={"note": ["is required when rejecting"]})
     updated = InsurancePolicy.objects(id=policy.id, status="pending").update_one(
-        set__status=decision, set__review_note=(note or "").strip()[:1000], set__reviewed_by=actor.id,
-        set__reviewed_at=utcnow())
+        set__status=decision,
+        set__review_note=(note or "").strip()[:1000],
+        set__reviewed_by=actor.id,
+        set__reviewed_at=utcnow(),
+    )
     if not updated:
         raise Conflict("only a pending policy can be reviewed", code="not_pending")
-    audit.record(actor, f"insurance_policy_{decision}", client=client, object_type="insurance_policy",
-                 object_id=policy.id)
+    audit.record(
+        actor,
+        f"insurance_policy_{decision}",
+        client=client,
+        object_type="insurance_policy",
+        object_id=policy.id,
+    )
     policy.reload()
     return policy_dict(policy)

@@ -79,8 +79,10 @@ def _decode(data_url: str, question: str) -> tuple[str, bytes]:
     declared = header[5:].split(";", 1)[0].strip().lower()
     # Refuse before decoding: base64 takes 4 characters for every 3 bytes.
     if len(payload) > (MAX_FILE_BYTES // 3 + 1) * 4:
-        raise TooLarge(f"{question}: file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
-                       details={question: [f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"]})
+        raise TooLarge(
+            f"{question}: file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
+            details={question: [f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"]},
+        )
     try:
         raw = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
@@ -88,8 +90,9 @@ def _decode(data_url: str, question: str) -> tuple[str, bytes]:
     return declared, raw
 
 
-def _store(data_url: str, *, question: str, client_id, submission_id, name: str,
-           signature: bool) -> tuple[str, str]:
+def _store(
+    data_url: str, *, question: str, client_id, submission_id, name: str, signature: bool
+) -> tuple[str, str]:
     """Check, encrypt and store one data URL bound to `submission_id`; returns its reference and the
     content type its bytes showed.
 
@@ -100,18 +103,37 @@ def _store(data_url: str, *, question: str, client_id, submission_id, name: str,
         raise ValidationFailed("file type not accepted", details={question: ["SVG images are not accepted"]})
     allowed = SIGNATURE_TYPES if signature else UPLOAD_TYPES
     try:
-        stored = files.store_file(raw, filename=name or question, client_id=client_id, allowed=allowed,
-                                  purpose="form_signature" if signature else "form_file")
+        stored = files.store_file(
+            raw,
+            filename=name or question,
+            client_id=client_id,
+            allowed=allowed,
+            purpose="form_signature" if signature else "form_file",
+        )
     except UnsupportedMediaType as exc:
-        raise ValidationFailed("file type not accepted", details={question: [
-            "the file's content is not an accepted type "
-            + ("(PNG or JPEG)" if signature else "(an image or a PDF)")]}) from exc
+        raise ValidationFailed(
+            "file type not accepted",
+            details={
+                question: [
+                    "the file's content is not an accepted type "
+                    + ("(PNG or JPEG)" if signature else "(an image or a PDF)")
+                ]
+            },
+        ) from exc
     except (TooLarge, ValidationFailed) as exc:
         raise type(exc)(exc.message, details={question: [exc.message]}) from exc
     token = secrets.token_urlsafe(32)
-    Signature(token=token, encrypted=True, file_id=ObjectId(stored.id), content_type=stored.content_type,
-              size=stored.size, sha256=hashlib.sha256(raw).hexdigest(), question=question,
-              client=client_id, submission=submission_id).save()
+    Signature(
+        token=token,
+        encrypted=True,
+        file_id=ObjectId(stored.id),
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        question=question,
+        client=client_id,
+        submission=submission_id,
+    ).save()
     return f"{FILE_REF}{token}", stored.content_type
 
 
@@ -137,15 +159,22 @@ def externalize(definition: dict, answers: dict, *, client_id, submission_id) ->
             value = out.get(name)
             kind = q.get("type")
             if kind == "signaturepad" and isinstance(value, str) and value:
-                out[name], _ = _one(value, q, created, client_id=client_id, submission_id=submission_id,
-                                    name=f"{name}.png")
+                out[name], _ = _one(
+                    value, q, created, client_id=client_id, submission_id=submission_id, name=f"{name}.png"
+                )
             elif kind == "file" and isinstance(value, list):
                 entries = []
                 for f in value:
                     if not isinstance(f, dict) or not isinstance(f.get("content"), str):
                         raise ValidationFailed("bad file", details={name: ["each file needs its content"]})
-                    ref, sniffed = _one(f["content"], q, created, client_id=client_id,
-                                        submission_id=submission_id, name=str(f.get("name", "")))
+                    ref, sniffed = _one(
+                        f["content"],
+                        q,
+                        created,
+                        client_id=client_id,
+                        submission_id=submission_id,
+                        name=str(f.get("name", "")),
+                    )
                     # The type the bytes showed, not the one the browser claimed.
                     entries.append({**f, "content": ref, **({"type": sniffed} if sniffed else {})})
                 out[name] = entries
@@ -155,13 +184,20 @@ def externalize(definition: dict, answers: dict, *, client_id, submission_id) ->
     return out, created
 
 
-def _one(value: str, q: dict, created: list[str], *, client_id, submission_id,
-         name: str) -> tuple[str, str | None]:
+def _one(
+    value: str, q: dict, created: list[str], *, client_id, submission_id, name: str
+) -> tuple[str, str | None]:
     """One signature or file answer as a reference (and the sniffed type of a new upload)."""
     question = value_name(q)
     if value.startswith("data:"):
-        ref, sniffed = _store(value, question=question, client_id=client_id, submission_id=submission_id,
-                              name=name, signature=q.get("type") == "signaturepad")
+        ref, sniffed = _store(
+            value,
+            question=question,
+            client_id=client_id,
+            submission_id=submission_id,
+            name=name,
+            signature=q.get("type") == "signaturepad",
+        )
         created.append(ref)
         return ref, sniffed
     if is_ref(value):
@@ -210,6 +246,7 @@ def read(sub, ref: str) -> tuple[bytes, str, str]:
 def reader(*subs) -> Callable[[str], tuple[bytes, str]]:
     """A `read_file(ref) -> (bytes, content type)` for the PDF renderer that reads only files these
     submissions hold (engine/forms/pdf.py shows "(signature image unavailable)" for anything else)."""
+
     def read_one(ref: str) -> tuple[bytes, str]:
         for sub in subs:
             if ref in refs_in(sub.answers):
@@ -234,14 +271,22 @@ def encrypt_stored_files() -> dict[str, int]:
             counts["missing"] += 1
             continue
         try:
-            stored = files.store_file(data, filename=rec.name or rec.question or "file", client_id=rec.client,
-                                      allowed=UPLOAD_TYPES, purpose="form_file")
+            stored = files.store_file(
+                data,
+                filename=rec.name or rec.question or "file",
+                client_id=rec.client,
+                allowed=UPLOAD_TYPES,
+                purpose="form_file",
+            )
         except (UnsupportedMediaType, TooLarge, ValidationFailed):
             counts["refused"] += 1
             continue
         if Signature.objects(id=rec.id, encrypted__ne=True, file_id=rec.file_id).update_one(
-                set__file_id=ObjectId(stored.id), set__encrypted=True, set__content_type=stored.content_type,
-                set__name=""):
+            set__file_id=ObjectId(stored.id),
+            set__encrypted=True,
+            set__content_type=stored.content_type,
+            set__name="",
+        ):
             _legacy_bucket().delete(rec.file_id)
             counts["moved"] += 1
         else:  # another process moved it first

@@ -27,8 +27,7 @@ from engine.models import utcnow
 from engine.models.forms import FORM_KINDS, KEY_REGEX, FormDefinition, FormVersion
 from engine.services.platform import audit
 
-_MANAGE = {"intake": "intake_forms.manage", "task": "intake_forms.manage",
-           "dynamic": "dynamic_forms.manage"}
+_MANAGE = {"intake": "intake_forms.manage", "task": "intake_forms.manage", "dynamic": "dynamic_forms.manage"}
 
 
 def _check_definition(definition) -> None:
@@ -41,7 +40,9 @@ def check(definition) -> list[dict]:
     """The problems publishing this definition would meet, by element (see `problems_by_element`),
     checked on the definition as it would be stored (its HTML cleaned); [] when it could be published."""
     if not isinstance(definition, dict):
-        return [{"path": "$", "name": "", "title": "", "messages": ["a form definition must be a JSON object"]}]
+        return [
+            {"path": "$", "name": "", "title": "", "messages": ["a form definition must be a JSON object"]}
+        ]
     return problems_by_element(sanitize_definition(definition))
 
 
@@ -55,7 +56,9 @@ def last_published(key: str) -> FormVersion:
     return version
 
 
-def list_forms(actor: Actor, *, kind: str | None = None, include_archived: bool = False) -> list[FormDefinition]:
+def list_forms(
+    actor: Actor, *, kind: str | None = None, include_archived: bool = False
+) -> list[FormDefinition]:
     """Form definitions visible to staff, optionally of one kind."""
     query: dict = {}
     if kind:
@@ -123,15 +126,24 @@ def publish(actor: Actor, key: str) -> FormVersion:
         if current is not None and current.sha256 == digest:
             return FormVersion.objects(id=form.latest_version_id).first()  # nothing changed
     number = form.latest_version + 1
-    version = FormVersion(key=key, number=number, kind=form.kind, title=form.title,
-                          definition_json=text, sha256=digest, published_by=actor.id)
+    version = FormVersion(
+        key=key,
+        number=number,
+        kind=form.kind,
+        title=form.title,
+        definition_json=text,
+        sha256=digest,
+        published_by=actor.id,
+    )
     version.save()  # unique (key, number): a concurrent publish loses here
     if not FormDefinition.objects(id=form.id, latest_version=form.latest_version).update_one(
-            set__latest_version=number, set__latest_version_id=version.id, set__updated_at=utcnow()):
+        set__latest_version=number, set__latest_version_id=version.id, set__updated_at=utcnow()
+    ):
         version.delete()
         raise Conflict("someone else published this form at the same time")
-    audit.record(actor, "form_version_published", object_type="form", object_id=key,
-                 details={"number": number})
+    audit.record(
+        actor, "form_version_published", object_type="form", object_id=key, details={"number": number}
+    )
     events.emit(events.FormVersionPublished(actor=actor, version=version))  # re-consent listens
     return version
 
@@ -149,7 +161,9 @@ def copy_to_intake(actor: Actor, key: str, new_key: str, title: str | None = Non
     """Copy a dynamic form into a new intake form (draft). Raises NotFound, Forbidden, ValidationFailed, Conflict."""
     source = get_form(key)
     if source.kind != "dynamic":
-        raise ValidationFailed("only dynamic forms can be copied to intake", details={"key": ["not a dynamic form"]})
+        raise ValidationFailed(
+            "only dynamic forms can be copied to intake", details={"key": ["not a dynamic form"]}
+        )
     definition = source.draft
     if source.latest_version_id:
         definition = FormVersion.objects(id=source.latest_version_id).first().definition

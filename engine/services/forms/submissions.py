@@ -36,7 +36,9 @@ FILE_REF = form_files.FILE_REF
 
 
 def _open_progress(client_id, form_key, context) -> Submission | None:
-    return Submission.objects(client=client_id, form_key=form_key, context=context, status="in_progress").first()
+    return Submission.objects(
+        client=client_id, form_key=form_key, context=context, status="in_progress"
+    ).first()
 
 
 def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
@@ -55,10 +57,15 @@ def start(actor: Actor, client_id, form_key: str, *, context: str = "") -> dict:
         definition = sanitize_definition(get_version(draft.form_version).definition)
     audit.record(actor, "client_form_opened", client=client, object_type="form", object_id=form_key)
     policy = current_policy(actor, client.id) if needs_insurance(definition) else None
-    return {"form_key": form_key, "version_id": version_id, "definition": definition,
-            "data": prefill(definition, client, saved, insurance=policy,
-                            signer=actor.account if actor.is_portal else None),
-            "has_progress": draft is not None}
+    return {
+        "form_key": form_key,
+        "version_id": version_id,
+        "definition": definition,
+        "data": prefill(
+            definition, client, saved, insurance=policy, signer=actor.account if actor.is_portal else None
+        ),
+        "has_progress": draft is not None,
+    }
 
 
 def save_progress(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "") -> Submission:
@@ -72,22 +79,40 @@ def save_progress(actor: Actor, client_id, form_key: str, data: dict, *, context
     if draft is None:
         version_id, _ = published_definition(form_key)
         version = get_version(version_id)
-        draft = Submission(form_key=form_key, form_version=version.id, version_number=version.number,
-                           client=client.id, context=context)
+        draft = Submission(
+            form_key=form_key,
+            form_version=version.id,
+            version_number=version.number,
+            client=client.id,
+            context=context,
+        )
     draft.answers_json = canonical_json(data)
     draft.saved_by = actor.id
     draft.updated_at = utcnow()
     draft.save()
-    audit.record(actor, "form_progress_saved", client=client, object_type="submission", object_id=str(draft.id))
+    audit.record(
+        actor, "form_progress_saved", client=client, object_type="submission", object_id=str(draft.id)
+    )
     return draft
 
 
 def _seal_fields(sub: Submission) -> dict:
     e = sub.evidence
-    return {"form_key": sub.form_key, "form_version": str(sub.form_version), "version_number": sub.version_number,
-            "client": str(sub.client or ""), "context": sub.context, "answers": sub.answers_json,
-            "signer_kind": e.signer_kind, "signer_account": e.signer_account, "signer_name": e.signer_name,
-            "profile": e.profile, "signed_at": e.signed_at, "ip": e.ip, "user_agent": e.user_agent}
+    return {
+        "form_key": sub.form_key,
+        "form_version": str(sub.form_version),
+        "version_number": sub.version_number,
+        "client": str(sub.client or ""),
+        "context": sub.context,
+        "answers": sub.answers_json,
+        "signer_kind": e.signer_kind,
+        "signer_account": e.signer_account,
+        "signer_name": e.signer_name,
+        "profile": e.profile,
+        "signed_at": e.signed_at,
+        "ip": e.ip,
+        "user_agent": e.user_agent,
+    }
 
 
 def seal_hash(sub: Submission) -> str:
@@ -96,8 +121,11 @@ def seal_hash(sub: Submission) -> str:
 
 def _fingerprint(actor: Actor, version_id, cleaned: dict) -> str:
     """Who signed which version with which answers: equal for a retried submission, else different."""
-    return hashlib.sha256(canonical_json(
-        {"signer": f"{actor.kind}:{actor.id}", "version": str(version_id), "answers": cleaned}).encode()).hexdigest()
+    return hashlib.sha256(
+        canonical_json(
+            {"signer": f"{actor.kind}:{actor.id}", "version": str(version_id), "answers": cleaned}
+        ).encode()
+    ).hexdigest()
 
 
 def _earlier_seal(seal_key: str, fingerprint: str | None) -> Submission | None:
@@ -111,7 +139,9 @@ def _earlier_seal(seal_key: str, fingerprint: str | None) -> Submission | None:
     raise Conflict("this form was already signed and submitted; reload to see it", code="already_sealed")
 
 
-def supersede(actor: Actor, seal_key: str, submission_id=None, *, sealed_before: datetime | None = None) -> bool:
+def supersede(
+    actor: Actor, seal_key: str, submission_id=None, *, sealed_before: datetime | None = None
+) -> bool:
     """Retire the submission sealed under `seal_key` (only `submission_id` if given; only when sealed before
     `sealed_before` if given): it stays as evidence with status superseded and frees the key. True if retired."""
     query = Submission.objects(seal_key=seal_key, status="completed")
@@ -121,16 +151,32 @@ def supersede(actor: Actor, seal_key: str, submission_id=None, *, sealed_before:
         query = query.filter(updated_at__lt=sealed_before)
     target = query.only("id", "client").first()
     if target is None or not Submission.objects(id=target.id, seal_key=seal_key).update_one(
-            unset__seal_key=True, set__status="superseded", set__updated_at=utcnow()):
+        unset__seal_key=True, set__status="superseded", set__updated_at=utcnow()
+    ):
         return False
-    audit.record(actor, "form_submission_superseded", client=target.client, object_type="submission",
-                 object_id=str(target.id), details={"seal_key": seal_key})
+    audit.record(
+        actor,
+        "form_submission_superseded",
+        client=target.client,
+        object_type="submission",
+        object_id=str(target.id),
+        details={"seal_key": seal_key},
+    )
     return True
 
 
-def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str = "",
-             version_id: str | None = None, seal_key: str | None = None, version: FormVersion | None = None,
-             audit_to: list | None = None) -> Submission:
+def complete(
+    actor: Actor,
+    client_id,
+    form_key: str,
+    data: dict,
+    *,
+    context: str = "",
+    version_id: str | None = None,
+    seal_key: str | None = None,
+    version: FormVersion | None = None,
+    audit_to: list | None = None,
+) -> Submission:
     """Validate, move files to GridFS, seal with evidence, propose record changes for review.
 
     A portal account submits only by completing the task that asks for the form
@@ -147,8 +193,10 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
     if not isinstance(data, dict):
         raise ValidationFailed("answers must be an object", details={"data": ["must be an object"]})
     if context.startswith(TASK_CONTEXT) and seal_key != context:
-        raise ValidationFailed("a task's form is submitted by completing the task",
-                               details={"context": ["complete the task instead"]})
+        raise ValidationFailed(
+            "a task's form is submitted by completing the task",
+            details={"context": ["complete the task instead"]},
+        )
     client = get_client_for(actor, client_id, need="forms" if actor.is_portal else None)
     if seal_key is None:  # with a seal key, the task service has already checked the open task
         require_request(actor, client.id, form_key, context)
@@ -180,18 +228,27 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
     sub.seal_key, sub.fingerprint = seal_key, fingerprint
     account = actor.account
     sub.evidence = Evidence(
-        signer_kind=actor.kind, signer_account=actor.id,
+        signer_kind=actor.kind,
+        signer_account=actor.id,
         signer_name=getattr(account, "display_name", "") or getattr(account, "email", "") or "",
-        profile=str(client.id), signed_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
-        ip=actor.ip, user_agent=actor.user_agent[:500])
+        profile=str(client.id),
+        signed_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        ip=actor.ip,
+        user_agent=actor.user_agent[:500],
+    )
     sub.evidence.sha256 = seal_hash(sub)
     try:
         if draft is not None:
             sealed = Submission.objects(id=sub.id, status="in_progress").update_one(
-                set__status="completed", set__answers_json=sub.answers_json, set__evidence=sub.evidence,
-                set__form_version=sub.form_version, set__version_number=sub.version_number,
-                set__saved_by=sub.saved_by, set__updated_at=sub.updated_at,
-                **({"set__seal_key": seal_key, "set__fingerprint": fingerprint} if seal_key else {}))
+                set__status="completed",
+                set__answers_json=sub.answers_json,
+                set__evidence=sub.evidence,
+                set__form_version=sub.form_version,
+                set__version_number=sub.version_number,
+                set__saved_by=sub.saved_by,
+                set__updated_at=sub.updated_at,
+                **({"set__seal_key": seal_key, "set__fingerprint": fingerprint} if seal_key else {}),
+            )
             if not sealed:
                 raise me.NotUniqueError("the draft was sealed by a racing request")
         else:
@@ -203,17 +260,30 @@ def complete(actor: Actor, client_id, form_key: str, data: dict, *, context: str
         if earlier is None:
             raise Conflict("this form was already completed") from None
         return _announced(earlier)
-    items = [ProposedChange(client=client.id, submission=sub.id, form_key=form_key, field=change["field"],
-                        question=change["question"], old_value=change["old"], new_value=change["new"])
-             for change in proposed_changes(definition, client, answers)]
+    items = [
+        ProposedChange(
+            client=client.id,
+            submission=sub.id,
+            form_key=form_key,
+            field=change["field"],
+            question=change["question"],
+            old_value=change["old"],
+            new_value=change["new"],
+        )
+        for change in proposed_changes(definition, client, answers)
+    ]
     for item in items:
         item.validate()  # what save() checks; the insert below does not
     if items:
         ProposedChange.objects.insert(items, load_bulk=False)  # one insert for all of them
     if needs_insurance(definition):
         record_from_form(actor, client, definition, answers, submission_id=sub.id)
-    event = {"client": client, "object_type": "submission", "object_id": str(sub.id),
-             "details": {"form": form_key, "version": version.number}}
+    event = {
+        "client": client,
+        "object_type": "submission",
+        "object_id": str(sub.id),
+        "details": {"form": form_key, "version": version.number},
+    }
     if audit_to is not None:
         audit_to.append(audit.entry(actor, "form_submission_completed", **event))
     else:
@@ -256,15 +326,24 @@ def decide_proposed_change(actor: Actor, item_id, *, accept: bool) -> ProposedCh
     if not actor.is_staff and actor.kind != "system":
         raise NotFound("no such review item")
     if not ProposedChange.objects(id=item.id, status="pending").update_one(
-            set__status="accepted" if accept else "rejected", set__decided_by=actor.id, set__decided_at=utcnow()):
+        set__status="accepted" if accept else "rejected", set__decided_by=actor.id, set__decided_at=utcnow()
+    ):
         raise Conflict("this change was already decided")
     if accept:
         value = item.new_value
         if item.field == "date_of_birth":
             value = datetime.fromisoformat(value).date()
-        Client.objects(id=client.id).update_one(**{"set__" + item.field.replace(".", "__"): value, "inc__version": 1})
-    audit.record(actor, "client_change_accepted" if accept else "client_change_rejected", client=client,
-                 object_type="review_item", object_id=str(item.id), details={"field": item.field})
+        Client.objects(id=client.id).update_one(
+            **{"set__" + item.field.replace(".", "__"): value, "inc__version": 1}
+        )
+    audit.record(
+        actor,
+        "client_change_accepted" if accept else "client_change_rejected",
+        client=client,
+        object_type="review_item",
+        object_id=str(item.id),
+        details={"field": item.field},
+    )
     return ProposedChange.objects(id=item.id).first()
 
 
@@ -272,26 +351,57 @@ def pending_changes(actor: Actor, client_id) -> list[ProposedChange]:
     """Proposed record changes waiting for staff (an audited read). Raises NotFound."""
     client = get_client_for(actor, client_id)
     items = list(ProposedChange.objects(client=client.id, status="pending").order_by("created_at"))
-    audit.record(actor, "client_changes_viewed", client=client, object_type="client", object_id=client.id,
-                 details={"shown": len(items)})
+    audit.record(
+        actor,
+        "client_changes_viewed",
+        client=client,
+        object_type="client",
+        object_id=client.id,
+        details={"shown": len(items)},
+    )
     return items
 
 
 def submission_view(sub: Submission) -> dict:
     """A submission as the API and staff pages show it, with whether its seal still holds."""
     e = sub.evidence
-    return {"id": str(sub.id), "form_key": sub.form_key, "form_version": str(sub.form_version),
-            "version_number": sub.version_number, "client_id": str(sub.client or ""), "status": sub.status,
-            "context": sub.context, "data": sub.answers, "updated_at": sub.updated_at,
-            "evidence": ({k: getattr(e, k) for k in ("signer_kind", "signer_account", "signer_name", "profile",
-                                                     "signed_at", "ip", "user_agent", "sha256")} if e else None),
-            "verified": verify_submission(sub.id) if sub.status == "completed" else None}
+    return {
+        "id": str(sub.id),
+        "form_key": sub.form_key,
+        "form_version": str(sub.form_version),
+        "version_number": sub.version_number,
+        "client_id": str(sub.client or ""),
+        "status": sub.status,
+        "context": sub.context,
+        "data": sub.answers,
+        "updated_at": sub.updated_at,
+        "evidence": (
+            {
+                k: getattr(e, k)
+                for k in (
+                    "signer_kind",
+                    "signer_account",
+                    "signer_name",
+                    "profile",
+                    "signed_at",
+                    "ip",
+                    "user_agent",
+                    "sha256",
+                )
+            }
+            if e
+            else None
+        ),
+        "verified": verify_submission(sub.id) if sub.status == "completed" else None,
+    }
 
 
 def read_submission(actor: Actor, submission_id) -> dict:
     """A submission the actor may see, audited. Raises NotFound."""
     sub = get_submission_for(actor, submission_id)
-    audit.record(actor, "form_submission_viewed", client=sub.client, object_type="submission", object_id=str(sub.id))
+    audit.record(
+        actor, "form_submission_viewed", client=sub.client, object_type="submission", object_id=str(sub.id)
+    )
     return submission_view(sub)
 
 
@@ -300,7 +410,9 @@ def submission_file(actor: Actor, submission_id, file_ref) -> tuple[bytes, str, 
     see holds (`file_ref`: the reference without its prefix). Raises NotFound."""
     sub = get_submission_for(actor, submission_id)
     found = form_files.read(sub, f"{FILE_REF}{file_ref}")
-    audit.record(actor, "form_file_downloaded", client=sub.client, object_type="submission", object_id=str(sub.id))
+    audit.record(
+        actor, "form_file_downloaded", client=sub.client, object_type="submission", object_id=str(sub.id)
+    )
     return found
 
 
@@ -311,15 +423,27 @@ def readable_submission(actor: Actor, submission_id) -> dict:
     view = read_submission(actor, submission_id)
     sub = Submission.objects.get(id=view["id"])
     definition = get_version(sub.form_version).definition
-    client = Client.objects(id=sub.client).only("first_name", "last_name", "preferred_name").first() \
-        if sub.client else None
-    return {**view, "title": title_of(definition) or view["form_key"],
-            "client_name": client.display_name if client is not None else "",
-            "answers": readable(definition, sub.answers, file_prefix=FILE_REF),
-            "proposed_changes": [{"id": str(r.id), "label": field_label(r.field), "status": r.status,
-                                  "current": readable_date(r.old_value) if r.field == "date_of_birth" else r.old_value,
-                                  "proposed": readable_date(r.new_value) if r.field == "date_of_birth" else r.new_value}
-                                 for r in ProposedChange.objects(submission=sub.id).order_by("created_at")]}
+    client = (
+        Client.objects(id=sub.client).only("first_name", "last_name", "preferred_name").first()
+        if sub.client
+        else None
+    )
+    return {
+        **view,
+        "title": title_of(definition) or view["form_key"],
+        "client_name": client.display_name if client is not None else "",
+        "answers": readable(definition, sub.answers, file_prefix=FILE_REF),
+        "proposed_changes": [
+            {
+                "id": str(r.id),
+                "label": field_label(r.field),
+                "status": r.status,
+                "current": readable_date(r.old_value) if r.field == "date_of_birth" else r.old_value,
+                "proposed": readable_date(r.new_value) if r.field == "date_of_birth" else r.new_value,
+            }
+            for r in ProposedChange.objects(submission=sub.id).order_by("created_at")
+        ],
+    }
 
 
 def submission_pdf(actor: Actor, submission_id) -> bytes:
@@ -328,9 +452,15 @@ def submission_pdf(actor: Actor, submission_id) -> bytes:
     if sub.status != "completed":
         raise Conflict("only completed submissions have a PDF")
     view = submission_view(sub)
-    audit.record(actor, "form_submission_printed", client=sub.client, object_type="submission", object_id=str(sub.id))
-    return pdf.submission_pdf(get_version(sub.form_version).definition, view["data"], view["evidence"],
-                              read_file=form_files.reader(sub))
+    audit.record(
+        actor, "form_submission_printed", client=sub.client, object_type="submission", object_id=str(sub.id)
+    )
+    return pdf.submission_pdf(
+        get_version(sub.form_version).definition,
+        view["data"],
+        view["evidence"],
+        read_file=form_files.reader(sub),
+    )
 
 
 def packet_pdf(actor: Actor, submission_ids: list) -> bytes:

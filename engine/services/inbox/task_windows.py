@@ -48,10 +48,13 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
     coll = persistence.collection(Task)
     rows: list[dict] = []
 
-    def take(bound: dict | None, limit_ms: int = 0) -> int:  # limit_ms: 0 a window, -1 whole, >0 whole if quick
+    def take(
+        bound: dict | None, limit_ms: int = 0
+    ) -> int:  # limit_ms: 0 a window, -1 whole, >0 whole if quick
         if due_before is not None and bound is not None:
             bound = {k: v for k, v in bound.items() if k != "$lt"} | (
-                {"$lt": bound["$lt"]} if "$lt" in bound and bound["$lt"] <= cap else {"$lte": cap})
+                {"$lt": bound["$lt"]} if "$lt" in bound and bound["$lt"] <= cap else {"$lte": cap}
+            )
         before = len(rows)
         where = query if limit_ms and bound is None else {**query, "due_at": bound}
         cursor = coll.find(where).max_time_ms(max(limit_ms, 0) or None)
@@ -67,7 +70,9 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
         # An $in with a due_at range may read every open row (engine.persistence, "`$in` with a range"):
         # read such a query whole, its rows are few, and leave out here what is due after due_before.
         for r in _sorted(coll.find(query).batch_size(_BATCH)):
-            if (cap is None or (r.get("due_at") is not None and aware(r["due_at"]) <= cap)) and (keep is None or keep(r)):
+            if (cap is None or (r.get("due_at") is not None and aware(r["due_at"]) <= cap)) and (
+                keep is None or keep(r)
+            ):
                 rows.append(r)
         return rows[:need]
     key = repr(sorted(query.items()))
@@ -82,7 +87,9 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
         hint, margin = HINTS[kind], _MARGIN_KIND
     start, pace, few = hint or (now - _FAR, None, not shared)
     width = pace * (need * margin) if pace is not None else None
-    if few and QUICK_MS:  # few rows last time (or never asked): the whole query is cheapest, if it stays quick
+    if (
+        few and QUICK_MS
+    ):  # few rows last time (or never asked): the whole query is cheapest, if it stays quick
         try:
             take({"$lte": cap} if cap is not None else None, limit_ms=QUICK_MS)
         except ExecutionTimeout:
@@ -114,7 +121,9 @@ def first_rows(query: dict, need: int, keep=None, due_before: datetime | None = 
             # quarter page: one row short, a window sized for one row came back empty about a time
             # in four, and a query costs more than a few rows more.
             missing = max(need - len(rows), need / 4)
-            width = max(timedelta(seconds=1), (hi - lo) * (4 if not found else min(8.0, 1.25 * missing / found)))
+            width = max(
+                timedelta(seconds=1), (hi - lo) * (4 if not found else min(8.0, 1.25 * missing / found))
+            )
         lo = floor = hi
     else:
         read_to = lo
@@ -140,8 +149,9 @@ def _kind(query: dict) -> str | None:
     return f"like {parts!r}" if named else None
 
 
-def _remember(key: str, kind: str | None, rows: list[dict], start: datetime, end: datetime | None, few: bool,
-              need: int) -> None:
+def _remember(
+    key: str, kind: str | None, rows: list[dict], start: datetime, end: datetime | None, few: bool, need: int
+) -> None:
     """Hint the next read of `key` (and the first of another of its kind) with what this one found:
     `rows` in order, read up to `end` (None: all)."""
     dated = [aware(r["due_at"]) for r in rows[:need] if r.get("due_at") is not None]

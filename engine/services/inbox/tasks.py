@@ -61,9 +61,17 @@ def _seal(actor: Actor, row: dict, data: dict, *, version=None, audit_to: list |
     key = f"task:{row['_id']}"
 
     def seal():
-        return submissions.complete(actor, row["client_id"], row["form_key"], data, context=key,
-                                    version_id=row.get("form_version_id"), seal_key=key, version=version,
-                                    audit_to=audit_to)
+        return submissions.complete(
+            actor,
+            row["client_id"],
+            row["form_key"],
+            data,
+            context=key,
+            version_id=row.get("form_version_id"),
+            seal_key=key,
+            version=version,
+            audit_to=audit_to,
+        )
 
     try:
         sub = seal()
@@ -93,9 +101,17 @@ def _complete_sealed(actor: Actor, row: dict, answers: dict, sub, me: str, also:
         raise
 
 
-def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
-                  due_before: datetime | None = None, assigned: list | None = None, instance_id=None,
-                  match: dict | None = None) -> list[dict]:
+def inbox_queries(
+    actor: Actor,
+    *,
+    scope: str = "audience",
+    client_id=None,
+    status: str = "open",
+    due_before: datetime | None = None,
+    assigned: list | None = None,
+    instance_id=None,
+    match: dict | None = None,
+) -> list[dict]:
     """The filters behind an inbox page: each an equality on a declared index's leading fields.
 
     One filter per audience key (not one `$in`), because a key equality keeps the index bounds
@@ -128,9 +144,20 @@ def inbox_queries(actor: Actor, *, scope: str = "audience", client_id=None, stat
     return filters
 
 
-def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str = "open",
-          due_before: datetime | None = None, due_after: datetime | None = None, process_instance_id=None,
-          form_key: str | None = None, lane: str | None = None, page: int = 1, per_page: int = 25) -> dict:
+def inbox(
+    actor: Actor,
+    *,
+    scope: str = "audience",
+    client_id=None,
+    status: str = "open",
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    process_instance_id=None,
+    form_key: str | None = None,
+    lane: str | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> dict:
     """One page of the actor's tasks, soonest due first, narrowed by the filters given.
 
     Raises BadRequest, NotAuthenticated."""
@@ -153,20 +180,35 @@ def inbox(actor: Actor, *, scope: str = "audience", client_id=None, status: str 
         return after is None or (row.get("due_at") is not None and aware(row["due_at"]) >= after)
 
     match = {k: v for k, v in (("form_key", form_key), ("lane", lane)) if v}
-    for query in inbox_queries(actor, scope=scope, client_id=client_id, status=status, assigned=assigned,
-                               instance_id=process_instance_id, match=match):
+    for query in inbox_queries(
+        actor,
+        scope=scope,
+        client_id=client_id,
+        status=status,
+        assigned=assigned,
+        instance_id=process_instance_id,
+        match=match,
+    ):
         check = visible if visible is not None and ("client_id" in query or "instance_id" in query) else None
-        keep = (lambda r, c=check: c(r) and in_range(r)) if check is not None else (
-            in_range if after is not None else None)
+        keep = (
+            (lambda r, c=check: c(r) and in_range(r))
+            if check is not None
+            else (in_range if after is not None else None)
+        )
         for row in task_windows.first_rows(query, need, keep, due_before):
             found[row["_id"]] = row
     ordered = sorted(found.values(), key=task_windows.sort_key)
-    rows = ordered[(page - 1) * per_page:page * per_page + 1]
+    rows = ordered[(page - 1) * per_page : page * per_page + 1]
     forms: dict = {}
     items = [shape(r, forms=forms) for r in rows[:per_page]]
     # A page is read often: its audit entry is chained later (one insert, no head read).
-    audit.record_pending(actor, "task_list_viewed", client=client_id, object_type="task",
-                         details={"scope": scope, "status": status, "page": page, "shown": len(items)})
+    audit.record_pending(
+        actor,
+        "task_list_viewed",
+        client=client_id,
+        object_type="task",
+        details={"scope": scope, "status": status, "page": page, "shown": len(items)},
+    )
     return {"items": items, "page": page, "per_page": per_page, "has_more": len(rows) > per_page}
 
 
@@ -207,14 +249,23 @@ def shape(row: dict, *, forms: dict | None = None, prefill: bool = False) -> dic
         forms[vid] = _form_definition(vid)
     definition = forms.get(vid) if vid else None
     return {
-        "id": str(row["_id"]), "name": row["name"], "lane": row.get("lane") or "", "status": row["status"],
+        "id": str(row["_id"]),
+        "name": row["name"],
+        "lane": row.get("lane") or "",
+        "status": row["status"],
         "client_id": str(row["client_id"]) if row.get("client_id") else None,
-        "process_instance_id": str(row["instance_id"]), "process_id": row["process_id"],
-        "form_key": row.get("form_key"), "role": row.get("role"), "form": definition,
+        "process_instance_id": str(row["instance_id"]),
+        "process_id": row["process_id"],
+        "form_key": row.get("form_key"),
+        "role": row.get("role"),
+        "form": definition,
         "submitted_forms": list(row.get("submitted_forms") or []),
         "prefill": _prefill(row, definition) if prefill else {},
-        "audience": row["audience"], "due_at": row.get("due_at"), "claimed_by": row.get("claimed_by"),
-        "created_at": row.get("created_at"), "completed_at": row.get("completed_at"),
+        "audience": row["audience"],
+        "due_at": row.get("due_at"),
+        "claimed_by": row.get("claimed_by"),
+        "created_at": row.get("created_at"),
+        "completed_at": row.get("completed_at"),
         "completed_by": row.get("completed_by"),
     }
 
@@ -237,9 +288,15 @@ def titles(items: list[dict]) -> dict[str, str]:
         if t.get("role") in _ROLE_TITLES and concerned:
             form = concerned[0] if len(concerned) == 1 else f"{len(concerned)} forms"
             out[t["id"]] = _ROLE_TITLES[t["role"]].format(form=form)
-        elif t.get("role") is None and t.get("lane") != "staff" and (t.get("form") or t.get("form_key") in forms):
+        elif (
+            t.get("role") is None
+            and t.get("lane") != "staff"
+            and (t.get("form") or t.get("form_key") in forms)
+        ):
             # The pinned version's own title first: what the client sees at the top of the form.
-            out[t["id"]] = text_of((t.get("form") or {}).get("title")) or forms.get(t["form_key"]) or t["name"]
+            out[t["id"]] = (
+                text_of((t.get("form") or {}).get("title")) or forms.get(t["form_key"]) or t["name"]
+            )
         else:
             out[t["id"]] = t["name"]
     return out
@@ -263,9 +320,11 @@ def claim(actor: Actor, task_id) -> dict:
     if row["status"] != "open":
         raise TaskNotOpen("this task is not open any more")
     me = actor_key(actor)
-    updated = persistence.update_then_read(persistence.collection(Task),
-                                  {"_id": row["_id"], "status": "open", "claimed_by": {"$in": [None, me]}},
-                                  {"$set": {"claimed_by": me}})
+    updated = persistence.update_then_read(
+        persistence.collection(Task),
+        {"_id": row["_id"], "status": "open", "claimed_by": {"$in": [None, me]}},
+        {"$set": {"claimed_by": me}},
+    )
     if updated is None:
         raise Conflict("someone else claimed this task")
     audit.record(actor, "task_claimed", client=row.get("client_id"), object_type="task", object_id=row["_id"])
@@ -300,9 +359,17 @@ def complete(actor: Actor, task_id, data: dict) -> dict:
         if row.get("lane") in ("client", "guardian") and row.get("client_id") and row.get("form_key"):
             answers, sub = _seal(actor, row, data, version=version, audit_to=sealed)
     # Its audit entries are committed with the completion itself (chained by the worker's sweep).
-    also = [audit.entry(actor, "task_completed", client=row.get("client_id"), object_type="task", object_id=row["_id"],
-                        # A done row has no spec name (one read just as it was completed, say).
-                        details={"process_id": row["process_id"], "task": row.get("spec_name", "")})]
+    also = [
+        audit.entry(
+            actor,
+            "task_completed",
+            client=row.get("client_id"),
+            object_type="task",
+            object_id=row["_id"],
+            # A done row has no spec name (one read just as it was completed, say).
+            details={"process_id": row["process_id"], "task": row.get("spec_name", "")},
+        )
+    ]
     if sub is None:
         runtime.complete_task(row["instance_id"], row["task_id"], answers, by=me, also=also)
     else:

@@ -20,12 +20,21 @@ from engine.services.messaging import messaging
 
 # Each stage counts the intakes that reached it (an intake that got further counts in the earlier ones
 # too), so the bars only get shorter from left to right and show where clients stop.
-STAGES = (("invited", "Invited"), ("started", "Started"), ("submitted", "Submitted"),
-          ("acknowledged", "Acknowledged"), ("filed", "Filed"))
+STAGES = (
+    ("invited", "Invited"),
+    ("started", "Started"),
+    ("submitted", "Submitted"),
+    ("acknowledged", "Acknowledged"),
+    ("filed", "Filed"),
+)
 # One intake's stage in words, for the client's page.
-STAGE_STATES = {"invited": "Invited, no form started yet", "started": "Filling in forms",
-                "submitted": "Every form submitted, waiting for review", "acknowledged": "Reviewed, being filed",
-                "filed": "Done: reviewed and filed"}
+STAGE_STATES = {
+    "invited": "Invited, no form started yet",
+    "started": "Filling in forms",
+    "submitted": "Every form submitted, waiting for review",
+    "acknowledged": "Reviewed, being filed",
+    "filed": "Done: reviewed and filed",
+}
 TASK_KINDS = (("review", "Forms to review"), ("follow_up", "Follow-ups"), ("other", "Other tasks"))
 # The open tasks looked at for the counts; a home page with more than this says "100 or more".
 TASK_LIMIT = 100
@@ -67,7 +76,9 @@ def intake_stages(actor: Actor) -> list[dict]:
     query: dict = {"process_id": PROCESS, "status": {"$in": ["running", "completed"]}}
     scope = _visible_clients(actor)
     if scope is not None:
-        query["client_id"] = {"$in": [c["_id"] for c in persistence.collection(Client).find(scope, {"_id": 1})]}
+        query["client_id"] = {
+            "$in": [c["_id"] for c in persistence.collection(Client).find(scope, {"_id": 1})]
+        }
     return _stages_of(query)
 
 
@@ -77,32 +88,56 @@ def client_intakes(actor: Actor, client_id) -> dict:
 
     Raises NotAuthenticated, NotFound (client not visible)."""
     client = get_client_for(actor, client_id)
-    rows = _stages_of({"process_id": PROCESS, "client_id": client.id, "status": {"$in": ["running", "completed"]}})
-    return {"intakes": [{"started": r["created_at"], "stage": STAGES[r["stage"]][0],
-                         "label": STAGE_STATES[STAGES[r["stage"]][0]]}
-                        for r in sorted(rows, key=lambda r: r["created_at"], reverse=True)],
-            "outstanding": outstanding(client.id)}
+    rows = _stages_of(
+        {"process_id": PROCESS, "client_id": client.id, "status": {"$in": ["running", "completed"]}}
+    )
+    return {
+        "intakes": [
+            {
+                "started": r["created_at"],
+                "stage": STAGES[r["stage"]][0],
+                "label": STAGE_STATES[STAGES[r["stage"]][0]],
+            }
+            for r in sorted(rows, key=lambda r: r["created_at"], reverse=True)
+        ],
+        "outstanding": outstanding(client.id),
+    }
 
 
 def _stages_of(query: dict) -> list[dict]:
-    instances = list(persistence.collection(ProcessInstance).find(
-        query, {"status": 1, "client_id": 1, "created_at": 1}))
+    instances = list(
+        persistence.collection(ProcessInstance).find(query, {"status": 1, "client_id": 1, "created_at": 1})
+    )
     by_instance: dict = {i["_id"]: ([], []) for i in instances}
     if by_instance:
-        rows = persistence.collection(Task).find({"instance_id": {"$in": list(by_instance)}},
-                                                  {"instance_id": 1, "lane": 1, "role": 1, "status": 1})
+        rows = persistence.collection(Task).find(
+            {"instance_id": {"$in": list(by_instance)}}, {"instance_id": 1, "lane": 1, "role": 1, "status": 1}
+        )
         for row in rows:
             opened, done = by_instance[row["instance_id"]]
             (opened if row["status"] == "open" else done if row["status"] == "completed" else []).append(row)
-    return [{"instance_id": i["_id"], "client_id": i.get("client_id"), "created_at": i.get("created_at"),
-             "stage": _stage(i, *by_instance[i["_id"]])} for i in instances]
+    return [
+        {
+            "instance_id": i["_id"],
+            "client_id": i.get("client_id"),
+            "created_at": i.get("created_at"),
+            "stage": _stage(i, *by_instance[i["_id"]]),
+        }
+        for i in instances
+    ]
 
 
 def _bars(stages: list[int]) -> list[dict]:
     total = len(stages)
-    return [{"key": key, "label": label, "count": sum(1 for s in stages if s >= n),
-             "percent": round(100 * sum(1 for s in stages if s >= n) / total) if total else 0}
-            for n, (key, label) in enumerate(STAGES)]
+    return [
+        {
+            "key": key,
+            "label": label,
+            "count": sum(1 for s in stages if s >= n),
+            "percent": round(100 * sum(1 for s in stages if s >= n) / total) if total else 0,
+        }
+        for n, (key, label) in enumerate(STAGES)
+    ]
 
 
 def intake_funnel(actor: Actor) -> dict:
@@ -112,15 +147,25 @@ def intake_funnel(actor: Actor) -> dict:
     percent is of the intakes invited in the same funnel. Raises NotAuthenticated, Forbidden."""
     rows = intake_stages(actor)
     client_ids = {r["client_id"] for r in rows if r["client_id"]}
-    staff_of = {c["_id"]: c.get("assigned_staff") or [] for c in persistence.collection(Client).find(
-        {"_id": {"$in": list(client_ids)}}, {"assigned_staff": 1})} if client_ids else {}
+    staff_of = (
+        {
+            c["_id"]: c.get("assigned_staff") or []
+            for c in persistence.collection(Client).find(
+                {"_id": {"$in": list(client_ids)}}, {"assigned_staff": 1}
+            )
+        }
+        if client_ids
+        else {}
+    )
     per_staff: dict = {}
     for row in rows:
         for staff_id in staff_of.get(row["client_id"], []):
             per_staff.setdefault(staff_id, []).append(row["stage"])
     names = {m.id: m.display_name for m in StaffMember.objects(id__in=list(per_staff))}
-    therapists = sorted(({"name": names[sid], "stages": _bars(stages)} for sid, stages in per_staff.items()
-                         if sid in names), key=lambda t: t["name"])
+    therapists = sorted(
+        ({"name": names[sid], "stages": _bars(stages)} for sid, stages in per_staff.items() if sid in names),
+        key=lambda t: t["name"],
+    )
     return {"practice": _bars([r["stage"] for r in rows]), "therapists": therapists}
 
 
@@ -145,9 +190,11 @@ def needs_me(actor: Actor) -> dict:
     if not (actor.is_staff and "calendar.manage" in actor.permissions):
         requests = requests(staff=actor.login.id)
     stages = [r["stage"] for r in intake_stages(actor)]
-    return {"tasks": [{"key": key, "label": label, "count": kinds[key]} for key, label in TASK_KINDS],
-            "tasks_more": open_tasks["has_more"],
-            "unread_threads": len(messaging.unread_threads_for_staff(actor)),
-            "booking_requests": requests.count(),
-            "intakes_to_review": sum(1 for s in stages if s == 2),
-            "intakes_with_client": sum(1 for s in stages if s < 2)}
+    return {
+        "tasks": [{"key": key, "label": label, "count": kinds[key]} for key, label in TASK_KINDS],
+        "tasks_more": open_tasks["has_more"],
+        "unread_threads": len(messaging.unread_threads_for_staff(actor)),
+        "booking_requests": requests.count(),
+        "intakes_to_review": sum(1 for s in stages if s == 2),
+        "intakes_with_client": sum(1 for s in stages if s < 2),
+    }

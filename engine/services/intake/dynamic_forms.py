@@ -21,8 +21,9 @@ RIGHT = "dynamic_forms.manage"
 def _published_dynamic(form_key) -> FormDefinition:
     form = FormDefinition.objects(key=form_key).first() if isinstance(form_key, str) and form_key else None
     if form is None or form.kind != "dynamic" or form.archived or not form.latest_version:
-        raise ValidationFailed("this is not a published dynamic form",
-                               details={"form_key": ["choose a published dynamic form"]})
+        raise ValidationFailed(
+            "this is not a published dynamic form", details={"form_key": ["choose a published dynamic form"]}
+        )
     return form
 
 
@@ -30,7 +31,9 @@ def usable(actor: Actor) -> list[FormDefinition]:
     """The published dynamic forms the actor may fill or send (none without the right)."""
     if not actor.has(RIGHT):
         return []
-    return list(FormDefinition.objects(kind="dynamic", archived=False, latest_version__gt=0).order_by("title"))
+    return list(
+        FormDefinition.objects(kind="dynamic", archived=False, latest_version__gt=0).order_by("title")
+    )
 
 
 def send_to_portal(actor: Actor, client_id, form_key) -> dict:
@@ -39,8 +42,14 @@ def send_to_portal(actor: Actor, client_id, form_key) -> dict:
     client = get_client_for(actor, client_id, need=RIGHT)
     form = _published_dynamic(form_key)
     shape = intake.start_request(actor, client, form.key)
-    audit.record(actor, "client_form_requested", client=client, object_type="process_instance",
-                 object_id=shape["id"], details={"form": form.key, "kind": "dynamic"})
+    audit.record(
+        actor,
+        "client_form_requested",
+        client=client,
+        object_type="process_instance",
+        object_id=shape["id"],
+        details={"form": form.key, "kind": "dynamic"},
+    )
     return shape
 
 
@@ -55,8 +64,21 @@ def fill_for_client(actor: Actor, client_id, form_key, data, *, version_id: str 
     sub = submissions.complete(actor, client.id, form.key, data, context="", version_id=version_id)
     pdf = submissions.submission_pdf(actor, sub.id)
     file_id = documents.store_pdf(client.id, pdf, filename=f"{form.key}.pdf")
-    doc = documents.file_pdf(client.id, file_id=file_id, title=form.title, kind="form",
-                             source_key=f"submission:{sub.id}", form_key=form.key, submission_id=str(sub.id))
-    audit.record(actor, "client_form_filled", client=client, object_type="submission", object_id=str(sub.id),
-                 details={"form": form.key, "document": str(doc.id)})
+    doc = documents.file_pdf(
+        client.id,
+        file_id=file_id,
+        title=form.title,
+        kind="form",
+        source_key=f"submission:{sub.id}",
+        form_key=form.key,
+        submission_id=str(sub.id),
+    )
+    audit.record(
+        actor,
+        "client_form_filled",
+        client=client,
+        object_type="submission",
+        object_id=str(sub.id),
+        details={"form": form.key, "document": str(doc.id)},
+    )
     return {"submission_id": str(sub.id), "document": documents.shape(doc)}

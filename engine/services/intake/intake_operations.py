@@ -68,8 +68,10 @@ def _mail_account(account: PortalAccount, client: Client, *, key: str, lead: str
             _deliver(MailMessage.objects.get(idempotency_key=key).id)  # first attempt's token stays valid
             return
         link = invitations.activation_url(invitations.issue(account, client, instance_id=instance_id))
-        action = f"Set your password to get started:\n{link}\n\nThe link works once and expires in " \
-                 f"{invitations.TOKEN_DAYS} days."
+        action = (
+            f"Set your password to get started:\n{link}\n\nThe link works once and expires in "
+            f"{invitations.TOKEN_DAYS} days."
+        )
     else:
         action = f"Sign in to continue:\n{config.current().base_url}/portal/tasks"
     # A guardian or other contact may fill in forms for several people: say whose forms these are.
@@ -106,9 +108,11 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
     template = params.get("template")
     if template == "invitation":
         practice = Organization.get().name
-        lead = f"{practice} has sent you a form to complete in its client portal." \
-            if params.get("purpose") == "form_request" else \
-            f"{practice} has invited you to its client portal to complete your intake forms."
+        lead = (
+            f"{practice} has sent you a form to complete in its client portal."
+            if params.get("purpose") == "form_request"
+            else f"{practice} has invited you to its client portal to complete your intake forms."
+        )
         recipients = _recipients(client)
         for account in recipients:
             _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=iid)
@@ -118,8 +122,10 @@ def send_email(*, params: dict, key: str, instance_id: str, task_id: str) -> dic
     if template == "returned":
         practice = Organization.get().name
         count = len(params.get("forms") or []) or 1
-        lead = (f"{practice} has returned {'a form' if count == 1 else f'{count} forms'} for you to change in its "
-                f"client portal. Their comment says what to change.")
+        lead = (
+            f"{practice} has returned {'a form' if count == 1 else f'{count} forms'} for you to change in its "
+            f"client portal. Their comment says what to change."
+        )
         recipients = _recipients(client)
         for account in recipients:
             _mail_account(account, client, key=f"{key}:{account.id}", lead=lead, instance_id=iid)
@@ -134,8 +140,9 @@ def _reminder(client: Client, params: dict, *, key: str, iid: ObjectId) -> dict:
     intake_iid = ObjectId(params["intake_id"]) if params.get("intake_id") else iid
     forms = intake_queries.outstanding(client.id, instance_id=intake_iid)
     keys = [f["form_key"] for f in forms]
-    IntakeReminder.objects(key=key).update_one(upsert=True, set_on_insert__instance_id=intake_iid,
-                                               set_on_insert__forms=keys)
+    IntakeReminder.objects(key=key).update_one(
+        upsert=True, set_on_insert__instance_id=intake_iid, set_on_insert__forms=keys
+    )
     mine = IntakeReminder.objects.get(key=key)
     # Its place among the intake's reminders, not how many there are now: two reminders performed at
     # once (a resend as the timer fires) get different numbers, so only one of them reaches the limit.
@@ -151,8 +158,12 @@ def _reminder(client: Client, params: dict, *, key: str, iid: ObjectId) -> dict:
 
 def _submission_pdf(sub) -> bytes:
     view = submission_view(sub)
-    return submission_pdf(get_version(sub.form_version).definition, view["data"], view["evidence"],
-                          read_file=form_files.reader(sub))
+    return submission_pdf(
+        get_version(sub.form_version).definition,
+        view["data"],
+        view["evidence"],
+        read_file=form_files.reader(sub),
+    )
 
 
 def _title(form_key: str) -> str:
@@ -184,8 +195,14 @@ def file_document(*, params: dict, key: str, instance_id: str, task_id: str) -> 
     client = _client(params)
     iid = ObjectId(instance_id)
     if params.get("file_id"):
-        doc = documents.file_pdf(client.id, file_id=params["file_id"], title=params.get("title") or "Document",
-                                 kind="packet", source_key=key, instance_id=iid)
+        doc = documents.file_pdf(
+            client.id,
+            file_id=params["file_id"],
+            title=params.get("title") or "Document",
+            kind="packet",
+            source_key=key,
+            instance_id=iid,
+        )
         return {"document_ids": [str(doc.id)]}
     filed = []
     for form_key in params.get("forms") or []:
@@ -196,9 +213,16 @@ def file_document(*, params: dict, key: str, instance_id: str, task_id: str) -> 
             if sub is None:
                 raise OperationFailed(f"no submission of {form_key!r} to file", permanent=True)
             file_id = documents.store_pdf(client.id, _submission_pdf(sub), filename=f"{form_key}.pdf")
-            existing = documents.file_pdf(client.id, file_id=file_id, title=_title(form_key), kind="form",
-                                          source_key=source, form_key=form_key, submission_id=str(sub.id),
-                                          instance_id=iid)
+            existing = documents.file_pdf(
+                client.id,
+                file_id=file_id,
+                title=_title(form_key),
+                kind="form",
+                source_key=source,
+                form_key=form_key,
+                submission_id=str(sub.id),
+                instance_id=iid,
+            )
         filed.append(str(existing.id))
     return {"document_ids": filed}
 
@@ -207,22 +231,30 @@ def file_document(*, params: dict, key: str, instance_id: str, task_id: str) -> 
 def notify_staff(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
     """Mail the client's assigned staff (or, when none, the organization admins) to look at the client."""
     client = _client(params)
-    staff = list(StaffMember.objects(id__in=client.assigned_staff or [], disabled=False)) or \
-        list(StaffMember.objects(roles="org_admin", disabled=False))
+    staff = list(StaffMember.objects(id__in=client.assigned_staff or [], disabled=False)) or list(
+        StaffMember.objects(roles="org_admin", disabled=False)
+    )
     practice = Organization.get().name
     link = f"{config.current().base_url}/staff/clients/{client.id}"
     subject = str(params.get("subject") or "A client needs your attention")[:150].replace("\n", " ")
     for member in staff:
-        _send(member.email, f"{practice}: {subject}", f"Hello {member.first_name},\n\n{subject}.\n\n{link}\n",
-              f"{key}:{member.id}")
+        _send(
+            member.email,
+            f"{practice}: {subject}",
+            f"Hello {member.first_name},\n\n{subject}.\n\n{link}\n",
+            f"{key}:{member.id}",
+        )
     return {"notified": len(staff)}
 
 
 @operation("charge_payment")
 def charge_payment(*, params: dict, key: str, instance_id: str, task_id: str) -> dict:
     """Charge the invoice through the billing service; a declined charge raises the BPMN error at once."""
-    payment = billing.charge_payment(invoice_id=params.get("invoice_id"), idempotency_key=key,
-                                     payment_method=params.get("payment_method") or None)
+    payment = billing.charge_payment(
+        invoice_id=params.get("invoice_id"),
+        idempotency_key=key,
+        payment_method=params.get("payment_method") or None,
+    )
     if payment.get("status") != "succeeded":
         failure = payment.get("failure") or {}
         reason = failure.get("message") or failure.get("code") or "no reason given"

@@ -22,8 +22,19 @@ def latest_submission(instance_id, form_key: str | None) -> Submission | None:
     """The newest sealed submission of `form_key` made through a task of this instance.
 
     None looks among the instance's tasks that have no form key."""
-    rows = persistence.collection(Task).find({"instance_id": instance_id, "form_key": form_key, "status": "completed",
-                                        "lane": {"$in": list(PORTAL_LANES)}}, {"_id": 1}).sort("completed_at", -1)
+    rows = (
+        persistence.collection(Task)
+        .find(
+            {
+                "instance_id": instance_id,
+                "form_key": form_key,
+                "status": "completed",
+                "lane": {"$in": list(PORTAL_LANES)},
+            },
+            {"_id": 1},
+        )
+        .sort("completed_at", -1)
+    )
     for row in rows:
         sub = Submission.objects(seal_key=f"task:{row['_id']}").first()  # the task's one sealed submission
         if sub is not None:
@@ -43,8 +54,12 @@ def review_context(actor: Actor, task_id) -> dict:
     sub = latest_submission(row["instance_id"], form_key) if form_key else None
     if not form_key or sub is None:
         raise NotFound("no submission to review")
-    return {"task": tasks.shape(row), "form_key": form_key, "title": get_form(form_key).title,
-            "submission": submissions.readable_submission(actor, sub.id)}
+    return {
+        "task": tasks.shape(row),
+        "form_key": form_key,
+        "title": get_form(form_key).title,
+        "submission": submissions.readable_submission(actor, sub.id),
+    }
 
 
 def revision_context(row: dict) -> dict:
@@ -75,5 +90,7 @@ def approval_context(actor: Actor, row: dict) -> list[dict]:
     for form_key in row.get("submitted_forms") or []:
         sub = latest_submission(row["instance_id"], form_key)
         if sub is not None:
-            shown.append({**submissions.readable_submission(actor, sub.id), "title": get_form(form_key).title})
+            shown.append(
+                {**submissions.readable_submission(actor, sub.id), "title": get_form(form_key).title}
+            )
     return shown

@@ -36,7 +36,9 @@ def _reason(reason) -> str:
     if not text:
         raise ValidationFailed("say why", details={"reason": ["a reason is required"]})
     if len(text) > REASON_MAX:
-        raise ValidationFailed("the reason is too long", details={"reason": [f"at most {REASON_MAX} characters"]})
+        raise ValidationFailed(
+            "the reason is too long", details={"reason": [f"at most {REASON_MAX} characters"]}
+        )
     return text
 
 
@@ -47,13 +49,20 @@ def _by(actor: Actor) -> str:
 def _marking(instance_id, task_ids: list[str], outcome: str, **fields) -> persistence.Write:
     """The write that notes on the rows the step closes how they ended (committed with the step, after
     the projection's own write has closed them)."""
-    return (TASKS, "update_many", {"filter": {"instance_id": instance_id, "task_id": {"$in": task_ids}},
-                                   "update": {"$set": {"closed_as": outcome, **fields}}})
+    return (
+        TASKS,
+        "update_many",
+        {
+            "filter": {"instance_id": instance_id, "task_id": {"$in": task_ids}},
+            "update": {"$set": {"closed_as": outcome, **fields}},
+        },
+    )
 
 
 def _intake_for(actor: Actor, instance_id) -> tuple[dict, Client]:
     doc = persistence.collection(ProcessInstance).find_one(
-        {"_id": parse_id(instance_id), "process_id": PROCESS}, {"client_id": 1, "status": 1})
+        {"_id": parse_id(instance_id), "process_id": PROCESS}, {"client_id": 1, "status": 1}
+    )
     if doc is None or doc.get("client_id") is None:
         raise NotFound("no such intake")
     return doc, get_client_for(actor, doc["client_id"], need=INVITE)
@@ -69,12 +78,22 @@ def cancel_intake(actor: Actor, instance_id, reason) -> dict:
 
 
 def _cancel(actor: Actor, iid: ObjectId, client, text: str, *, form_key: str = "") -> dict:
-    open_ids = [r["task_id"] for r in persistence.collection(Task).find(
-        {"instance_id": iid, "status": "open"}, {"task_id": 1})]
+    open_ids = [
+        r["task_id"]
+        for r in persistence.collection(Task).find({"instance_id": iid, "status": "open"}, {"task_id": 1})
+    ]
     details = {"reason": text, **({"form": form_key} if form_key else {})}
-    also = [_marking(iid, open_ids, "cancelled", close_reason=text, closed_by=_by(actor)),
-            audit.entry(actor, "client_intake_cancelled", client=client, object_type="process_instance",
-                        object_id=iid, details=details)]
+    also = [
+        _marking(iid, open_ids, "cancelled", close_reason=text, closed_by=_by(actor)),
+        audit.entry(
+            actor,
+            "client_intake_cancelled",
+            client=client,
+            object_type="process_instance",
+            object_id=iid,
+            details=details,
+        ),
+    ]
     if not runtime.cancel_instance(iid, by=_by(actor), reason=text, also=also):
         raise Conflict("this intake has already finished")
     return {"instance_id": str(iid), "status": "cancelled", "forms_closed": len(open_ids)}
@@ -85,8 +104,14 @@ def _request_for(actor: Actor, task_id) -> tuple[dict, Client]:
     manage. Raises NotFound, Forbidden."""
     # A client's task is not in staff inboxes: staff reach it through the client it is for.
     row = persistence.collection(Task).find_one({"_id": parse_id(task_id)}) if actor.is_staff else None
-    if (row is None or row.get("process_id") != PROCESS or row.get("lane") not in PORTAL_LANES
-            or row.get("role") or not row.get("form_key") or row.get("client_id") is None):
+    if (
+        row is None
+        or row.get("process_id") != PROCESS
+        or row.get("lane") not in PORTAL_LANES
+        or row.get("role")
+        or not row.get("form_key")
+        or row.get("client_id") is None
+    ):
         raise NotFound("no such form request")
     client = get_client_for(actor, row["client_id"], need=INVITE)
     if row.get("status") != "open":
@@ -98,7 +123,8 @@ def _only_request_left(row: dict) -> bool:
     """Whether the request is all its intake still asks and nothing was submitted to it yet: closing it
     leaves nothing to do, so the intake itself is cancelled (not completed)."""
     others = persistence.collection(Task).count_documents(
-        {"instance_id": row["instance_id"], "_id": {"$ne": row["_id"]}, "closed_as": {"$ne": "cancelled"}})
+        {"instance_id": row["instance_id"], "_id": {"$ne": row["_id"]}, "closed_as": {"$ne": "cancelled"}}
+    )
     return others == 0
 
 
@@ -109,15 +135,32 @@ def cancel_request(actor: Actor, task_id, reason) -> dict:
     if _only_request_left(row):
         return _cancel(actor, row["instance_id"], client, text, form_key=row["form_key"])
     data = {"closed_requests": {row["form_key"]: {"outcome": "cancelled", "reason": text}}}
-    also = [_marking(row["instance_id"], [row["task_id"]], "cancelled", close_reason=text, closed_by=_by(actor)),
-            audit.entry(actor, "form_request_cancelled", client=client, object_type="task", object_id=row["_id"],
-                        details={"form": row["form_key"], "reason": text})]
-    runtime.close_task(row["instance_id"], row["task_id"], data, by=_by(actor), event="task_cancelled",
-                       also=also, reason=text)
+    also = [
+        _marking(row["instance_id"], [row["task_id"]], "cancelled", close_reason=text, closed_by=_by(actor)),
+        audit.entry(
+            actor,
+            "form_request_cancelled",
+            client=client,
+            object_type="task",
+            object_id=row["_id"],
+            details={"form": row["form_key"], "reason": text},
+        ),
+    ]
+    runtime.close_task(
+        row["instance_id"],
+        row["task_id"],
+        data,
+        by=_by(actor),
+        event="task_cancelled",
+        also=also,
+        reason=text,
+    )
     return {"instance_id": str(row["instance_id"]), "status": "running", "forms_closed": 1}
 
 
-def upload_paper_form(actor: Actor, client_id, request_id, *, filename: str, data: bytes, title: str = "") -> dict:
+def upload_paper_form(
+    actor: Actor, client_id, request_id, *, filename: str, data: bytes, title: str = ""
+) -> dict:
     """Upload a completed paper form into General Documents and count it as the answer to the open
     request `request_id`: that request closes and its reminders stop. The request is checked before
     anything is stored. Raises NotFound, Forbidden, Conflict, and whatever documents.upload raises."""
@@ -127,12 +170,32 @@ def upload_paper_form(actor: Actor, client_id, request_id, *, filename: str, dat
     shaped = documents.upload(actor, client.id, filename=filename, data=data, title=title)
     Document.objects(id=ObjectId(shaped["id"])).update_one(set__form_key=row["form_key"])
     answer = {"closed_requests": {row["form_key"]: {"outcome": "paper", "document_id": shaped["id"]}}}
-    also = [_marking(row["instance_id"], [row["task_id"]], "paper", closed_by=_by(actor),
-                     paper_document_id=shaped["id"]),
-            audit.entry(actor, "form_request_answered", client=client, object_type="task", object_id=row["_id"],
-                        details={"form": row["form_key"], "on": "paper", "document": shaped["id"]})]
-    runtime.close_task(row["instance_id"], row["task_id"], answer, by=_by(actor), event="task_answered_on_paper",
-                       also=also, document=shaped["id"])
+    also = [
+        _marking(
+            row["instance_id"],
+            [row["task_id"]],
+            "paper",
+            closed_by=_by(actor),
+            paper_document_id=shaped["id"],
+        ),
+        audit.entry(
+            actor,
+            "form_request_answered",
+            client=client,
+            object_type="task",
+            object_id=row["_id"],
+            details={"form": row["form_key"], "on": "paper", "document": shaped["id"]},
+        ),
+    ]
+    runtime.close_task(
+        row["instance_id"],
+        row["task_id"],
+        answer,
+        by=_by(actor),
+        event="task_answered_on_paper",
+        also=also,
+        document=shaped["id"],
+    )
     return dict(shaped, form_key=row["form_key"])
 
 
@@ -141,10 +204,21 @@ def closed_requests(actor: Actor, client_id) -> list[dict]:
     the history staff see. Raises NotFound."""
     client = get_client_for(actor, client_id)
     audit.record(actor, "closed_requests_viewed", client=client, object_type="client", object_id=client.id)
-    rows = list(persistence.collection(Task).find(
-        {"client_id": client.id, "status": "closed", "closed_as": {"$in": list(OUTCOMES)}}).sort("completed_at", -1))
+    rows = list(
+        persistence.collection(Task)
+        .find({"client_id": client.id, "status": "closed", "closed_as": {"$in": list(OUTCOMES)}})
+        .sort("completed_at", -1)
+    )
     keys = [r.get("form_key") for r in rows]
     titles = {f.key: f.title for f in FormDefinition.objects(key__in=keys).only("key", "title")}
-    return [{"task_id": str(r["_id"]), "title": titles.get(r.get("form_key"), r.get("form_key") or r["name"]),
-             "outcome": OUTCOMES[r["closed_as"]], "reason": r.get("close_reason", ""), "at": r.get("completed_at"),
-             "document_id": r.get("paper_document_id")} for r in rows]
+    return [
+        {
+            "task_id": str(r["_id"]),
+            "title": titles.get(r.get("form_key"), r.get("form_key") or r["name"]),
+            "outcome": OUTCOMES[r["closed_as"]],
+            "reason": r.get("close_reason", ""),
+            "at": r.get("completed_at"),
+            "document_id": r.get("paper_document_id"),
+        }
+        for r in rows
+    ]

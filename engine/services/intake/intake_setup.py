@@ -27,8 +27,15 @@ SHIPPED_FORMS = ((ROOT / "form_defs", "intake"), (ROOT / "workflows" / "forms", 
 # What an adult client fills in before a first session, in the order they fill it in: who they are and
 # who to call, their history and insurance, then what they agree to. The screeners (PHQ-9, GAD-7), the
 # minor's forms, telehealth consent and releases are shipped too, for the admin to add when wanted.
-DEFAULT_PACKET = ("demographics", "emergency_contact", "health_history", "insurance_information",
-                  "consent_adult", "npp_acknowledgment", "financial_policy")
+DEFAULT_PACKET = (
+    "demographics",
+    "emergency_contact",
+    "health_history",
+    "insurance_information",
+    "consent_adult",
+    "npp_acknowledgment",
+    "financial_policy",
+)
 
 
 def load_shipped_forms() -> list[str]:
@@ -41,8 +48,9 @@ def load_shipped_forms() -> list[str]:
                 continue
             definition = json.loads(path.read_text())
             try:
-                forms.create_form(SYSTEM, key, kind, definition.get("title") or key.replace("_", " ").title(),
-                                  definition)
+                forms.create_form(
+                    SYSTEM, key, kind, definition.get("title") or key.replace("_", " ").title(), definition
+                )
                 forms.publish(SYSTEM, key)
             except Conflict:  # another process created it first
                 continue
@@ -60,14 +68,20 @@ def install_default_packet() -> list[str]:
     org = Organization.get()
     if org.default_packet_installed:
         return []
-    published = {f.key for f in FormDefinition.objects(key__in=list(DEFAULT_PACKET), kind="intake", archived=False,
-                                                      latest_version__gt=0).only("key")}
+    published = {
+        f.key
+        for f in FormDefinition.objects(
+            key__in=list(DEFAULT_PACKET), kind="intake", archived=False, latest_version__gt=0
+        ).only("key")
+    }
     packet = [key for key in DEFAULT_PACKET if key in published]
-    offered = Organization.objects(id=org.id, default_packet_installed__ne=True, portal__intake_packet__size=0) \
-        .update_one(set__portal__intake_packet=packet, set__default_packet_installed=True, inc__version=1)
+    offered = Organization.objects(
+        id=org.id, default_packet_installed__ne=True, portal__intake_packet__size=0
+    ).update_one(set__portal__intake_packet=packet, set__default_packet_installed=True, inc__version=1)
     if not offered:  # a packet was already chosen: keep it, and never offer the default again
-        Organization.objects(id=org.id, default_packet_installed__ne=True) \
-            .update_one(set__default_packet_installed=True, inc__version=1)
+        Organization.objects(id=org.id, default_packet_installed__ne=True).update_one(
+            set__default_packet_installed=True, inc__version=1
+        )
     return packet if offered else []
 
 

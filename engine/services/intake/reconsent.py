@@ -41,11 +41,15 @@ def is_consent_form(definition: dict, kind: str) -> bool:
 
 def clients_to_ask(key: str, number: int) -> list:
     """Clients with a completed submission of an older version of `key` and none of version `number`."""
-    signed_old = set(Submission.objects(form_key=key, status="completed", version_number__lt=number)
-                     .distinct("client"))
-    signed_new = set(Submission.objects(form_key=key, status="completed", version_number__gte=number)
-                     .distinct("client"))
-    asked = set(Task.objects(form_key=key, status="open", client_id__in=list(signed_old)).distinct("client_id"))
+    signed_old = set(
+        Submission.objects(form_key=key, status="completed", version_number__lt=number).distinct("client")
+    )
+    signed_new = set(
+        Submission.objects(form_key=key, status="completed", version_number__gte=number).distinct("client")
+    )
+    asked = set(
+        Task.objects(form_key=key, status="open", client_id__in=list(signed_old)).distinct("client_id")
+    )
     return sorted(c for c in signed_old - signed_new - asked if c is not None)
 
 
@@ -73,8 +77,12 @@ def on_form_published(actor: Actor, version: FormVersion) -> dict:
         except PorticoError as exc:
             result["skipped"][str(client_id)] = exc.message
     if result["asked"] or result["skipped"]:
-        audit.record(actor, "form_reconsent_requested", object_type="form", object_id=version.key,
-                     details={"version": version.number, "asked": result["asked"],
-                              "skipped": len(result["skipped"])})
+        audit.record(
+            actor,
+            "form_reconsent_requested",
+            object_type="form",
+            object_id=version.key,
+            details={"version": version.number, "asked": result["asked"], "skipped": len(result["skipped"])},
+        )
     log.info("re-consent for %s v%s: %s", version.key, version.number, result)
     return result

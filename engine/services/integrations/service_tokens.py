@@ -26,9 +26,15 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 
 
 def describe(row: ServiceToken) -> dict:
-    return {"id": str(row.id), "name": row.name, "permissions": sorted(row.permissions),
-            "created_at": row.created_at, "last_used_at": row.last_used_at, "revoked_at": row.revoked_at,
-            "active": row.revoked_at is None}
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "permissions": sorted(row.permissions),
+        "created_at": row.created_at,
+        "last_used_at": row.last_used_at,
+        "revoked_at": row.revoked_at,
+        "active": row.revoked_at is None,
+    }
 
 
 def list_tokens(actor: Actor) -> list[dict]:
@@ -44,17 +50,28 @@ def create_token(actor: Actor, name: str, permissions: list[str]) -> tuple[str, 
     actor.require(MANAGE)
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationFailed("a name is needed", details={"name": ["give the token a name (up to 100 characters)"]})
+        raise ValidationFailed(
+            "a name is needed", details={"name": ["give the token a name (up to 100 characters)"]}
+        )
     codes = authz.check_codes(list(permissions or []))
     beyond = [c for c in codes if not actor.has(c)]
     if beyond:
-        raise ValidationFailed("you can only grant permissions you hold",
-                               details={"permissions": [f"you do not hold: {authz.PERMISSIONS[c]}" for c in beyond]})
+        raise ValidationFailed(
+            "you can only grant permissions you hold",
+            details={"permissions": [f"you do not hold: {authz.PERMISSIONS[c]}" for c in beyond]},
+        )
     raw = PREFIX + secrets.token_urlsafe(32)
-    row = ServiceToken(name=name, token_hash=digest(raw), permissions=codes, created_by=f"{actor.kind}:{actor.id}")
+    row = ServiceToken(
+        name=name, token_hash=digest(raw), permissions=codes, created_by=f"{actor.kind}:{actor.id}"
+    )
     row.save(force_insert=True)
-    audit.record(actor, "service_token_created", object_type="service_token", object_id=row.id,
-                 details={"name": name, "permissions": codes})
+    audit.record(
+        actor,
+        "service_token_created",
+        object_type="service_token",
+        object_id=row.id,
+        details={"name": name, "permissions": codes},
+    )
     return raw, describe(row)
 
 

@@ -66,8 +66,14 @@ def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
-                                 or ip.is_reserved or ip.is_unspecified)
+    return ip.is_global and not (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
 
 
 def resolve(url: str) -> tuple[str, str, int, str]:
@@ -75,6 +81,7 @@ def resolve(url: str) -> tuple[str, str, int, str]:
 
     Raises ValidationFailed (details under "url"): not http(s), no host, unresolvable, or — in
     production — resolving to any address that is not public."""
+
     def refuse(why: str):
         return ValidationFailed(f"this webhook URL cannot be used: {why}", details={"url": [why]})
 
@@ -138,9 +145,13 @@ def _claim(oid: ObjectId) -> dict | None:
     now = utcnow()
     update = {"$set": {"status": "sending", "claimed_at": now}}
     doc = None
-    for claimable in ({"status": {"$in": ["pending", "retrying"]}},
-                      {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}}):
-        doc = doc or persistence.update_then_read(persistence.collection(WebhookDelivery), {"_id": oid, **claimable}, update)
+    for claimable in (
+        {"status": {"$in": ["pending", "retrying"]}},
+        {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}},
+    ):
+        doc = doc or persistence.update_then_read(
+            persistence.collection(WebhookDelivery), {"_id": oid, **claimable}, update
+        )
     return doc
 
 
@@ -162,18 +173,33 @@ def deliver(delivery_id) -> str:
         raise Conflict("this webhook delivery is being sent by another worker")
     endpoint = WebhookEndpoint.objects(id=doc["endpoint"]).first()
     if endpoint is None or not endpoint.active:
-        _record(oid, doc, "failed", WebhookAttempt(at=utcnow(), error="the endpoint was removed or switched off"))
+        _record(
+            oid, doc, "failed", WebhookAttempt(at=utcnow(), error="the endpoint was removed or switched off")
+        )
         return "failed"
     secret = mfa.unseal(endpoint.secret_sealed)
     if not secret:  # never sign with an empty key: the receiver would accept forgeries made the same way
-        _record(oid, doc, "failed", WebhookAttempt(at=utcnow(), error=(
-            "the signing secret cannot be read (was PORTICO_SECRET_KEY changed?); register the endpoint again")))
+        _record(
+            oid,
+            doc,
+            "failed",
+            WebhookAttempt(
+                at=utcnow(),
+                error=(
+                    "the signing secret cannot be read (was PORTICO_SECRET_KEY changed?); register the endpoint again"
+                ),
+            ),
+        )
         return "failed"
     body = doc["body"].encode()
     timestamp = int(time.time())
-    headers = {"Content-Type": "application/json", "User-Agent": "Portico-Webhooks/1",
-               "Portico-Event-Id": doc["event_id"], "Portico-Event": doc["event"],
-               SIGNATURE_HEADER: sign(secret, timestamp, body)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Portico-Webhooks/1",
+        "Portico-Event-Id": doc["event_id"],
+        "Portico-Event": doc["event"],
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
+    }
     started = time.monotonic()
     attempt = WebhookAttempt(at=utcnow())
     try:
@@ -200,12 +226,18 @@ def deliver(delivery_id) -> str:
 def _record(oid: ObjectId, doc: dict, status: str, attempt: WebhookAttempt) -> None:
     now = utcnow()
     tries = doc.get("tries", 0) + 1
-    changes: dict = {"status": status, "claimed_at": None, "tries": tries,
-                     "next_attempt_at": now + backoff(tries) if status == "retrying" else None}
+    changes: dict = {
+        "status": status,
+        "claimed_at": None,
+        "tries": tries,
+        "next_attempt_at": now + backoff(tries) if status == "retrying" else None,
+    }
     if status == "delivered":
         changes["delivered_at"] = now
     persistence.collection(WebhookDelivery).update_one(
-        {"_id": oid, "status": "sending"}, {"$set": changes, "$push": {"attempts": attempt.to_mongo().to_dict()}})
+        {"_id": oid, "status": "sending"},
+        {"$set": changes, "$push": {"attempts": attempt.to_mongo().to_dict()}},
+    )
 
 
 def retry_due(*, now=None, batch: int = 100) -> int:
@@ -213,9 +245,14 @@ def retry_due(*, now=None, batch: int = 100) -> int:
     whose backoff is over, or claimed by a worker that died. Returns how many were delivered."""
     now = now or utcnow()
     coll = persistence.collection(WebhookDelivery)
-    dues = ({"status": "pending", "created_at": {"$lt": now - UNSENT_AFTER}},  # one query each, no `$or` (engine.persistence)
-            {"status": "retrying", "next_attempt_at": {"$lte": now}},
-            {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}})
+    dues = (
+        {
+            "status": "pending",
+            "created_at": {"$lt": now - UNSENT_AFTER},
+        },  # one query each, no `$or` (engine.persistence)
+        {"status": "retrying", "next_attempt_at": {"$lte": now}},
+        {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}},
+    )
     ids = [row["_id"] for due in dues for row in coll.find(due, {"_id": 1}).limit(batch)]
     delivered = 0
     for oid in ids:
@@ -224,4 +261,3 @@ def retry_due(*, now=None, batch: int = 100) -> int:
         except (Conflict, DeliveryFailed, NotFound):
             continue
     return delivered
-

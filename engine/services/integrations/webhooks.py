@@ -37,6 +37,7 @@ LOG_PAGE = 50
 
 # --- emitting ------------------------------------------------------------------------
 
+
 def emit(event: str, *, key: str, **ids) -> int:
     """Record `event` for every active endpoint that wants it and send it; returns how many endpoints.
 
@@ -50,8 +51,11 @@ def emit(event: str, *, key: str, **ids) -> int:
             return 0
         event_id = str(uuid.uuid5(_EVENT_IDS, f"{event}:{key}"))
         data = {k: (str(v) if v is not None else None) for k, v in ids.items()}
-        body = json.dumps({"id": event_id, "type": event, "created_at": utcnow().isoformat(), "data": data},
-                          separators=(",", ":"), sort_keys=True)
+        body = json.dumps(
+            {"id": event_id, "type": event, "created_at": utcnow().isoformat(), "data": data},
+            separators=(",", ":"),
+            sort_keys=True,
+        )
         for endpoint in endpoints:
             row = WebhookDelivery(endpoint=endpoint.id, event_id=event_id, event=event, body=body)
             try:
@@ -67,10 +71,17 @@ def emit(event: str, *, key: str, **ids) -> int:
 
 # --- endpoints --------------------------------------------------------------------------
 
+
 def describe(endpoint: WebhookEndpoint) -> dict:
-    return {"id": str(endpoint.id), "url": endpoint.url, "description": endpoint.description,
-            "events": list(endpoint.events), "active": endpoint.active, "created_at": endpoint.created_at,
-            "updated_at": endpoint.updated_at}
+    return {
+        "id": str(endpoint.id),
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "events": list(endpoint.events),
+        "active": endpoint.active,
+        "created_at": endpoint.created_at,
+        "updated_at": endpoint.updated_at,
+    }
 
 
 def _check(url, events) -> tuple[str, list[str]]:
@@ -106,19 +117,31 @@ def get_endpoint(actor: Actor, endpoint_id) -> WebhookEndpoint:
     return endpoint
 
 
-def create_endpoint(actor: Actor, *, url: str, events: list[str], description: str = "",
-                    active: bool = True) -> tuple[str, dict]:
+def create_endpoint(
+    actor: Actor, *, url: str, events: list[str], description: str = "", active: bool = True
+) -> tuple[str, dict]:
     """Register an endpoint; returns (its signing secret, shown this once; its description).
 
     Raises Forbidden, ValidationFailed (URL unusable or refused, events unknown or none)."""
     actor.require(MANAGE)
     url, events = _check(url, events)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    endpoint = WebhookEndpoint(url=url, events=events, active=bool(active), description=(description or "")[:200],
-                               secret_sealed=mfa.seal(secret), created_by=f"{actor.kind}:{actor.id}")
+    endpoint = WebhookEndpoint(
+        url=url,
+        events=events,
+        active=bool(active),
+        description=(description or "")[:200],
+        secret_sealed=mfa.seal(secret),
+        created_by=f"{actor.kind}:{actor.id}",
+    )
     endpoint.save(force_insert=True)
-    audit.record(actor, "webhook_endpoint_created", object_type="webhook_endpoint", object_id=endpoint.id,
-                 details={"events": events})
+    audit.record(
+        actor,
+        "webhook_endpoint_created",
+        object_type="webhook_endpoint",
+        object_id=endpoint.id,
+        details={"events": events},
+    )
     return secret, describe(endpoint)
 
 
@@ -147,23 +170,47 @@ def delete_endpoint(actor: Actor, endpoint_id) -> None:
 
 # --- the delivery log ----------------------------------------------------------------------
 
+
 def describe_delivery(row: WebhookDelivery) -> dict:
-    return {"id": str(row.id), "endpoint_id": str(row.endpoint), "event_id": row.event_id, "event": row.event,
-            "status": row.status, "created_at": row.created_at, "delivered_at": row.delivered_at,
-            "next_attempt_at": row.next_attempt_at if row.status == "retrying" else None,
-            "body": json.loads(row.body),
-            "attempts": [{"at": a.at, "status_code": a.status_code, "response": a.response, "error": a.error,
-                          "duration_ms": a.duration_ms} for a in row.attempts]}
+    return {
+        "id": str(row.id),
+        "endpoint_id": str(row.endpoint),
+        "event_id": row.event_id,
+        "event": row.event,
+        "status": row.status,
+        "created_at": row.created_at,
+        "delivered_at": row.delivered_at,
+        "next_attempt_at": row.next_attempt_at if row.status == "retrying" else None,
+        "body": json.loads(row.body),
+        "attempts": [
+            {
+                "at": a.at,
+                "status_code": a.status_code,
+                "response": a.response,
+                "error": a.error,
+                "duration_ms": a.duration_ms,
+            }
+            for a in row.attempts
+        ],
+    }
 
 
 def deliveries(actor: Actor, endpoint_id, *, page: int = 1) -> dict:
     """One page of an endpoint's deliveries, newest first, with every attempt. Raises Forbidden, NotFound."""
     endpoint = get_endpoint(actor, endpoint_id)
     page = max(1, int(page))
-    rows = list(WebhookDelivery.objects(endpoint=endpoint.id).order_by("-created_at")
-                .skip((page - 1) * LOG_PAGE).limit(LOG_PAGE + 1))
-    return {"items": [describe_delivery(r) for r in rows[:LOG_PAGE]], "page": page, "per_page": LOG_PAGE,
-            "has_more": len(rows) > LOG_PAGE}
+    rows = list(
+        WebhookDelivery.objects(endpoint=endpoint.id)
+        .order_by("-created_at")
+        .skip((page - 1) * LOG_PAGE)
+        .limit(LOG_PAGE + 1)
+    )
+    return {
+        "items": [describe_delivery(r) for r in rows[:LOG_PAGE]],
+        "page": page,
+        "per_page": LOG_PAGE,
+        "has_more": len(rows) > LOG_PAGE,
+    }
 
 
 def resend(actor: Actor, delivery_id) -> dict:
@@ -176,7 +223,8 @@ def resend(actor: Actor, delivery_id) -> dict:
         raise NotFound("no such webhook delivery")
     get_endpoint(actor, row.endpoint)
     WebhookDelivery.objects(id=row.id, status__ne="sending").update_one(
-        set__status="pending", set__next_attempt_at=None, set__tries=0)
+        set__status="pending", set__next_attempt_at=None, set__tries=0
+    )
     audit.record(actor, "webhook_delivery_resent", object_type="webhook_delivery", object_id=row.id)
     dispatch.send("deliver_webhook", row.id)
     row.reload()

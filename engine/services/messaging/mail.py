@@ -52,13 +52,21 @@ def _recipients(to: str | list[str]) -> list[str]:
     found = [addr for _name, addr in getaddresses(items)]
     bad = [a for a in found if "@" not in a or any(c in a for c in "\r\n ")]
     if not found or bad:
-        raise ValidationFailed("invalid recipient", details={"to": [f"not an address: {a!r}" for a in bad]
-                                                              or ["at least one recipient is needed"]})
+        raise ValidationFailed(
+            "invalid recipient",
+            details={"to": [f"not an address: {a!r}" for a in bad] or ["at least one recipient is needed"]},
+        )
     return found
 
 
-def queue_mail(to: str | list[str], subject: str, text: str, html: str | None = None, *,
-               idempotency_key: str | None = None) -> MailMessage:
+def queue_mail(
+    to: str | list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    *,
+    idempotency_key: str | None = None,
+) -> MailMessage:
     """Record a message to send. Raises ValidationFailed (recipient, subject).
 
     A second call with the same idempotency key returns the first message, whatever
@@ -67,9 +75,16 @@ def queue_mail(to: str | list[str], subject: str, text: str, html: str | None = 
     recipients = _recipients(to)
     if "\r" in subject or "\n" in subject:
         raise ValidationFailed("invalid subject", details={"subject": ["must be one line"]})
-    message = MailMessage(direction="out", status="queued", to=recipients, subject=subject,
-                          text=text[:MAX_BODY_CHARS], html=(html or "")[:MAX_BODY_CHARS],
-                          sender=config.current().mail_from, idempotency_key=idempotency_key or None)
+    message = MailMessage(
+        direction="out",
+        status="queued",
+        to=recipients,
+        subject=subject,
+        text=text[:MAX_BODY_CHARS],
+        html=(html or "")[:MAX_BODY_CHARS],
+        sender=config.current().mail_from,
+        idempotency_key=idempotency_key or None,
+    )
     try:
         message.save(force_insert=True)
     except NotUniqueError:
@@ -91,10 +106,15 @@ def deliver(message_id) -> MailMessage:
     # claimable state (not one `$or`, nor findAndModify: see engine.persistence).
     claim = {"$set": {"status": "sending", "claimed_at": now}, "$inc": {"attempts": 1}}
     doc = None
-    for claimable in ({"status": {"$in": ["queued", "failed"]}},
-                      {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}}):
-        doc = doc or persistence.update_then_read(persistence.collection(MailMessage),
-                                         {"_id": ObjectId(str(message_id)), "direction": "out", **claimable}, claim)
+    for claimable in (
+        {"status": {"$in": ["queued", "failed"]}},
+        {"status": "sending", "claimed_at": {"$lt": now - STALE_CLAIM}},
+    ):
+        doc = doc or persistence.update_then_read(
+            persistence.collection(MailMessage),
+            {"_id": ObjectId(str(message_id)), "direction": "out", **claimable},
+            claim,
+        )
     message = persistence.document(MailMessage, doc) if doc is not None else None
     if message is None:
         existing = MailMessage.objects(id=message_id, direction="out").first()
@@ -109,8 +129,13 @@ def deliver(message_id) -> MailMessage:
         message.modify(set__status="failed", set__last_error=f"{type(exc).__name__}: {exc}"[:1000])
         raise
     # Our copy of a sent mail keeps no live link: the recipient's mailbox holds the only one.
-    message.modify(set__status="sent", set__sent_at=utcnow(), set__last_error="",
-                   set__text=redact_links(message.text), set__html=redact_links(message.html))
+    message.modify(
+        set__status="sent",
+        set__sent_at=utcnow(),
+        set__last_error="",
+        set__text=redact_links(message.text),
+        set__html=redact_links(message.html),
+    )
     return message
 
 
@@ -152,12 +177,21 @@ def retry_unsent(*, now=None, batch: int = 100) -> int:
     fewer than MAX_ATTEMPTS tries) or claimed by a sender that died. Stops at the first relay failure
     (the relay is down: the next sweep tries again). Returns how many messages went out."""
     now = now or utcnow()
-    dues = ({"status": "queued", "created_at__lt": now - UNSENT_AFTER},  # one query each, no `$or` (engine.persistence)
-            {"status": "failed", "attempts__lt": MAX_ATTEMPTS},
-            {"status": "sending", "claimed_at__lt": now - STALE_CLAIM})
-    messages = [m for due in dues
-                for m in MailMessage.objects(direction="out", **due).only("id", "status", "attempts", "claimed_at")
-                .limit(batch)]
+    dues = (
+        {
+            "status": "queued",
+            "created_at__lt": now - UNSENT_AFTER,
+        },  # one query each, no `$or` (engine.persistence)
+        {"status": "failed", "attempts__lt": MAX_ATTEMPTS},
+        {"status": "sending", "claimed_at__lt": now - STALE_CLAIM},
+    )
+    messages = [
+        m
+        for due in dues
+        for m in MailMessage.objects(direction="out", **due)
+        .only("id", "status", "attempts", "claimed_at")
+        .limit(batch)
+    ]
     sent = 0
     for message in messages:
         if not _retry_due(message, now):
@@ -173,8 +207,14 @@ def retry_unsent(*, now=None, batch: int = 100) -> int:
     return sent
 
 
-def send_mail(to: str | list[str], subject: str, text: str, html: str | None = None, *,
-              idempotency_key: str | None = None) -> MailMessage:
+def send_mail(
+    to: str | list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    *,
+    idempotency_key: str | None = None,
+) -> MailMessage:
     """Send one mail now. Raises what queue_mail and deliver raise."""
     return deliver(queue_mail(to, subject, text, html, idempotency_key=idempotency_key).id)
 
@@ -211,7 +251,9 @@ def _transmit(message: MailMessage) -> None:
     tls = ssl.create_default_context()
     client: smtplib.SMTP  # SMTP_SSL is one
     if url.scheme == "smtps":
-        client = smtplib.SMTP_SSL(url.hostname or "localhost", url.port or 465, timeout=SMTP_TIMEOUT, context=tls)
+        client = smtplib.SMTP_SSL(
+            url.hostname or "localhost", url.port or 465, timeout=SMTP_TIMEOUT, context=tls
+        )
     else:
         client = smtplib.SMTP(url.hostname or "localhost", url.port or 25, timeout=SMTP_TIMEOUT)
     with client:
@@ -224,6 +266,7 @@ def _transmit(message: MailMessage) -> None:
 
 # --- the development sink -------------------------------------------------------------------
 
+
 def record_received(mail_from: str, rcpt_tos: list[str], content: bytes) -> MailMessage:
     """Keep one message the sink received (development only)."""
     parsed = email.message_from_bytes(content, policy=email.policy.default)
@@ -232,10 +275,18 @@ def record_received(mail_from: str, rcpt_tos: list[str], content: bytes) -> Mail
         body = parsed.get_body(preferencelist=(kind,))
         return body.get_content()[:MAX_BODY_CHARS] if body is not None else ""
 
-    message = MailMessage(direction="sink", status="received", sender=mail_from or str(parsed["From"] or ""),
-                          to=list(rcpt_tos), subject=str(parsed["Subject"] or "")[:1000], text=part("plain"),
-                          html=part("html"), message_id=str(parsed["Message-ID"] or ""),
-                          raw_size=len(content), sent_at=utcnow())
+    message = MailMessage(
+        direction="sink",
+        status="received",
+        sender=mail_from or str(parsed["From"] or ""),
+        to=list(rcpt_tos),
+        subject=str(parsed["Subject"] or "")[:1000],
+        text=part("plain"),
+        html=part("html"),
+        message_id=str(parsed["Message-ID"] or ""),
+        raw_size=len(content),
+        sent_at=utcnow(),
+    )
     message.save(force_insert=True)
     return message
 
@@ -254,7 +305,11 @@ def sink_messages(limit: int = 200) -> list[MailMessage]:
 def sink_message(message_id: str) -> MailMessage:
     """One received message. Raises NotFound (also in production)."""
     _require_development()
-    found = MailMessage.objects(id=message_id, direction="sink").first() if ObjectId.is_valid(message_id) else None
+    found = (
+        MailMessage.objects(id=message_id, direction="sink").first()
+        if ObjectId.is_valid(message_id)
+        else None
+    )
     if found is None:
         raise NotFound("no such message")
     return found

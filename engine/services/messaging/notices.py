@@ -67,8 +67,9 @@ def notify(account, *, headline: str, path: str, key: str, sentence: str = "") -
     try:
         message = mail.queue_mail(to, f"{headline} — {org_name}", text, idempotency_key=key)
     except Exception:  # noqa: BLE001 - a notice must not fail the action it reports
-        log.warning("notification %s to account %s not recorded", key, getattr(account, "id", "?"),
-                    exc_info=True)
+        log.warning(
+            "notification %s to account %s not recorded", key, getattr(account, "id", "?"), exc_info=True
+        )
         return
     if message.status == "queued":
         dispatch.send(mail.DELIVER, message.id)

@@ -34,8 +34,11 @@ from engine.services.practice.settings import org_zone
 # Tasks created this long ago or less are looked at by the sweep (a worker down for longer than
 # this leaves older tasks unannounced; they are in the inbox all the same).
 LOOKBACK = timedelta(days=2)
-_WORDS = {"task": ("new task", "new tasks"), "message": ("new message", "new messages"),
-          "booking": ("booking request", "booking requests")}
+_WORDS = {
+    "task": ("new task", "new tasks"),
+    "message": ("new message", "new messages"),
+    "booking": ("booking request", "booking requests"),
+}
 _PATHS = {"task": "/staff/inbox", "message": "/staff/clients", "booking": "/staff/appointments"}
 
 
@@ -66,8 +69,13 @@ def tell(member: StaffMember | None, kind: str, key: str, *, path: str = "") -> 
     except NotUniqueError:
         return False
     if _digest(member) == "none":
-        notices.notify(member, headline=f"You have a {_WORDS[kind][0]}", path=path or _PATHS[kind],
-                       key=f"staff-notice:{key}", sentence=f"You have 1 {_WORDS[kind][0]} in Portico.")
+        notices.notify(
+            member,
+            headline=f"You have a {_WORDS[kind][0]}",
+            path=path or _PATHS[kind],
+            key=f"staff-notice:{key}",
+            sentence=f"You have 1 {_WORDS[kind][0]} in Portico.",
+        )
         StaffNotice.objects(id=notice.id).update_one(set__mailed_at=utcnow())
     return True
 
@@ -77,11 +85,18 @@ def _members_for(row: Task, org: Organization) -> list[StaffMember]:
     audience = row.audience or ""
     if audience.startswith("staff:"):
         staff_id = audience.removeprefix("staff:")
-        return list(StaffMember.objects(id=ObjectId(staff_id), disabled=False)) if ObjectId.is_valid(staff_id) else []
+        return (
+            list(StaffMember.objects(id=ObjectId(staff_id), disabled=False))
+            if ObjectId.is_valid(staff_id)
+            else []
+        )
     if audience.startswith("perm:"):
         code = audience[5:]
-        return [m for m in StaffMember.objects(disabled=False)
-                if code in authz.effective_permissions(m.roles, m.permissions, org.default_permissions)]
+        return [
+            m
+            for m in StaffMember.objects(disabled=False)
+            if code in authz.effective_permissions(m.roles, m.permissions, org.default_permissions)
+        ]
     if audience == "staff" and row.client_id is not None:
         client = Client.objects(id=row.client_id).only("assigned_staff").first()
         if client is not None and client.assigned_staff:
@@ -94,8 +109,9 @@ def notice_new_tasks(*, now: datetime | None = None) -> int:
     now = now or utcnow()
     org = Organization.get()
     told = 0
-    rows = Task.objects(status="open", created_at__gte=now - LOOKBACK,
-                        audience__not__regex=r"^(client|guardian|account):")
+    rows = Task.objects(
+        status="open", created_at__gte=now - LOOKBACK, audience__not__regex=r"^(client|guardian|account):"
+    )
     for row in rows.only("audience", "client_id", "instance_id", "task_id"):
         for member in _members_for(row, org):
             told += tell(member, "task", f"task:{row.instance_id}:{row.task_id}:{member.id}")
@@ -132,8 +148,13 @@ def send_digests(*, now: datetime | None = None) -> int:
         if notices.already_queued(key):
             continue  # this period's digest went out; the rest waits for the next one
         what = summary(Counter(n.kind for n in pending))
-        notices.notify(member, headline="New work is waiting for you", path="/staff", key=key,
-                       sentence=f"You have {what} in Portico.")
+        notices.notify(
+            member,
+            headline="New work is waiting for you",
+            path="/staff",
+            key=key,
+            sentence=f"You have {what} in Portico.",
+        )
         StaffNotice.objects(id__in=[n.id for n in pending]).update(set__mailed_at=now)
         sent += 1
     return sent

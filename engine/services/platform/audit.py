@@ -44,15 +44,47 @@ from engine.models.audit import AuditEvent, id_value
 
 _MAX_RACE_RETRIES = 200
 _DUPLICATE_KEY = 11000
-_CHAINED_FIELDS = ("seq", "at", "actor_kind", "actor_id", "action", "client_id", "object_type",
-                   "object_id", "outcome", "ip", "user_agent", "details")
+_CHAINED_FIELDS = (
+    "seq",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "action",
+    "client_id",
+    "object_type",
+    "object_id",
+    "outcome",
+    "ip",
+    "user_agent",
+    "details",
+)
 # Left out of the stored row when they hold this value; verify() reads a missing one back as it.
-_DEFAULTS = {"actor_kind": "system", "actor_id": "", "client_id": "", "object_type": "", "object_id": "",
-             "outcome": "ok", "ip": "", "user_agent": "", "details": {}}
+_DEFAULTS = {
+    "actor_kind": "system",
+    "actor_id": "",
+    "client_id": "",
+    "object_type": "",
+    "object_id": "",
+    "outcome": "ok",
+    "ip": "",
+    "user_agent": "",
+    "details": {},
+}
 # The key each chained field is stored under (engine.models.audit.AuditEvent declares the same).
-STORED_KEYS = {"seq": "seq", "at": "t", "actor_kind": "k", "actor_id": "a", "action": "n", "client_id": "c",
-               "object_type": "y", "object_id": "o", "outcome": "r", "ip": "i", "user_agent": "u",
-               "details": "d"}
+STORED_KEYS = {
+    "seq": "seq",
+    "at": "t",
+    "actor_kind": "k",
+    "actor_id": "a",
+    "action": "n",
+    "client_id": "c",
+    "object_type": "y",
+    "object_id": "o",
+    "outcome": "r",
+    "ip": "i",
+    "user_agent": "u",
+    "details": "d",
+}
 MAC_KEY = "m"
 _ID_FIELDS = ("actor_id", "client_id", "object_id")
 
@@ -68,8 +100,9 @@ def _canonical(values: dict) -> bytes:
             return obj.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{obj.microsecond // 1000:03d}"
         return str(obj)
 
-    return json.dumps({k: values[k] for k in _CHAINED_FIELDS}, sort_keys=True, separators=(",", ":"),
-                      default=default).encode()
+    return json.dumps(
+        {k: values[k] for k in _CHAINED_FIELDS}, sort_keys=True, separators=(",", ":"), default=default
+    ).encode()
 
 
 def _mac(prev_mac: str, values: dict) -> str:
@@ -111,8 +144,16 @@ def stored_mac(doc: dict) -> str:
     return _hex(doc[MAC_KEY] if MAC_KEY in doc else doc.get("mac"))
 
 
-def _values(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
-            outcome: str = "ok", details: dict | None = None) -> dict:
+def _values(
+    actor: Actor,
+    action: str,
+    *,
+    client=None,
+    object_type: str = "",
+    object_id="",
+    outcome: str = "ok",
+    details: dict | None = None,
+) -> dict:
     client_id = str(getattr(client, "id", client) or "")
     at = utcnow()
     return {
@@ -130,11 +171,28 @@ def _values(actor: Actor, action: str, *, client=None, object_type: str = "", ob
     }
 
 
-def record(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
-           outcome: str = "ok", details: dict | None = None) -> AuditEvent:
+def record(
+    actor: Actor,
+    action: str,
+    *,
+    client=None,
+    object_type: str = "",
+    object_id="",
+    outcome: str = "ok",
+    details: dict | None = None,
+) -> AuditEvent:
     """Append one audit event for `actor`. `client` may be a Client or an id."""
-    item = _Pending(_values(actor, action, client=client, object_type=object_type, object_id=object_id,
-                            outcome=outcome, details=details))
+    item = _Pending(
+        _values(
+            actor,
+            action,
+            client=client,
+            object_type=object_type,
+            object_id=object_id,
+            outcome=outcome,
+            details=details,
+        )
+    )
     with _queue_lock:
         _queue.append(item)
     with _append_lock:
@@ -157,11 +215,26 @@ PENDING = "audit_pending"
 _CHAIN_BATCH = 500
 
 
-def entry(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
-          outcome: str = "ok", details: dict | None = None) -> persistence.Write:
+def entry(
+    actor: Actor,
+    action: str,
+    *,
+    client=None,
+    object_type: str = "",
+    object_id="",
+    outcome: str = "ok",
+    details: dict | None = None,
+) -> persistence.Write:
     """An audit event to commit with other writes (engine.persistence.commit_writes); chained later."""
-    values = _values(actor, action, client=client, object_type=object_type, object_id=object_id,
-                     outcome=outcome, details=details)
+    values = _values(
+        actor,
+        action,
+        client=client,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        details=details,
+    )
     return (PENDING, "insert", {"document": dict(values, _id=ObjectId())})
 
 
@@ -178,13 +251,32 @@ def commit_entries(entries: list[persistence.Write]) -> None:
             raise
 
 
-def record_pending(actor: Actor, action: str, *, client=None, object_type: str = "", object_id="",
-                   outcome: str = "ok", details: dict | None = None) -> None:
+def record_pending(
+    actor: Actor,
+    action: str,
+    *,
+    client=None,
+    object_type: str = "",
+    object_id="",
+    outcome: str = "ok",
+    details: dict | None = None,
+) -> None:
     """Append one audit event as an entry chained later, alone (for frequent reads, an inbox page):
     one insert into a collection without secondary indexes, where `record` reads the head and inserts
     into four indexes (~3x the database time). Stored before this returns, like `record`'s."""
-    commit_entries([entry(actor, action, client=client, object_type=object_type, object_id=object_id,
-                          outcome=outcome, details=details)])
+    commit_entries(
+        [
+            entry(
+                actor,
+                action,
+                client=client,
+                object_type=object_type,
+                object_id=object_id,
+                outcome=outcome,
+                details=details,
+            )
+        ]
+    )
 
 
 def chain_pending(limit: int = _CHAIN_BATCH) -> int:
@@ -227,7 +319,9 @@ def _chain(batch: list[dict]) -> bool:
             seq += 1
         removals = [(PENDING, "delete_one", {"filter": {"_id": p["_id"]}}) for p in batch]
         try:
-            persistence.commit_writes([*writes, *removals], guards=list(range(len(writes), len(writes) + len(batch))))
+            persistence.commit_writes(
+                [*writes, *removals], guards=list(range(len(writes), len(writes) + len(batch)))
+            )
         except persistence.GuardFailed:
             return False
         except Exception as exc:
@@ -339,6 +433,7 @@ def _bound_near_head(coll) -> int:
     missing one. The chain has no gaps; a gap (a deleted row, which verify() reports) only makes
     the bound lower than the head, never wrong.
     """
+
     def exists(seq: int) -> bool:
         return coll.find_one({"seq": seq}, {"_id": 1}) is not None
 
@@ -383,7 +478,9 @@ def compact_stored_rows(batch: int = 500) -> int:
             if values is None or MAC_KEY in row or not re.fullmatch(r"[0-9a-f]{64}", mac):
                 continue  # an altered row stays as it is, for verify() to report
             compact = dict(_stored_row(values, mac), _id=row["_id"])
-            rewritten += coll.replace_one({"_id": row["_id"], "action": {"$exists": True}}, compact).modified_count
+            rewritten += coll.replace_one(
+                {"_id": row["_id"], "action": {"$exists": True}}, compact
+            ).modified_count
         done += rewritten
         if len(rows) < batch or not rewritten:
             _compacted = True
@@ -425,20 +522,34 @@ def verify(batch: int = 2000, *, anchors: Sequence[tuple[int, str]] = ()) -> Ver
         if not hmac.compare_digest(stored_mac(doc), mac):
             return VerifyResult(False, count, seq, f"row {seq} was altered")
         if seq in pinned and not hmac.compare_digest(pinned[seq], mac):
-            return VerifyResult(False, count, seq, f"row {seq} is not the row anchored at seq {seq}: "
-                                                   "the chain from there on was replaced")
+            return VerifyResult(
+                False,
+                count,
+                seq,
+                f"row {seq} is not the row anchored at seq {seq}: the chain from there on was replaced",
+            )
         prev_mac = mac
         expected_seq += 1
     beyond = [seq for seq in pinned if seq >= expected_seq]
     if beyond:
-        return VerifyResult(False, count, expected_seq,
-                            f"rows {expected_seq} to {max(beyond)} are missing: the chain ends before "
-                            f"an anchor at seq {max(beyond)}")
+        return VerifyResult(
+            False,
+            count,
+            expected_seq,
+            f"rows {expected_seq} to {max(beyond)} are missing: the chain ends before "
+            f"an anchor at seq {max(beyond)}",
+        )
     return VerifyResult(True, count)
 
 
-def events_for(actor: Actor, *, client_id: str | None = None, action: str | None = None,
-               limit: int = 100, before_seq: int | None = None) -> list[AuditEvent]:
+def events_for(
+    actor: Actor,
+    *,
+    client_id: str | None = None,
+    action: str | None = None,
+    limit: int = 100,
+    before_seq: int | None = None,
+) -> list[AuditEvent]:
     """Audit rows newest first (permission audit.view). Raises NotAuthenticated or Forbidden."""
     actor.require("audit.view")
     chain_pending()

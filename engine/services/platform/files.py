@@ -50,9 +50,11 @@ _EXECUTABLE_MAGIC = (
     (b"#!", "script"),
 )
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
-_OOXML = {"word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
-          "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-          "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx")}
+_OOXML = {
+    "word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"),
+}
 # Text that a browser would treat as markup is refused: it could carry script.
 _MARKUP_PREFIXES = ("<!doctype", "<html", "<script", "<svg", "<?xml", "<body", "<iframe")
 
@@ -70,14 +72,21 @@ class StoredFile:
     created_at: datetime | None
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "filename": self.filename, "content_type": self.content_type,
-                "size": self.size, "purpose": self.purpose, "client_id": self.client_id,
-                "created_at": self.created_at.isoformat() if self.created_at else None}
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "purpose": self.purpose,
+            "client_id": self.client_id,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
 
 
 def _refuse(what: str) -> UnsupportedMediaType:
-    return UnsupportedMediaType(f"this kind of file is not accepted ({what})",
-                                details={"file": [f"not accepted: {what}"]})
+    return UnsupportedMediaType(
+        f"this kind of file is not accepted ({what})", details={"file": [f"not accepted: {what}"]}
+    )
 
 
 def _ooxml_type(data: bytes) -> str:
@@ -143,8 +152,10 @@ def read_upload(stream, *, limit: int | None = None) -> bytes:
     limit = _limit_bytes() if limit is None else limit
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(f"the file is larger than {limit // (1024 * 1024)} MB",
-                       details={"file": [f"larger than {limit // (1024 * 1024)} MB"]})
+        raise TooLarge(
+            f"the file is larger than {limit // (1024 * 1024)} MB",
+            details={"file": [f"larger than {limit // (1024 * 1024)} MB"]},
+        )
     return data
 
 
@@ -155,8 +166,10 @@ def check_upload(data: bytes, *, allowed: frozenset[str] | None = None) -> str:
     """
     limit = _limit_bytes()
     if len(data) > limit:
-        raise TooLarge(f"the file is larger than {limit // (1024 * 1024)} MB",
-                       details={"file": [f"larger than {limit // (1024 * 1024)} MB"]})
+        raise TooLarge(
+            f"the file is larger than {limit // (1024 * 1024)} MB",
+            details={"file": [f"larger than {limit // (1024 * 1024)} MB"]},
+        )
     content_type = sniff(data)
     if allowed is not None and content_type not in allowed:
         raise _refuse(content_type)
@@ -177,8 +190,9 @@ def _bucket() -> GridFSBucket:
     return GridFSBucket(get_db(), bucket_name=BUCKET)
 
 
-def store_file(data: bytes, *, filename: str, purpose: str, client_id=None,
-               allowed: frozenset[str] | None = None) -> StoredFile:
+def store_file(
+    data: bytes, *, filename: str, purpose: str, client_id=None, allowed: frozenset[str] | None = None
+) -> StoredFile:
     """Check, encrypt and store one file; returns what was stored (its `id` is the file id).
 
     Raises TooLarge (413), UnsupportedMediaType (415) or ValidationFailed (empty);
@@ -192,10 +206,18 @@ def store_file(data: bytes, *, filename: str, purpose: str, client_id=None,
     nonce = os.urandom(_NONCE_BYTES)
     blob = nonce + _aead().encrypt(nonce, plaintext, str(file_id).encode())
     created = utcnow()
-    _bucket().upload_from_stream_with_id(file_id, str(file_id), io.BytesIO(blob), metadata={
-        "scheme": _SCHEME, "size": len(data), "purpose": purpose,
-        "client_id": str(client_id or ""), "created_at": created,
-    })
+    _bucket().upload_from_stream_with_id(
+        file_id,
+        str(file_id),
+        io.BytesIO(blob),
+        metadata={
+            "scheme": _SCHEME,
+            "size": len(data),
+            "purpose": purpose,
+            "client_id": str(client_id or ""),
+            "created_at": created,
+        },
+    )
     return StoredFile(str(file_id), name, content_type, len(data), purpose, str(client_id or ""), created)
 
 
@@ -214,10 +236,17 @@ def read_file(file_id) -> tuple[bytes, StoredFile]:
         # Tampered, moved to another id, or encrypted under another secret key.
         raise NotFound("the file cannot be decrypted") from None
     (header_len,) = struct.unpack(">I", plaintext[:4])
-    header = json.loads(plaintext[4:4 + header_len])
-    data = plaintext[4 + header_len:]
-    return data, StoredFile(str(oid), header["filename"], header["content_type"], len(data),
-                            meta.get("purpose", ""), meta.get("client_id", ""), meta.get("created_at"))
+    header = json.loads(plaintext[4 : 4 + header_len])
+    data = plaintext[4 + header_len :]
+    return data, StoredFile(
+        str(oid),
+        header["filename"],
+        header["content_type"],
+        len(data),
+        meta.get("purpose", ""),
+        meta.get("client_id", ""),
+        meta.get("created_at"),
+    )
 
 
 def delete_file(file_id) -> None:

@@ -51,27 +51,45 @@ def invite_contact(actor: Actor, link_id) -> dict:
     link: ContactLink = clients.get_link_for(actor, link_id, need=INVITE)
     contact, client = link.contact, link.client
     if not any(link.permissions.as_dict().values()):
-        raise Conflict("give this contact at least one right on the client (forms, appointments, payments or "
-                       "messages) before inviting them", code="no_rights")
-    account = _login_of(contact) or invitations.account_for(contact.email, contact.first_name, contact=contact)
+        raise Conflict(
+            "give this contact at least one right on the client (forms, appointments, payments or "
+            "messages) before inviting them",
+            code="no_rights",
+        )
+    account = _login_of(contact) or invitations.account_for(
+        contact.email, contact.first_name, contact=contact
+    )
     if account is None:  # no login yet, and no address to make one for
-        raise ValidationFailed("this contact has no e-mail address",
-                               details={"email": ["add the contact's e-mail address first"]})
+        raise ValidationFailed(
+            "this contact has no e-mail address",
+            details={"email": ["add the contact's e-mail address first"]},
+        )
     if contact.portal_account is None and contact.client is None:
         Contact.objects(id=contact.id).update_one(set__portal_account=account.id)
     if account.activated_at is not None:
-        raise Conflict(f"{contact.display_name} already signs in to the portal; the client's profile is there "
-                       "with the rights of this link", code="already_active")
+        raise Conflict(
+            f"{contact.display_name} already signs in to the portal; the client's profile is there "
+            "with the rights of this link",
+            code="already_active",
+        )
     if account.disabled:
         raise Conflict("this portal login is disabled", code="account_disabled")
     practice = Organization.get().name
     link_url = invitations.activation_url(invitations.issue(account, client))
     greeting = f"Hello {contact.first_name}," if contact.first_name else "Hello,"
-    text = (f"{greeting}\n\n{practice} has invited you to its client portal.\n\n"
-            f"Set your password to get started:\n{link_url}\n\n"
-            f"The link works once and expires in {invitations.TOKEN_DAYS} days.\n\n{practice}\n")
+    text = (
+        f"{greeting}\n\n{practice} has invited you to its client portal.\n\n"
+        f"Set your password to get started:\n{link_url}\n\n"
+        f"The link works once and expires in {invitations.TOKEN_DAYS} days.\n\n{practice}\n"
+    )
     message = mail.queue_mail(account.email, f"{practice}: your client portal", text)
     dispatch.send(mail.DELIVER, message.id)  # a lost wake-up: the mail sweep sends it (mail.retry_unsent)
-    audit.record(actor, "contact_invited_to_portal", client=client, object_type="contact_link",
-                 object_id=link.id, details={"contact_id": str(contact.id), "account_id": str(account.id)})
+    audit.record(
+        actor,
+        "contact_invited_to_portal",
+        client=client,
+        object_type="contact_link",
+        object_id=link.id,
+        details={"contact_id": str(contact.id), "account_id": str(account.id)},
+    )
     return {"email": account.email, "status": "invited"}

@@ -35,8 +35,13 @@ def _digest(raw: str) -> str:
 def issue(account: PortalAccount, client: Client, *, instance_id=None) -> str:
     """A fresh activation token for `account` (valid TOKEN_DAYS days); returns the raw token."""
     raw = secrets.token_urlsafe(32)
-    Invitation(token_hash=_digest(raw), account=account.id, client=client.id, instance_id=instance_id,
-               expires_at=utcnow() + timedelta(days=TOKEN_DAYS)).save()
+    Invitation(
+        token_hash=_digest(raw),
+        account=account.id,
+        client=client.id,
+        instance_id=instance_id,
+        expires_at=utcnow() + timedelta(days=TOKEN_DAYS),
+    ).save()
     return raw
 
 
@@ -53,8 +58,10 @@ def account_for(email: str | None, first_name: str, *, client=None, contact=None
     if existing is not None:
         return existing
     if StaffMember.objects(email=email).count():
-        raise Conflict(f"{email} is a staff login; give the person another e-mail address",
-                       details={"email": ["belongs to a staff member"]})
+        raise Conflict(
+            f"{email} is a staff login; give the person another e-mail address",
+            details={"email": ["belongs to a staff member"]},
+        )
     account = PortalAccount(email=email, first_name=first_name, client=client, contact=contact)
     account.save()
     return account
@@ -110,8 +117,11 @@ def activate(raw_token: str, password: str, *, ip: str = "", user_agent: str = "
     # Claim the link together with the chosen password's hash; the password reaches the account in a
     # second write. A process or database killed between the two (found by bench/chaos.py) leaves a
     # claim whose retry, with the same password, finishes the activation.
-    claimed = persistence.update_then_read(persistence.collection(Invitation), {"_id": found.id, "used_at": None},
-                                  {"$set": {"used_at": now, "password_hash": passwords.hash_password(password)}})
+    claimed = persistence.update_then_read(
+        persistence.collection(Invitation),
+        {"_id": found.id, "used_at": None},
+        {"$set": {"used_at": now, "password_hash": passwords.hash_password(password)}},
+    )
     invitation = persistence.document(Invitation, claimed) if claimed is not None else None
     account = PortalAccount.objects(id=found.account).first()
     if invitation is None:
@@ -121,15 +131,25 @@ def activate(raw_token: str, password: str, *, ip: str = "", user_agent: str = "
     if account is None or account.disabled:
         raise ValidationFailed("this activation link cannot be used", details=_INVALID)
     PortalAccount.objects(id=account.id).update_one(
-        set__password_hash=invitation.password_hash, set__password_changed_at=invitation.used_at,
-        set__activated_at=account.activated_at or invitation.used_at)
+        set__password_hash=invitation.password_hash,
+        set__password_changed_at=invitation.used_at,
+        set__activated_at=account.activated_at or invitation.used_at,
+    )
     Invitation.objects(id=invitation.id).update_one(unset__password_hash=True)
     # Other outstanding links of this account stop working once a password is set.
     Invitation.objects(account=account.id, used_at=None).update(set__used_at=now)
     account.reload()
-    audit.record(audit_actor(account, ip, user_agent), "portal_account_activated", client=invitation.client,
-                 object_type="portal", object_id=account.id)
-    return {"email": account.email, "mfa_setup_required": mfa.is_required(account) and not account.mfa_enabled}
+    audit.record(
+        audit_actor(account, ip, user_agent),
+        "portal_account_activated",
+        client=invitation.client,
+        object_type="portal",
+        object_id=account.id,
+    )
+    return {
+        "email": account.email,
+        "mfa_setup_required": mfa.is_required(account) and not account.mfa_enabled,
+    }
 
 
 def _unfinished(invitation, account, password: str) -> bool:
@@ -157,8 +177,11 @@ def portal_status(actor: Actor, client_id) -> dict:
     account = PortalAccount.objects(client=client.id).first()
     if account is not None and account.activated_at:
         return {"state": "activated", "at": account.activated_at}
-    last = Invitation.objects(client=client.id, account=account.id).order_by("-created_at").first() \
-        if account is not None else None
+    last = (
+        Invitation.objects(client=client.id, account=account.id).order_by("-created_at").first()
+        if account is not None
+        else None
+    )
     if last is None:
         return {"state": "none", "at": None}
     return {"state": "expired" if aware(last.expires_at) < utcnow() else "sent", "at": last.created_at}

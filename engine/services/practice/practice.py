@@ -39,14 +39,33 @@ def describe_practice(org: Organization | None = None) -> dict:
     """The practice as the set-up page and API show it (prices also as dollars text for people)."""
     org = org or Organization.get()
     return {
-        "name": org.name, "address": org.address or "", "phone": org.phone or "", "timezone": org.timezone,
-        "cancellation_policy": org.cancellation_policy or "", "has_logo": bool(org.logo_file_id),
+        "name": org.name,
+        "address": org.address or "",
+        "phone": org.phone or "",
+        "timezone": org.timezone,
+        "cancellation_policy": org.cancellation_policy or "",
+        "has_logo": bool(org.logo_file_id),
         "logo_url": "/practice/logo" if org.logo_file_id else None,
-        "locations": [{"key": loc.key, "name": loc.name, "address": loc.address or "",
-                       "telehealth": bool(loc.telehealth)} for loc in org.locations],
-        "service_types": [{"key": s.key, "name": s.name, "duration_minutes": s.duration_minutes,
-                           "price_cents": s.price_cents, "price": dollars(s.price_cents),
-                           "telehealth": bool(s.telehealth)} for s in org.service_types],
+        "locations": [
+            {
+                "key": loc.key,
+                "name": loc.name,
+                "address": loc.address or "",
+                "telehealth": bool(loc.telehealth),
+            }
+            for loc in org.locations
+        ],
+        "service_types": [
+            {
+                "key": s.key,
+                "name": s.name,
+                "duration_minutes": s.duration_minutes,
+                "price_cents": s.price_cents,
+                "price": dollars(s.price_cents),
+                "telehealth": bool(s.telehealth),
+            }
+            for s in org.service_types
+        ],
     }
 
 
@@ -85,8 +104,13 @@ def update_practice(actor: Actor, data: dict) -> dict:
         update["set__service_types"] = _rows(data["service_types"], "service_types", _service_type, problems)
     problems.raise_if_any()
     save_org(org, **update)
-    audit.record(actor, "practice_settings_changed", object_type="organization", object_id=org.id,
-                 details={"changed": sorted(k.removeprefix("set__") for k in update)})
+    audit.record(
+        actor,
+        "practice_settings_changed",
+        object_type="organization",
+        object_id=org.id,
+        details={"changed": sorted(k.removeprefix("set__") for k in update)},
+    )
     return describe_practice()
 
 
@@ -113,8 +137,10 @@ def _rows(raw, field: str, build, problems: Problems) -> list:
     if not isinstance(raw, list) or len(raw) > MAX_ROWS:
         problems.add(field, f"must be a list of at most {MAX_ROWS}")
         return []
-    given = [row.get("key") if isinstance(row, dict) and _KEY.match(str(row.get("key") or "")) else None
-             for row in raw]
+    given = [
+        row.get("key") if isinstance(row, dict) and _KEY.match(str(row.get("key") or "")) else None
+        for row in raw
+    ]
     taken, out, names = {key for key in given if key}, [], set()
     if len(taken) != len([key for key in given if key]):
         problems.add(field, "lists a key twice")
@@ -133,8 +159,12 @@ def _rows(raw, field: str, build, problems: Problems) -> list:
 
 
 def _location(row: dict, key: str, name: str, where: str, problems: Problems) -> Location:
-    return Location(key=key, name=name, address=text(row.get("address"), f"{where}.address", problems, max_length=300),
-                    telehealth=boolean(row.get("telehealth"), f"{where}.telehealth", problems))
+    return Location(
+        key=key,
+        name=name,
+        address=text(row.get("address"), f"{where}.address", problems, max_length=300),
+        telehealth=boolean(row.get("telehealth"), f"{where}.telehealth", problems),
+    )
 
 
 def _service_type(row: dict, key: str, name: str, where: str, problems: Problems) -> ServiceType:
@@ -143,8 +173,13 @@ def _service_type(row: dict, key: str, name: str, where: str, problems: Problems
         cents = _whole(row.get("price_cents"), f"{where}.price_cents", 0, 10_000_000, problems)
     else:
         cents = money(row.get("price"), f"{where}.price", problems)
-    return ServiceType(key=key, name=name, duration_minutes=minutes, price_cents=cents,
-                       telehealth=boolean(row.get("telehealth"), f"{where}.telehealth", problems))
+    return ServiceType(
+        key=key,
+        name=name,
+        duration_minutes=minutes,
+        price_cents=cents,
+        telehealth=boolean(row.get("telehealth"), f"{where}.telehealth", problems),
+    )
 
 
 def _whole(value, where: str, low: int, high: int, problems: Problems) -> int:
@@ -218,24 +253,72 @@ def checklist(actor: Actor) -> dict:
     has_rules = AvailabilityRule.objects().limit(1).count(with_limit_and_skip=True) > 0
     colleagues = StaffMember.objects(disabled=False).limit(2).count(with_limit_and_skip=True) > 1
     steps = [
-        ("name", "Name your practice", org.name.strip() not in ("", DEFAULT_NAME), "/admin/practice",
-         "Clients see it in every mail and at the top of every page."),
-        ("contact", "Add the practice's address and phone", bool(org.address and org.phone), "/admin/practice",
-         "Shown to clients with their appointments and invoices."),
-        ("logo", "Upload your logo", bool(org.logo_file_id), "/admin/practice#logo",
-         "Optional: the portal and mails show it beside your name."),
-        ("locations", "Add your locations", bool(org.locations), "/admin/practice#locations",
-         "An office, or telehealth: where appointments happen."),
-        ("services", "Add the services you offer", bool(org.service_types), "/admin/practice#services",
-         "With their length and price: clients book them and invoices list them."),
-        ("policy", "Write your cancellation policy", bool(org.cancellation_policy), "/admin/practice#policy",
-         "Clients read it when they book."),
-        ("packet", "Review the intake packet", bool(org.portal.intake_packet), "/studio/packet",
-         "The forms a new client is invited to fill in."),
-        ("team", "Add your team", colleagues, "/admin/staff", "Therapists and front desk, each with a login."),
-        ("availability", "Set when therapists can be booked", has_rules, "/staff/appointments",
-         "Each therapist's weekly hours, per location and service."),
+        (
+            "name",
+            "Name your practice",
+            org.name.strip() not in ("", DEFAULT_NAME),
+            "/admin/practice",
+            "Clients see it in every mail and at the top of every page.",
+        ),
+        (
+            "contact",
+            "Add the practice's address and phone",
+            bool(org.address and org.phone),
+            "/admin/practice",
+            "Shown to clients with their appointments and invoices.",
+        ),
+        (
+            "logo",
+            "Upload your logo",
+            bool(org.logo_file_id),
+            "/admin/practice#logo",
+            "Optional: the portal and mails show it beside your name.",
+        ),
+        (
+            "locations",
+            "Add your locations",
+            bool(org.locations),
+            "/admin/practice#locations",
+            "An office, or telehealth: where appointments happen.",
+        ),
+        (
+            "services",
+            "Add the services you offer",
+            bool(org.service_types),
+            "/admin/practice#services",
+            "With their length and price: clients book them and invoices list them.",
+        ),
+        (
+            "policy",
+            "Write your cancellation policy",
+            bool(org.cancellation_policy),
+            "/admin/practice#policy",
+            "Clients read it when they book.",
+        ),
+        (
+            "packet",
+            "Review the intake packet",
+            bool(org.portal.intake_packet),
+            "/studio/packet",
+            "The forms a new client is invited to fill in.",
+        ),
+        (
+            "team",
+            "Add your team",
+            colleagues,
+            "/admin/staff",
+            "Therapists and front desk, each with a login.",
+        ),
+        (
+            "availability",
+            "Set when therapists can be booked",
+            has_rules,
+            "/staff/appointments",
+            "Each therapist's weekly hours, per location and service.",
+        ),
     ]
-    rows = [{"step": key, "label": label, "done": done, "link": link, "hint": hint}
-            for key, label, done, link, hint in steps]
+    rows = [
+        {"step": key, "label": label, "done": done, "link": link, "hint": hint}
+        for key, label, done, link, hint in steps
+    ]
     return {"steps": rows, "done": sum(r["done"] for r in rows), "total": len(rows)}

@@ -31,14 +31,30 @@ _DURATION = re.compile(
 _WEEKS = re.compile(r"^P(?P<weeks>\d+)W$")
 # Calendar units are approximated only to compare a duration with a bound;
 # the workflow engine computes real due dates itself.
-_UNIT = {"years": timedelta(days=365), "months": timedelta(days=30), "weeks": timedelta(weeks=1),
-         "days": timedelta(days=1), "hours": timedelta(hours=1), "minutes": timedelta(minutes=1),
-         "seconds": timedelta(seconds=1)}
+_UNIT = {
+    "years": timedelta(days=365),
+    "months": timedelta(days=30),
+    "weeks": timedelta(weeks=1),
+    "days": timedelta(days=1),
+    "hours": timedelta(hours=1),
+    "minutes": timedelta(minutes=1),
+    "seconds": timedelta(seconds=1),
+}
 
-PORTAL_FIELDS = ("enabled", "contact_network_enabled", "require_mfa_for_portal", "intake_packet",
-                 "reminder_cadence", "reminder_max", "age_of_majority", "guardian_approval_rule",
-                 "guardian_approval_timeout", "cancellation_window_hours", "late_cancellation",
-                 "reconsent_on_new_version")
+PORTAL_FIELDS = (
+    "enabled",
+    "contact_network_enabled",
+    "require_mfa_for_portal",
+    "intake_packet",
+    "reminder_cadence",
+    "reminder_max",
+    "age_of_majority",
+    "guardian_approval_rule",
+    "guardian_approval_timeout",
+    "cancellation_window_hours",
+    "late_cancellation",
+    "reconsent_on_new_version",
+)
 BOOL_FIELDS = ("enabled", "contact_network_enabled", "require_mfa_for_portal", "reconsent_on_new_version")
 INT_BOUNDS = {"reminder_max": (0, 20), "age_of_majority": (14, 21), "cancellation_window_hours": (0, 168)}
 CHOICES = {"guardian_approval_rule": ("any", "every"), "late_cancellation": ("flag", "refuse")}
@@ -102,12 +118,15 @@ def duration_from_parts(count: str, unit: str) -> str:
 
 # --- default permissions ----------------------------------------------------
 
+
 def default_permissions(actor: Actor) -> dict:
     """The organization's default permission set and every code an admin may add. Needs staff.manage."""
     actor.require("staff.manage")
     org = Organization.get()
-    return {"permissions": sorted(org.default_permissions),
-            "available": [{"code": code, "description": text} for code, text in authz.PERMISSIONS.items()]}
+    return {
+        "permissions": sorted(org.default_permissions),
+        "available": [{"code": code, "description": text} for code, text in authz.PERMISSIONS.items()],
+    }
 
 
 def set_default_permissions(actor: Actor, codes: list[str]) -> dict:
@@ -120,8 +139,13 @@ def set_default_permissions(actor: Actor, codes: list[str]) -> dict:
     org = Organization.get()
     before = sorted(org.default_permissions)
     save_org(org, set__default_permissions=codes)
-    audit.record(actor, "default_permissions_changed", object_type="organization", object_id=org.id,
-                 details={"added": sorted(set(codes) - set(before)), "removed": sorted(set(before) - set(codes))})
+    audit.record(
+        actor,
+        "default_permissions_changed",
+        object_type="organization",
+        object_id=org.id,
+        details={"added": sorted(set(codes) - set(before)), "removed": sorted(set(before) - set(codes))},
+    )
     return default_permissions(actor)
 
 
@@ -137,9 +161,12 @@ def save_org(org: Organization, **update) -> None:
 
 # --- portal settings --------------------------------------------------------
 
+
 def describe_portal(portal: PortalSettings) -> dict:
-    return {name: (list(getattr(portal, name)) if name == "intake_packet" else getattr(portal, name))
-            for name in PORTAL_FIELDS}
+    return {
+        name: (list(getattr(portal, name)) if name == "intake_packet" else getattr(portal, name))
+        for name in PORTAL_FIELDS
+    }
 
 
 def portal_settings(actor: Actor) -> dict:
@@ -167,8 +194,13 @@ def update_portal_settings(actor: Actor, changes: dict) -> dict:
     problems.raise_if_any()
     save_org(org, set__portal=PortalSettings(**new))
     changed = sorted(k for k in PORTAL_FIELDS if new[k] != current[k])
-    audit.record(actor, "portal_settings_changed", object_type="organization", object_id=org.id,
-                 details={"changed": changed})
+    audit.record(
+        actor,
+        "portal_settings_changed",
+        object_type="organization",
+        object_id=org.id,
+        details={"changed": changed},
+    )
     return new
 
 
@@ -192,8 +224,13 @@ def set_intake_packet(actor: Actor, keys) -> dict:
     before = list(org.portal.intake_packet)
     portal = PortalSettings(**dict(describe_portal(org.portal), intake_packet=keys))
     save_org(org, set__portal=portal)
-    audit.record(actor, "intake_packet_changed", object_type="organization", object_id=org.id,
-                 details={"before": before, "after": keys})
+    audit.record(
+        actor,
+        "intake_packet_changed",
+        object_type="organization",
+        object_id=org.id,
+        details={"before": before, "after": keys},
+    )
     return {"intake_packet": keys}
 
 
@@ -225,7 +262,10 @@ def check_intake_packet(keys, problems: Problems) -> list[str]:
         return []
     if len(set(keys)) != len(keys):
         problems.add("intake_packet", "lists a form twice")
-    found = {f.key: f for f in FormDefinition.objects(key__in=keys).only("key", "kind", "archived", "latest_version")}
+    found = {
+        f.key: f
+        for f in FormDefinition.objects(key__in=keys).only("key", "kind", "archived", "latest_version")
+    }
     for key in keys:
         form = found.get(key)
         if form is None:
@@ -238,9 +278,9 @@ def check_intake_packet(keys, problems: Problems) -> list[str]:
 def require_contact_network() -> None:
     """Raises Conflict (code contact_network_disabled) when the organization has it turned off."""
     if not Organization.get().portal.contact_network_enabled:
-        raise Conflict("the contact network is turned off in the portal settings",
-                       code="contact_network_disabled")
-
+        raise Conflict(
+            "the contact network is turned off in the portal settings", code="contact_network_disabled"
+        )
 
 
 def org_zone(org: Organization | None = None) -> ZoneInfo:

@@ -54,7 +54,9 @@ def _target(process_id: str, number) -> ProcessVersion:
     try:
         number = int(number)
     except (TypeError, ValueError):
-        raise ValidationFailed("to_version must be a number", details={"to_version": ["must be a number"]}) from None
+        raise ValidationFailed(
+            "to_version must be a number", details={"to_version": ["must be a number"]}
+        ) from None
     version = ProcessVersion.objects(process_id=process_id, number=number).exclude("bpmn_xml").first()
     if version is None:
         raise NotFound(f"process {process_id!r} has no version {number}")
@@ -63,8 +65,11 @@ def _target(process_id: str, number) -> ProcessVersion:
 
 def _candidates(process_id: str, target: ProcessVersion, instance_ids=None, fields=None):
     """The affected instances: running, of this process, on another version (optionally only these ids)."""
-    query: dict = {"process_id": process_id, "status": {"$in": list(MOVABLE_STATUSES)},
-                   "process_version_id": {"$ne": target.id}}
+    query: dict = {
+        "process_id": process_id,
+        "status": {"$in": list(MOVABLE_STATUSES)},
+        "process_version_id": {"$ne": target.id},
+    }
     if instance_ids:
         query["_id"] = {"$in": [parse_id(i) for i in instance_ids]}
     return store.instances().find(query, fields or {"_id": 1}).sort("_id", 1)
@@ -83,8 +88,12 @@ def version_diff(actor: Actor, process_id: str, from_number, to_number) -> dict:
     old, new = _target(process_id, from_number), _target(process_id, to_number)
     old_spec, old_subs, _ = store.version_specs(old.id)
     new_spec, new_subs, _ = store.version_specs(new.id)
-    return {"process_id": process_id, "from_version": old.number, "to_version": new.number,
-            "processes": wfmig.describe(old_spec, old_subs, new_spec, new_subs)}
+    return {
+        "process_id": process_id,
+        "from_version": old.number,
+        "to_version": new.number,
+        "processes": wfmig.describe(old_spec, old_subs, new_spec, new_subs),
+    }
 
 
 def preview(actor: Actor, process_id: str, to_version, *, instance_ids=None) -> dict:
@@ -94,8 +103,12 @@ def preview(actor: Actor, process_id: str, to_version, *, instance_ids=None) -> 
     new_spec, new_subs, _ = store.version_specs(target.id)
     items, can_move = [], 0
     for doc in _candidates(process_id, target, instance_ids, fields={"history": 0}).batch_size(100):
-        item = {"id": str(doc["_id"]), "client_id": str(doc["client_id"]) if doc.get("client_id") else None,
-                "process_version": doc["process_version"], "status": doc["status"]}
+        item = {
+            "id": str(doc["_id"]),
+            "client_id": str(doc["client_id"]) if doc.get("client_id") else None,
+            "process_version": doc["process_version"],
+            "status": doc["status"],
+        }
         try:
             workflow = store.restore(doc)
             item["at"] = _live_elements(workflow)
@@ -111,20 +124,36 @@ def preview(actor: Actor, process_id: str, to_version, *, instance_ids=None) -> 
         except Exception as exc:  # noqa: BLE001 - a state we cannot even load cannot move
             item.update(can_move=False, reasons=[f"cannot be loaded: {type(exc).__name__}: {exc}"], at=[])
         items.append(item)
-    return {"process_id": process_id, "to_version": target.number, "total": len(items), "can_move": can_move,
-            "refused": len(items) - can_move, "items": items}
+    return {
+        "process_id": process_id,
+        "to_version": target.number,
+        "total": len(items),
+        "can_move": can_move,
+        "refused": len(items) - can_move,
+        "items": items,
+    }
 
 
 def create_run(actor: Actor, process_id: str, to_version, *, instance_ids=None) -> MigrationRun:
     """Record a batch to run (execute_run does it). Raises Forbidden, NotFound, ValidationFailed."""
     actor.require(MANAGE)
     target = _target(process_id, to_version)
-    run = MigrationRun(process_id=process_id, to_version=target.number, to_version_id=target.id,
-                       instance_ids=[parse_id(i) for i in instance_ids or []], started_by=f"{actor.kind}:{actor.id}")
+    run = MigrationRun(
+        process_id=process_id,
+        to_version=target.number,
+        to_version_id=target.id,
+        instance_ids=[parse_id(i) for i in instance_ids or []],
+        started_by=f"{actor.kind}:{actor.id}",
+    )
     run.total = len(list(_candidates(process_id, target, instance_ids)))
     run.save()
-    audit.record(actor, "process_instances_migration_started", object_type="migration_run", object_id=run.id,
-                 details={"process_id": process_id, "to_version": target.number, "instances": run.total})
+    audit.record(
+        actor,
+        "process_instances_migration_started",
+        object_type="migration_run",
+        object_id=run.id,
+        details={"process_id": process_id, "to_version": target.number, "instances": run.total},
+    )
     return run
 
 
@@ -134,7 +163,8 @@ def _claim(run_id) -> MigrationRun | None:
     now = utcnow()
     stalled = Q(status="running") & (Q(heartbeat_at__lt=now - STALLED_AFTER) | Q(heartbeat_at=None))
     run = MigrationRun.objects(Q(id=parse_id(run_id)) & (Q(status="pending") | stalled)).modify(
-        new=True, set__status="running", set__heartbeat_at=now)
+        new=True, set__status="running", set__heartbeat_at=now
+    )
     if run is not None:
         return run
     existing = MigrationRun.objects(id=parse_id(run_id)).only("status").first()
@@ -171,11 +201,18 @@ def execute_run(run_id, *, progress: Progress | None = None, batch: int = 50) ->
     target = ProcessVersion.objects(id=run.to_version_id).exclude("bpmn_xml").first()
     rows = list(_candidates(run.process_id, target, run.instance_ids or None))
     moved = _moved_already(run.id)
-    counts = {"total": moved + len(rows), "done": moved, "moved": moved, "refused": 0, "failed": 0, "skipped": 0}
+    counts = {
+        "total": moved + len(rows),
+        "done": moved,
+        "moved": moved,
+        "refused": 0,
+        "failed": 0,
+        "skipped": 0,
+    }
     outcomes: list[dict] = []
     try:
         for start in range(0, len(rows), batch):
-            ids = [r["_id"] for r in rows[start:start + batch]]
+            ids = [r["_id"] for r in rows[start : start + batch]]
             results = move_batch(ids, target, by=run.started_by, run_id=run.id)
             for iid in ids:
                 outcome, reasons = results[iid]
@@ -186,31 +223,57 @@ def execute_run(run_id, *, progress: Progress | None = None, batch: int = 50) ->
                 if progress is not None:
                     progress(dict(counts))
             MigrationRun.objects(id=run.id).update_one(
-                set__total=counts["total"], set__done=counts["done"], set__moved=counts["moved"],
-                set__refused=counts["refused"], set__failed=counts["failed"], set__outcomes=outcomes,
-                set__heartbeat_at=utcnow())
+                set__total=counts["total"],
+                set__done=counts["done"],
+                set__moved=counts["moved"],
+                set__refused=counts["refused"],
+                set__failed=counts["failed"],
+                set__outcomes=outcomes,
+                set__heartbeat_at=utcnow(),
+            )
     except Exception as exc:
-        MigrationRun.objects(id=run.id).update_one(set__status="failed", set__error=str(exc)[:1000],
-                                                   set__finished_at=utcnow())
+        MigrationRun.objects(id=run.id).update_one(
+            set__status="failed", set__error=str(exc)[:1000], set__finished_at=utcnow()
+        )
         raise
     MigrationRun.objects(id=run.id).update_one(
-        set__status="finished", set__finished_at=utcnow(), set__total=counts["total"], set__done=counts["done"],
-        set__moved=counts["moved"], set__refused=counts["refused"], set__failed=counts["failed"],
-        set__outcomes=outcomes)
+        set__status="finished",
+        set__finished_at=utcnow(),
+        set__total=counts["total"],
+        set__done=counts["done"],
+        set__moved=counts["moved"],
+        set__refused=counts["refused"],
+        set__failed=counts["failed"],
+        set__outcomes=outcomes,
+    )
     return run_view(MigrationRun.objects(id=run.id).first())
 
 
-def migrate(actor: Actor, process_id: str, to_version, *, instance_ids=None, progress: Progress | None = None) -> dict:
+def migrate(
+    actor: Actor, process_id: str, to_version, *, instance_ids=None, progress: Progress | None = None
+) -> dict:
     """Create and run a batch now (CLI, tests). Returns the finished run."""
     run = create_run(actor, process_id, to_version, instance_ids=instance_ids)
     return execute_run(run.id, progress=progress)
 
 
 def run_view(run: MigrationRun) -> dict:
-    return {"id": str(run.id), "process_id": run.process_id, "to_version": run.to_version, "status": run.status,
-            "total": run.total, "done": run.done, "moved": run.moved, "refused": run.refused, "failed": run.failed,
-            "outcomes": run.outcomes, "error": run.error, "started_by": run.started_by,
-            "created_at": run.created_at, "finished_at": run.finished_at}
+    return {
+        "id": str(run.id),
+        "process_id": run.process_id,
+        "to_version": run.to_version,
+        "status": run.status,
+        "total": run.total,
+        "done": run.done,
+        "moved": run.moved,
+        "refused": run.refused,
+        "failed": run.failed,
+        "outcomes": run.outcomes,
+        "error": run.error,
+        "started_by": run.started_by,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+    }
 
 
 def get_run(actor: Actor, run_id) -> dict:
@@ -224,11 +287,19 @@ def get_run(actor: Actor, run_id) -> dict:
 def snapshots(actor: Actor, instance_id) -> list[dict]:
     """The migration snapshots of one instance, newest first."""
     actor.require(MANAGE)
-    return [{"id": str(s.id), "from_version": s.from_version, "to_version": s.to_version,
-             "created_at": s.created_at, "rolled_back_at": s.rolled_back_at,
-             "migrated_version": s.migrated_version}
-            for s in MigrationSnapshot.objects(instance_id=parse_id(instance_id)).exclude("state_json")
-            .order_by("-created_at")]
+    return [
+        {
+            "id": str(s.id),
+            "from_version": s.from_version,
+            "to_version": s.to_version,
+            "created_at": s.created_at,
+            "rolled_back_at": s.rolled_back_at,
+            "migrated_version": s.migrated_version,
+        }
+        for s in MigrationSnapshot.objects(instance_id=parse_id(instance_id))
+        .exclude("state_json")
+        .order_by("-created_at")
+    ]
 
 
 def rollback(actor: Actor, instance_id, *, snapshot_id=None, force: bool = False) -> dict:
@@ -247,8 +318,11 @@ def rollback(actor: Actor, instance_id, *, snapshot_id=None, force: bool = False
     loaded = store.acquire(iid, wait=5)
     try:
         if loaded.version != snap.migrated_version and not force:
-            raise Conflict(f"the instance changed since it was moved (version {snap.migrated_version} → "
-                           f"{loaded.version}); rolling back would undo that work", code="instance_changed")
+            raise Conflict(
+                f"the instance changed since it was moved (version {snap.migrated_version} → "
+                f"{loaded.version}); rolling back would undo that work",
+                code="instance_changed",
+            )
         spec, subs, _ = store.version_specs(snap.from_version_id)
         workflow = wfspecs.load_state(store.decode_state(snap.state_json), spec, subs)
         workflow.script_engine = script_engine()
@@ -262,15 +336,28 @@ def rollback(actor: Actor, instance_id, *, snapshot_id=None, force: bool = False
     previous = loaded.doc.get("projected") or {}
     by = f"{actor.kind}:{actor.id}"
     changes = {f: getattr(snap, f) for f in SNAPSHOT_FIELDS if f != "projected"}
-    changes.update(process_version=snap.from_version, process_version_id=snap.from_version_id,
-                   projected=new.summary, completed_at=None)
-    event = {"at": utcnow(), "kind": "rolled_back", "by": by,
-             "details": {"snapshot": str(snap.id), "to_version": snap.from_version}}
+    changes.update(
+        process_version=snap.from_version,
+        process_version_id=snap.from_version_id,
+        projected=new.summary,
+        completed_at=None,
+    )
+    event = {
+        "at": utcnow(),
+        "kind": "rolled_back",
+        "by": by,
+        "details": {"snapshot": str(snap.id), "to_version": snap.from_version},
+    }
     if not write_back(loaded, changes, event):
         raise Conflict("the instance changed during the rollback; try again")
     MigrationSnapshot.objects(id=snap.id).update_one(set__rolled_back_at=utcnow(), set__rolled_back_by=by)
     reproject(loaded.doc, previous, new, revive=True)
-    audit.record(actor, "process_instance_rolled_back", client=loaded.doc.get("client_id"),
-                 object_type="process_instance", object_id=iid,
-                 details={"snapshot": str(snap.id), "to_version": snap.from_version})
+    audit.record(
+        actor,
+        "process_instance_rolled_back",
+        client=loaded.doc.get("client_id"),
+        object_type="process_instance",
+        object_id=iid,
+        details={"snapshot": str(snap.id), "to_version": snap.from_version},
+    )
     return get_instance(actor, iid)

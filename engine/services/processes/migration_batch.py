@@ -35,8 +35,15 @@ SNAPSHOT_FIELDS = ("state_json", "serializer_version", "status", "error", "waiti
 MARK = "migration_snapshot"  # instance field: the snapshot of the last move written
 
 
-def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=(), revive: bool = False,
-              mark: bool = True) -> None:
+def reproject(
+    doc: dict,
+    previous: dict,
+    new: projection.Projection,
+    *,
+    refresh=(),
+    revive: bool = False,
+    mark: bool = True,
+) -> None:
     """Make inbox rows and timers match `new` after a move or rollback.
 
     `projection.apply` writes differences keyed by task id. A move keeps the task ids of READY tasks
@@ -51,14 +58,25 @@ def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=
     iid, tasks = doc["_id"], persistence.collection(Task)
     if revive and new.tasks:
         # "completed" too: a forced rollback can put back a task someone completed after the move.
-        persistence.update_many(tasks.name, {"instance_id": iid, "task_id": {"$in": list(new.tasks)},
-                               "status": {"$in": ["closed", "completed"]}},
-                       {"$set": {"status": "open", "completed_at": None, "completed_by": None}})
+        persistence.update_many(
+            tasks.name,
+            {
+                "instance_id": iid,
+                "task_id": {"$in": list(new.tasks)},
+                "status": {"$in": ["closed", "completed"]},
+            },
+            {"$set": {"status": "open", "completed_at": None, "completed_by": None}},
+        )
     if revive and new.timers:
         persistence.update_many(
-            persistence.collection_name(Timer), {"instance_id": iid, "status": "cancelled",
-             "$or": [{"task_id": f["task_id"], "due_at": f["due_at"]} for f in new.timers.values()]},
-            {"$set": {"status": "waiting", "fired_at": None, "enqueued_at": None}})
+            persistence.collection_name(Timer),
+            {
+                "instance_id": iid,
+                "status": "cancelled",
+                "$or": [{"task_id": f["task_id"], "due_at": f["due_at"]} for f in new.timers.values()],
+            },
+            {"$set": {"status": "waiting", "fired_at": None, "enqueued_at": None}},
+        )
     for task_id, fields in new.tasks.items():
         if fields["spec_name"] not in refresh and not revive:
             continue
@@ -66,9 +84,16 @@ def reproject(doc: dict, previous: dict, new: projection.Projection, *, refresh=
         if row is None:
             continue
         # spec_name too: a revived row was done, and done rows drop it (engine.workflow.projection).
-        changes = {"spec_name": fields["spec_name"], "name": fields["name"], "lane": fields["lane"],
-                   "audience": fields["audience"], "form_key": fields["form_key"], "role": fields["role"],
-                   "submitted_forms": fields["submitted_forms"], "note": fields["note"]}
+        changes = {
+            "spec_name": fields["spec_name"],
+            "name": fields["name"],
+            "lane": fields["lane"],
+            "audience": fields["audience"],
+            "form_key": fields["form_key"],
+            "role": fields["role"],
+            "submitted_forms": fields["submitted_forms"],
+            "note": fields["note"],
+        }
         if row.get("form_key") != fields["form_key"]:
             changes["form_version_id"] = projection._pin_form(fields["form_key"])
         tasks.update_one({"_id": row["_id"]}, {"$set": changes})
@@ -105,35 +130,67 @@ class _Move:
             refuse_broken(verdict, self.new.error)
         self.previous = doc.get("projected") or {}
         self.snapshot = {f: doc.get(f) for f in SNAPSHOT_FIELDS}
-        self.snapshot.update(_id=ObjectId(), run_id=run_id, instance_id=doc["_id"], process_id=doc["process_id"],
-                             from_version=doc["process_version"], from_version_id=doc["process_version_id"],
-                             to_version=target.number, instance_version=doc["version"],
-                             migrated_version=doc["version"] + 1, created_at=utcnow(),
-                             projected=self.previous, waiting_messages=doc.get("waiting_messages") or [])
+        self.snapshot.update(
+            _id=ObjectId(),
+            run_id=run_id,
+            instance_id=doc["_id"],
+            process_id=doc["process_id"],
+            from_version=doc["process_version"],
+            from_version_id=doc["process_version_id"],
+            to_version=target.number,
+            instance_version=doc["version"],
+            migrated_version=doc["version"] + 1,
+            created_at=utcnow(),
+            projected=self.previous,
+            waiting_messages=doc.get("waiting_messages") or [],
+        )
         now = utcnow()
-        self.changes = {"state_json": store.encode_state(wfspecs.dump_state(workflow), status), "serializer_version": wfspecs.SERIALIZER_VERSION,
-                        "process_version": target.number, "process_version_id": target.id, "status": status,
-                        "error": error, "projected": self.new.summary, "waiting_messages": self.new.messages,
-                        "dirty": True, "updated_at": now, "lease_owner": None, "lease_until": None,
-                        MARK: self.snapshot["_id"]}
+        self.changes = {
+            "state_json": store.encode_state(wfspecs.dump_state(workflow), status),
+            "serializer_version": wfspecs.SERIALIZER_VERSION,
+            "process_version": target.number,
+            "process_version_id": target.id,
+            "status": status,
+            "error": error,
+            "projected": self.new.summary,
+            "waiting_messages": self.new.messages,
+            "dirty": True,
+            "updated_at": now,
+            "lease_owner": None,
+            "lease_until": None,
+            MARK: self.snapshot["_id"],
+        }
         if status == "completed":
             self.changes["completed_at"] = now
-        self.event = {"at": now, "kind": "migrated", "by": by, "details": {
-            "from_version": doc["process_version"], "to_version": target.number,
-            "snapshot": str(self.snapshot["_id"]), "updated": verdict.updated, "reset": verdict.reset}}
+        self.event = {
+            "at": now,
+            "kind": "migrated",
+            "by": by,
+            "details": {
+                "from_version": doc["process_version"],
+                "to_version": target.number,
+                "snapshot": str(self.snapshot["_id"]),
+                "updated": verdict.updated,
+                "reset": verdict.reset,
+            },
+        }
 
     def update(self) -> UpdateOne:
         loaded = self.loaded
-        return UpdateOne({"_id": loaded.id, "version": loaded.version, "lease_owner": loaded.owner},
-                         {"$set": self.changes, "$inc": {"version": 1}, "$push": {"history": self.event}})
+        return UpdateOne(
+            {"_id": loaded.id, "version": loaded.version, "lease_owner": loaded.owner},
+            {"$set": self.changes, "$inc": {"version": 1}, "$push": {"history": self.event}},
+        )
 
 
 def _lease_many(ids: list) -> tuple[str, list[dict]]:
     owner = store.owner_token()
     now = utcnow()
     persistence.update_many(
-        store.instances().name, {"_id": {"$in": ids}, **store._free(now)},
-        {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=store.lease_seconds())}})
+        store.instances().name,
+        {"_id": {"$in": ids}, **store._free(now)},
+        {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=store.lease_seconds())}},
+    )
     return owner, list(store.instances().find({"_id": {"$in": ids}, "lease_owner": owner}, {"history": 0}))
 
 
@@ -159,11 +216,18 @@ def _commit(moves: list[_Move], results: dict) -> None:
         return
     persistence.collection(MigrationSnapshot).insert_many([m.snapshot for m in moves])
     store.instances().bulk_write([m.update() for m in moves], ordered=False)
-    landed = {d["_id"] for d in store.instances().find(
-        {"_id": {"$in": [m.loaded.id for m in moves]}, MARK: {"$in": [m.snapshot["_id"] for m in moves]}}, {"_id": 1})}
+    landed = {
+        d["_id"]
+        for d in store.instances().find(
+            {"_id": {"$in": [m.loaded.id for m in moves]}, MARK: {"$in": [m.snapshot["_id"] for m in moves]}},
+            {"_id": 1},
+        )
+    }
     lost = [m for m in moves if m.loaded.id not in landed]
     if lost:
-        persistence.collection(MigrationSnapshot).delete_many({"_id": {"$in": [m.snapshot["_id"] for m in lost]}})
+        persistence.collection(MigrationSnapshot).delete_many(
+            {"_id": {"$in": [m.snapshot["_id"] for m in lost]}}
+        )
         _release([m.loaded for m in lost])
     projected: list = []
     for m in moves:
@@ -173,7 +237,9 @@ def _commit(moves: list[_Move], results: dict) -> None:
         m.loaded.doc.update(m.changes)
         m.loaded.doc["version"] = m.loaded.version + 1
         reproject(m.loaded.doc, m.previous, m.new, refresh=m.verdict.updated, mark=False)
-        projected.append(UpdateOne({"_id": m.loaded.id, "version": m.loaded.doc["version"]}, {"$set": {"dirty": False}}))
+        projected.append(
+            UpdateOne({"_id": m.loaded.id, "version": m.loaded.doc["version"]}, {"$set": {"dirty": False}})
+        )
         results[m.loaded.id] = ("moved", [])
     if projected:  # as store.mark_projected does, for the whole batch
         store.instances().bulk_write(projected, ordered=False)
@@ -198,12 +264,17 @@ def move_batch(ids: list, target: ProcessVersion, *, by: str, run_id=None) -> di
             results[doc["_id"]] = ("failed", [f"cannot be loaded: {type(exc).__name__}: {exc}"])
             release.append(store.Loaded(doc=doc, workflow=None, owner=owner))
             continue
-        move = _prepare(store.Loaded(doc=doc, workflow=workflow, owner=owner), target, run_id, by, results, release)
+        move = _prepare(
+            store.Loaded(doc=doc, workflow=workflow, owner=owner), target, run_id, by, results, release
+        )
         if move is not None:
             moves.append(move)
     if release:
-        persistence.update_many(store.instances().name, {"_id": {"$in": [r.id for r in release]}, "lease_owner": owner},
-                       {"$set": {"lease_owner": None, "lease_until": None}})
+        persistence.update_many(
+            store.instances().name,
+            {"_id": {"$in": [r.id for r in release]}, "lease_owner": owner},
+            {"$set": {"lease_owner": None, "lease_until": None}},
+        )
     _commit(moves, results)
     for iid in ids:  # leased by someone else: wait for each like a workflow step does
         if iid not in results:
@@ -232,7 +303,8 @@ def write_back(loaded: store.Loaded, changes: dict, event: dict) -> bool:
     changes = dict(changes, dirty=True, updated_at=utcnow(), lease_owner=None, lease_until=None)
     result = store.instances().update_one(
         {"_id": loaded.id, "version": loaded.version, "lease_owner": loaded.owner},
-        {"$set": changes, "$inc": {"version": 1}, "$push": {"history": event}})
+        {"$set": changes, "$inc": {"version": 1}, "$push": {"history": event}},
+    )
     if result.modified_count != 1:
         return False
     loaded.doc.update(changes)

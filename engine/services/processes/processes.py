@@ -27,13 +27,19 @@ def deploy_bpmn(actor: Actor, bpmn_xml: str) -> list[dict]:
     results = deploy_mod.deploy(actor, bpmn_xml)
     for r in results:
         if r["created"]:
-            audit.record(actor, "process_deployed", object_type="process", object_id=f"{r['process_id']}@{r['number']}")
+            audit.record(
+                actor, "process_deployed", object_type="process", object_id=f"{r['process_id']}@{r['number']}"
+            )
     return results
 
 
 def definition_shape(d: ProcessDefinition) -> dict:
-    return {"process_id": d.process_id, "name": d.name, "latest_version": d.latest_version,
-            "updated_at": d.updated_at}
+    return {
+        "process_id": d.process_id,
+        "name": d.name,
+        "latest_version": d.latest_version,
+        "updated_at": d.updated_at,
+    }
 
 
 def list_definitions(actor: Actor) -> list[dict]:
@@ -47,12 +53,22 @@ def get_version(actor: Actor, process_id: str, number: int) -> dict:
     v = ProcessVersion.objects(process_id=process_id, number=number).exclude("spec_json").first()
     if v is None:
         raise NotFound("no such process version")
-    return {"process_id": v.process_id, "number": v.number, "bpmn": v.bpmn_xml, "sha256": v.sha256,
-            "calls": v.calls, "form_keys": v.form_keys, "operations": v.operations,
-            "deployed_by": v.deployed_by, "deployed_at": v.deployed_at}
+    return {
+        "process_id": v.process_id,
+        "number": v.number,
+        "bpmn": v.bpmn_xml,
+        "sha256": v.sha256,
+        "calls": v.calls,
+        "form_keys": v.form_keys,
+        "operations": v.operations,
+        "deployed_by": v.deployed_by,
+        "deployed_at": v.deployed_at,
+    }
 
 
-def start_process(process_id: str, *, client_id=None, data: dict | None = None, started_by: str = "system") -> str:
+def start_process(
+    process_id: str, *, client_id=None, data: dict | None = None, started_by: str = "system"
+) -> str:
     """Start the latest version of a process for the system or another service. Raises NotFound."""
     return str(runtime.start(process_id, client_id=client_id, data=data, started_by=started_by))
 
@@ -63,10 +79,17 @@ def start(actor: Actor, process_id: str, *, client_id=None, data: dict | None = 
     if data is not None and not isinstance(data, dict):
         raise ValidationFailed("data must be an object", details={"data": ["must be an object"]})
     client = get_client_for(actor, client_id) if client_id else None
-    iid = start_process(process_id, client_id=client.id if client else None, data=data,
-                        started_by=f"{actor.kind}:{actor.id}")
-    audit.record(actor, "process_instance_started", client=client, object_type="process_instance", object_id=iid,
-                 details={"process_id": process_id})
+    iid = start_process(
+        process_id, client_id=client.id if client else None, data=data, started_by=f"{actor.kind}:{actor.id}"
+    )
+    audit.record(
+        actor,
+        "process_instance_started",
+        client=client,
+        object_type="process_instance",
+        object_id=iid,
+        details={"process_id": process_id},
+    )
     return get_instance(actor, iid)
 
 
@@ -75,22 +98,39 @@ _TASK_BRIEF_FIELDS = {"name": 1, "lane": 1, "status": 1, "form_key": 1, "due_at"
 
 def task_brief(row: dict) -> dict:
     """An open task of an instance as its detail lists it; the full task is GET /tasks/{id}."""
-    return {"id": str(row["_id"]), "name": row["name"], "lane": row.get("lane") or "", "status": row["status"],
-            "form_key": row.get("form_key"), "due_at": row.get("due_at"),
-            "client_id": str(row["client_id"]) if row.get("client_id") else None}
+    return {
+        "id": str(row["_id"]),
+        "name": row["name"],
+        "lane": row.get("lane") or "",
+        "status": row["status"],
+        "form_key": row.get("form_key"),
+        "due_at": row.get("due_at"),
+        "client_id": str(row["client_id"]) if row.get("client_id") else None,
+    }
 
 
 def instance_shape(doc: dict, *, detail: bool = False) -> dict:
-    out = {"id": str(doc["_id"]), "process_id": doc["process_id"], "process_version": doc["process_version"],
-           "client_id": str(doc["client_id"]) if doc.get("client_id") else None, "status": doc["status"],
-           "version": doc["version"], "error": doc.get("error"), "waiting_messages": doc.get("waiting_messages", []),
-           "created_at": doc.get("created_at"), "updated_at": doc.get("updated_at"),
-           "completed_at": doc.get("completed_at")}
+    out = {
+        "id": str(doc["_id"]),
+        "process_id": doc["process_id"],
+        "process_version": doc["process_version"],
+        "client_id": str(doc["client_id"]) if doc.get("client_id") else None,
+        "status": doc["status"],
+        "version": doc["version"],
+        "error": doc.get("error"),
+        "waiting_messages": doc.get("waiting_messages", []),
+        "created_at": doc.get("created_at"),
+        "updated_at": doc.get("updated_at"),
+        "completed_at": doc.get("completed_at"),
+    }
     if detail:
         out["history"] = doc.get("history", [])
         # The inbox rows' ids, the ones GET /tasks/{id} takes (not the engine's task UUIDs).
-        rows = list(persistence.collection(Task).find({"instance_id": doc["_id"], "status": "open"},
-                                                _TASK_BRIEF_FIELDS).sort("created_at", 1))
+        rows = list(
+            persistence.collection(Task)
+            .find({"instance_id": doc["_id"], "status": "open"}, _TASK_BRIEF_FIELDS)
+            .sort("created_at", 1)
+        )
         out["open_tasks"] = [str(r["_id"]) for r in rows]
         out["tasks"] = [task_brief(r) for r in rows]
         out["lease_owner"] = doc.get("lease_owner")
@@ -105,19 +145,31 @@ def get_instance(actor: Actor, instance_id) -> dict:
         raise NotFound("no such process instance")
     if doc.get("client_id"):
         get_client_for(actor, doc["client_id"])
-        audit.record(actor, "process_instance_viewed", client=doc["client_id"], object_type="process_instance",
-                     object_id=doc["_id"])
+        audit.record(
+            actor,
+            "process_instance_viewed",
+            client=doc["client_id"],
+            object_type="process_instance",
+            object_id=doc["_id"],
+        )
     return instance_shape(doc, detail=True)
 
 
 def audit_list_read(actor: Actor, query: dict, *, page: int, shown: int) -> None:
     """Record that a page of instances (which name their clients) was read, with its filters."""
     filters = {k: str(v) for k, v in query.items() if k != "client_id"}
-    audit.record(actor, "process_instance_list_viewed", client=query.get("client_id"), object_type="process_instance",
-                 details={**filters, "page": page, "shown": shown})
+    audit.record(
+        actor,
+        "process_instance_list_viewed",
+        client=query.get("client_id"),
+        object_type="process_instance",
+        details={**filters, "page": page, "shown": shown},
+    )
 
 
-def list_instances(actor: Actor, *, process_id=None, status=None, client_id=None, page=1, per_page=25) -> dict:
+def list_instances(
+    actor: Actor, *, process_id=None, status=None, client_id=None, page=1, per_page=25
+) -> dict:
     actor.require(MANAGE)
     query: dict = {}
     if process_id:
@@ -127,11 +179,20 @@ def list_instances(actor: Actor, *, process_id=None, status=None, client_id=None
     if client_id:
         query["client_id"] = get_client_for(actor, client_id).id
     page, per_page = max(1, int(page)), max(1, min(100, int(per_page)))
-    rows = list(persistence.collection(ProcessInstance).find(query, _INSTANCE_LIST_FIELDS).sort("created_at", -1)
-                .skip((page - 1) * per_page).limit(per_page + 1))
+    rows = list(
+        persistence.collection(ProcessInstance)
+        .find(query, _INSTANCE_LIST_FIELDS)
+        .sort("created_at", -1)
+        .skip((page - 1) * per_page)
+        .limit(per_page + 1)
+    )
     audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
-    return {"items": [instance_shape(r) for r in rows[:per_page]], "page": page, "per_page": per_page,
-            "has_more": len(rows) > per_page}
+    return {
+        "items": [instance_shape(r) for r in rows[:per_page]],
+        "page": page,
+        "per_page": per_page,
+        "has_more": len(rows) > per_page,
+    }
 
 
 def _payload(payload) -> dict:
@@ -150,13 +211,20 @@ def send_message(actor: Actor, instance_id, name: str, payload: dict | None = No
         raise NotFound("no such process instance")
     if not runtime.deliver_message(doc["_id"], name, _payload(payload), by=f"{actor.kind}:{actor.id}"):
         raise NotFound(f"the instance is not waiting for message {name!r}")
-    audit.record(actor, "process_message_sent", client=doc.get("client_id"), object_type="process_instance",
-                 object_id=doc["_id"], details={"message": name})
+    audit.record(
+        actor,
+        "process_message_sent",
+        client=doc.get("client_id"),
+        object_type="process_instance",
+        object_id=doc["_id"],
+        details={"message": name},
+    )
     return get_instance(actor, doc["_id"])
 
 
-def correlate_message(name: str, *, correlation: dict | None = None, payload: dict | None = None,
-                      by: str = "system") -> list[str]:
+def correlate_message(
+    name: str, *, correlation: dict | None = None, payload: dict | None = None, by: str = "system"
+) -> list[str]:
     """Deliver `name` to every instance waiting for it whose data matches `correlation`.
 
     `client_id` and `instance_id` match the instance itself; any other key must equal the
@@ -179,17 +247,27 @@ def correlate_message(name: str, *, correlation: dict | None = None, payload: di
     return reached
 
 
-def correlate(actor: Actor, name: str, *, correlation: dict | None = None, payload: dict | None = None) -> dict:
+def correlate(
+    actor: Actor, name: str, *, correlation: dict | None = None, payload: dict | None = None
+) -> dict:
     """API form of correlate_message. Raises Forbidden, NotFound (no instance waits for it)."""
     actor.require(MANAGE)
     if correlation is not None and not isinstance(correlation, dict):
-        raise ValidationFailed("correlation must be an object", details={"correlation": ["must be an object"]})
-    reached = correlate_message(name, correlation=correlation, payload=_payload(payload),
-                                by=f"{actor.kind}:{actor.id}")
+        raise ValidationFailed(
+            "correlation must be an object", details={"correlation": ["must be an object"]}
+        )
+    reached = correlate_message(
+        name, correlation=correlation, payload=_payload(payload), by=f"{actor.kind}:{actor.id}"
+    )
     if not reached:
         raise NotFound(f"no instance waits for message {name!r} with that correlation")
-    audit.record(actor, "process_message_correlated", object_type="message", object_id=name,
-                 details={"instances": reached})
+    audit.record(
+        actor,
+        "process_message_correlated",
+        object_type="message",
+        object_id=name,
+        details={"instances": reached},
+    )
     return {"message": name, "instances": reached}
 
 
@@ -200,8 +278,12 @@ def retry(actor: Actor, instance_id) -> dict:
     if doc is None:
         raise NotFound("no such process instance")
     count = outbox.retry(doc["_id"], by=f"{actor.kind}:{actor.id}")
-    audit.record(actor, "process_instance_retried", client=doc.get("client_id"), object_type="process_instance",
-                 object_id=doc["_id"], details={"operations": count})
+    audit.record(
+        actor,
+        "process_instance_retried",
+        client=doc.get("client_id"),
+        object_type="process_instance",
+        object_id=doc["_id"],
+        details={"operations": count},
+    )
     return dict(get_instance(actor, doc["_id"]), retried_operations=count)
-
-

@@ -33,9 +33,12 @@ _STATE_RANK = {"completed": 1, "cancelled": 0, "waiting": 2, "active": 3, "error
 def catalog(actor: Actor) -> dict:
     """What the modeler's properties panel offers: published forms, operations, lanes."""
     actor.require(MANAGE)
-    forms = [{"key": f.key, "title": f.title, "kind": f.kind}
-             for f in FormDefinition.objects(archived=False, latest_version__gt=0).only("key", "title", "kind")
-             .order_by("key")]
+    forms = [
+        {"key": f.key, "title": f.title, "kind": f.kind}
+        for f in FormDefinition.objects(archived=False, latest_version__gt=0)
+        .only("key", "title", "kind")
+        .order_by("key")
+    ]
     return {"forms": forms, "operations": operations.names(), "lanes": list(deploy_mod.LANES)}
 
 
@@ -53,18 +56,29 @@ def check_bpmn(actor: Actor, bpmn_xml: str) -> dict:
             raise DeployRejected("the BPMN is invalid", details={pid: [str(exc).splitlines()[0]]}) from exc
         used = deploy_mod.validate(spec, subs)  # (forms, operations, …): the engine may add more
         forms, ops = used[0], used[1]
-        checked.append({"process_id": pid, "form_keys": sorted(forms), "operations": sorted(ops),
-                        "changes": _changes_from_live(pid, spec, subs)})
+        checked.append(
+            {
+                "process_id": pid,
+                "form_keys": sorted(forms),
+                "operations": sorted(ops),
+                "changes": _changes_from_live(pid, spec, subs),
+            }
+        )
     return {"ok": True, "processes": checked}
 
 
 def _changes_from_live(process_id: str, spec, subs: dict) -> dict | None:
     """What deploying this would change against the live version (None: not deployed yet)."""
-    definition = ProcessDefinition.objects(process_id=process_id).only("latest_version", "latest_version_id").first()
+    definition = (
+        ProcessDefinition.objects(process_id=process_id).only("latest_version", "latest_version_id").first()
+    )
     if definition is None or not definition.latest_version_id:
         return None
     live_spec, live_subs, _ = store.version_specs(definition.latest_version_id)
-    return {"from_version": definition.latest_version, "processes": describe(live_spec, live_subs, spec, subs)}
+    return {
+        "from_version": definition.latest_version,
+        "processes": describe(live_spec, live_subs, spec, subs),
+    }
 
 
 def version_with_diagram(actor: Actor, process_id: str, number: int | None = None) -> dict:
@@ -75,17 +89,36 @@ def version_with_diagram(actor: Actor, process_id: str, number: int | None = Non
         if definition is None or not definition.latest_version:
             raise NotFound(f"no deployed process {process_id!r}")
         number = definition.latest_version
-    version = ProcessVersion.objects(process_id=process_id, number=number).only(
-        "process_id", "number", "bpmn_xml", "deployed_at", "deployed_by").first()
+    version = (
+        ProcessVersion.objects(process_id=process_id, number=number)
+        .only("process_id", "number", "bpmn_xml", "deployed_at", "deployed_by")
+        .first()
+    )
     if version is None:
         raise NotFound("no such process version")
-    versions = [v.number for v in ProcessVersion.objects(process_id=process_id).only("number").order_by("number")]
-    return {"process_id": process_id, "number": version.number, "bpmn": ensure_layout(version.bpmn_xml),
-            "versions": versions, "deployed_at": version.deployed_at, "deployed_by": version.deployed_by}
+    versions = [
+        v.number for v in ProcessVersion.objects(process_id=process_id).only("number").order_by("number")
+    ]
+    return {
+        "process_id": process_id,
+        "number": version.number,
+        "bpmn": ensure_layout(version.bpmn_xml),
+        "versions": versions,
+        "deployed_at": version.deployed_at,
+        "deployed_by": version.deployed_by,
+    }
 
 
-def search_instances(actor: Actor, *, process_id=None, process_version=None, status=None, client_id=None,
-                     page: int = 1, per_page: int = 25) -> dict:
+def search_instances(
+    actor: Actor,
+    *,
+    process_id=None,
+    process_version=None,
+    status=None,
+    client_id=None,
+    page: int = 1,
+    per_page: int = 25,
+) -> dict:
     """Instances filtered by process, version, status and client, newest first."""
     actor.require(MANAGE)
     query: dict = {}
@@ -98,8 +131,13 @@ def search_instances(actor: Actor, *, process_id=None, process_version=None, sta
     if client_id:
         query["client_id"] = get_client_for(actor, client_id).id
     page, per_page = max(1, int(page)), max(1, min(100, int(per_page)))
-    rows = list(persistence.collection(ProcessInstance).find(query, _LIST_FIELDS).sort("created_at", -1)
-                .skip((page - 1) * per_page).limit(per_page + 1))
+    rows = list(
+        persistence.collection(ProcessInstance)
+        .find(query, _LIST_FIELDS)
+        .sort("created_at", -1)
+        .skip((page - 1) * per_page)
+        .limit(per_page + 1)
+    )
     audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
     items = [instance_shape(r) for r in rows[:per_page]]
     _add_names(items)
@@ -111,9 +149,19 @@ def _add_names(items: list[dict]) -> None:
     from engine.models.clients import Client
 
     client_ids = {ObjectId(i["client_id"]) for i in items if i.get("client_id")}
-    clients = {str(c.id): c.display_name for c in Client.objects(id__in=list(client_ids))} if client_ids else {}
-    processes = {d.process_id: d.name for d in ProcessDefinition.objects(
-        process_id__in=list({i["process_id"] for i in items})).only("process_id", "name")} if items else {}
+    clients = (
+        {str(c.id): c.display_name for c in Client.objects(id__in=list(client_ids))} if client_ids else {}
+    )
+    processes = (
+        {
+            d.process_id: d.name
+            for d in ProcessDefinition.objects(process_id__in=list({i["process_id"] for i in items})).only(
+                "process_id", "name"
+            )
+        }
+        if items
+        else {}
+    )
     for item in items:
         item["client_name"] = clients.get(item.get("client_id") or "", "")
         item["process_name"] = processes.get(item["process_id"]) or item["process_id"]
@@ -151,8 +199,14 @@ def instance_diagram(actor: Actor, instance_id) -> dict:
     if error.get("task_name"):
         states[error["task_name"]] = "errored"
     version = ProcessVersion.objects(id=doc["process_version_id"]).only("bpmn_xml").first()
-    audit.record(actor, "process_instance_viewed", client=doc.get("client_id"), object_type="process_instance",
-                 object_id=doc["_id"], details={"view": "diagram"})
+    audit.record(
+        actor,
+        "process_instance_viewed",
+        client=doc.get("client_id"),
+        object_type="process_instance",
+        object_id=doc["_id"],
+        details={"view": "diagram"},
+    )
     return {"instance": instance_shape(doc), "bpmn": ensure_layout(version.bpmn_xml), "states": states}
 
 
@@ -195,7 +249,11 @@ def _who(by: str, people: dict[str, str]) -> str:
         model = StaffMember if kind == "staff" else PortalAccount
         # An id that is not an ObjectId names nobody: the page says so rather than fail.
         found = model.objects(id=raw).first() if ObjectId.is_valid(raw) else None
-        name = found.display_name if found else f"A former {'staff member' if kind == 'staff' else 'portal user'}"
+        name = (
+            found.display_name
+            if found
+            else f"A former {'staff member' if kind == 'staff' else 'portal user'}"
+        )
     people[by] = name or "Portico"
     return people[by]
 
@@ -217,8 +275,16 @@ def instance_view(actor: Actor, instance_id) -> dict:
         details = dict(event.get("details") or {})
         element = details.pop("name", "") or event.get("name", "")
         step = names.get(element, element.replace("_", " ").capitalize() if element else "a step")
-        words = _EVENT_WORDS.get(event.get("kind"), event.get("kind", "").replace("_", " ") + (" {step}" if element else ""))
-        lines.append({"at": event.get("at"), "who": _who(event.get("by", ""), people),
-                      "what": words.format(step=step), "kind": event.get("kind")})
+        words = _EVENT_WORDS.get(
+            event.get("kind"), event.get("kind", "").replace("_", " ") + (" {step}" if element else "")
+        )
+        lines.append(
+            {
+                "at": event.get("at"),
+                "who": _who(event.get("by", ""), people),
+                "what": words.format(step=step),
+                "kind": event.get("kind"),
+            }
+        )
     shape["history_lines"] = lines
     return shape

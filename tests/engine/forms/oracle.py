@@ -22,8 +22,13 @@ def available() -> str | None:
 
 class SurveyOracle:
     def __init__(self):
-        self.proc = subprocess.Popen(["node", str(HERE / "survey_oracle.mjs")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            ["node", str(HERE / "survey_oracle.mjs")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         self.definition = None
 
     def _ask(self, message: dict) -> dict:

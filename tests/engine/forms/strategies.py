@@ -11,8 +11,28 @@ from hypothesis import strategies as st
 
 from engine.forms.validator import iter_questions, pages
 
-TEXTS = ["", " ", "a", "ab", "abc12", "hello", "12345", "1", "5", "0", "-3", "2.5", "99", "250",
-         "x@y.com", "bad@", "2009-05-01", "1990-01-31", "Sole legal custody", "self"]
+TEXTS = [
+    "",
+    " ",
+    "a",
+    "ab",
+    "abc12",
+    "hello",
+    "12345",
+    "1",
+    "5",
+    "0",
+    "-3",
+    "2.5",
+    "99",
+    "250",
+    "x@y.com",
+    "bad@",
+    "2009-05-01",
+    "1990-01-31",
+    "Sole legal custody",
+    "self",
+]
 DATA_URL = "data:image/png;base64,iVBORw0KGgo="
 
 
@@ -59,7 +79,9 @@ def question_values(q, foreign=True):
     if kind == "paneldynamic":
         return st.lists(submissions_for({"elements": q.get("templateElements") or []}, foreign), max_size=4)
     if kind == "multipletext":
-        return st.dictionaries(st.sampled_from([i["name"] for i in q.get("items") or []]), st.sampled_from(TEXTS))
+        return st.dictionaries(
+            st.sampled_from([i["name"] for i in q.get("items") or []]), st.sampled_from(TEXTS)
+        )
     if kind == "file":
         return st.sampled_from([[], [{"name": "card.png", "type": "image/png", "content": DATA_URL}]])
     if kind == "signaturepad":
@@ -73,7 +95,9 @@ def row_values(q, foreign=True):
         fake = {"type": col.get("cellType", "text"), **col}
         cells[col["name"]] = question_values(fake, foreign)
     # Blank cells only as absent keys: survey-core rebuilds rows holding "" differently per matrix kind.
-    return st.fixed_dictionaries({}, optional={k: v.filter(lambda x: x != "" and x != " ") for k, v in cells.items()})
+    return st.fixed_dictionaries(
+        {}, optional={k: v.filter(lambda x: x != "" and x != " ") for k, v in cells.items()}
+    )
 
 
 def submissions_for(definition, foreign=True):
@@ -90,11 +114,23 @@ def submissions_for(definition, foreign=True):
 
 # Random definitions around dynamic panels and dynamic matrices: min/max/default counts, required
 # questions inside panels, panel- and row-scoped conditions, nested panels with their own visibility.
-PANEL_CONDITIONS = ["{panel.kind} = 'a'", "{panel.size} > 2", "{panel.kind} notempty", "{panelIndex} = 0",
-                    "{panel.size} >= {limit}", "{panel.kind} = 'b' or {panel.size} < 1"]
+PANEL_CONDITIONS = [
+    "{panel.kind} = 'a'",
+    "{panel.size} > 2",
+    "{panel.kind} notempty",
+    "{panelIndex} = 0",
+    "{panel.size} >= {limit}",
+    "{panel.kind} = 'b' or {panel.size} < 1",
+]
 ROW_CONDITIONS = ["{row.kind} = 'a'", "{row.size} > 2", "{row.kind} notempty"]
-TOP_CONDITIONS = ["{limit} > 1", "{limit} notempty", "countInArray({p0}, 'kind') > 1",
-                  "sumInArray({m1}, 'size') > 3", "{p0[0].kind} = 'a'", "isContainerReady('p0')"]
+TOP_CONDITIONS = [
+    "{limit} > 1",
+    "{limit} notempty",
+    "countInArray({p0}, 'kind') > 1",
+    "sumInArray({m1}, 'size') > 3",
+    "{p0[0].kind} = 'a'",
+    "isContainerReady('p0')",
+]
 
 
 def _maybe(draw, props: dict) -> dict:
@@ -109,34 +145,105 @@ def dynamic_definitions(draw):
     if True:  # every generated form has the dynamic panel; the matrix is optional
         template = [
             {"type": "dropdown", "name": "kind", "choices": ["a", "b"], **_maybe(draw, {"isRequired": True})},
-            {"type": "text", "name": "size", "inputType": "number",
-             **_maybe(draw, {"isRequired": True, "visibleIf": draw(st.sampled_from(PANEL_CONDITIONS))})},
-            {"type": "text", "name": "label",
-             **_maybe(draw, {"isRequired": True, "visibleIf": draw(st.sampled_from(PANEL_CONDITIONS)),
-                             "requiredIf": draw(st.sampled_from(PANEL_CONDITIONS)),
-                             "enableIf": draw(st.sampled_from(PANEL_CONDITIONS))})},
+            {
+                "type": "text",
+                "name": "size",
+                "inputType": "number",
+                **_maybe(draw, {"isRequired": True, "visibleIf": draw(st.sampled_from(PANEL_CONDITIONS))}),
+            },
+            {
+                "type": "text",
+                "name": "label",
+                **_maybe(
+                    draw,
+                    {
+                        "isRequired": True,
+                        "visibleIf": draw(st.sampled_from(PANEL_CONDITIONS)),
+                        "requiredIf": draw(st.sampled_from(PANEL_CONDITIONS)),
+                        "enableIf": draw(st.sampled_from(PANEL_CONDITIONS)),
+                    },
+                ),
+            },
         ]
         if draw(st.booleans()):
-            template.append({"type": "panel", "name": "inner0", "visibleIf": draw(st.sampled_from(PANEL_CONDITIONS)),
-                             "elements": [{"type": "text", "name": "detail", "isRequired": True}]})
-        elements.append({"type": "paneldynamic", "name": "p0", "templateElements": template,
-                         **_maybe(draw, {"minPanelCount": draw(counts), "maxPanelCount": draw(st.sampled_from([2, 3])),
-                                         "panelCount": draw(counts), "isRequired": True,
-                                         "visibleIf": draw(st.sampled_from(TOP_CONDITIONS[:2]))})})
+            template.append(
+                {
+                    "type": "panel",
+                    "name": "inner0",
+                    "visibleIf": draw(st.sampled_from(PANEL_CONDITIONS)),
+                    "elements": [{"type": "text", "name": "detail", "isRequired": True}],
+                }
+            )
+        elements.append(
+            {
+                "type": "paneldynamic",
+                "name": "p0",
+                "templateElements": template,
+                **_maybe(
+                    draw,
+                    {
+                        "minPanelCount": draw(counts),
+                        "maxPanelCount": draw(st.sampled_from([2, 3])),
+                        "panelCount": draw(counts),
+                        "isRequired": True,
+                        "visibleIf": draw(st.sampled_from(TOP_CONDITIONS[:2])),
+                    },
+                ),
+            }
+        )
     if draw(st.booleans()):
         columns = [
-            {"name": "kind", "cellType": "dropdown", "choices": ["a", "b"], **_maybe(draw, {"isRequired": True})},
-            {"name": "size", "cellType": "text", "inputType": "number",
-             **_maybe(draw, {"isRequired": True, "visibleIf": draw(st.sampled_from(ROW_CONDITIONS))})},
-            {"name": "label", "cellType": "text",
-             **_maybe(draw, {"isRequired": True, "visibleIf": draw(st.sampled_from(ROW_CONDITIONS)),
-                             "validators": [{"type": "regex", "regex": "^[a-z]+$"}]})},
+            {
+                "name": "kind",
+                "cellType": "dropdown",
+                "choices": ["a", "b"],
+                **_maybe(draw, {"isRequired": True}),
+            },
+            {
+                "name": "size",
+                "cellType": "text",
+                "inputType": "number",
+                **_maybe(draw, {"isRequired": True, "visibleIf": draw(st.sampled_from(ROW_CONDITIONS))}),
+            },
+            {
+                "name": "label",
+                "cellType": "text",
+                **_maybe(
+                    draw,
+                    {
+                        "isRequired": True,
+                        "visibleIf": draw(st.sampled_from(ROW_CONDITIONS)),
+                        "validators": [{"type": "regex", "regex": "^[a-z]+$"}],
+                    },
+                ),
+            },
         ]
-        elements.append({"type": "matrixdynamic", "name": "m1", "columns": columns,
-                         **_maybe(draw, {"minRowCount": draw(counts), "maxRowCount": draw(st.sampled_from([2, 3])),
-                                         "rowCount": draw(counts), "isRequired": True})})
+        elements.append(
+            {
+                "type": "matrixdynamic",
+                "name": "m1",
+                "columns": columns,
+                **_maybe(
+                    draw,
+                    {
+                        "minRowCount": draw(counts),
+                        "maxRowCount": draw(st.sampled_from([2, 3])),
+                        "rowCount": draw(counts),
+                        "isRequired": True,
+                    },
+                ),
+            }
+        )
     names = {e["name"] for e in elements}
-    conditions = [c for c in TOP_CONDITIONS if ("p0" in c) <= ("p0" in names) and ("m1" in c) <= ("m1" in names)]
-    elements.append({"type": "text", "name": "summary", "isRequired": True,
-                     "visibleIf": draw(st.sampled_from(conditions))})
+    conditions = [
+        c for c in TOP_CONDITIONS if ("p0" in c) <= ("p0" in names) and ("m1" in c) <= ("m1" in names)
+    ]
+    elements.append(
+        {
+            "type": "text",
+            "name": "summary",
+            "isRequired": True,
+            "visibleIf": draw(st.sampled_from(conditions)),
+        }
+    )
     return {"elements": elements}

@@ -49,19 +49,55 @@ def test_every_template_reads_without_keys_or_python_values(key):
 def test_choices_booleans_dates_and_dynamic_panels_read_as_words():
     """Are choice values shown by their labels, booleans as Yes/No, a date as "10 Dec 1990", and each
     dynamic panel as a numbered entry of its own questions?"""
-    definition = {"pages": [{"name": "p1", "title": "About you", "elements": [
-        {"type": "text", "name": "dob", "title": "Date of birth", "inputType": "date"},
-        {"type": "boolean", "name": "ok_to_text", "title": "May we text you?"},
-        {"type": "radiogroup", "name": "direction", "title": "Share with",
-         "choices": [{"value": "both", "text": "Both ways"}, {"value": "to", "text": "To them only"}]},
-        {"type": "checkbox", "name": "terms", "title": "Terms", "choices": [{"value": "late_cancel", "text": "Late cancellation fee"}]},
-        {"type": "paneldynamic", "name": "meds", "title": "Medications", "panelTitle": "Medication {panelIndex}",
-         "templateElements": [{"type": "text", "name": "drug", "title": "Name"}]},
-        {"type": "matrix", "name": "mood", "title": "Mood", "rows": [{"value": "sleep", "text": "Sleep"}],
-         "columns": [{"value": 1, "text": "Poor"}, {"value": 2, "text": "Fine"}]},
-    ]}]}
-    answers = {"dob": "1990-12-10", "ok_to_text": False, "direction": "both", "terms": ["late_cancel"],
-               "meds": [{"drug": "Sertraline"}, {"drug": "Melatonin"}], "mood": {"sleep": 1}}
+    definition = {
+        "pages": [
+            {
+                "name": "p1",
+                "title": "About you",
+                "elements": [
+                    {"type": "text", "name": "dob", "title": "Date of birth", "inputType": "date"},
+                    {"type": "boolean", "name": "ok_to_text", "title": "May we text you?"},
+                    {
+                        "type": "radiogroup",
+                        "name": "direction",
+                        "title": "Share with",
+                        "choices": [
+                            {"value": "both", "text": "Both ways"},
+                            {"value": "to", "text": "To them only"},
+                        ],
+                    },
+                    {
+                        "type": "checkbox",
+                        "name": "terms",
+                        "title": "Terms",
+                        "choices": [{"value": "late_cancel", "text": "Late cancellation fee"}],
+                    },
+                    {
+                        "type": "paneldynamic",
+                        "name": "meds",
+                        "title": "Medications",
+                        "panelTitle": "Medication {panelIndex}",
+                        "templateElements": [{"type": "text", "name": "drug", "title": "Name"}],
+                    },
+                    {
+                        "type": "matrix",
+                        "name": "mood",
+                        "title": "Mood",
+                        "rows": [{"value": "sleep", "text": "Sleep"}],
+                        "columns": [{"value": 1, "text": "Poor"}, {"value": 2, "text": "Fine"}],
+                    },
+                ],
+            }
+        ]
+    }
+    answers = {
+        "dob": "1990-12-10",
+        "ok_to_text": False,
+        "direction": "both",
+        "terms": ["late_cancel"],
+        "meds": [{"drug": "Sertraline"}, {"drug": "Melatonin"}],
+        "mood": {"sleep": 1},
+    }
     [page] = readable(definition, answers)
     assert page.kind == "section" and page.title == "About you"
     by_title = {line.title: line for line in page.children}
@@ -78,8 +114,14 @@ def test_choices_booleans_dates_and_dynamic_panels_read_as_words():
 def test_untitled_question_reads_its_name_as_words_and_signature_keeps_its_file():
     """Is a question without a title shown by its name in words (never snake_case), and a signature
     kept as its file reference for the page to draw?"""
-    definition = {"elements": [{"type": "text", "name": "postal_code"},
-                               {"type": "signaturepad", "name": "signature", "title": "Signature"}]}
+    definition = {
+        "elements": [
+            {"type": "text", "name": "postal_code"},
+            {"type": "signaturepad", "name": "signature", "title": "Signature"},
+        ]
+    }
     lines = readable(definition, {"postal_code": "62704", "signature": "portico-file:abc"})
     assert [(line.kind, line.title, line.text, line.file_ref) for line in lines] == [
-        ("question", "Postal code", "62704", ""), ("signature", "Signature", "", "portico-file:abc")]
+        ("question", "Postal code", "62704", ""),
+        ("signature", "Signature", "", "portico-file:abc"),
+    ]

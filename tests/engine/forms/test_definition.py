@@ -17,20 +17,32 @@ SURVEY_SCHEMA = ROOT / "web" / "node_modules" / "survey-core" / "surveyjs_defini
 
 def test_semantic_problems_are_listed_with_their_paths():
     """Does a bad definition list each problem (duplicate names, unknown types and variables, bad choices) at its path?"""
-    problems = check_definition({"elements": [
-        {"type": "text", "name": "a"},
-        {"type": "text", "name": "A", "visibleIf": "{zz} = 1 and foo(1)"},
-        {"type": "slider", "name": "c"},
-        {"type": "radiogroup", "name": "r", "choices": ["x", "x"]},
-        {"type": "text", "name": "e", "enableIf": "{a} = "}]})
-    assert set(problems) == {"$.elements[1].name", "$.elements[2].type", "$.elements[3].choices[1]",
-                             "$.elements[1].visibleIf", "$.elements[4].enableIf"}
+    problems = check_definition(
+        {
+            "elements": [
+                {"type": "text", "name": "a"},
+                {"type": "text", "name": "A", "visibleIf": "{zz} = 1 and foo(1)"},
+                {"type": "slider", "name": "c"},
+                {"type": "radiogroup", "name": "r", "choices": ["x", "x"]},
+                {"type": "text", "name": "e", "enableIf": "{a} = "},
+            ]
+        }
+    )
+    assert set(problems) == {
+        "$.elements[1].name",
+        "$.elements[2].type",
+        "$.elements[3].choices[1]",
+        "$.elements[1].visibleIf",
+        "$.elements[4].enableIf",
+    }
     assert any("zz" in m for m in problems["$.elements[1].visibleIf"])
 
 
 def test_schema_errors_name_the_property():
     """Does a wrongly typed property fail the JSON Schema at its path?"""
-    assert set(check_definition({"elements": [{"type": "text", "name": "a", "isRequired": "yes"}]})) == {"$.elements[0].isRequired"}
+    assert set(check_definition({"elements": [{"type": "text", "name": "a", "isRequired": "yes"}]})) == {
+        "$.elements[0].isRequired"
+    }
     assert check_definition([1]) == {"$": ["a form definition must be a JSON object"]}
 
 

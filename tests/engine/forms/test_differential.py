@@ -25,11 +25,18 @@ from tests.engine.forms.oracle import SurveyOracle, available
 from tests.engine.forms.strategies import submissions_for
 
 ROOT = Path(__file__).resolve().parents[3]
-CORPUS = sorted((ROOT / "form_defs").glob("*.json")) + sorted((Path(__file__).parent / "corpus").glob("*.json"))
+CORPUS = sorted((ROOT / "form_defs").glob("*.json")) + sorted(
+    (Path(__file__).parent / "corpus").glob("*.json")
+)
 EXAMPLES_PER_DEFINITION = 125  # 16 definitions x 125 = 2,000 submissions
 WORKERS = 2
-SETTINGS = settings(max_examples=EXAMPLES_PER_DEFINITION, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=EXAMPLES_PER_DEFINITION,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def _generate(definition: dict) -> list[dict]:
@@ -53,6 +60,7 @@ def verdicts():
     generated = {stem: _generate(definition) for stem, definition in jobs}
     oracles = [SurveyOracle() for _ in range(WORKERS)]
     try:
+
         def judge(index):
             oracle = oracles[index]
             out = {}
@@ -75,12 +83,16 @@ def verdicts():
 def test_verdict_matches_survey_core(path, verdicts):
     """Does Portico flag exactly the questions survey-core flags, for generated submissions?"""
     definition = json.loads(path.read_text())
-    mismatches = [data for data, expected in verdicts[path.stem]
-                  if sorted(validate(definition, data, strict=False)) != sorted(expected)]
+    mismatches = [
+        data
+        for data, expected in verdicts[path.stem]
+        if sorted(validate(definition, data, strict=False)) != sorted(expected)
+    ]
     if not mismatches:
         return
     oracle = SurveyOracle()  # shrink the failure against a live oracle for a readable report
     try:
+
         @SETTINGS
         @given(submissions_for(definition))
         def check(data):

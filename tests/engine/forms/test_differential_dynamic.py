@@ -54,5 +54,7 @@ def test_generated_dynamic_forms_match_survey_core():
                     mismatches.append((definition, data, sorted(got), sorted(expected)))
     finally:
         oracle.close()
-    assert not mismatches, f"{len(mismatches)} disagreements; first: " + "\n".join(json.dumps(
-        dict(zip(("definition", "data", "portico", "survey_core"), m, strict=True))) for m in mismatches[:4])
+    assert not mismatches, f"{len(mismatches)} disagreements; first: " + "\n".join(
+        json.dumps(dict(zip(("definition", "data", "portico", "survey_core"), m, strict=True)))
+        for m in mismatches[:4]
+    )

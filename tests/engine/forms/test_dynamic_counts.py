@@ -14,11 +14,31 @@ from engine.forms import validate_submission
 from engine.forms.validator import validate
 from tests.engine.forms.oracle import SurveyOracle, available
 
-PANELS = {"elements": [{"type": "paneldynamic", "name": "kids", "minPanelCount": 2, "maxPanelCount": 3,
-                        "templateElements": [{"type": "text", "name": "kid_name", "isRequired": True},
-                                             {"type": "text", "name": "note"}]}]}
-ROWS = {"elements": [{"type": "matrixdynamic", "name": "meds", "minRowCount": 2, "maxRowCount": 3,
-                      "columns": [{"name": "drug", "cellType": "text", "isRequired": True}]}]}
+PANELS = {
+    "elements": [
+        {
+            "type": "paneldynamic",
+            "name": "kids",
+            "minPanelCount": 2,
+            "maxPanelCount": 3,
+            "templateElements": [
+                {"type": "text", "name": "kid_name", "isRequired": True},
+                {"type": "text", "name": "note"},
+            ],
+        }
+    ]
+}
+ROWS = {
+    "elements": [
+        {
+            "type": "matrixdynamic",
+            "name": "meds",
+            "minRowCount": 2,
+            "maxRowCount": 3,
+            "columns": [{"name": "drug", "cellType": "text", "isRequired": True}],
+        }
+    ]
+}
 
 
 def test_min_panel_count_is_enforced():
@@ -27,19 +47,27 @@ def test_min_panel_count_is_enforced():
         assert set(validate_submission(PANELS, data)) == {"kids"}, data
         assert "panel 2, kid_name: Response required." in validate(PANELS, data, strict=False)["kids"]
     assert validate_submission(PANELS, {"kids": [{"kid_name": "Sam"}]}) == {
-        "kids": ["Please add at least 2 entries."]}
+        "kids": ["Please add at least 2 entries."]
+    }
     assert validate_submission(PANELS, {"kids": [{"kid_name": "Sam"}] * 4}) == {
-        "kids": ["Please add no more than 3 entries."]}
+        "kids": ["Please add no more than 3 entries."]
+    }
     assert validate_submission(PANELS, {"kids": [{"kid_name": "Sam"}, {"kid_name": "Ann"}]}) == {}
 
 
 def test_min_row_count_is_enforced():
     """Is a matrix answer shorter than minRowCount filled with blank rows (whose required cells fail)?"""
     assert set(validate_submission(ROWS, {})) == {"meds"}
-    assert validate(ROWS, {"meds": [{"drug": "x"}]}, strict=False) == {"meds": ["row 2, drug: Response required."]}
-    assert validate_submission(ROWS, {"meds": [{"drug": "x"}]}) == {"meds": ["Please add at least 2 entries."]}
+    assert validate(ROWS, {"meds": [{"drug": "x"}]}, strict=False) == {
+        "meds": ["row 2, drug: Response required."]
+    }
+    assert validate_submission(ROWS, {"meds": [{"drug": "x"}]}) == {
+        "meds": ["Please add at least 2 entries."]
+    }
     assert validate_submission(ROWS, {"meds": []}) == {"meds": ["Please add at least 2 entries."]}
-    assert validate_submission(ROWS, {"meds": [{"drug": "x"}] * 4}) == {"meds": ["Please add no more than 3 entries."]}
+    assert validate_submission(ROWS, {"meds": [{"drug": "x"}] * 4}) == {
+        "meds": ["Please add no more than 3 entries."]
+    }
     assert validate_submission(ROWS, {"meds": [{"drug": "x"}, {"drug": "y"}]}) == {}
 
 
@@ -56,9 +84,13 @@ def test_survey_core_agrees_on_counts():
         pytest.fail(available())
     oracle = SurveyOracle()
     try:
-        for definition, datas in ((PANELS, [{}, {"kids": []}, {"kids": [{"note": "x"}]}, {"kids": [{"kid_name": "a"}]}]),
-                                  (ROWS, [{}, {"meds": []}, {"meds": [{"drug": "x"}]}, {"meds": [{"drug": "x"}] * 2}])):
+        for definition, datas in (
+            (PANELS, [{}, {"kids": []}, {"kids": [{"note": "x"}]}, {"kids": [{"kid_name": "a"}]}]),
+            (ROWS, [{}, {"meds": []}, {"meds": [{"drug": "x"}]}, {"meds": [{"drug": "x"}] * 2}]),
+        ):
             for data in datas:
-                assert sorted(validate(definition, data, strict=False)) == sorted(oracle.verdict(definition, data)), data
+                assert sorted(validate(definition, data, strict=False)) == sorted(
+                    oracle.verdict(definition, data)
+                ), data
     finally:
         oracle.close()

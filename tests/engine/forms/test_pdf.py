@@ -13,9 +13,19 @@ from engine.forms import clean_submission
 from engine.forms.pdf import blank_pdf, latin1, packet_pdf, submission_pdf
 from tests.form_fills import SIG, VALID
 
-TEMPLATES = {p.stem: json.loads(p.read_text()) for p in sorted((Path(__file__).resolve().parents[3] / "form_defs").glob("*.json"))}
-EVIDENCE = {"signer_name": "Ada Lovelace", "signer_account": "acc1", "profile": "c1", "signed_at": "2026-11-26T20:00:00.000+00:00",
-            "ip": "203.0.113.7", "user_agent": "pytest", "sha256": "ab" * 32}
+TEMPLATES = {
+    p.stem: json.loads(p.read_text())
+    for p in sorted((Path(__file__).resolve().parents[3] / "form_defs").glob("*.json"))
+}
+EVIDENCE = {
+    "signer_name": "Ada Lovelace",
+    "signer_account": "acc1",
+    "profile": "c1",
+    "signed_at": "2026-11-26T20:00:00.000+00:00",
+    "ip": "203.0.113.7",
+    "user_agent": "pytest",
+    "sha256": "ab" * 32,
+}
 
 
 def _text(pdf: bytes) -> str:
@@ -68,6 +78,11 @@ def test_blank_pdf_shows_every_question(key):
 
 def test_packet_joins_forms():
     """Does a packet PDF contain every form it joins?"""
-    pdf = packet_pdf([(TEMPLATES["phq9"], None, None), (TEMPLATES["gad7"], clean_submission(TEMPLATES["gad7"], VALID["gad7"]), EVIDENCE)])
+    pdf = packet_pdf(
+        [
+            (TEMPLATES["phq9"], None, None),
+            (TEMPLATES["gad7"], clean_submission(TEMPLATES["gad7"], VALID["gad7"]), EVIDENCE),
+        ]
+    )
     text = _text(pdf)
     assert "PHQ-9" in text and "GAD-7" in text and len(PdfReader(io.BytesIO(pdf)).pages) >= 2

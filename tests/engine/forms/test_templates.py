@@ -12,7 +12,10 @@ from engine.forms.definition import check_definition
 from engine.forms.validator import computed_values
 from tests.form_fills import INVALID, VALID
 
-TEMPLATES = {p.stem: json.loads(p.read_text()) for p in sorted((Path(__file__).resolve().parents[3] / "form_defs").glob("*.json"))}
+TEMPLATES = {
+    p.stem: json.loads(p.read_text())
+    for p in sorted((Path(__file__).resolve().parents[3] / "form_defs").glob("*.json"))
+}
 
 
 def test_there_are_at_least_twelve_templates():
@@ -47,10 +50,28 @@ def _phq(total):
     return {f"phq9_{i + 1}": v for i, v in enumerate(items)}
 
 
-PHQ_BANDS = [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
-             (15, "moderately severe"), (19, "moderately severe"), (20, "severe"), (27, "severe")]
-GAD_BANDS = [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
-             (15, "severe"), (21, "severe")]
+PHQ_BANDS = [
+    (0, "minimal"),
+    (4, "minimal"),
+    (5, "mild"),
+    (9, "mild"),
+    (10, "moderate"),
+    (14, "moderate"),
+    (15, "moderately severe"),
+    (19, "moderately severe"),
+    (20, "severe"),
+    (27, "severe"),
+]
+GAD_BANDS = [
+    (0, "minimal"),
+    (4, "minimal"),
+    (5, "mild"),
+    (9, "mild"),
+    (10, "moderate"),
+    (14, "moderate"),
+    (15, "severe"),
+    (21, "severe"),
+]
 
 
 @pytest.mark.parametrize(("total", "band"), PHQ_BANDS)
@@ -85,18 +106,26 @@ def test_answers_to_hidden_questions_are_dropped():
 
 def test_shape_checks_refuse_what_widgets_could_not_send():
     """Are unknown choices, wrong types and over-long text refused, although survey-core itself accepts them?"""
-    definition = {"elements": [
-        {"type": "radiogroup", "name": "r", "choices": ["a", "b"]},
-        {"type": "checkbox", "name": "c", "choices": ["a", "b"], "showOtherItem": True},
-        {"type": "text", "name": "t", "maxLength": 3},
-        {"type": "boolean", "name": "b"},
-        {"type": "rating", "name": "s", "rateMax": 5}]}
+    definition = {
+        "elements": [
+            {"type": "radiogroup", "name": "r", "choices": ["a", "b"]},
+            {"type": "checkbox", "name": "c", "choices": ["a", "b"], "showOtherItem": True},
+            {"type": "text", "name": "t", "maxLength": 3},
+            {"type": "boolean", "name": "b"},
+            {"type": "rating", "name": "s", "rateMax": 5},
+        ]
+    }
     bad = {"r": "zz", "c": ["a", "zz"], "t": "abcdef", "b": "yes", "s": 9}
     assert validate_submission(definition, bad).keys() == bad.keys()
     from engine.forms.validator import validate
 
     assert validate(definition, bad, strict=False) == {}  # survey-core's own verdict: no errors
-    assert validate_submission(definition, {"r": "a", "c": ["other"], "c-Comment": "mine", "t": "abc", "b": False, "s": 5}) == {}
+    assert (
+        validate_submission(
+            definition, {"r": "a", "c": ["other"], "c-Comment": "mine", "t": "abc", "b": False, "s": 5}
+        )
+        == {}
+    )
 
 
 def test_hidden_cells_and_panel_answers_are_dropped():
@@ -105,9 +134,13 @@ def test_hidden_cells_and_panel_answers_are_dropped():
 
     corpus = Path(__file__).parent / "corpus"
     panels = _json.loads((corpus / "panels.json").read_text())
-    cleaned = clean_submission(panels, {"has_kids": "yes", "kids": [{"kid_name": "A", "kid_age": 3, "school": "X"}]})
+    cleaned = clean_submission(
+        panels, {"has_kids": "yes", "kids": [{"kid_name": "A", "kid_age": 3, "school": "X"}]}
+    )
     assert cleaned["kids"] == [{"kid_name": "A", "kid_age": 3}]
     health = TEMPLATES["health_history"]
-    cleaned = clean_submission(health, {**VALID["health_history"],
-                                        "substance_use": {"Alcohol": {"frequency": "Never", "amount": "lots"}}})
+    cleaned = clean_submission(
+        health,
+        {**VALID["health_history"], "substance_use": {"Alcohol": {"frequency": "Never", "amount": "lots"}}},
+    )
     assert cleaned["substance_use"] == {"Alcohol": {"frequency": "Never"}}

@@ -39,9 +39,20 @@ def test_hole5_catastrophic_regex_is_linear():
 def test_hole5_regex_in_matrix_cells_and_panels_is_linear():
     """Do regex validators inside matrix cells and dynamic panels run in linear time too?"""
     evil = {"type": "regex", "regex": "^(\\w+\\s?)*$"}
-    form = {"elements": [
-        {"type": "matrixdynamic", "name": "m", "columns": [{"name": "c", "cellType": "text", "validators": [evil]}]},
-        {"type": "paneldynamic", "name": "p", "templateElements": [{"type": "text", "name": "t", "validators": [evil]}]}]}
+    form = {
+        "elements": [
+            {
+                "type": "matrixdynamic",
+                "name": "m",
+                "columns": [{"name": "c", "cellType": "text", "validators": [evil]}],
+            },
+            {
+                "type": "paneldynamic",
+                "name": "p",
+                "templateElements": [{"type": "text", "name": "t", "validators": [evil]}],
+            },
+        ]
+    }
     attack = "a" * 24 + "!"  # 2**24 backtracking steps: seconds before the fix
     errors, took = _timed(validate_submission, form, {"m": [{"c": attack}], "p": [{"t": attack}]})
     assert took < BUDGET and set(errors) == {"m", "p"}
@@ -49,14 +60,27 @@ def test_hole5_regex_in_matrix_cells_and_panels_is_linear():
 
 def test_hole5_pathological_patterns_are_refused_at_publish():
     """Is a pattern that needs backtracking (look-around, back-reference) or is huge refused with a clear message?"""
-    for pattern, why in [("^(?=.*\\d)\\w+$", "look-ahead"), ("^(a)\\1$", "back-references"),
-                         ("(?<!x)y", "look-ahead and look-behind"), ("a{5000}", "not valid or too large"),
-                         ("x" * 1001, "at most 1000 characters")]:
+    for pattern, why in [
+        ("^(?=.*\\d)\\w+$", "look-ahead"),
+        ("^(a)\\1$", "back-references"),
+        ("(?<!x)y", "look-ahead and look-behind"),
+        ("a{5000}", "not valid or too large"),
+        ("x" * 1001, "at most 1000 characters"),
+    ]:
         problems = check_definition(_form({"type": "regex", "regex": pattern}))
         messages = problems.get("$.elements[0].validators[0].regex")
         assert messages and why in messages[0], (pattern, problems)
-    cell = {"elements": [{"type": "matrixdynamic", "name": "m", "columns": [
-        {"name": "c", "cellType": "text", "validators": [{"type": "regex", "regex": "(a)\\1"}]}]}]}
+    cell = {
+        "elements": [
+            {
+                "type": "matrixdynamic",
+                "name": "m",
+                "columns": [
+                    {"name": "c", "cellType": "text", "validators": [{"type": "regex", "regex": "(a)\\1"}]}
+                ],
+            }
+        ]
+    }
     assert "$.elements[0].columns[0].validators[0].regex" in check_definition(cell)
     assert check_definition(_form({"type": "regex", "regex": "^[0-9]{5}(-[0-9]{4})?$"})) == {}
 
@@ -67,8 +91,16 @@ def test_hole5_round_with_huge_digits_is_bounded():
         value, took = _timed(run, "round({x}, {p})", {"x": 1.5, "p": precision})
         assert took < BUDGET and value is None, (precision, value, took)
     assert run("round({x}, {p})", {"x": 2.675, "p": 2}) == 2.68  # sane input keeps survey-core's answer
-    form = {"elements": [{"type": "text", "name": "p", "inputType": "number",
-                          "validators": [{"type": "expression", "expression": "round(1.5, {p}) = 1.5"}]}]}
+    form = {
+        "elements": [
+            {
+                "type": "text",
+                "name": "p",
+                "inputType": "number",
+                "validators": [{"type": "expression", "expression": "round(1.5, {p}) = 1.5"}],
+            }
+        ]
+    }
     errors, took = _timed(validate_submission, form, {"p": 10_000_000})
     assert took < BUDGET and errors == {"p": ["The answer is not valid."]}
 
@@ -77,13 +109,32 @@ def test_hole5_today_overflow_is_a_validation_error_not_500(client):
     """Does today(10000000000) in a validator give the client a 422 with a field error, not a 500?"""
     admin = make_staff(roles=("org_admin",))
     h = api_login(client, admin.email)
-    definition = {"elements": [
-        {"type": "text", "name": "days", "inputType": "number",
-         "validators": [{"type": "expression", "expression": "today({days}) > today()"}]},
-        {"type": "text", "name": "until", "inputType": "date",
-         "validators": [{"type": "expression", "expression": "dateAdd({until}, {days}, 'years') > today()"}]}]}
-    assert client.post("/api/v1/forms", json={"key": "horizon", "kind": "intake", "title": "Horizon",
-                                              "definition": definition}, headers=h).status_code == 201
+    definition = {
+        "elements": [
+            {
+                "type": "text",
+                "name": "days",
+                "inputType": "number",
+                "validators": [{"type": "expression", "expression": "today({days}) > today()"}],
+            },
+            {
+                "type": "text",
+                "name": "until",
+                "inputType": "date",
+                "validators": [
+                    {"type": "expression", "expression": "dateAdd({until}, {days}, 'years') > today()"}
+                ],
+            },
+        ]
+    }
+    assert (
+        client.post(
+            "/api/v1/forms",
+            json={"key": "horizon", "kind": "intake", "title": "Horizon", "definition": definition},
+            headers=h,
+        ).status_code
+        == 201
+    )
     assert client.post("/api/v1/forms/horizon/publish", headers=h).status_code == 201
     person = make_client()
     url = f"/api/v1/clients/{person.id}/forms/horizon"
@@ -97,9 +148,12 @@ def test_hole5_today_overflow_is_a_validation_error_not_500(client):
 
 def test_hole5_overlong_answer_is_a_validation_error():
     """Is a text answer past the length cap refused with a clear message (and quickly), in panels too?"""
-    form = {"elements": [
-        {"type": "comment", "name": "story"},
-        {"type": "paneldynamic", "name": "p", "templateElements": [{"type": "text", "name": "t"}]}]}
+    form = {
+        "elements": [
+            {"type": "comment", "name": "story"},
+            {"type": "paneldynamic", "name": "p", "templateElements": [{"type": "text", "name": "t"}]},
+        ]
+    }
     huge = "x" * 20_001
     errors, took = _timed(validate_submission, form, {"story": huge, "p": [{"t": huge}]})
     assert took < BUDGET and set(errors) == {"story", "p"}

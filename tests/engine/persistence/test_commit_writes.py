@@ -17,9 +17,14 @@ def test_a_lost_guard_is_the_answer_even_when_a_later_insert_collides(clean_db):
     doc_id = ObjectId()
     db["probe_docs"].insert_one({"_id": doc_id, "version": 2})  # the winner saved version 2 ...
     db["probe_rows"].insert_one({"key": "timer-1"})  # ... and added its row
-    writes = [("probe_docs", "update_one", {"filter": {"_id": doc_id, "version": 1},
-                                            "update": {"$inc": {"version": 1}}}),
-              ("probe_rows", "insert", {"document": {"key": "timer-1"}})]
+    writes = [
+        (
+            "probe_docs",
+            "update_one",
+            {"filter": {"_id": doc_id, "version": 1}, "update": {"$inc": {"version": 1}}},
+        ),
+        ("probe_rows", "insert", {"document": {"key": "timer-1"}}),
+    ]
     with pytest.raises(persistence.GuardFailed) as lost:
         persistence.commit_writes(writes, guards=[0])
     assert lost.value.failed == [0]
@@ -32,8 +37,10 @@ def test_writes_commit_together_or_not_at_all(clean_db):
     db = get_db()
     db["probe_rows"].create_index("key", unique=True)
     db["probe_rows"].insert_one({"key": "taken"})
-    writes = [("probe_docs", "insert", {"document": {"_id": ObjectId(), "n": 1}}),
-              ("probe_rows", "insert", {"document": {"key": "taken"}})]
+    writes = [
+        ("probe_docs", "insert", {"document": {"_id": ObjectId(), "n": 1}}),
+        ("probe_rows", "insert", {"document": {"key": "taken"}}),
+    ]
     with pytest.raises(Exception) as failed:
         persistence.commit_writes(writes)
     assert persistence.is_duplicate_key(failed.value)

@@ -26,13 +26,24 @@ PASSWORD = "demo-password-123"
 def test_seed_demo_is_idempotent_and_its_logins_work(clean_db):
     """Does seeding twice give the same practice, and can every returned login sign in?"""
     first = seed_demo(PASSWORD)
-    counts = (StaffMember.objects.count(), Client.objects.count(), Contact.objects.count(),
-              ContactLink.objects.count(), PortalAccount.objects.count())
+    counts = (
+        StaffMember.objects.count(),
+        Client.objects.count(),
+        Contact.objects.count(),
+        ContactLink.objects.count(),
+        PortalAccount.objects.count(),
+    )
     second = seed_demo(PASSWORD)
     assert first == second
     # Three more clients than before issue 15 (one intake in each state) and their portal accounts.
     assert counts == (3, 6, 1, 2, 5)
-    assert {entry["role"] for entry in first} == {"org_admin", "therapist", "front_desk", "client", "guardian"}
+    assert {entry["role"] for entry in first} == {
+        "org_admin",
+        "therapist",
+        "front_desk",
+        "client",
+        "guardian",
+    }
     for entry in first:
         assert accounts.check_password(entry["email"], entry["password"]) is not None
     org = Organization.get()
@@ -78,10 +89,19 @@ def test_demo_practice_is_lived_in_with_one_intake_in_each_state(clean_db):
     in_progress, open_tasks = intake_of("Alex")
     assert in_progress.status == "running" and "phq9" not in {t.form_key for t in open_tasks}
     assert {t.form_key for t in open_tasks if t.lane == "client"} == set(DEFAULT_PACKET)
-    assert Submission.objects(client=Client.objects.get(first_name="Alex").id, form_key="phq9", status="completed").count() == 1
+    assert (
+        Submission.objects(
+            client=Client.objects.get(first_name="Alex").id, form_key="phq9", status="completed"
+        ).count()
+        == 1
+    )
 
     waiting, open_tasks = intake_of("Jamie")
-    assert waiting.status == "running" and {t.role for t in open_tasks} == {"acknowledgement"} and len(open_tasks) == 2
+    assert (
+        waiting.status == "running"
+        and {t.role for t in open_tasks} == {"acknowledgement"}
+        and len(open_tasks) == 2
+    )
 
     filed, open_tasks = intake_of("Riley")
     assert filed.status == "completed" and open_tasks == []
@@ -90,8 +110,13 @@ def test_demo_practice_is_lived_in_with_one_intake_in_each_state(clean_db):
 
     therapist = StaffMember.objects.get(email="therapist@harbor.example")
     monday = today + timedelta(days=7 - today.weekday())
-    assert availability.open_slots(location="harbor_st", service_type_key="individual", date_from=monday,
-                                   date_to=monday, staff_id=therapist.id)
+    assert availability.open_slots(
+        location="harbor_st",
+        service_type_key="individual",
+        date_from=monday,
+        date_to=monday,
+        staff_id=therapist.id,
+    )
     alex = Client.objects.get(first_name="Alex")
     assert Appointment.objects(client=alex.id, status="booked").count() == 1
     invoice = Invoice.objects.get(client=alex.id)

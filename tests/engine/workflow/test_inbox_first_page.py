@@ -17,10 +17,26 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _fill(audience: str, dues: list) -> None:
-    Task._get_collection().insert_many([
-        {"instance_id": ObjectId(), "task_id": f"t{i}", "process_id": "p", "spec_name": "u", "name": "T",
-         "lane": "", "audience": audience, "form_key": None, "form_version_id": None, "client_id": None,
-         "status": "open", "due_at": due, "claimed_by": audience} for i, due in enumerate(dues)])
+    Task._get_collection().insert_many(
+        [
+            {
+                "instance_id": ObjectId(),
+                "task_id": f"t{i}",
+                "process_id": "p",
+                "spec_name": "u",
+                "name": "T",
+                "lane": "",
+                "audience": audience,
+                "form_key": None,
+                "form_version_id": None,
+                "client_id": None,
+                "status": "open",
+                "due_at": due,
+                "claimed_by": audience,
+            }
+            for i, due in enumerate(dues)
+        ]
+    )
 
 
 def _finds(database) -> int:
@@ -29,7 +45,11 @@ def _finds(database) -> int:
 
 
 def _sorted_ids(audience: str) -> list[str]:
-    rows = Task._get_collection().find({"status": "open", "audience": audience}).sort([("due_at", 1), ("_id", 1)])
+    rows = (
+        Task._get_collection()
+        .find({"status": "open", "audience": audience})
+        .sort([("due_at", 1), ("_id", 1)])
+    )
     return [str(r["_id"]) for r in rows]
 
 
@@ -70,9 +90,20 @@ def test_a_hint_of_another_queue_never_changes_the_page(clean_db, monkeypatch):
     near, far = (staff_actor(make_staff(roles=("therapist",))) for _ in range(2))
     _fill(f"staff:{near.id}", [NOW + timedelta(hours=h) for h in range(60)])
     fixed = datetime(2001, 1, 1, tzinfo=UTC)
-    _fill(f"staff:{far.id}", [datetime(1950, 1, 1, tzinfo=UTC), None, fixed, fixed, fixed, None,
-                              NOW + timedelta(days=365 * 60), datetime(2290, 1, 1, tzinfo=UTC),
-                              *[NOW + timedelta(minutes=m) for m in range(0, 40_000, 1000)]])
+    _fill(
+        f"staff:{far.id}",
+        [
+            datetime(1950, 1, 1, tzinfo=UTC),
+            None,
+            fixed,
+            fixed,
+            fixed,
+            None,
+            NOW + timedelta(days=365 * 60),
+            datetime(2290, 1, 1, tzinfo=UTC),
+            *[NOW + timedelta(minutes=m) for m in range(0, 40_000, 1000)],
+        ],
+    )
     want = _sorted_ids(f"staff:{far.id}")
     for page in range(1, 7):
         # far's own hint forgotten, the kind's left by near's queue: each page is a first page
@@ -80,7 +111,7 @@ def test_a_hint_of_another_queue_never_changes_the_page(clean_db, monkeypatch):
             del task_windows.HINTS[key]
         tasks.inbox(near, per_page=10)
         got = tasks.inbox(far, page=page, per_page=10)
-        assert [i["id"] for i in got["items"]] == want[(page - 1) * 10:page * 10], page
+        assert [i["id"] for i in got["items"]] == want[(page - 1) * 10 : page * 10], page
         assert got["has_more"] == (len(want) > page * 10)
 
 
@@ -89,19 +120,42 @@ def test_no_read_of_a_page_asks_the_database_to_sort(therapists, clean_db):
     Python, most of what a window costs it) and still show them in (due_at, _id) order?"""
     first, _second = therapists
     client = make_client(assigned_staff=[first.login.id])
-    Task._get_collection().insert_many([
-        {"instance_id": ObjectId(), "task_id": f"s{i}", "process_id": "p", "spec_name": "u", "name": "S",
-         "lane": "", "audience": "staff", "client_id": client.id, "status": "open",
-         "due_at": NOW + timedelta(hours=7 * i - 60)} for i in range(12)])
-    want = [str(r["_id"]) for r in Task._get_collection().find(
-        {"status": "open", "$or": [{"audience": f"staff:{first.id}"}, {"audience": "staff", "client_id": client.id}]}
-    ).sort([("due_at", 1), ("_id", 1)])]
+    Task._get_collection().insert_many(
+        [
+            {
+                "instance_id": ObjectId(),
+                "task_id": f"s{i}",
+                "process_id": "p",
+                "spec_name": "u",
+                "name": "S",
+                "lane": "",
+                "audience": "staff",
+                "client_id": client.id,
+                "status": "open",
+                "due_at": NOW + timedelta(hours=7 * i - 60),
+            }
+            for i in range(12)
+        ]
+    )
+    want = [
+        str(r["_id"])
+        for r in Task._get_collection()
+        .find(
+            {
+                "status": "open",
+                "$or": [{"audience": f"staff:{first.id}"}, {"audience": "staff", "client_id": client.id}],
+            }
+        )
+        .sort([("due_at", 1), ("_id", 1)])
+    ]
     clean_db.command("profile", 2)
     try:
         pages = [tasks.inbox(first, page=page) for page in (1, 2, 3)]
     finally:
         clean_db.command("profile", 0)
-    finds = [p["command"] for p in clean_db["system.profile"].find({"op": "query", "ns": f"{clean_db.name}.tasks"})]
+    finds = [
+        p["command"] for p in clean_db["system.profile"].find({"op": "query", "ns": f"{clean_db.name}.tasks"})
+    ]
     clean_db["system.profile"].drop()
     assert [i["id"] for p in pages for i in p["items"]] == want[:75]
     assert len(finds) >= 6 and [f for f in finds if f.get("sort")] == []

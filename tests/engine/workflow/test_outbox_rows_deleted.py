@@ -26,6 +26,7 @@ def test_a_performed_operation_leaves_no_row_and_a_repeat_skips(deployed, test_o
 
 def test_a_failed_operation_keeps_its_row_for_the_retry(deployed, test_operations):
     """Does an operation that failed for good keep its row (an admin's retry re-queues it)?"""
+
     def fails(**_):
         raise operations.OperationFailed("card declined", permanent=True)
 

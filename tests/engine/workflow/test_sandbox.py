@@ -15,15 +15,19 @@ from engine.workflow.scripting import RestrictedEnvironment, runs_inline
 ENV = RestrictedEnvironment()
 
 
-@pytest.mark.parametrize("expression", ["approved == True", "answers['age'] >= 18 and not minor",
-                                        "x.y if a else -b", "'yes' in choices"])
+@pytest.mark.parametrize(
+    "expression",
+    ["approved == True", "answers['age'] >= 18 and not minor", "x.y if a else -b", "'yes' in choices"],
+)
 def test_plain_conditions_run_in_process(expression):
     """Are conditions that only read and compare task data kept out of the child (no round trip)?"""
     assert runs_inline(expression)
 
 
-@pytest.mark.parametrize("expression", ["10 ** 10 ** 10", "'a' * n", "len(x)", "1 << 99", "[i for i in x]",
-                                        "f'{x:>{n}}'", "'%s' % x", "x[::2]"])
+@pytest.mark.parametrize(
+    "expression",
+    ["10 ** 10 ** 10", "'a' * n", "len(x)", "1 << 99", "[i for i in x]", "f'{x:>{n}}'", "'%s' % x", "x[::2]"],
+)
 def test_anything_that_computes_runs_in_the_child(expression):
     """Is every call, operator, comprehension, f-string and slice sent to the bounded child?"""
     assert not runs_inline(expression)
@@ -41,7 +45,10 @@ def test_script_results_cross_as_plain_data():
 def test_answers_from_the_child_cannot_name_code():
     """Does the parent refuse an answer that would build anything but plain data when loaded?"""
     assert sandbox._loads(pickle.dumps(("ok", {"at": datetime(2026, 1, 1)}, None))) == (
-        "ok", {"at": datetime(2026, 1, 1)}, None)
+        "ok",
+        {"at": datetime(2026, 1, 1)},
+        None,
+    )
     with pytest.raises(pickle.UnpicklingError):
         sandbox._loads(pickle.dumps(os.system))
 

@@ -29,30 +29,42 @@ def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def process(pid: str, *, script: str | None = None, timer: str | None = None, due: str | None = None) -> bytes:
+def process(
+    pid: str, *, script: str | None = None, timer: str | None = None, due: str | None = None
+) -> bytes:
     """start -> [timer: timeDate `timer`] -> [script task `script`] -> [user task, `due` expression] -> end."""
     nodes, order = [], ["start"]
     if timer is not None:
-        nodes.append(f'<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDate>'
-                     f'{_xml(timer)}</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>')
+        nodes.append(
+            f'<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDate>'
+            f"{_xml(timer)}</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"
+        )
         order.append("wait")
     if script is not None:
-        nodes.append(f'<bpmn:scriptTask id="work" name="Work"><bpmn:script>{_xml(script)}</bpmn:script>'
-                     f'</bpmn:scriptTask>')
+        nodes.append(
+            f'<bpmn:scriptTask id="work" name="Work"><bpmn:script>{_xml(script)}</bpmn:script>'
+            f"</bpmn:scriptTask>"
+        )
         order.append("work")
     if due is not None:
-        nodes.append(f'<bpmn:userTask id="review" name="Review"><bpmn:extensionElements>'
-                     f'<spiffworkflow:properties><spiffworkflow:property name="due" value="{_xml(due)}"/>'
-                     f'</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>')
+        nodes.append(
+            f'<bpmn:userTask id="review" name="Review"><bpmn:extensionElements>'
+            f'<spiffworkflow:properties><spiffworkflow:property name="due" value="{_xml(due)}"/>'
+            f"</spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>"
+        )
         order.append("review")
     order.append("done")
-    flows = "".join(f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>'
-                    for i, (a, b) in enumerate(zip(order, order[1:], strict=False)))
-    return (f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
-            f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-            f'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d_{pid}" targetNamespace="x">'
-            f'<bpmn:process id="{pid}" name="{pid}" isExecutable="true"><bpmn:startEvent id="start"/>'
-            f'{"".join(nodes)}<bpmn:endEvent id="done"/>{flows}</bpmn:process></bpmn:definitions>').encode()
+    flows = "".join(
+        f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}"/>'
+        for i, (a, b) in enumerate(zip(order, order[1:], strict=False))
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+        f'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        f'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d_{pid}" targetNamespace="x">'
+        f'<bpmn:process id="{pid}" name="{pid}" isExecutable="true"><bpmn:startEvent id="start"/>'
+        f'{"".join(nodes)}<bpmn:endEvent id="done"/>{flows}</bpmn:process></bpmn:definitions>'
+    ).encode()
 
 
 def saved(iid) -> dict:
@@ -117,6 +129,7 @@ def test_hole10_deploy_does_not_evaluate_timer_expressions(clean_db):
 def test_hole10_worker_stays_responsive(clean_db, scheduler):
     """With more runaway scripts than the worker has threads, does each fail its instance, and does an
     ordinary instance queued behind them still finish?"""
+
     def soon() -> dict:  # the timer fires on the worker, a moment after the start returned
         return {"fire_at": (datetime.now(UTC) + timedelta(seconds=3)).isoformat()}
 
@@ -124,10 +137,15 @@ def test_hole10_worker_stays_responsive(clean_db, scheduler):
     deploy(SYSTEM, process("timed_ordinary", timer="fire_at", script="note = 'done'"))
     runaways = [runtime.start("timed_runaway", data=soon()) for _ in range(3)]  # the worker has 2 threads
     ordinary = runtime.start("timed_ordinary", data=soon())
-    wait_for(lambda: saved(ordinary)["status"] == "completed", timeout=150, what="the ordinary instance to finish")
+    wait_for(
+        lambda: saved(ordinary)["status"] == "completed", timeout=150, what="the ordinary instance to finish"
+    )
     for iid in runaways:
-        doc = wait_for(lambda iid=iid: (d := saved(iid))["status"] == "errored" and d, timeout=60,
-                       what="the runaway instance to fail")
+        doc = wait_for(
+            lambda iid=iid: (d := saved(iid))["status"] == "errored" and d,
+            timeout=60,
+            what="the runaway instance to fail",
+        )
         assert TIME_WORDS.fullmatch(doc["error"]["message"]), doc["error"]
     for iid in [*runaways, ordinary]:  # each step ran on the worker, when its timer fired
         assert "timer_fired" in [e["kind"] for e in saved(iid)["history"]]

@@ -18,8 +18,11 @@ from tests.helpers import make_client, make_portal_account, make_staff
 @pytest.fixture()
 def people(deployed):
     client = make_client()
-    return {"staff": staff_actor(make_staff(roles=("org_admin",))), "client": client,
-            "portal": portal_actor(make_portal_account(client=client))}
+    return {
+        "staff": staff_actor(make_staff(roles=("org_admin",))),
+        "client": client,
+        "portal": portal_actor(make_portal_account(client=client)),
+    }
 
 
 def stored(iid) -> dict:
@@ -39,8 +42,11 @@ def finish_gateways(people) -> None:
 def finished_path(workflow) -> dict:
     """What a finished instance must still tell: the answers in task data and what the scripts wrote."""
     data = {t.task_spec.name: t.data for t in workflow.get_tasks()}
-    return {"approved": data["review"]["approved"], "note": data["review"]["note"],
-            "steps": data["finish"]["steps"]}
+    return {
+        "approved": data["review"]["approved"],
+        "note": data["review"]["note"],
+        "steps": data["finish"]["steps"],
+    }
 
 
 def test_running_and_finished_states_are_compressed_and_complete(people):
@@ -50,7 +56,9 @@ def test_running_and_finished_states_are_compressed_and_complete(people):
     running = stored(iid)
     assert isinstance(running["state_json"], bytes)
     assert len(running["state_json"]) * 2 < len(store.decode_state(running["state_json"]).encode())
-    assert json.loads(specs.dump_state(store.restore(running))) == json.loads(store.decode_state(running["state_json"]))
+    assert json.loads(specs.dump_state(store.restore(running))) == json.loads(
+        store.decode_state(running["state_json"])
+    )
 
     finish_gateways(people)
     doc = stored(iid)

@@ -38,9 +38,19 @@ def test_an_unknown_role_is_refused_naming_the_task(deployed):
     assert "'acknowledgment' is not a task role" in message and "acknowledgement" in message
     assert ProcessDefinition.objects.get(process_id="t_gateways").latest_version == 1
     script = '<bpmn:scriptTask id="prepare" name="Prepare">'
-    on_script = bpmn("t_gateways").decode().replace(script, script + (
-        "<bpmn:extensionElements><spiffworkflow:properties>" + prop("role", "approval")
-        + "</spiffworkflow:properties></bpmn:extensionElements>"))
+    on_script = (
+        bpmn("t_gateways")
+        .decode()
+        .replace(
+            script,
+            script
+            + (
+                "<bpmn:extensionElements><spiffworkflow:properties>"
+                + prop("role", "approval")
+                + "</spiffworkflow:properties></bpmn:extensionElements>"
+            ),
+        )
+    )
     assert "only a user task has a role" in rejected(on_script)["prepare"][0]
 
 
@@ -49,9 +59,13 @@ def test_a_role_without_what_it_needs_is_refused(deployed):
     refused, and one with it, whose expression compiles, deployed?"""
     details = rejected(with_review_properties(prop("role", "acknowledgement")))
     assert any("needs the property submittedForms" in m for m in details["review"])
-    details = rejected(with_review_properties(prop("role", "acknowledgement"), prop("submittedForms", "__import__")))
+    details = rejected(
+        with_review_properties(prop("role", "acknowledgement"), prop("submittedForms", "__import__"))
+    )
     assert any(m.startswith("submittedForms:") for m in details["review"])
-    ok = deploy(SYSTEM, with_review_properties(prop("role", "acknowledgement"), prop("submittedForms", "'t_review'")))
+    ok = deploy(
+        SYSTEM, with_review_properties(prop("role", "acknowledgement"), prop("submittedForms", "'t_review'"))
+    )
     assert ok == [{"process_id": "t_gateways", "number": 2, "created": True}]
 
 

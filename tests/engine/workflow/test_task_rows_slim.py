@@ -21,8 +21,11 @@ def test_open_rows_leave_out_empty_fields_and_done_rows_drop_the_spec_name(deplo
     tasks.complete(staff, review["id"], {"approved": True, "note": "fine"})
     done = Task._get_collection().find_one({"_id": ObjectId(review["id"])})
     assert done["status"] == "completed" and "spec_name" not in done and done["due_at"] is not None
-    undated = [r for r in Task._get_collection().find({"instance_id": iid, "status": "open"})
-               if not r.get("due_at") and not r.get("claimed_by")]
+    undated = [
+        r
+        for r in Task._get_collection().find({"instance_id": iid, "status": "open"})
+        if not r.get("due_at") and not r.get("claimed_by")
+    ]
     assert undated and all("due_at" not in r and "claimed_by" not in r for r in undated)
     listed = {t["id"] for t in tasks.inbox(staff, per_page=100)["items"]}
     assert {str(r["_id"]) for r in undated if r["lane"] == "staff"} <= listed
@@ -32,4 +35,8 @@ def test_open_rows_leave_out_empty_fields_and_done_rows_drop_the_spec_name(deplo
     assert {review["id"], str(staff_row["_id"])} <= set(completed)
     shown = completed[str(staff_row["_id"])]
     assert (shown["name"], shown["due_at"], shown["claimed_by"], shown["status"]) == (
-        staff_row["name"], None, None, "completed")
+        staff_row["name"],
+        None,
+        None,
+        "completed",
+    )

@@ -40,13 +40,17 @@ def test_identical_xml_is_not_a_new_version(deployed):
 
 def test_unknown_form_operation_lane_and_bad_scripts_are_named(deployed):
     """Does a rejected deploy name each bad element and leave the live version in place?"""
-    details = rejected(gateways(**{
-        'value="t_review"': 'value="no_such_form"',
-        'name="client"': 'name="martians"',
-        "steps = [\"prepared\"]": "import os",
-        "approved == True": "approved.__class__",
-        "'P2D'": "open('x')",
-    }))
+    details = rejected(
+        gateways(
+            **{
+                'value="t_review"': 'value="no_such_form"',
+                'name="client"': 'name="martians"',
+                'steps = ["prepared"]': "import os",
+                "approved == True": "approved.__class__",
+                "'P2D'": "open('x')",
+            }
+        )
+    )
     assert any("no_such_form" in m for m in details["review"])
     assert any("martians" in m for m in details["sign"])
     assert any("import" in m for m in details["prepare"])
@@ -72,8 +76,10 @@ def test_call_activity_needs_a_known_process(clean_db):
 def test_malformed_xml_and_no_process(clean_db):
     """Do malformed XML and a file without an executable process get a 422 with a reason?"""
     assert "bpmn" in rejected("<bpmn:definitions")
-    empty = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" '
-             'targetNamespace="x"></bpmn:definitions>')
+    empty = (
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" '
+        'targetNamespace="x"></bpmn:definitions>'
+    )
     assert "bpmn" in rejected(empty)
 
 

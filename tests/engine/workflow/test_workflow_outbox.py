@@ -126,5 +126,7 @@ def test_firing_a_timer_whose_task_moved_on_does_nothing(deployed):
     before = store.instances().find_one({"_id": iid})
     assert outbox.fire(timer.id) == "stale"
     after = store.instances().find_one({"_id": iid})
-    assert after["version"] == before["version"] and "timer_fired" not in [e["kind"] for e in after["history"]]
+    assert after["version"] == before["version"] and "timer_fired" not in [
+        e["kind"] for e in after["history"]
+    ]
     assert Timer.objects.get(id=timer.id).status == "cancelled"

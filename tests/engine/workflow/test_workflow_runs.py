@@ -102,8 +102,13 @@ def test_call_activity_reaches_guardian(people):
     client = people["client"]
     guardian = Contact(first_name="Gus", last_name="Guardian", email="gus@example.org")
     guardian.save()
-    ContactLink(contact=guardian, client=client, relationship="parent", is_guardian=True,
-                permissions=LinkPermissions(forms=True)).save()
+    ContactLink(
+        contact=guardian,
+        client=client,
+        relationship="parent",
+        is_guardian=True,
+        permissions=LinkPermissions(forms=True),
+    ).save()
     guardian_actor = portal_actor(make_portal_account(contact=guardian))
     iid = processes.start_process("t_parent", client_id=client.id)
     approve = only_task(guardian_actor)
@@ -121,9 +126,13 @@ def test_message_correlates_by_client(people):
     mine = processes.start_process("t_message", client_id=people["client"].id)
     theirs = processes.start_process("t_message", client_id=other.id)
     assert reload(mine)[0]["waiting_messages"] == ["payment_received"]
-    assert processes.correlate_message("payment_received", correlation={"client_id": str(other.id), "x": 1}) == []
-    reached = processes.correlate_message("payment_received", correlation={"client_id": str(people["client"].id)},
-                                          payload={"amount_cents": 500})
+    assert (
+        processes.correlate_message("payment_received", correlation={"client_id": str(other.id), "x": 1})
+        == []
+    )
+    reached = processes.correlate_message(
+        "payment_received", correlation={"client_id": str(people["client"].id)}, payload={"amount_cents": 500}
+    )
     assert reached == [str(mine)]
     doc, wf = reload(mine)
     assert doc["status"] == "completed" and doc["waiting_messages"] == []
@@ -134,7 +143,9 @@ def test_message_correlates_by_client(people):
 
 def test_boundary_timer_does_not_interrupt(people, scheduler):
     """Does a non-interrupting reminder timer fire (from task data) while the client task stays open?"""
-    iid = processes.start_process("t_reminder", client_id=people["client"].id, data={"reminder_cadence": "PT0.5S"})
+    iid = processes.start_process(
+        "t_reminder", client_id=people["client"].id, data={"reminder_cadence": "PT0.5S"}
+    )
     fill = only_task(people["portal"])
     wait_for(lambda: "timer_fired" in kinds(reload(iid)[0]), what="the reminder")
     _doc, wf = reload(iid)

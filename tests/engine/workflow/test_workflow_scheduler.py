@@ -17,7 +17,9 @@ def test_dirty_projection_is_repaired(deployed):
     """If a writer died after its save but before writing the inbox rows, does the sweep write them?"""
     iid = ObjectId(processes.start_process("t_gateways"))
     Task.objects(instance_id=iid).delete()  # as if the projection never ran
-    store.instances().update_one({"_id": iid}, {"$set": {"dirty": True, "updated_at": utcnow() - timedelta(minutes=1)}})
+    store.instances().update_one(
+        {"_id": iid}, {"$set": {"dirty": True, "updated_at": utcnow() - timedelta(minutes=1)}}
+    )
     assert scheduler.sweep_once()["repaired"] == 1
     assert [t.name for t in Task.objects(instance_id=iid, status="open")] == ["Review the request"]
     assert store.instances().find_one({"_id": iid})["dirty"] is False
@@ -35,7 +37,9 @@ def test_unsent_operation_is_relayed(deployed, worker):
     assert row.status == "pending" and row.operation == "test_flaky"
     OutboxMessage.objects(id=row.id).update_one(set__resend_at=utcnow() - timedelta(seconds=1))
     assert scheduler.sweep_once()["operations"] == 1
-    wait_for(lambda: store.instances().find_one({"_id": iid})["status"] == "completed", what="the relayed run")
+    wait_for(
+        lambda: store.instances().find_one({"_id": iid})["status"] == "completed", what="the relayed run"
+    )
 
 
 def test_shipped_bpmn_deployed_on_start(clean_db, tmp_path, monkeypatch):

@@ -51,7 +51,8 @@ def test_escape_is_refused(source, mode, words):
     with pytest.raises(ScriptRefused) as refused:
         run(source, {"x": "text"})
     assert words.lower() in refused.value.message.lower() or any(
-        words.lower() in m.lower() for m in refused.value.details["script"]), refused.value.message
+        words.lower() in m.lower() for m in refused.value.details["script"]
+    ), refused.value.message
 
 
 def test_runtime_attribute_walk_on_helper_is_refused():
@@ -82,7 +83,8 @@ def test_ordinary_scripts_work():
         "count = len(names)\n"
         "first, second = names\n"
         "label = 'n=%d' % count\n",
-        data)
+        data,
+    )
     assert data["total"] == 3 and data["upper"] == ["ANN", "BOB"]
     assert data["later"] == "2026-02-10T10:00:00+00:00" and data["gap"] == 31
     assert data["first"] == "Ann" and data["label"] == "n=2"

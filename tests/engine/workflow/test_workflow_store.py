@@ -44,8 +44,13 @@ def started(deployed):
 def test_dead_holder_is_taken_over_after_expiry(started):
     """Is an instance whose lease holder was killed taken over once the lease expires, and not before?"""
     staff, iid = started
-    child = subprocess.run([sys.executable, "-c", HOLD_AND_DIE.format(root=str(ROOT), iid=str(iid))],
-                           env=dict(os.environ), capture_output=True, text=True, timeout=60)
+    child = subprocess.run(
+        [sys.executable, "-c", HOLD_AND_DIE.format(root=str(ROOT), iid=str(iid))],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert child.stdout.strip() == "held" and child.returncode == -9
     held = store.instances().find_one({"_id": iid})
     assert held["lease_owner"].split(":")[1] != str(os.getpid())
@@ -102,10 +107,18 @@ def test_a_free_instance_is_one_without_a_live_lease(clean_db):
     from engine.models import utcnow
 
     now = utcnow()
-    rows = {"missing": {}, "null": {"lease_until": None}, "expired": {"lease_until": now - timedelta(seconds=1)},
-            "live": {"lease_until": now + timedelta(seconds=30)}}
+    rows = {
+        "missing": {},
+        "null": {"lease_until": None},
+        "expired": {"lease_until": now - timedelta(seconds=1)},
+        "live": {"lease_until": now + timedelta(seconds=30)},
+    }
     clean_db["lease_probe"].insert_many([{"k": k, **v} for k, v in rows.items()])
-    assert sorted(d["k"] for d in clean_db["lease_probe"].find(store._free(now))) == ["expired", "missing", "null"]
+    assert sorted(d["k"] for d in clean_db["lease_probe"].find(store._free(now))) == [
+        "expired",
+        "missing",
+        "null",
+    ]
 
 
 def test_update_then_read_claims_once_and_shows_the_claim(clean_db):
@@ -115,9 +128,14 @@ def test_update_then_read_claims_once_and_shows_the_claim(clean_db):
 
     rows = clean_db["claim_probe"]
     oid = rows.insert_one({"claimed_by": None, "n": 1}).inserted_id
-    first = persistence.update_then_read(rows, {"_id": oid, "claimed_by": None}, {"$set": {"claimed_by": "a"}})
+    first = persistence.update_then_read(
+        rows, {"_id": oid, "claimed_by": None}, {"$set": {"claimed_by": "a"}}
+    )
     assert first == {"_id": oid, "claimed_by": "a", "n": 1}
-    assert persistence.update_then_read(rows, {"_id": oid, "claimed_by": None}, {"$set": {"claimed_by": "b"}}) is None
+    assert (
+        persistence.update_then_read(rows, {"_id": oid, "claimed_by": None}, {"$set": {"claimed_by": "b"}})
+        is None
+    )
     assert rows.find_one({"_id": oid})["claimed_by"] == "a"
     with pytest.raises(ValueError):
         persistence.update_then_read(rows, {"claimed_by": "a"}, {"$set": {"n": 2}})

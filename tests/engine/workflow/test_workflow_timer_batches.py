@@ -21,7 +21,9 @@ def _start_due(n: int, *, seconds: float = 1.5) -> tuple[list[ObjectId], datetim
     saved = dispatch._dispatcher
     dispatch.set_dispatcher(None)
     try:
-        ids = [ObjectId(processes.start_process("t_timer", data={"fire_at": due.isoformat()})) for _ in range(n)]
+        ids = [
+            ObjectId(processes.start_process("t_timer", data={"fire_at": due.isoformat()})) for _ in range(n)
+        ]
     finally:
         dispatch.set_dispatcher(saved)
     return ids, due
@@ -84,7 +86,11 @@ def test_one_broken_instance_does_not_stop_the_batch(deployed):
     assert Timer.objects.get(id=rows[1]).status == "waiting"
     assert _fired_events(iids[1]) == 0
     store.instances().update_one({"_id": iids[1]}, {"$set": {"state_json": good_state}})
-    assert timers.fire_batch(rows) == {str(rows[0]): "skipped", str(rows[1]): "fired", str(rows[2]): "skipped"}
+    assert timers.fire_batch(rows) == {
+        str(rows[0]): "skipped",
+        str(rows[1]): "fired",
+        str(rows[2]): "skipped",
+    }
     assert [_fired_events(iid) for iid in iids] == [1, 1, 1]
 
 
@@ -103,8 +109,10 @@ def test_a_leased_instance_fires_after_its_lease(deployed):
     iids, due = _start_due(2)
     rows = _row_ids(iids)
     _wait_until(due)
-    store.instances().update_one({"_id": iids[0]}, {"$set": {
-        "lease_owner": "someone-else", "lease_until": utcnow() + timedelta(seconds=1)}})
+    store.instances().update_one(
+        {"_id": iids[0]},
+        {"$set": {"lease_owner": "someone-else", "lease_until": utcnow() + timedelta(seconds=1)}},
+    )
     assert set(timers.fire_batch(rows).values()) == {"fired"}
     assert [_fired_events(iid) for iid in iids] == [1, 1]
 

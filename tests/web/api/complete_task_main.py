@@ -26,8 +26,11 @@ def main() -> None:
     print("ready", flush=True)
     while not go.exists():
         time.sleep(0.001)
-    resp = client.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"approved": True}},
-                       headers={"Authorization": f"Bearer {token}"})
+    resp = client.post(
+        f"/api/v1/tasks/{task_id}/complete",
+        json={"data": {"approved": True}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     print(resp.status_code, flush=True)
 
 

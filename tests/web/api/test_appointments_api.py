@@ -11,15 +11,21 @@ from tests.helpers import api_login, make_client, make_portal_account
 
 def _slots(client, headers, days=3):
     on = (date.today() + timedelta(days=days)).isoformat()
-    resp = client.get(f"/api/v1/availability?location=main&service_type=individual&from={on}&to={on}",
-                      headers=headers)
+    resp = client.get(
+        f"/api/v1/availability?location=main&service_type=individual&from={on}&to={on}", headers=headers
+    )
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()["items"]
 
 
 def _booking(client_id, slot):
-    return {"client_id": str(client_id), "staff_id": slot["staff_id"], "location": "main",
-            "service_type": "individual", "start": slot["start"]}
+    return {
+        "client_id": str(client_id),
+        "staff_id": slot["staff_id"],
+        "location": "main",
+        "service_type": "individual",
+        "start": slot["start"],
+    }
 
 
 def test_two_clients_booking_the_same_slot_at_once_one_201_one_409(app, practice):
@@ -34,10 +40,14 @@ def test_two_clients_booking_the_same_slot_at_once_one_201_one_409(app, practice
 
     def attempt(http, headers, client_id):
         barrier.wait()
-        statuses.append(http.post("/api/v1/appointments", json=_booking(client_id, slot), headers=headers).status_code)
+        statuses.append(
+            http.post("/api/v1/appointments", json=_booking(client_id, slot), headers=headers).status_code
+        )
 
-    threads = [threading.Thread(target=attempt, args=(c1, h1, practice["minor"].id)),
-               threading.Thread(target=attempt, args=(c2, h2, other.id))]
+    threads = [
+        threading.Thread(target=attempt, args=(c1, h1, practice["minor"].id)),
+        threading.Thread(target=attempt, args=(c2, h2, other.id)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -50,8 +60,12 @@ def test_contact_without_appointments_permission_gets_404(client, practice):
     """Does the aunt (no appointments permission) get 404 when booking for the minor?"""
     aunt = api_login(client, practice["emails"]["aunt"])
     slot = _slots(client, aunt)[0]
-    assert client.post("/api/v1/appointments", json=_booking(practice["minor"].id, slot),
-                       headers=aunt).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/appointments", json=_booking(practice["minor"].id, slot), headers=aunt
+        ).status_code
+        == 404
+    )
 
 
 def test_late_cancellation_refused_then_cancel_outside_window_opens_slot(client, practice):
@@ -62,7 +76,9 @@ def test_late_cancellation_refused_then_cancel_outside_window_opens_slot(client,
     org.save()
     guardian = api_login(client, practice["emails"]["guardian"])
     slot = _slots(client, guardian)[0]
-    appt = client.post("/api/v1/appointments", json=_booking(practice["minor"].id, slot), headers=guardian).get_json()
+    appt = client.post(
+        "/api/v1/appointments", json=_booking(practice["minor"].id, slot), headers=guardian
+    ).get_json()
     resp = client.post(f"/api/v1/appointments/{appt['id']}/cancel", json={}, headers=guardian)
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "late_cancellation_refused"
     org.portal.cancellation_window_hours = 24
@@ -79,8 +95,11 @@ def test_flagged_late_cancellation(client, practice):
     org.portal.cancellation_window_hours = 168
     org.save()
     guardian = api_login(client, practice["emails"]["guardian"])
-    appt = client.post("/api/v1/appointments", json=_booking(practice["minor"].id, _slots(client, guardian)[0]),
-                       headers=guardian).get_json()
+    appt = client.post(
+        "/api/v1/appointments",
+        json=_booking(practice["minor"].id, _slots(client, guardian)[0]),
+        headers=guardian,
+    ).get_json()
     resp = client.post(f"/api/v1/appointments/{appt['id']}/cancel", json={}, headers=guardian)
     assert resp.status_code == 200 and resp.get_json()["late_cancellation"] is True
 
@@ -89,10 +108,15 @@ def test_upcoming_list_reschedule_and_ics(client, practice):
     """Does the guardian see the booking, move it, and download it as iCalendar?"""
     guardian = api_login(client, practice["emails"]["guardian"])
     first, _, third = _slots(client, guardian)[:3]
-    appt = client.post("/api/v1/appointments", json=_booking(practice["minor"].id, first), headers=guardian).get_json()
-    assert [a["id"] for a in client.get("/api/v1/appointments", headers=guardian).get_json()["items"]] == [appt["id"]]
-    moved = client.post(f"/api/v1/appointments/{appt['id']}/reschedule", json={"start": third["start"]},
-                        headers=guardian)
+    appt = client.post(
+        "/api/v1/appointments", json=_booking(practice["minor"].id, first), headers=guardian
+    ).get_json()
+    assert [a["id"] for a in client.get("/api/v1/appointments", headers=guardian).get_json()["items"]] == [
+        appt["id"]
+    ]
+    moved = client.post(
+        f"/api/v1/appointments/{appt['id']}/reschedule", json={"start": third["start"]}, headers=guardian
+    )
     assert moved.status_code == 200 and moved.get_json()["start"] == third["start"]
     ics = client.get(f"/api/v1/appointments/{appt['id']}/ics", headers=guardian)
     assert ics.status_code == 200 and ics.mimetype == "text/calendar"
@@ -118,7 +142,10 @@ def test_calendar_range_query_for_staff(client, practice):
     slot = _slots(client, staff)[0]
     client.post("/api/v1/appointments", json=_booking(practice["minor"].id, slot), headers=staff)
     start = datetime.fromisoformat(slot["start"])
-    inside = {"from": (start - timedelta(hours=1)).isoformat(), "to": (start + timedelta(hours=1)).isoformat()}
+    inside = {
+        "from": (start - timedelta(hours=1)).isoformat(),
+        "to": (start + timedelta(hours=1)).isoformat(),
+    }
     after = {"from": (start + timedelta(hours=1)).isoformat(), "to": (start + timedelta(days=1)).isoformat()}
     for rng, expected in ((inside, 1), (after, 0)):
         resp = client.get("/api/v1/appointments", query_string={"upcoming": "false", **rng}, headers=staff)

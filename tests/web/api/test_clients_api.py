@@ -18,8 +18,11 @@ def desk(client):
 
 def test_create_search_read_and_edit_a_client(client, desk):
     """Can front desk create, find by name, read (audited) and edit a client, with stale edits refused?"""
-    made = client.post("/api/v1/clients", json={"first_name": "Nora", "last_name": "Quist",
-                                                "date_of_birth": "1990-05-01"}, headers=desk)
+    made = client.post(
+        "/api/v1/clients",
+        json={"first_name": "Nora", "last_name": "Quist", "date_of_birth": "1990-05-01"},
+        headers=desk,
+    )
     assert made.status_code == 201, made.get_json()
     cid = made.get_json()["id"]
     make_client(last_name="Other")
@@ -32,7 +35,9 @@ def test_create_search_read_and_edit_a_client(client, desk):
     assert edited.status_code == 200 and edited.get_json()["version"] == 1
     stale = client.patch(f"/api/v1/clients/{cid}", json={"phone": "555-0102", "version": 0}, headers=desk)
     assert stale.status_code == 409 and stale.get_json()["error"]["code"] == "stale_version"
-    bad = client.post("/api/v1/clients", json={"first_name": "X", "last_name": "Y", "email": "nope"}, headers=desk)
+    bad = client.post(
+        "/api/v1/clients", json={"first_name": "X", "last_name": "Y", "email": "nope"}, headers=desk
+    )
     assert bad.status_code == 422 and "email" in bad.get_json()["error"]["details"]
     assert client.get("/api/v1/clients?per_page=1000", headers=desk).status_code == 422
 
@@ -57,16 +62,26 @@ def test_therapist_sees_only_assigned_clients(client):
     listed = client.get("/api/v1/clients", headers=headers).get_json()
     assert [c["id"] for c in listed["items"]] == [str(mine.id)]
     assert client.get(f"/api/v1/clients/{theirs.id}", headers=headers).status_code == 404
-    assert client.post("/api/v1/clients", json={"first_name": "A", "last_name": "B"}, headers=headers).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/clients", json={"first_name": "A", "last_name": "B"}, headers=headers
+        ).status_code
+        == 403
+    )
 
 
 def test_guardian_who_is_not_a_client_is_linked_to_two_minors_and_lists_both(client, desk):
     """Is a contact who is not a client linked to two minors, and does their account list both in /me?"""
     sam = make_client(first_name="Sam", date_of_birth=date(2012, 6, 1))
     ivy = make_client(first_name="Ivy", date_of_birth=date(2017, 6, 1))
-    person = {"first_name": "Jo", "last_name": "Rivera", "email": "jo@example.org", "relationship": "mother",
-              "is_guardian": True, "permissions": {"forms": True, "appointments": True, "payments": True,
-                                                   "messages": True}}
+    person = {
+        "first_name": "Jo",
+        "last_name": "Rivera",
+        "email": "jo@example.org",
+        "relationship": "mother",
+        "is_guardian": True,
+        "permissions": {"forms": True, "appointments": True, "payments": True, "messages": True},
+    }
     links = [client.post(f"/api/v1/clients/{c.id}/contacts", json=person, headers=desk) for c in (sam, ivy)]
     assert [r.status_code for r in links] == [201, 201]
     contact_ids = {r.get_json()["contact"]["id"] for r in links}
@@ -84,16 +99,27 @@ def test_link_edit_delete_and_errors(client, desk):
     """Can a link be edited and removed, with bad input 422, duplicates 409 and a disabled network 409?"""
     child, parent = make_client(), make_client()
     url = f"/api/v1/clients/{child.id}/contacts"
-    link = client.post(url, json={"client_id": str(parent.id), "relationship": "father"}, headers=desk).get_json()
+    link = client.post(
+        url, json={"client_id": str(parent.id), "relationship": "father"}, headers=desk
+    ).get_json()
     assert link["contact"]["client_id"] == str(parent.id)
-    assert client.post(url, json={"client_id": str(parent.id), "relationship": "father"},
-                       headers=desk).status_code == 409
+    assert (
+        client.post(
+            url, json={"client_id": str(parent.id), "relationship": "father"}, headers=desk
+        ).status_code
+        == 409
+    )
     assert client.post(url, json={"first_name": "No"}, headers=desk).status_code == 422
-    patched = client.patch(f"/api/v1/contact-links/{link['id']}", json={"permissions": {"messages": True}},
-                           headers=desk)
+    patched = client.patch(
+        f"/api/v1/contact-links/{link['id']}", json={"permissions": {"messages": True}}, headers=desk
+    )
     assert patched.status_code == 200 and patched.get_json()["permissions"]["messages"] is True
-    assert client.patch(f"/api/v1/contact-links/{link['id']}", json={"permissions": {"fly": True}},
-                        headers=desk).status_code == 422
+    assert (
+        client.patch(
+            f"/api/v1/contact-links/{link['id']}", json={"permissions": {"fly": True}}, headers=desk
+        ).status_code
+        == 422
+    )
     assert client.delete(f"/api/v1/contact-links/{link['id']}", headers=desk).status_code == 204
     assert client.delete(f"/api/v1/contact-links/{link['id']}", headers=desk).status_code == 404
     admin = api_login(client, make_staff(roles=("org_admin",)).email)

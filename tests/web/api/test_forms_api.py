@@ -21,8 +21,14 @@ def test_bad_definition_gets_422_listing_each_problem(client):
     """Does a bad definition get 422 with each problem at its JSON path, and leave nothing behind?"""
     admin = make_staff(roles=("org_admin",))
     h = api_login(client, admin.email)
-    bad = {"elements": [{"type": "text", "name": "a"}, {"type": "text", "name": "a", "visibleIf": "{nope} = 1"}]}
-    r = client.post("/api/v1/forms", json={"key": "bad_form", "kind": "intake", "title": "Bad", "definition": bad}, headers=h)
+    bad = {
+        "elements": [{"type": "text", "name": "a"}, {"type": "text", "name": "a", "visibleIf": "{nope} = 1"}]
+    }
+    r = client.post(
+        "/api/v1/forms",
+        json={"key": "bad_form", "kind": "intake", "title": "Bad", "definition": bad},
+        headers=h,
+    )
     assert r.status_code == 422
     assert set(r.get_json()["error"]["details"]) == {"$.elements[1].name", "$.elements[1].visibleIf"}
     assert client.get("/api/v1/forms/bad_form", headers=h).status_code == 404
@@ -32,8 +38,19 @@ def test_portal_client_fills_saves_and_submits(client):
     """Can a client resume saved answers, see field errors from the server, and submit a sealed form?"""
     admin = make_staff(roles=("org_admin",))
     h = api_login(client, admin.email)
-    assert client.post("/api/v1/forms", json={"key": "consent_adult", "kind": "intake", "title": "Consent",
-                                              "definition": _definition("consent_adult")}, headers=h).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/forms",
+            json={
+                "key": "consent_adult",
+                "kind": "intake",
+                "title": "Consent",
+                "definition": _definition("consent_adult"),
+            },
+            headers=h,
+        ).status_code
+        == 201
+    )
     r = client.post("/api/v1/forms/consent_adult/publish", headers=h)
     assert r.status_code == 201 and r.get_json()["number"] == 1
     person = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org")
@@ -63,4 +80,7 @@ def test_portal_client_fills_saves_and_submits(client):
     img = client.get(f"/api/v1/submissions/{sub['id']}/files/{file_id}", headers=h)
     assert img.status_code == 200 and img.mimetype == "image/png"
     other = make_portal_account(client=make_client())
-    assert client.get(f"/api/v1/submissions/{sub['id']}", headers=api_login(client, other.email)).status_code == 404
+    assert (
+        client.get(f"/api/v1/submissions/{sub['id']}", headers=api_login(client, other.email)).status_code
+        == 404
+    )

@@ -29,8 +29,11 @@ def test_guardian_reads_and_posts_in_minors_thread(client, family):
 def test_contact_without_messages_permission_gets_404(client, family):
     """Does a contact without the messages permission get 404 on the thread, on posting and on attachments?"""
     url = f"/api/v1/clients/{family['minor'].id}/messages"
-    posted = client.post(url, data={"body": "letter", "attachments": (io.BytesIO(PDF), "a.pdf")},
-                         headers=_login(client, family, "guardian")).get_json()
+    posted = client.post(
+        url,
+        data={"body": "letter", "attachments": (io.BytesIO(PDF), "a.pdf")},
+        headers=_login(client, family, "guardian"),
+    ).get_json()
     aunt = _login(client, family, "aunt")
     assert client.get(url, headers=aunt).status_code == 404
     assert client.post(url, json={"body": "hi"}, headers=aunt).status_code == 404
@@ -40,12 +43,18 @@ def test_contact_without_messages_permission_gets_404(client, family):
 def test_attachment_round_trips_byte_for_byte(client, family):
     """Does a multipart attachment come back byte for byte, as a download that is never sniffed?"""
     url = f"/api/v1/clients/{family['minor'].id}/messages"
-    resp = client.post(url, data={"body": "scan", "attachments": (io.BytesIO(PDF), "scan é.pdf")},
-                       headers=_login(client, family, "guardian"), content_type="multipart/form-data")
+    resp = client.post(
+        url,
+        data={"body": "scan", "attachments": (io.BytesIO(PDF), "scan é.pdf")},
+        headers=_login(client, family, "guardian"),
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 201, resp.get_json()
     message = resp.get_json()
     assert message["attachments"][0]["filename"] == "scan é.pdf"
-    got = client.get(f"/api/v1/messages/{message['id']}/attachments/0", headers=_login(client, family, "staff"))
+    got = client.get(
+        f"/api/v1/messages/{message['id']}/attachments/0", headers=_login(client, family, "staff")
+    )
     assert got.status_code == 200 and got.data == PDF
     assert got.headers["Content-Type"] == "application/pdf"
     assert got.headers["X-Content-Type-Options"] == "nosniff"
@@ -74,13 +83,18 @@ def test_executable_renamed_pdf_is_415_and_oversized_is_413_nothing_stored(clien
     url = f"/api/v1/clients/{family['minor'].id}/messages"
     headers = _login(client, family, "guardian")
     before = files.count_files()
-    resp = client.post(url, data={"body": "x", "attachments": (io.BytesIO(b"MZ\x90\x00" + b"\0" * 64), "bill.pdf")},
-                       headers=headers)
+    resp = client.post(
+        url,
+        data={"body": "x", "attachments": (io.BytesIO(b"MZ\x90\x00" + b"\0" * 64), "bill.pdf")},
+        headers=headers,
+    )
     assert resp.status_code == 415 and resp.get_json()["error"]["code"] == "unsupported_media_type"
     config.install(settings.with_(max_upload_mb=1))  # a 1 MB limit keeps the test light
     try:
         big = b"%PDF-1.4" + b"0" * (1024 * 1024)
-        resp = client.post(url, data={"body": "x", "attachments": (io.BytesIO(big), "big.pdf")}, headers=headers)
+        resp = client.post(
+            url, data={"body": "x", "attachments": (io.BytesIO(big), "big.pdf")}, headers=headers
+        )
     finally:
         config.install(settings)
     assert resp.status_code == 413 and resp.get_json()["error"]["code"] == "too_large"

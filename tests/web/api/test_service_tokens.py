@@ -9,7 +9,9 @@ from tests.helpers import api_login, login_as, make_client, make_staff
 
 
 def _create(client, admin, name, permissions):
-    resp = client.post("/api/v1/service-tokens", headers=admin, json={"name": name, "permissions": permissions})
+    resp = client.post(
+        "/api/v1/service-tokens", headers=admin, json={"name": name, "permissions": permissions}
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
@@ -25,8 +27,14 @@ def test_read_only_token_reads_is_refused_a_write_and_is_refused_after_revocatio
     read = client.get(f"/api/v1/clients/{person.id}", headers=bearer)
     assert read.status_code == 200 and read.get_json()["last_name"] == "Reed"
     assert client.get("/api/v1/clients", headers=bearer).status_code == 200
-    assert client.patch(f"/api/v1/clients/{person.id}", headers=bearer, json={"last_name": "X"}).status_code == 403
-    assert client.post("/api/v1/clients", headers=bearer, json={"first_name": "A", "last_name": "B"}).status_code == 403
+    assert (
+        client.patch(f"/api/v1/clients/{person.id}", headers=bearer, json={"last_name": "X"}).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/v1/clients", headers=bearer, json={"first_name": "A", "last_name": "B"}).status_code
+        == 403
+    )
     assert client.get("/api/v1/service-tokens", headers=bearer).status_code == 403
     # It is no person: no /me, no password, no portal.
     assert client.get("/api/v1/me", headers=bearer).status_code == 403
@@ -46,15 +54,23 @@ def test_tokens_carry_only_granted_permissions(client):
     admin_member = make_staff(roles=("org_admin",))
     admin = api_login(client, admin_member.email)
     desk = api_login(client, make_staff(roles=("front_desk",), permissions=["integrations.manage"]).email)
-    refused = client.post("/api/v1/service-tokens", headers=desk, json={"name": "x", "permissions": ["staff.manage"]})
+    refused = client.post(
+        "/api/v1/service-tokens", headers=desk, json={"name": "x", "permissions": ["staff.manage"]}
+    )
     assert refused.status_code == 422 and "permissions" in refused.get_json()["error"]["details"]
-    unknown = client.post("/api/v1/service-tokens", headers=admin, json={"name": "x", "permissions": ["root"]})
+    unknown = client.post(
+        "/api/v1/service-tokens", headers=admin, json={"name": "x", "permissions": ["root"]}
+    )
     assert unknown.status_code == 422
     person = make_client()
     blind = {"Authorization": f"Bearer {_create(client, admin, 'Forms', ['dynamic_forms.manage'])['token']}"}
     assert client.get(f"/api/v1/clients/{person.id}", headers=blind).status_code == 403
-    assert client.get("/api/v1/forms", headers=blind).status_code == 403  # a staff route reading no permission
-    writer = {"Authorization": f"Bearer {_create(client, admin, 'EHR', ['clients.view_all', 'clients.manage'])['token']}"}
+    assert (
+        client.get("/api/v1/forms", headers=blind).status_code == 403
+    )  # a staff route reading no permission
+    writer = {
+        "Authorization": f"Bearer {_create(client, admin, 'EHR', ['clients.view_all', 'clients.manage'])['token']}"
+    }
     made = client.post("/api/v1/clients", headers=writer, json={"first_name": "New", "last_name": "Person"})
     assert made.status_code == 201 and made.get_json()["assigned_staff"] == []
     # Pages are for people: a bearer service token opens none.
@@ -65,8 +81,10 @@ def test_admin_page_creates_shows_once_and_revokes(client):
     """Does the admin page create a token showing it once, list it by name with permission labels, and revoke it?"""
     admin = make_staff(roles=("org_admin",))
     csrf = login_as(client, admin.email)
-    page = client.post("/admin/service-tokens", data={"csrf_token": csrf["X-CSRFToken"], "name": "Spreadsheet",
-                                                      "permissions": ["clients.view_all"]})
+    page = client.post(
+        "/admin/service-tokens",
+        data={"csrf_token": csrf["X-CSRFToken"], "name": "Spreadsheet", "permissions": ["clients.view_all"]},
+    )
     html = page.get_data(as_text=True)
     assert page.status_code == 201 and "pst_" in html and "See every client" in html
     listing = client.get("/admin/service-tokens").get_data(as_text=True)
@@ -95,9 +113,19 @@ def test_a_token_holding_every_permission_never_gets_a_server_error(client, app)
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or "logout" in rule.rule or "password" in rule.rule:
             continue
-        url = _re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(person.id) if m.group(1) == "client_id" else (
-            "0" if m.group(0).startswith("<int:") else missing), rule.rule)
+        url = _re.sub(
+            r"<(?:\w+:)?(\w+)>",
+            lambda m: (
+                str(person.id)
+                if m.group(1) == "client_id"
+                else ("0" if m.group(0).startswith("<int:") else missing)
+            ),
+            rule.rule,
+        )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            resp = client.open(url, method=method, headers=bearer,
-                               json={} if method in ("POST", "PUT", "PATCH") else None)
-            assert resp.status_code < 500, f"{method} {rule.rule}: {resp.status_code} {resp.get_data()[:300]!r}"
+            resp = client.open(
+                url, method=method, headers=bearer, json={} if method in ("POST", "PUT", "PATCH") else None
+            )
+            assert resp.status_code < 500, (
+                f"{method} {rule.rule}: {resp.status_code} {resp.get_data()[:300]!r}"
+            )

@@ -17,11 +17,17 @@ def admin(client, s_flow):
 
 
 def _unknown_form_xml() -> str:
-    return bpmn("s_flow_v2").decode().replace('<spiffworkflow:property name="formKey" value="s_ack"/></spiffworkflow:properties>\n'
-                                              '      </bpmn:extensionElements>\n      <bpmn:incoming>f3</bpmn:incoming>',
-                                              '<spiffworkflow:property name="formKey" value="no_such_form"/>'
-                                              '</spiffworkflow:properties>\n      </bpmn:extensionElements>\n'
-                                              '      <bpmn:incoming>f3</bpmn:incoming>')
+    return (
+        bpmn("s_flow_v2")
+        .decode()
+        .replace(
+            '<spiffworkflow:property name="formKey" value="s_ack"/></spiffworkflow:properties>\n'
+            "      </bpmn:extensionElements>\n      <bpmn:incoming>f3</bpmn:incoming>",
+            '<spiffworkflow:property name="formKey" value="no_such_form"/>'
+            "</spiffworkflow:properties>\n      </bpmn:extensionElements>\n"
+            "      <bpmn:incoming>f3</bpmn:incoming>",
+        )
+    )
 
 
 def test_deploy_naming_a_missing_form_is_422_and_keeps_the_live_version(client, admin):
@@ -39,7 +45,9 @@ def test_deploy_naming_a_missing_form_is_422_and_keeps_the_live_version(client, 
     good = client.post("/api/v1/processes/check", json={"bpmn": bpmn("s_flow_v2").decode()}, headers=admin)
     assert good.status_code == 200 and good.get_json()["processes"][0]["form_keys"] == ["s_ack"]
     changes = good.get_json()["processes"][0]["changes"]
-    assert changes["from_version"] == 1 and changes["processes"]["s_flow"]["added"] == ["welcome_call (Make the welcome call)"]
+    assert changes["from_version"] == 1 and changes["processes"]["s_flow"]["added"] == [
+        "welcome_call (Make the welcome call)"
+    ]
     assert ProcessDefinition.objects.get(process_id="s_flow").latest_version == 1  # checking stores nothing
 
 
@@ -49,9 +57,13 @@ def test_migration_over_http_preview_run_poll_and_roll_back(client, admin, worke
     moving = runtime.start("s_flow", data={"packet": ["s_form_a"]})
     past = runtime.start("s_flow", data={"packet": ["s_form_a"]})
     for data in ({"answer": "x"}, {"ok": True}):
-        runtime.complete_task(past, Task.objects(instance_id=past, status="open").first().task_id, data, by="t")
-    assert client.post("/api/v1/processes", json={"bpmn": bpmn("s_flow_v2").decode()},
-                       headers=admin).status_code == 201
+        runtime.complete_task(
+            past, Task.objects(instance_id=past, status="open").first().task_id, data, by="t"
+        )
+    assert (
+        client.post("/api/v1/processes", json={"bpmn": bpmn("s_flow_v2").decode()}, headers=admin).status_code
+        == 201
+    )
     body = {"process_id": "s_flow", "to_version": 2}
     preview = client.post("/api/v1/process-instances/migrate/preview", json=body, headers=admin).get_json()
     assert (preview["total"], preview["can_move"], preview["refused"]) == (2, 1, 1)
@@ -101,8 +113,11 @@ def test_diagrams_have_a_layout_and_element_states(client, admin):
 def test_studio_api_needs_workflows_manage(client, s_flow):
     """Is a therapist (no workflows.manage) refused by every studio endpoint?"""
     headers = api_login(client, make_staff(roles=("therapist",)).email)
-    for method, path in (("post", "/api/v1/process-instances/migrate/preview"),
-                         ("post", "/api/v1/process-instances/migrate"), ("get", "/api/v1/studio/catalog"),
-                         ("get", "/api/v1/processes/s_flow/diagram")):
+    for method, path in (
+        ("post", "/api/v1/process-instances/migrate/preview"),
+        ("post", "/api/v1/process-instances/migrate"),
+        ("get", "/api/v1/studio/catalog"),
+        ("get", "/api/v1/processes/s_flow/diagram"),
+    ):
         body = {"process_id": "s_flow", "to_version": 1} if method == "post" else None
         assert getattr(client, method)(path, json=body, headers=headers).status_code == 403

@@ -30,8 +30,11 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _start(client, admin, person) -> str:
-    resp = client.post("/api/v1/process-instances", headers=admin,
-                       json={"process_id": "t_check", "client_id": str(person.id)})
+    resp = client.post(
+        "/api/v1/process-instances",
+        headers=admin,
+        json={"process_id": "t_check", "client_id": str(person.id)},
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()["id"]
 
@@ -65,8 +68,18 @@ def test_one_filtered_call_finds_a_new_instances_task(client):
     assert len(_tasks(client, admin, client_id=str(person.id), lane="staff")) == 4
     assert _tasks(client, admin, process_instance_id=iid, lane="client") == []
     assert _tasks(client, admin, process_instance_id=iid, form_key="phq9") == []
-    assert len(_tasks(client, admin, process_instance_id=iid, due_after=later.isoformat(),
-                      due_before=soon.isoformat())) == 1
+    assert (
+        len(
+            _tasks(
+                client,
+                admin,
+                process_instance_id=iid,
+                due_after=later.isoformat(),
+                due_before=soon.isoformat(),
+            )
+        )
+        == 1
+    )
     assert _tasks(client, admin, process_instance_id=iid, due_after=soon.isoformat()) == []
     assert len(_tasks(client, admin, lane="staff", due_after=later.isoformat())) == 4
     assert _tasks(client, admin, process_instance_id=others[0], status="completed") == []
@@ -75,7 +88,9 @@ def test_one_filtered_call_finds_a_new_instances_task(client):
 def test_unknown_query_parameters_are_422_naming_them(client):
     """Is an unknown filter refused with 422 naming it, on GET /tasks and on routes that take no query?"""
     admin = api_login(client, make_staff(roles=("org_admin",)).email)
-    resp = client.get("/api/v1/tasks", headers=admin, query_string={"process_instance": "x", "status": "open"})
+    resp = client.get(
+        "/api/v1/tasks", headers=admin, query_string={"process_instance": "x", "status": "open"}
+    )
     assert resp.status_code == 422
     error = resp.get_json()["error"]
     assert error["code"] == "validation_failed" and list(error["details"]) == ["process_instance"]

@@ -39,7 +39,16 @@ def test_inbox_claim_complete_over_http(client, world):
     """Can staff list, claim and complete a task, with 422 for bad answers and 409 the second time?"""
     admin = api_login(client, world["admin"].email)
     [task] = inbox(client, admin)
-    assert set(task) >= {"id", "name", "lane", "status", "client_id", "process_instance_id", "form", "prefill"}
+    assert set(task) >= {
+        "id",
+        "name",
+        "lane",
+        "status",
+        "client_id",
+        "process_instance_id",
+        "form",
+        "prefill",
+    }
     assert task["form"]["pages"][0]["elements"][0]["name"] == "approved"
     one = client.get(f"/api/v1/tasks/{task['id']}", headers=admin).get_json()
     assert one["id"] == task["id"] and one["prefill"] == {}
@@ -53,9 +62,13 @@ def test_inbox_claim_complete_over_http(client, world):
     assert claimed["claimed_by"] == f"staff:{world['admin'].id}"
     assert [t["id"] for t in inbox(client, admin, scope="mine")] == [task["id"]]
 
-    resp = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"approved": True}}, headers=admin)
+    resp = client.post(
+        f"/api/v1/tasks/{task['id']}/complete", json={"data": {"approved": True}}, headers=admin
+    )
     assert resp.status_code == 200 and resp.get_json()["status"] == "completed"
-    again = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"approved": True}}, headers=admin)
+    again = client.post(
+        f"/api/v1/tasks/{task['id']}/complete", json={"data": {"approved": True}}, headers=admin
+    )
     assert again.status_code == 409
     names = sorted(t["name"] for t in inbox(client, admin))
     assert names == ["File the paperwork"]  # the client's task is not in a staff inbox
@@ -84,10 +97,16 @@ def test_not_yours_is_404(client, world):
         headers = api_login(client, email)
         assert inbox(client, headers) == []
         for path in (f"/api/v1/tasks/{task['id']}", f"/api/v1/tasks/{task['id']}/complete"):
-            resp = (client.get(path, headers=headers) if path.endswith(task["id"])
-                    else client.post(path, json={"data": {"approved": True}}, headers=headers))
+            resp = (
+                client.get(path, headers=headers)
+                if path.endswith(task["id"])
+                else client.post(path, json={"data": {"approved": True}}, headers=headers)
+            )
             assert resp.status_code == 404, path
-    assert client.get("/api/v1/tasks/not-an-id", headers=api_login(client, world["admin"].email)).status_code == 404
+    assert (
+        client.get("/api/v1/tasks/not-an-id", headers=api_login(client, world["admin"].email)).status_code
+        == 404
+    )
     assert client.get("/api/v1/tasks").status_code == 401
 
 
@@ -99,9 +118,16 @@ def test_two_processes_complete_one_task(client, world, tmp_path):
     [task] = inbox(client, {"Authorization": f"Bearer {token}"})
     before = store.instances().find_one({"_id": world_id(world)})["version"]
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests/web/api/complete_task_main.py"), task["id"], token,
-                               str(go)], cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "tests/web/api/complete_task_main.py"), task["id"], token, str(go)],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         assert p.stdout.readline().strip() == "ready"
     go.touch()

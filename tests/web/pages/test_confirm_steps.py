@@ -23,7 +23,9 @@ def _post(client, path, csrf, data):
 def _confirm_form(page: str) -> tuple[str, dict]:
     """The fallback page's form: where it posts and the fields it sends (csrf_token left out)."""
     action = re.search(r'<form method="post" action="([^"]+)" class="confirm-actions">', page).group(1)
-    form = page[page.index('class="confirm-actions"'):page.index("</form>", page.index('class="confirm-actions"'))]
+    form = page[
+        page.index('class="confirm-actions"') : page.index("</form>", page.index('class="confirm-actions"'))
+    ]
     fields = {k: html_lib.unescape(v) for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', form)}
     fields.pop("csrf_token", None)
     return html_lib.unescape(action), fields
@@ -31,7 +33,9 @@ def _confirm_form(page: str) -> tuple[str, dict]:
 
 def _slot(practice) -> dict:
     on = date.today() + timedelta(days=3)
-    return availability.open_slots(location="main", service_type_key="individual", date_from=on, date_to=on)[0]
+    return availability.open_slots(location="main", service_type_key="individual", date_from=on, date_to=on)[
+        0
+    ]
 
 
 def _text(resp) -> str:
@@ -63,8 +67,14 @@ def test_booking_asks_first_names_the_service_and_books_only_once_confirmed(clie
 def test_portal_cancel_asks_first_and_cancels_only_once_confirmed(client, practice):
     """Does cancelling from the portal without the confirmation keep the appointment and ask, naming it?"""
     slot = _slot(practice)
-    appt = scheduling.book(practice["guardian"], client_id=practice["minor"].id, staff_id=slot["staff_id"],
-                           location="main", service_type_key="individual", start=slot["start"])
+    appt = scheduling.book(
+        practice["guardian"],
+        client_id=practice["minor"].id,
+        staff_id=slot["staff_id"],
+        location="main",
+        service_type_key="individual",
+        start=slot["start"],
+    )
     csrf = login_as(client, practice["emails"]["guardian"])
     asked = _post(client, f"/portal/appointments/{appt['id']}/cancel", csrf, {"reason": "sick"})
     assert asked.status_code == 200 and Appointment.objects.get(id=appt["id"]).status == "booked"
@@ -81,25 +91,43 @@ def test_portal_cancel_asks_first_and_cancels_only_once_confirmed(client, practi
 def test_staff_cancel_asks_first_naming_the_client(client, practice):
     """Does a therapist's cancel without the confirmation keep the appointment and ask, naming the client?"""
     slot = _slot(practice)
-    appt = scheduling.book(practice["guardian"], client_id=practice["minor"].id, staff_id=slot["staff_id"],
-                           location="main", service_type_key="individual", start=slot["start"])
+    appt = scheduling.book(
+        practice["guardian"],
+        client_id=practice["minor"].id,
+        staff_id=slot["staff_id"],
+        location="main",
+        service_type_key="individual",
+        start=slot["start"],
+    )
     csrf = login_as(client, practice["emails"]["staff"])
     listing = _text(client.get("/staff/appointments"))
     name = practice["minor"].display_name
     assert f'data-confirm="Cancel Individual with {name} on ' in listing
-    asked = _post(client, f"/staff/appointments/{appt['id']}", csrf, {"action": "cancel", "telehealth_url": ""})
+    asked = _post(
+        client, f"/staff/appointments/{appt['id']}", csrf, {"action": "cancel", "telehealth_url": ""}
+    )
     assert asked.status_code == 200 and Appointment.objects.get(id=appt["id"]).status == "booked"
     assert f"Cancel Individual with {name} on " in _text(asked)
-    assert _post(client, f"/staff/appointments/{appt['id']}", csrf,
-                 {"action": "cancel", "telehealth_url": "", "confirmed": "yes"}).status_code == 303
+    assert (
+        _post(
+            client,
+            f"/staff/appointments/{appt['id']}",
+            csrf,
+            {"action": "cancel", "telehealth_url": "", "confirmed": "yes"},
+        ).status_code
+        == 303
+    )
     assert Appointment.objects.get(id=appt["id"]).status == "cancelled"
 
 
 def test_void_asks_first_naming_invoice_client_and_amount(client, family):
     """Does voiding without the confirmation leave the invoice open and ask "Void invoice INV-… for <client>
     ($125.00)?", and does the page's Confirm void it?"""
-    inv = billing.create_invoice(SYSTEM, family["minor"].id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 12500}]})
+    inv = billing.create_invoice(
+        SYSTEM,
+        family["minor"].id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 12500}]},
+    )
     desk = make_staff(roles=("front_desk",))
     csrf = login_as(client, desk.email)
     name = family["minor"].display_name

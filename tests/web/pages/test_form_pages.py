@@ -51,7 +51,9 @@ def test_staff_accepts_a_proposed_change_on_the_page(client):
 
     publish_shipped_form("demographics")
     person = make_client(first_name="Ada", last_name="Lovelace", phone="555-0100")
-    sub = submissions.complete(SYSTEM, person.id, "demographics", {**VALID["demographics"], "phone": "555-0199"})
+    sub = submissions.complete(
+        SYSTEM, person.id, "demographics", {**VALID["demographics"], "phone": "555-0199"}
+    )
     staff = make_staff(roles=("org_admin",))
     headers = login_as(client, staff.email)
     html = client.get(f"/staff/submissions/{sub.id}").get_data(as_text=True)

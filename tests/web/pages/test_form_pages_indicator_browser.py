@@ -17,22 +17,33 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[3]
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 TITLES = ["About you", "Your week", "Your sleep", "Anything else"]
-FORM = {"title": "Check-in", "pages": [
-    {"name": f"p{i}", "title": title, "elements": [{"type": "text", "name": f"q{i}", "title": f"Question {i + 1}"}]}
-    for i, title in enumerate(TITLES)]}
+FORM = {
+    "title": "Check-in",
+    "pages": [
+        {
+            "name": f"p{i}",
+            "title": title,
+            "elements": [{"type": "text", "name": f"q{i}", "title": f"Question {i + 1}"}],
+        }
+        for i, title in enumerate(TITLES)
+    ],
+}
 
 
 def _serious(page) -> list[dict]:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: ./dev setup installs axe-core from web/package.json")
     page.add_script_tag(content=AXE.read_text())
-    found = page.evaluate("async () => (await axe.run(document)).violations"
-                          ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))")
+    found = page.evaluate(
+        "async () => (await axe.run(document)).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}],
-                         ids=["desktop", "phone"])
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"]
+)
 def test_multi_page_form_shows_page_of_pages_and_passes_axe(live_server, browser, viewport):
     """Does a four-page form show "Page 1 of 4 — About you", move to "Page 2 of 4 — Your week" (bar at 2
     of 4) on Next, and pass axe with no serious violation on both pages, at this width?"""
@@ -53,8 +64,10 @@ def test_multi_page_form_shows_page_of_pages_and_passes_axe(live_server, browser
     assert _serious(page) == []
     page.locator(".sd-navigation__next-btn").click()
     label.get_by_text("Page 2 of 4 — Your week").wait_for()
-    assert page.evaluate("[document.getElementById('form-page-progress').value,"
-                         " document.getElementById('form-page-progress').max]") == [2, 4]
+    assert page.evaluate(
+        "[document.getElementById('form-page-progress').value,"
+        " document.getElementById('form-page-progress').max]"
+    ) == [2, 4]
     assert _serious(page) == []
     assert sticking_out(page) == []
     context.close()

@@ -25,8 +25,11 @@ def _refusing_pages(app) -> None:
     bp = Blueprint("refusal_test_pages", __name__, url_prefix="/refusal-test")
 
     def form_again(exc):
-        return render_template_string('<input name="name" value="{{ v }}"><p class="field-error">{{ e }}</p>',
-                                      v=request.args.get("name", ""), e=exc.details["name"][0]), 422
+        return render_template_string(
+            '<input name="name" value="{{ v }}"><p class="field-error">{{ e }}</p>',
+            v=request.args.get("name", ""),
+            e=exc.details["name"][0],
+        ), 422
 
     @bp.get("/form")
     @public
@@ -55,8 +58,13 @@ def _refusing_pages(app) -> None:
     @public
     def go_back_naming_fields():
         on_refusal("/login")
-        raise ValidationFailed("some fields are invalid", details={"card.exp_month": ["Not a valid integer."],
-                                                                  "line_items.0.amount_cents": ["must be whole cents"]})
+        raise ValidationFailed(
+            "some fields are invalid",
+            details={
+                "card.exp_month": ["Not a valid integer."],
+                "line_items.0.amount_cents": ["must be whole cents"],
+            },
+        )
 
     @bp.get("/page-gone")
     @public
@@ -123,4 +131,7 @@ def test_a_portal_action_refused_by_the_service_flashes_and_a_missing_right_is_n
     assert '<p class="flash flash-error" role="status">write a message or attach a file' in html
     client.post("/logout", data={"csrf_token": csrf["X-CSRFToken"]})
     csrf = login_as(client, family["emails"]["aunt"])
-    assert client.post("/portal/messages", data={"body": "hi", "csrf_token": csrf["X-CSRFToken"]}).status_code == 404
+    assert (
+        client.post("/portal/messages", data={"body": "hi", "csrf_token": csrf["X-CSRFToken"]}).status_code
+        == 404
+    )

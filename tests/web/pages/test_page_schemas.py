@@ -15,8 +15,11 @@ def _post(client, path, csrf, data):
 def test_a_review_decision_the_api_refuses_is_refused_on_the_page_in_the_api_words(client, family):
     """Does the staff insurance page refuse a decision outside the API's choices with the API's message, by
     its field, and leave the policy pending?"""
-    policy = insurance.add_policy(family["guardian"], family["minor"].id,
-                                  {"payer": "Aetna", "member_id": "W1", "subscriber_name": "Gail G"})
+    policy = insurance.add_policy(
+        family["guardian"],
+        family["minor"].id,
+        {"payer": "Aetna", "member_id": "W1", "subscriber_name": "Gail G"},
+    )
     csrf = login_as(client, make_staff(roles=("front_desk",)).email)
     base = f"/staff/clients/{family['minor'].id}/insurance"
     resp = _post(client, f"{base}/{policy['id']}/review", csrf, {"decision": "maybe"})
@@ -31,9 +34,18 @@ def test_portal_settings_refuse_a_number_the_api_refuses_beside_its_field_as_typ
     keep what was typed, and save nothing?"""
     csrf = login_as(client, make_staff(roles=("org_admin",)).email)
     before = Organization.get().portal.reminder_max
-    resp = _post(client, "/admin/portal", csrf, {"reminder_max": "lots", "age_of_majority": "18",
-                                                 "cancellation_window_hours": "24", "guardian_approval_rule": "any",
-                                                 "late_cancellation": "flag"})
+    resp = _post(
+        client,
+        "/admin/portal",
+        csrf,
+        {
+            "reminder_max": "lots",
+            "age_of_majority": "18",
+            "cancellation_window_hours": "24",
+            "guardian_approval_rule": "any",
+            "late_cancellation": "flag",
+        },
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and 'id="reminder_max-error"' in html and "Not a valid integer." in html
     assert 'value="lots"' in html
@@ -43,7 +55,10 @@ def test_portal_settings_refuse_a_number_the_api_refuses_beside_its_field_as_typ
 def test_the_invoice_schema_takes_the_amount_as_typed_as_the_page_does(client, family):
     """Does the API accept a line's amount as people type it ("$180"), as the staff billing page sends it?"""
     desk = make_staff(roles=("front_desk",))
-    resp = client.post(f"/api/v1/clients/{family['minor'].id}/invoices", headers=api_login(client, desk.email),
-                       json={"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount": "$180"}]})
+    resp = client.post(
+        f"/api/v1/clients/{family['minor'].id}/invoices",
+        headers=api_login(client, desk.email),
+        json={"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount": "$180"}]},
+    )
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["total_cents"] == 18000 and "amount" not in resp.get_json()["line_items"][0]

@@ -45,9 +45,12 @@ def test_create_client_from_the_list_shows_errors_beside_fields(client):
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422
     assert 'id="first_name-error"' in html and 'id="email-error"' in html and 'aria-invalid="true"' in html
-    assert client.post("/staff/clients", data={"first_name": "A", "last_name": "B"}).status_code == 400  # no CSRF
-    made = client.post("/staff/clients", data=_form(csrf, first_name="Nora", last_name="Quist",
-                                                    date_of_birth="1990-05-01"))
+    assert (
+        client.post("/staff/clients", data={"first_name": "A", "last_name": "B"}).status_code == 400
+    )  # no CSRF
+    made = client.post(
+        "/staff/clients", data=_form(csrf, first_name="Nora", last_name="Quist", date_of_birth="1990-05-01")
+    )
     assert made.status_code == 303
     page = client.get(made.headers["Location"]).get_data(as_text=True)
     assert "<h1>Nora Quist</h1>" in page and "1990-05-01" in page
@@ -62,9 +65,18 @@ def test_client_page_adds_edits_and_removes_contacts(client):
     url = f"/staff/clients/{minor.id}"
     missing = client.post(f"{url}/contacts", data=_form(csrf, first_name="Jo", last_name=""))
     assert missing.status_code == 422 and 'id="relationship-error"' in missing.get_data(as_text=True)
-    added = client.post(f"{url}/contacts", data=_form(csrf, first_name="Jo", last_name="Rivera",
-                                                      email="jo@example.org", relationship="mother",
-                                                      is_guardian="on", perm_forms="on"))
+    added = client.post(
+        f"{url}/contacts",
+        data=_form(
+            csrf,
+            first_name="Jo",
+            last_name="Rivera",
+            email="jo@example.org",
+            relationship="mother",
+            is_guardian="on",
+            perm_forms="on",
+        ),
+    )
     assert added.status_code == 303
     link = ContactLink.objects.get(client=minor.id)
     assert link.is_guardian and link.permissions.forms and not link.permissions.payments
@@ -72,14 +84,25 @@ def test_client_page_adds_edits_and_removes_contacts(client):
     assert added.headers["Location"].endswith(f"{url}/contacts")  # back to the hub's Contacts tab
     page = client.get(f"{url}/contacts").get_data(as_text=True)
     assert "Jo Rivera" in page and "mother" in page
-    person = {"contact.first_name": "Jo", "contact.last_name": "Rivera-Lane", "contact.email": "jo@example.org"}
-    assert client.post(f"/staff/contact-links/{link.id}", data=_form(
-        csrf, relationship="parent", perm_payments="on", **person)).status_code == 303
+    person = {
+        "contact.first_name": "Jo",
+        "contact.last_name": "Rivera-Lane",
+        "contact.email": "jo@example.org",
+    }
+    assert (
+        client.post(
+            f"/staff/contact-links/{link.id}",
+            data=_form(csrf, relationship="parent", perm_payments="on", **person),
+        ).status_code
+        == 303
+    )
     link.reload()
     assert link.relationship == "parent" and link.permissions.payments and not link.is_guardian
     assert link.contact.last_name == "Rivera-Lane"
-    bad = client.post(f"/staff/contact-links/{link.id}", data=_form(csrf, relationship="parent",
-                                                                     **{**person, "contact.last_name": ""}))
+    bad = client.post(
+        f"/staff/contact-links/{link.id}",
+        data=_form(csrf, relationship="parent", **{**person, "contact.last_name": ""}),
+    )
     assert bad.status_code == 422 and 'id="contact.last_name-error"' in bad.get_data(as_text=True)
     assert client.post(f"/staff/contact-links/{link.id}/delete", data=_form(csrf)).status_code == 303
     assert ContactLink.objects.count() == 0
@@ -105,21 +128,35 @@ def test_admin_creates_edits_and_disables_staff_through_pages(client):
     csrf = login_as(client, admin.email)
     page = client.get("/admin/staff").get_data(as_text=True)
     assert "<h1>Staff</h1>" in page and admin.email in page
-    made = client.post("/admin/staff", data=_form(csrf, first_name="Lee", last_name="Park", email="lee@example.org",
-                                                  roles="therapist"))
+    made = client.post(
+        "/admin/staff",
+        data=_form(csrf, first_name="Lee", last_name="Park", email="lee@example.org", roles="therapist"),
+    )
     assert made.status_code == 303
     member = StaffMember.objects.get(email="lee@example.org")
     edit = client.get(made.headers["Location"]).get_data(as_text=True)
     assert 'for="locations-tele"' in edit and "Disable account" in edit
-    saved = client.post(f"/admin/staff/{member.id}", data=_form(
-        csrf, first_name="Lee", last_name="Park", email="lee@example.org", roles=["front_desk"],
-        permissions=["audit.view"], locations=["tele"], notify_digest="weekly"))
+    saved = client.post(
+        f"/admin/staff/{member.id}",
+        data=_form(
+            csrf,
+            first_name="Lee",
+            last_name="Park",
+            email="lee@example.org",
+            roles=["front_desk"],
+            permissions=["audit.view"],
+            locations=["tele"],
+            notify_digest="weekly",
+        ),
+    )
     assert saved.status_code == 303
     member.reload()
     assert member.roles == ["front_desk"] and member.permissions == ["audit.view"]
     assert member.preferences.locations == ["tele"] and member.preferences.notify_new_task is False
-    bad = client.post(f"/admin/staff/{member.id}", data=_form(csrf, first_name="Lee", last_name="Park",
-                                                              email="lee@example.org", locations=["moon"]))
+    bad = client.post(
+        f"/admin/staff/{member.id}",
+        data=_form(csrf, first_name="Lee", last_name="Park", email="lee@example.org", locations=["moon"]),
+    )
     assert bad.status_code == 422 and 'id="preferences.locations-error"' in bad.get_data(as_text=True)
     assert client.post(f"/admin/staff/{member.id}/status", data=_form(csrf, disabled="1")).status_code == 303
     assert StaffMember.objects.get(id=member.id).disabled
@@ -140,7 +177,9 @@ def test_admin_adds_portal_invite_to_default_permissions_page(client):
     resp = client.post("/admin/permissions", data=_form(csrf, permissions=["portal.invite"]))
     assert resp.status_code == 303
     assert "portal.invite" in staff_actor(therapist).permissions
-    assert re.search(r'value="portal.invite" checked', client.get("/admin/permissions").get_data(as_text=True))
+    assert re.search(
+        r'value="portal.invite" checked', client.get("/admin/permissions").get_data(as_text=True)
+    )
 
 
 def test_guardian_portal_lists_both_minors_and_switches_between_them(client):
@@ -150,8 +189,13 @@ def test_guardian_portal_lists_both_minors_and_switches_between_them(client):
     contact = Contact(first_name="Jo", last_name="Rivera", email="jo@example.org")
     contact.save()
     for minor in (sam, ivy):
-        ContactLink(contact=contact, client=minor, relationship="mother", is_guardian=True,
-                    permissions=LinkPermissions(forms=True)).save()
+        ContactLink(
+            contact=contact,
+            client=minor,
+            relationship="mother",
+            is_guardian=True,
+            permissions=LinkPermissions(forms=True),
+        ).save()
     account = make_portal_account(contact=contact)
     csrf = login_as(client, account.email)
     html = client.get("/portal").get_data(as_text=True)
@@ -174,21 +218,33 @@ def test_portal_settings_page_saves_and_shows_errors_beside_fields(client):
     csrf = login_as(client, admin.email)
     page = client.get("/admin/portal").get_data(as_text=True)
     # issue 16: the cadence is a number and a unit ("3 days"), no longer an ISO-8601 text field ("P3D")
-    assert 'name="reminder_cadence_count" type="number" min="1" inputmode="numeric" size="4" value="3"' in page
+    assert (
+        'name="reminder_cadence_count" type="number" min="1" inputmode="numeric" size="4" value="3"' in page
+    )
     assert '<option value="days" selected>days</option>' in page and "P3D" not in page
     assert 'id="contact_network_enabled" name="contact_network_enabled" checked' in page
-    base = {"reminder_max": "4", "age_of_majority": "18", "cancellation_window_hours": "24",
-            "guardian_approval_rule": "every", "late_cancellation": "refuse",
-            "guardian_approval_timeout_count": "1", "guardian_approval_timeout_unit": "weeks", "enabled": "on"}
-    saved = client.post("/admin/portal", data=_form(csrf, reminder_cadence_count="12",
-                                                    reminder_cadence_unit="hours", **base))
+    base = {
+        "reminder_max": "4",
+        "age_of_majority": "18",
+        "cancellation_window_hours": "24",
+        "guardian_approval_rule": "every",
+        "late_cancellation": "refuse",
+        "guardian_approval_timeout_count": "1",
+        "guardian_approval_timeout_unit": "weeks",
+        "enabled": "on",
+    }
+    saved = client.post(
+        "/admin/portal", data=_form(csrf, reminder_cadence_count="12", reminder_cadence_unit="hours", **base)
+    )
     assert saved.status_code == 303
     portal = Organization.get().portal
     assert portal.reminder_cadence == "PT12H" and portal.guardian_approval_timeout == "P1W"
     assert portal.guardian_approval_rule == "every"
     assert portal.contact_network_enabled is False  # unticked checkbox
-    bad = client.post("/admin/portal", data=_form(csrf, reminder_cadence_count="a few",
-                                                  reminder_cadence_unit="days", **base))
+    bad = client.post(
+        "/admin/portal",
+        data=_form(csrf, reminder_cadence_count="a few", reminder_cadence_unit="days", **base),
+    )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'id="reminder_cadence-error"' in html
     assert "whole number of hours, days or weeks" in html and 'value="a few"' in html and "ISO" not in html
@@ -198,6 +254,9 @@ def test_portal_settings_page_saves_and_shows_errors_beside_fields(client):
 def test_profile_switch_with_a_bearer_token_is_a_clear_400(client):
     """Does a bearer-token caller posting to the switcher get a 400 rather than a server error?"""
     account = make_portal_account(client=make_client())
-    resp = client.post("/portal/profile", data={"client_id": str(account.client.id)},
-                       headers={**api_login(client, account.email), "Accept": "application/json"})
+    resp = client.post(
+        "/portal/profile",
+        data={"client_id": str(account.client.id)},
+        headers={**api_login(client, account.email), "Accept": "application/json"},
+    )
     assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "bad_request"

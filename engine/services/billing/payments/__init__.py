@@ -20,6 +20,7 @@ from engine.errors import PorticoError
 
 class GatewayUnavailable(PorticoError):
     """The payment processor could not be reached or refused our request; retry with the same key."""
+
     code = "payment_gateway_unavailable"
     status = 503
 
@@ -64,8 +65,16 @@ class PaymentGateway(ABC):
     accepts_raw_cards: bool = False  # only the sandbox
 
     @abstractmethod
-    def charge(self, *, amount_cents: int, currency: str, payment_method: str, idempotency_key: str,
-               description: str = "", metadata: dict | None = None) -> ChargeResult:
+    def charge(
+        self,
+        *,
+        amount_cents: int,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        description: str = "",
+        metadata: dict | None = None,
+    ) -> ChargeResult:
         """Charge a tokenised payment method once per idempotency key. Declines are results, not errors."""
 
     @abstractmethod
@@ -73,8 +82,9 @@ class PaymentGateway(ABC):
         """Brand, last four digits and expiry of a token (to save it as a payment method)."""
 
     @abstractmethod
-    def create_intent(self, *, amount_cents: int, currency: str, idempotency_key: str,
-                      metadata: dict) -> Intent:
+    def create_intent(
+        self, *, amount_cents: int, currency: str, idempotency_key: str, metadata: dict
+    ) -> Intent:
         """Open a payment for the browser to complete (once per idempotency key); `metadata` comes back
         with the processor's webhook event."""
 

@@ -75,7 +75,9 @@ class SandboxGateway(PaymentGateway):
         try:
             month, year = int(exp_month), int(exp_year)
         except (TypeError, ValueError):
-            raise ValidationFailed("bad expiry", details={"card.exp_month": ["must be a month and year"]}) from None
+            raise ValidationFailed(
+                "bad expiry", details={"card.exp_month": ["must be a month and year"]}
+            ) from None
         if year < 100:
             year += 2000
         if not 1 <= month <= 12:
@@ -88,9 +90,15 @@ class SandboxGateway(PaymentGateway):
             outcome, decline = "expired_card", "expired_card"
         elif cvc and not (cvc.isdigit() and len(cvc) in (3, 4)):
             outcome, decline = "incorrect_cvc", ""
-        card = SandboxCard(id=f"pm_sandbox_{secrets.token_hex(12)}", brand=_brand(number),
-                           last4=number[-4:] if number.isdigit() else "", exp_month=month, exp_year=year,
-                           outcome=outcome, decline_code=decline).save(force_insert=True)
+        card = SandboxCard(
+            id=f"pm_sandbox_{secrets.token_hex(12)}",
+            brand=_brand(number),
+            last4=number[-4:] if number.isdigit() else "",
+            exp_month=month,
+            exp_year=year,
+            outcome=outcome,
+            decline_code=decline,
+        ).save(force_insert=True)
         return CardSummary(card.id, card.brand, card.last4, month, year)
 
     def describe(self, payment_method: str) -> CardSummary:
@@ -99,28 +107,51 @@ class SandboxGateway(PaymentGateway):
             raise NotFound("no such payment method")
         return CardSummary(card.id, card.brand, card.last4, card.exp_month, card.exp_year)
 
-    def charge(self, *, amount_cents: int, currency: str, payment_method: str, idempotency_key: str,
-               description: str = "", metadata: dict | None = None) -> ChargeResult:
+    def charge(
+        self,
+        *,
+        amount_cents: int,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        description: str = "",
+        metadata: dict | None = None,
+    ) -> ChargeResult:
         card = SandboxCard.objects(id=payment_method).first()
         outcome, decline = (card.outcome, card.decline_code) if card else ("payment_method_unknown", "")
         status = "succeeded" if outcome == "succeeded" else "failed"
-        charge = SandboxCharge(id=f"ch_sandbox_{secrets.token_hex(12)}", idempotency_key=idempotency_key,
-                               amount_cents=amount_cents, currency=currency, payment_method=payment_method,
-                               status=status, failure_code="" if status == "succeeded" else outcome,
-                               decline_code=decline, description=description[:200])
+        charge = SandboxCharge(
+            id=f"ch_sandbox_{secrets.token_hex(12)}",
+            idempotency_key=idempotency_key,
+            amount_cents=amount_cents,
+            currency=currency,
+            payment_method=payment_method,
+            status=status,
+            failure_code="" if status == "succeeded" else outcome,
+            decline_code=decline,
+            description=description[:200],
+        )
         try:
             charge.save(force_insert=True)
         except NotUniqueError:
             charge = SandboxCharge.objects.get(idempotency_key=idempotency_key)  # a retry: the first answer
         return ChargeResult(
-            ok=charge.status == "succeeded", charge_id=charge.id, status=charge.status,
-            failure_code=charge.failure_code, decline_code=charge.decline_code,
+            ok=charge.status == "succeeded",
+            charge_id=charge.id,
+            status=charge.status,
+            failure_code=charge.failure_code,
+            decline_code=charge.decline_code,
             message=MESSAGES.get(charge.decline_code) or MESSAGES.get(charge.failure_code, ""),
-            card_brand=card.brand if card else "", card_last4=card.last4 if card else "")
+            card_brand=card.brand if card else "",
+            card_last4=card.last4 if card else "",
+        )
 
-    def create_intent(self, *, amount_cents: int, currency: str, idempotency_key: str,
-                      metadata: dict) -> Intent:
+    def create_intent(
+        self, *, amount_cents: int, currency: str, idempotency_key: str, metadata: dict
+    ) -> Intent:
         """An intent id derived from the key (the same key, the same intent, as Stripe answers); nothing
         completes it but a signed webhook event naming it, as with Stripe."""
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
-        return Intent(id=f"pi_sandbox_{digest[:24]}", client_secret=f"pi_sandbox_{digest[:24]}_secret_{digest[24:48]}")
+        return Intent(
+            id=f"pi_sandbox_{digest[:24]}", client_secret=f"pi_sandbox_{digest[:24]}_secret_{digest[24:48]}"
+        )

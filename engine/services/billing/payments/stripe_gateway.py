@@ -31,12 +31,14 @@ class StripeGateway(PaymentGateway):
 
     def __init__(self, secret_key: str, *, http_client=None, max_network_retries: int = 2):
         # http_client is for tests (a transport that records requests); None = the SDK's default.
-        self.client = stripe.StripeClient(secret_key, http_client=http_client,
-                                          max_network_retries=max_network_retries)
+        self.client = stripe.StripeClient(
+            secret_key, http_client=http_client, max_network_retries=max_network_retries
+        )
 
     @staticmethod
-    def intent_params(*, amount_cents: int, currency: str, payment_method: str, description: str,
-                      metadata: dict | None) -> PaymentIntentCreateParams:
+    def intent_params(
+        *, amount_cents: int, currency: str, payment_method: str, description: str, metadata: dict | None
+    ) -> PaymentIntentCreateParams:
         """The PaymentIntent create parameters for one immediate, server-confirmed charge."""
         return {
             "amount": amount_cents,
@@ -50,52 +52,94 @@ class StripeGateway(PaymentGateway):
             "expand": ["payment_method"],
         }
 
-    def charge(self, *, amount_cents: int, currency: str, payment_method: str, idempotency_key: str,
-               description: str = "", metadata: dict | None = None) -> ChargeResult:
-        params = self.intent_params(amount_cents=amount_cents, currency=currency, payment_method=payment_method,
-                                    description=description, metadata=metadata)
+    def charge(
+        self,
+        *,
+        amount_cents: int,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+        description: str = "",
+        metadata: dict | None = None,
+    ) -> ChargeResult:
+        params = self.intent_params(
+            amount_cents=amount_cents,
+            currency=currency,
+            payment_method=payment_method,
+            description=description,
+            metadata=metadata,
+        )
         try:
             intent = self.client.v1.payment_intents.create(
-                params=params, options={"idempotency_key": idempotency_key}).to_dict()
+                params=params, options={"idempotency_key": idempotency_key}
+            ).to_dict()
         except stripe.CardError as exc:
             err = exc.error
-            return ChargeResult(ok=False, status="failed", failure_code=exc.code or "card_declined",
-                                decline_code=getattr(err, "decline_code", None) or "",
-                                message=exc.user_message or "Your card was declined.")
+            return ChargeResult(
+                ok=False,
+                status="failed",
+                failure_code=exc.code or "card_declined",
+                decline_code=getattr(err, "decline_code", None) or "",
+                message=exc.user_message or "Your card was declined.",
+            )
         except stripe.StripeError as exc:
             # Network, rate limit, authentication: the outcome is unknown, so the payment stays
             # `processing` and a retry with the same key asks Stripe again (it dedupes on the key).
-            raise GatewayUnavailable("the payment processor did not answer; please try again",
-                                     details={"stripe": type(exc).__name__}) from exc
+            raise GatewayUnavailable(
+                "the payment processor did not answer; please try again",
+                details={"stripe": type(exc).__name__},
+            ) from exc
         card = _card_of(intent.get("payment_method"))
         if intent.get("status") == "succeeded":
-            return ChargeResult(ok=True, status="succeeded", charge_id=intent.get("id", ""),
-                                card_brand=card.get("brand", ""), card_last4=card.get("last4", ""))
+            return ChargeResult(
+                ok=True,
+                status="succeeded",
+                charge_id=intent.get("id", ""),
+                card_brand=card.get("brand", ""),
+                card_last4=card.get("last4", ""),
+            )
         # requires_action (3-D Secure) and the like: this flow cannot complete it server-side.
-        return ChargeResult(ok=False, status="failed", charge_id=intent.get("id", ""),
-                            failure_code="authentication_required",
-                            message="Your bank asks for confirmation; please pay from the portal.",
-                            card_brand=card.get("brand", ""), card_last4=card.get("last4", ""))
+        return ChargeResult(
+            ok=False,
+            status="failed",
+            charge_id=intent.get("id", ""),
+            failure_code="authentication_required",
+            message="Your bank asks for confirmation; please pay from the portal.",
+            card_brand=card.get("brand", ""),
+            card_last4=card.get("last4", ""),
+        )
 
-    def create_intent(self, *, amount_cents: int, currency: str, idempotency_key: str,
-                      metadata: dict) -> Intent:
+    def create_intent(
+        self, *, amount_cents: int, currency: str, idempotency_key: str, metadata: dict
+    ) -> Intent:
         """A PaymentIntent for the Payment Element; Stripe confirms it in the browser and tells us by webhook."""
         try:
-            intent = self.client.v1.payment_intents.create(params={
-                "amount": amount_cents, "currency": currency,
-                "automatic_payment_methods": {"enabled": True},
-                "metadata": {k: str(v) for k, v in metadata.items()},
-            }, options={"idempotency_key": idempotency_key})
+            intent = self.client.v1.payment_intents.create(
+                params={
+                    "amount": amount_cents,
+                    "currency": currency,
+                    "automatic_payment_methods": {"enabled": True},
+                    "metadata": {k: str(v) for k, v in metadata.items()},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
         except stripe.StripeError as exc:
-            raise GatewayUnavailable("the payment processor did not answer; please try again",
-                                     details={"stripe": type(exc).__name__}) from exc
+            raise GatewayUnavailable(
+                "the payment processor did not answer; please try again",
+                details={"stripe": type(exc).__name__},
+            ) from exc
         return Intent(id=intent.id, client_secret=intent.client_secret or "")
 
     def describe(self, payment_method: str) -> CardSummary:
         pm = self.client.v1.payment_methods.retrieve(payment_method).to_dict()
         card = _card_of(pm)
-        return CardSummary(payment_method, card.get("brand", ""), card.get("last4", ""),
-                           card.get("exp_month"), card.get("exp_year"))
+        return CardSummary(
+            payment_method,
+            card.get("brand", ""),
+            card.get("last4", ""),
+            card.get("exp_month"),
+            card.get("exp_year"),
+        )
 
 
 def _card_of(payment_method) -> dict:

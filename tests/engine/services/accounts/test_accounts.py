@@ -42,8 +42,12 @@ def test_failed_logins_share_one_message_and_are_audited(clean_db):
     make_staff(email="nopass@example.org", password=None)
     make_staff(email="off@example.org", disabled=True)
     seen = set()
-    for email, password in [("unknown@example.org", PASSWORD), ("known@example.org", "wrong password!"),
-                            ("nopass@example.org", PASSWORD), ("off@example.org", PASSWORD)]:
+    for email, password in [
+        ("unknown@example.org", PASSWORD),
+        ("known@example.org", "wrong password!"),
+        ("nopass@example.org", PASSWORD),
+        ("off@example.org", PASSWORD),
+    ]:
         with pytest.raises(NotAuthenticated) as info:
             accounts.check_password(email, password, ip="10.0.0.9")
         seen.add((info.value.code, info.value.message))
@@ -91,8 +95,13 @@ def test_guardian_switches_between_minors(clean_db):
     parent = Contact(first_name="Pat", last_name="Parent", email="pat@example.org")
     parent.save()
     for kid in (kid_a, kid_b):
-        ContactLink(contact=parent, client=kid, relationship="parent", is_guardian=True,
-                    permissions=LinkPermissions(forms=True, appointments=True)).save()
+        ContactLink(
+            contact=parent,
+            client=kid,
+            relationship="parent",
+            is_guardian=True,
+            permissions=LinkPermissions(forms=True, appointments=True),
+        ).save()
     account = make_portal_account(contact=parent)
     raw, step = accounts.start_session(account.email, PASSWORD)
     row, _ = tokens.resolve_session(raw)
@@ -124,14 +133,17 @@ def test_totp_secret_is_encrypted_at_rest(clean_db):
     mfa.confirm_setup(staff, pyotp.TOTP(setup["secret"]).at(time.time() + 30))
     stored = StaffMember.objects.get(id=staff.id)
     assert stored.mfa_enabled and setup["secret"] not in stored.totp_secret
-    StaffMember.objects(id=staff.id).update_one(set__totp_secret=stored.totp_secret[:-4] + "AAA=",
-                                                set__totp_last_step=0)
+    StaffMember.objects(id=staff.id).update_one(
+        set__totp_secret=stored.totp_secret[:-4] + "AAA=", set__totp_last_step=0
+    )
     assert not mfa.verify(StaffMember.objects.get(id=staff.id), pyotp.TOTP(setup["secret"]).now())
 
 
 def test_bootstrap_admin_only_on_empty_database(clean_db, settings):
     """Is the bootstrap admin created once on an empty database and never when staff exist?"""
-    conf = settings.with_(bootstrap_admin_email="Boss@Example.org", bootstrap_admin_password="a strong passphrase")
+    conf = settings.with_(
+        bootstrap_admin_email="Boss@Example.org", bootstrap_admin_password="a strong passphrase"
+    )
     admin = accounts.ensure_bootstrap_admin(conf)
     assert admin.email == "boss@example.org" and admin.roles == ["org_admin"]
     assert accounts.ensure_bootstrap_admin(conf) is None
@@ -145,8 +157,11 @@ def test_bootstrap_admin_from_create_app(clean_db, settings):
     from web.app import create_app
 
     try:
-        create_app(settings.with_(bootstrap_admin_email="first@example.org",
-                                  bootstrap_admin_password="a strong passphrase"))
+        create_app(
+            settings.with_(
+                bootstrap_admin_email="first@example.org", bootstrap_admin_password="a strong passphrase"
+            )
+        )
     finally:
         config_mod.install(settings)
     assert StaffMember.objects.get(email="first@example.org").roles == ["org_admin"]

@@ -19,7 +19,10 @@ from tests.helpers import make_staff
 @pytest.fixture()
 def admin(clean_db):
     org = Organization.get()
-    org.locations = [Location(key="main", name="Main office"), Location(key="tele", name="Telehealth", telehealth=True)]
+    org.locations = [
+        Location(key="main", name="Main office"),
+        Location(key="tele", name="Telehealth", telehealth=True),
+    ]
     org.service_types = [ServiceType(key="individual", name="Individual therapy")]
     org.save()
     return staff_actor(make_staff(roles=("org_admin",)))
@@ -33,11 +36,16 @@ def _new(admin, **extra):
 
 def test_admin_creates_staff_with_roles_grants_and_preferences(admin):
     """Does a created staff member keep roles, grants and known preferences, and get audited?"""
-    created = _new(admin, permissions=["portal.invite"],
-                   preferences={"service_types": ["individual"], "locations": ["tele"], "notify_digest": "weekly"})
+    created = _new(
+        admin,
+        permissions=["portal.invite"],
+        preferences={"service_types": ["individual"], "locations": ["tele"], "notify_digest": "weekly"},
+    )
     assert created["email"] == "ada@example.org"
     assert created["roles"] == ["therapist"] and created["permissions"] == ["portal.invite"]
-    assert {"dynamic_forms.manage", "client_documents.upload", "portal.invite"} <= set(created["effective_permissions"])
+    assert {"dynamic_forms.manage", "client_documents.upload", "portal.invite"} <= set(
+        created["effective_permissions"]
+    )
     assert created["preferences"]["locations"] == ["tele"]
     assert created["preferences"]["notify_digest"] == "weekly"
     assert AuditEvent.objects(action="staff_member_created", object_id=created["id"]).count() == 1
@@ -46,11 +54,22 @@ def test_admin_creates_staff_with_roles_grants_and_preferences(admin):
 def test_unknown_roles_codes_and_preferences_are_refused_with_every_field_named(admin):
     """Are unknown roles, permission codes, locations and service types all reported at once?"""
     with pytest.raises(ValidationFailed) as err:
-        _new(admin, email="not-an-email", roles=["wizard"], permissions=["rule.world"],
-             preferences={"locations": ["moon"], "service_types": ["séance"], "notify_digest": "hourly"})
+        _new(
+            admin,
+            email="not-an-email",
+            roles=["wizard"],
+            permissions=["rule.world"],
+            preferences={"locations": ["moon"], "service_types": ["séance"], "notify_digest": "hourly"},
+        )
     details = err.value.details
-    assert {"email", "roles", "permissions", "preferences.locations", "preferences.service_types",
-            "preferences.notify_digest"} <= set(details)
+    assert {
+        "email",
+        "roles",
+        "permissions",
+        "preferences.locations",
+        "preferences.service_types",
+        "preferences.notify_digest",
+    } <= set(details)
 
 
 def test_duplicate_email_is_a_conflict(admin):
@@ -72,8 +91,11 @@ def test_therapist_may_not_manage_staff(admin):
 def test_edit_roles_grants_and_merge_preferences(admin):
     """Does an edit change roles and grants and merge partial preferences?"""
     created = _new(admin, preferences={"locations": ["main"]})
-    updated = staff_service.update_staff(admin, created["id"], {
-        "roles": ["front_desk"], "permissions": [], "preferences": {"notify_new_task": False}})
+    updated = staff_service.update_staff(
+        admin,
+        created["id"],
+        {"roles": ["front_desk"], "permissions": [], "preferences": {"notify_new_task": False}},
+    )
     assert updated["roles"] == ["front_desk"]
     assert updated["preferences"]["locations"] == ["main"]
     assert updated["preferences"]["notify_new_task"] is False
@@ -87,8 +109,12 @@ def test_disabling_revokes_sessions_and_tokens(admin):
     other = make_staff()
     later = utcnow() + timedelta(hours=1)
     for owner in (member, other):
-        AuthSession(token_hash=f"s{owner.id}", account_kind="staff", account_id=owner.id, expires_at=later).save()
-        ApiToken(token_hash=f"t{owner.id}", account_kind="staff", account_id=owner.id, expires_at=later).save()
+        AuthSession(
+            token_hash=f"s{owner.id}", account_kind="staff", account_id=owner.id, expires_at=later
+        ).save()
+        ApiToken(
+            token_hash=f"t{owner.id}", account_kind="staff", account_id=owner.id, expires_at=later
+        ).save()
     result = staff_service.disable_staff(admin, member.id)
     assert result["disabled"] is True
     assert AuthSession.objects(account_id=member.id).count() == 0

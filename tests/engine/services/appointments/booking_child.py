@@ -15,8 +15,14 @@ def book_in_child(env: dict, account_id: str, client_id: str, slot: dict, barrie
     actor = portal_actor(PortalAccount.objects.get(id=account_id))
     barrier.wait(60)
     try:
-        scheduling.book(actor, client_id=client_id, staff_id=slot["staff_id"], location="main",
-                        service_type_key="individual", start=slot["start"])
+        scheduling.book(
+            actor,
+            client_id=client_id,
+            staff_id=slot["staff_id"],
+            location="main",
+            service_type_key="individual",
+            start=slot["start"],
+        )
         results.put("booked")
     except Conflict as exc:
         results.put(exc.code)

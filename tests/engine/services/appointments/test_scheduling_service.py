@@ -18,36 +18,49 @@ from tests.helpers import make_client, make_portal_account
 
 def _slots(day_offset=3, **kw):
     on = date.today() + timedelta(days=day_offset)
-    return availability.open_slots(location="main", service_type_key="individual", date_from=on, date_to=on, **kw)
+    return availability.open_slots(
+        location="main", service_type_key="individual", date_from=on, date_to=on, **kw
+    )
 
 
 def _book(actor, client_id, slot, **kw):
-    return scheduling.book(actor, client_id=client_id, staff_id=slot["staff_id"], location="main",
-                           service_type_key="individual", start=slot["start"], **kw)
+    return scheduling.book(
+        actor,
+        client_id=client_id,
+        staff_id=slot["staff_id"],
+        location="main",
+        service_type_key="individual",
+        start=slot["start"],
+        **kw,
+    )
 
 
 def test_open_slots_follow_rules_and_time_zone(practice):
     """Are a 09:00–12:00 window's slots 09:00, 09:50 and 10:40 New York time?"""
     slots = _slots()
-    local = [datetime.fromisoformat(s["start"]).astimezone(org_zone()).strftime("%H:%M")
-             for s in slots]
+    local = [datetime.fromisoformat(s["start"]).astimezone(org_zone()).strftime("%H:%M") for s in slots]
     assert local == ["09:00", "09:50", "10:40"]
 
 
 def test_exception_removes_time_off(practice):
     """Does an hour off in the morning cut the window, leaving only the slot that fits after it?"""
     on = date.today() + timedelta(days=3)
-    availability.add_exception(practice["staff"], practice["therapist"].id,
-                               {"date": on.isoformat(), "start": "09:30", "end": "10:30"})
-    local = [datetime.fromisoformat(s["start"]).astimezone(org_zone()).strftime("%H:%M")
-             for s in _slots()]
+    availability.add_exception(
+        practice["staff"],
+        practice["therapist"].id,
+        {"date": on.isoformat(), "start": "09:30", "end": "10:30"},
+    )
+    local = [datetime.fromisoformat(s["start"]).astimezone(org_zone()).strftime("%H:%M") for s in _slots()]
     assert local == ["10:30"]
 
 
 def test_two_clients_booking_the_same_slot_at_once_one_wins_one_conflicts(practice):
     """Of two clients booking the same slot at the same moment, does one succeed and the other get 409?"""
     other = make_client(first_name="Otto")
-    actors = [(practice["client"], practice["minor"].id), (portal_actor(make_portal_account(client=other)), other.id)]
+    actors = [
+        (practice["client"], practice["minor"].id),
+        (portal_actor(make_portal_account(client=other)), other.id),
+    ]
     slot = _slots()[0]
     barrier = threading.Barrier(2)
     outcomes: list = [None, None]
@@ -67,8 +80,10 @@ def test_two_clients_booking_the_same_slot_at_once_one_wins_one_conflicts(practi
         t.join(30)
     # The loser sees 409 either from the slot check (the winner was already done) or, when both
     # passed that check together, from the unique index on the claimed blocks.
-    assert sorted(map(str, outcomes)) in (["(409, 'slot_not_open')", "booked"],
-                                          ["(409, 'slot_taken')", "booked"])
+    assert sorted(map(str, outcomes)) in (
+        ["(409, 'slot_not_open')", "booked"],
+        ["(409, 'slot_taken')", "booked"],
+    )
     assert slot["start"] not in [s["start"] for s in _slots()]
     assert SlotClaim.objects.count() == 10  # 50 minutes = ten 5-minute blocks, one holder
 
@@ -78,7 +93,9 @@ def test_racing_bookers_past_every_check_leave_exactly_one_holder(practice):
     from engine.authz import staff_actor
     from tests.helpers import make_staff
 
-    desk = [staff_actor(make_staff(roles=("front_desk",))) for _ in range(6)]  # calendar.manage: no slot check
+    desk = [
+        staff_actor(make_staff(roles=("front_desk",))) for _ in range(6)
+    ]  # calendar.manage: no slot check
     slot = _slots()[0]
     barrier = threading.Barrier(len(desk))
     outcomes: list = []
@@ -156,8 +173,11 @@ def test_reschedule_moves_the_claims(practice):
     """Does rescheduling free the old slot and hold the new one, even when the two overlap?"""
     first, _, third = _slots()[:3]
     appt = _book(practice["guardian"], practice["minor"].id, first)
-    moved = scheduling.reschedule(practice["staff"], appt["id"],
-                                  start=(datetime.fromisoformat(first["start"]) + timedelta(minutes=10)).isoformat())
+    moved = scheduling.reschedule(
+        practice["staff"],
+        appt["id"],
+        start=(datetime.fromisoformat(first["start"]) + timedelta(minutes=10)).isoformat(),
+    )
     assert moved["reschedule_count"] == 1 and SlotClaim.objects.count() == 10
     moved = scheduling.reschedule(practice["guardian"], appt["id"], start=third["start"])
     starts = [s["start"] for s in _slots()]
@@ -170,8 +190,9 @@ def test_upcoming_appointments_for_portal_and_staff(practice):
     assert [a["id"] for a in scheduling.list_appointments(practice["guardian"])] == [appt["id"]]
     assert [a["id"] for a in scheduling.list_appointments(practice["staff"])] == [appt["id"]]
     assert scheduling.list_appointments(practice["aunt"]) == []
-    confirmed = scheduling.update(practice["staff"], appt["id"], status="booked",
-                                  telehealth_url="https://meet.example.org/abc")
+    confirmed = scheduling.update(
+        practice["staff"], appt["id"], status="booked", telehealth_url="https://meet.example.org/abc"
+    )
     assert confirmed["status"] == "booked"
 
 
@@ -184,14 +205,21 @@ def test_reminders_go_out_once(practice):
     assert scheduling.send_due_reminders(now=day_before) == 1
     assert scheduling.send_due_reminders(now=day_before) == 0
     reminders = MailMessage.objects(direction="out", subject__startswith="Reminder")
-    assert sorted(m.to[0] for m in reminders) == sorted([practice["client"].account.email, "gail@example.org"])
+    assert sorted(m.to[0] for m in reminders) == sorted(
+        [practice["client"].account.email, "gail@example.org"]
+    )
 
 
 def test_ics_is_rfc5545_shaped():
     """Does the .ics use CRLF, fold long lines at 75 octets and escape commas?"""
-    appt = {"id": "abc", "start": datetime(2027, 1, 5, 14, tzinfo=UTC).isoformat(),
-            "end": datetime(2027, 1, 5, 14, 50, tzinfo=UTC).isoformat(), "status": "booked",
-            "location": "Main office, 2nd floor " + "x" * 80, "telehealth_url": ""}
+    appt = {
+        "id": "abc",
+        "start": datetime(2027, 1, 5, 14, tzinfo=UTC).isoformat(),
+        "end": datetime(2027, 1, 5, 14, 50, tzinfo=UTC).isoformat(),
+        "status": "booked",
+        "location": "Main office, 2nd floor " + "x" * 80,
+        "telehealth_url": "",
+    }
     text = ical.calendar([appt], practice="Calm Minds, LLC")
     assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
     assert "DTSTART:20270105T140000Z\r\n" in text and "Calm Minds\\, LLC" in text
@@ -222,15 +250,22 @@ def test_two_processes_booking_the_same_slot_one_wins(practice, settings):
     from tests.engine.services.appointments.booking_child import book_in_child
 
     other = make_client(first_name="Otto")
-    accounts = [(practice["client"].account.id, practice["minor"].id),
-                (make_portal_account(client=other).id, other.id)]
+    accounts = [
+        (practice["client"].account.id, practice["minor"].id),
+        (make_portal_account(client=other).id, other.id),
+    ]
     slot = _slots()[0]
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(2), ctx.Queue()
-    env = {"PORTICO_SECRET_KEY": settings.secret_key, "PORTICO_MONGODB_URI": settings.mongodb_uri,
-           "PORTICO_DATA_DIR": str(settings.data_dir)}
-    procs = [ctx.Process(target=book_in_child, args=(env, str(a), str(c), slot, barrier, results))
-             for a, c in accounts]
+    env = {
+        "PORTICO_SECRET_KEY": settings.secret_key,
+        "PORTICO_MONGODB_URI": settings.mongodb_uri,
+        "PORTICO_DATA_DIR": str(settings.data_dir),
+    }
+    procs = [
+        ctx.Process(target=book_in_child, args=(env, str(a), str(c), slot, barrier, results))
+        for a, c in accounts
+    ]
     for p in procs:
         p.start()
     outcomes = sorted(results.get(timeout=120) for _ in procs)

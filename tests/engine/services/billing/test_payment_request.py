@@ -14,8 +14,15 @@ CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2040, "cvc": 
 
 
 def _invoice(http, people, cents=18000) -> dict:
-    resp = http.post(f"/api/v1/clients/{people['client'].id}/invoices", headers=people["staff"], json={
-        "line_items": [{"service": "Intake assessment", "service_date": "2026-11-02", "amount_cents": cents}]})
+    resp = http.post(
+        f"/api/v1/clients/{people['client'].id}/invoices",
+        headers=people["staff"],
+        json={
+            "line_items": [
+                {"service": "Intake assessment", "service_date": "2026-11-02", "amount_cents": cents}
+            ]
+        },
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
@@ -49,9 +56,15 @@ def test_requested_payment_runs_from_insurance_to_a_chosen_card(client, people):
 
     insurance = _open_task(http, people, "Insurance details")
     assert _complete(http, people, insurance, VALID["insurance_information"]).status_code == 200
-    [policy] = http.get(f"/api/v1/clients/{people['client'].id}/insurance", headers=people["staff"]).get_json()["items"]
-    assert (policy["payer"], policy["member_id"], policy["relationship"], policy["status"]) == \
-        ("Acme Health", "XJ-12345", "self", "pending")
+    [policy] = http.get(
+        f"/api/v1/clients/{people['client'].id}/insurance", headers=people["staff"]
+    ).get_json()["items"]
+    assert (policy["payer"], policy["member_id"], policy["relationship"], policy["status"]) == (
+        "Acme Health",
+        "XJ-12345",
+        "self",
+        "pending",
+    )
     assert policy["subscriber_name"] == people["client"].display_name
 
     assert perform_all(iid) == []  # no saved card: nothing to charge yet, the client is asked for one
@@ -59,12 +72,17 @@ def test_requested_payment_runs_from_insurance_to_a_chosen_card(client, people):
     assert card_task["form_key"] == "payment_method"
     empty = _complete(http, people, card_task, {})
     assert empty.status_code == 422 and "payment_method" in empty.get_json()["error"]["details"]
-    saved = http.post(f"/api/v1/clients/{people['client'].id}/payment-methods", headers=people["portal"],
-                      json={"card": CARD})
+    saved = http.post(
+        f"/api/v1/clients/{people['client'].id}/payment-methods",
+        headers=people["portal"],
+        json={"card": CARD},
+    )
     assert saved.status_code == 201, saved.get_json()
     saved = saved.get_json()
     assert saved["label"] == "Visa ending 4242 (expires 12/2040)"
-    listed = http.get(f"/api/v1/clients/{people['client'].id}/payment-methods", headers=people["portal"]).get_json()
+    listed = http.get(
+        f"/api/v1/clients/{people['client'].id}/payment-methods", headers=people["portal"]
+    ).get_json()
     assert [m["label"] for m in listed["items"]] == [saved["label"]]  # what the form's choices load
     assert _complete(http, people, card_task, {"payment_method": saved["id"]}).status_code == 200
 
@@ -82,9 +100,14 @@ def test_a_second_request_shows_the_policy_on_file_and_updates_it(client, people
     iid = _request(http, people, first)
     _complete(http, people, _open_task(http, people, "Insurance details"), VALID["insurance_information"])
     perform_all(iid)
-    saved = http.post(f"/api/v1/clients/{people['client'].id}/payment-methods", headers=people["portal"],
-                      json={"card": CARD}).get_json()
-    _complete(http, people, _open_task(http, people, "Update your payment method"), {"payment_method": saved["id"]})
+    saved = http.post(
+        f"/api/v1/clients/{people['client'].id}/payment-methods",
+        headers=people["portal"],
+        json={"card": CARD},
+    ).get_json()
+    _complete(
+        http, people, _open_task(http, people, "Update your payment method"), {"payment_method": saved["id"]}
+    )
     perform_all(iid)
     policy = InsurancePolicy.objects.get(client=people["client"].id)
     policy.modify(set__status="accepted")
@@ -92,11 +115,16 @@ def test_a_second_request_shows_the_policy_on_file_and_updates_it(client, people
     second = _invoice(http, people, 6000)
     iid = _request(http, people, second)
     insurance = _open_task(http, people, "Insurance details")
-    shown = http.get(f"/api/v1/clients/{people['client'].id}/forms/insurance_information",
-                     query_string={"context": f"task:{insurance['id']}"}, headers=people["portal"])
+    shown = http.get(
+        f"/api/v1/clients/{people['client'].id}/forms/insurance_information",
+        query_string={"context": f"task:{insurance['id']}"},
+        headers=people["portal"],
+    )
     assert shown.status_code == 200, shown.get_json()
-    assert (shown.get_json()["data"]["insurer_name"], shown.get_json()["data"]["member_id"]) == \
-        ("Acme Health", "XJ-12345")  # what the task page shows: the policy on file
+    assert (shown.get_json()["data"]["insurer_name"], shown.get_json()["data"]["member_id"]) == (
+        "Acme Health",
+        "XJ-12345",
+    )  # what the task page shows: the policy on file
     changed = dict(VALID["insurance_information"], member_id="XJ-99999")
     assert _complete(http, people, insurance, changed).status_code == 200
     [policy] = InsurancePolicy.objects(client=people["client"].id)

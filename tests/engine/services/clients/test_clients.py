@@ -23,13 +23,25 @@ def desk(clean_db):
 def test_create_assigns_creator_and_validates_every_field(clean_db):
     """Is the creating staff member assigned, and are bad fields all reported together?"""
     creator = staff_actor(make_staff(roles=("therapist",), permissions=["clients.manage"]))
-    made = svc.create_client(creator, {"first_name": "Mia", "last_name": "Stone", "date_of_birth": "2012-03-04"})
+    made = svc.create_client(
+        creator, {"first_name": "Mia", "last_name": "Stone", "date_of_birth": "2012-03-04"}
+    )
     assert made["assigned_staff"] == [creator.id]
     assert made["date_of_birth"] == date(2012, 3, 4)
     with pytest.raises(ValidationFailed) as err:
-        svc.create_client(creator, {"first_name": "", "email": "nope", "date_of_birth": "yesterday",
-                                    "assigned_staff": ["x"], "shoe_size": 9})
-    assert {"first_name", "last_name", "email", "date_of_birth", "assigned_staff", "shoe_size"} <= set(err.value.details)
+        svc.create_client(
+            creator,
+            {
+                "first_name": "",
+                "email": "nope",
+                "date_of_birth": "yesterday",
+                "assigned_staff": ["x"],
+                "shoe_size": 9,
+            },
+        )
+    assert {"first_name", "last_name", "email", "date_of_birth", "assigned_staff", "shoe_size"} <= set(
+        err.value.details
+    )
 
 
 def test_staff_see_assigned_clients_unless_view_all(desk):
@@ -62,8 +74,9 @@ def test_client_reads_and_writes_are_audited_and_versioned(desk):
     client = make_client()
     svc.get_client(desk, client.id)
     assert AuditEvent.objects(action="client_record_viewed", client_id=str(client.id)).count() == 1
-    updated = svc.update_client(desk, client.id, {"phone": "555-0100", "address": {"city": "Salem"}},
-                                expected_version=0)
+    updated = svc.update_client(
+        desk, client.id, {"phone": "555-0100", "address": {"city": "Salem"}}, expected_version=0
+    )
     assert updated["version"] == 1 and updated["address"]["city"] == "Salem"
     with pytest.raises(StaleVersion):
         svc.update_client(desk, client.id, {"phone": "1"}, expected_version=0)
@@ -91,9 +104,14 @@ def test_guardian_who_is_not_a_client_reaches_both_minors(desk):
     """Is a contact who is not a client linked to two minors, one contact, reaching both profiles?"""
     older = make_client(first_name="Sam", date_of_birth=date(2012, 1, 1))
     younger = make_client(first_name="Ivy", date_of_birth=date(2017, 1, 1))
-    person = {"first_name": "Jo", "last_name": "Parent", "email": "jo@example.org", "relationship": "mother",
-              "is_guardian": True, "permissions": {"forms": True, "appointments": True, "payments": True,
-                                                   "messages": True}}
+    person = {
+        "first_name": "Jo",
+        "last_name": "Parent",
+        "email": "jo@example.org",
+        "relationship": "mother",
+        "is_guardian": True,
+        "permissions": {"forms": True, "appointments": True, "payments": True, "messages": True},
+    }
     first = svc.add_contact(desk, older.id, person)
     second = svc.add_contact(desk, younger.id, person)
     fixed = svc.update_link(desk, first["id"], {"contact": {"phone": "207-555-0199"}})
@@ -119,9 +137,16 @@ def test_existing_client_as_contact_and_link_edits(desk):
         svc.add_contact(desk, child.id, {"client_id": str(child.id), "relationship": "self"})
     link = svc.add_contact(desk, child.id, {"client_id": str(parent.id), "relationship": "father"})
     assert link["contact"]["client_id"] == str(parent.id)
-    assert link["permissions"] == {"forms": False, "appointments": False, "payments": False, "messages": False}
+    assert link["permissions"] == {
+        "forms": False,
+        "appointments": False,
+        "payments": False,
+        "messages": False,
+    }
     changed = svc.update_link(desk, link["id"], {"is_guardian": True, "permissions": {"messages": True}})
-    assert changed["is_guardian"] and changed["permissions"]["messages"] and not changed["permissions"]["forms"]
+    assert (
+        changed["is_guardian"] and changed["permissions"]["messages"] and not changed["permissions"]["forms"]
+    )
     with pytest.raises(ValidationFailed):
         svc.update_link(desk, link["id"], {"permissions": {"teleport": True}})
     with pytest.raises(ValidationFailed) as err:  # a client's details are edited on their own record
@@ -137,8 +162,11 @@ def test_existing_client_as_contact_and_link_edits(desk):
 def test_contact_network_off_is_a_clear_conflict(desk):
     """With the contact network turned off, is adding a contact refused and are links no longer reaching?"""
     child = make_client()
-    link = svc.add_contact(desk, child.id, {"first_name": "A", "last_name": "B", "relationship": "aunt",
-                                            "permissions": {"forms": True}})
+    link = svc.add_contact(
+        desk,
+        child.id,
+        {"first_name": "A", "last_name": "B", "relationship": "aunt", "permissions": {"forms": True}},
+    )
     account = make_portal_account(contact=Contact.objects.get(id=link["contact"]["id"]))
     org = Organization.get()
     org.portal.contact_network_enabled = False
@@ -153,8 +181,16 @@ def test_a_client_who_is_a_contact_reaches_own_and_linked_profiles(desk):
     """Does a client linked as another client's contact reach both profiles with one portal account?"""
     parent, child = make_client(first_name="Pat"), make_client(first_name="Kim")
     account = make_portal_account(client=parent)
-    svc.add_contact(desk, child.id, {"client_id": str(parent.id), "relationship": "father", "is_guardian": True,
-                                     "permissions": {"forms": True}})
+    svc.add_contact(
+        desk,
+        child.id,
+        {
+            "client_id": str(parent.id),
+            "relationship": "father",
+            "is_guardian": True,
+            "permissions": {"forms": True},
+        },
+    )
     profiles = portal_profiles(account)
     assert [p["client"].id for p in profiles] == [parent.id, child.id]
     assert profiles[1]["permissions"]["forms"] and not profiles[1]["permissions"]["payments"]

@@ -11,8 +11,14 @@ from engine.services.platform import files
 from tests.helpers import make_staff
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 500
-POLICY = {"payer": "Blue Shield", "member_id": "XZ123456", "group_number": "G-77",
-          "subscriber_name": "Gail Guardian", "subscriber_date_of_birth": "1985-03-02", "relationship": "child"}
+POLICY = {
+    "payer": "Blue Shield",
+    "member_id": "XZ123456",
+    "group_number": "G-77",
+    "subscriber_name": "Gail Guardian",
+    "subscriber_date_of_birth": "1985-03-02",
+    "relationship": "child",
+}
 
 
 def test_guardian_adds_policy_with_card_images_and_staff_reviews(family):
@@ -24,13 +30,18 @@ def test_guardian_adds_policy_with_card_images_and_staff_reviews(family):
     data, meta = insurance.read_card(family["staff"], policy["id"], "front")
     assert data == PNG and meta.content_type == "image/png"
     with pytest.raises(Forbidden):
-        insurance.review_policy(family["staff"], policy["id"], decision="accepted")  # a therapist lacks billing.manage
+        insurance.review_policy(
+            family["staff"], policy["id"], decision="accepted"
+        )  # a therapist lacks billing.manage
     desk = staff_actor(make_staff(roles=("front_desk",)))
     reviewed = insurance.review_policy(desk, policy["id"], decision="accepted")
     assert reviewed["status"] == "accepted" and reviewed["cards"] == {"front": True, "back": True}
     with pytest.raises(Conflict):
         insurance.review_policy(desk, policy["id"], decision="rejected", note="late")
-    assert insurance.update_policy(family["guardian"], policy["id"], {"member_id": "XZ999"})["status"] == "pending"
+    assert (
+        insurance.update_policy(family["guardian"], policy["id"], {"member_id": "XZ999"})["status"]
+        == "pending"
+    )
 
 
 def test_contact_without_payments_cannot_see_insurance(family):

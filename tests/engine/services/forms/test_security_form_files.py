@@ -55,18 +55,27 @@ def _images(pdf: bytes) -> int:
 def _plant(sub, **answers) -> None:
     """Write answers straight into a stored submission (what no request may do; the read paths must
     still refuse files that are not the submission's own)."""
-    Submission.objects(id=sub.id).update_one(set__answers_json=submissions.canonical_json({**sub.answers,
-                                                                                           **answers}))
+    Submission.objects(id=sub.id).update_one(
+        set__answers_json=submissions.canonical_json({**sub.answers, **answers})
+    )
 
 
 def _legacy_submission(client_id, raw: bytes) -> tuple[Submission, Signature]:
     """A sealed-looking submission whose signature was stored the old way (plain bytes, id reference)."""
     file_id = gridfs.GridFS(db.get_db(), collection="form_files").put(raw, content_type="image/png")
-    old = Signature(file_id=file_id, content_type="image/png", sha256="x", question="signature", client=client_id)
+    old = Signature(
+        file_id=file_id, content_type="image/png", sha256="x", question="signature", client=client_id
+    )
     old.save()
     version_id, _ = published_definition(FORM_KEY)
-    sub = Submission(form_key=FORM_KEY, form_version=ObjectId(version_id), version_number=1, client=client_id,
-                     status="completed", answers_json=submissions.canonical_json({"signature": f"{REF}{old.id}"}))
+    sub = Submission(
+        form_key=FORM_KEY,
+        form_version=ObjectId(version_id),
+        version_number=1,
+        client=client_id,
+        status="completed",
+        answers_json=submissions.canonical_json({"signature": f"{REF}{old.id}"}),
+    )
     sub.save()
     Signature.objects(id=old.id).update_one(set__submission=sub.id)
     return sub, old
@@ -81,8 +90,12 @@ def test_hole1_foreign_file_reference_is_refused(client, world):
     stolen_signature = world.complete(client, "client_b", task_b, world.answers(signature=sig_a))
     assert stolen_signature.status_code == 422
     assert "signature" in stolen_signature.get_json()["error"]["details"]
-    stolen_doc = world.complete(client, "client_b", task_b, world.answers(
-        docs=[{"name": "x.pdf", "type": "application/pdf", "content": doc_a}]))
+    stolen_doc = world.complete(
+        client,
+        "client_b",
+        task_b,
+        world.answers(docs=[{"name": "x.pdf", "type": "application/pdf", "content": doc_a}]),
+    )
     assert stolen_doc.status_code == 422 and "docs" in stolen_doc.get_json()["error"]["details"]
     assert Task.objects(id=ObjectId(task_b)).first().status == "open"
     assert {s.submission for s in Signature.objects(client=world.minor.id)} == {sub_a.id}
@@ -116,7 +129,9 @@ def test_hole1_file_references_are_unguessable_tokens(client, world):
     staff = world.headers("therapist_a")
     for record in Signature.objects(submission=sub_a.id):
         for guess in (str(record.id), str(record.file_id)):
-            assert client.get(f"/api/v1/submissions/{sub_a.id}/files/{guess}", headers=staff).status_code == 404
+            assert (
+                client.get(f"/api/v1/submissions/{sub_a.id}/files/{guess}", headers=staff).status_code == 404
+            )
             task_b = world.task_for(world.client_b)
             resp = world.complete(client, "client_b", task_b, world.answers(signature=REF + guess))
             assert resp.status_code == 422, guess
@@ -135,8 +150,12 @@ def test_hole1_pdf_reads_only_the_submissions_own_files(client, world):
     _plant(sub_b, signature=sub_a.answers["signature"])
     pdf = client.get(f"/api/v1/submissions/{sub_b.id}/pdf", headers=world.headers("client_b"))
     assert pdf.status_code == 200 and _images(pdf.data) == 0
-    assert client.get(_file_url(sub_b, sub_a.answers["signature"]),
-                      headers=world.headers("client_b")).status_code == 404
+    assert (
+        client.get(
+            _file_url(sub_b, sub_a.answers["signature"]), headers=world.headers("client_b")
+        ).status_code
+        == 404
+    )
 
 
 def test_a_reference_to_a_file_of_the_same_draft_is_kept(world):
@@ -146,8 +165,9 @@ def test_a_reference_to_a_file_of_the_same_draft_is_kept(world):
     from engine.services.forms import form_files
 
     draft = submissions.save_progress(SYSTEM, world.minor.id, FORM_KEY, {"note": "half done"})
-    stored, created = form_files.externalize(DEFINITION, {"signature": SIG}, client_id=world.minor.id,
-                                             submission_id=draft.id)
+    stored, created = form_files.externalize(
+        DEFINITION, {"signature": SIG}, client_id=world.minor.id, submission_id=draft.id
+    )
     sub = submissions.complete(SYSTEM, world.minor.id, FORM_KEY, {"note": "done", **stored})
     assert sub.id == draft.id and sub.answers["signature"] == created[0]
     data, content_type, _ = form_files.read(sub, created[0])
@@ -165,18 +185,30 @@ def test_files_stored_before_tokens_stay_readable_through_their_own_submission_o
     assert world.complete(client, "client_b", task_b, world.answers()).status_code == 200
     sub_b = world.sealed(task_b)
     _plant(sub_b, signature=f"{REF}{old.id}")
-    assert client.get(f"/api/v1/submissions/{sub_b.id}/files/{old.id}",
-                      headers=world.headers("client_b")).status_code == 404
-    assert world.complete(client, "client_b", world.task_for(world.client_b),
-                          world.answers(signature=f"{REF}{old.id}")).status_code == 422
+    assert (
+        client.get(
+            f"/api/v1/submissions/{sub_b.id}/files/{old.id}", headers=world.headers("client_b")
+        ).status_code
+        == 404
+    )
+    assert (
+        world.complete(
+            client, "client_b", world.task_for(world.client_b), world.answers(signature=f"{REF}{old.id}")
+        ).status_code
+        == 422
+    )
 
 
 # Hole 2 ----------------------------------------------------------------------------------------------
 
+
 def _stored_count() -> tuple[int, int, int]:
     database = db.get_db()
-    return (database["files.files"].count_documents({}), database["form_files.files"].count_documents({}),
-            Signature.objects.count())
+    return (
+        database["files.files"].count_documents({}),
+        database["form_files.files"].count_documents({}),
+        Signature.objects.count(),
+    )
 
 
 def test_hole2_form_files_are_encrypted_and_sniffed(client, world):
@@ -184,8 +216,12 @@ def test_hole2_form_files_are_encrypted_and_sniffed(client, world):
     the browser's data-URL header?"""
     task = world.task_for(world.minor)
     png_sent_as_jpeg = SIG.replace("data:image/png", "data:image/jpeg")
-    pdf_sent_as_png = [{"name": "letter.pdf", "type": "image/png", "content": data_url(PDF_BYTES, "image/png")}]
-    resp = world.complete(client, "client_a", task, world.answers(signature=png_sent_as_jpeg, docs=pdf_sent_as_png))
+    pdf_sent_as_png = [
+        {"name": "letter.pdf", "type": "image/png", "content": data_url(PDF_BYTES, "image/png")}
+    ]
+    resp = world.complete(
+        client, "client_a", task, world.answers(signature=png_sent_as_jpeg, docs=pdf_sent_as_png)
+    )
     assert resp.status_code == 200, resp.get_json()
     sub = world.sealed(task)
     assert db.get_db()["form_files.files"].count_documents({}) == 0
@@ -201,13 +237,24 @@ def test_hole2_form_files_are_encrypted_and_sniffed(client, world):
     assert doc.mimetype == "application/pdf" and doc.data == PDF_BYTES
 
 
-@pytest.mark.parametrize("answers", [
-    {"signature": data_url(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-                           "image/svg+xml")},
-    {"signature": data_url(b'<!-- hi --><svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml")},
-    {"docs": [{"name": "a.pdf", "content": data_url(PDF_BYTES, "application/pdf")},
-              {"name": "x.png", "content": data_url(b'<?xml version="1.0"?><svg/>', "image/png")}]},
-], ids=["svg-signature", "svg-without-prolog", "svg-named-png-after-a-good-file"])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {
+            "signature": data_url(
+                b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "image/svg+xml"
+            )
+        },
+        {"signature": data_url(b'<!-- hi --><svg xmlns="http://www.w3.org/2000/svg"/>', "image/svg+xml")},
+        {
+            "docs": [
+                {"name": "a.pdf", "content": data_url(PDF_BYTES, "application/pdf")},
+                {"name": "x.png", "content": data_url(b'<?xml version="1.0"?><svg/>', "image/png")},
+            ]
+        },
+    ],
+    ids=["svg-signature", "svg-without-prolog", "svg-named-png-after-a-good-file"],
+)
 def test_hole2_svg_is_refused(client, world, answers):
     """Is an SVG refused, whatever its header says, with nothing stored (not even files before it)?"""
     task = world.task_for(world.minor)
@@ -218,18 +265,25 @@ def test_hole2_svg_is_refused(client, world, answers):
     assert Task.objects(id=ObjectId(task)).first().status == "open"
 
 
-@pytest.mark.parametrize(("question", "raw"), [
-    ("signature", b"\x7fELF\x02\x01\x01" + b"\0" * 64),
-    ("signature", b"<html><body onload=alert(1)>hi</body></html>"),
-    ("signature", b"just some text, not a picture"),
-    ("signature", PDF_BYTES),  # a PDF is an accepted upload, but not a signature
-    ("docs", b"MZ\x90\x00" + b"\0" * 64),
-    ("docs", b"plain text is not an accepted upload"),
-], ids=["elf", "html", "text", "pdf-as-signature", "exe-upload", "text-upload"])
+@pytest.mark.parametrize(
+    ("question", "raw"),
+    [
+        ("signature", b"\x7fELF\x02\x01\x01" + b"\0" * 64),
+        ("signature", b"<html><body onload=alert(1)>hi</body></html>"),
+        ("signature", b"just some text, not a picture"),
+        ("signature", PDF_BYTES),  # a PDF is an accepted upload, but not a signature
+        ("docs", b"MZ\x90\x00" + b"\0" * 64),
+        ("docs", b"plain text is not an accepted upload"),
+    ],
+    ids=["elf", "html", "text", "pdf-as-signature", "exe-upload", "text-upload"],
+)
 def test_hole2_bytes_that_do_not_match_an_allowed_type_are_refused(client, world, question, raw):
     """Is a file refused when its bytes are not an accepted type, although its header claims one?"""
-    value = data_url(raw) if question == "signature" else [{"name": "f.png", "type": "image/png",
-                                                            "content": data_url(raw)}]
+    value = (
+        data_url(raw)
+        if question == "signature"
+        else [{"name": "f.png", "type": "image/png", "content": data_url(raw)}]
+    )
     task = world.task_for(world.minor)
     resp = world.complete(client, "client_a", task, world.answers(**{question: value}))
     assert resp.status_code == 422, resp.get_json()

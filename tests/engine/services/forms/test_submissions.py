@@ -28,7 +28,9 @@ def test_therapist_cannot_create_intake_forms(clean_db):
     from engine.errors import Forbidden
 
     actor = staff_actor(make_staff(roles=("therapist",)))
-    form_service.create_form(actor, "check_in", "dynamic", "Check-in", {"elements": [{"type": "text", "name": "how"}]})
+    form_service.create_form(
+        actor, "check_in", "dynamic", "Check-in", {"elements": [{"type": "text", "name": "how"}]}
+    )
     with pytest.raises(Forbidden):
         form_service.create_form(actor, "intake_x", "intake", "X", {"elements": []})
 
@@ -69,17 +71,25 @@ def test_completed_submission_is_sealed_and_one_changed_byte_breaks_it(clean_db)
     raw = clean_db["form_submissions"].find_one({"_id": sub.id})
     text = raw["answers_json"]
     i = text.index("Ada")
-    clean_db["form_submissions"].update_one({"_id": sub.id}, {"$set": {"answers_json": text[:i] + "E" + text[i + 1:]}})
+    clean_db["form_submissions"].update_one(
+        {"_id": sub.id}, {"$set": {"answers_json": text[:i] + "E" + text[i + 1 :]}}
+    )
     assert not submissions.verify_submission(sub.id)
-    clean_db["form_submissions"].update_one({"_id": sub.id}, {"$set": {"answers_json": text, "evidence.ip": "10.0.0.9"}})
+    clean_db["form_submissions"].update_one(
+        {"_id": sub.id}, {"$set": {"answers_json": text, "evidence.ip": "10.0.0.9"}}
+    )
     assert not submissions.verify_submission(sub.id)
 
 
 def test_record_changes_wait_for_staff_review(clean_db):
     """Do answers that differ from the client record become review items, applied only when accepted?"""
     publish_shipped_form("demographics")
-    client = make_client(first_name="Ada", last_name="Lovelace", phone="555-0100",
-                         address=Address(line1="1 Old Road", city="Springfield"))
+    client = make_client(
+        first_name="Ada",
+        last_name="Lovelace",
+        phone="555-0100",
+        address=Address(line1="1 Old Road", city="Springfield"),
+    )
     data = {**VALID["demographics"], "phone": "555-0199", "city": "Shelbyville"}
     sub = submissions.complete(SYSTEM, client.id, "demographics", data)
     items = {i.field: i for i in ProposedChange.objects(submission=sub.id)}
@@ -103,8 +113,13 @@ def test_guardian_sees_their_own_name_prefilled(clean_db):
     child = make_client(first_name="Sam", last_name="Lovelace")
     mum = Contact(first_name="Ada", last_name="Lovelace", email="ada@example.org")
     mum.save()
-    ContactLink(contact=mum, client=child, relationship="parent", is_guardian=True,
-                permissions=LinkPermissions(forms=True)).save()
+    ContactLink(
+        contact=mum,
+        client=child,
+        relationship="parent",
+        is_guardian=True,
+        permissions=LinkPermissions(forms=True),
+    ).save()
     account = make_portal_account(contact=mum)
     task = request_form(child, "consent_minor")
     start = submissions.start(portal_actor(account), child.id, "consent_minor", context=f"task:{task.id}")
@@ -114,9 +129,15 @@ def test_guardian_sees_their_own_name_prefilled(clean_db):
 def test_copy_dynamic_form_to_intake_and_archive(clean_db):
     """Can an admin copy a therapist's dynamic form into a new intake form, and archive the original?"""
     admin = staff_actor(make_staff(roles=("org_admin",)))
-    form_service.create_form(admin, "sleep_log", "dynamic", "Sleep log", {"elements": [{"type": "text", "name": "hours"}]})
+    form_service.create_form(
+        admin, "sleep_log", "dynamic", "Sleep log", {"elements": [{"type": "text", "name": "hours"}]}
+    )
     form_service.publish(admin, "sleep_log")
     copy = form_service.copy_to_intake(admin, "sleep_log", "sleep_intake")
-    assert copy.kind == "intake" and copy.copied_from == "sleep_log" and copy.draft["elements"][0]["name"] == "hours"
+    assert (
+        copy.kind == "intake"
+        and copy.copied_from == "sleep_log"
+        and copy.draft["elements"][0]["name"] == "hours"
+    )
     form_service.archive(admin, "sleep_log")
     assert not form_service.form_exists("sleep_log")

@@ -25,7 +25,13 @@ def test_funnel_counts_each_demo_intake_at_its_furthest_stage(clean_db):
     funnel = dashboard.intake_funnel(admin)
     want = {"invited": 4, "started": 3, "submitted": 2, "acknowledged": 1, "filed": 1}
     assert _counts(funnel["practice"]) == want
-    assert [b["label"] for b in funnel["practice"]] == ["Invited", "Started", "Submitted", "Acknowledged", "Filed"]
+    assert [b["label"] for b in funnel["practice"]] == [
+        "Invited",
+        "Started",
+        "Submitted",
+        "Acknowledged",
+        "Filed",
+    ]
     assert [b["percent"] for b in funnel["practice"]] == [100, 75, 50, 25, 25]
     assert [(t["name"], _counts(t["stages"])) for t in funnel["therapists"]] == [("Priya Natarajan", want)]
 
@@ -37,10 +43,13 @@ def test_a_therapist_without_view_all_counts_only_assigned_clients(clean_db):
     other = make_staff(roles=("therapist",), email="solo@harbor.example")
     assert "clients.view_all" not in staff_actor(other).permissions
     assert _counts(dashboard.intake_funnel(staff_actor(other))["practice"]) == dict.fromkeys(
-        ("invited", "started", "submitted", "acknowledged", "filed"), 0)
+        ("invited", "started", "submitted", "acknowledged", "filed"), 0
+    )
     Client.objects(first_name="Riley").update(set__assigned_staff=[other.id])
     funnel = dashboard.intake_funnel(staff_actor(other))
-    assert _counts(funnel["practice"]) == dict.fromkeys(("invited", "started", "submitted", "acknowledged", "filed"), 1)
+    assert _counts(funnel["practice"]) == dict.fromkeys(
+        ("invited", "started", "submitted", "acknowledged", "filed"), 1
+    )
     assert [t["name"] for t in funnel["therapists"]] == [other.display_name]
 
 

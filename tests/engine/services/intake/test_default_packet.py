@@ -72,8 +72,11 @@ def test_invite_without_choosing_forms_keeps_the_packet_order_everywhere(client,
     dialog = client.get(f"/staff/clients/{bob.id}/documents").get_data(as_text=True)
     ticked = re.findall(r'name="packet" value="([a-z0-9_]+)" checked', dialog)
     assert ticked == packet
-    sent = client.post(f"/staff/clients/{bob.id}/invite", headers=headers,
-                       data=MultiDict([("packet", key) for key in ticked]))  # the browser posts them in page order
+    sent = client.post(
+        f"/staff/clients/{bob.id}/invite",
+        headers=headers,
+        data=MultiDict([("packet", key) for key in ticked]),
+    )  # the browser posts them in page order
     assert sent.status_code == 303
     lc.perform_all(ProcessInstance.objects.get(client_id=bob.id).id)
 
@@ -84,4 +87,6 @@ def test_invite_without_choosing_forms_keeps_the_packet_order_everywhere(client,
     client.post("/logout", headers=headers)
     login_as(client, "bob@example.org")
     portal = client.get("/portal/tasks").get_data(as_text=True)
-    assert re.findall(r'<span class="step-body"><a href="/portal/tasks/[0-9a-f]+">(.*?)</a>', portal) == _titles(packet)
+    assert re.findall(
+        r'<span class="step-body"><a href="/portal/tasks/[0-9a-f]+">(.*?)</a>', portal
+    ) == _titles(packet)

@@ -12,10 +12,12 @@ from engine.services.platform import audit
 from tests import intake_lifecycle as lc
 from tests.helpers import api_login, make_staff
 
-NOTE = {"elements": [
-    {"type": "text", "name": "client_name", "title": "Client", "prefill": "client.full_name"},
-    {"type": "comment", "name": "note", "title": "Session note", "isRequired": True},
-]}
+NOTE = {
+    "elements": [
+        {"type": "text", "name": "client_name", "title": "Client", "prefill": "client.full_name"},
+        {"type": "comment", "name": "note", "title": "Session note", "isRequired": True},
+    ]
+}
 
 
 def _session_note():
@@ -42,8 +44,9 @@ def test_a_therapist_fills_a_dynamic_form_for_a_client(client, people):
     assert Document.objects(client=ann.id).count() == 0
     desk = api_login(client, make_staff(roles=("front_desk",)).email)
     assert client.post(url, headers=desk, json={"data": {"note": "x"}}).status_code == 403
-    intake_form = client.post(f"/api/v1/clients/{ann.id}/dynamic-forms/phq9/fill", headers=staff,
-                              json={"data": {"note": "x"}})
+    intake_form = client.post(
+        f"/api/v1/clients/{ann.id}/dynamic-forms/phq9/fill", headers=staff, json={"data": {"note": "x"}}
+    )
     assert intake_form.status_code == 422
 
     resp = client.post(url, headers=staff, json={"data": {**shown["data"], "note": "Worked on sleep."}})
@@ -67,8 +70,11 @@ def test_a_dynamic_form_sent_to_the_portal_is_filed_like_an_intake_form(client, 
     lc.perform_all(iid)
     [task] = lc.open_tasks(client, people["portal"])
     assert task["form_key"] == "session_note"
-    shown = client.get(f"/api/v1/clients/{ann.id}/forms/session_note", headers=people["portal"],
-                       query_string={"context": f"task:{task['id']}"}).get_json()
+    shown = client.get(
+        f"/api/v1/clients/{ann.id}/forms/session_note",
+        headers=people["portal"],
+        query_string={"context": f"task:{task['id']}"},
+    ).get_json()
     assert shown["data"]["client_name"].startswith("Ann")
     lc.complete(client, people["portal"], task["id"], {**shown["data"], "note": "Feeling better."})
     lc.perform_all(iid)

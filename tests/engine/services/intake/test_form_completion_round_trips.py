@@ -40,8 +40,13 @@ def _watched():
     listener = _Commands()
     uri = config.current().mongodb_uri
     mongoengine.disconnect()
-    mongoengine.connect(host=uri, db=db.database_name(uri), uuidRepresentation="standard", tz_aware=True,
-                        event_listeners=[listener])
+    mongoengine.connect(
+        host=uri,
+        db=db.database_name(uri),
+        uuidRepresentation="standard",
+        tz_aware=True,
+        event_listeners=[listener],
+    )
     try:
         yield listener.sent
     finally:
@@ -56,8 +61,9 @@ def test_a_form_completion_reads_its_version_once_and_commits_its_audit_with_it(
     lc.perform_all(instance.get_json()["id"])
     task = next(t for t in lc.open_tasks(client, people["portal"]) if t["form_key"] == "phq9")
     with _watched() as sent:
-        resp = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=people["portal"],
-                           json={"data": VALID["phq9"]})
+        resp = client.post(
+            f"/api/v1/tasks/{task['id']}/complete", headers=people["portal"], json={"data": VALID["phq9"]}
+        )
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["form"] is not None
     assert sent[("find", "form_versions")] == 1, sent

@@ -65,17 +65,23 @@ def test_cancelling_one_form_drops_it_and_the_rest_of_the_intake_goes_on(client,
     assert [t["form_key"] for t in lc.open_tasks(client, people["portal"])] == ["demographics"]
     assert client.post(url, headers=people["staff"], json={"reason": "again"}).status_code == 409
 
-    closed = client.get(f"/api/v1/clients/{ann.id}/closed-requests", headers=people["staff"]).get_json()["items"]
+    closed = client.get(f"/api/v1/clients/{ann.id}/closed-requests", headers=people["staff"]).get_json()[
+        "items"
+    ]
     assert [(c["outcome"], c["reason"]) for c in closed] == [("Cancelled", "Done at the last session")]
     row = Task._get_collection().find_one({"_id": ObjectId(phq9["id"])})
     assert row["status"] == "closed" and row["closed_as"] == "cancelled"
-    assert any(e["kind"] == "task_cancelled" and e["details"]["reason"] == "Done at the last session"
-               for e in _history(iid))
+    assert any(
+        e["kind"] == "task_cancelled" and e["details"]["reason"] == "Done at the last session"
+        for e in _history(iid)
+    )
     assert _audited("form_request_cancelled", client_id=str(ann.id)) == 1
     assert Timer.objects(instance_id=ObjectId(iid), status="waiting").count() == 1  # demographics still due
 
     # The intake goes on with demographics alone: one acknowledgement, then filed and completed.
-    lc.complete(client, people["portal"], _task_for(client, people, "demographics")["id"], VALID["demographics"])
+    lc.complete(
+        client, people["portal"], _task_for(client, people, "demographics")["id"], VALID["demographics"]
+    )
     assert Timer.objects(instance_id=ObjectId(iid), status="waiting").count() == 0  # reminders stop
     lc.perform_all(iid)
     acks = lc.acknowledge_all(client, people["staff"], 1)
@@ -97,8 +103,12 @@ def test_cancelling_an_intake_stops_its_reminders_and_keeps_its_history(client, 
 
     url = f"/api/v1/intakes/{iid}/cancel"
     assert client.post(url, headers=people["staff"], json={}).status_code == 422
-    assert client.post(f"/api/v1/intakes/{ObjectId()}/cancel", headers=people["staff"],
-                       json={"reason": "x"}).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/intakes/{ObjectId()}/cancel", headers=people["staff"], json={"reason": "x"}
+        ).status_code
+        == 404
+    )
     resp = client.post(url, headers=people["staff"], json={"reason": "Client moved away"})
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json() == {"instance_id": iid, "status": "cancelled", "forms_closed": 2}
@@ -108,9 +118,13 @@ def test_cancelling_an_intake_stops_its_reminders_and_keeps_its_history(client, 
     assert Timer.objects.get(id=timer.id).status == "cancelled"
     assert runtime.fire_timer(iid, timer.task_id) == "stale"
     assert lc.perform_all(iid) == [] and len(smtp.to("ann@example.org")) == mails  # no reminder goes out
-    assert any(e["kind"] == "instance_cancelled" and e["details"]["reason"] == "Client moved away"
-               for e in _history(iid))
-    closed = client.get(f"/api/v1/clients/{ann.id}/closed-requests", headers=people["staff"]).get_json()["items"]
+    assert any(
+        e["kind"] == "instance_cancelled" and e["details"]["reason"] == "Client moved away"
+        for e in _history(iid)
+    )
+    closed = client.get(f"/api/v1/clients/{ann.id}/closed-requests", headers=people["staff"]).get_json()[
+        "items"
+    ]
     assert sorted(c["outcome"] for c in closed) == ["Cancelled", "Cancelled"]
     assert _audited("client_intake_cancelled", client_id=str(ann.id)) == 1
     assert client.post(url, headers=people["staff"], json={"reason": "again"}).status_code == 409
@@ -119,11 +133,16 @@ def test_cancelling_an_intake_stops_its_reminders_and_keeps_its_history(client, 
 def test_cancelling_the_only_form_sent_cancels_its_request(client, people):
     """When staff cancel the one form they sent, is its request cancelled (not completed empty)?"""
     ann = people["client"]
-    sent = client.post(f"/api/v1/clients/{ann.id}/form-requests", headers=people["staff"], json={"form_key": "gad7"})
+    sent = client.post(
+        f"/api/v1/clients/{ann.id}/form-requests", headers=people["staff"], json={"form_key": "gad7"}
+    )
     lc.perform_all(sent.get_json()["id"])
     task = _task_for(client, people, "gad7")
-    resp = client.post(f"/api/v1/form-requests/{task['id']}/cancel", headers=people["staff"],
-                       json={"reason": "Sent by mistake"})
+    resp = client.post(
+        f"/api/v1/form-requests/{task['id']}/cancel",
+        headers=people["staff"],
+        json={"reason": "Sent by mistake"},
+    )
     assert resp.status_code == 200 and resp.get_json()["status"] == "cancelled"
     assert ProcessInstance.objects.get(id=sent.get_json()["id"]).status == "cancelled"
 
@@ -142,24 +161,38 @@ def test_a_paper_form_answers_its_request(client, people):
     therapist = make_staff(roles=("therapist",))
     ann.assigned_staff = [therapist.id]
     ann.save()
-    refused = client.post(url, headers=api_login(client, therapist.email),
-                          data={"file": (_file(), "phq9.pdf"), "answers_request": phq9["id"]})
+    refused = client.post(
+        url,
+        headers=api_login(client, therapist.email),
+        data={"file": (_file(), "phq9.pdf"), "answers_request": phq9["id"]},
+    )
     assert refused.status_code in (403, 404)
-    wrong = client.post(url, headers=people["staff"], data={"file": (_file(), "x.pdf"), "answers_request": "nope"})
+    wrong = client.post(
+        url, headers=people["staff"], data={"file": (_file(), "x.pdf"), "answers_request": "nope"}
+    )
     assert wrong.status_code == 404
     assert Document.objects.count() == before  # nothing stored when the request is refused
 
-    resp = client.post(url, headers=people["staff"],
-                       data={"file": (_file(), "phq9.pdf"), "title": "PHQ-9 on paper", "answers_request": phq9["id"]})
+    resp = client.post(
+        url,
+        headers=people["staff"],
+        data={"file": (_file(), "phq9.pdf"), "title": "PHQ-9 on paper", "answers_request": phq9["id"]},
+    )
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["form_key"] == "phq9"
     assert [t["form_key"] for t in lc.open_tasks(client, people["portal"])] == ["demographics"]
-    closed = client.get(f"/api/v1/clients/{ann.id}/closed-requests", headers=people["staff"]).get_json()["items"]
-    assert [(c["outcome"], c["document_id"]) for c in closed] == [("Answered on paper", resp.get_json()["id"])]
+    closed = client.get(f"/api/v1/clients/{ann.id}/closed-requests", headers=people["staff"]).get_json()[
+        "items"
+    ]
+    assert [(c["outcome"], c["document_id"]) for c in closed] == [
+        ("Answered on paper", resp.get_json()["id"])
+    ]
     assert _audited("form_request_answered", client_id=str(ann.id)) == 1
     assert any(e["kind"] == "task_answered_on_paper" for e in _history(iid))
 
-    lc.complete(client, people["portal"], _task_for(client, people, "demographics")["id"], VALID["demographics"])
+    lc.complete(
+        client, people["portal"], _task_for(client, people, "demographics")["id"], VALID["demographics"]
+    )
     assert Timer.objects(instance_id=ObjectId(iid), status="waiting").count() == 0
     lc.perform_all(iid)
     assert len(lc.acknowledge_all(client, people["staff"], 1)) == 1  # the paper form needs no review here
@@ -175,8 +208,11 @@ def test_shared_documents_and_awaiting_review(client, people):
     """Does a shared upload appear in the client's documents (and go again when hidden), only uploads
     be shared, and a submitted form show at once as awaiting review until it is filed?"""
     ann = people["client"]
-    up = client.post(f"/api/v1/clients/{ann.id}/documents", headers=people["staff"],
-                     data={"file": (_file(), "letter.pdf"), "title": "Welcome letter"})
+    up = client.post(
+        f"/api/v1/clients/{ann.id}/documents",
+        headers=people["staff"],
+        data={"file": (_file(), "letter.pdf"), "title": "Welcome letter"},
+    )
     doc_id = up.get_json()["id"]
     portal_docs = f"/api/v1/clients/{ann.id}/documents"
     content = f"/api/v1/documents/{doc_id}/content"
@@ -188,7 +224,9 @@ def test_shared_documents_and_awaiting_review(client, people):
     assert client.put(sharing, headers=people["staff"], json={}).status_code == 422
     shared = client.put(sharing, headers=people["staff"], json={"shared": True})
     assert shared.status_code == 200 and shared.get_json()["shared"] is True
-    assert [d["title"] for d in client.get(portal_docs, headers=people["portal"]).get_json()["items"]] == ["Welcome letter"]
+    assert [d["title"] for d in client.get(portal_docs, headers=people["portal"]).get_json()["items"]] == [
+        "Welcome letter"
+    ]
     assert client.get(content, headers=people["portal"]).status_code == 200
     assert client.put(sharing, headers=people["staff"], json={"shared": False}).get_json()["shared"] is False
     assert client.get(portal_docs, headers=people["portal"]).get_json()["items"] == []
@@ -200,15 +238,24 @@ def test_shared_documents_and_awaiting_review(client, people):
     assert client.get(submitted, headers=people["portal"]).get_json()["items"] == []
     lc.complete(client, people["portal"], _task_for(client, people, "phq9")["id"], VALID["phq9"])
     [waiting] = client.get(submitted, headers=people["portal"]).get_json()["items"]
-    assert waiting["title"] and client.get(f"/api/v1/submissions/{waiting['submission_id']}/pdf",
-                                           headers=people["portal"]).status_code == 200
-    lc.complete(client, people["portal"], _task_for(client, people, "demographics")["id"], VALID["demographics"])
+    assert (
+        waiting["title"]
+        and client.get(
+            f"/api/v1/submissions/{waiting['submission_id']}/pdf", headers=people["portal"]
+        ).status_code
+        == 200
+    )
+    lc.complete(
+        client, people["portal"], _task_for(client, people, "demographics")["id"], VALID["demographics"]
+    )
     lc.perform_all(iid)
     lc.acknowledge_all(client, people["staff"], 2)
     lc.perform_all(iid)
     assert client.get(submitted, headers=people["portal"]).get_json()["items"] == []  # filed now
     form_doc = next(d for d in lc.documents(client, people["staff"], str(ann.id)) if d["kind"] == "form")
-    refused = client.put(f"/api/v1/documents/{form_doc['id']}/sharing", headers=people["staff"], json={"shared": False})
+    refused = client.put(
+        f"/api/v1/documents/{form_doc['id']}/sharing", headers=people["staff"], json={"shared": False}
+    )
     assert refused.status_code == 422
 
 
@@ -229,7 +276,10 @@ def test_resending_missed_forms_runs_the_resend_workflow_within_the_reminder_lim
     assert ProcessInstance.objects.get(id=resend).process_id == "resend_forms"
     assert len(smtp.to("ann@example.org")) == mails  # nothing mailed inside the request
     assert lc.perform_all(resend) == ["send_email"]
-    assert len(smtp.to("ann@example.org")) == mails + 1 and "waiting for 2 forms" in smtp.to("ann@example.org")[-1]
+    assert (
+        len(smtp.to("ann@example.org")) == mails + 1
+        and "waiting for 2 forms" in smtp.to("ann@example.org")[-1]
+    )
     assert IntakeReminder.objects(instance_id=ObjectId(iid)).count() == 1  # counted for the intake
     follow_ups = [t for t in lc.open_tasks(client, people["staff"]) if t["name"].startswith("Follow up")]
     assert len(follow_ups) == 1

@@ -35,7 +35,9 @@ def test_adult_intake_from_invitation_to_filed_packet(client, staff, smtp):
     """Does an adult's intake run from the invitation through a reminder, the packet, staff
     acknowledgement and filing, to a completed instance with the packet PDF in General Documents?"""
     lc.configure(intake_packet=["demographics", "consent_adult"], reminder_cadence="PT2S", reminder_max=1)
-    ada = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org", date_of_birth=date(1990, 12, 10))
+    ada = make_client(
+        first_name="Ada", last_name="Lovelace", email="ada@example.org", date_of_birth=date(1990, 12, 10)
+    )
     resp = client.post(f"/api/v1/clients/{ada.id}/invite", headers=staff, json={})
     assert resp.status_code == 201, resp.get_json()
     instance = resp.get_json()
@@ -67,18 +69,29 @@ def test_adult_intake_from_invitation_to_filed_packet(client, staff, smtp):
 def _guardian(minor, first: str, email: str) -> Contact:
     contact = Contact(first_name=first, last_name="Parent", email=email)
     contact.save()
-    ContactLink(contact=contact, client=minor, relationship="parent", is_guardian=True,
-                permissions=LinkPermissions(forms=True)).save()
+    ContactLink(
+        contact=contact,
+        client=minor,
+        relationship="parent",
+        is_guardian=True,
+        permissions=LinkPermissions(forms=True),
+    ).save()
     return contact
 
 
 def test_minor_intake_needs_every_guardian(client, staff, smtp):
     """Under the "every guardian" rule, does each of two guardians get their own approval task, and
     does the minor's intake complete with the packet filed once both approved?"""
-    lc.configure(intake_packet=["minor_assent"], reminder_max=0, guardian_approval_rule="every",
-                 guardian_approval_timeout="P7D")
+    lc.configure(
+        intake_packet=["minor_assent"],
+        reminder_max=0,
+        guardian_approval_rule="every",
+        guardian_approval_timeout="P7D",
+    )
     today = date.today()
-    sam = make_client(first_name="Sam", last_name="Lovelace", date_of_birth=today.replace(year=today.year - 12, day=1))
+    sam = make_client(
+        first_name="Sam", last_name="Lovelace", date_of_birth=today.replace(year=today.year - 12, day=1)
+    )
     _guardian(sam, "Ada", "ada.parent@example.org")
     _guardian(sam, "Charles", "charles.parent@example.org")
     resp = client.post(f"/api/v1/clients/{sam.id}/invite", headers=staff, json={})
@@ -101,10 +114,15 @@ def test_minor_intake_needs_every_guardian(client, staff, smtp):
     assert shown["form_key"] == "minor_assent" and shown["data"]["minor_name"] == "Sam Lovelace"
     login_as(client, "ada.parent@example.org", lc.PORTAL_PASSWORD)
     page = client.get(f"/portal/tasks/{mine['id']}")
-    assert page.status_code == 200 and b"The answers given for Sam" in page.data and b"Sam Lovelace" in page.data
+    assert (
+        page.status_code == 200 and b"The answers given for Sam" in page.data and b"Sam Lovelace" in page.data
+    )
     assert mine["id"] != theirs["id"]  # one task each, not one for whoever comes first
-    refused = client.post(f"/api/v1/tasks/{theirs['id']}/complete", headers=ada,
-                          json={"data": {"approved": True, "guardian_signature": SIG}})
+    refused = client.post(
+        f"/api/v1/tasks/{theirs['id']}/complete",
+        headers=ada,
+        json={"data": {"approved": True, "guardian_signature": SIG}},
+    )
     assert refused.status_code == 404
     lc.complete(client, ada, mine["id"], {"approved": True, "guardian_signature": SIG})
     assert lc.open_tasks(client, staff) == []  # still waiting for the second guardian

@@ -14,8 +14,9 @@ def test_send_one_form_and_resend_missed(client, people, smtp):
     """Does sending a single form give the client exactly that task, and does "resend missed" mail a
     reminder naming how many forms wait, without any form's name?"""
     ann = people["client"]
-    resp = client.post(f"/api/v1/clients/{ann.id}/form-requests", headers=people["staff"],
-                       json={"form_key": "gad7"})
+    resp = client.post(
+        f"/api/v1/clients/{ann.id}/form-requests", headers=people["staff"], json={"form_key": "gad7"}
+    )
     assert resp.status_code == 201, resp.get_json()
     lc.perform_all(resp.get_json()["id"])
     assert [t["form_key"] for t in lc.open_tasks(client, people["portal"])] == ["gad7"]
@@ -28,7 +29,9 @@ def test_send_one_form_and_resend_missed(client, people, smtp):
     assert lc.perform_all(resend) == ["send_email"]  # the mail goes out from the workers, not the request
     reminder = smtp.to("ann@example.org")[-1]
     assert "waiting for 1 form " in reminder and "GAD" not in reminder and "anxiety" not in reminder.lower()
-    bad = client.post(f"/api/v1/clients/{ann.id}/form-requests", headers=people["staff"], json={"form_key": "nope"})
+    bad = client.post(
+        f"/api/v1/clients/{ann.id}/form-requests", headers=people["staff"], json={"form_key": "nope"}
+    )
     assert bad.status_code == 422 and "form_key" in bad.get_json()["error"]["details"]
 
 
@@ -41,11 +44,18 @@ def test_progress_is_saved_and_resumed_then_sealed(client, people):
     task = next(t for t in lc.open_tasks(client, people["portal"]) if t["form_key"] == "phq9")
     url = f"/api/v1/clients/{ann.id}/forms/phq9"
     context = f"task:{task['id']}"
-    assert client.put(url, headers=people["portal"], json={"data": {"phq9_1": 2}, "context": context}).status_code == 204
+    assert (
+        client.put(
+            url, headers=people["portal"], json={"data": {"phq9_1": 2}, "context": context}
+        ).status_code
+        == 204
+    )
     resumed = client.get(url, headers=people["portal"], query_string={"context": context}).get_json()
     assert resumed["has_progress"] and resumed["data"]["phq9_1"] == 2
 
-    refused = client.post(f"/api/v1/tasks/{task['id']}/complete", headers=people["portal"], json={"data": {"phq9_1": 2}})
+    refused = client.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=people["portal"], json={"data": {"phq9_1": 2}}
+    )
     assert refused.status_code == 422 and "phq9_2" in refused.get_json()["error"]["details"]
     assert Submission.objects(context=context).get().status == "in_progress"  # earlier answers intact
     lc.complete(client, people["portal"], task["id"], VALID["phq9"])
@@ -65,11 +75,25 @@ def test_pages_of_the_intake(client, people):
     form = client.get("/portal/activate?token=abc")
     assert form.status_code == 200 and b'name="password"' in form.data
     token = csrf_token(client, "/portal/activate?token=abc")
-    mismatch = client.post("/portal/activate", data={"token": "abc", "password": "a long portal password 42",
-                                                     "confirm": "another long password 42", "csrf_token": token})
+    mismatch = client.post(
+        "/portal/activate",
+        data={
+            "token": "abc",
+            "password": "a long portal password 42",
+            "confirm": "another long password 42",
+            "csrf_token": token,
+        },
+    )
     assert mismatch.status_code == 422 and b"differ" in mismatch.data
-    unknown = client.post("/portal/activate", data={"token": "abc", "password": "a long portal password 42",
-                                                    "confirm": "a long portal password 42", "csrf_token": token})
+    unknown = client.post(
+        "/portal/activate",
+        data={
+            "token": "abc",
+            "password": "a long portal password 42",
+            "confirm": "a long portal password 42",
+            "csrf_token": token,
+        },
+    )
     assert unknown.status_code == 422 and b"invalid, used or expired" in unknown.data
 
     login_as(client, "ann@example.org")

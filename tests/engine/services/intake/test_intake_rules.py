@@ -59,9 +59,13 @@ def test_returning_one_form_reopens_only_that_form(client, staff, smtp):
     from engine.models.workflow import Task
     from engine.services.intake.intake_queries import revision_context
 
-    revision = revision_context(Task._get_collection().find_one({"_id": Task.objects.get(id=reopened["id"]).id}))
+    revision = revision_context(
+        Task._get_collection().find_one({"_id": Task.objects.get(id=reopened["id"]).id})
+    )
     assert revision["comment"] == "Please answer question 9 again."
-    assert revision["answers"]["phq9_1"] == VALID["phq9"]["phq9_1"]  # the client starts from the earlier answers
+    assert (
+        revision["answers"]["phq9_1"] == VALID["phq9"]["phq9_1"]
+    )  # the client starts from the earlier answers
     lc.complete(client, portal, reopened["id"], VALID["phq9"])
     assert len(lc.acknowledge_all(client, staff, 1)) == 1  # only the revised form comes back
     lc.wait_completed(client, staff, instance["id"])
@@ -72,8 +76,12 @@ def test_returning_one_form_reopens_only_that_form(client, staff, smtp):
 def _upload(client, headers, client_id, name: str, data: bytes):
     import io
 
-    return client.post(f"/api/v1/clients/{client_id}/documents", headers=headers,
-                       data={"file": (io.BytesIO(data), name), "title": name}, content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/clients/{client_id}/documents",
+        headers=headers,
+        data={"file": (io.BytesIO(data), name), "title": name},
+        content_type="multipart/form-data",
+    )
 
 
 def test_uploads_are_checked_by_content_and_size(client, settings):
@@ -98,7 +106,11 @@ def test_uploads_are_checked_by_content_and_size(client, settings):
     ok = _upload(client, headers, ann.id, "referral.pdf", b"%PDF-1.4\n% a scanned referral\n%%EOF\n")
     assert ok.status_code == 201, ok.get_json()
     doc = ok.get_json()
-    raw = files._bucket().open_download_stream(files.parse_id(Document.objects.get(id=doc["id"]).file_id)).read()
+    raw = (
+        files._bucket()
+        .open_download_stream(files.parse_id(Document.objects.get(id=doc["id"]).file_id))
+        .read()
+    )
     assert b"scanned referral" not in raw  # encrypted at rest
     got = client.get(f"/api/v1/documents/{doc['id']}/content", headers=headers)
     assert got.status_code == 200 and b"scanned referral" in got.data
@@ -127,8 +139,12 @@ def test_activation_tokens_are_hashed_single_use_and_expire(client, installed):
     ok = client.post("/api/v1/portal/activate", json={"token": raw, "password": lc.PORTAL_PASSWORD})
     assert ok.status_code == 200 and ok.get_json()["email"] == "ann@example.org"
     assert PortalAccount.objects.get(id=account.id).activated_at is not None
-    assert client.post("/api/v1/portal/activate",
-                       json={"token": raw, "password": lc.PORTAL_PASSWORD}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/portal/activate", json={"token": raw, "password": lc.PORTAL_PASSWORD}
+        ).status_code
+        == 422
+    )
 
     old = invitations.issue(account, ann)
     Invitation.objects(used_at=None).update(set__expires_at=date.today() - timedelta(days=1))
@@ -149,10 +165,13 @@ def test_an_activation_killed_between_claim_and_password_is_finished_by_its_retr
     [account] = invitations.ensure_accounts(ann, minor=False)
     raw = invitations.issue(account, ann)
     Invitation.objects(account=account.id).update_one(  # the claim the dead process wrote
-        set__used_at=utcnow(), set__password_hash=passwords.hash_password(lc.PORTAL_PASSWORD))
+        set__used_at=utcnow(), set__password_hash=passwords.hash_password(lc.PORTAL_PASSWORD)
+    )
     assert PortalAccount.objects.get(id=account.id).activated_at is None
 
-    other = client.post("/api/v1/portal/activate", json={"token": raw, "password": "another long password 42"})
+    other = client.post(
+        "/api/v1/portal/activate", json={"token": raw, "password": "another long password 42"}
+    )
     assert other.status_code == 422 and "token" in other.get_json()["error"]["details"]
     retry = client.post("/api/v1/portal/activate", json={"token": raw, "password": lc.PORTAL_PASSWORD})
     assert retry.status_code == 200, retry.get_json()
@@ -168,7 +187,9 @@ def test_invite_needs_portal_invite(client, installed):
     lc.configure(intake_packet=["demographics"])
     therapist = make_staff(roles=("therapist",), permissions=["clients.view_all"])
     ann = make_client(first_name="Ann", email="ann@example.org")
-    resp = client.post(f"/api/v1/clients/{ann.id}/invite", headers=api_login(client, therapist.email), json={})
+    resp = client.post(
+        f"/api/v1/clients/{ann.id}/invite", headers=api_login(client, therapist.email), json={}
+    )
     assert resp.status_code == 403
     admin = api_login(client, make_staff(roles=("org_admin",)).email)
     bad = client.post(f"/api/v1/clients/{ann.id}/invite", headers=admin, json={"packet": ["no_such_form"]})
@@ -183,12 +204,15 @@ def test_activation_asks_for_mfa_when_the_practice_requires_it(client, installed
     lc.configure(require_mfa_for_portal=True)
     ann = make_client(first_name="Ann", email="ann@example.org")
     [account] = invitations.ensure_accounts(ann, minor=False)
-    resp = client.post("/api/v1/portal/activate",
-                       json={"token": invitations.issue(account, ann), "password": lc.PORTAL_PASSWORD})
+    resp = client.post(
+        "/api/v1/portal/activate",
+        json={"token": invitations.issue(account, ann), "password": lc.PORTAL_PASSWORD},
+    )
     assert resp.status_code == 200 and resp.get_json()["mfa_setup_required"] is True
     from tests.helpers import csrf_token
 
     token = csrf_token(client, "/logout")
-    login = client.post("/login", data={"email": "ann@example.org", "password": lc.PORTAL_PASSWORD,
-                                        "csrf_token": token})
+    login = client.post(
+        "/login", data={"email": "ann@example.org", "password": lc.PORTAL_PASSWORD, "csrf_token": token}
+    )
     assert login.status_code in (302, 303) and "/mfa/setup" in login.headers["Location"]

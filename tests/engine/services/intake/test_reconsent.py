@@ -15,8 +15,9 @@ from tests.helpers import make_client, make_portal_account
 
 def _signed(client, key: str, number: int) -> None:
     version = FormVersion.objects.get(key=key, number=number)
-    Submission(form_key=key, form_version=version.id, version_number=number, client=client.id,
-               status="completed").save()
+    Submission(
+        form_key=key, form_version=version.id, version_number=number, client=client.id, status="completed"
+    ).save()
 
 
 def _publish_new_version(key: str) -> None:

@@ -64,12 +64,14 @@ def renamed_copy(folder: Path) -> dict[str, str]:
 
 
 def _open(iid, **query) -> Task:
-    return lc.wait_for(lambda: Task.objects(instance_id=iid, status="open", **query).first(),
-                       what=f"an open task {query}")
+    return lc.wait_for(
+        lambda: Task.objects(instance_id=iid, status="open", **query).first(), what=f"an open task {query}"
+    )
 
 
-def test_an_intake_with_every_element_id_renamed_runs_through_the_pages(app, client, installed, smtp,
-                                                                       tmp_path):
+def test_an_intake_with_every_element_id_renamed_runs_through_the_pages(
+    app, client, installed, smtp, tmp_path
+):
     """With every task, event, gateway, flow and lane of the shipped processes renamed, does a minor's
     intake still show the guardian the minor's answers, give staff the acknowledgement page (return
     with a comment, then acknowledge), show the client staff's comment and earlier answers on the
@@ -82,14 +84,25 @@ def test_an_intake_with_every_element_id_renamed_runs_through_the_pages(app, cli
     assert not re.search(r'id="(acknowledge_form|revise_form|fill_form)"', live)
 
     wiring.wire()
-    lc.configure(intake_packet=["minor_assent"], reminder_max=0, guardian_approval_rule="any",
-                 guardian_approval_timeout="P7D")
+    lc.configure(
+        intake_packet=["minor_assent"],
+        reminder_max=0,
+        guardian_approval_rule="any",
+        guardian_approval_timeout="P7D",
+    )
     today = date.today()
-    sam = make_client(first_name="Sam", last_name="Lovelace", date_of_birth=today.replace(year=today.year - 12, day=1))
+    sam = make_client(
+        first_name="Sam", last_name="Lovelace", date_of_birth=today.replace(year=today.year - 12, day=1)
+    )
     ada = Contact(first_name="Ada", last_name="Parent", email="ada.parent@example.org")
     ada.save()
-    ContactLink(contact=ada, client=sam, relationship="parent", is_guardian=True,
-                permissions=LinkPermissions(forms=True)).save()
+    ContactLink(
+        contact=ada,
+        client=sam,
+        relationship="parent",
+        is_guardian=True,
+        permissions=LinkPermissions(forms=True),
+    ).save()
     admin = make_staff(roles=("org_admin",))
     staff = login_as(client, admin.email)
 
@@ -107,7 +120,9 @@ def test_an_intake_with_every_element_id_renamed_runs_through_the_pages(app, cli
     assert approval.role == "approval" and approval.spec_name != "approve"
     login_as(portal_http, "ada.parent@example.org", lc.PORTAL_PASSWORD)
     page = portal_http.get(f"/portal/tasks/{approval.id}")
-    assert page.status_code == 200 and b"The answers given for Sam" in page.data and b"Sam Lovelace" in page.data
+    assert (
+        page.status_code == 200 and b"The answers given for Sam" in page.data and b"Sam Lovelace" in page.data
+    )
     lc.complete(portal_http, guardian, str(approval.id), {"approved": True, "guardian_signature": SIG})
     lc.perform_all(iid)
 
@@ -117,11 +132,16 @@ def test_an_intake_with_every_element_id_renamed_runs_through_the_pages(app, cli
     documents_tab = client.get(f"/staff/clients/{sam.id}/documents")
     assert f"/staff/tasks/{ack.id}/acknowledge".encode() in documents_tab.data
     opened = client.get(f"/staff/tasks/{ack.id}")
-    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/staff/tasks/{ack.id}/acknowledge")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(
+        f"/staff/tasks/{ack.id}/acknowledge"
+    )
     page = client.get(f"/staff/tasks/{ack.id}/acknowledge")
     assert page.status_code == 200 and b"Sam Lovelace" in page.data
-    returned = client.post(f"/staff/tasks/{ack.id}/acknowledge", headers=staff,
-                           data={"decision": "return", "return_comment": "Please sign again, Sam."})
+    returned = client.post(
+        f"/staff/tasks/{ack.id}/acknowledge",
+        headers=staff,
+        data={"decision": "return", "return_comment": "Please sign again, Sam."},
+    )
     assert returned.status_code in (302, 303)
     lc.perform_all(iid)
 
@@ -137,7 +157,9 @@ def test_an_intake_with_every_element_id_renamed_runs_through_the_pages(app, cli
 
     again = _open(iid, lane="staff")
     assert client.get(f"/staff/tasks/{again.id}/acknowledge").status_code == 200
-    done = client.post(f"/staff/tasks/{again.id}/acknowledge", headers=staff, data={"decision": "acknowledge"})
+    done = client.post(
+        f"/staff/tasks/{again.id}/acknowledge", headers=staff, data={"decision": "acknowledge"}
+    )
     assert done.status_code in (302, 303)
     lc.perform_all(iid)
     assert ProcessInstance.objects.get(id=iid).status == "completed"

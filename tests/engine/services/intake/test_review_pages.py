@@ -34,12 +34,15 @@ def _submitted(client, staff, smtp, **packet) -> tuple[object, dict]:
     """A client (record says "Annie"; her form says "Ada") who submitted her demographics; the open
     acknowledgement task."""
     lc.configure(intake_packet=["demographics"], reminder_max=0)
-    ann = make_client(first_name="Annie", last_name="Lovelace", email="ann@example.org",
-                      date_of_birth=date(1990, 12, 10))
+    ann = make_client(
+        first_name="Annie", last_name="Lovelace", email="ann@example.org", date_of_birth=date(1990, 12, 10)
+    )
     assert client.post(f"/api/v1/clients/{ann.id}/invite", headers=staff["api"], json={}).status_code == 201
     portal = lc.activate(client, smtp, "ann@example.org")
     lc.fill_packet(client, portal, str(ann.id), 1)
-    [ack] = lc.wait_tasks(client, staff["api"], lambda t: t["form_key"] == "form_acknowledgement", "acknowledgement")
+    [ack] = lc.wait_tasks(
+        client, staff["api"], lambda t: t["form_key"] == "form_acknowledgement", "acknowledgement"
+    )
     return ann, ack
 
 
@@ -55,17 +58,27 @@ def test_acknowledge_page_reads_like_the_pdf_with_the_record_changes_on_it(app, 
     assert page.status_code == 200
     text = _visible(page.get_data(as_text=True))
     assert "Review Client information from Annie Lovelace" in text
-    assert "May we send appointment reminders by text message? Yes" in text and "10 Dec 1990" in text and "12 Analytical Way" in text
+    assert (
+        "May we send appointment reminders by text message? Yes" in text
+        and "10 Dec 1990" in text
+        and "12 Analytical Way" in text
+    )
     assert not _KEYS.search(text), _KEYS.search(text)
     assert not _HEX_ID.search(text), _HEX_ID.search(text)
     # The form says "Ada", the record "Annie": the change waits on this page, accepted in place.
     assert re.search(r"First name Annie Ada", text), text
     html = page.get_data(as_text=True)
-    item = re.search(r'(?s)<th scope="row">First name</th>.*?action="/staff/review-items/([0-9a-f]{24})"', html).group(1)
+    item = re.search(
+        r'(?s)<th scope="row">First name</th>.*?action="/staff/review-items/([0-9a-f]{24})"', html
+    ).group(1)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    resp = browser.post(f"/staff/review-items/{item}", data={
-        "decision": "accept", "csrf_token": token, "next": f"/staff/tasks/{ack['id']}/acknowledge"})
-    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/staff/tasks/{ack['id']}/acknowledge")
+    resp = browser.post(
+        f"/staff/review-items/{item}",
+        data={"decision": "accept", "csrf_token": token, "next": f"/staff/tasks/{ack['id']}/acknowledge"},
+    )
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(
+        f"/staff/tasks/{ack['id']}/acknowledge"
+    )
     ann.reload()
     assert ann.first_name == "Ada"
     again = _visible(browser.get(f"/staff/tasks/{ack['id']}/acknowledge").get_data(as_text=True))
@@ -82,8 +95,11 @@ def test_returning_without_a_comment_keeps_the_choice_and_a_return_mails_the_cli
     headers = login_as(browser, staff["email"])
     mails_before = len(smtp.to("ann@example.org"))
 
-    refused = browser.post(f"/staff/tasks/{ack['id']}/acknowledge", headers=headers,
-                           data={"decision": "return", "return_comment": "   "})
+    refused = browser.post(
+        f"/staff/tasks/{ack['id']}/acknowledge",
+        headers=headers,
+        data={"decision": "return", "return_comment": "   "},
+    )
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert re.search(r'value="return"\s+checked', html)
@@ -92,10 +108,15 @@ def test_returning_without_a_comment_keeps_the_choice_and_a_return_mails_the_cli
     assert [t["id"] for t in lc.open_tasks(client, staff["api"])] == [ack["id"]]  # nothing was decided
 
     comment = "Your phone number is missing a digit."
-    done = browser.post(f"/staff/tasks/{ack['id']}/acknowledge", headers=headers,
-                        data={"decision": "return", "return_comment": comment})
+    done = browser.post(
+        f"/staff/tasks/{ack['id']}/acknowledge",
+        headers=headers,
+        data={"decision": "return", "return_comment": comment},
+    )
     assert done.status_code == 303
-    mails = lc.wait_for(lambda: smtp.to("ann@example.org")[mails_before:] or None, what="the returned-form mail")
+    mails = lc.wait_for(
+        lambda: smtp.to("ann@example.org")[mails_before:] or None, what="the returned-form mail"
+    )
     [mail] = mails
     assert "has returned a form for you to change" in mail
     assert comment not in mail and "Client information" not in mail  # no health information in mail
@@ -112,13 +133,22 @@ def test_front_desk_acknowledges_three_forms_at_once_from_the_inbox(app, client,
     lc.configure(intake_packet=["demographics"], reminder_max=0)
     people = []
     for first in ("Ada", "Bea", "Cy"):
-        person = make_client(first_name=first, last_name="Tester", email=f"{first.lower()}@example.org",
-                             date_of_birth=date(1990, 1, 1))
-        assert client.post(f"/api/v1/clients/{person.id}/invite", headers=staff["api"], json={}).status_code == 201
+        person = make_client(
+            first_name=first,
+            last_name="Tester",
+            email=f"{first.lower()}@example.org",
+            date_of_birth=date(1990, 1, 1),
+        )
+        assert (
+            client.post(f"/api/v1/clients/{person.id}/invite", headers=staff["api"], json={}).status_code
+            == 201
+        )
         portal = lc.activate(client, smtp, person.email)
         lc.fill_packet(client, portal, str(person.id), 1)
         people.append(person)
-    acks = lc.wait_tasks(client, staff["api"], lambda t: t["form_key"] == "form_acknowledgement", "three reviews", 3)
+    acks = lc.wait_tasks(
+        client, staff["api"], lambda t: t["form_key"] == "form_acknowledgement", "three reviews", 3
+    )
     desk = make_staff(roles=("front_desk",))
     browser = app.test_client()
     headers = login_as(browser, desk.email)
@@ -129,11 +159,15 @@ def test_front_desk_acknowledges_three_forms_at_once_from_the_inbox(app, client,
     assert text.count("Review Client information") == 3 and "Acknowledge a submitted form" not in text
     assert len(re.findall(r'name="task_id" value="([0-9a-f]{24})"', html)) == 3
 
-    resp = browser.post("/staff/inbox/acknowledge", headers=headers,
-                        data={"task_id": [t["id"] for t in acks]})
+    resp = browser.post(
+        "/staff/inbox/acknowledge", headers=headers, data={"task_id": [t["id"] for t in acks]}
+    )
     assert resp.status_code == 303
     after = _visible(browser.get("/staff/inbox").get_data(as_text=True))
-    assert "3 forms acknowledged: Review Client information, Review Client information, Review Client information." in after
+    assert (
+        "3 forms acknowledged: Review Client information, Review Client information, Review Client information."
+        in after
+    )
     assert not [t for t in lc.open_tasks(client, staff["api"]) if t["form_key"] == "form_acknowledgement"]
     assert browser.post("/staff/inbox/acknowledge", headers=headers, data={}).status_code == 303
     assert "Choose the forms to acknowledge." in _visible(browser.get("/staff/inbox").get_data(as_text=True))

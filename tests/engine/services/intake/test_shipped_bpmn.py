@@ -75,8 +75,13 @@ def _guardians(people, n=2):
     for i in range(n):
         contact = Contact(first_name=f"G{i}", last_name="Parent", email=f"g{i}@example.org")
         contact.save()
-        ContactLink(contact=contact, client=people["client"], relationship="parent", is_guardian=True,
-                    permissions=LinkPermissions(forms=True)).save()
+        ContactLink(
+            contact=contact,
+            client=people["client"],
+            relationship="parent",
+            is_guardian=True,
+            permissions=LinkPermissions(forms=True),
+        ).save()
         accounts.append(portal_actor(make_portal_account(contact=contact)))
     return accounts
 
@@ -84,8 +89,11 @@ def _guardians(people, n=2):
 def test_guardian_approval_every_guardian_then_refusal_goes_to_staff(people):
     """Under "every", does each guardian get one task, and does one refusal give staff a follow-up?"""
     first, second = _guardians(people)
-    data = {"client_id": str(people["client"].id), "guardian_approvers": [first.id, second.id],
-            "guardian_timeout": "P7D"}
+    data = {
+        "client_id": str(people["client"].id),
+        "guardian_approvers": [first.id, second.id],
+        "guardian_timeout": "P7D",
+    }
     iid = processes.start_process("guardian_approval", client_id=people["client"].id, data=data)
     [a], [b] = inbox(first), inbox(second)
     assert a["id"] != b["id"] and a["audience"] == f"account:{first.id}"
@@ -117,8 +125,15 @@ def test_guardian_approval_timeout_goes_to_staff(people):
 
 
 def _invoice(people):
-    return billing.create_invoice(SYSTEM, people["client"].id, {"line_items": [
-        {"service": "Intake assessment", "service_date": "2026-11-02", "amount_cents": 18000}]})
+    return billing.create_invoice(
+        SYSTEM,
+        people["client"].id,
+        {
+            "line_items": [
+                {"service": "Intake assessment", "service_date": "2026-11-02", "amount_cents": 18000}
+            ]
+        },
+    )
 
 
 def test_payment_charges_the_invoice(people):
@@ -143,12 +158,19 @@ def test_payment_decline_notifies_staff_and_retries(people):
     give staff a follow-up task?"""
     invoice = _invoice(people)
     declined = billing.get_gateway().tokenize(number="4000000000000002", exp_month=1, exp_year=2040)
-    data = {"client_id": str(people["client"].id), "invoice_id": invoice["id"], "payment_method": declined.token}
+    data = {
+        "client_id": str(people["client"].id),
+        "invoice_id": invoice["id"],
+        "payment_method": declined.token,
+    }
     iid = processes.start_process("payment", client_id=people["client"].id, data=data)
     tasks.complete(people["portal"], inbox(people["portal"])[0]["id"], VALID["insurance_information"])
     # The client chooses a card in the "Update your payment method" form: here the same declined one, saved.
-    saved = billing.save_payment_method(people["portal"], people["client"].id,
-                                        card={"number": "4000000000000002", "exp_month": 1, "exp_year": 2040})
+    saved = billing.save_payment_method(
+        people["portal"],
+        people["client"].id,
+        card={"number": "4000000000000002", "exp_month": 1, "exp_year": 2040},
+    )
     for _attempt in (1, 2):
         assert perform_all(iid) == ["charge_payment", "notify_staff"]
         [retry] = inbox(people["portal"])

@@ -35,7 +35,9 @@ def make_live_intake_predate_roles() -> None:
     spec = json.loads(version.spec_json)
     assert '"role": "acknowledgement"' in json.dumps(spec)
     _strip_roles(spec)
-    ProcessVersion.objects(id=version.id).update_one(set__spec_json=json.dumps(spec), unset__declares_roles=True)
+    ProcessVersion.objects(id=version.id).update_one(
+        set__spec_json=json.dumps(spec), unset__declares_roles=True
+    )
     store._spec_cache.clear()
 
 
@@ -54,8 +56,9 @@ def test_an_intake_on_a_version_from_before_roles_keeps_its_pages(client, people
     assert {t.role for t in acks} == {"acknowledgement"}
 
     rows = Task._get_collection()
-    rows.update_many({"_id": {"$in": [t.id for t in acks]}}, {"$unset": {"role": "", "submitted_forms": "",
-                                                                          "note": ""}})
+    rows.update_many(
+        {"_id": {"$in": [t.id for t in acks]}}, {"$unset": {"role": "", "submitted_forms": "", "note": ""}}
+    )
     login_as(client, people["admin"].email)
     assert client.get(f"/staff/tasks/{acks[0].id}/acknowledge").status_code == 404  # no role: not found
     assert backfill.task_roles() == 2

@@ -100,8 +100,10 @@ def test_racing_completions_of_one_task_seal_once(app, client, people):
     task) give one 200, one 409 and exactly one sealed submission each time?"""
     task, _row = _phq9_task(client, people)
     other = next(t for t in lc.open_tasks(client, people["portal"]) if t["form_key"] == "demographics")
-    for target, variants in ((task, [VALID["phq9"], VALID["phq9"]]),
-                             (other, [VALID["demographics"], {**VALID["demographics"], "city": "Shelbyville"}])):
+    for target, variants in (
+        (task, [VALID["phq9"], VALID["phq9"]]),
+        (other, [VALID["demographics"], {**VALID["demographics"], "city": "Shelbyville"}]),
+    ):
         start = threading.Barrier(2)
         statuses = []
 
@@ -123,7 +125,10 @@ def test_a_task_form_is_not_completed_through_the_forms_api(client, people):
     """Is completing a form under a task's context through the forms API refused (422), so that only
     the task seals the task's submission?"""
     task, _row = _phq9_task(client, people)
-    resp = client.post(f"/api/v1/clients/{people['client'].id}/forms/phq9", headers=people["portal"],
-                       json={"data": VALID["phq9"], "context": f"task:{task['id']}"})
+    resp = client.post(
+        f"/api/v1/clients/{people['client'].id}/forms/phq9",
+        headers=people["portal"],
+        json={"data": VALID["phq9"], "context": f"task:{task['id']}"},
+    )
     assert resp.status_code == 422 and "context" in resp.get_json()["error"]["details"]
     assert _sealed(task["id"]) == []

@@ -26,25 +26,58 @@ def test_appointments_and_payments_emit_their_events(clean_db):
     admin = staff_actor(make_staff(roles=("org_admin",)))
     webhooks.create_endpoint(admin, url="http://127.0.0.1:9/all", events=list(WEBHOOK_EVENTS))
     webhooks.create_endpoint(admin, url="http://127.0.0.1:9/pay", events=["invoice.paid"])
-    slots = [s for d in range(1, 30) for s in availability.open_slots(
-        location="main", service_type_key="individual", date_from=date.today() + timedelta(days=d),
-        date_to=date.today() + timedelta(days=d))]
-    appt = scheduling.book(fam["guardian"], client_id=fam["minor"].id, staff_id=slots[0]["staff_id"],
-                           location="main", service_type_key="individual", start=slots[0]["start"])
+    slots = [
+        s
+        for d in range(1, 30)
+        for s in availability.open_slots(
+            location="main",
+            service_type_key="individual",
+            date_from=date.today() + timedelta(days=d),
+            date_to=date.today() + timedelta(days=d),
+        )
+    ]
+    appt = scheduling.book(
+        fam["guardian"],
+        client_id=fam["minor"].id,
+        staff_id=slots[0]["staff_id"],
+        location="main",
+        service_type_key="individual",
+        start=slots[0]["start"],
+    )
     scheduling.reschedule(fam["guardian"], appt["id"], start=slots[-1]["start"])
     scheduling.cancel(fam["guardian"], appt["id"])
-    inv = billing.create_invoice(SYSTEM, fam["minor"].id, {"line_items": [
-        {"service": "Session", "service_date": "2026-11-02", "amount_cents": 10000}]})
-    billing.charge_invoice(fam["guardian"], inv["id"], idempotency_key="webhook-events-declined-01",
-                           card={"number": "4000000000000002", "exp_month": 1, "exp_year": 2040})
-    billing.charge_invoice(fam["guardian"], inv["id"], idempotency_key="webhook-events-paid-000001",
-                           card={"number": "4242424242424242", "exp_month": 1, "exp_year": 2040})
-    assert _events() == ["appointment.booked", "appointment.rescheduled", "appointment.cancelled",
-                         "payment.failed", "invoice.paid", "invoice.paid"]
+    inv = billing.create_invoice(
+        SYSTEM,
+        fam["minor"].id,
+        {"line_items": [{"service": "Session", "service_date": "2026-11-02", "amount_cents": 10000}]},
+    )
+    billing.charge_invoice(
+        fam["guardian"],
+        inv["id"],
+        idempotency_key="webhook-events-declined-01",
+        card={"number": "4000000000000002", "exp_month": 1, "exp_year": 2040},
+    )
+    billing.charge_invoice(
+        fam["guardian"],
+        inv["id"],
+        idempotency_key="webhook-events-paid-000001",
+        card={"number": "4242424242424242", "exp_month": 1, "exp_year": 2040},
+    )
+    assert _events() == [
+        "appointment.booked",
+        "appointment.rescheduled",
+        "appointment.cancelled",
+        "payment.failed",
+        "invoice.paid",
+        "invoice.paid",
+    ]
     bodies = [json.loads(d.body) for d in WebhookDelivery.objects(event="invoice.paid")]
     assert bodies[0]["id"] == bodies[1]["id"]  # one event, one id, for both endpoints
-    assert bodies[0]["data"] == {"client_id": str(fam["minor"].id), "invoice_id": inv["id"],
-                                 "payment_id": bodies[0]["data"]["payment_id"]}
+    assert bodies[0]["data"] == {
+        "client_id": str(fam["minor"].id),
+        "invoice_id": inv["id"],
+        "payment_id": bodies[0]["data"]["payment_id"],
+    }
     # A repeated emission of the same occurrence is the same event: not recorded twice.
     webhooks.emit("appointment.booked", key=appt["id"], client_id=fam["minor"].id, appointment_id=appt["id"])
     assert _events().count("appointment.booked") == 1
@@ -55,14 +88,23 @@ def test_admin_pages_register_show_secret_once_and_name_events_in_words(client):
     deliveries in words (no event codes), with a resend button?"""
     admin = make_staff(roles=("org_admin",))
     csrf = login_as(client, admin.email)
-    page = client.post("/admin/webhooks", data={"csrf_token": csrf["X-CSRFToken"], "url": "http://127.0.0.1:9/h",
-                                                "description": "Billing service", "active": "on",
-                                                "events": ["invoice.paid", "form.submitted"]})
+    page = client.post(
+        "/admin/webhooks",
+        data={
+            "csrf_token": csrf["X-CSRFToken"],
+            "url": "http://127.0.0.1:9/h",
+            "description": "Billing service",
+            "active": "on",
+            "events": ["invoice.paid", "form.submitted"],
+        },
+    )
     html = page.get_data(as_text=True)
     assert page.status_code == 201 and "whsec_" in html
     listing = client.get("/admin/webhooks").get_data(as_text=True)
     assert "Billing service" in listing and "Invoice paid" in listing and "whsec_" not in listing
-    bad = client.post("/admin/webhooks", data={"csrf_token": csrf["X-CSRFToken"], "url": "ftp://x", "events": []})
+    bad = client.post(
+        "/admin/webhooks", data={"csrf_token": csrf["X-CSRFToken"], "url": "ftp://x", "events": []}
+    )
     assert bad.status_code == 422 and 'id="url-error"' in bad.get_data(as_text=True)
     [endpoint] = webhooks.list_endpoints(staff_actor(admin))
     webhooks.emit("invoice.paid", key="inv-1", client_id="c1", invoice_id="inv-1")
@@ -73,10 +115,18 @@ def test_admin_pages_register_show_secret_once_and_name_events_in_words(client):
     assert "Invoice paid" in visible and "Waiting to send" in visible and "Resend" in visible
     assert "invoice.paid" not in visible and "form.submitted" not in visible
     delivery = WebhookDelivery.objects.get()
-    assert client.post(f"/admin/webhook-deliveries/{delivery.id}/resend",
-                       data={"csrf_token": csrf["X-CSRFToken"]}).status_code == 303
-    assert client.post(f"/admin/webhooks/{endpoint['id']}/delete",
-                       data={"csrf_token": csrf["X-CSRFToken"]}).status_code == 303
+    assert (
+        client.post(
+            f"/admin/webhook-deliveries/{delivery.id}/resend", data={"csrf_token": csrf["X-CSRFToken"]}
+        ).status_code
+        == 303
+    )
+    assert (
+        client.post(
+            f"/admin/webhooks/{endpoint['id']}/delete", data={"csrf_token": csrf["X-CSRFToken"]}
+        ).status_code
+        == 303
+    )
     assert webhooks.list_endpoints(staff_actor(admin)) == [] and WebhookDelivery.objects.count() == 0
 
 
@@ -101,7 +151,10 @@ def test_an_event_lost_with_its_writer_is_announced_again_by_the_retry_or_the_re
     doc = documents.file_pdf(person.id, file_id=file_id, title="Packet", kind="packet", source_key="k:1")
     [first] = WebhookDelivery.objects(event="document.filed")
     first.delete()  # as if the process had died between the filing and the event
-    assert documents.file_pdf(person.id, file_id=file_id, title="Packet", kind="packet", source_key="k:1").id == doc.id
+    assert (
+        documents.file_pdf(person.id, file_id=file_id, title="Packet", kind="packet", source_key="k:1").id
+        == doc.id
+    )
     [again] = WebhookDelivery.objects(event="document.filed")
     assert again.event_id == first.event_id
 
@@ -114,9 +167,14 @@ def test_an_event_lost_with_its_writer_is_announced_again_by_the_retry_or_the_re
     task = Task.objects.get(instance_id=iid)
     runtime.complete_task(iid, task.task_id, {}, by="staff:x")
     [completed] = WebhookDelivery.objects(event="intake.completed")
-    assert json.loads(completed.body)["data"] == {"client_id": str(person.id), "process_instance_id": str(iid)}
+    assert json.loads(completed.body)["data"] == {
+        "client_id": str(person.id),
+        "process_instance_id": str(iid),
+    }
     completed.delete()
-    store.instances().update_one({"_id": iid}, {"$set": {"dirty": True, "updated_at": datetime(2020, 1, 1, tzinfo=UTC)}})
+    store.instances().update_one(
+        {"_id": iid}, {"$set": {"dirty": True, "updated_at": datetime(2020, 1, 1, tzinfo=UTC)}}
+    )
     assert scheduler.repair(iid)
     [repaired] = WebhookDelivery.objects(event="intake.completed")
     assert repaired.event_id == completed.event_id
@@ -133,7 +191,9 @@ def test_a_delivery_is_never_signed_with_an_unreadable_secret(clean_db):
 
     admin = staff_actor(make_staff(roles=("org_admin",)))
     _secret, made = webhooks.create_endpoint(admin, url="http://127.0.0.1:9/h", events=["invoice.paid"])
-    WebhookEndpoint.objects(id=made["id"]).update_one(set__secret_sealed="v1:" + base64.b64encode(bytes(40)).decode())
+    WebhookEndpoint.objects(id=made["id"]).update_one(
+        set__secret_sealed="v1:" + base64.b64encode(bytes(40)).decode()
+    )
     webhooks.emit("invoice.paid", key="inv-2", client_id="c", invoice_id="inv-2")
     row = WebhookDelivery.objects.get()
     assert webhook_delivery.deliver(row.id) == "failed"

@@ -31,9 +31,12 @@ def _received():
 
 def test_sent_mail_arrives_at_the_smtp_server(smtp_server):
     """Does send_mail deliver text and HTML over SMTP and record the message as sent?"""
-    sent = mail.send_mail("Casey <casey@example.org>", "Your intake forms",
-                          "Hello Casey,\nstart here: https://portal.example/activate?t=abc\n",
-                          "<p>Hello <b>Casey</b></p>")
+    sent = mail.send_mail(
+        "Casey <casey@example.org>",
+        "Your intake forms",
+        "Hello Casey,\nstart here: https://portal.example/activate?t=abc\n",
+        "<p>Hello <b>Casey</b></p>",
+    )
     [got] = _received()
     assert got.to == ["casey@example.org"]
     assert got.subject == "Your intake forms"
@@ -59,7 +62,9 @@ def test_same_idempotency_key_never_sends_twice(smtp_server):
 def test_failed_send_is_recorded_and_a_retry_sends_it_once(settings, smtp_server):
     """Is an SMTP failure recorded as failed, and does a later retry send the message exactly once?"""
     config.install(settings.with_(smtp_url=f"smtp://127.0.0.1:{embedded.free_port()}"))  # nobody listens
-    queued = mail.queue_mail("b@example.org", "Payment failed", "Please update your card.", idempotency_key="k")
+    queued = mail.queue_mail(
+        "b@example.org", "Payment failed", "Please update your card.", idempotency_key="k"
+    )
     with pytest.raises(OSError):
         mail.deliver(queued.id)
     queued.reload()
@@ -77,7 +82,9 @@ def test_the_sweep_delivers_what_nobody_delivered_once_and_waits_out_backoff(set
     from datetime import timedelta
 
     config.install(settings.with_(smtp_url=f"smtp://127.0.0.1:{embedded.free_port()}"))  # relay down
-    failed = mail.queue_mail("e@example.org", "You have a new secure message", "Sign in.", idempotency_key="n1")
+    failed = mail.queue_mail(
+        "e@example.org", "You have a new secure message", "Sign in.", idempotency_key="n1"
+    )
     with pytest.raises(OSError):
         mail.deliver(failed.id)
     orphan = mail.queue_mail("f@example.org", "Your invoice", "Sign in.", idempotency_key="n2")
@@ -105,7 +112,9 @@ def test_an_intake_mail_held_by_a_killed_sender_is_waited_for_then_sent_once(smt
     from engine.services.intake import intake_operations
     from engine.workflow.operations import OperationBusy
 
-    queued = mail.queue_mail("h@example.org", "Your client portal", "Set your password.", idempotency_key="i1")
+    queued = mail.queue_mail(
+        "h@example.org", "Your client portal", "Set your password.", idempotency_key="i1"
+    )
     queued.modify(set__status="sending", set__claimed_at=utcnow())  # its sender was killed mid-send
     with pytest.raises(OperationBusy):
         intake_operations._deliver(queued.id)
@@ -127,8 +136,10 @@ def test_message_claimed_by_another_sender_is_not_sent(smtp_server):
         mail.deliver("0123456789abcdef01234567")
 
 
-@pytest.mark.parametrize(("to", "subject"), [("not-an-address", "Hi"), ([], "Hi"),
-                                             ("d@example.org", "Hi\r\nBcc: evil@example.org")])
+@pytest.mark.parametrize(
+    ("to", "subject"),
+    [("not-an-address", "Hi"), ([], "Hi"), ("d@example.org", "Hi\r\nBcc: evil@example.org")],
+)
 def test_bad_recipient_or_subject_is_refused_before_anything_is_recorded(clean_db, to, subject):
     """Are a malformed recipient and a header-injecting subject refused with ValidationFailed?"""
     with pytest.raises(ValidationFailed):

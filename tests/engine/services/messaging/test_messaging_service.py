@@ -35,8 +35,9 @@ def test_contact_without_messages_permission_gets_not_found(family):
 def test_attachment_round_trips_byte_for_byte(family):
     """Does an attachment come back byte for byte to another participant?"""
     minor = family["minor"].id
-    posted = messaging.post_message(family["guardian"], minor, body="school letter",
-                                    attachments=[("letter.pdf", PDF)])
+    posted = messaging.post_message(
+        family["guardian"], minor, body="school letter", attachments=[("letter.pdf", PDF)]
+    )
     data, meta = messaging.read_attachment(family["staff"], posted["id"], 0)
     assert data == PDF and meta.filename == "letter.pdf" and meta.content_type == "application/pdf"
     with pytest.raises(NotFound):
@@ -47,8 +48,12 @@ def test_refused_attachment_stores_nothing(family):
     """Is a message with one bad attachment refused whole, with no file and no message stored?"""
     before = files.count_files()
     with pytest.raises(UnsupportedMediaType):
-        messaging.post_message(family["guardian"], family["minor"].id, body="x",
-                               attachments=[("ok.pdf", PDF), ("run.pdf", b"\x7fELF\x02\x01")])
+        messaging.post_message(
+            family["guardian"],
+            family["minor"].id,
+            body="x",
+            attachments=[("ok.pdf", PDF), ("run.pdf", b"\x7fELF\x02\x01")],
+        )
     assert files.count_files() == before
     assert messaging.list_messages(family["staff"], family["minor"].id)["messages"] == []
 

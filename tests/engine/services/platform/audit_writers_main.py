@@ -29,7 +29,9 @@ def main() -> None:
 
     def write(n: int) -> None:
         for i in range(events):
-            seqs.append(audit.record(SYSTEM, "client_record_viewed", details={"pid": os.getpid(), "t": n, "i": i}).seq)
+            seqs.append(
+                audit.record(SYSTEM, "client_record_viewed", details={"pid": os.getpid(), "t": n, "i": i}).seq
+            )
 
     workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
     print("ready", flush=True)

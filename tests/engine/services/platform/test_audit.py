@@ -50,6 +50,7 @@ def test_rewriting_with_a_recomputed_plain_hash_is_detected(clean_db):
 
 def test_concurrent_writers_keep_one_unbroken_chain(clean_db):
     """Do writers racing on the head still produce a gap-free, verifiable chain?"""
+
     def write(n):
         for _ in range(n):
             audit.record(SYSTEM, "client_record_viewed")

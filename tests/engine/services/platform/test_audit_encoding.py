@@ -17,9 +17,20 @@ def _append_old_format_row(action: str, client_id: str = "") -> None:
     coll = AuditEvent._get_collection()
     head = coll.find_one({}, sort=[("seq", -1)])
     prev = audit._hex(head["mac"]) if head else ""
-    row = {"seq": (head["seq"] + 1) if head else 1, "at": datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
-           "actor_kind": "system", "actor_id": "", "action": action, "client_id": client_id, "object_type": "",
-           "object_id": "", "outcome": "ok", "ip": "", "user_agent": "", "details": {}}
+    row = {
+        "seq": (head["seq"] + 1) if head else 1,
+        "at": datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+        "actor_kind": "system",
+        "actor_id": "",
+        "action": action,
+        "client_id": client_id,
+        "object_type": "",
+        "object_id": "",
+        "outcome": "ok",
+        "ip": "",
+        "user_agent": "",
+        "details": {},
+    }
     coll.insert_one(dict(row, prev_mac=prev, mac=audit._mac(prev, row)))
 
 
@@ -28,15 +39,25 @@ def test_new_rows_are_stored_compactly_and_read_back_whole(clean_db):
     every field it was recorded with?"""
     audit.record(SYSTEM, "client_record_viewed")
     actor = Actor(kind="staff", ip="10.0.0.9", user_agent="Firefox")
-    audit.record(actor, "client_record_viewed", client="c1", object_type="client", object_id="c1",
-                 details={"view": "full"})
+    audit.record(
+        actor,
+        "client_record_viewed",
+        client="c1",
+        object_type="client",
+        object_id="c1",
+        details={"view": "full"},
+    )
     first, second = _rows()
     assert isinstance(first[audit.MAC_KEY], bytes) and len(first[audit.MAC_KEY]) == 32
     assert "prev_mac" not in first and "prev_mac" not in second
     assert set(first) == {"_id", "seq", audit.MAC_KEY, *(audit.STORED_KEYS[k] for k in ("at", "action"))}
     event = AuditEvent.objects.get(seq=2)
-    assert (event.client_id, event.ip, event.user_agent, event.details) == ("c1", "10.0.0.9", "Firefox",
-                                                                           {"view": "full"})
+    assert (event.client_id, event.ip, event.user_agent, event.details) == (
+        "c1",
+        "10.0.0.9",
+        "Firefox",
+        {"view": "full"},
+    )
     assert AuditEvent.objects.get(seq=1).client_id == "" and AuditEvent.objects.get(seq=1).details == {}
     result = audit.verify()
     assert result.ok and result.rows == 2

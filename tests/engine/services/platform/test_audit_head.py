@@ -84,7 +84,9 @@ def test_each_caller_gets_its_own_row_when_appends_are_grouped(clean_db):
     for th in threads:
         th.join()
     details = audit.STORED_KEYS["details"]
-    stored = {doc["seq"]: (doc[details]["t"], doc[details]["i"]) for doc in AuditEvent._get_collection().find()}
+    stored = {
+        doc["seq"]: (doc[details]["t"], doc[details]["i"]) for doc in AuditEvent._get_collection().find()
+    }
     assert sorted(seq for seq, _, _ in returned) == list(range(1, 121))
     assert all(stored[seq] == (t, i) for seq, t, i in returned)
     result = audit.verify()
@@ -96,8 +98,22 @@ def test_processes_racing_with_grouped_appends_keep_one_chain(clean_db, tmp_path
     """Do two processes, each appending from four threads at once, build one gap-free chain that
     verifies, each seq handed to exactly one caller?"""
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests/engine/services/platform/audit_writers_main.py"), "4", "25", str(go)],
-                              cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "tests/engine/services/platform/audit_writers_main.py"),
+                "4",
+                "25",
+                str(go),
+            ],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         assert p.stdout.readline().strip() == "ready"
     go.touch()

@@ -51,9 +51,14 @@ def test_a_completion_that_loses_its_save_leaves_no_audit_entry(open_task):
     loaded = store.Loaded(doc=doc, workflow=store.restore(doc), owner="")
     loaded.doc["version"] += 5  # a version nobody holds: the guard matches nothing
     entry = audit.entry(admin, "task_completed", object_type="task", object_id=task.id)
-    closing = (Task._get_collection_name(), "update_one",
-               {"filter": {"_id": task.id}, "update": {"$set": {"status": "completed"}}})
-    assert not store.save(loaded, status="running", projected={}, waiting_messages=[], writes=[closing, entry])
+    closing = (
+        Task._get_collection_name(),
+        "update_one",
+        {"filter": {"_id": task.id}, "update": {"$set": {"status": "completed"}}},
+    )
+    assert not store.save(
+        loaded, status="running", projected={}, waiting_messages=[], writes=[closing, entry]
+    )
     assert _completed_entries() == []
     assert Task.objects.get(id=task.id).status == "open"
 
@@ -71,8 +76,9 @@ def test_concurrent_chainers_chain_each_entry_once(clean_db):
     actor = SYSTEM
     pending = db.get_db()[audit.PENDING]
     for start in range(0, 600, 100):
-        pending.insert_many([audit.entry(actor, "probe", details={"n": n})[2]["document"]
-                             for n in range(start, start + 100)])
+        pending.insert_many(
+            [audit.entry(actor, "probe", details={"n": n})[2]["document"] for n in range(start, start + 100)]
+        )
     errors: list[BaseException] = []
 
     def chain() -> None:

@@ -21,10 +21,20 @@ def _append_full_name_row(action: str, client_id: str = "", actor_id: str = "") 
     coll = AuditEvent._get_collection()
     head = coll.find_one({}, sort=[("seq", -1)])
     prev = audit.stored_mac(head) if head else ""
-    row = {"seq": (head["seq"] + 1) if head else 1, "at": datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
-           "actor_kind": "staff", "actor_id": actor_id, "action": action, "client_id": client_id,
-           "object_type": "client", "object_id": client_id, "outcome": "ok", "ip": "10.0.0.1",
-           "user_agent": "Firefox", "details": {"view": "full"}}
+    row = {
+        "seq": (head["seq"] + 1) if head else 1,
+        "at": datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+        "actor_kind": "staff",
+        "actor_id": actor_id,
+        "action": action,
+        "client_id": client_id,
+        "object_type": "client",
+        "object_id": client_id,
+        "outcome": "ok",
+        "ip": "10.0.0.1",
+        "user_agent": "Firefox",
+        "details": {"view": "full"},
+    }
     coll.insert_one(dict(row, prev_mac=prev, mac=audit._mac(prev, row)))
 
 
@@ -32,10 +42,20 @@ def test_a_row_is_stored_under_short_keys_with_ids_as_object_ids(clean_db):
     """Is a typical row (staff viewing a client) stored under short keys with 12-byte ids, at most
     70 % of the bytes of the same row under full names with ids as text, and read back whole?"""
     staff, client = str(ObjectId()), str(ObjectId())
-    actor = Actor(kind="staff", account=SimpleNamespace(id=ObjectId(staff)), ip="10.0.0.9",  # type: ignore[arg-type]
-                  user_agent="Mozilla/5.0 (X11; Linux x86_64)")
-    audit.record(actor, "client_record_viewed", client=client, object_type="client", object_id=client,
-                 details={"view": "full"})
+    actor = Actor(
+        kind="staff",
+        account=SimpleNamespace(id=ObjectId(staff)),
+        ip="10.0.0.9",  # type: ignore[arg-type]
+        user_agent="Mozilla/5.0 (X11; Linux x86_64)",
+    )
+    audit.record(
+        actor,
+        "client_record_viewed",
+        client=client,
+        object_type="client",
+        object_id=client,
+        details={"view": "full"},
+    )
     stored = _rows()[0]
     assert not set(stored) - {"_id", "seq", audit.MAC_KEY, *audit.STORED_KEYS.values()}
     assert stored[audit.STORED_KEYS["client_id"]] == ObjectId(client)
@@ -45,9 +65,17 @@ def test_a_row_is_stored_under_short_keys_with_ids_as_object_ids(clean_db):
     assert len(bson.encode(stored)) <= 0.7 * len(bson.encode(before))
     event = AuditEvent.objects.get(client_id=client, action="client_record_viewed")
     assert (event.actor_id, event.client_id, event.object_id, event.outcome, event.actor_kind) == (
-        staff, client, client, "ok", "staff")
-    auditor = Actor(kind="staff", account=SimpleNamespace(id=ObjectId()),  # type: ignore[arg-type]
-                    permissions=frozenset({"audit.view"}))
+        staff,
+        client,
+        client,
+        "ok",
+        "staff",
+    )
+    auditor = Actor(
+        kind="staff",
+        account=SimpleNamespace(id=ObjectId()),  # type: ignore[arg-type]
+        permissions=frozenset({"audit.view"}),
+    )
     assert [e.seq for e in audit.events_for(auditor, client_id=client)] == [1]
     assert audit.verify().ok
 
@@ -79,7 +107,9 @@ def test_full_name_rows_verify_and_are_rewritten_under_short_keys(clean_db):
     audit._compacted = False
     assert audit.compact_stored_rows(batch=1) == 2
     rows = _rows()
-    assert all("action" not in r and "prev_mac" not in r and isinstance(r[audit.MAC_KEY], bytes) for r in rows)
+    assert all(
+        "action" not in r and "prev_mac" not in r and isinstance(r[audit.MAC_KEY], bytes) for r in rows
+    )
     assert audit.verify().ok and audit.verify().rows == 3
     assert AuditEvent.objects(client_id=client).count() == 3
     assert [e.actor_id for e in AuditEvent.objects(client_id=client).order_by("seq")][:2] == [staff, staff]

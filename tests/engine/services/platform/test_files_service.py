@@ -22,15 +22,18 @@ def _docx() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"%PDF-1.7\n...", "application/pdf"),
-    (PNG, "image/png"),
-    (b"\xff\xd8\xff\xe0JFIF", "image/jpeg"),
-    (b"GIF89a....", "image/gif"),
-    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
-    (b"\x00\x00\x00\x18ftypheic\x00\x00", "image/heic"),
-    ("Notes from today — café".encode(), "text/plain"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"%PDF-1.7\n...", "application/pdf"),
+        (PNG, "image/png"),
+        (b"\xff\xd8\xff\xe0JFIF", "image/jpeg"),
+        (b"GIF89a....", "image/gif"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00", "image/heic"),
+        ("Notes from today — café".encode(), "text/plain"),
+    ],
+)
 def test_sniff_accepts_documents_and_images(data, expected):
     """Does sniffing name each accepted kind by its first bytes?"""
     assert files.sniff(data) == expected
@@ -41,15 +44,18 @@ def test_sniff_accepts_docx():
     assert files.sniff(_docx()).endswith("wordprocessingml.document")
 
 
-@pytest.mark.parametrize("data", [
-    b"\x7fELF\x02\x01\x01" + b"\x00" * 50,
-    b"MZ\x90\x00" + b"\x00" * 50,
-    b"\xcf\xfa\xed\xfe" + b"\x00" * 50,
-    b"#!/bin/sh\nrm -rf /\n",
-    b"<html><script>alert(1)</script></html>",
-    b"PK\x03\x04garbage",
-    b"\x00\x01\x02binary",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x7fELF\x02\x01\x01" + b"\x00" * 50,
+        b"MZ\x90\x00" + b"\x00" * 50,
+        b"\xcf\xfa\xed\xfe" + b"\x00" * 50,
+        b"#!/bin/sh\nrm -rf /\n",
+        b"<html><script>alert(1)</script></html>",
+        b"PK\x03\x04garbage",
+        b"\x00\x01\x02binary",
+    ],
+)
 def test_sniff_refuses_executables_scripts_markup_and_unknown_binary(data):
     """Are executables, scripts, markup and unknown binaries refused whatever they are called?"""
     with pytest.raises(UnsupportedMediaType):

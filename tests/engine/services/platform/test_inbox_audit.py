@@ -25,9 +25,14 @@ def test_an_inbox_page_is_audited_as_an_entry_chained_later(clean_db):
     tasks.inbox(portal, client_id=str(client.id))
     entries = _pending("task_list_viewed")
     assert [(e["actor_id"], e["details"]["page"], e["client_id"]) for e in entries] == [
-        (staff.id, 2, ""), (portal.id, 1, str(client.id))]
+        (staff.id, 2, ""),
+        (portal.id, 1, str(client.id)),
+    ]
     assert AuditEvent.objects(action="task_list_viewed").count() == 0
     assert audit.chain_pending() == 2
-    assert [e.actor_id for e in AuditEvent.objects(action="task_list_viewed").order_by("seq")] == [staff.id, portal.id]
+    assert [e.actor_id for e in AuditEvent.objects(action="task_list_viewed").order_by("seq")] == [
+        staff.id,
+        portal.id,
+    ]
     assert _pending("task_list_viewed") == []
     assert audit.verify().ok

@@ -29,7 +29,9 @@ def test_home_checklist_leads_from_form_to_form_and_shows_a_returned_form_once(a
     mark a submitted form "Submitted, awaiting review" at once, and list a returned form once as
     "Returned: needs changes" (and once as submitted after the revision)?"""
     lc.configure(intake_packet=["demographics", "phq9"], reminder_max=0)
-    ada = make_client(first_name="Ada", last_name="Lovelace", email="ada@example.org", date_of_birth=date(1990, 12, 10))
+    ada = make_client(
+        first_name="Ada", last_name="Lovelace", email="ada@example.org", date_of_birth=date(1990, 12, 10)
+    )
     assert client.post(f"/api/v1/clients/{ada.id}/invite", headers=staff, json={}).status_code == 201
     portal = lc.activate(client, smtp, "ada@example.org")
     waiting = lc.wait_tasks(client, portal, lambda t: t["lane"] == "client", "two forms", 2)

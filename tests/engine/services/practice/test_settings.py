@@ -15,17 +15,26 @@ from engine.services.practice import settings as svc
 from tests.helpers import make_staff
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("P3D", timedelta(days=3)), ("PT12H", timedelta(hours=12)), ("P1W", timedelta(weeks=1)),
-    ("PT2S", timedelta(seconds=2)), ("P1DT30M", timedelta(days=1, minutes=30)), ("P1M", timedelta(days=30)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("P3D", timedelta(days=3)),
+        ("PT12H", timedelta(hours=12)),
+        ("P1W", timedelta(weeks=1)),
+        ("PT2S", timedelta(seconds=2)),
+        ("P1DT30M", timedelta(days=1, minutes=30)),
+        ("P1M", timedelta(days=30)),
+    ],
+)
 def test_durations_parse(text, expected):
     """Does the strict parser read the ISO-8601 durations a practice would use?"""
     assert svc.parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "P", "PT", "3D", "P3", "P1.5D", "P-1D", "P0D", "P1W2D", "PT1D", "p3d",
-                                  "P3D ", "P1DT", None, 3])
+@pytest.mark.parametrize(
+    "text",
+    ["", "P", "PT", "3D", "P3", "P1.5D", "P-1D", "P0D", "P1W2D", "PT1D", "p3d", "P3D ", "P1DT", None, 3],
+)
 def test_bad_durations_are_refused(text):
     """Are malformed, zero and mixed-week durations refused?"""
     with pytest.raises(ValueError):
@@ -55,16 +64,37 @@ def test_portal_settings_update_validates_each_field(clean_db):
     admin = staff_actor(make_staff(roles=("org_admin",)))
     FormDefinition(key="consent_adult", kind="intake", title="Consent", latest_version=1).save()
     FormDefinition(key="mood_check", kind="dynamic", title="Mood", latest_version=1).save()
-    saved = svc.update_portal_settings(admin, {"reminder_cadence": "PT12H", "reminder_max": 5,
-                                               "intake_packet": ["consent_adult"], "contact_network_enabled": False})
+    saved = svc.update_portal_settings(
+        admin,
+        {
+            "reminder_cadence": "PT12H",
+            "reminder_max": 5,
+            "intake_packet": ["consent_adult"],
+            "contact_network_enabled": False,
+        },
+    )
     assert saved["reminder_cadence"] == "PT12H" and saved["intake_packet"] == ["consent_adult"]
     assert Organization.get().portal.contact_network_enabled is False
     with pytest.raises(ValidationFailed) as err:
-        svc.update_portal_settings(admin, {"reminder_cadence": "3 days", "reminder_max": 99, "age_of_majority": "x",
-                                           "guardian_approval_rule": "most", "intake_packet": ["mood_check", "nope"],
-                                           "colour": "blue"})
-    assert set(err.value.details) == {"reminder_cadence", "reminder_max", "age_of_majority",
-                                      "guardian_approval_rule", "intake_packet", "colour"}
+        svc.update_portal_settings(
+            admin,
+            {
+                "reminder_cadence": "3 days",
+                "reminder_max": 99,
+                "age_of_majority": "x",
+                "guardian_approval_rule": "most",
+                "intake_packet": ["mood_check", "nope"],
+                "colour": "blue",
+            },
+        )
+    assert set(err.value.details) == {
+        "reminder_cadence",
+        "reminder_max",
+        "age_of_majority",
+        "guardian_approval_rule",
+        "intake_packet",
+        "colour",
+    }
     assert Organization.get().portal.reminder_max == 5  # nothing half-written
     with pytest.raises(Forbidden):
         svc.portal_settings(staff_actor(make_staff(roles=("therapist",))))

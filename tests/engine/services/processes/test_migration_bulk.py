@@ -73,7 +73,9 @@ def test_bulk_preview_move_finish_and_roll_back(thousand):
     assert {i for i, v in verdicts.items() if v["can_move"]} == movable
     assert all("already past acknowledge" in verdicts[i]["reasons"][0] for i in past)
 
-    before = {i: store.instances().find_one({"_id": i}) for i in (by_step["acknowledge"][3], by_step["fill_two"][7])}
+    before = {
+        i: store.instances().find_one({"_id": i}) for i in (by_step["acknowledge"][3], by_step["fill_two"][7])
+    }
     seen = []
     run = migration.migrate(SYSTEM, "s_flow", 2, progress=lambda c: seen.append(c["done"]))
     assert (run["moved"], run["refused"], run["failed"]) == (3 * COPIES, COPIES, 0)
@@ -84,8 +86,11 @@ def test_bulk_preview_move_finish_and_roll_back(thousand):
 
     # Moved at acknowledgement: the new task comes next, then payment, then the end.
     at_ack = by_step["acknowledge"][0]
-    assert [_complete_open(at_ack, d) for d in ({"ok": True}, {"ok": True}, {})] == \
-        ["acknowledge", "welcome_call", "payment"]
+    assert [_complete_open(at_ack, d) for d in ({"ok": True}, {"ok": True}, {})] == [
+        "acknowledge",
+        "welcome_call",
+        "payment",
+    ]
     # Moved while filling: the rest of the packet, then the new path.
     at_fill = by_step["fill_one"][0]
     steps = [_complete_open(at_fill, d) for d in ({"answer": "b"}, {"ok": True}, {"ok": True}, {})]
@@ -103,8 +108,14 @@ def test_bulk_preview_move_finish_and_roll_back(thousand):
         snap = MigrationSnapshot.objects.get(instance_id=iid)
         migration.rollback(SYSTEM, iid)
         doc = store.instances().find_one({"_id": iid})
-        for f in ("state_json", "serializer_version", "status", "waiting_messages", "process_version",
-                  "process_version_id"):
+        for f in (
+            "state_json",
+            "serializer_version",
+            "status",
+            "waiting_messages",
+            "process_version",
+            "process_version_id",
+        ):
             assert doc[f] == old[f]
         assert doc["state_json"] == snap.state_json and doc["projected"] == old["projected"]
         assert sorted(t.task_id for t in _open(iid)) == sorted(old["projected"]["tasks"])

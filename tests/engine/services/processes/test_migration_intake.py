@@ -36,7 +36,9 @@ def with_task_after_acknowledgement(xml: str) -> bytes:
     task = etree.SubElement(process, f"{{{BPMN}}}userTask", id="welcome_call", name="Make the welcome call")
     etree.SubElement(task, f"{{{BPMN}}}incoming").text = flow.get("id")
     etree.SubElement(task, f"{{{BPMN}}}outgoing").text = "f_welcomed"
-    etree.SubElement(process, f"{{{BPMN}}}sequenceFlow", id="f_welcomed", sourceRef="welcome_call", targetRef=target)
+    etree.SubElement(
+        process, f"{{{BPMN}}}sequenceFlow", id="f_welcomed", sourceRef="welcome_call", targetRef=target
+    )
     node = process.find(f"{{{BPMN}}}*[@id='{target}']")
     for incoming in node.findall(f"{{{BPMN}}}incoming"):
         if incoming.text == flow.get("id"):
@@ -47,11 +49,15 @@ def with_task_after_acknowledgement(xml: str) -> bytes:
 
 
 def _open_task(iid, **query) -> Task:
-    return lc.wait_for(lambda: Task.objects(instance_id=iid, status="open", **query).first(), what=f"a task {query}")
+    return lc.wait_for(
+        lambda: Task.objects(instance_id=iid, status="open", **query).first(), what=f"a task {query}"
+    )
 
 
 def acknowledge(client, staff, iid) -> None:
-    lc.complete(client, staff, str(_open_task(iid, form_key="form_acknowledgement").id), {"decision": "acknowledge"})
+    lc.complete(
+        client, staff, str(_open_task(iid, form_key="form_acknowledgement").id), {"decision": "acknowledge"}
+    )
 
 
 def welcome(client, staff, iid) -> None:
@@ -83,15 +89,22 @@ def test_thousand_real_intakes_move_past_ones_stay_and_all_finish(client, world)
     seeds, staff = world["seeds"], world["staff"]
     by_step = {step: clone_instance(seeds[step], copies) for step, copies in STEPS.items()}
     live = ProcessVersion.objects(process_id="client_intake").order_by("-number").first()
-    [new] = [r for r in deploy(SYSTEM, with_task_after_acknowledgement(live.bpmn_xml))
-             if r["process_id"] == "client_intake"]
+    [new] = [
+        r
+        for r in deploy(SYSTEM, with_task_after_acknowledgement(live.bpmn_xml))
+        if r["process_id"] == "client_intake"
+    ]
     assert new["created"]
 
     preview = migration.preview(SYSTEM, "client_intake", new["number"])
     assert (preview["total"], preview["can_move"], preview["refused"]) == (1000, 667, 333)
     refused = {ObjectId(i["id"]) for i in preview["items"] if not i["can_move"]}
     assert refused == set(by_step["past"])
-    assert all("already past acknowledge_each" in " ".join(i["reasons"]) for i in preview["items"] if not i["can_move"])
+    assert all(
+        "already past acknowledge_each" in " ".join(i["reasons"])
+        for i in preview["items"]
+        if not i["can_move"]
+    )
 
     snapshot_of = by_step["acknowledging"][5]
     before = store.instances().find_one({"_id": snapshot_of})
@@ -119,7 +132,14 @@ def test_thousand_real_intakes_move_past_ones_stay_and_all_finish(client, world)
     snap = MigrationSnapshot.objects.get(instance_id=snapshot_of)
     migration.rollback(SYSTEM, snapshot_of)
     after = store.instances().find_one({"_id": snapshot_of})
-    for f in ("state_json", "serializer_version", "status", "waiting_messages", "process_version",
-              "process_version_id", "error"):
+    for f in (
+        "state_json",
+        "serializer_version",
+        "status",
+        "waiting_messages",
+        "process_version",
+        "process_version_id",
+        "error",
+    ):
         assert after[f] == before[f]
     assert after["state_json"] == snap.state_json

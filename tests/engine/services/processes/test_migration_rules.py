@@ -34,8 +34,14 @@ def test_a_waiting_task_whose_form_changed_moves_and_its_inbox_row_follows(s_flo
     """When the element an instance waits at gets another form, does the instance move and its open inbox
     row show the new form (same task, not a second row)?"""
     iid = _at_acknowledge()
-    deploy(SYSTEM, _variant(**{'<spiffworkflow:property name="formKey" value="s_ack"/>':
-                               '<spiffworkflow:property name="formKey" value="s_form_b"/>'}))
+    deploy(
+        SYSTEM,
+        _variant(
+            **{
+                '<spiffworkflow:property name="formKey" value="s_ack"/>': '<spiffworkflow:property name="formKey" value="s_form_b"/>'
+            }
+        ),
+    )
     run = migration.migrate(SYSTEM, "s_flow", 2)
     assert run["moved"] == 1
     rows = list(Task.objects(instance_id=iid, status="open"))
@@ -62,17 +68,25 @@ def test_removed_element_refuses_with_its_name_and_preview_agrees(s_flow):
     """Is an instance waiting at an element the new version removes refused (preview and run alike), naming it?"""
     at_fill = runtime.start("s_flow", data={"packet": ["s_form_a"]})
     at_ack = _at_acknowledge()
-    no_ack = _variant(**{'<bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="acknowledge"/>':
-                         '<bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="payment"/>'})
-    start, end = no_ack.index(b'<bpmn:userTask id="acknowledge"'), no_ack.index(b'<bpmn:userTask id="payment"')
+    no_ack = _variant(
+        **{
+            '<bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="acknowledge"/>': '<bpmn:sequenceFlow id="f2" sourceRef="fill" targetRef="payment"/>'
+        }
+    )
+    start, end = (
+        no_ack.index(b'<bpmn:userTask id="acknowledge"'),
+        no_ack.index(b'<bpmn:userTask id="payment"'),
+    )
     no_ack = no_ack[:start] + no_ack[end:]
     no_ack = no_ack.replace(b'<bpmn:sequenceFlow id="f3" sourceRef="acknowledge" targetRef="payment"/>', b"")
     no_ack = no_ack.replace(b"<bpmn:flowNodeRef>acknowledge</bpmn:flowNodeRef>", b"")
     deploy(SYSTEM, no_ack)
     preview = {i["id"]: i for i in migration.preview(SYSTEM, "s_flow", 2)["items"]}
     assert preview[str(at_fill)]["can_move"] is True
-    assert preview[str(at_ack)]["reasons"] == ["is at acknowledge (Acknowledge the packet), which the new version removes",
-                                               "already past fill, which changed (outputs)"]
+    assert preview[str(at_ack)]["reasons"] == [
+        "is at acknowledge (Acknowledge the packet), which the new version removes",
+        "already past fill, which changed (outputs)",
+    ]
     run = migration.migrate(SYSTEM, "s_flow", 2)
     assert (run["moved"], run["refused"]) == (1, 1)
     assert run["outcomes"][0]["reasons"] == preview[str(at_ack)]["reasons"]
@@ -106,5 +120,8 @@ def test_a_move_that_would_break_the_instance_is_refused_in_preview_and_run(s_fl
     run = migration.migrate(SYSTEM, "s_flow", 2)
     assert (run["moved"], run["refused"]) == (0, 1) and run["outcomes"][0]["reasons"] == item["reasons"]
     after = store.instances().find_one({"_id": iid})
-    assert (after["state_json"], after["version"], after["status"]) == (before["state_json"], before["version"],
-                                                                          "running")
+    assert (after["state_json"], after["version"], after["status"]) == (
+        before["state_json"],
+        before["version"],
+        "running",
+    )
