@@ -40,7 +40,7 @@ class AuditEvent(me.Document):
     # strict off: rows stored before the short keys (full names, `prev_mac`) still load; the workers
     # rewrite them under the short keys (engine.services.platform.audit.compact_stored_rows).
     # Indexes for the trail's readers (engine.services.platform.audit.events_for: by client, by action, by seq);
-    # none by actor, which nothing queries: each index costs every chained row ~1 ms on the embedded server.
+    # none by actor, which nothing queries: every index is paid by every chained row (engine/persistence).
     meta = {
         "collection": "audit_events",
         "strict": False,

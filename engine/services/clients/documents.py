@@ -63,7 +63,7 @@ def list_documents(actor: Actor, client_id) -> list[dict]:
     """The client's General Documents, newest first (a portal account: those its portal shows).
     Raises NotFound."""
     client = _client(actor, client_id)
-    # Judged in Python rather than with an $or, which the embedded database answers by a full scan.
+    # Judged in Python rather than with an $or (engine/persistence, "Top-level `$or`": a full scan).
     rows = Document.objects(client=client.id).order_by("-created_at")
     if not actor.is_staff and actor.kind != "system":
         rows = [d for d in rows if portal_may_see(d)]
