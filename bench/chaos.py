@@ -38,7 +38,9 @@ import requests
 from _harness import ROOT, embedded_services, external_mongodb
 
 PACKET = ["demographics", "consent_adult"]
-TIMEOUT = float(os.environ.get("CHAOS_HTTP_TIMEOUT", "30"))  # seconds a client waits for an answer before asking again
+TIMEOUT = float(
+    os.environ.get("CHAOS_HTTP_TIMEOUT", "30")
+)  # seconds a client waits for an answer before asking again
 
 
 class Http:
@@ -52,7 +54,9 @@ class Http:
     def call(self, method: str, path: str, headers=None, **kw) -> requests.Response:
         for attempt in range(120):
             try:
-                resp = self.session.request(method, f"{self.base}{path}", headers=headers, timeout=TIMEOUT, **kw)
+                resp = self.session.request(
+                    method, f"{self.base}{path}", headers=headers, timeout=TIMEOUT, **kw
+                )
                 if resp.status_code < 500:
                     return resp
                 error = str(resp.status_code)
@@ -78,7 +82,14 @@ def wait(predicate, timeout=300.0, what=""):
 def pay(http: Http, portal: dict, person, invoice_id: str, paid: list, lock) -> None:
     """Pay the client's invoice; retries (after a lost answer, or while another attempt holds the
     invoice) reuse one Idempotency-Key, so the processor is asked once."""
-    card = {"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": date.today().year + 2, "cvc": "123"}}
+    card = {
+        "card": {
+            "number": "4242424242424242",
+            "exp_month": 12,
+            "exp_year": date.today().year + 2,
+            "cvc": "123",
+        }
+    }
     headers = {**portal, "Idempotency-Key": f"chaos-{person.id}"}
 
     def answered():  # 409: an earlier attempt of this payment is still being processed; ask again
@@ -92,8 +103,16 @@ def pay(http: Http, portal: dict, person, invoice_id: str, paid: list, lock) -> 
         paid.append(invoice_id)
 
 
-def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, invoice_id: str = "",
-               paid: list | None = None) -> None:
+def one_intake(
+    http: Http,
+    staff: dict,
+    inbox,
+    person,
+    answered: list,
+    lock,
+    invoice_id: str = "",
+    paid: list | None = None,
+) -> None:
     from tests.form_fills import VALID
     from tests.intake_lifecycle import PORTAL_PASSWORD
 
@@ -101,7 +120,9 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, inv
 
     def invited():  # 409 invite_in_progress: an earlier attempt (its answer lost) is starting the intake; ask again
         resp = http.call("POST", f"/api/v1/clients/{cid}/invite", headers=staff, json={})
-        busy = resp.status_code == 409 and (resp.json().get("error") or {}).get("code") == "invite_in_progress"
+        busy = (
+            resp.status_code == 409 and (resp.json().get("error") or {}).get("code") == "invite_in_progress"
+        )
         return None if busy else resp
 
     resp = wait(invited, what="invite")
@@ -109,18 +130,24 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, inv
         raise RuntimeError(f"invite {resp.status_code} {resp.text[:200]}")
     link = wait(lambda: inbox.links(person.email, "/portal/activate?token="), what="invitation")[-1]
     token = link.split("token=", 1)[1]
-    activated = http.call("POST", "/api/v1/portal/activate", json={"token": token, "password": PORTAL_PASSWORD})
+    activated = http.call(
+        "POST", "/api/v1/portal/activate", json={"token": token, "password": PORTAL_PASSWORD}
+    )
     last = {}
 
     def logged_in():
-        last["r"] = http.call("POST", "/api/v1/auth/token", json={"email": person.email, "password": PORTAL_PASSWORD})
+        last["r"] = http.call(
+            "POST", "/api/v1/auth/token", json={"email": person.email, "password": PORTAL_PASSWORD}
+        )
         return last["r"].status_code == 200 and last["r"].json()
 
     try:
         login = wait(logged_in, what="login")
     except RuntimeError:
-        raise RuntimeError(f"no login: activation answered {activated.status_code} {activated.text[:120]}; "
-                           f"login answers {last['r'].status_code} {last['r'].text[:120]}") from None
+        raise RuntimeError(
+            f"no login: activation answered {activated.status_code} {activated.text[:120]}; "
+            f"login answers {last['r'].status_code} {last['r'].text[:120]}"
+        ) from None
     portal = {"Authorization": f"Bearer {login['token']}"}
     if invoice_id and paid is not None:
         pay(http, portal, person, invoice_id, paid, lock)
@@ -139,15 +166,29 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, inv
         if resp.status_code == 409:
             time.sleep(0.5)
             again = http.call("GET", f"/api/v1/tasks/{task['id']}", headers=headers)
-            return again.status_code == 404 or (again.status_code == 200 and again.json().get("status") != "open")
+            return again.status_code == 404 or (
+                again.status_code == 200 and again.json().get("status") != "open"
+            )
         return False
 
     done: set[str] = set()
     while len(done) < len(PACKET):
-        for task in wait(lambda: open_tasks(portal, lambda t: t["client_id"] == cid and t["lane"] == "client"
-                                            and t["form_key"] not in done) or None, what="packet task"):
-            r = http.call("POST", f"/api/v1/tasks/{task['id']}/complete", headers=portal,
-                          json={"data": VALID[task["form_key"]]})
+        for task in wait(
+            lambda: (
+                open_tasks(
+                    portal,
+                    lambda t: t["client_id"] == cid and t["lane"] == "client" and t["form_key"] not in done,
+                )
+                or None
+            ),
+            what="packet task",
+        ):
+            r = http.call(
+                "POST",
+                f"/api/v1/tasks/{task['id']}/complete",
+                headers=portal,
+                json={"data": VALID[task["form_key"]]},
+            )
             if r.status_code == 200:
                 with lock:
                     answered.append((cid, task["form_key"]))
@@ -155,10 +196,19 @@ def one_intake(http: Http, staff: dict, inbox, person, answered: list, lock, inv
                 done.add(task["form_key"])
     acked = 0
     while acked < len(PACKET):
-        for task in wait(lambda: open_tasks(staff, lambda t: t["form_key"] == "form_acknowledgement"
-                                            and t["client_id"] == cid) or None, what="acknowledgement"):
-            r = http.call("POST", f"/api/v1/tasks/{task['id']}/complete", headers=staff,
-                          json={"data": {"decision": "acknowledge"}})
+        for task in wait(
+            lambda: (
+                open_tasks(staff, lambda t: t["form_key"] == "form_acknowledgement" and t["client_id"] == cid)
+                or None
+            ),
+            what="acknowledgement",
+        ):
+            r = http.call(
+                "POST",
+                f"/api/v1/tasks/{task['id']}/complete",
+                headers=staff,
+                json={"data": {"decision": "acknowledge"}},
+            )
             if finished(r, task, staff):
                 acked += 1
 
@@ -179,20 +229,30 @@ def duplicate_evidence(people, stored: Counter, invitations: Counter, inbox) -> 
     clients |= {str(p.id) for p in people if invitations[p.email] > 1}
     for cid in sorted(clients):
         person = by_id[cid]
-        for doc in store.instances().find({"client_id": person.id}, {"process_id": 1, "status": 1, "created_at": 1,
-                                                                      "started_by": 1}).sort("created_at", 1):
-            lines.append(f"{person.email} instance {doc['_id']} {doc['process_id']} {doc['status']} "
-                         f"created {doc['created_at']} by {doc.get('started_by')}")
+        for doc in (
+            store.instances()
+            .find({"client_id": person.id}, {"process_id": 1, "status": 1, "created_at": 1, "started_by": 1})
+            .sort("created_at", 1)
+        ):
+            lines.append(
+                f"{person.email} instance {doc['_id']} {doc['process_id']} {doc['status']} "
+                f"created {doc['created_at']} by {doc.get('started_by')}"
+            )
         for sub in Submission.objects(client=person.id).order_by("created_at"):
-            row = Task._get_collection().find_one({"_id": _oid(sub.context.split(":", 1)[-1])},
-                                                  {"instance_id": 1, "task_id": 1, "status": 1})
-            lines.append(f"{person.email} submission {sub.id} {sub.form_key} {sub.status} seal={sub.seal_key} "
-                         f"context={sub.context} created {sub.created_at} updated {sub.updated_at} "
-                         f"task row {row and (row['instance_id'], row['task_id'], row['status'])}")
+            row = Task._get_collection().find_one(
+                {"_id": _oid(sub.context.split(":", 1)[-1])}, {"instance_id": 1, "task_id": 1, "status": 1}
+            )
+            lines.append(
+                f"{person.email} submission {sub.id} {sub.form_key} {sub.status} seal={sub.seal_key} "
+                f"context={sub.context} created {sub.created_at} updated {sub.updated_at} "
+                f"task row {row and (row['instance_id'], row['task_id'], row['status'])}"
+            )
         for m in MailMessage.objects(to=person.email.lower()).order_by("created_at"):
             tokens = [link.rsplit("=", 1)[-1][:12] for link in LINK.findall(m.text) if "token=" in link]
-            lines.append(f"{person.email} mail {m.id} key={m.idempotency_key} status={m.status} "
-                         f"message_id={m.message_id} created {m.created_at} tokens={tokens}")
+            lines.append(
+                f"{person.email} mail {m.id} key={m.idempotency_key} status={m.status} "
+                f"message_id={m.message_id} created {m.created_at} tokens={tokens}"
+            )
         with inbox.lock:
             got = [m for rcpts, m in inbox.messages if person.email.lower() in rcpts]
         for m in got:
@@ -217,10 +277,16 @@ class Fleet:
 
     def start(self, name: str) -> None:
         args = {"web": ["web", "--workers", "2"], "scheduler": ["scheduler"]}.get(
-            name, ["worker", "--processes", "1", "--threads", "4"])
-        self.procs[name] = subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=self.env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                            start_new_session=True)
+            name, ["worker", "--processes", "1", "--threads", "4"]
+        )
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def kill_child(self, name: str) -> bool:
         """SIGKILL one child (a gunicorn or Dramatiq worker process) of `name`'s master."""
@@ -279,7 +345,11 @@ def main() -> None:
         smtp_port = embedded.free_port()
         smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
         smtp.start()
-        env = {**env, "PORTICO_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "PORTICO_BASE_URL": "http://portal.test"}
+        env = {
+            **env,
+            "PORTICO_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "PORTICO_BASE_URL": "http://portal.test",
+        }
         config.install(config.load(env))
         install_shipped()
         org = Organization.get()
@@ -289,14 +359,34 @@ def main() -> None:
         org.save()
         raw, _ = tokens.issue_token(make_staff(roles=("org_admin",)), label="chaos")
         staff = {"Authorization": f"Bearer {raw}"}
-        people = [make_client(first_name="Chaos", last_name=f"Client{i}", email=f"chaos{i}@example.org",
-                              date_of_birth=date(1990, 1, 1)) for i in range(args.intakes)]
+        people = [
+            make_client(
+                first_name="Chaos",
+                last_name=f"Client{i}",
+                email=f"chaos{i}@example.org",
+                date_of_birth=date(1990, 1, 1),
+            )
+            for i in range(args.intakes)
+        ]
         from engine.authz import SYSTEM
         from engine.services.billing import billing
 
-        invoices = {p.id: billing.create_invoice(SYSTEM, p.id, {"line_items": [
-            {"service": "Intake session", "service_date": date.today().isoformat(), "amount_cents": 15000}]})["id"]
-            for p in people}
+        invoices = {
+            p.id: billing.create_invoice(
+                SYSTEM,
+                p.id,
+                {
+                    "line_items": [
+                        {
+                            "service": "Intake session",
+                            "service_date": date.today().isoformat(),
+                            "amount_cents": 15000,
+                        }
+                    ]
+                },
+            )["id"]
+            for p in people
+        }
         paid: list = []
         port = embedded.free_port()
         fleet = Fleet(env, port)
@@ -313,7 +403,9 @@ def main() -> None:
         def killer():
             while not stop.wait(random.expovariate(1 / args.kill_every)):
                 # Against PORTICO_BENCH_MONGODB_URI's server the database is not ours to kill.
-                target = random.choice(["web", "worker", "scheduler"] + ([] if external_mongodb() else ["database"]))
+                target = random.choice(
+                    ["web", "worker", "scheduler"] + ([] if external_mongodb() else ["database"])
+                )
                 if target == "web" and fleet.kill_child("web"):
                     kills["web worker"] += 1
                 elif target == "worker":
@@ -324,8 +416,9 @@ def main() -> None:
                     kills["scheduler"] += 1
                 elif target == "database":
                     for proc in psutil.process_iter(["cmdline"]):
-                        if f"{mongo_port}" in " ".join(proc.info["cmdline"] or []) and "secantusd" in " ".join(
-                                proc.info["cmdline"] or []):
+                        if f"{mongo_port}" in " ".join(
+                            proc.info["cmdline"] or []
+                        ) and "secantusd" in " ".join(proc.info["cmdline"] or []):
                             proc.kill()
                             proc.wait(10)
                     time.sleep(1)
@@ -347,7 +440,10 @@ def main() -> None:
         started = time.monotonic()
         chaos = threading.Thread(target=killer, daemon=True)
         chaos.start()
-        clients = [threading.Thread(target=run_client, args=(people[i::args.clients],)) for i in range(args.clients)]
+        clients = [
+            threading.Thread(target=run_client, args=(people[i :: args.clients],))
+            for i in range(args.clients)
+        ]
         for c in clients:
             c.start()
         for c in clients:
@@ -359,14 +455,18 @@ def main() -> None:
         ids = [p.id for p in people]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and store.instances().count_documents(
-                {"client_id": {"$in": ids}, "status": {"$ne": "completed"}}):
+            {"client_id": {"$in": ids}, "status": {"$ne": "completed"}}
+        ):
             time.sleep(1)
         elapsed = time.monotonic() - started
-        stored = Counter((str(s.client), s.form_key) for s in Submission.objects(
-            client__in=ids, status="completed"))
+        stored = Counter(
+            (str(s.client), s.form_key) for s in Submission.objects(client__in=ids, status="completed")
+        )
         lost = sum(1 for key in set(answered) if stored[key] == 0)
         dup_forms = sum(n - 1 for n in stored.values() if n > 1)
-        invitations = Counter(p.email for p in people for _ in set(inbox.links(p.email, "/portal/activate?token=")))
+        invitations = Counter(
+            p.email for p in people for _ in set(inbox.links(p.email, "/portal/activate?token="))
+        )
         dup_mails = sum(n - 1 for n in invitations.values() if n > 1)
         from engine.models.billing import Invoice, Payment, SandboxCharge
 
@@ -374,7 +474,9 @@ def main() -> None:
         for invoice_id in invoices.values():
             keys = [p.idempotency_key for p in Payment.objects(invoice=invoice_id)]
             charges[invoice_id] = SandboxCharge.objects(idempotency_key__in=keys, status="succeeded").count()
-        lost_charges = sum(1 for i in set(paid) if charges[i] != 1 or Invoice.objects.get(id=i).status != "paid")
+        lost_charges = sum(
+            1 for i in set(paid) if charges[i] != 1 or Invoice.objects.get(id=i).status != "paid"
+        )
         dup_charges = sum(n - 1 for n in charges.values() if n > 1)
         lost += lost_charges
         duplicated = dup_forms + dup_mails + dup_charges
@@ -383,10 +485,18 @@ def main() -> None:
         # An unfinished instance waiting on a client who gave up (a client error) is not stuck.
         from engine.models.workflow import Task, Timer
 
-        unfinished = [d["_id"] for d in store.instances().find(
-            {"client_id": {"$in": ids}, "status": {"$ne": "completed"}}, {"_id": 1})]
-        stuck = sum(1 for iid in unfinished if not Task.objects(instance_id=iid, status="open").count()
-                    and not Timer.objects(instance_id=iid, status="waiting").count())
+        unfinished = [
+            d["_id"]
+            for d in store.instances().find(
+                {"client_id": {"$in": ids}, "status": {"$ne": "completed"}}, {"_id": 1}
+            )
+        ]
+        stuck = sum(
+            1
+            for iid in unfinished
+            if not Task.objects(instance_id=iid, status="open").count()
+            and not Timer.objects(instance_id=iid, status="waiting").count()
+        )
         waiting = len(unfinished) - stuck
         # What each stuck instance still has: its lease, its unfinished operations (sends, attempts, errors).
         from engine.models.workflow import OutboxMessage
@@ -397,12 +507,18 @@ def main() -> None:
             if open_tasks or Timer.objects(instance_id=iid, status="waiting").count():
                 waiting_lines.append(f"{iid} waits on {', '.join(open_tasks) or 'a timer'}")
                 continue
-            doc = store.instances().find_one({"_id": iid}, {"status": 1, "lease_until": 1, "dirty": 1, "error": 1})
-            ops = [f"{o.operation} {o.status} sends={o.sends} "
-                   f"attempts={o.attempts} resend_at={o.resend_at} {o.last_error[:80]!r}"
-                   for o in OutboxMessage.objects(instance_id=iid)]
-            stuck_lines.append(f"{iid} {doc.get('status')} lease_until={doc.get('lease_until')} "
-                               f"dirty={doc.get('dirty')} error={str(doc.get('error'))[:80]} ops={ops}")
+            doc = store.instances().find_one(
+                {"_id": iid}, {"status": 1, "lease_until": 1, "dirty": 1, "error": 1}
+            )
+            ops = [
+                f"{o.operation} {o.status} sends={o.sends} "
+                f"attempts={o.attempts} resend_at={o.resend_at} {o.last_error[:80]!r}"
+                for o in OutboxMessage.objects(instance_id=iid)
+            ]
+            stuck_lines.append(
+                f"{iid} {doc.get('status')} lease_until={doc.get('lease_until')} "
+                f"dirty={doc.get('dirty')} error={str(doc.get('error'))[:80]} ops={ops}"
+            )
         finished = store.instances().count_documents({"client_id": {"$in": ids}, "status": "completed"})
         dup_lines = duplicate_evidence(people, stored, invitations, inbox)
         # The audit trail: the chain still verifies, and every completed task has its audit entry (it
@@ -412,21 +528,32 @@ def main() -> None:
 
         chain = audit.verify()
         audited = {e.object_id for e in AuditEvent.objects(action="task_completed").only("object_id")}
-        unaudited = sum(1 for t in Task._get_collection().find({"status": "completed"}, {"_id": 1})
-                        if str(t["_id"]) not in audited)
+        unaudited = sum(
+            1
+            for t in Task._get_collection().find({"status": "completed"}, {"_id": 1})
+            if str(t["_id"]) not in audited
+        )
         fleet.stop()
         smtp.stop()
         if mongo["svc"] is not None:
             mongo["svc"].stop()
-    print(f"chaos: {args.intakes} intakes, {finished} finished in {elapsed:.0f} s; kills {sum(kills.values())} "
-          f"({', '.join(f'{k} {v}' for k, v in sorted(kills.items()))}); forms answered 2xx {len(answered)}")
-    print(f"payments answered 201 {len(paid)}; lost charges {lost_charges}, duplicated charges {dup_charges} "
-          f"(sandbox ledger)")
-    print(f"lost {lost}   duplicated {duplicated} (submissions {dup_forms}, invitation mails {dup_mails})   "
-          f"stuck {stuck}   client errors {len(errors)}   mails per client {sorted(mails.values())}")
+    print(
+        f"chaos: {args.intakes} intakes, {finished} finished in {elapsed:.0f} s; kills {sum(kills.values())} "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(kills.items()))}); forms answered 2xx {len(answered)}"
+    )
+    print(
+        f"payments answered 201 {len(paid)}; lost charges {lost_charges}, duplicated charges {dup_charges} "
+        f"(sandbox ledger)"
+    )
+    print(
+        f"lost {lost}   duplicated {duplicated} (submissions {dup_forms}, invitation mails {dup_mails})   "
+        f"stuck {stuck}   client errors {len(errors)}   mails per client {sorted(mails.values())}"
+    )
     print(f"unfinished but waiting on a person (a client who gave up): {waiting}")
-    print(f"audit chain {'verified' if chain.ok else 'BROKEN: ' + chain.reason} ({chain.rows} rows); "
-          f"completed tasks without their audit entry {unaudited}")
+    print(
+        f"audit chain {'verified' if chain.ok else 'BROKEN: ' + chain.reason} ({chain.rows} rows); "
+        f"completed tasks without their audit entry {unaudited}"
+    )
     for line in waiting_lines:
         print("  waiting: " + line)
     for line in stuck_lines:

@@ -10,8 +10,10 @@ from engine.models import utcnow
 class Invitation(me.Document):
     """An activation link sent to a client or contact. Only the HMAC of the token is stored."""
 
-    meta = {"collection": "invitations", "indexes": [
-        {"fields": ["token_hash"], "unique": True}, "account", "client"]}
+    meta = {
+        "collection": "invitations",
+        "indexes": [{"fields": ["token_hash"], "unique": True}, "account", "client"],
+    }
 
     token_hash = me.StringField(required=True)
     account = me.ObjectIdField(required=True)  # the PortalAccount the link activates

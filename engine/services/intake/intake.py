@@ -47,13 +47,22 @@ def _packet(org: Organization, packet) -> list[str]:
     if not keys:
         problems.add("packet", "choose at least one form (the practice has no default packet)")
     if problems.details:
-        raise ValidationFailed("the packet is invalid",
-                               details={"packet": [m for ms in problems.details.values() for m in ms]})
+        raise ValidationFailed(
+            "the packet is invalid", details={"packet": [m for ms in problems.details.values() for m in ms]}
+        )
     return keys
 
 
-def start_data(client: Client, packet: list[str], *, org: Organization | None = None, purpose: str = "intake",
-               collect_payment: bool = False, invoice_id: str = "", payment_method: str = "") -> dict:
+def start_data(
+    client: Client,
+    packet: list[str],
+    *,
+    org: Organization | None = None,
+    purpose: str = "intake",
+    collect_payment: bool = False,
+    invoice_id: str = "",
+    payment_method: str = "",
+) -> dict:
     """Task data a `client_intake` instance starts with, read from the organization's settings."""
     org = org or Organization.get()
     portal = org.portal
@@ -63,11 +72,20 @@ def start_data(client: Client, packet: list[str], *, org: Organization | None = 
         approvers = [str(a.id) for a in invitations.guardian_accounts(client)] or [""]
     # R0 would fire at once; a practice with no reminders gets one a century from now.
     cycle = f"R{portal.reminder_max}/{portal.reminder_cadence}" if portal.reminder_max else "R1/P100Y"
-    return {"packet": list(packet), "purpose": purpose, "reminder_cycle": cycle,
-            "reminder_max": portal.reminder_max, "is_minor": minor, "guardian_rule": portal.guardian_approval_rule,
-            "guardian_approvers": approvers, "guardian_timeout": portal.guardian_approval_timeout,
-            "collect_payment": bool(collect_payment and invoice_id), "invoice_id": invoice_id or "",
-            "payment_method": payment_method or "", "closed_requests": {}}
+    return {
+        "packet": list(packet),
+        "purpose": purpose,
+        "reminder_cycle": cycle,
+        "reminder_max": portal.reminder_max,
+        "is_minor": minor,
+        "guardian_rule": portal.guardian_approval_rule,
+        "guardian_approvers": approvers,
+        "guardian_timeout": portal.guardian_approval_timeout,
+        "collect_payment": bool(collect_payment and invoice_id),
+        "invoice_id": invoice_id or "",
+        "payment_method": payment_method or "",
+        "closed_requests": {},
+    }
 
 
 def _start(actor: Actor, client: Client, packet: list[str], *, purpose: str, **payment) -> dict:
@@ -76,16 +94,29 @@ def _start(actor: Actor, client: Client, packet: list[str], *, purpose: str, **p
         raise Conflict("the client portal is turned off in the portal settings")
     minor = client.is_minor(org.portal.age_of_majority, date.today())
     if not invitations.ensure_accounts(client, minor=minor):
-        raise ValidationFailed("nobody can receive the invitation",
-                               details={"email": ["the client (or, for a minor, a guardian) needs an e-mail address"]})
+        raise ValidationFailed(
+            "nobody can receive the invitation",
+            details={"email": ["the client (or, for a minor, a guardian) needs an e-mail address"]},
+        )
     data = start_data(client, packet, org=org, purpose=purpose, **payment)
-    iid = processes.start_process(PROCESS, client_id=client.id, data=data, started_by=f"{actor.kind}:{actor.id}")
-    doc = persistence.collection(ProcessInstance).find_one({"_id": ObjectId(iid)}, {"state_json": 0, "history": 0})
+    iid = processes.start_process(
+        PROCESS, client_id=client.id, data=data, started_by=f"{actor.kind}:{actor.id}"
+    )
+    doc = persistence.collection(ProcessInstance).find_one(
+        {"_id": ObjectId(iid)}, {"state_json": 0, "history": 0}
+    )
     return processes.instance_shape(doc)
 
 
-def invite(actor: Actor, client_id, *, packet: list[str] | None = None, collect_payment: bool = False,
-           invoice_id: str = "", payment_method: str = "") -> dict:
+def invite(
+    actor: Actor,
+    client_id,
+    *,
+    packet: list[str] | None = None,
+    collect_payment: bool = False,
+    invoice_id: str = "",
+    payment_method: str = "",
+) -> dict:
     """Invite a client to the portal with the default packet or `packet`; starts `client_intake`.
 
     Raises Forbidden, NotFound, ValidationFailed (packet, email), Conflict (portal off, intake running).
@@ -99,13 +130,26 @@ def invite(actor: Actor, client_id, *, packet: list[str] | None = None, collect_
         running = ProcessInstance.objects(client_id=client.id, process_id=PROCESS, status="running").count()
         if running and packet is None:
             raise Conflict("this client's intake is already under way; resend the missed forms instead")
-        shape = _start(actor, client, keys, purpose="intake", collect_payment=collect_payment,
-                       invoice_id=invoice_id, payment_method=payment_method)
+        shape = _start(
+            actor,
+            client,
+            keys,
+            purpose="intake",
+            collect_payment=collect_payment,
+            invoice_id=invoice_id,
+            payment_method=payment_method,
+        )
     finally:
         if holder is not None:
             persistence.collection(IntakeStart).delete_one({"client": client.id, "holder": holder})
-    audit.record(actor, "client_invited", client=client, object_type="process_instance", object_id=shape["id"],
-                 details={"packet": keys})
+    audit.record(
+        actor,
+        "client_invited",
+        client=client,
+        object_type="process_instance",
+        object_id=shape["id"],
+        details={"packet": keys},
+    )
     return shape
 
 
@@ -119,11 +163,15 @@ def _hold_start(client_id) -> str:
         return holder
     except DuplicateKeyError:
         pass
-    if coll.update_one({"client": client_id, "started_at": {"$lt": now - ABANDONED_START_AFTER}},
-                       {"$set": {"holder": holder, "started_at": now}}).modified_count:
+    if coll.update_one(
+        {"client": client_id, "started_at": {"$lt": now - ABANDONED_START_AFTER}},
+        {"$set": {"holder": holder, "started_at": now}},
+    ).modified_count:
         return holder  # left by a request that died mid-start
-    raise Conflict("this client's invitation is being sent right now; reload in a moment to see the intake",
-                   code="invite_in_progress")
+    raise Conflict(
+        "this client's invitation is being sent right now; reload in a moment to see the intake",
+        code="invite_in_progress",
+    )
 
 
 def send_form(actor: Actor, client_id, form_key: str) -> dict:
@@ -134,10 +182,18 @@ def send_form(actor: Actor, client_id, form_key: str) -> dict:
     try:
         keys = _packet(Organization.get(), [form_key])
     except ValidationFailed as exc:
-        raise ValidationFailed("this form cannot be sent", details={"form_key": exc.details["packet"]}) from None
+        raise ValidationFailed(
+            "this form cannot be sent", details={"form_key": exc.details["packet"]}
+        ) from None
     shape = start_request(actor, client, keys[0])
-    audit.record(actor, "client_form_requested", client=client, object_type="process_instance",
-                 object_id=shape["id"], details={"form": form_key})
+    audit.record(
+        actor,
+        "client_form_requested",
+        client=client,
+        object_type="process_instance",
+        object_id=shape["id"],
+        details={"form": form_key},
+    )
     return shape
 
 
@@ -154,8 +210,10 @@ def invite_choices() -> list[dict]:
     found = FormDefinition.objects(kind="intake", archived=False, latest_version__gt=0).only("key", "title")
     titles = {f.key: f.title for f in found}
     first = [{"key": k, "title": titles[k], "in_packet": True} for k in packet if k in titles]
-    rest = sorted(({"key": k, "title": t, "in_packet": False} for k, t in titles.items() if k not in packet),
-                  key=lambda f: f["title"].lower())
+    rest = sorted(
+        ({"key": k, "title": t, "in_packet": False} for k, t in titles.items() if k not in packet),
+        key=lambda f: f["title"].lower(),
+    )
     return first + rest
 
 
@@ -170,20 +228,42 @@ def resend_missed(actor: Actor, client_id) -> dict:
     client = get_client_for(actor, client_id, need=INVITE)
     forms = outstanding(client.id)
     intakes = {f["instance_id"] for f in forms}
-    running = {str(d["_id"]) for d in persistence.collection(ProcessInstance).find(
-        {"_id": {"$in": [ObjectId(i) for i in intakes]}, "process_id": PROCESS, "status": "running"}, {"_id": 1})}
+    running = {
+        str(d["_id"])
+        for d in persistence.collection(ProcessInstance).find(
+            {"_id": {"$in": [ObjectId(i) for i in intakes]}, "process_id": PROCESS, "status": "running"},
+            {"_id": 1},
+        )
+    }
     limit = Organization.get().portal.reminder_max
-    due = sorted(i for i in running if not limit or IntakeReminder.objects(instance_id=ObjectId(i)).count() < limit)
+    due = sorted(
+        i for i in running if not limit or IntakeReminder.objects(instance_id=ObjectId(i)).count() < limit
+    )
     if not running:
         raise Conflict("no intake of this client is waiting for forms")
     if not due:
-        raise Conflict(f"the reminder limit is reached: {limit} reminder{'s' if limit != 1 else ''} went out "
-                       "for each intake; staff have a follow-up task")
-    started = [processes.start_process("resend_forms", client_id=client.id, started_by=f"{actor.kind}:{actor.id}",
-                                       data={"reminder_max": limit, "intake_id": iid}) for iid in due]
+        raise Conflict(
+            f"the reminder limit is reached: {limit} reminder{'s' if limit != 1 else ''} went out "
+            "for each intake; staff have a follow-up task"
+        )
+    started = [
+        processes.start_process(
+            "resend_forms",
+            client_id=client.id,
+            started_by=f"{actor.kind}:{actor.id}",
+            data={"reminder_max": limit, "intake_id": iid},
+        )
+        for iid in due
+    ]
     shown = [f for f in forms if f["instance_id"] in due]
-    audit.record(actor, "client_forms_resent", client=client, object_type="client", object_id=client.id,
-                 details={"forms": [f["form_key"] for f in shown], "instances": started})
+    audit.record(
+        actor,
+        "client_forms_resent",
+        client=client,
+        object_type="client",
+        object_id=client.id,
+        details={"forms": [f["form_key"] for f in shown], "instances": started},
+    )
     return {"forms": shown, "instances": started}
 
 
@@ -221,9 +301,12 @@ def intake_completed(doc: dict) -> None:
     """After the save that completed an instance: an intake's completion is an integration event
     (engine.wiring makes it a listener of engine.workflow.runtime)."""
     if doc.get("process_id") == PROCESS:
-        webhooks.emit("intake.completed", key=str(doc["_id"]), client_id=doc.get("client_id"),
-                      process_instance_id=doc["_id"])
-
+        webhooks.emit(
+            "intake.completed",
+            key=str(doc["_id"]),
+            client_id=doc.get("client_id"),
+            process_instance_id=doc["_id"],
+        )
 
 
 def task_completed(event: events.TaskCompleted) -> None:
@@ -239,7 +322,11 @@ def reviewed(row: dict, answers: dict) -> None:
         return
     form_key = next(iter(row.get("submitted_forms") or []), None)
     sub = latest_submission(row["instance_id"], form_key) if form_key else None
-    webhooks.emit("form.acknowledged" if decision == "acknowledge" else "form.returned", key=str(row["_id"]),
-                  client_id=row.get("client_id"), submission_id=sub.id if sub else None, task_id=row["_id"],
-                  process_instance_id=row["instance_id"])
-
+    webhooks.emit(
+        "form.acknowledged" if decision == "acknowledge" else "form.returned",
+        key=str(row["_id"]),
+        client_id=row.get("client_id"),
+        submission_id=sub.id if sub else None,
+        task_id=row["_id"],
+        process_instance_id=row["instance_id"],
+    )

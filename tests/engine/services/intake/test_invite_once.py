@@ -70,7 +70,8 @@ def test_an_invitation_being_started_refuses_another_until_it_is_abandoned(peopl
     assert _intakes(ann) == 0
     assert IntakeStart.objects.get(client=ann.id).holder == held  # the refused request took nothing
     IntakeStart.objects(client=ann.id).update_one(
-        set__started_at=utcnow() - intake.ABANDONED_START_AFTER - timedelta(seconds=1))
+        set__started_at=utcnow() - intake.ABANDONED_START_AFTER - timedelta(seconds=1)
+    )
     assert intake.invite(people["staff"], ann.id)["status"] == "running"
     assert _intakes(ann) == 1 and IntakeStart.objects.count() == 0
     with pytest.raises(Conflict) as again:
