@@ -38,6 +38,9 @@ import requests
 from _harness import ROOT, embedded_services, external_mongodb
 
 PACKET = ["demographics", "consent_adult"]
+TIMEOUT = float(
+    os.environ.get("CHAOS_HTTP_TIMEOUT", "30")
+)  # seconds a client waits for an answer before asking again
 
 
 class Http:
@@ -46,15 +49,22 @@ class Http:
     def __init__(self, base: str):
         self.base = base
         self.session = requests.Session()
+        self.retried: list[str] = []  # writes sent again after an error or no answer (see the duplicates)
 
     def call(self, method: str, path: str, headers=None, **kw) -> requests.Response:
         for attempt in range(120):
             try:
-                resp = self.session.request(method, f"{self.base}{path}", headers=headers, timeout=30, **kw)
+                resp = self.session.request(
+                    method, f"{self.base}{path}", headers=headers, timeout=TIMEOUT, **kw
+                )
                 if resp.status_code < 500:
                     return resp
-            except requests.RequestException:
+                error = str(resp.status_code)
+            except requests.RequestException as exc:
                 self.session = requests.Session()
+                error = type(exc).__name__
+            if method != "GET":
+                self.retried.append(f"{time.strftime('%H:%M:%S')} {method} {path}: {error}, sent again")
             time.sleep(min(2.0, 0.1 * (attempt + 1)))
         raise RuntimeError(f"{method} {path}: no answer after retries")
 
@@ -107,8 +117,16 @@ def one_intake(
     from tests.intake_lifecycle import PORTAL_PASSWORD
 
     cid = str(person.id)
-    resp = http.call("POST", f"/api/v1/clients/{cid}/invite", headers=staff, json={})
-    if resp.status_code not in (201, 409):
+
+    def invited():  # 409 invite_in_progress: an earlier attempt (its answer lost) is starting the intake; ask again
+        resp = http.call("POST", f"/api/v1/clients/{cid}/invite", headers=staff, json={})
+        busy = (
+            resp.status_code == 409 and (resp.json().get("error") or {}).get("code") == "invite_in_progress"
+        )
+        return None if busy else resp
+
+    resp = wait(invited, what="invite")
+    if resp.status_code not in (201, 409):  # 409: an earlier attempt whose answer was lost started the intake
         raise RuntimeError(f"invite {resp.status_code} {resp.text[:200]}")
     link = wait(lambda: inbox.links(person.email, "/portal/activate?token="), what="invitation")[-1]
     token = link.split("token=", 1)[1]
@@ -193,6 +211,59 @@ def one_intake(
             )
             if finished(r, task, staff):
                 acked += 1
+
+
+def duplicate_evidence(people, stored: Counter, invitations: Counter, inbox) -> list[str]:
+    """What each duplicate is: the completed submissions of a (client, form) counted more than once (their
+    seal keys, the task rows and instances behind them, statuses and times), the invitation mails of a
+    client with more than one activation link (Message-ID, idempotency key), and the client's intakes."""
+    from engine.models.forms import Submission
+    from engine.models.mail import MailMessage
+    from engine.models.workflow import Task
+    from engine.workflow import store
+    from tests.fixtures.mail import LINK
+
+    lines = []
+    by_id = {str(p.id): p for p in people}
+    clients = {cid for (cid, _), n in stored.items() if n > 1}
+    clients |= {str(p.id) for p in people if invitations[p.email] > 1}
+    for cid in sorted(clients):
+        person = by_id[cid]
+        for doc in (
+            store.instances()
+            .find({"client_id": person.id}, {"process_id": 1, "status": 1, "created_at": 1, "started_by": 1})
+            .sort("created_at", 1)
+        ):
+            lines.append(
+                f"{person.email} instance {doc['_id']} {doc['process_id']} {doc['status']} "
+                f"created {doc['created_at']} by {doc.get('started_by')}"
+            )
+        for sub in Submission.objects(client=person.id).order_by("created_at"):
+            row = Task._get_collection().find_one(
+                {"_id": _oid(sub.context.split(":", 1)[-1])}, {"instance_id": 1, "task_id": 1, "status": 1}
+            )
+            lines.append(
+                f"{person.email} submission {sub.id} {sub.form_key} {sub.status} seal={sub.seal_key} "
+                f"context={sub.context} created {sub.created_at} updated {sub.updated_at} "
+                f"task row {row and (row['instance_id'], row['task_id'], row['status'])}"
+            )
+        for m in MailMessage.objects(to=person.email.lower()).order_by("created_at"):
+            tokens = [link.rsplit("=", 1)[-1][:12] for link in LINK.findall(m.text) if "token=" in link]
+            lines.append(
+                f"{person.email} mail {m.id} key={m.idempotency_key} status={m.status} "
+                f"message_id={m.message_id} created {m.created_at} tokens={tokens}"
+            )
+        with inbox.lock:
+            got = [m for rcpts, m in inbox.messages if person.email.lower() in rcpts]
+        for m in got:
+            lines.append(f"{person.email} received Message-ID {m['Message-ID']} subject {m['Subject']!r}")
+    return lines
+
+
+def _oid(value: str):
+    from bson import ObjectId
+
+    return ObjectId(value) if ObjectId.is_valid(value) else None
 
 
 class Fleet:
@@ -323,6 +394,7 @@ def main() -> None:
         http_base = f"http://127.0.0.1:{port}"
         answered: list = []
         errors: list = []
+        retried: list = []
         lock = threading.Lock()
         kills: Counter = Counter()
         stop = threading.Event()
@@ -362,6 +434,8 @@ def main() -> None:
                 except Exception as exc:  # noqa: BLE001 - reported in the summary
                     with lock:
                         errors.append(f"{person.email}: {exc}")
+            with lock:
+                retried.extend(http.retried)
 
         started = time.monotonic()
         chaos = threading.Thread(target=killer, daemon=True)
@@ -446,6 +520,7 @@ def main() -> None:
                 f"dirty={doc.get('dirty')} error={str(doc.get('error'))[:80]} ops={ops}"
             )
         finished = store.instances().count_documents({"client_id": {"$in": ids}, "status": "completed"})
+        dup_lines = duplicate_evidence(people, stored, invitations, inbox)
         # The audit trail: the chain still verifies, and every completed task has its audit entry (it
         # is committed with the completion, so no kill can separate the two).
         from engine.models.audit import AuditEvent
@@ -483,6 +558,11 @@ def main() -> None:
         print("  waiting: " + line)
     for line in stuck_lines:
         print("  stuck: " + line)
+    for line in dup_lines:
+        print("  duplicate: " + line)
+    if dup_lines:
+        for line in sorted(retried):
+            print("  retried: " + line)
     for line in errors[:10]:
         print("  " + line[:300])
 

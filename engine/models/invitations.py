@@ -36,3 +36,16 @@ class IntakeReminder(me.Document):
     instance_id = me.ObjectIdField(required=True)
     forms = me.ListField(me.StringField(), default=list)
     created_at = me.DateTimeField(default=utcnow)
+
+
+class IntakeStart(me.Document):
+    """A client's intake being started by an invitation (engine.services.intake.intake.invite): one at a time
+    per client, so two invitations sent at once (a double click, a retry while the first is still running)
+    start one intake and mail one invitation. Removed when the start is done; one left by a request that
+    died mid-start is taken over after engine.services.intake.intake.ABANDONED_START_AFTER."""
+
+    meta = {"collection": "intake_starts", "indexes": [{"fields": ["client"], "unique": True}]}
+
+    client = me.ObjectIdField(required=True)
+    holder = me.StringField(required=True)  # the request holding it (a fresh random id)
+    started_at = me.DateTimeField(required=True)

@@ -9,16 +9,18 @@ hard-codes them. Mails go out from the workflow's operations
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
 
 from engine import events, persistence
 from engine.authz import Actor, get_client_for
 from engine.errors import Conflict, PorticoError, ValidationFailed
+from engine.models import utcnow
 from engine.models.clients import Client
 from engine.models.forms import FormDefinition
-from engine.models.invitations import IntakeReminder
+from engine.models.invitations import IntakeReminder, IntakeStart
 from engine.models.organization import Organization
 from engine.models.workflow import ProcessInstance
 from engine.services._fields import Problems
@@ -32,6 +34,10 @@ from engine.services.processes import processes
 
 INVITE = "portal.invite"
 PROCESS = "client_intake"
+# A client's intake start (IntakeStart) left by a request that died before finishing it stops blocking
+# invitations once no request could still be starting with it: longer than a web worker may live on one
+# request (gunicorn --timeout 60, engine/cli.py), as for abandoned seals (engine.services.inbox.tasks).
+ABANDONED_START_AFTER = timedelta(minutes=2)
 
 
 def _packet(org: Organization, packet) -> list[str]:
@@ -117,18 +123,25 @@ def invite(
     """
     client = get_client_for(actor, client_id, need=INVITE)
     keys = _packet(Organization.get(), packet)
-    running = ProcessInstance.objects(client_id=client.id, process_id=PROCESS, status="running").count()
-    if running and packet is None:
-        raise Conflict("this client's intake is already under way; resend the missed forms instead")
-    shape = _start(
-        actor,
-        client,
-        keys,
-        purpose="intake",
-        collect_payment=collect_payment,
-        invoice_id=invoice_id,
-        payment_method=payment_method,
-    )
+    # The default packet once per running intake: the check and the start are one client's at a time,
+    # else two invitations at once both find no intake running and start two (and mail two links).
+    holder = _hold_start(client.id) if packet is None else None
+    try:
+        running = ProcessInstance.objects(client_id=client.id, process_id=PROCESS, status="running").count()
+        if running and packet is None:
+            raise Conflict("this client's intake is already under way; resend the missed forms instead")
+        shape = _start(
+            actor,
+            client,
+            keys,
+            purpose="intake",
+            collect_payment=collect_payment,
+            invoice_id=invoice_id,
+            payment_method=payment_method,
+        )
+    finally:
+        if holder is not None:
+            persistence.collection(IntakeStart).delete_one({"client": client.id, "holder": holder})
     audit.record(
         actor,
         "client_invited",
@@ -138,6 +151,27 @@ def invite(
         details={"packet": keys},
     )
     return shape
+
+
+def _hold_start(client_id) -> str:
+    """Hold the client's intake start for this request (IntakeStart); returns the holder id to release it
+    with. Raises Conflict (invite_in_progress: another invitation of this client is being started)."""
+    holder, now = str(ObjectId()), utcnow()
+    coll = persistence.collection(IntakeStart)
+    try:
+        coll.insert_one({"client": client_id, "holder": holder, "started_at": now})
+        return holder
+    except DuplicateKeyError:
+        pass
+    if coll.update_one(
+        {"client": client_id, "started_at": {"$lt": now - ABANDONED_START_AFTER}},
+        {"$set": {"holder": holder, "started_at": now}},
+    ).modified_count:
+        return holder  # left by a request that died mid-start
+    raise Conflict(
+        "this client's invitation is being sent right now; reload in a moment to see the intake",
+        code="invite_in_progress",
+    )
 
 
 def send_form(actor: Actor, client_id, form_key: str) -> dict:
