@@ -168,12 +168,15 @@ def audit_list_read(actor: Actor, query: dict, *, page: int, shown: int) -> None
 
 
 def list_instances(
-    actor: Actor, *, process_id=None, status=None, client_id=None, page=1, per_page=25
+    actor: Actor, *, process_id=None, process_version=None, status=None, client_id=None, page=1, per_page=25
 ) -> dict:
+    """Instances filtered by process, version, status and client, newest first (the API and the studio)."""
     actor.require(MANAGE)
     query: dict = {}
     if process_id:
         query["process_id"] = process_id
+    if process_version:
+        query["process_version"] = int(process_version)
     if status:
         query["status"] = status
     if client_id:

@@ -10,14 +10,13 @@ from bson import ObjectId
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import persistence
 from engine.authz import Actor, get_client_for, parse_id
 from engine.errors import NotFound, ValidationFailed
 from engine.models.forms import FormDefinition
-from engine.models.workflow import ProcessDefinition, ProcessInstance, ProcessVersion
+from engine.models.workflow import ProcessDefinition, ProcessVersion
 from engine.services.platform import audit
 from engine.services.processes import processes
-from engine.services.processes.processes import audit_list_read, instance_shape
+from engine.services.processes.processes import instance_shape
 from engine.workflow import deploy as deploy_mod
 from engine.workflow import operations, store
 from engine.workflow.errors import DeployRejected
@@ -25,7 +24,6 @@ from engine.workflow.layout import ensure_layout
 from engine.workflow.migration import describe
 
 MANAGE = "workflows.manage"
-_LIST_FIELDS = {"state_json": 0, "history": 0, "projected": 0}
 # Order decides what an element shows when several of its tasks differ (a loop ran it before).
 _STATE_RANK = {"completed": 1, "cancelled": 0, "waiting": 2, "active": 3, "errored": 4}
 
@@ -119,29 +117,18 @@ def search_instances(
     page: int = 1,
     per_page: int = 25,
 ) -> dict:
-    """Instances filtered by process, version, status and client, newest first."""
-    actor.require(MANAGE)
-    query: dict = {}
-    if process_id:
-        query["process_id"] = process_id
-    if process_version:
-        query["process_version"] = int(process_version)
-    if status:
-        query["status"] = status
-    if client_id:
-        query["client_id"] = get_client_for(actor, client_id).id
-    page, per_page = max(1, int(page)), max(1, min(100, int(per_page)))
-    rows = list(
-        persistence.collection(ProcessInstance)
-        .find(query, _LIST_FIELDS)
-        .sort("created_at", -1)
-        .skip((page - 1) * per_page)
-        .limit(per_page + 1)
+    """Instances filtered by process, version, status and client, newest first, with client and staff names."""
+    found = processes.list_instances(
+        actor,
+        process_id=process_id,
+        process_version=process_version,
+        status=status,
+        client_id=client_id,
+        page=page,
+        per_page=per_page,
     )
-    audit_list_read(actor, query, page=page, shown=len(rows[:per_page]))
-    items = [instance_shape(r) for r in rows[:per_page]]
-    _add_names(items)
-    return {"items": items, "page": page, "per_page": per_page, "has_more": len(rows) > per_page}
+    _add_names(found["items"])
+    return found
 
 
 def _add_names(items: list[dict]) -> None:
