@@ -42,6 +42,7 @@ from engine.services.forms import forms as form_service
 from engine.services.intake.intake_setup import install_shipped
 from engine.services.processes import processes
 from engine.workflow.deploy import deploy
+from tests.helpers import sticking_out
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -343,17 +344,9 @@ def _check_page(page, problems: list[str]) -> None:
     ]
     page.set_viewport_size(PHONE)
     try:
-        page.wait_for_timeout(50)  # one layout at the new width
-        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-        if width[0] > width[1]:
-            wide = page.evaluate(
-                """w => [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > w + 1 && e.getClientRects().length)
-                .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-                    + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : ''))""",
-                width[1],
-            )
-            problems.append(f"phone: the page is {width[0]} px wide at {width[1]} px ({', '.join(wide)})")
+        wide = sticking_out(page)
+        if wide:
+            problems.append("phone: " + ", ".join(wide))
     finally:
         page.set_viewport_size(DESKTOP)
 

@@ -14,7 +14,7 @@ import pytest
 from engine.models.organization import Organization
 from engine.models.workflow import Task
 from engine.workflow import runtime
-from tests.helpers import browser_login, make_client, make_staff
+from tests.helpers import browser_login, make_client, make_staff, sticking_out
 from web.pages import local_time
 
 pytestmark = pytest.mark.e2e
@@ -51,10 +51,6 @@ def _serious(page) -> list[dict]:
         ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"
     )
     return [v for v in found if v["impact"] in ("serious", "critical")]
-
-
-def _sideways(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
 def _selected(page) -> list[str]:
@@ -135,7 +131,7 @@ def test_modeler_lists_warnings_and_offers_choices(live_server, browser, s_flow)
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server}/studio/processes/s_flow")
     page.wait_for_selector("#modeler-page[data-ready=true]")
-    assert _sideways(page) <= 0
+    assert sticking_out(page) == []
     palette = page.locator("#canvas .djs-palette").bounding_box()
     start = page.locator('#canvas [data-element-id="start"]').bounding_box()
     assert start["x"] >= palette["x"] + palette["width"], (start, palette)
@@ -190,7 +186,7 @@ def test_instance_monitor_names_people_and_marks_the_current_step(live_server, b
     page.set_viewport_size(PHONE)
     for path in ("/studio/instances", f"/studio/instances/{iid}"):
         page.goto(f"{live_server}{path}")
-        assert _sideways(page) <= 0, path
+        assert sticking_out(page) == [], path
     page.wait_for_selector("#diagram-summary:has-text('Now at')")
     page.screenshot(path=str(SHOTS / "studio-instance-phone.png"), full_page=True)
     assert page.outside == [] and page.errors == []
